@@ -1,0 +1,59 @@
+/* Names and sentences for every code the core returns, so that every
+ * binding reports the same error the same way. */
+#include <errno.h>
+#include <string.h>
+
+#include "layout.h"
+
+struct code_text {
+  int code;
+  const char *name;
+  const char *message;
+};
+
+static const struct code_text own[] = {
+    {SHMP_OK, "OK", "success"},
+    {SHMP_E_BAD_MAGIC, "EBADMAGIC", "not a shmpipe segment (bad magic number)"},
+    {SHMP_E_ABI, "EABI", "segment was made by an incompatible shmpipe version (ABI mismatch)"},
+    {SHMP_E_TRUNCATED, "ETRUNCATED", "segment is smaller than its header says"},
+    {SHMP_E_CORRUPT, "ECORRUPT", "segment header or a record in it is corrupt"},
+    {SHMP_E_PEER_GONE, "EPEERGONE", "the process at the other end of the channel died"},
+    {SHMP_E_TIMEOUT, "ETIMEOUT", "timed out waiting for the other end"},
+    {SHMP_E_CLOSED, "ECLOSED", "the channel is closed"},
+    {SHMP_E_TOO_LARGE, "ETOOLARGE", "record is larger than the channel can ever hold"},
+    {SHMP_E_BUSY, "EBUSY", "another live process already holds this end of the channel"},
+    {SHMP_E_NOT_READY, "ENOTREADY", "segment exists but its creator has not finished setting it up"},
+    {SHMP_E_AGAIN, "EAGAIN", "no record is available yet"},
+    {SHMP_E_STATE, "ESTATE", "call out of order (commit without claim, or claim twice)"},
+    {SHMP_E_INVALID, "EINVAL", "invalid argument"},
+};
+
+/* The system errors a binding is likely to meet, by their usual names. */
+static const struct code_text sys[] = {
+    {EPERM, "EPERM", NULL},   {ENOENT, "ENOENT", NULL},   {EINTR, "EINTR", NULL},
+    {EIO, "EIO", NULL},       {EBADF, "EBADF", NULL},     {EAGAIN, "EAGAIN", NULL},
+    {ENOMEM, "ENOMEM", NULL}, {EACCES, "EACCES", NULL},   {EFAULT, "EFAULT", NULL},
+    {EBUSY, "EBUSY", NULL},   {EEXIST, "EEXIST", NULL},   {ENODEV, "ENODEV", NULL},
+    {EINVAL, "EINVAL", NULL}, {ENFILE, "ENFILE", NULL},   {EMFILE, "EMFILE", NULL},
+    {EFBIG, "EFBIG", NULL},   {ENOSPC, "ENOSPC", NULL},   {ENAMETOOLONG, "ENAMETOOLONG", NULL},
+    {ENOSYS, "ENOSYS", NULL}, {EOVERFLOW, "EOVERFLOW", NULL}, {ETIMEDOUT, "ETIMEDOUT", NULL},
+};
+
+static const struct code_text *find(const struct code_text *t, size_t n, int code) {
+  for (size_t i = 0; i < n; i++)
+    if (t[i].code == code) return &t[i];
+  return NULL;
+}
+
+SHMP_EXPORT const char *shmp_error_name(int code) {
+  const struct code_text *t = find(own, sizeof own / sizeof *own, code);
+  if (t == NULL && code < 0) t = find(sys, sizeof sys / sizeof *sys, -code);
+  return t ? t->name : "EUNKNOWN";
+}
+
+SHMP_EXPORT const char *shmp_error_message(int code) {
+  const struct code_text *t = find(own, sizeof own / sizeof *own, code);
+  if (t) return t->message;
+  if (code < 0 && code > -4096) return strerror(-code);
+  return "unknown error";
+}

@@ -1,0 +1,79 @@
+/*
+ * Byte layout of a shmpipe segment (docs/PROTOCOL.md is the prose version;
+ * the static asserts below keep the two honest). All integers are
+ * little-endian. Words that change after creation each sit on their own
+ * 64-byte cache line so the writer and reader do not false-share.
+ */
+#ifndef SHMP_LAYOUT_H
+#define SHMP_LAYOUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdatomic.h>
+
+#include "shmpipe.h"
+
+#define SHMP_FLAG_WRITER_CLOSED 1u
+#define SHMP_FLAG_READER_CLOSED 2u
+
+#define SHMP_RECORD_DATA 1u
+#define SHMP_RECORD_PAD 2u
+
+/* A role's holder: (pid << 32) | start tag, 0 when never attached. One word,
+ * so a reader of it never sees a pid paired with another process's tag. */
+typedef _Atomic uint64_t shmp_peer_word;
+
+struct shmp_header {
+  /* line 0: identity, written once before the magic is published */
+  _Atomic uint64_t magic;      /* SHMP_MAGIC, stored last by the creator */
+  uint32_t abi_version;        /* SHMP_ABI_VERSION */
+  uint32_t header_size;        /* offset of the data ring: SHMP_HEADER_SIZE */
+  uint64_t segment_size;       /* header_size + capacity */
+  uint64_t capacity;           /* data ring bytes, multiple of 4096 */
+  uint32_t creator_pid;
+  uint32_t creator_uid;
+  uint32_t creator_start_tag;
+  uint32_t reserved0[5];
+  /* line 1 */
+  _Alignas(64) _Atomic uint32_t flags; /* SHMP_FLAG_* */
+  /* line 2, 3: who holds each role */
+  _Alignas(64) shmp_peer_word writer;
+  _Alignas(64) shmp_peer_word reader;
+  /* line 4: bytes ever published by the writer (monotonic) */
+  _Alignas(64) _Atomic uint64_t head;
+  /* line 5: bytes ever released by the reader (monotonic) */
+  _Alignas(64) _Atomic uint64_t tail;
+  /* line 6: the reader sleeps on data_futex when the ring is empty */
+  _Alignas(64) _Atomic uint32_t data_futex;
+  _Atomic uint32_t data_waiters;
+  /* line 7: the writer sleeps on space_futex when the ring is full */
+  _Alignas(64) _Atomic uint32_t space_futex;
+  _Atomic uint32_t space_waiters;
+};
+
+/* Precedes every record in the ring; the payload follows at +64. */
+struct shmp_record {
+  uint64_t pos;  /* ring position of this header: detects stale or forged records */
+  uint64_t len;  /* payload bytes; for padding: bytes to the end of the ring - 64 */
+  uint32_t kind; /* SHMP_RECORD_DATA or SHMP_RECORD_PAD */
+  uint32_t reserved[11];
+};
+
+_Static_assert(offsetof(struct shmp_header, flags) == 64, "layout");
+_Static_assert(offsetof(struct shmp_header, writer) == 128, "layout");
+_Static_assert(offsetof(struct shmp_header, reader) == 192, "layout");
+_Static_assert(offsetof(struct shmp_header, head) == 256, "layout");
+_Static_assert(offsetof(struct shmp_header, tail) == 320, "layout");
+_Static_assert(offsetof(struct shmp_header, data_futex) == 384, "layout");
+_Static_assert(offsetof(struct shmp_header, space_futex) == 448, "layout");
+_Static_assert(sizeof(struct shmp_header) <= SHMP_HEADER_SIZE, "layout");
+_Static_assert(sizeof(struct shmp_record) == SHMP_RECORD_HEADER, "layout");
+
+static inline uint64_t shmp_align64(uint64_t n) { return (n + 63u) & ~(uint64_t)63u; }
+
+/* Ring bytes a record with `len` payload bytes occupies. */
+static inline uint64_t shmp_record_size(uint64_t len) { return SHMP_RECORD_HEADER + shmp_align64(len); }
+
+#define SHMP_EXPORT __attribute__((visibility("default")))
+
+#endif

@@ -1,0 +1,66 @@
+/* Segment header: formatting a new segment and validating a mapped one.
+ * Everything read from the header is checked against the mapping length
+ * before any binding makes a view of the memory. */
+#define _GNU_SOURCE
+#include <string.h>
+#include <unistd.h>
+
+#include "atomics.h"
+#include "layout.h"
+#include "wait.h"
+
+SHMP_EXPORT uint64_t shmp_segment_size(uint64_t capacity) { return SHMP_HEADER_SIZE + capacity; }
+
+SHMP_EXPORT uint64_t shmp_max_payload(uint64_t capacity) {
+  return capacity < SHMP_RECORD_HEADER ? 0 : capacity - SHMP_RECORD_HEADER;
+}
+
+static int capacity_ok(uint64_t capacity) {
+  return capacity >= SHMP_MIN_CAPACITY && capacity % SHMP_MIN_CAPACITY == 0;
+}
+
+SHMP_EXPORT int shmp_segment_format(void *base, uint64_t size) {
+  if (base == NULL || size < SHMP_HEADER_SIZE || !capacity_ok(size - SHMP_HEADER_SIZE))
+    return SHMP_E_INVALID;
+  struct shmp_header *h = base;
+  if (READ_ONCE(&h->magic) != 0) return SHMP_E_BUSY; /* someone formatted it already */
+  uint64_t self = shmp_self_peer_word();
+  h->abi_version = SHMP_ABI_VERSION;
+  h->header_size = SHMP_HEADER_SIZE;
+  h->segment_size = size;
+  h->capacity = size - SHMP_HEADER_SIZE;
+  h->creator_pid = (uint32_t)(self >> 32);
+  h->creator_uid = (uint32_t)getuid();
+  h->creator_start_tag = (uint32_t)self;
+  smp_store_release(&h->magic, SHMP_MAGIC);
+  return SHMP_OK;
+}
+
+SHMP_EXPORT int shmp_segment_check(const void *base, uint64_t size) {
+  if (base == NULL) return SHMP_E_INVALID;
+  if (size < sizeof(struct shmp_header)) return size == 0 ? SHMP_E_NOT_READY : SHMP_E_TRUNCATED;
+  struct shmp_header *h = (struct shmp_header *)base;
+  uint64_t magic = smp_load_acquire(&h->magic);
+  if (magic == 0) return SHMP_E_NOT_READY;
+  if (magic != SHMP_MAGIC) return SHMP_E_BAD_MAGIC;
+  if (h->abi_version != SHMP_ABI_VERSION) return SHMP_E_ABI;
+  if (h->header_size != SHMP_HEADER_SIZE) return SHMP_E_CORRUPT;
+  uint64_t capacity = READ_PLAIN_ONCE(h->capacity);
+  uint64_t segment_size = READ_PLAIN_ONCE(h->segment_size);
+  if (!capacity_ok(capacity) || segment_size != SHMP_HEADER_SIZE + capacity) return SHMP_E_CORRUPT;
+  if (size < segment_size) return SHMP_E_TRUNCATED;
+  uint64_t tail = smp_load_acquire(&h->tail);
+  uint64_t head = smp_load_acquire(&h->head);
+  if (tail > head || head - tail > capacity || head % SHMP_ALIGN || tail % SHMP_ALIGN)
+    return SHMP_E_CORRUPT;
+  return SHMP_OK;
+}
+
+SHMP_EXPORT uint32_t shmp_segment_creator_pid(const void *base, uint64_t size) {
+  if (shmp_segment_check(base, size) != SHMP_OK) return 0;
+  return ((const struct shmp_header *)base)->creator_pid;
+}
+
+SHMP_EXPORT uint64_t shmp_segment_capacity(const void *base) {
+  return ((const struct shmp_header *)base)->capacity;
+}

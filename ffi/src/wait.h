@@ -1,0 +1,40 @@
+/* Futex waits and wakes on words in shared memory, and peer liveness. */
+#ifndef SHMP_WAIT_H
+#define SHMP_WAIT_H
+
+#include <stdint.h>
+#include "layout.h"
+
+/* What a waiter sleeps on and whom it waits for. */
+struct shmp_wait {
+  _Atomic uint32_t *futex;       /* bumped by every wake */
+  _Atomic uint32_t *waiters;     /* sleepers announce themselves here */
+  shmp_peer_word *peer;          /* the process expected to make progress */
+  _Atomic uint32_t *interrupted; /* private: set by shmp_*_interrupt() */
+};
+
+/* > 0: ready; 0: not yet; < 0: an error to return as is. */
+typedef int (*shmp_ready_fn)(void *ctx);
+
+/* Absolute CLOCK_MONOTONIC deadline for a relative timeout (< 0: never). */
+int64_t shmp_deadline(int64_t timeout_ns);
+
+/* Returns 0 once ready() > 0, ready()'s error, SHMP_E_TIMEOUT at the
+ * deadline, SHMP_E_PEER_GONE if the peer died, SHMP_E_AGAIN if interrupted. */
+int shmp_wait_until(const struct shmp_wait *w, shmp_ready_fn ready, void *ctx,
+                    int64_t deadline_ns, uint32_t spin);
+
+/* Call after publishing with smp_store_mb(): wakes sleepers, if any, with no
+ * syscall when nobody sleeps. */
+void shmp_wake_if_waiting(_Atomic uint32_t *futex, _Atomic uint32_t *waiters);
+
+/* Unconditional wake (close, interrupt). */
+void shmp_wake_all(_Atomic uint32_t *futex);
+
+/* This process's peer word, (pid << 32) | start tag. */
+uint64_t shmp_self_peer_word(void);
+
+/* 1 if the role holder in `peer` attached once and is now dead. */
+int shmp_peer_gone(shmp_peer_word *peer);
+
+#endif

@@ -1,0 +1,84 @@
+// One typed error for everything shmpipe reports. Codes and their base
+// sentences come from the C core, so every language names them alike.
+import { core } from "./ffi/bun.ts";
+
+/** Operations named in errors: what the user was doing when it failed. */
+export type Operation =
+  | "create" | "open" | "attach" | "send" | "claim" | "commit" | "abort"
+  | "recv" | "release" | "close" | "unlink";
+
+export interface ErrorContext {
+  segment: string;
+  op: Operation;
+  /** A sentence on what to do about it, when we know better than the code. */
+  hint?: string;
+}
+
+export class ShmpipeError extends Error {
+  override readonly name = "ShmpipeError";
+  /** Stable code name: "ETIMEOUT", "EPEERGONE", "ENOENT", ... */
+  readonly code: string;
+  /** The numeric code: -errno, or the core's own (see ffi/include/shmpipe.h). */
+  readonly errno: number;
+  readonly segment: string;
+  readonly op: Operation;
+
+  constructor(errno: number, context: ErrorContext) {
+    const code = errorName(errno);
+    const hint = context.hint ?? defaultHint(code);
+    super(`${context.op} on segment "${context.segment}" failed: ${errorMessage(errno)} [${code}]${hint ? `. ${hint}` : ""}`);
+    this.code = code;
+    this.errno = errno;
+    this.segment = context.segment;
+    this.op = context.op;
+  }
+}
+
+export function errorName(code: number): string {
+  return String(core.shmp_error_name(code));
+}
+
+export function errorMessage(code: number): string {
+  return String(core.shmp_error_message(code));
+}
+
+/** Numeric codes the binding branches on (values from ffi/include/shmpipe.h). */
+export const Code = {
+  TIMEOUT: -5006,
+  CLOSED: -5007,
+  NOT_READY: -5010,
+  AGAIN: -5011,
+  STATE: -5012,
+  INVALID: -5013,
+  ENOENT: -2,
+  EEXIST: -17,
+  EACCES: -13,
+  EINVAL: -22,
+  ENOSPC: -28,
+} as const;
+
+function defaultHint(code: string): string | undefined {
+  switch (code) {
+    case "ENOENT":
+      return "No channel by that name exists: start the side that creates it first, or check the name";
+    case "EEXIST":
+      return "A segment by that name exists already: pick another name, or remove the stale one (it lives in /dev/shm)";
+    case "EACCES":
+    case "EPERM":
+      return "The segment belongs to another user or its mode forbids access";
+    case "ENOSPC":
+    case "ENOMEM":
+      return "/dev/shm has no room for a segment this size: free space there or ask for a smaller capacity";
+    case "EPEERGONE":
+      return "The other process exited without closing the channel; records it committed were all delivered";
+    case "ETIMEOUT":
+      return "Raise timeoutMs if the other side is just slow, or check that it is running";
+    case "EBADMAGIC":
+    case "EABI":
+    case "ETRUNCATED":
+    case "ECORRUPT":
+      return "Something other than a matching shmpipe wrote this memory; recreate the channel";
+    default:
+      return undefined;
+  }
+}

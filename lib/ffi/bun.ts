@@ -1,0 +1,114 @@
+// Everything that depends on bun:ffi lives in this file: the libc symbols
+// used to map segments, the C core's symbols, and views over raw memory.
+// A Deno adapter would be a sibling of this file exporting the same names.
+import { dlopen, FFIType, type Pointer, ptr, toArrayBuffer } from "bun:ffi";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+const { i32, u32, i64, u64, i64_fast, u64_fast, ptr: pointer, cstring, void: none } = FFIType;
+
+const libc = dlopen("libc.so.6", {
+  shm_open: { args: [pointer, i32, u32], returns: i32 },
+  shm_unlink: { args: [pointer], returns: i32 },
+  posix_fallocate: { args: [i32, i64, i64], returns: i32 },
+  fstat: { args: [i32, pointer], returns: i32 },
+  // mmap returns MAP_FAILED = (void*)-1, which a pointer return cannot
+  // express: read the address as a signed integer instead.
+  mmap: { args: [u64, u64, i32, i32, i32, i64], returns: i64_fast },
+  munmap: { args: [pointer, u64], returns: i32 },
+  close: { args: [i32], returns: i32 },
+  getuid: { args: [], returns: u32 },
+  __errno_location: { args: [], returns: pointer },
+}).symbols;
+
+export const corePath = fileURLToPath(new URL("../../ffi/build/libshmpipe.so", import.meta.url));
+
+function openCore() {
+  if (!existsSync(corePath)) {
+    throw new Error(
+      `shmpipe: the C core is not built (${corePath} is missing). Run \`npm run setup\` (or \`make -C ffi\`) in the shmpipe checkout.`,
+    );
+  }
+  return dlopen(corePath, {
+    shmp_error_name: { args: [i32], returns: cstring },
+    shmp_error_message: { args: [i32], returns: cstring },
+    shmp_segment_size: { args: [u64], returns: u64_fast },
+    shmp_segment_format: { args: [pointer, u64], returns: i32 },
+    shmp_segment_check: { args: [pointer, u64], returns: i32 },
+    shmp_segment_capacity: { args: [pointer], returns: u64_fast },
+    shmp_max_payload: { args: [u64], returns: u64_fast },
+    shmp_writer_attach: { args: [pointer, u64, pointer], returns: pointer },
+    shmp_reader_attach: { args: [pointer, u64, pointer], returns: pointer },
+    shmp_writer_close: { args: [pointer], returns: none },
+    shmp_reader_close: { args: [pointer], returns: none },
+    shmp_writer_interrupt: { args: [pointer], returns: none },
+    shmp_reader_interrupt: { args: [pointer], returns: none },
+    shmp_writer_claim: { args: [pointer, u64, i64, u32], returns: i64_fast },
+    shmp_writer_commit: { args: [pointer, u64], returns: i32 },
+    shmp_writer_abort: { args: [pointer], returns: i32 },
+    shmp_writer_send: { args: [pointer, pointer, u64, i64, u32], returns: i32 },
+    shmp_reader_peek: { args: [pointer, pointer], returns: i64_fast },
+    shmp_reader_release: { args: [pointer], returns: i32 },
+    shmp_reader_wait: { args: [pointer, i64, u32], returns: i32 },
+    shmp_reader_next: { args: [pointer, pointer, i64, u32], returns: i64_fast },
+    shmp_mapping_new: { args: [pointer, u64], returns: pointer },
+    shmp_mapping_ref: { args: [pointer], returns: none },
+    shmp_mapping_unref: { args: [pointer], returns: none },
+    shmp_mapping_refs: { args: [pointer], returns: u32 },
+    shmp_view_deallocator: { args: [pointer, pointer], returns: none },
+  }).symbols;
+}
+
+const core = openCore();
+export { core, libc };
+
+/** An address in this process, as bun:ffi passes pointers: a number. */
+export type Address = Pointer;
+
+/** errno of the calling thread, read right after a failed libc call. */
+export function errno(): number {
+  return new Int32Array(toArrayBuffer(libc.__errno_location()!, 0, 4))[0]!;
+}
+
+/** The address of a typed array's first byte (for out-parameters). */
+export function addressOf(view: NodeJS.TypedArray | DataView): Address {
+  return ptr(view);
+}
+
+// Each bound function also carries its C address.
+const deallocator = (core.shmp_view_deallocator as unknown as { ptr: Address }).ptr;
+
+// bun:ffi's declarations list only three parameters of toArrayBuffer; at run
+// time it also takes the deallocator context and a C deallocator that runs
+// when the ArrayBuffer is collected or detached.
+const externalBuffer = toArrayBuffer as unknown as (
+  address: Address,
+  byteOffset: number,
+  byteLength: number,
+  context: Address,
+  deallocator: Address,
+) => ArrayBuffer;
+
+/**
+ * An ArrayBuffer over `length` bytes at `base + offset` that holds one
+ * reference on `mapping` (a shmp_mapping*), dropped when the buffer is
+ * collected or detached. The caller has taken that reference already.
+ */
+export function mappedBuffer(base: Address, offset: number, length: number, mapping: Address): ArrayBuffer {
+  return externalBuffer(base, offset, length, mapping, deallocator);
+}
+
+/** A view of private (malloc'd) memory the caller keeps alive. */
+export function privateView(address: Address, length: number): ArrayBuffer {
+  return toArrayBuffer(address, 0, length);
+}
+
+/** A NUL-terminated C string argument. */
+export function cString(text: string): Uint8Array {
+  return new TextEncoder().encode(`${text}\0`);
+}
+
+/** Blocks the calling thread (used only while a segment is being created). */
+export function sleepSync(ms: number): void {
+  Bun.sleepSync(ms);
+}

@@ -1,0 +1,106 @@
+// The writing end of a channel: send() copies bytes in with one core call;
+// claim() lends a view of ring memory to fill in place, commit() publishes.
+import { type Address, addressOf, core } from "./ffi/bun.ts";
+import { Code, ShmpipeError } from "./errors.ts";
+import type { Segment } from "./segment.ts";
+import { spinOf, timeoutNs, type WaitOptions } from "./options.ts";
+
+const encoder = new TextEncoder();
+
+export class Writer implements Disposable {
+  readonly #segment: Segment;
+  #handle: Address | null;
+  /** The buffer lent by claim(); detached by commit() or abort(). */
+  #claimed: ArrayBuffer | null = null;
+  #claimedLength = 0;
+  /** Largest payload one record can carry. */
+  readonly maxRecordSize: number;
+
+  constructor(segment: Segment, handle: Address) {
+    this.#segment = segment;
+    this.#handle = handle;
+    this.maxRecordSize = core.shmp_max_payload(core.shmp_segment_capacity(segment.base)) as number;
+  }
+
+  get name(): string {
+    return this.#segment.name;
+  }
+
+  get closed(): boolean {
+    return this.#handle === null;
+  }
+
+  /** Copies `data` into the next record and publishes it. */
+  send(data: ArrayBufferView | string, options?: WaitOptions): void {
+    const bytes = typeof data === "string" ? encoder.encode(data) : data;
+    const length = bytes.byteLength;
+    const rc = core.shmp_writer_send(this.#live("send"), length ? addressOf(bytes as NodeJS.TypedArray) : null, length, timeoutNs(options), spinOf(options));
+    if (rc !== 0) this.#fail("send", rc, length);
+  }
+
+  /**
+   * Reserves a record of up to `length` bytes and returns a view of it in
+   * shared memory. Fill it, then commit(). The view is detached (its length
+   * drops to 0) by commit() and abort(): it never writes into a published
+   * record.
+   */
+  claim(length: number, options?: WaitOptions): Uint8Array {
+    const handle = this.#live("claim");
+    if (this.#claimed) throw new ShmpipeError(Code.STATE, { segment: this.name, op: "claim", hint: "commit() or abort() the previous claim first" });
+    const offset = core.shmp_writer_claim(handle, length, timeoutNs(options), spinOf(options)) as number;
+    if (offset < 0) this.#fail("claim", offset, length);
+    this.#claimed = length ? this.#segment.view(offset, length) : new ArrayBuffer(0);
+    this.#claimedLength = length;
+    return new Uint8Array(this.#claimed);
+  }
+
+  /** Publishes the claimed record with its first `length` bytes (default: all). */
+  commit(length = this.#claimedLength): void {
+    const handle = this.#live("commit");
+    if (!this.#claimed) throw new ShmpipeError(Code.STATE, { segment: this.name, op: "commit", hint: "claim() a record first" });
+    if (!(length >= 0 && length <= this.#claimedLength)) {
+      throw new ShmpipeError(Code.INVALID, { segment: this.name, op: "commit", hint: `length ${length} is outside the ${this.#claimedLength} bytes claimed` });
+    }
+    this.#detachClaim();
+    const rc = core.shmp_writer_commit(handle, length);
+    if (rc !== 0) this.#fail("commit", rc, length);
+  }
+
+  /** Gives the claimed space back unpublished. */
+  abort(): void {
+    const handle = this.#live("abort");
+    if (!this.#claimed) return;
+    this.#detachClaim();
+    core.shmp_writer_abort(handle);
+  }
+
+  /** Marks end-of-stream for the reader and lets go of the segment. */
+  close(): void {
+    if (this.#handle === null) return;
+    this.#detachClaim();
+    core.shmp_writer_close(this.#handle);
+    this.#handle = null;
+    this.#segment.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #detachClaim(): void {
+    this.#claimed?.transfer(0);
+    this.#claimed = null;
+  }
+
+  #live(op: "send" | "claim" | "commit" | "abort"): Address {
+    if (this.#handle === null) throw new ShmpipeError(Code.CLOSED, { segment: this.name, op, hint: "this writer was closed" });
+    return this.#handle;
+  }
+
+  #fail(op: "send" | "claim" | "commit", rc: number, length: number): never {
+    const hint = rc === -5008
+      ? `a ${length}-byte record does not fit: this channel carries at most ${this.maxRecordSize} bytes per record; create it with a larger capacity`
+      : undefined;
+    throw new ShmpipeError(rc, { segment: this.name, op, hint });
+  }
+}

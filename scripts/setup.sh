@@ -1,0 +1,24 @@
+#!/bin/sh
+# Installs what shmpipe needs, the first time only: Bun, TypeScript and the
+# other npm packages (pinned in package-lock.json), and the C core built with
+# make. With --bench it also installs hyperfine from Debian. Run it as often
+# as you like: the second time it only checks that everything is in place.
+set -eu
+cd "$(dirname "$0")/.."
+
+say() { printf 'shmpipe setup: %s\n' "$*" >&2; }
+
+if [ ! -x node_modules/.bin/bun ] || [ ! -f node_modules/.install-stamp ] \
+   || [ package-lock.json -nt node_modules/.install-stamp ]; then
+  say "installing Bun and npm packages (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+  touch node_modules/.install-stamp
+fi
+
+make -s -C ffi
+
+if [ "${1:-}" = "--bench" ] && ! command -v hyperfine >/dev/null 2>&1; then
+  say "installing hyperfine (apt-get)"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq hyperfine >/dev/null
+fi

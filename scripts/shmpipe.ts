@@ -1,0 +1,33 @@
+#!/usr/bin/env bun
+// The shmpipe command line.
+import { demo } from "./demo.ts";
+
+const usage = `usage: shmpipe <command> [options]
+
+commands:
+  demo    stream records from one bun process to another and print what was measured
+  bench   run the benchmarks and print a report (needs hyperfine)
+  help    show this text
+
+Run \`shmpipe <command> --help\` for a command's options.`;
+
+const [command, ...rest] = process.argv.slice(2);
+switch (command) {
+  case "demo":
+    await demo(rest);
+    break;
+  case "bench": {
+    const { bench } = await import("./bench.ts");
+    await bench(rest);
+    break;
+  }
+  case undefined:
+  case "help":
+  case "--help":
+  case "-h":
+    console.log(usage);
+    break;
+  default:
+    console.error(`shmpipe: unknown command "${command}"\n\n${usage}`);
+    process.exit(2);
+}

@@ -1,0 +1,270 @@
+// Behaviour of one channel's two ends, both in this process (the core does
+// not care which process an end lives in; stream.test.ts covers two).
+import { describe, expect, test } from "bun:test";
+import { chownSync, readFileSync, statSync } from "node:fs";
+import { createReader, createWriter, openReader, openWriter, shmPath, ShmpipeError } from "../lib/index.ts";
+import { uniqueName } from "./helpers.ts";
+
+function pair(capacity = 64 * 1024) {
+  const name = uniqueName("pair");
+  const reader = createReader(name, { capacity });
+  const writer = openWriter(name);
+  return { name, reader, writer, [Symbol.dispose]: () => (writer.close(), reader.close()) };
+}
+
+/** The ShmpipeError `run` throws (fails the test if it throws anything else). */
+function errorOf(run: () => unknown): ShmpipeError {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ShmpipeError);
+    return error as ShmpipeError;
+  }
+  throw new Error("expected a ShmpipeError, nothing was thrown");
+}
+
+async function rejectionOf(promise: Promise<unknown>): Promise<ShmpipeError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(ShmpipeError);
+    return error as ShmpipeError;
+  }
+  throw new Error("expected a ShmpipeError, the promise resolved");
+}
+
+describe("records", () => {
+  test("send and claim/commit deliver bytes, strings and empty records in order", () => {
+    using p = pair();
+    p.writer.send("hello");
+    const view = p.writer.claim(100);
+    view.set([1, 2, 3]);
+    p.writer.commit(3);
+    p.writer.send(new Uint8Array(0));
+    p.writer.send(new Uint16Array([0x0102, 0x0304]).subarray(1));
+    expect(new TextDecoder().decode(p.reader.recvSync()!.bytes)).toBe("hello");
+    expect([...p.reader.recvSync()!.bytes]).toEqual([1, 2, 3]);
+    expect(p.reader.recvSync()!.bytes.length).toBe(0);
+    expect([...p.reader.recvSync()!.bytes]).toEqual([0x04, 0x03]);
+  });
+
+  test("payloads are 64-byte aligned views into the shared mapping", () => {
+    using p = pair();
+    p.writer.send(new Uint8Array(10));
+    p.writer.send(new Uint8Array(200));
+    for (let i = 0; i < 2; i++) {
+      const message = p.reader.recvSync()!;
+      const address = Bun.FFI.ptr(message.bytes);
+      expect(address % 64).toBe(0);
+      message.release();
+    }
+  });
+
+  test("a record larger than the ring is refused with its size and the limit", () => {
+    using p = pair(4096);
+    expect(p.writer.maxRecordSize).toBe(4096 - 64);
+    const error = errorOf(() => p.writer.send(new Uint8Array(5000)));
+    expect(error.code).toBe("ETOOLARGE");
+    expect(error.segment).toBe(p.name);
+    expect(error.op).toBe("send");
+    expect(error.message).toContain("5000-byte record");
+    expect(error.message).toContain("at most 4032 bytes");
+    // Nothing was corrupted: the channel still works.
+    p.writer.send(new Uint8Array(p.writer.maxRecordSize).fill(9));
+    expect(p.reader.recvSync()!.bytes.every((b) => b === 9)).toBe(true);
+  });
+
+  test("a full ring times out the writer; an empty one times out the reader", async () => {
+    using p = pair(4096);
+    p.writer.send(new Uint8Array(4000));
+    const start = performance.now();
+    expect(errorOf(() => p.writer.send(new Uint8Array(100), { timeoutMs: 50 })).code).toBe("ETIMEOUT");
+    expect(performance.now() - start).toBeGreaterThanOrEqual(45);
+    p.reader.recvSync()!.release();
+    expect(errorOf(() => p.reader.recvSync({ timeoutMs: 30 })).code).toBe("ETIMEOUT");
+    expect((await rejectionOf(p.reader.recv({ timeoutMs: 30 }))).code).toBe("ETIMEOUT");
+  });
+
+  test("close is end-of-stream once every record is read", async () => {
+    using p = pair();
+    p.writer.send("last");
+    p.writer.close();
+    expect(p.writer.closed).toBe(true);
+    expect(new TextDecoder().decode((await p.reader.recv())!.bytes)).toBe("last");
+    expect(await p.reader.recv()).toBeNull();
+    expect(p.reader.recvSync()).toBeNull();
+    const seen: Message[] = [];
+    for await (const message of p.reader) seen.push(message);
+    expect(seen).toEqual([]);
+  });
+
+  test("a closed reader stops the writer with ECLOSED", () => {
+    using p = pair();
+    p.reader.close();
+    expect(errorOf(() => p.writer.send("x")).code).toBe("ECLOSED");
+  });
+});
+
+type Message = NonNullable<ReturnType<ReturnType<typeof createReader>["recvSync"]>>;
+
+describe("views and lifetimes", () => {
+  test("release detaches the view; copy() keeps the data", () => {
+    using p = pair();
+    p.writer.send("abc");
+    const message = p.reader.recvSync()!;
+    const view = message.bytes;
+    const kept = message.copy();
+    message.release();
+    expect(message.released).toBe(true);
+    expect(view.length).toBe(0);
+    expect(new TextDecoder().decode(kept)).toBe("abc");
+    expect(errorOf(() => message.copy()).code).toBe("ESTATE");
+  });
+
+  test("the next recv releases the previous record", () => {
+    using p = pair();
+    p.writer.send("one");
+    p.writer.send("two");
+    const first = p.reader.recvSync()!;
+    const second = p.reader.recvSync()!;
+    expect(first.released).toBe(true);
+    expect(first.bytes.length).toBe(0);
+    expect(new TextDecoder().decode(second.bytes)).toBe("two");
+  });
+
+  test("a claimed view is detached by commit and abort", () => {
+    using p = pair();
+    const committed = p.writer.claim(8);
+    p.writer.commit();
+    expect(committed.length).toBe(0);
+    const aborted = p.writer.claim(8);
+    aborted.fill(1);
+    p.writer.abort();
+    expect(aborted.length).toBe(0);
+    p.writer.send("after");
+    expect(p.reader.recvSync()!.bytes.length).toBe(8);
+    expect(new TextDecoder().decode(p.reader.recvSync()!.bytes)).toBe("after");
+    expect(errorOf(() => p.writer.commit()).code).toBe("ESTATE");
+  });
+
+  test("closing detaches live views and unmaps the segment at once", () => {
+    const name = uniqueName("unmap");
+    const reader = createReader(name, { capacity: 4096 });
+    const writer = openWriter(name);
+    writer.send(new Uint8Array(64).fill(7));
+    const claim = writer.claim(64);
+    const view = reader.recvSync()!.bytes;
+    expect(mappedRegions(name)).toBe(2);
+    writer.close();
+    reader.close();
+    expect(claim.length).toBe(0);
+    expect(view.length).toBe(0); // detached, not dangling
+    expect(mappedRegions(name)).toBe(0);
+  });
+});
+
+/** Mappings of the segment `name` in this process, from /proc/self/maps. */
+function mappedRegions(name: string): number {
+  const maps = readFileSync("/proc/self/maps", "utf8");
+  return maps.split("\n").filter((line) => line.includes(`shmpipe.${name}`)).length;
+}
+
+describe("waiting", () => {
+  test("recv() waits without blocking the event loop", async () => {
+    using p = pair();
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 5);
+    const pending = p.reader.recv({ timeoutMs: 5000 });
+    await Bun.sleep(100);
+    expect(ticks).toBeGreaterThanOrEqual(5);
+    p.writer.send("wake");
+    const message = await pending;
+    clearInterval(timer);
+    expect(new TextDecoder().decode(message!.bytes)).toBe("wake");
+  });
+
+  test("closing a reader resolves its pending recv() with null", async () => {
+    const name = uniqueName("close-pending");
+    const reader = createReader(name, { capacity: 4096 });
+    const pending = reader.recv({ timeoutMs: 10_000 });
+    await Bun.sleep(20);
+    const start = performance.now();
+    reader.close();
+    expect(await pending).toBeNull();
+    expect(performance.now() - start).toBeLessThan(1000);
+    expect(reader.closed).toBe(true);
+  });
+
+  test("a second recv() while one waits is refused", async () => {
+    using p = pair();
+    const pending = p.reader.recv({ timeoutMs: 5000 });
+    expect((await rejectionOf(p.reader.recv())).code).toBe("ESTATE");
+    p.writer.send("x");
+    expect(await pending).not.toBeNull();
+  });
+});
+
+describe("segments", () => {
+  test("names are validated and namespaced", () => {
+    for (const bad of ["", "a/b", "../x", ".hidden", "-x", "x".repeat(201), "sp ace"]) {
+      const error = errorOf(() => createReader(bad, { capacity: 4096 }));
+      expect(error.code).toBe("EINVAL");
+      expect(error.segment).toBe(bad);
+    }
+    const name = uniqueName("path");
+    using reader = createReader(name, { capacity: 4096 });
+    expect(statSync(shmPath(name)).isFile()).toBe(true);
+    expect(reader.name).toBe(name);
+  });
+
+  test("created with O_EXCL and mode 0600, memory reserved up front", () => {
+    const name = uniqueName("excl");
+    using reader = createReader(name, { capacity: 10_000 });
+    const stat = statSync(shmPath(name));
+    expect(stat.mode & 0o777).toBe(0o600);
+    expect(stat.size).toBe(4096 + 12_288); // header page + capacity rounded to pages
+    expect(stat.blocks * 512).toBeGreaterThanOrEqual(stat.size); // posix_fallocate reserved it
+    const error = errorOf(() => createWriter(name, { capacity: 4096 }));
+    expect(error.code).toBe("EEXIST");
+    expect(reader.closed).toBe(false);
+  });
+
+  test("the creator's close removes the name; an opener's does not", () => {
+    const name = uniqueName("owner");
+    const reader = createReader(name, { capacity: 4096 });
+    openWriter(name).close();
+    expect(statSync(shmPath(name), { throwIfNoEntry: false })).toBeDefined();
+    reader.close();
+    expect(statSync(shmPath(name), { throwIfNoEntry: false })).toBeUndefined();
+  });
+
+  test("opening a missing channel names it and says what to do", () => {
+    const error = errorOf(() => openReader("no-such-channel-here"));
+    expect(error.code).toBe("ENOENT");
+    expect(error.message).toContain('"no-such-channel-here"');
+    expect(error.message).toContain("start the side that creates it first");
+  });
+
+  test("a role held by a live process is refused", () => {
+    using p = pair();
+    const error = errorOf(() => openWriter(p.name));
+    expect(error.code).toBe("EBUSY");
+    expect(error.op).toBe("attach");
+  });
+
+  test("a segment owned by another user is refused unless asked for", () => {
+    const name = uniqueName("foreign");
+    using reader = createReader(name, { capacity: 4096 });
+    if (process.getuid!() !== 0) return; // only root can give the file away
+    chownSync(shmPath(name), 12345, 12345);
+    const error = errorOf(() => openWriter(name));
+    expect(error.code).toBe("EACCES");
+    expect(error.message).toContain("uid 12345");
+    openWriter(name, { allowOtherOwner: true }).close();
+    expect(reader.closed).toBe(false);
+  });
+
+  test("a capacity below one page is refused", () => {
+    expect(errorOf(() => createReader(uniqueName("tiny"), { capacity: 0 })).code).toBe("EINVAL");
+  });
+});
