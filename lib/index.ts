@@ -1,7 +1,7 @@
 // shmpipe: hand records between processes through POSIX shared memory.
 export { createReader, createWriter, openReader, openWriter } from "./channel.ts";
 export { Writer } from "./writer.ts";
-export { Message, Reader } from "./reader.ts";
+export { COPY_BELOW, Message, Reader } from "./reader.ts";
 export { ShmpipeError, type Operation } from "./errors.ts";
 export { type CreateOptions, type OpenOptions, NAME_PREFIX, shmPath, unlink } from "./segment.ts";
 export { DEFAULT_SPIN, DEFAULT_TIMEOUT_MS, SPIN_FOREVER, type WaitOptions } from "./options.ts";

@@ -1,45 +1,60 @@
-// The reading end of a channel. Records arrive as zero-copy views into
-// shared memory that stay valid until released; release() detaches the view
-// (its length drops to 0), so data the writer has since overwritten can
-// never be read through it by mistake. copy() keeps data past release.
-import { type Address, addressOf, core } from "./ffi/bun.ts";
+// The reading end of a channel.
+//
+// A record of COPY_BELOW bytes or more arrives as a zero-copy view into
+// shared memory, valid until released; release() detaches the view (its
+// length drops to 0), so data the writer has since overwritten can never be
+// read through it by mistake. Smaller records arrive as private copies and
+// their ring space is released at once: a detachable view costs ~750 ns to
+// make and detach, a copy of a few hundred bytes ~100 ns (see
+// docs/BENCHMARKS.md). copy() keeps any record's data past release.
+import { type Address, core } from "./ffi/bun.ts";
 import { Code, ShmpipeError } from "./errors.ts";
 import type { Segment } from "./segment.ts";
 import { spinOf, timeoutNs, type WaitOptions } from "./options.ts";
 import { Waiter } from "./waiter.ts";
 
+/** Records shorter than this are copied out of shared memory on receipt. */
+export const COPY_BELOW = 512;
+
 /** One received record. */
 export class Message implements Disposable {
-  /** The payload, in shared memory. Valid until release(). */
+  /** The payload: in shared memory if `zeroCopy`, else a private copy. Use it until release(). */
   readonly bytes: Uint8Array;
   /** The channel it came from. */
   readonly channel: string;
+  /** The buffer over shared memory, detached on release; null for copies. */
   #buffer: ArrayBuffer | null;
   #reader: Reader | null;
 
-  constructor(reader: Reader, buffer: ArrayBuffer | null) {
+  constructor(reader: Reader, bytes: Uint8Array, buffer: ArrayBuffer | null) {
     this.#reader = reader;
     this.channel = reader.name;
+    this.bytes = bytes;
     this.#buffer = buffer;
-    this.bytes = buffer ? new Uint8Array(buffer) : new Uint8Array(0);
+  }
+
+  /** True if `bytes` is a view of shared memory rather than a copy. */
+  get zeroCopy(): boolean {
+    return this.#buffer !== null;
   }
 
   get released(): boolean {
     return this.#reader === null;
   }
 
-  /** A private copy of the payload, yours to keep after release(). */
+  /** The payload in memory of your own, to keep after release(). */
   copy(): Uint8Array {
     if (this.released) throw new ShmpipeError(Code.STATE, { segment: this.channel, op: "recv", hint: "copy() the message before releasing it" });
-    return this.bytes.slice();
+    return this.#buffer ? this.bytes.slice() : this.bytes;
   }
 
-  /** Hands the record's space back to the writer and detaches `bytes`. */
+  /** Hands the record's space back to the writer and detaches a zero-copy `bytes`. */
   release(): void {
     const reader = this.#reader;
     if (!reader) return;
     this.#reader = null;
-    this.#buffer?.transfer(0);
+    if (!this.#buffer) return; // a copy: its ring space went back on receipt
+    this.#buffer.transfer(0);
     this.#buffer = null;
     reader._released(this);
   }
@@ -52,16 +67,17 @@ export class Message implements Disposable {
 export class Reader implements Disposable, AsyncIterable<Message> {
   readonly #segment: Segment;
   #handle: Address | null;
+  /** The zero-copy message handed out and not yet released. */
   #current: Message | null = null;
-  /** The core writes the payload offset here (u64, as two u32 halves). */
-  readonly #offset = new Uint32Array(2);
-  readonly #offsetAddress = addressOf(this.#offset);
+  /** The whole mapping, to copy small records out of; detached on close. */
+  readonly #mapped: Uint8Array;
   readonly #waiter = new Waiter();
   #closing = false;
 
   constructor(segment: Segment, handle: Address) {
     this.#segment = segment;
     this.#handle = handle;
+    this.#mapped = new Uint8Array(segment.view(0, segment.size));
   }
 
   get name(): string {
@@ -79,8 +95,7 @@ export class Reader implements Disposable, AsyncIterable<Message> {
   recvSync(options?: WaitOptions): Message | null {
     const handle = this.#live();
     this.#current?.release();
-    const length = core.shmp_reader_next(handle, this.#offsetAddress, timeoutNs(options), spinOf(options)) as number;
-    return this.#deliver(length);
+    return this.#deliver(core.shmp_reader_next(handle, null, timeoutNs(options), spinOf(options)) as number);
   }
 
   /**
@@ -88,33 +103,40 @@ export class Reader implements Disposable, AsyncIterable<Message> {
    * end-of-stream or when the reader is closed meanwhile. Releases the
    * previous record first.
    */
-  async recv(options?: WaitOptions): Promise<Message | null> {
-    const handle = this.#live();
-    this.#current?.release();
-    let length = core.shmp_reader_peek(handle, this.#offsetAddress) as number;
-    if (length === Code.AGAIN) {
-      const rc = await this.#waiter.wait(handle, timeoutNs(options), spinOf(options));
-      if (this.#closing) {
-        this.#finishClose();
-        return null;
-      }
-      length = rc === 0 ? (core.shmp_reader_peek(handle, this.#offsetAddress) as number) : rc;
+  recv(options?: WaitOptions): Promise<Message | null> {
+    try {
+      const received = this.#receive(options);
+      return received instanceof Promise ? received : Promise.resolve(received);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    return this.#deliver(length);
   }
 
   /** Every record until end-of-stream; each is released when the next is asked for. */
-  [Symbol.asyncIterator](): AsyncGenerator<Message, void, undefined> {
+  [Symbol.asyncIterator](): AsyncIterableIterator<Message> {
     return this.messages();
   }
 
   /** Like iterating the reader, with options for each wait. */
-  async *messages(options?: WaitOptions): AsyncGenerator<Message, void, undefined> {
-    try {
-      for (let message = await this.recv(options); message; message = await this.recv(options)) yield message;
-    } finally {
+  messages(options?: WaitOptions): AsyncIterableIterator<Message> {
+    const result = (message: Message | null): IteratorResult<Message> => {
+      if (message) return { done: false, value: message };
       this.#current?.release();
-    }
+      return { done: true, value: undefined };
+    };
+    const iterator: AsyncIterableIterator<Message> = {
+      next: () => {
+        try {
+          const received = this.#receive(options);
+          return received instanceof Promise ? received.then(result) : Promise.resolve(result(received));
+        } catch (error) {
+          return Promise.reject(error);
+        }
+      },
+      return: () => Promise.resolve(result(null)),
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
   }
 
   /** Lets go of the segment; a pending recv() resolves to null. */
@@ -123,7 +145,7 @@ export class Reader implements Disposable, AsyncIterable<Message> {
     this.#closing = true;
     this.#current?.release();
     // A worker blocked in the core holds the reader: wake it, and finish
-    // once it has let go (in recv()).
+    // once it has let go (in #receiveLater).
     if (this.#waiter.waiting) core.shmp_reader_interrupt(this.#handle!);
     else this.#finishClose();
   }
@@ -136,14 +158,46 @@ export class Reader implements Disposable, AsyncIterable<Message> {
   _released(message: Message): void {
     if (message !== this.#current) return;
     this.#current = null;
-    if (!this.#closing && this.#handle !== null) core.shmp_reader_release(this.#handle);
+    if (this.#handle !== null) core.shmp_reader_release(this.#handle);
+  }
+
+  /**
+   * The next record now if one arrives while polling, else a promise. Not
+   * async: when a record is there, skipping the async machinery (two
+   * promises and their ticks) halves the cost of a small record.
+   */
+  #receive(options?: WaitOptions): Message | null | Promise<Message | null> {
+    const handle = this.#live();
+    this.#current?.release();
+    // Poll (spin) here first: a live stream usually delivers within
+    // microseconds, far sooner than a round trip through the Worker.
+    const length = core.shmp_reader_next(handle, null, 0, spinOf(options)) as number;
+    return length === Code.TIMEOUT ? this.#receiveLater(handle, options) : this.#deliver(length);
+  }
+
+  async #receiveLater(handle: Address, options?: WaitOptions): Promise<Message | null> {
+    const rc = await this.#waiter.wait(handle, timeoutNs(options), spinOf(options));
+    if (this.#closing) {
+      this.#finishClose();
+      return null;
+    }
+    return this.#deliver(rc === 0 ? (core.shmp_reader_peek(handle, null) as number) : rc);
   }
 
   #deliver(length: number): Message | null {
     if (length === Code.CLOSED) return null;
     if (length < 0) throw new ShmpipeError(length, { segment: this.name, op: "recv" });
-    const offset = this.#offset[0]! + this.#offset[1]! * 2 ** 32;
-    const message = new Message(this, length ? this.#segment.view(offset, length) : null);
+    const handle = this.#handle!;
+    // Asked of the core rather than passed back through a typed array: the
+    // address of a small typed array can go stale when the engine moves it.
+    const offset = core.shmp_reader_offset(handle) as number;
+    if (length < COPY_BELOW) {
+      const copy = this.#mapped.slice(offset, offset + length);
+      core.shmp_reader_release(handle);
+      return new Message(this, copy, null);
+    }
+    const buffer = this.#segment.view(offset, length);
+    const message = new Message(this, new Uint8Array(buffer), buffer);
     this.#current = message;
     return message;
   }
@@ -157,6 +211,7 @@ export class Reader implements Disposable, AsyncIterable<Message> {
   #finishClose(): void {
     if (this.#handle === null) return;
     this.#waiter.stop();
+    (this.#mapped.buffer as ArrayBuffer).transfer(0);
     core.shmp_reader_close(this.#handle);
     this.#handle = null;
     this.#segment.close();

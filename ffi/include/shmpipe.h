@@ -123,6 +123,10 @@ int shmp_writer_send(shmp_writer *w, const void *data, uint64_t len, int64_t tim
  * read, SHMP_E_CORRUPT if the record header does not fit the ring. */
 int64_t shmp_reader_peek(shmp_reader *r, uint64_t *offset);
 
+/* Payload offset (from the mapping base) of the record peek handed out;
+ * for bindings that cannot keep a stable out-parameter. */
+uint64_t shmp_reader_offset(const shmp_reader *r);
+
 /* Give the current record's space back to the writer. */
 int shmp_reader_release(shmp_reader *r);
 

@@ -243,7 +243,7 @@ static int64_t committed_bytes(shmp_reader *r) {
 
 SHMP_EXPORT int64_t shmp_reader_peek(shmp_reader *r, uint64_t *offset) {
   if (r->cur_size) {
-    *offset = r->cur_offset;
+    if (offset) *offset = r->cur_offset;
     return (int64_t)r->cur_len;
   }
   for (;;) {
@@ -274,10 +274,12 @@ SHMP_EXPORT int64_t shmp_reader_peek(shmp_reader *r, uint64_t *offset) {
     r->cur_size = size;
     r->cur_len = len;
     r->cur_offset = r->g.data_offset + ring_offset + SHMP_RECORD_HEADER;
-    *offset = r->cur_offset;
+    if (offset) *offset = r->cur_offset;
     return (int64_t)len;
   }
 }
+
+SHMP_EXPORT uint64_t shmp_reader_offset(const shmp_reader *r) { return r->cur_offset; }
 
 SHMP_EXPORT int shmp_reader_release(shmp_reader *r) {
   if (!r->cur_size) return SHMP_E_STATE;
@@ -303,8 +305,7 @@ SHMP_EXPORT int shmp_reader_wait(shmp_reader *r, int64_t timeout_ns, uint32_t sp
     if (rc != SHMP_OK) return rc;
     /* Ready may mean "closed", or only padding was committed: peek tells
      * a record from end-of-stream and skips padding. */
-    uint64_t offset;
-    int64_t len = shmp_reader_peek(r, &offset);
+    int64_t len = shmp_reader_peek(r, NULL);
     if (len != SHMP_E_AGAIN) return len >= 0 ? SHMP_OK : (int)len;
   }
 }

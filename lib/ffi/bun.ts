@@ -48,6 +48,7 @@ function openCore() {
     shmp_writer_abort: { args: [pointer], returns: i32 },
     shmp_writer_send: { args: [pointer, pointer, u64, i64, u32], returns: i32 },
     shmp_reader_peek: { args: [pointer, pointer], returns: i64_fast },
+    shmp_reader_offset: { args: [pointer], returns: u64_fast },
     shmp_reader_release: { args: [pointer], returns: i32 },
     shmp_reader_wait: { args: [pointer, i64, u32], returns: i32 },
     shmp_reader_next: { args: [pointer, pointer, i64, u32], returns: i64_fast },
