@@ -1,0 +1,26 @@
+// Round-trip latency between two bun processes over two shmpipe channels.
+//   bun scripts/bench/rtt.ts blocking|busy-poll <round-trips>
+// blocking: sleep on the futex at once (spin 0); busy-poll: never sleep.
+// Prints {"case", "value" (ns per round trip), "unit"}.
+import { createReader, createWriter, SPIN_FOREVER } from "../../lib/index.ts";
+
+const [mode = "blocking", countText = "20000"] = process.argv.slice(2);
+const spin = mode === "busy-poll" ? SPIN_FOREVER : mode === "default" ? 256 : 0;
+const count = Number(countText);
+const ping = `bench-ping-${process.pid}`, pong = `bench-pong-${process.pid}`;
+using writer = createWriter(ping, { capacity: 1 << 16 });
+using reader = createReader(pong, { capacity: 1 << 16 });
+const echo = Bun.spawn([process.execPath, new URL("./echo.ts", import.meta.url).pathname, ping, pong, String(spin)], { stderr: "inherit" });
+
+const record = new Uint8Array(64);
+const roundTrip = () => {
+  writer.send(record, { spin });
+  if (!reader.recvSync({ spin, timeoutMs: 10_000 })) throw new Error("echo ended early");
+};
+for (let i = 0; i < 2000; i++) roundTrip(); // warm-up, and the echo process is attached
+const start = performance.now();
+for (let i = 0; i < count; i++) roundTrip();
+const ns = ((performance.now() - start) * 1e6) / count;
+writer.close();
+await echo.exited;
+console.log(JSON.stringify({ case: `shmpipe TS<->TS round trip, ${mode}`, value: Math.round(ns), unit: "ns/round trip" }));
