@@ -16,7 +16,8 @@ using reader = createReader(name, { capacity: Number(capacityText) });
 console.log(`waiting on channel "${name}"`);
 let count = 0, bytes = 0;
 for await (const message of reader.messages({ timeoutMs: 60_000 })) {
-  const seq = message.bytes.length >= 4 ? new DataView(message.bytes.buffer, message.bytes.byteOffset).getUint32(0, true) : count;
+  const b = message.bytes; // indexing, not b.buffer: that would materialise an ArrayBuffer per record
+  const seq = b.length >= 4 ? (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0 : count;
   if (seq !== count) throw new Error(`record ${count} arrived as ${seq}`);
   count++;
   bytes += message.bytes.length;

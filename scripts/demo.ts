@@ -4,6 +4,12 @@
 import { parseArgs } from "node:util";
 import { createReader } from "../lib/index.ts";
 
+/** The u32 the producer puts first. (Reading `bytes.buffer` instead would
+ * make the engine materialise an ArrayBuffer per small record: ~0.5 µs.) */
+function sequenceNumber(bytes: Uint8Array): number {
+  return (bytes[0]! | (bytes[1]! << 8) | (bytes[2]! << 16) | (bytes[3]! << 24)) >>> 0;
+}
+
 export async function demo(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
@@ -39,7 +45,7 @@ Defaults: --records 2000000 --size 64 --capacity ${4 << 20}`);
   const step = Math.max(1, Math.floor(records / 4));
   for await (const message of reader.messages({ timeoutMs: 30_000 })) {
     if (count === 0) firstAt = performance.now();
-    if (new DataView(message.bytes.buffer, message.bytes.byteOffset, 4).getUint32(0, true) !== count) outOfOrder++;
+    if (sequenceNumber(message.bytes) !== count) outOfOrder++;
     if (++count % step === 0) console.log(`  ${count.toLocaleString()} records received`);
   }
   const end = performance.now();
