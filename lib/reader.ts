@@ -4,8 +4,8 @@
 // shared memory, valid until released; release() detaches the view (its
 // length drops to 0), so data the writer has since overwritten can never be
 // read through it by mistake. Smaller records arrive as private copies and
-// their ring space is released at once: a detachable view costs ~750 ns to
-// make and detach, a copy of a few hundred bytes ~100 ns (see
+// their ring space is released at once: a detachable view costs ~500-800 ns
+// to make and detach, a copy of up to 256 bytes ~85 ns (scripts/bench/views.ts,
 // docs/BENCHMARKS.md). copy() keeps any record's data past release.
 import { type Address, core } from "./ffi/bun.ts";
 import { Code, ShmpipeError } from "./errors.ts";

@@ -164,11 +164,6 @@ export class Segment {
     return mappedBuffer(this.base, offset, length, this.#mapping);
   }
 
-  /** References on the mapping: this segment's own plus one per live view. */
-  get references(): number {
-    return this.#closed ? 0 : core.shmp_mapping_refs(this.#mapping);
-  }
-
   get closed(): boolean {
     return this.#closed;
   }

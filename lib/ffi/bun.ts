@@ -99,11 +99,6 @@ export function mappedBuffer(base: Address, offset: number, length: number, mapp
   return externalBuffer(base, offset, length, mapping, deallocator);
 }
 
-/** A view of private (malloc'd) memory the caller keeps alive. */
-export function privateView(address: Address, length: number): ArrayBuffer {
-  return toArrayBuffer(address, 0, length);
-}
-
 /** A NUL-terminated C string argument. */
 export function cString(text: string): Uint8Array {
   return new TextEncoder().encode(`${text}\0`);
