@@ -2,7 +2,7 @@
 // owns its name: closing that end (or exiting) removes it from /dev/shm.
 // Open the other end before the owner closes.
 import { type Address, core } from "./ffi/bun.ts";
-import { ShmpipeError } from "./errors.ts";
+import { Code, ShmpipeError } from "./errors.ts";
 import { type CreateOptions, type OpenOptions, Segment } from "./segment.ts";
 import { Reader } from "./reader.ts";
 import { Writer } from "./writer.ts";
@@ -17,7 +17,7 @@ function attach<T>(segment: Segment, attachFn: Attach, make: (handle: Address) =
     throw new ShmpipeError(error[0]!, {
       segment: segment.name,
       op: "attach",
-      hint: error[0] === -5009 ? "another live process already has this end of the channel open" : undefined,
+      hint: error[0] === Code.BUSY ? "another live process already has this end of the channel open" : undefined,
     });
   }
   return make(handle);

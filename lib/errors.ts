@@ -46,15 +46,12 @@ export function errorMessage(code: number): string {
 export const Code = {
   TIMEOUT: -5006,
   CLOSED: -5007,
+  TOO_LARGE: -5008,
+  BUSY: -5009,
   NOT_READY: -5010,
-  AGAIN: -5011,
   STATE: -5012,
   INVALID: -5013,
-  ENOENT: -2,
-  EEXIST: -17,
   EACCES: -13,
-  EINVAL: -22,
-  ENOSPC: -28,
 } as const;
 
 function defaultHint(code: string): string | undefined {

@@ -98,7 +98,7 @@ export class Writer implements Disposable {
   }
 
   #fail(op: "send" | "claim" | "commit", rc: number, length: number): never {
-    const hint = rc === -5008
+    const hint = rc === Code.TOO_LARGE
       ? `a ${length}-byte record does not fit: this channel carries at most ${this.maxRecordSize} bytes per record; create it with a larger capacity`
       : undefined;
     throw new ShmpipeError(rc, { segment: this.name, op, hint });
