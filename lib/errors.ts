@@ -5,7 +5,7 @@ import { core } from "./ffi/bun.ts";
 /** Operations named in errors: what the user was doing when it failed. */
 export type Operation =
   | "create" | "open" | "attach" | "send" | "claim" | "commit" | "abort"
-  | "recv" | "release" | "close" | "unlink";
+  | "recv" | "release" | "close" | "unlink" | "publish";
 
 export interface ErrorContext {
   segment: string;
@@ -51,6 +51,7 @@ export const Code = {
   NOT_READY: -5010,
   STATE: -5012,
   INVALID: -5013,
+  ARROW: -5014,
   EACCES: -13,
 } as const;
 

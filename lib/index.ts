@@ -5,3 +5,6 @@ export { COPY_BELOW, Message, Reader } from "./reader.ts";
 export { ShmpipeError, type Operation } from "./errors.ts";
 export { type CreateOptions, type OpenOptions, NAME_PREFIX, shmPath, unlink } from "./segment.ts";
 export { DEFAULT_SPIN, DEFAULT_TIMEOUT_MS, SPIN_FOREVER, type WaitOptions } from "./options.ts";
+export { ArrowWriter } from "./arrow/writer.ts";
+export { ArrowReader } from "./arrow/reader.ts";
+export { copyBatch } from "./arrow/ipc.ts";

@@ -48,6 +48,7 @@ enum shmp_error {
   SHMP_E_AGAIN = -5011,      /* nothing to read right now (non-blocking) */
   SHMP_E_STATE = -5012,      /* call out of order (commit without claim...) */
   SHMP_E_INVALID = -5013,    /* bad argument */
+  SHMP_E_ARROW = -5014,      /* a record is not a valid Arrow IPC message */
 };
 
 /* Stable name ("ETIMEOUT", "ENOENT", ...) and one-sentence description. */
@@ -150,6 +151,48 @@ void shmp_mapping_ref(shmp_mapping *m);
 void shmp_mapping_unref(shmp_mapping *m);
 uint32_t shmp_mapping_refs(const shmp_mapping *m);
 void shmp_view_deallocator(void *bytes, void *mapping);
+
+/* ---- Arrow IPC messages --------------------------------------------------
+ *
+ * A record may carry one Arrow IPC encapsulated message: 0xFFFFFFFF, an
+ * int32 metadata length (a multiple of 8), the flatbuffer Message, then the
+ * body. Every binding checks a message with these functions before its Arrow
+ * library reads it: framing, every flatbuffer access, every buffer inside
+ * the body and 8-byte aligned, buffer lengths against the declared lengths,
+ * node and buffer counts against the schema. The body itself is not read, so
+ * the cost does not grow with the data. On failure the functions return
+ * SHMP_E_ARROW (or -ENOMEM) and write a sentence into `why` (`why_len` bytes,
+ * NUL-terminated; `why` may be NULL). */
+
+enum shmp_arrow_kind { SHMP_ARROW_SCHEMA = 1, SHMP_ARROW_DICTIONARY = 2, SHMP_ARROW_RECORD_BATCH = 3 };
+
+/* A parsed schema, against which dictionaries and record batches are checked. */
+typedef struct shmp_arrow_schema shmp_arrow_schema;
+
+/* Bytes before the body (8 + metadata length), or SHMP_E_ARROW if the
+ * framing is wrong. Lets a binding copy the metadata out of shared memory
+ * and check that private copy, so a peer cannot change it after the check. */
+int64_t shmp_arrow_prefix_length(const void *record, uint64_t len);
+
+/* Checks a message whose first `prefix_len` bytes (framing plus metadata)
+ * are at `prefix`, followed by `body_room` bytes of record. Schema messages
+ * need no schema; the others are checked against `schema`. Returns the
+ * message kind (> 0) or an error. */
+int shmp_arrow_check_metadata(const shmp_arrow_schema *schema, const void *prefix, uint64_t prefix_len,
+                              uint64_t body_room, char *why, uint64_t why_len);
+
+/* The same for a whole record of `len` bytes checked where it lies. */
+int shmp_arrow_check(const shmp_arrow_schema *schema, const void *record, uint64_t len, char *why,
+                     uint64_t why_len);
+
+/* Parses a schema message's prefix into a new schema (free it with
+ * shmp_arrow_schema_free). On failure NULL, with the code in *err. */
+shmp_arrow_schema *shmp_arrow_schema_read(const void *prefix, uint64_t prefix_len, int32_t *err, char *why,
+                                          uint64_t why_len);
+void shmp_arrow_schema_free(shmp_arrow_schema *schema);
+
+/* Number of top-level columns. */
+uint32_t shmp_arrow_schema_columns(const shmp_arrow_schema *schema);
 
 /* ---- Liveness ------------------------------------------------------------ */
 

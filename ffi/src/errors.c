@@ -26,6 +26,7 @@ static const struct code_text own[] = {
     {SHMP_E_AGAIN, "EAGAIN", "no record is available yet"},
     {SHMP_E_STATE, "ESTATE", "call out of order (commit without claim, or claim twice)"},
     {SHMP_E_INVALID, "EINVAL", "invalid argument"},
+    {SHMP_E_ARROW, "EARROW", "record is not a valid Arrow IPC message"},
 };
 
 /* The system errors a binding is likely to meet, by their usual names. */

@@ -1,0 +1,551 @@
+/*
+ * Validation of Arrow IPC encapsulated messages before any Arrow library
+ * sees them. pyarrow and arrow-go trust the buffer offsets in a message, so
+ * every binding calls this first: it checks the framing, the flatbuffer
+ * metadata (each access bounds-checked, see flatbuf.h), and that every
+ * buffer of a dictionary or record batch lies inside the record, is 8-byte
+ * aligned, and is long enough for the lengths the field nodes declare, with
+ * the node and buffer counts the schema implies.
+ *
+ * It does not read the body: checking the contents of offset buffers would
+ * make the cost grow with the data. Offsets inside the body are range-checked
+ * by the Arrow libraries where they use them (see docs/PROTOCOL.md).
+ *
+ * Format references: Message.fbs and Schema.fbs of the Arrow project, and
+ * the "Buffer Layouts" table of the Arrow columnar format specification.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "flatbuf.h"
+#include "layout.h"
+
+#define CONTINUATION UINT32_C(0xFFFFFFFF)
+#define METADATA_V5 4
+#define MAX_DEPTH 64
+#define NAME_BYTES 48
+
+/* Tags of the Type union in Schema.fbs. */
+enum arrow_type {
+  T_NULL = 1, T_INT, T_FLOAT, T_BINARY, T_UTF8, T_BOOL, T_DECIMAL, T_DATE, T_TIME,
+  T_TIMESTAMP, T_INTERVAL, T_LIST, T_STRUCT, T_UNION, T_FIXED_BINARY, T_FIXED_LIST, T_MAP,
+  T_DURATION, T_LARGE_BINARY, T_LARGE_UTF8, T_LARGE_LIST, T_RUN_END, T_BINARY_VIEW,
+  T_UTF8_VIEW, T_LIST_VIEW, T_LARGE_LIST_VIEW,
+};
+
+/* The buffers a field's node owns in a batch, per the columnar format. */
+enum layout {
+  L_NULL,         /* none */
+  L_FIXED,        /* validity, values of `bits` each */
+  L_VARBIN,       /* validity, offsets, data */
+  L_VIEW,         /* validity, views, then variadic data buffers */
+  L_LIST,         /* validity, offsets; one child */
+  L_FIXED_LIST,   /* validity; one child of length * list_size */
+  L_STRUCT,       /* validity; children */
+  L_SPARSE_UNION, /* type ids; children */
+  L_DENSE_UNION,  /* type ids, offsets; children */
+  L_RUN_END,      /* none; run ends and values children */
+};
+
+typedef struct arrow_field {
+  char name[NAME_BYTES];
+  uint8_t type;
+  uint8_t layout;
+  uint8_t offset_bytes;  /* 4 or 8: width of list and binary offsets */
+  uint64_t bits;         /* value width of L_FIXED */
+  int64_t list_size;     /* L_FIXED_LIST */
+  uint32_t children;     /* direct children */
+  uint32_t subtree;      /* fields in this subtree, itself included */
+  int64_t dictionary_id; /* -1 unless dictionary-encoded */
+  uint32_t index_bits;   /* width of the dictionary indices */
+} arrow_field;
+
+struct shmp_arrow_schema {
+  uint32_t count; /* fields of every level, in pre-order */
+  uint32_t top;   /* top-level fields */
+  arrow_field *fields;
+};
+
+/* Where a failure is described: the first one wins. */
+typedef struct report {
+  char *why;
+  uint64_t why_len;
+} report;
+
+__attribute__((format(printf, 2, 3))) static int fail(report *r, const char *fmt, ...) {
+  if (r->why != NULL && r->why_len > 0) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->why, r->why_len, fmt, ap);
+    va_end(ap);
+    r->why = NULL; /* keep the innermost, most precise sentence */
+  }
+  return SHMP_E_ARROW;
+}
+
+/* ---- framing ------------------------------------------------------------ */
+
+SHMP_EXPORT int64_t shmp_arrow_prefix_length(const void *record, uint64_t len) {
+  if (record == NULL || len < 8) return SHMP_E_ARROW;
+  uint32_t marker, meta;
+  memcpy(&marker, record, 4);
+  memcpy(&meta, (const uint8_t *)record + 4, 4);
+  if (marker != CONTINUATION || meta == 0 || meta > INT32_MAX || meta % 8 != 0 || meta > len - 8)
+    return SHMP_E_ARROW;
+  return 8 + (int64_t)meta;
+}
+
+/* The Message table and its header, after the framing is checked. */
+typedef struct message {
+  fb_buf meta;
+  uint8_t kind;
+  fb_table header;
+  uint64_t body_length;
+} message;
+
+static int open_message(report *r, const uint8_t *prefix, uint64_t prefix_len, uint64_t body_room,
+                        message *m) {
+  if (prefix_len < 8) return fail(r, "record of %llu bytes is too short for an Arrow message", (unsigned long long)prefix_len);
+  uint32_t marker, meta_len;
+  memcpy(&marker, prefix, 4);
+  memcpy(&meta_len, prefix + 4, 4);
+  if (marker != CONTINUATION) return fail(r, "no 0xFFFFFFFF continuation marker (not an Arrow IPC message, or pre-1.0 format)");
+  if (meta_len == 0 || meta_len > INT32_MAX || meta_len % 8 != 0 || meta_len != prefix_len - 8)
+    return fail(r, "metadata length %u is not a positive multiple of 8 that fits in the %llu bytes there are",
+                meta_len, (unsigned long long)(prefix_len - 8));
+  m->meta.bytes = prefix + 8;
+  m->meta.size = meta_len;
+  fb_table root;
+  int bad = 0;
+  if (!fb_table_at(&m->meta, fb_u32(&m->meta, 0), &root)) return fail(r, "the Message flatbuffer's root table is out of bounds");
+  int64_t version = fb_int(&root, 0, 2, 0, &bad);
+  m->kind = fb_u8(&root, 1, 0, &bad);
+  int has_header = fb_subtable(&root, 2, &m->header, &bad);
+  int64_t body_length = fb_int(&root, 3, 8, 0, &bad);
+  if (bad) return fail(r, "the Message flatbuffer has a field out of bounds");
+  if (version != METADATA_V5) return fail(r, "metadata version %lld is not V5 (Arrow 1.0 and later write V5)", (long long)version + 1);
+  if (m->kind < SHMP_ARROW_SCHEMA || m->kind > SHMP_ARROW_RECORD_BATCH)
+    return fail(r, "message header type %u is not a schema, dictionary or record batch", m->kind);
+  if (!has_header) return fail(r, "the message has no header");
+  if (body_length < 0 || (uint64_t)body_length > body_room)
+    return fail(r, "body of %lld bytes does not fit the %llu bytes after the metadata", (long long)body_length,
+                (unsigned long long)body_room);
+  if (m->kind == SHMP_ARROW_SCHEMA && body_length != 0) return fail(r, "a schema message has a %lld-byte body", (long long)body_length);
+  m->body_length = (uint64_t)body_length;
+  return 0;
+}
+
+/* ---- schema --------------------------------------------------------------- */
+
+typedef struct parser {
+  report *r;
+  const fb_buf *meta;
+  arrow_field *fields;
+  uint32_t count, capacity, limit;
+} parser;
+
+static const char *type_name(uint8_t type) {
+  static const char *const names[] = {
+      "none", "null", "int", "float", "binary", "utf8", "bool", "decimal", "date", "time",
+      "timestamp", "interval", "list", "struct", "union", "fixed_size_binary", "fixed_size_list",
+      "map", "duration", "large_binary", "large_utf8", "large_list", "run_end_encoded",
+      "binary_view", "utf8_view", "list_view", "large_list_view"};
+  return type < sizeof names / sizeof *names ? names[type] : "unknown";
+}
+
+static void copy_name(const fb_table *ft, char *out, int *bad) {
+  fb_vector v;
+  uint32_t n = 0;
+  if (fb_vector_of(ft, 0, 1, &v, bad)) {
+    for (; n < v.count && n < NAME_BYTES - 1; n++) {
+      uint8_t c = ft->buf->bytes[v.start + n];
+      out[n] = (char)(c >= 0x20 && c < 0x7f && c != '"' ? c : '?');
+    }
+  }
+  out[n] = '\0';
+}
+
+static int fixed(arrow_field *f, uint64_t bits) {
+  f->layout = L_FIXED;
+  f->bits = bits;
+  return 0;
+}
+
+/* Fills in layout and widths from the field's type table `tt` (an absent
+ * table is all zeros: every property then has its flatbuffers default). */
+static int decode_type(parser *p, arrow_field *f, const fb_table *tt) {
+  int bad = 0;
+  int64_t a = 0, b = 0;
+#define PROP(id, width, dflt) fb_int(tt, id, width, dflt, &bad)
+  int rc = -1;
+  switch (f->type) {
+    case T_NULL: f->layout = L_NULL; rc = 0; break;
+    case T_BOOL: rc = fixed(f, 1); break;
+    case T_INT:
+      a = PROP(0, 4, 0);
+      if (a == 8 || a == 16 || a == 32 || a == 64) rc = fixed(f, (uint64_t)a);
+      break;
+    case T_FLOAT:
+      a = PROP(0, 2, 0);
+      if (a >= 0 && a <= 2) rc = fixed(f, 16u << a);
+      break;
+    case T_DECIMAL:
+      a = PROP(2, 4, 128);
+      if (a == 32 || a == 64 || a == 128 || a == 256) rc = fixed(f, (uint64_t)a);
+      break;
+    case T_DATE:
+      a = PROP(0, 2, 1);
+      if (a == 0 || a == 1) rc = fixed(f, a == 0 ? 32 : 64);
+      break;
+    case T_TIME:
+      a = PROP(0, 2, 1);
+      b = PROP(1, 4, 32);
+      if (a >= 0 && a <= 3 && (b == 32 || b == 64)) rc = fixed(f, (uint64_t)b);
+      break;
+    case T_TIMESTAMP:
+    case T_DURATION:
+      a = PROP(0, 2, 0);
+      if (a >= 0 && a <= 3) rc = fixed(f, 64);
+      break;
+    case T_INTERVAL:
+      a = PROP(0, 2, 0);
+      if (a >= 0 && a <= 2) rc = fixed(f, a == 0 ? 32 : a == 1 ? 64 : 128);
+      break;
+    case T_FIXED_BINARY:
+      a = PROP(0, 4, 0);
+      if (a >= 0) rc = fixed(f, (uint64_t)a * 8);
+      break;
+    case T_BINARY: case T_UTF8: f->layout = L_VARBIN; f->offset_bytes = 4; rc = 0; break;
+    case T_LARGE_BINARY: case T_LARGE_UTF8: f->layout = L_VARBIN; f->offset_bytes = 8; rc = 0; break;
+    case T_BINARY_VIEW: case T_UTF8_VIEW: f->layout = L_VIEW; rc = 0; break;
+    case T_LIST: case T_MAP: f->layout = L_LIST; f->offset_bytes = 4; rc = 0; break;
+    case T_LARGE_LIST: f->layout = L_LIST; f->offset_bytes = 8; rc = 0; break;
+    case T_FIXED_LIST:
+      f->list_size = PROP(0, 4, 0);
+      f->layout = L_FIXED_LIST;
+      rc = f->list_size >= 0 ? 0 : -1;
+      break;
+    case T_STRUCT: f->layout = L_STRUCT; rc = 0; break;
+    case T_UNION:
+      a = PROP(0, 2, 0);
+      if (a == 0 || a == 1) {
+        f->layout = a == 0 ? L_SPARSE_UNION : L_DENSE_UNION;
+        rc = 0;
+      }
+      break;
+    case T_RUN_END: f->layout = L_RUN_END; rc = 0; break;
+    default:
+      return fail(p->r, "field \"%s\" has type %s (tag %u), which shmpipe does not support", f->name,
+                  type_name(f->type), f->type);
+  }
+#undef PROP
+  if (bad) return fail(p->r, "the type of field \"%s\" has a property out of bounds", f->name);
+  if (rc != 0) return fail(p->r, "field \"%s\" of type %s has an invalid parameter (%lld)", f->name, type_name(f->type), (long long)a);
+  return 0;
+}
+
+/* The number of children each type must have (-1: any number). */
+static int64_t expected_children(const arrow_field *f) {
+  switch (f->layout) {
+    case L_LIST: case L_FIXED_LIST: return 1;
+    case L_RUN_END: return 2;
+    case L_STRUCT: case L_SPARSE_UNION: case L_DENSE_UNION: return -1;
+    default: return 0;
+  }
+}
+
+static int parse_fields(parser *p, const fb_table *owner, unsigned id, unsigned depth, uint32_t *count);
+
+static int parse_field(parser *p, const fb_table *ft, unsigned depth) {
+  if (depth > MAX_DEPTH) return fail(p->r, "fields are nested more than %d levels deep", MAX_DEPTH);
+  if (p->count >= p->limit) return fail(p->r, "the schema describes more fields than its metadata can hold");
+  if (p->count == p->capacity) {
+    uint32_t capacity = p->capacity ? p->capacity * 2 : 16;
+    arrow_field *grown = realloc(p->fields, capacity * sizeof *grown);
+    if (grown == NULL) return -ENOMEM;
+    p->fields = grown;
+    p->capacity = capacity;
+  }
+  uint32_t index = p->count++;
+  arrow_field *f = &p->fields[index];
+  memset(f, 0, sizeof *f);
+  f->dictionary_id = -1;
+  int bad = 0;
+  copy_name(ft, f->name, &bad);
+  f->type = fb_u8(ft, 2, 0, &bad);
+  fb_table tt = {0}, dict, index_type;
+  fb_subtable(ft, 3, &tt, &bad);
+  if (fb_subtable(ft, 4, &dict, &bad)) {
+    f->dictionary_id = fb_int(&dict, 0, 8, 0, &bad);
+    int64_t bits = fb_subtable(&dict, 1, &index_type, &bad) ? fb_int(&index_type, 0, 4, 0, &bad) : 32;
+    if (bad || f->dictionary_id < 0 || !(bits == 8 || bits == 16 || bits == 32 || bits == 64))
+      return fail(p->r, "field \"%s\" has an invalid dictionary encoding", f->name);
+    f->index_bits = (uint32_t)bits;
+  }
+  if (bad) return fail(p->r, "field \"%s\" has a property out of bounds", f->name);
+  int rc = decode_type(p, f, &tt);
+  if (rc != 0) return rc;
+  uint32_t children = 0;
+  rc = parse_fields(p, ft, 5, depth + 1, &children);
+  if (rc != 0) return rc;
+  f = &p->fields[index]; /* the array may have moved */
+  f->children = children;
+  f->subtree = p->count - index;
+  int64_t expected = expected_children(f);
+  if (expected >= 0 && children != expected)
+    return fail(p->r, "field \"%s\" of type %s has %u children, expected %lld", f->name, type_name(f->type),
+                children, (long long)expected);
+  return 0;
+}
+
+/* Parses the vector of Field tables in field `id` of `owner`. */
+static int parse_fields(parser *p, const fb_table *owner, unsigned id, unsigned depth, uint32_t *count) {
+  fb_vector v;
+  int bad = 0;
+  fb_vector_of(owner, id, 4, &v, &bad);
+  if (bad) return fail(p->r, "a list of fields is out of bounds");
+  for (uint32_t i = 0; i < v.count; i++) {
+    fb_table ft;
+    if (!fb_vector_table(p->meta, &v, i, &ft)) return fail(p->r, "field %u of a list of fields is out of bounds", i);
+    int rc = parse_field(p, &ft, depth);
+    if (rc != 0) return rc;
+  }
+  *count = v.count;
+  return 0;
+}
+
+static int parse_schema(report *r, const message *m, shmp_arrow_schema **out) {
+  int bad = 0;
+  int64_t endianness = fb_int(&m->header, 0, 2, 0, &bad);
+  if (bad) return fail(r, "the Schema table has a field out of bounds");
+  if (endianness != 0) return fail(r, "the schema is big-endian; shmpipe reads little-endian data only");
+  /* Each field of the tree needs its own 4-byte entry in some list, so a
+   * tree larger than this is a list entry reused: a crafted blow-up. */
+  parser p = {r, &m->meta, NULL, 0, 0, (uint32_t)(m->meta.size / 4)};
+  uint32_t top = 0;
+  int rc = parse_fields(&p, &m->header, 1, 0, &top);
+  if (rc == 0) *out = malloc(sizeof **out);
+  if (rc == 0 && *out == NULL) rc = -ENOMEM;
+  if (rc != 0) {
+    free(p.fields);
+    return rc;
+  }
+  (*out)->count = p.count;
+  (*out)->top = top;
+  (*out)->fields = p.fields;
+  return 0;
+}
+
+/* ---- dictionary and record batches -------------------------------------- */
+
+typedef struct walk {
+  report *r;
+  const shmp_arrow_schema *schema;
+  const fb_buf *meta;
+  fb_vector nodes, buffers, variadic;
+  uint32_t node, buffer, view;
+  uint64_t body_length;
+} walk;
+
+/* a * b, rounded up to bytes when `bits` is set; 0 on overflow. */
+static int mul(uint64_t a, uint64_t b, uint64_t *out) {
+  if (b != 0 && a > UINT64_MAX / b) return 0;
+  *out = a * b;
+  return 1;
+}
+
+static int take_buffer(walk *w, const arrow_field *f, const char *what, uint64_t need) {
+  if (w->buffer >= w->buffers.count)
+    return fail(w->r, "the batch lists %u buffers, too few for the schema (field \"%s\" needs its %s buffer)",
+                w->buffers.count, f->name, what);
+  uint64_t at = w->buffers.start + 16u * w->buffer++;
+  int64_t offset = fb_i64(w->meta, at), length = fb_i64(w->meta, at + 8);
+  if (offset < 0 || length < 0 || (uint64_t)offset > w->body_length || (uint64_t)length > w->body_length - (uint64_t)offset)
+    return fail(w->r, "the %s buffer of field \"%s\" [offset %lld, length %lld] lies outside the %llu-byte body",
+                what, f->name, (long long)offset, (long long)length, (unsigned long long)w->body_length);
+  if (offset % 8 != 0) return fail(w->r, "the %s buffer of field \"%s\" starts at offset %lld, not a multiple of 8", what, f->name, (long long)offset);
+  if ((uint64_t)length < need)
+    return fail(w->r, "the %s buffer of field \"%s\" has %lld bytes; its length needs %llu", what, f->name,
+                (long long)length, (unsigned long long)need);
+  return 0;
+}
+
+static int take_bytes(walk *w, const arrow_field *f, const char *what, uint64_t count, uint64_t width) {
+  uint64_t need;
+  if (!mul(count, width, &need)) return fail(w->r, "field \"%s\" declares %llu values, too many for any buffer", f->name, (unsigned long long)count);
+  return take_buffer(w, f, what, need);
+}
+
+static int take_validity(walk *w, const arrow_field *f, uint64_t length, uint64_t nulls) {
+  return take_buffer(w, f, "validity", nulls > 0 ? length / 8 + (length % 8 != 0) : 0);
+}
+
+static int check_column(walk *w, uint32_t index, int as_dictionary_value, uint64_t min_length, int exact);
+
+static int check_children(walk *w, uint32_t index, uint64_t min_length, int exact) {
+  const arrow_field *f = &w->schema->fields[index];
+  uint32_t child = index + 1;
+  for (uint32_t i = 0; i < f->children; i++) {
+    int rc = check_column(w, child, 0, min_length, exact);
+    if (rc != 0) return rc;
+    child += w->schema->fields[child].subtree;
+  }
+  return 0;
+}
+
+static int check_column(walk *w, uint32_t index, int as_dictionary_value, uint64_t min_length, int exact) {
+  const arrow_field *f = &w->schema->fields[index];
+  if (w->node >= w->nodes.count)
+    return fail(w->r, "the batch lists %u field nodes, too few for the schema (none left for field \"%s\")", w->nodes.count, f->name);
+  uint64_t at = w->nodes.start + 16u * w->node++;
+  int64_t slength = fb_i64(w->meta, at), snulls = fb_i64(w->meta, at + 8);
+  if (slength < 0 || snulls < 0 || snulls > slength)
+    return fail(w->r, "field \"%s\" has length %lld with %lld nulls", f->name, (long long)slength, (long long)snulls);
+  uint64_t length = (uint64_t)slength, nulls = (uint64_t)snulls, need;
+  if (exact ? length != min_length : length < min_length)
+    return fail(w->r, "field \"%s\" has %llu values where %s%llu are needed", f->name, (unsigned long long)length,
+                exact ? "" : "at least ", (unsigned long long)min_length);
+  int rc;
+  if (f->dictionary_id >= 0 && !as_dictionary_value) {
+    if ((rc = take_validity(w, f, length, nulls)) != 0) return rc;
+    return take_bytes(w, f, "dictionary index", length, f->index_bits / 8);
+  }
+  switch (f->layout) {
+    case L_NULL: return 0;
+    case L_FIXED:
+      if ((rc = take_validity(w, f, length, nulls)) != 0) return rc;
+      if (!mul(length, f->bits, &need) || need > UINT64_MAX - 7) return take_bytes(w, f, "values", UINT64_MAX, 2);
+      return take_buffer(w, f, "values", need / 8 + (need % 8 != 0));
+    case L_VARBIN:
+      if ((rc = take_validity(w, f, length, nulls)) != 0) return rc;
+      if ((rc = take_bytes(w, f, "offsets", length ? length + 1 : 0, f->offset_bytes)) != 0) return rc;
+      return take_buffer(w, f, "data", 0);
+    case L_VIEW: {
+      if ((rc = take_validity(w, f, length, nulls)) != 0) return rc;
+      if ((rc = take_bytes(w, f, "views", length, 16)) != 0) return rc;
+      if (w->view >= w->variadic.count) return fail(w->r, "field \"%s\" has no entry in the variadic buffer counts", f->name);
+      int64_t data_buffers = fb_i64(w->meta, w->variadic.start + 8u * w->view++);
+      if (data_buffers < 0 || (uint64_t)data_buffers > w->buffers.count)
+        return fail(w->r, "field \"%s\" declares %lld data buffers", f->name, (long long)data_buffers);
+      for (int64_t i = 0; i < data_buffers; i++)
+        if ((rc = take_buffer(w, f, "view data", 0)) != 0) return rc;
+      return 0;
+    }
+    case L_LIST:
+      if ((rc = take_validity(w, f, length, nulls)) != 0) return rc;
+      if ((rc = take_bytes(w, f, "offsets", length ? length + 1 : 0, f->offset_bytes)) != 0) return rc;
+      return check_children(w, index, 0, 0);
+    case L_FIXED_LIST:
+      if ((rc = take_validity(w, f, length, nulls)) != 0) return rc;
+      if (!mul(length, (uint64_t)f->list_size, &need)) return fail(w->r, "field \"%s\" declares too many list values", f->name);
+      return check_children(w, index, need, 0);
+    case L_STRUCT:
+      if ((rc = take_validity(w, f, length, nulls)) != 0) return rc;
+      return check_children(w, index, length, 0);
+    case L_SPARSE_UNION:
+      if ((rc = take_bytes(w, f, "type ids", length, 1)) != 0) return rc;
+      return check_children(w, index, length, 0);
+    case L_DENSE_UNION:
+      if ((rc = take_bytes(w, f, "type ids", length, 1)) != 0) return rc;
+      if ((rc = take_bytes(w, f, "offsets", length, 4)) != 0) return rc;
+      return check_children(w, index, 0, 0);
+    case L_RUN_END:
+      return check_children(w, index, 0, 0);
+    default:
+      return fail(w->r, "field \"%s\" has no known layout", f->name);
+  }
+}
+
+/* Checks a RecordBatch table against the fields [first, first + count) of
+ * the schema's top level (or one dictionary's value field). */
+static int check_batch(report *r, const shmp_arrow_schema *schema, const message *m, const fb_table *batch,
+                       uint32_t first, uint32_t columns, int dictionary) {
+  walk w = {.r = r, .schema = schema, .meta = &m->meta, .body_length = m->body_length};
+  int bad = 0;
+  fb_table compression;
+  int64_t rows = fb_int(batch, 0, 8, 0, &bad);
+  fb_vector_of(batch, 1, 16, &w.nodes, &bad);
+  fb_vector_of(batch, 2, 16, &w.buffers, &bad);
+  int compressed = fb_subtable(batch, 3, &compression, &bad);
+  fb_vector_of(batch, 4, 8, &w.variadic, &bad);
+  if (bad) return fail(r, "the RecordBatch table has a field out of bounds");
+  if (compressed) return fail(r, "the batch body is compressed; shmpipe hands out uncompressed buffers only");
+  if (rows < 0) return fail(r, "the batch has %lld rows", (long long)rows);
+  uint32_t index = first;
+  for (uint32_t i = 0; i < columns; i++) {
+    int rc = check_column(&w, index, dictionary, (uint64_t)rows, 1);
+    if (rc != 0) return rc;
+    index += schema->fields[index].subtree;
+  }
+  if (w.node != w.nodes.count || w.buffer != w.buffers.count || w.view != w.variadic.count)
+    return fail(r, "the batch lists %u field nodes, %u buffers and %u variadic counts; the schema describes %u, %u and %u",
+                w.nodes.count, w.buffers.count, w.variadic.count, w.node, w.buffer, w.view);
+  return 0;
+}
+
+static int check_dictionary(report *r, const shmp_arrow_schema *schema, const message *m) {
+  int bad = 0;
+  fb_table data;
+  int64_t id = fb_int(&m->header, 0, 8, 0, &bad);
+  int has_data = fb_subtable(&m->header, 1, &data, &bad);
+  if (bad || !has_data) return fail(r, "the DictionaryBatch table is out of bounds or has no data");
+  for (uint32_t i = 0; i < schema->count; i++)
+    if (schema->fields[i].dictionary_id == id) return check_batch(r, schema, m, &data, i, 1, 1);
+  return fail(r, "dictionary batch %lld belongs to no field of the schema", (long long)id);
+}
+
+/* ---- entry points ----------------------------------------------------------- */
+
+SHMP_EXPORT int shmp_arrow_check_metadata(const shmp_arrow_schema *schema, const void *prefix,
+                                          uint64_t prefix_len, uint64_t body_room, char *why,
+                                          uint64_t why_len) {
+  report r = {why, why_len};
+  message m;
+  if (prefix == NULL) return fail(&r, "no message");
+  int rc = open_message(&r, prefix, prefix_len, body_room, &m);
+  if (rc != 0) return rc;
+  if (m.kind == SHMP_ARROW_SCHEMA) {
+    shmp_arrow_schema *parsed = NULL;
+    rc = parse_schema(&r, &m, &parsed);
+    shmp_arrow_schema_free(parsed);
+    return rc != 0 ? rc : m.kind;
+  }
+  if (schema == NULL) return fail(&r, "a %s arrived before any schema", m.kind == SHMP_ARROW_DICTIONARY ? "dictionary batch" : "record batch");
+  rc = m.kind == SHMP_ARROW_DICTIONARY ? check_dictionary(&r, schema, &m)
+                                        : check_batch(&r, schema, &m, &m.header, 0, schema->top, 0);
+  return rc != 0 ? rc : m.kind;
+}
+
+SHMP_EXPORT int shmp_arrow_check(const shmp_arrow_schema *schema, const void *record, uint64_t len,
+                                 char *why, uint64_t why_len) {
+  int64_t prefix = shmp_arrow_prefix_length(record, len);
+  if (prefix < 0) {
+    /* Let the full check describe what is wrong with the framing. */
+    return shmp_arrow_check_metadata(schema, record, len, 0, why, why_len);
+  }
+  return shmp_arrow_check_metadata(schema, record, (uint64_t)prefix, len - (uint64_t)prefix, why, why_len);
+}
+
+SHMP_EXPORT shmp_arrow_schema *shmp_arrow_schema_read(const void *prefix, uint64_t prefix_len, int32_t *err,
+                                                      char *why, uint64_t why_len) {
+  report r = {why, why_len};
+  message m;
+  shmp_arrow_schema *schema = NULL;
+  int rc = prefix == NULL ? fail(&r, "no message") : open_message(&r, prefix, prefix_len, 0, &m);
+  if (rc == 0 && m.kind != SHMP_ARROW_SCHEMA) rc = fail(&r, "expected a schema message, got header type %u", m.kind);
+  if (rc == 0) rc = parse_schema(&r, &m, &schema);
+  if (err != NULL) *err = rc;
+  return rc == 0 ? schema : NULL;
+}
+
+SHMP_EXPORT void shmp_arrow_schema_free(shmp_arrow_schema *schema) {
+  if (schema == NULL) return;
+  free(schema->fields);
+  free(schema);
+}
+
+SHMP_EXPORT uint32_t shmp_arrow_schema_columns(const shmp_arrow_schema *schema) {
+  return schema ? schema->top : 0;
+}

@@ -1,0 +1,234 @@
+// Arrow record batches through a channel: every type round-trips, batches
+// are views of shared memory until released, and bad messages are refused
+// with EARROW before apache-arrow reads them.
+import { expect, test } from "bun:test";
+import { ptr } from "bun:ffi";
+import { readFileSync } from "node:fs";
+import { Dictionary, Int32, makeTable, RecordBatch, Table, Utf8, vectorFromArray } from "apache-arrow";
+import { BufferRegion, Message, RecordBatch as RecordBatchHeader } from "apache-arrow/ipc/metadata/message";
+import { ArrowReader, ArrowWriter, copyBatch, createReader, openWriter, shmPath, ShmpipeError, type Writer } from "../lib/index.ts";
+import { encodeRecordBatch, encodeSchema, writeMessage, type Encoded } from "../lib/arrow/ipc.ts";
+import { rowsOf, sampleTables } from "./fixtures/arrow-tables.ts";
+import { spawnFixture, uniqueName, waitForLine } from "./helpers.ts";
+
+function channel(label: string, capacity = 16 << 20) {
+  const name = uniqueName(label);
+  const reader = new ArrowReader(createReader(name, { capacity }));
+  const writer = openWriter(name);
+  return { name, reader, writer, arrow: new ArrowWriter(writer) };
+}
+
+function bytesOf(message: Encoded): Uint8Array {
+  const out = new Uint8Array(message.byteLength);
+  writeMessage(message, out);
+  return out;
+}
+
+/** A message with `good`'s body and other metadata. */
+function reencoded(good: Encoded, header: RecordBatchHeader): Uint8Array {
+  const metadata = Message.encode(Message.from(header, good.bodyLength));
+  const prefixLength = Math.ceil((8 + metadata.byteLength) / 64) * 64;
+  return bytesOf({ ...good, metadata, prefixLength, byteLength: prefixLength + good.bodyLength });
+}
+
+/** True if `view` lies wholly in one of this process's mappings of a channel's segment. */
+function inSegment(view: NodeJS.TypedArray, name: string): boolean {
+  const address = ptr(view);
+  return readFileSync("/proc/self/maps", "utf8").split("\n").filter((line) => line.endsWith(shmPath(name))).some((line) => {
+    const [start, end] = line.split(" ")[0]!.split("-").map((hex) => Number.parseInt(hex, 16));
+    return address >= start! && address + view.byteLength <= end!;
+  });
+}
+
+function expectArrowError(run: () => unknown, why: RegExp): void {
+  let caught: unknown;
+  try {
+    run();
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught).toBeInstanceOf(ShmpipeError);
+  expect((caught as ShmpipeError).code).toBe("EARROW");
+  expect((caught as Error).message).toMatch(why);
+}
+
+test("every sample table round-trips with its values intact", () => {
+  const { reader, arrow } = channel("types");
+  try {
+    for (const [label, table] of Object.entries(sampleTables())) {
+      arrow.write(table);
+      const batches: RecordBatch[] = [];
+      for (let i = 0; i < table.batches.length; i++) batches.push(copyBatch(reader.readSync({ timeoutMs: 1000 })!));
+      const received = new Table(batches);
+      expect([label, received.numRows, received.numCols]).toEqual([label, table.numRows, table.numCols]);
+      expect(rowsOf(received)).toEqual(rowsOf(table));
+      expect(received.schema.fields.map(String)).toEqual(table.schema.fields.map(String));
+    }
+  } finally {
+    arrow.close();
+    reader.close();
+  }
+});
+
+test("column buffers are 64-byte aligned views of the mapping, detached on release", () => {
+  const { name, reader, arrow } = channel("views");
+  try {
+    const x = Float64Array.from({ length: 10_000 }, (_, i) => i * 0.5);
+    const strings = Array.from({ length: x.length }, (_, i) => (i % 3 ? `s${i}` : null));
+    arrow.write(makeTable({ x, s: vectorFromArray(strings) as never }));
+    arrow.write(makeTable({ x: new Float64Array(1000) }));
+    const batch = reader.readSync()!;
+    const values = batch.getChild("x")!.data[0]!.values as Float64Array;
+    expect(inSegment(values, name)).toBe(true);
+    expect(ptr(values) % 64).toBe(0);
+    expect(values[9_999]).toBe(4999.5);
+    const kept = copyBatch(batch);
+    reader.release();
+    expect(values.length).toBe(0); // detached: nothing left to read through it
+    expect(batch.getChild("x")!.get(9_999)).toBeUndefined();
+    expect(kept.getChild("x")!.get(9_999)).toBe(4999.5);
+    expect(kept.getChild("s")!.toArray()).toEqual(strings);
+    // Reading on releases the batch before; the end of the stream too.
+    const next = reader.readSync()!;
+    const nextValues = next.getChild("x")!.data[0]!.values as Float64Array;
+    expect(nextValues.length).toBe(1000);
+    arrow.close();
+    expect(reader.readSync()).toBeNull();
+    expect(nextValues.length).toBe(0);
+  } finally {
+    reader.close();
+  }
+});
+
+test("a 100 MB batch from another process is read in place: no copy, no private memory", async () => {
+  const name = uniqueName("big");
+  const rows = 12_500_000; // 100 MB of Float64 plus 50 MB of Int32
+  using reader = new ArrowReader(createReader(name, { capacity: 160 << 20 }));
+  const writer = spawnFixture("arrow-writer.ts", [name, String(rows)]);
+  await waitForLine(writer, (line) => line === "sent");
+  const anonymousBefore = anonymousKiB();
+  const batch = (await reader.read({ timeoutMs: 30_000 }))!;
+  const x = batch.getChild("x")!.data[0]!.values as Float64Array;
+  const y = batch.getChild("y")!.data[0]!.values as Int32Array;
+  let sum = 0;
+  for (let i = 0; i < rows; i += 1000) sum += x[i]! + y[i]!;
+  expect(x.length).toBe(rows);
+  expect(x[rows - 1]).toBe(rows - 1);
+  expect(y[rows - 1]).toBe((rows - 1) * 3);
+  expect(sum).toBe(Array.from({ length: rows / 1000 }, (_, k) => k * 1000 * 4).reduce((a, b) => a + b, 0));
+  expect(inSegment(x, name) && inSegment(y, name)).toBe(true);
+  // Every page of x and y was touched above through the stride: they are
+  // pages of /dev/shm, not anonymous memory of this process.
+  expect(anonymousKiB() - anonymousBefore).toBeLessThan(20 * 1024);
+  expect(await reader.read({ timeoutMs: 30_000 })).toBeNull();
+  expect(await writer.exited).toBe(0);
+});
+
+/** Anonymous memory of this process (heap and copies; not /dev/shm pages), in KiB. */
+function anonymousKiB(): number {
+  return Number(readFileSync("/proc/self/smaps_rollup", "utf8").match(/^Anonymous:\s+(\d+) kB/m)![1]);
+}
+
+test("a schema change, replaced dictionaries and dictionary deltas reach the reader", () => {
+  const { reader, arrow } = channel("schemas");
+  try {
+    const type = new Dictionary(new Utf8(), new Int32());
+    const colors = vectorFromArray(["red", "green", "red"], type);
+    arrow.write(new Table({ c: colors }));
+    arrow.write(new Table({ c: vectorFromArray(["blue", "blue"], type) }));
+    arrow.write(makeTable({ n: Int32Array.of(7, 8) }));
+    expect(reader.readSync()!.getChild("c")!.toArray()).toEqual(["red", "green", "red"]);
+    expect(reader.readSync()!.getChild("c")!.toArray()).toEqual(["blue", "blue"]);
+    const changed = reader.readSync()!;
+    expect(reader.schema!.fields.map((f) => f.name)).toEqual(["n"]);
+    expect([...changed.getChild("n")!]).toEqual([7, 8]);
+  } finally {
+    arrow.close();
+    reader.close();
+  }
+});
+
+/** Sends a raw message to a reader and expects it refused with `why`. */
+function refused(writer: Writer, reader: ArrowReader, bytes: Uint8Array, why: RegExp): void {
+  writer.send(bytes);
+  expectArrowError(() => reader.readSync({ timeoutMs: 1000 }), why);
+}
+
+test("malformed messages are refused with EARROW naming the channel and the fault", () => {
+  const { name, reader, writer } = channel("malformed");
+  try {
+    const table = makeTable({ a: Float64Array.of(1, 2, 3), s: vectorFromArray(["x", "y", "z"]) as never });
+    const batch = table.batches[0]!;
+    refused(writer, reader, new TextEncoder().encode("not arrow at all, just text"), /continuation marker/);
+    refused(writer, reader, bytesOf(encodeRecordBatch(batch)), /arrived before any schema/);
+    writer.send(bytesOf(encodeSchema(table.schema)));
+    // A batch whose values buffer points past the end of its body.
+    const good = encodeRecordBatch(batch);
+    const nodes = (Message.decode(good.metadata).header() as RecordBatchHeader).nodes;
+    const moved = good.regions.map((r, i) => (i === 1 ? new BufferRegion(r.offset + 4096, r.length) : r));
+    refused(writer, reader, reencoded(good, new RecordBatchHeader(3, nodes, moved, null)), /values buffer of field "a" \[offset 4096, length 24\] lies outside/);
+    // More rows than a column holds.
+    refused(writer, reader, reencoded(good, new RecordBatchHeader(4, nodes, [...good.regions], null)), /field "a" has 3 values where 4 are needed/);
+    // After refusals the stream goes on.
+    writer.send(bytesOf(encodeRecordBatch(batch)));
+    expect([...reader.readSync()!.getChild("a")!]).toEqual([1, 2, 3]);
+    try {
+      reader.readSync({ timeoutMs: 0 });
+    } catch (error) {
+      expect((error as ShmpipeError).segment).toBe(name);
+    }
+  } finally {
+    writer.close();
+    reader.close();
+  }
+});
+
+test("mutated messages yield a batch or EARROW, never another failure", () => {
+  const { reader, writer } = channel("mutants");
+  const tables = sampleTables();
+  const seeds = [tables.primitives!, tables.strings!, tables.nested!, tables.temporal!].map((t) => ({
+    schema: bytesOf(encodeSchema(t.schema)),
+    batch: bytesOf(encodeRecordBatch(t.batches[0]!)),
+  }));
+  let random = 12345;
+  const next = () => (random = (random * 1103515245 + 12345) >>> 0);
+  let refusedCount = 0;
+  try {
+    for (let round = 0; round < 400; round++) {
+      const seed = seeds[round % seeds.length]!;
+      const mutateSchema = round % 3 === 0;
+      const target = (mutateSchema ? seed.schema : seed.batch).slice();
+      const metadataEnd = Math.min(target.length, 8 + new DataView(target.buffer).getInt32(4, true));
+      for (let k = 1 + (next() % 3); k > 0; k--) target[next() % metadataEnd] = next() & 0xff;
+      writer.send(mutateSchema ? target : seed.schema);
+      writer.send(mutateSchema ? seed.batch : target);
+      for (let read = 0; read < 2; read++) {
+        try {
+          const batch = reader.readSync({ timeoutMs: 0 });
+          if (batch) new Table(batch).toArray(); // touch every value
+        } catch (error) {
+          if (!(error instanceof ShmpipeError)) throw error;
+          expect(error.code).toMatch(/EARROW|ETIMEOUT/);
+          refusedCount++;
+        }
+      }
+    }
+    expect(refusedCount).toBeGreaterThan(100);
+  } finally {
+    writer.close();
+    reader.close();
+  }
+});
+
+test("a record batch larger than the channel is refused before anything is written", () => {
+  const { reader, arrow } = channel("too-big", 64 * 1024);
+  try {
+    const big = makeTable({ x: new Float64Array(100_000) });
+    expect(() => arrow.write(big)).toThrow(/carries at most/);
+    arrow.write(makeTable({ x: Float64Array.of(5) }));
+    expect([...reader.readSync()!.getChild("x")!]).toEqual([5]);
+  } finally {
+    arrow.close();
+    reader.close();
+  }
+});
