@@ -25,7 +25,7 @@ export class ShmpipeError extends Error {
 
   constructor(errno: number, context: ErrorContext) {
     const code = errorName(errno);
-    const hint = context.hint ?? defaultHint(code);
+    const hint = context.hint ?? defaultHint(errno);
     super(`${context.op} on segment "${context.segment}" failed: ${errorMessage(errno)} [${code}]${hint ? `. ${hint}` : ""}`);
     this.code = code;
     this.errno = errno;
@@ -55,28 +55,7 @@ export const Code = {
   EACCES: -13,
 } as const;
 
-function defaultHint(code: string): string | undefined {
-  switch (code) {
-    case "ENOENT":
-      return "No channel by that name exists: start the side that creates it first, or check the name";
-    case "EEXIST":
-      return "A segment by that name exists already: pick another name, or remove the stale one (it lives in /dev/shm)";
-    case "EACCES":
-    case "EPERM":
-      return "The segment belongs to another user or its mode forbids access";
-    case "ENOSPC":
-    case "ENOMEM":
-      return "/dev/shm has no room for a segment this size: free space there or ask for a smaller capacity";
-    case "EPEERGONE":
-      return "The other process exited without closing the channel; records it committed were all delivered";
-    case "ETIMEOUT":
-      return "Raise timeoutMs if the other side is just slow, or check that it is running";
-    case "EBADMAGIC":
-    case "EABI":
-    case "ETRUNCATED":
-    case "ECORRUPT":
-      return "Something other than a matching shmpipe wrote this memory; recreate the channel";
-    default:
-      return undefined;
-  }
+function defaultHint(code: number): string | undefined {
+  const hint = core.shmp_error_hint(code);
+  return hint === null ? undefined : String(hint);
 }

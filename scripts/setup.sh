@@ -1,7 +1,9 @@
 #!/bin/sh
 # Installs what shmpipe needs, the first time only: Bun, TypeScript and the
-# other npm packages (pinned in package-lock.json), and the C core built with
-# make. With --bench it also installs hyperfine from Debian. Run it as often
+# other npm packages (pinned in package-lock.json), the C core built with
+# make, and pyarrow and pytest for the Python binding (pinned in
+# ffi/python/requirements-dev.txt). With --bench it also installs hyperfine
+# from Debian. Run it as often
 # as you like: the second time it only checks that everything is in place.
 set -eu
 cd "$(dirname "$0")/.."
@@ -16,6 +18,14 @@ if [ ! -x node_modules/.bin/bun ] || [ ! -f node_modules/.install-stamp ] \
 fi
 
 make -s -C ffi
+
+PY_STAMP=ffi/build/.python-stamp
+if [ ! -f "$PY_STAMP" ] || [ ffi/python/requirements-dev.txt -nt "$PY_STAMP" ]; then
+  say "installing pyarrow and pytest (pip)"
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+    -r ffi/python/requirements-dev.txt
+  touch "$PY_STAMP"
+fi
 
 if [ "${1:-}" = "--bench" ] && ! command -v hyperfine >/dev/null 2>&1; then
   say "installing hyperfine (apt-get)"

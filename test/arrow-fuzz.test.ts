@@ -1,31 +1,27 @@
 // Runs the C fuzzer of the Arrow message check (ffi/test/fuzz_arrow.c, built
-// with ASan and UBSan) on seed streams written by apache-arrow: any read out
-// of bounds or undefined behaviour in the check fails this test.
+// with ASan and UBSan) on seed streams written by apache-arrow and pyarrow:
+// any read out of bounds or undefined behaviour in the check fails it.
 import { expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { encodeDictionary, encodeRecordBatch, encodeSchema, type Encoded, writeMessage } from "../lib/arrow/ipc.ts";
-import { sampleTables } from "./fixtures/arrow-tables.ts";
+import { ipcStreamOf, sampleTables } from "./fixtures/arrow-tables.ts";
 
 const ffi = new URL("../ffi/", import.meta.url).pathname;
 const ROUNDS = 60_000;
 
-/** A table as an IPC stream of the messages ArrowWriter sends. */
-function streamOf(table: ReturnType<typeof sampleTables>[string]): Uint8Array {
-  const messages: Encoded[] = [encodeSchema(table.schema)];
-  for (const batch of table.batches) {
-    for (const [id, dictionary] of batch.dictionaries) dictionary.data.forEach((chunk, i) => messages.push(encodeDictionary(chunk, id, i > 0)));
-    messages.push(encodeRecordBatch(batch));
-  }
-  const out = new Uint8Array(messages.reduce((sum, m) => sum + m.byteLength, 0));
-  let at = 0;
-  for (const message of messages) {
-    writeMessage(message, out.subarray(at));
-    at += message.byteLength;
-  }
-  return out;
-}
+/** Writes the Python sample tables as pyarrow IPC streams into argv[1]; prints their paths. */
+const PYARROW_SEEDS = `
+import sys, pyarrow as pa
+from sample_tables import sample_tables
+for label, table in sample_tables().items():
+    if label == "long":
+        continue
+    path = f"{sys.argv[1]}/py-{label}.arrows"
+    with pa.ipc.new_stream(path, table.schema) as stream:
+        stream.write(table)
+    print(path)
+`;
 
 test(`the Arrow message check survives ${ROUNDS} mutated messages under ASan`, async () => {
   const build = Bun.spawnSync(["make", "-s", "-C", ffi, "fuzz"], { stderr: "pipe" });
@@ -36,9 +32,16 @@ test(`the Arrow message check survives ${ROUNDS} mutated messages under ASan`, a
     for (const [label, table] of Object.entries(sampleTables())) {
       if (label === "long") continue; // big seeds only slow the rounds down
       const path = join(dir, `ts-${label}.arrows`);
-      await Bun.write(path, streamOf(table));
+      await Bun.write(path, ipcStreamOf(table));
       seeds.push(path);
     }
+    const pyarrowSeeds = Bun.spawnSync(["python3", "-c", PYARROW_SEEDS, dir], {
+      env: { ...process.env, PYTHONPATH: join(ffi, "python/tests") },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    expect(pyarrowSeeds.exitCode, pyarrowSeeds.stderr.toString()).toBe(0);
+    seeds.push(...pyarrowSeeds.stdout.toString().trim().split("\n"));
     const run = Bun.spawnSync([join(ffi, "build/fuzz_arrow"), String(ROUNDS), ...seeds], { stdout: "pipe", stderr: "pipe" });
     const output = `${run.stdout}${run.stderr}`;
     expect(run.exitCode, output).toBe(0);

@@ -32,6 +32,21 @@ export function spawnFixture(fixture: string, args: string[]): Subprocess<"ignor
   return child;
 }
 
+const pythonPath = [new URL("../ffi/python", import.meta.url).pathname, new URL("../ffi/python/tests", import.meta.url).pathname].join(":");
+
+/** Runs a Python fixture with the shmpipe package (from this checkout) importable. */
+export function spawnPython(fixture: string, args: string[]): Subprocess<"ignore", "pipe", "pipe"> {
+  const child = Bun.spawn(["python3", new URL(`./fixtures/${fixture}`, import.meta.url).pathname, ...args], {
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, PYTHONPATH: pythonPath },
+  });
+  children.add(child);
+  child.exited.then(() => children.delete(child));
+  return child;
+}
+
 /** Children still running; killed so that a failing test leaves none behind. */
 export function killStragglers(): number[] {
   const left = [...children].filter((child) => child.exitCode === null && child.signalCode === null);
@@ -39,23 +54,46 @@ export function killStragglers(): number[] {
   return left.map((child) => child.pid);
 }
 
-/** Waits for a child and returns its stdout, failing with its stderr. */
-export async function finished(child: Subprocess<"ignore", "pipe", "pipe">): Promise<string> {
-  const [code, out, err] = await Promise.all([child.exited, new Response(child.stdout).text(), new Response(child.stderr).text()]);
-  if (code !== 0) throw new Error(`child ${child.pid} exited with ${code}: ${err}`);
-  return out;
+type Child = Subprocess<"ignore", "pipe", "pipe">;
+
+// One reader per child's stdout, shared by waitForLine() and finished(), so
+// that output read while waiting for a line is not lost to the other.
+type Output = { reader: ReadableStreamDefaultReader<Uint8Array>; text: string };
+const outputs = new WeakMap<Child, Output>();
+const decoder = new TextDecoder();
+
+function outputOf(child: Child): Output {
+  const known = outputs.get(child);
+  if (known) return known;
+  const output: Output = { reader: child.stdout.getReader() as unknown as Output["reader"], text: "" };
+  outputs.set(child, output);
+  return output;
 }
 
-/** Reads lines from a child's stdout until one satisfies `match`. */
-export async function waitForLine(child: Subprocess<"ignore", "pipe", "pipe">, match: (line: string) => boolean): Promise<string> {
-  const decoder = new TextDecoder();
-  let pending = "";
-  for await (const chunk of child.stdout) {
-    pending += decoder.decode(chunk, { stream: true });
-    const lines = pending.split("\n");
-    pending = lines.pop()!;
-    const found = lines.find(match);
-    if (found !== undefined) return found;
+/** Waits for a child and returns the stdout not yet consumed, failing with its stderr. */
+export async function finished(child: Child): Promise<string> {
+  const output = outputOf(child);
+  const [code, err] = await Promise.all([child.exited, new Response(child.stderr).text()]);
+  for (let chunk = await output.reader.read(); !chunk.done; chunk = await output.reader.read()) output.text += decoder.decode(chunk.value, { stream: true });
+  if (code !== 0) throw new Error(`child ${child.pid} exited with ${code}: ${err}`);
+  const text = output.text;
+  output.text = "";
+  return text;
+}
+
+/** Reads lines from a child's stdout until one satisfies `match`; the rest stays for later. */
+export async function waitForLine(child: Child, match: (line: string) => boolean): Promise<string> {
+  const output = outputOf(child);
+  for (;;) {
+    const lines = output.text.split("\n");
+    const complete = lines.slice(0, -1);
+    const index = complete.findIndex(match);
+    if (index >= 0) {
+      output.text = lines.slice(index + 1).join("\n");
+      return complete[index]!;
+    }
+    const chunk = await output.reader.read();
+    if (chunk.done) throw new Error(`child ${child.pid} ended without printing the expected line`);
+    output.text += decoder.decode(chunk.value, { stream: true });
   }
-  throw new Error(`child ${child.pid} ended without printing the expected line`);
 }

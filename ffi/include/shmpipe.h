@@ -54,6 +54,8 @@ enum shmp_error {
 /* Stable name ("ETIMEOUT", "ENOENT", ...) and one-sentence description. */
 const char *shmp_error_name(int code);
 const char *shmp_error_message(int code);
+/* What to do about it, for the codes where that is clear; else NULL. */
+const char *shmp_error_hint(int code);
 
 /* ---- Segments ---------------------------------------------------------- */
 
@@ -184,6 +186,9 @@ int shmp_arrow_check_metadata(const shmp_arrow_schema *schema, const void *prefi
 /* The same for a whole record of `len` bytes checked where it lies. */
 int shmp_arrow_check(const shmp_arrow_schema *schema, const void *record, uint64_t len, char *why,
                      uint64_t why_len);
+
+/* The body length a message's metadata declares (check the message first). */
+int64_t shmp_arrow_body_length(const void *prefix, uint64_t prefix_len);
 
 /* Parses a schema message's prefix into a new schema (free it with
  * shmp_arrow_schema_free). On failure NULL, with the code in *err. */

@@ -528,6 +528,14 @@ SHMP_EXPORT int shmp_arrow_check(const shmp_arrow_schema *schema, const void *re
   return shmp_arrow_check_metadata(schema, record, (uint64_t)prefix, len - (uint64_t)prefix, why, why_len);
 }
 
+SHMP_EXPORT int64_t shmp_arrow_body_length(const void *prefix, uint64_t prefix_len) {
+  report r = {NULL, 0};
+  message m;
+  if (prefix == NULL) return SHMP_E_ARROW;
+  int rc = open_message(&r, prefix, prefix_len, UINT64_MAX, &m);
+  return rc != 0 ? rc : (int64_t)m.body_length;
+}
+
 SHMP_EXPORT shmp_arrow_schema *shmp_arrow_schema_read(const void *prefix, uint64_t prefix_len, int32_t *err,
                                                       char *why, uint64_t why_len) {
   report r = {why, why_len};

@@ -58,3 +58,24 @@ SHMP_EXPORT const char *shmp_error_message(int code) {
   if (code < 0 && code > -4096) return strerror(-code);
   return "unknown error";
 }
+
+/* What a user can do about an error, where the code alone says enough to
+ * tell; NULL otherwise. Bindings append it to their error messages. */
+SHMP_EXPORT const char *shmp_error_hint(int code) {
+  switch (code) {
+    case -ENOENT: return "No channel by that name exists: start the side that creates it first, or check the name";
+    case -EEXIST: return "A segment by that name exists already: pick another name, or remove the stale one (it lives in /dev/shm)";
+    case -EACCES:
+    case -EPERM: return "The segment belongs to another user or its mode forbids access";
+    case -ENOSPC:
+    case -ENOMEM: return "/dev/shm has no room for a segment this size: free space there or ask for a smaller capacity";
+    case SHMP_E_PEER_GONE: return "The other process exited without closing the channel; records it committed were all delivered";
+    case SHMP_E_TIMEOUT: return "Raise the timeout if the other side is just slow, or check that it is running";
+    case SHMP_E_BAD_MAGIC:
+    case SHMP_E_ABI:
+    case SHMP_E_TRUNCATED:
+    case SHMP_E_CORRUPT: return "Something other than a matching shmpipe wrote this memory; recreate the channel";
+    case SHMP_E_ARROW: return "The writer sent something other than a valid Arrow IPC message";
+    default: return NULL;
+  }
+}

@@ -32,6 +32,7 @@ function openCore() {
   return dlopen(corePath, {
     shmp_error_name: { args: [i32], returns: cstring },
     shmp_error_message: { args: [i32], returns: cstring },
+    shmp_error_hint: { args: [i32], returns: cstring },
     shmp_segment_size: { args: [u64], returns: u64_fast },
     shmp_segment_format: { args: [pointer, u64], returns: i32 },
     shmp_segment_check: { args: [pointer, u64], returns: i32 },

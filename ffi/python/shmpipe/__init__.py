@@ -1,0 +1,18 @@
+"""shmpipe: hand bytes and Arrow record batches between processes through
+POSIX shared memory, over the same C core as the TypeScript library.
+
+    import shmpipe
+    with shmpipe.ArrowReader(shmpipe.open_reader("ticks")) as reader:
+        for batch in reader:      # pyarrow.RecordBatch, buffers in shared memory
+            ...
+"""
+from .arrow import ArrowReader, ArrowWriter, copy_batch
+from .channel import (DEFAULT_SPIN, DEFAULT_TIMEOUT, Message, Reader, Writer, create_reader, create_writer,
+                      open_reader, open_writer)
+from .errors import ShmpipeError
+from .segment import NAME_PREFIX, shm_path, unlink
+
+__all__ = [
+    "ArrowReader", "ArrowWriter", "copy_batch", "DEFAULT_SPIN", "DEFAULT_TIMEOUT", "Message", "Reader", "Writer",
+    "create_reader", "create_writer", "open_reader", "open_writer", "ShmpipeError", "NAME_PREFIX", "shm_path", "unlink",
+]

@@ -1,0 +1,102 @@
+"""Bytes through a channel from Python: real processes, real shared memory."""
+import signal
+import time
+
+import pytest
+
+import shmpipe
+
+WRITER = """
+import sys, shmpipe
+with shmpipe.open_writer(sys.argv[1]) as w:
+    for i in range(int(sys.argv[2])):
+        w.send(i.to_bytes(4, "little") * (1 + i % 300))
+    print("done", flush=True)
+"""
+
+
+def test_records_cross_processes_intact(name, spawn):
+    count = 20_000
+    with shmpipe.create_reader(name, capacity=64 * 1024) as reader:
+        child = spawn(WRITER, name, str(count))
+        seen = 0
+        for message in reader:
+            assert bytes(message.data) == seen.to_bytes(4, "little") * (1 + seen % 300)
+            seen += 1
+        assert seen == count
+        assert child.wait(timeout=30) == 0
+
+
+def test_claim_commit_abort_and_copy(name):
+    with shmpipe.create_reader(name, capacity=8192) as reader, shmpipe.open_writer(name) as writer:
+        view = writer.claim(100)
+        view[:5] = b"hello"
+        writer.commit(5)
+        writer.claim(10)
+        writer.abort()
+        writer.send("wörld")
+        first = reader.recv(timeout=1)
+        kept = first.copy()
+        assert bytes(first.data) == b"hello"
+        first.release()
+        assert first.released and kept == b"hello"
+        with pytest.raises(ValueError):
+            bytes(first.data)  # released views cannot be read
+        assert bytes(reader.recv(timeout=1).data) == "wörld".encode()
+        with pytest.raises(shmpipe.ShmpipeError) as state:
+            writer.commit()
+        assert state.value.code == "ESTATE"
+
+
+def test_errors_name_the_segment_and_the_cause(name):
+    with pytest.raises(shmpipe.ShmpipeError) as missing:
+        shmpipe.open_reader(name)
+    assert missing.value.code == "ENOENT" and missing.value.segment == name
+    assert "No channel by that name exists" in str(missing.value)
+    with pytest.raises(shmpipe.ShmpipeError) as bad:
+        shmpipe.create_writer("../etc", capacity=4096)
+    assert bad.value.code == "EINVAL"
+    with shmpipe.create_writer(name, capacity=4096) as writer:
+        with pytest.raises(shmpipe.ShmpipeError) as exists:
+            shmpipe.create_reader(name, capacity=4096)
+        assert exists.value.code == "EEXIST"
+        with pytest.raises(shmpipe.ShmpipeError) as too_large:
+            writer.send(b"x" * 5000)
+        assert too_large.value.code == "ETOOLARGE" and "at most 4032 bytes" in str(too_large.value)
+        with pytest.raises(shmpipe.ShmpipeError) as busy:
+            shmpipe.open_writer(name)
+        assert busy.value.code == "EBUSY"
+
+
+def test_waits_time_out(name):
+    with shmpipe.create_reader(name, capacity=4096) as reader, shmpipe.open_writer(name):
+        started = time.monotonic()
+        with pytest.raises(shmpipe.ShmpipeError) as timeout:
+            reader.recv(timeout=0.25)
+        assert timeout.value.code == "ETIMEOUT"
+        assert 0.2 < time.monotonic() - started < 2
+
+
+def test_a_killed_writer_is_detected(name, spawn):
+    code = "import sys, time, shmpipe\nw = shmpipe.open_writer(sys.argv[1]); w.send(b'one'); print('ready', flush=True); time.sleep(60)"
+    with shmpipe.create_reader(name, capacity=4096) as reader:
+        child = spawn(code, name)
+        assert child.stdout.readline().strip() == "ready"
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        assert bytes(reader.recv(timeout=5).data) == b"one"
+        started = time.monotonic()
+        with pytest.raises(shmpipe.ShmpipeError) as gone:
+            reader.recv(timeout=10)
+        assert gone.value.code == "EPEERGONE"
+        assert time.monotonic() - started < 2
+
+
+def test_a_terminated_creator_removes_its_segment(name, spawn):
+    code = "import sys, time, shmpipe\nr = shmpipe.create_reader(sys.argv[1], capacity=4096); print('ready', flush=True); time.sleep(60)"
+    child = spawn(code, name)
+    assert child.stdout.readline().strip() == "ready"
+    assert shmpipe.shm_path(name).split("/")[-1] in __import__("os").listdir("/dev/shm")
+    child.send_signal(signal.SIGTERM)
+    assert child.wait(timeout=10) == -signal.SIGTERM
+    assert shmpipe.shm_path(name).split("/")[-1] not in __import__("os").listdir("/dev/shm")
