@@ -87,6 +87,15 @@ export class Writer implements Disposable {
     this.close();
   }
 
+  /** @internal Ends the stream and seals the segment as a published table; the caller takes over the segment. */
+  _seal(): Segment {
+    const handle = this.#live("commit");
+    this.#detachClaim();
+    core.shmp_writer_seal(handle);
+    this.#handle = null;
+    return this.#segment;
+  }
+
   #detachClaim(): void {
     this.#claimed?.transfer(0);
     this.#claimed = null;

@@ -94,6 +94,21 @@ shmp_reader *shmp_reader_attach(void *base, uint64_t size, int32_t *err);
 void shmp_writer_close(shmp_writer *w);
 void shmp_reader_close(shmp_reader *r);
 
+/* ---- Published tables ---------------------------------------------------
+ *
+ * A table is a channel written once and sealed: seal() ends the stream like
+ * close() and also marks the segment SEALED. Any number of processes then
+ * read it at once with their own private position; nothing they do writes
+ * to the segment, and every record stays where it is. */
+
+/* Close the writer role and mark the segment a complete, sealed table. */
+void shmp_writer_seal(shmp_writer *w);
+
+/* A reader of a sealed table: peek/release walk the records privately;
+ * peek returns SHMP_E_CLOSED after the last one. SHMP_E_NOT_READY until
+ * the writer sealed it. Free it with shmp_reader_close(). */
+shmp_reader *shmp_table_open(void *base, uint64_t size, int32_t *err);
+
 /* Wake this endpoint's own waiter (another thread blocked in a wait call on
  * it) without closing; that wait then returns SHMP_E_AGAIN early. */
 void shmp_writer_interrupt(shmp_writer *w);

@@ -15,6 +15,7 @@
 
 #define SHMP_FLAG_WRITER_CLOSED 1u
 #define SHMP_FLAG_READER_CLOSED 2u
+#define SHMP_FLAG_SEALED 4u /* a published table: complete, read by any number of processes */
 
 #define SHMP_RECORD_DATA 1u
 #define SHMP_RECORD_PAD 2u

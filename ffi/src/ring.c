@@ -50,13 +50,14 @@ struct shmp_reader {
   uint64_t cur_size;  /* ring bytes of the record handed out by peek, 0 if none */
   uint64_t cur_len;
   uint64_t cur_offset;
+  int observer; /* reads a sealed table: positions stay private, nothing is written */
   _Atomic uint32_t interrupted;
   struct shmp_wait wait;
 };
 
 enum role { WRITER, READER };
 
-static int attach_role(void *base, uint64_t size, struct geometry *g, enum role which) {
+static int load_geometry(void *base, uint64_t size, struct geometry *g) {
   int rc = shmp_segment_check(base, size);
   if (rc != SHMP_OK) return rc;
   g->h = base;
@@ -67,6 +68,12 @@ static int attach_role(void *base, uint64_t size, struct geometry *g, enum role 
     return SHMP_E_CORRUPT;
   g->data_offset = SHMP_HEADER_SIZE;
   g->data = (uint8_t *)base + SHMP_HEADER_SIZE;
+  return SHMP_OK;
+}
+
+static int attach_role(void *base, uint64_t size, struct geometry *g, enum role which) {
+  int rc = load_geometry(base, size, g);
+  if (rc != SHMP_OK) return rc;
   shmp_peer_word *role = which == WRITER ? &g->h->writer : &g->h->reader;
   uint32_t closed = which == WRITER ? SHMP_FLAG_WRITER_CLOSED : SHMP_FLAG_READER_CLOSED;
   if (READ_ONCE(&g->h->flags) & closed) return SHMP_E_CLOSED;
@@ -102,6 +109,13 @@ SHMP_EXPORT shmp_writer *shmp_writer_attach(void *base, uint64_t size, int32_t *
 SHMP_EXPORT void shmp_writer_close(shmp_writer *w) {
   if (w == NULL) return;
   atomic_fetch_or(&w->g.h->flags, SHMP_FLAG_WRITER_CLOSED);
+  shmp_wake_all(&w->g.h->data_futex);
+  free(w);
+}
+
+SHMP_EXPORT void shmp_writer_seal(shmp_writer *w) {
+  if (w == NULL) return;
+  atomic_fetch_or(&w->g.h->flags, SHMP_FLAG_SEALED | SHMP_FLAG_WRITER_CLOSED);
   shmp_wake_all(&w->g.h->data_futex);
   free(w);
 }
@@ -195,16 +209,21 @@ SHMP_EXPORT int shmp_writer_send(shmp_writer *w, const void *data, uint64_t len,
 
 /* ---- reader ---------------------------------------------------------------- */
 
-SHMP_EXPORT shmp_reader *shmp_reader_attach(void *base, uint64_t size, int32_t *err) {
+static shmp_reader *new_reader(void *base, uint64_t size, int observer, int32_t *err) {
   shmp_reader *r = calloc(1, sizeof *r);
   int rc = r ? SHMP_OK : -12 /* ENOMEM */;
-  if (rc == SHMP_OK) rc = attach_role(base, size, &r->g, READER);
+  if (rc == SHMP_OK && !observer) rc = attach_role(base, size, &r->g, READER);
+  if (rc == SHMP_OK && observer) {
+    rc = load_geometry(base, size, &r->g);
+    if (rc == SHMP_OK && !(smp_load_acquire(&r->g.h->flags) & SHMP_FLAG_SEALED)) rc = SHMP_E_NOT_READY;
+  }
   if (rc != SHMP_OK) {
     free(r);
     if (err) *err = rc;
     return NULL;
   }
   struct shmp_header *h = r->g.h;
+  r->observer = observer;
   r->tail = smp_load_acquire(&h->tail);
   r->head_seen = r->tail;
   r->wait = (struct shmp_wait){&h->data_futex, &h->data_waiters, &h->writer, &r->interrupted};
@@ -212,10 +231,20 @@ SHMP_EXPORT shmp_reader *shmp_reader_attach(void *base, uint64_t size, int32_t *
   return r;
 }
 
+SHMP_EXPORT shmp_reader *shmp_reader_attach(void *base, uint64_t size, int32_t *err) {
+  return new_reader(base, size, 0, err);
+}
+
+SHMP_EXPORT shmp_reader *shmp_table_open(void *base, uint64_t size, int32_t *err) {
+  return new_reader(base, size, 1, err);
+}
+
 SHMP_EXPORT void shmp_reader_close(shmp_reader *r) {
   if (r == NULL) return;
-  atomic_fetch_or(&r->g.h->flags, SHMP_FLAG_READER_CLOSED);
-  shmp_wake_all(&r->g.h->space_futex);
+  if (!r->observer) {
+    atomic_fetch_or(&r->g.h->flags, SHMP_FLAG_READER_CLOSED);
+    shmp_wake_all(&r->g.h->space_futex);
+  }
   free(r);
 }
 
@@ -225,6 +254,7 @@ SHMP_EXPORT void shmp_reader_interrupt(shmp_reader *r) {
 }
 
 static void publish_tail(shmp_reader *r) {
+  if (r->observer) return; /* a table's readers share nothing but the data */
   smp_store_mb(&r->g.h->tail, r->tail);
   shmp_wake_if_waiting(&r->g.h->space_futex, &r->g.h->space_waiters);
 }

@@ -384,6 +384,38 @@ static void test_mapping_refcount(void) {
   shmp_mapping_unref(m); /* unmaps and frees; ASan reports a leak otherwise */
 }
 
+static void test_sealed_table(void) {
+  struct seg s = seg_new(8192);
+  int32_t err = 0;
+  CHECK(shmp_table_open(s.base, s.size, &err) == NULL);
+  CHECK_EQ(err, SHMP_E_NOT_READY);
+  shmp_writer *w = shmp_writer_attach(s.base, s.size, &err);
+  for (uint8_t i = 0; i < 3; i++) CHECK_EQ(shmp_writer_send(w, &i, 1, 0, 0), SHMP_OK);
+  shmp_writer_seal(w);
+  /* Two readers at once, each seeing every record; nothing is consumed. */
+  shmp_reader *a = shmp_table_open(s.base, s.size, &err), *b = shmp_table_open(s.base, s.size, &err);
+  CHECK(a != NULL && b != NULL);
+  for (uint8_t i = 0; i < 3; i++) {
+    uint64_t off_a = 0, off_b = 0;
+    CHECK_EQ(shmp_reader_peek(a, &off_a), 1);
+    CHECK_EQ(shmp_reader_peek(b, &off_b), 1);
+    CHECK_EQ(off_a, off_b);
+    CHECK_EQ(((uint8_t *)s.base)[off_a], i);
+    CHECK_EQ(shmp_reader_release(a), SHMP_OK);
+    CHECK_EQ(shmp_reader_release(b), SHMP_OK);
+  }
+  CHECK_EQ(shmp_reader_peek(a, NULL), SHMP_E_CLOSED);
+  CHECK_EQ(hdr(s)->tail, 0);
+  shmp_reader_close(a);
+  shmp_reader_close(b);
+  CHECK(!(hdr(s)->flags & SHMP_FLAG_READER_CLOSED));
+  /* A later reader still finds every record. */
+  shmp_reader *c = shmp_table_open(s.base, s.size, &err);
+  CHECK_EQ(shmp_reader_peek(c, NULL), 1);
+  shmp_reader_close(c);
+  seg_free(s);
+}
+
 int main(void) {
   test_header_checks();
   test_errors_named();
@@ -393,6 +425,7 @@ int main(void) {
   test_timeout_is_kept();
   test_interrupt();
   test_mapping_refcount();
+  test_sealed_table();
   test_cross_process_stream();
   test_writer_killed();
   test_reader_killed();

@@ -88,6 +88,20 @@ export function encodeDictionary(dictionary: Data, id: number, isDelta: boolean)
   return encoded(new DictionaryBatchHeader(header(dictionary.length), id, isDelta), buffers, regions, bodyLength);
 }
 
+/**
+ * Every message of a table, as ArrowWriter sends them at most: the schema,
+ * then for each batch its dictionaries and the batch itself. (ArrowWriter
+ * skips dictionaries already sent, so this also bounds what it writes.)
+ */
+export function encodeTable(table: { schema: Schema; batches: readonly RecordBatch[] }): Encoded[] {
+  const messages = [encodeSchema(table.schema)];
+  for (const batch of table.batches) {
+    for (const [id, dictionary] of batch.dictionaries) dictionary.data.forEach((chunk, i) => messages.push(encodeDictionary(chunk, id, i > 0)));
+    messages.push(encodeRecordBatch(batch));
+  }
+  return messages;
+}
+
 /** Writes an encoded message into `target` (at least `message.byteLength` bytes). */
 export function writeMessage(message: Encoded, target: Uint8Array): void {
   const { prefixLength, metadata } = message;

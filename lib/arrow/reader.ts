@@ -5,27 +5,22 @@
 // never showing memory the writer has reused. copyBatch() keeps one longer.
 // Schema and dictionary messages are consumed here; dictionaries are copied
 // (they must outlive their records) and usually small.
-import type { RecordBatch, Schema, TypeMap, Vector } from "apache-arrow";
-import type { RecordBatch as RecordBatchHeader, DictionaryBatch as DictionaryBatchHeader } from "apache-arrow/ipc/metadata/message";
-import { Code, ShmpipeError } from "../errors.ts";
+import type { RecordBatch, Schema, TypeMap } from "apache-arrow";
 import type { WaitOptions } from "../options.ts";
 import type { Message, Reader } from "../reader.ts";
-import { Kind, MessageCheck } from "./check.ts";
-import { decodeMetadata, loadDictionary, loadRecordBatch } from "./ipc.ts";
+import { MessageDecoder } from "./decoder.ts";
 
 /** Returned by #accept when a message was consumed and reading goes on. */
 const MORE = Symbol("more");
 
 export class ArrowReader<T extends TypeMap = any> implements Disposable, AsyncIterable<RecordBatch<T>> {
   readonly #reader: Reader;
-  readonly #check: MessageCheck;
-  #schema: Schema<T> | null = null;
-  #dictionaries = new Map<number, Vector>();
+  readonly #decoder: MessageDecoder<T>;
   #current: Message | null = null;
 
   constructor(reader: Reader) {
     this.#reader = reader;
-    this.#check = new MessageCheck(reader.name);
+    this.#decoder = new MessageDecoder(reader.name, true);
   }
 
   get name(): string {
@@ -34,7 +29,7 @@ export class ArrowReader<T extends TypeMap = any> implements Disposable, AsyncIt
 
   /** The stream's schema, once its first message has been read. */
   get schema(): Schema<T> | null {
-    return this.#schema;
+    return this.#decoder.schema;
   }
 
   /** The next batch, waiting without blocking the event loop; null at end-of-stream. */
@@ -71,7 +66,7 @@ export class ArrowReader<T extends TypeMap = any> implements Disposable, AsyncIt
   close(): void {
     this.release();
     this.#reader.close();
-    this.#check[Symbol.dispose]();
+    this.#decoder[Symbol.dispose]();
   }
 
   [Symbol.dispose](): void {
@@ -81,28 +76,18 @@ export class ArrowReader<T extends TypeMap = any> implements Disposable, AsyncIt
   #accept(message: Message | null): RecordBatch<T> | null | typeof MORE {
     this.#current = null;
     if (message === null) return null;
+    let batch: RecordBatch<T> | null;
     try {
-      const { kind, prefix, rest } = this.#check.check(message.bytes);
-      const metadata = decodeMetadata(prefix);
-      const body = rest.subarray(0, metadata.bodyLength);
-      if (kind === Kind.SCHEMA) {
-        this.#schema = metadata.header() as Schema<T>;
-        this.#dictionaries = new Map();
-      } else if (kind === Kind.DICTIONARY) {
-        const header = metadata.header() as DictionaryBatchHeader;
-        // Copied: the dictionary is used by every batch that follows.
-        this.#dictionaries.set(header.id, loadDictionary(this.#schema!, header, body.slice(), this.#dictionaries));
-      } else {
-        const batch = loadRecordBatch(this.#schema!, metadata.header() as RecordBatchHeader, body, this.#dictionaries);
-        this.#current = message;
-        return batch;
-      }
+      batch = this.#decoder.decode(message.bytes);
     } catch (error) {
       message.release();
-      if (error instanceof ShmpipeError) throw error;
-      throw new ShmpipeError(Code.ARROW, { segment: this.name, op: "recv", hint: `apache-arrow could not load the message: ${(error as Error).message}` });
+      throw error;
     }
-    message.release();
-    return MORE;
+    if (batch === null) {
+      message.release();
+      return MORE;
+    }
+    this.#current = message;
+    return batch;
   }
 }

@@ -42,6 +42,8 @@ _SIGNATURES = {
     "shmp_writer_attach": ([_p, _u64, ctypes.POINTER(_i32)], _p),
     "shmp_reader_attach": ([_p, _u64, ctypes.POINTER(_i32)], _p),
     "shmp_writer_close": ([_p], None),
+    "shmp_writer_seal": ([_p], None),
+    "shmp_table_open": ([_p, _u64, ctypes.POINTER(_i32)], _p),
     "shmp_reader_close": ([_p], None),
     "shmp_writer_claim": ([_p, _u64, _i64, _u32], _i64),
     "shmp_writer_commit": ([_p, _u64], _i32),
@@ -54,6 +56,7 @@ _SIGNATURES = {
     "shmp_arrow_check_metadata": ([_p, _p, _u64, _u64, _p, _u64], _i32),
     "shmp_arrow_schema_read": ([_p, _u64, ctypes.POINTER(_i32), _p, _u64], _p),
     "shmp_arrow_schema_free": ([_p], None),
+    "shmp_arrow_body_length": ([_p, _u64], _i64),
 }
 for _name, (_args, _result) in _SIGNATURES.items():
     _fn = getattr(lib, _name)

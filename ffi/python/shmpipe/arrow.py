@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from . import _core
 from ._core import lib
-from .channel import DEFAULT_TIMEOUT, Message, Reader, Writer
+from .channel import DEFAULT_TIMEOUT, Reader, Writer
 from .errors import ShmpipeError
 
 _ALIGN = 64
@@ -68,6 +68,9 @@ class _Check:
 class _Records:
     """A read-only file that pyarrow's stream reader pulls messages from.
 
+    `fetch(timeout)` gives the next record as (memoryview, release), or None
+    at the end: a channel's next message, or a published table's next one.
+
     Each read() is served from the current record: first its checked
     metadata (private bytes), then its body (a memoryview of shared memory,
     or a private copy for dictionaries). A schema after the first ends this
@@ -75,11 +78,11 @@ class _Records:
 
     closed = False
 
-    def __init__(self, reader: Reader, check: _Check):
-        self._reader = reader
+    def __init__(self, fetch, check: _Check):
+        self._fetch = fetch
         self._check = check
         self._parts: list = []
-        self._held: Optional[Message] = None  # the record the last batch views
+        self._held = None  # releases the record the last batch views
         self.pending: Optional[tuple] = None  # a schema message that starts a new stream
         self.timeout: Optional[float] = DEFAULT_TIMEOUT
         self.started = False
@@ -95,7 +98,7 @@ class _Records:
 
     def release(self) -> None:
         if self._held is not None:
-            self._held.release()
+            self._held()
             self._held = None
 
     def read(self, size: int = -1):
@@ -117,20 +120,21 @@ class _Records:
             self.pending = None
             return True
         self.release()
-        message = self._reader.recv(self.timeout)
-        if message is None:
+        fetched = self._fetch(self.timeout)
+        if fetched is None:
             return False
+        data, release = fetched
         try:
-            kind, prefix, body_length = self._check(message.data)
+            kind, prefix, body_length = self._check(data)
         except BaseException:
-            message.release()
+            release()
             raise
-        body = message.data[len(prefix):len(prefix) + body_length]
+        body = data[len(prefix):len(prefix) + body_length]
         if kind == _core.ARROW_RECORD_BATCH:
-            self._held = message
+            self._held = release
         else:
             body = bytes(body)  # schemas and dictionaries outlive their record
-            message.release()
+            release()
         if kind == _core.ARROW_SCHEMA and self.started:
             self.pending = (kind, prefix, body)
             return False
@@ -148,13 +152,17 @@ class ArrowReader:
     def __init__(self, reader: Reader):
         self._reader = reader
         self._check = _Check(reader.name)
-        self._records = _Records(reader, self._check)
+        self._records = _Records(self._fetch, self._check)
         self._stream: Optional[pa.ipc.RecordBatchStreamReader] = None
         self._ended = False
 
     @property
     def name(self) -> str:
         return self._reader.name
+
+    def _fetch(self, timeout: Optional[float]):
+        message = self._reader.recv(timeout)
+        return None if message is None else (message.data, message.release)
 
     @property
     def schema(self) -> Optional[pa.Schema]:

@@ -123,6 +123,14 @@ class Writer:
         self._handle = None
         self._segment.close()
 
+    def _seal(self) -> Segment:
+        """Ends the stream and seals the segment as a published table; the caller takes the segment."""
+        handle = self._live("commit")
+        self._drop_claim()
+        lib.shmp_writer_seal(handle)
+        self._handle = None
+        return self._segment
+
     def __enter__(self) -> "Writer":
         return self
 

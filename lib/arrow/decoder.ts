@@ -1,0 +1,53 @@
+// Turns checked Arrow IPC messages into apache-arrow record batches: keeps
+// the schema and dictionaries that schema and dictionary messages bring,
+// and loads each record batch as views of the bytes it was given.
+import type { RecordBatch, Schema, TypeMap, Vector } from "apache-arrow";
+import type { DictionaryBatch as DictionaryBatchHeader, RecordBatch as RecordBatchHeader } from "apache-arrow/ipc/metadata/message";
+import { Code, ShmpipeError } from "../errors.ts";
+import { Kind, MessageCheck } from "./check.ts";
+import { decodeMetadata, loadDictionary, loadRecordBatch } from "./ipc.ts";
+
+export class MessageDecoder<T extends TypeMap = any> implements Disposable {
+  readonly #check: MessageCheck;
+  #schema: Schema<T> | null = null;
+  #dictionaries = new Map<number, Vector>();
+
+  /**
+   * `copyDictionaries`: dictionaries outlive the record they came in (every
+   * later batch uses them), so a channel reader copies them; a published
+   * table's records never change, so its reader need not.
+   */
+  constructor(readonly channel: string, private readonly copyDictionaries: boolean) {
+    this.#check = new MessageCheck(channel);
+  }
+
+  get schema(): Schema<T> | null {
+    return this.#schema;
+  }
+
+  /** The batch in `bytes` (viewing them), or null for a schema or dictionary message. */
+  decode(bytes: Uint8Array): RecordBatch<T> | null {
+    const { kind, prefix, rest } = this.#check.check(bytes);
+    try {
+      const metadata = decodeMetadata(prefix);
+      const body = rest.subarray(0, metadata.bodyLength);
+      if (kind === Kind.SCHEMA) {
+        this.#schema = metadata.header() as Schema<T>;
+        this.#dictionaries = new Map();
+        return null;
+      }
+      if (kind === Kind.DICTIONARY) {
+        const header = metadata.header() as DictionaryBatchHeader;
+        this.#dictionaries.set(header.id, loadDictionary(this.#schema!, header, this.copyDictionaries ? body.slice() : body, this.#dictionaries));
+        return null;
+      }
+      return loadRecordBatch(this.#schema!, metadata.header() as RecordBatchHeader, body, this.#dictionaries);
+    } catch (error) {
+      throw new ShmpipeError(Code.ARROW, { segment: this.channel, op: "recv", hint: `apache-arrow could not load the message: ${(error as Error).message}` });
+    }
+  }
+
+  [Symbol.dispose](): void {
+    this.#check[Symbol.dispose]();
+  }
+}

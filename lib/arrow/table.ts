@@ -1,0 +1,103 @@
+// Publish-once tables: an Arrow table written once into a segment of its
+// own and read in place by any number of processes at the same time. The
+// segment is a channel sealed after its last message (docs/PROTOCOL.md):
+// readers walk its records with private positions and write nothing, so
+// each sees the whole table, zero-copy, for as long as it keeps it. The
+// publisher's pid is in the segment header; the name goes when it
+// unpublishes or exits (also on Ctrl-C).
+import { type RecordBatch, Table } from "apache-arrow";
+import { type Address, core, sleepSync } from "../ffi/bun.ts";
+import { Code, ShmpipeError } from "../errors.ts";
+import { type OpenOptions, Segment } from "../segment.ts";
+import { Writer } from "../writer.ts";
+import { MessageDecoder } from "./decoder.ts";
+import { encodeTable } from "./ipc.ts";
+import { ArrowWriter } from "./writer.ts";
+
+const RECORD_HEADER = 64;
+const align64 = (n: number) => Math.ceil(n / 64) * 64;
+
+export class PublishedTable implements Disposable {
+  #segment: Segment | null;
+  /** The publishing process, as recorded in the segment header. */
+  readonly ownerPid: number;
+
+  constructor(readonly name: string, segment: Segment, readonly byteLength: number) {
+    this.#segment = segment;
+    this.ownerPid = core.shmp_segment_creator_pid(segment.base, segment.size);
+  }
+
+  /** Removes the table's name; processes that opened it keep their data. */
+  unpublish(): void {
+    this.#segment?.close();
+    this.#segment = null;
+  }
+
+  [Symbol.dispose](): void {
+    this.unpublish();
+  }
+}
+
+/** Writes `table` once into a new segment named `name`, for openTable() in any process. */
+export function publish(name: string, table: Table | RecordBatch, options: { mode?: number } = {}): PublishedTable {
+  const whole = table instanceof Table ? table : new Table(table);
+  const byteLength = encodeTable(whole).reduce((sum, message) => sum + RECORD_HEADER + align64(message.byteLength), 0);
+  const segment = Segment.create(name, { capacity: byteLength, mode: options.mode });
+  const error = new Int32Array(1);
+  const handle = core.shmp_writer_attach(segment.base, segment.size, error) as Address | null;
+  if (handle === null) {
+    segment.close();
+    throw new ShmpipeError(error[0]!, { segment: name, op: "publish" });
+  }
+  const writer = new Writer(segment, handle);
+  try {
+    new ArrowWriter(writer).write(whole, { timeoutMs: 0 });
+  } catch (error) {
+    writer.close();
+    throw error;
+  }
+  return new PublishedTable(name, writer._seal(), byteLength);
+}
+
+/**
+ * The table published as `name`, its columns viewing the segment in place.
+ * It stays valid as long as you hold it, even after the publisher
+ * unpublishes or exits: the mapping lives until its last view is collected.
+ */
+export function openTable(name: string, options: OpenOptions = {}): Table {
+  const segment = Segment.open(name, options);
+  const decoder = new MessageDecoder(name, false);
+  let handle: Address | null = null;
+  try {
+    handle = openSealed(segment, options.readyTimeoutMs ?? 2000);
+    const batches: RecordBatch[] = [];
+    for (;;) {
+      const length = core.shmp_reader_peek(handle, null) as number;
+      if (length === Code.CLOSED) break;
+      if (length < 0) throw new ShmpipeError(length, { segment: name, op: "open" });
+      const batch = decoder.decode(new Uint8Array(segment.view(core.shmp_reader_offset(handle) as number, length)));
+      if (batch) batches.push(batch);
+      core.shmp_reader_release(handle);
+    }
+    if (!decoder.schema) throw new ShmpipeError(Code.ARROW, { segment: name, op: "open", hint: "the segment holds no Arrow schema: it is not a published table" });
+    return new Table(decoder.schema, batches);
+  } finally {
+    if (handle !== null) core.shmp_reader_close(handle);
+    decoder[Symbol.dispose]();
+    segment.close();
+  }
+}
+
+/** A private reader of the sealed table, waiting while the publisher still writes. */
+function openSealed(segment: Segment, readyTimeoutMs: number): Address {
+  const deadline = performance.now() + readyTimeoutMs;
+  const error = new Int32Array(1);
+  for (;;) {
+    const handle = core.shmp_table_open(segment.base, segment.size, error) as Address | null;
+    if (handle !== null) return handle;
+    if (error[0] !== Code.NOT_READY || performance.now() > deadline) {
+      throw new ShmpipeError(error[0]!, { segment: segment.name, op: "open", hint: error[0] === Code.NOT_READY ? "the table is still being published, or this is a channel rather than a table" : undefined });
+    }
+    sleepSync(1);
+  }
+}
