@@ -1,12 +1,22 @@
 // The reading end of a channel.
 //
 // A record of COPY_BELOW bytes or more arrives as a zero-copy view into
-// shared memory, valid until released; release() detaches the view (its
-// length drops to 0), so data the writer has since overwritten can never be
-// read through it by mistake. Smaller records arrive as private copies and
-// their ring space is released at once: a detachable view costs ~500-800 ns
-// to make and detach, a copy of up to 256 bytes ~85 ns (scripts/bench/views.ts,
-// docs/BENCHMARKS.md). copy() keeps any record's data past release.
+// shared memory: a subarray of one ArrayBuffer over the whole mapping,
+// which costs the same at any size. It is valid until released; after that
+// the writer may overwrite the memory it shows (it stays mapped, so reading
+// it is safe, but the bytes are no longer the record's). copy() keeps a
+// record's data past release. close() detaches the mapping's buffer, so
+// every view of it reads as empty from then on.
+//
+// Why not one detachable ArrayBuffer per record, so release could empty the
+// view: Bun's toArrayBuffer costs grow with the length it covers (0.5 µs at
+// 1 KiB, 32 µs at 1 MiB, 117 µs at 100 MiB: it reports the bytes to the
+// garbage collector, which then collects), and the hand-off of a 100 MB
+// batch must not cost more than a small one (docs/BENCHMARKS.md).
+//
+// Smaller records arrive as private copies and their ring space is
+// released at once: a copy of up to 256 bytes costs ~85 ns, less than
+// keeping the record (scripts/bench/views.ts).
 import { type Address, core } from "./ffi/bun.ts";
 import { Code, ShmpipeError } from "./errors.ts";
 import type { Segment } from "./segment.ts";
@@ -22,20 +32,15 @@ export class Message implements Disposable {
   readonly bytes: Uint8Array;
   /** The channel it came from. */
   readonly channel: string;
-  /** The buffer over shared memory, detached on release; null for copies. */
-  #buffer: ArrayBuffer | null;
+  /** True if `bytes` is a view of shared memory rather than a copy. */
+  readonly zeroCopy: boolean;
   #reader: Reader | null;
 
-  constructor(reader: Reader, bytes: Uint8Array, buffer: ArrayBuffer | null) {
+  constructor(reader: Reader, bytes: Uint8Array, zeroCopy: boolean) {
     this.#reader = reader;
     this.channel = reader.name;
     this.bytes = bytes;
-    this.#buffer = buffer;
-  }
-
-  /** True if `bytes` is a view of shared memory rather than a copy. */
-  get zeroCopy(): boolean {
-    return this.#buffer !== null;
+    this.zeroCopy = zeroCopy;
   }
 
   get released(): boolean {
@@ -45,18 +50,15 @@ export class Message implements Disposable {
   /** The payload in memory of your own, to keep after release(). */
   copy(): Uint8Array {
     if (this.released) throw new ShmpipeError(Code.STATE, { segment: this.channel, op: "recv", hint: "copy() the message before releasing it" });
-    return this.#buffer ? this.bytes.slice() : this.bytes;
+    return this.zeroCopy ? this.bytes.slice() : this.bytes;
   }
 
-  /** Hands the record's space back to the writer and detaches a zero-copy `bytes`. */
+  /** Hands the record's space back to the writer, which may then overwrite what a zero-copy `bytes` shows. */
   release(): void {
     const reader = this.#reader;
     if (!reader) return;
     this.#reader = null;
-    if (!this.#buffer) return; // a copy: its ring space went back on receipt
-    this.#buffer.transfer(0);
-    this.#buffer = null;
-    reader._released(this);
+    if (this.zeroCopy) reader._released(this); // a copy's ring space went back on receipt
   }
 
   [Symbol.dispose](): void {
@@ -69,7 +71,7 @@ export class Reader implements Disposable, AsyncIterable<Message> {
   #handle: Address | null;
   /** The zero-copy message handed out and not yet released. */
   #current: Message | null = null;
-  /** The whole mapping, to copy small records out of; detached on close. */
+  /** The whole mapping: small records are copied out of it, larger ones are views of it. Detached on close. */
   readonly #mapped: Uint8Array;
   readonly #waiter = new Waiter();
   #closing = false;
@@ -194,10 +196,9 @@ export class Reader implements Disposable, AsyncIterable<Message> {
     if (length < COPY_BELOW) {
       const copy = this.#mapped.slice(offset, offset + length);
       core.shmp_reader_release(handle);
-      return new Message(this, copy, null);
+      return new Message(this, copy, false);
     }
-    const buffer = this.#segment.view(offset, length);
-    const message = new Message(this, new Uint8Array(buffer), buffer);
+    const message = new Message(this, this.#mapped.subarray(offset, offset + length), true);
     this.#current = message;
     return message;
   }

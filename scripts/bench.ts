@@ -33,7 +33,43 @@ function cases(quick: boolean): string[] {
     `${bun} scripts/bench/rtt.ts default ${rtts}`,
     `${bun} scripts/bench/rtt.ts busy-poll ${spins}`,
     ...sizes.map(([size, count]) => `${bun} scripts/bench/throughput.ts ${size} ${quick ? count / 10 : count}`),
+    ...handoffCases(quick),
   ];
+}
+
+const KiB = 1024, MiB = 1 << 20, GiB = 1 << 30;
+
+/** Arrow batch hand-off: shmpipe against what a user would otherwise use, size by size. */
+function handoffCases(quick: boolean): string[] {
+  const sizes = quick ? [KiB, MiB, 100 * MiB] : [KiB, MiB, 100 * MiB, GiB];
+  const slow = (bytes: number) => (bytes >= 100 * MiB ? " 2 1" : bytes >= MiB ? " 10 3" : " 50 10"); // reps, warm-up rounds
+  const commands: string[] = [];
+  for (const bytes of sizes) {
+    for (const transport of ["shm", "shm-warm", "shm-py"]) commands.push(`${bun} scripts/bench/handoff.ts ${transport} ${bytes}${bytes >= GiB ? " 3 2" : ""}`);
+    for (const transport of ["unix", "tcp"]) commands.push(`${bun} scripts/bench/handoff.ts ${transport} ${bytes}${slow(bytes)}`);
+    // JSON and CSV of a gigabyte take minutes per round: stop at 100 MiB.
+    if (bytes < GiB) for (const transport of ["http-json", "csv"]) commands.push(`${bun} scripts/bench/handoff.ts ${transport} ${bytes}${slow(bytes)}`);
+  }
+  return commands;
+}
+
+/** How the Arrow hand-off compares, and how it grows with the batch size. */
+function handoffRatios(get: (name: string) => number): string[] {
+  const lines: string[] = [];
+  const shm = (size: string) => get(`shmpipe TS->TS commit -> usable, ${size} batch`);
+  for (const size of ["1 MiB", "100 MiB", "1 GiB"]) {
+    for (const other of ["Arrow IPC over Unix socket", "Arrow IPC over TCP loopback", "JSON over HTTP (fetch -> Bun.serve)", "CSV file written + parsed"]) {
+      const ratio = get(`${other}, ${size} batch`) / shm(size);
+      if (Number.isFinite(ratio)) lines.push(`| ${size} batch: ${other} ÷ shmpipe TS->TS commit -> usable | ${Math.round(ratio).toLocaleString("en-US")}× |`);
+    }
+  }
+  for (const [label, prefix] of [["TS->TS", "shmpipe TS->TS commit -> usable"], ["TS->TS, bytes in place", "shmpipe TS->TS, bytes in place, commit -> usable"], ["TS->Python", "shmpipe TS->Python commit -> usable"]]) {
+    for (const size of ["100 MiB", "1 GiB"]) {
+      const growth = get(`${prefix}, ${size} batch`) / get(`${prefix}, 1 KiB batch`);
+      if (Number.isFinite(growth)) lines.push(`| shmpipe ${label} commit -> usable: ${size} batch ÷ 1 KiB batch | ${growth.toFixed(2)}× |`);
+    }
+  }
+  return lines;
 }
 
 function median(values: number[]): number {
@@ -65,6 +101,7 @@ function report(results: Map<string, Result & { runs: number }>, command: string
     `| TS blocking round trip ÷ C futex ping-pong | ${(blocking / futex).toFixed(2)}× |`,
     `| TS busy-poll round trip ÷ C spin ping-pong | ${(polled / spin).toFixed(2)}× |`,
     `| Unix socket ping-pong ÷ TS blocking round trip | ${(unix / blocking).toFixed(2)}× |`,
+    ...handoffRatios(get),
     ...[...results.values()].filter((r) => r.mibps !== undefined).map((r) => `| ${r.case}: payload bandwidth ÷ C memcpy | ${((r.mibps! / memcpy) * 100).toFixed(1)} % |`),
   ];
   return lines.join("\n");
@@ -106,16 +143,23 @@ puts the report into docs/BENCHMARKS.md. \`npm run bench\` installs hyperfine.`)
       );
       if (run.exitCode !== 0) throw new Error(`shmpipe bench: case failed: ${command}`);
     });
+    // A case program prints one or more figures per run, each named by its case.
     const results = new Map<string, Result & { runs: number }>();
     all.forEach((_, i) => {
-      const rows = readFileSync(join(dir, `${i}.jsonl`), "utf8").trim().split("\n").map((line) => JSON.parse(line) as Result);
-      const first = rows[0]!;
-      results.set(first.case, {
-        ...first,
-        value: median(rows.map((r) => r.value)),
-        mibps: first.mibps === undefined ? undefined : median(rows.map((r) => r.mibps!)),
-        runs: rows.length,
-      });
+      const byCase = new Map<string, Result[]>();
+      for (const line of readFileSync(join(dir, `${i}.jsonl`), "utf8").trim().split("\n")) {
+        const row = JSON.parse(line) as Result;
+        byCase.set(row.case, [...(byCase.get(row.case) ?? []), row]);
+      }
+      for (const [name, rows] of byCase) {
+        const first = rows[0]!;
+        results.set(name, {
+          ...first,
+          value: median(rows.map((r) => r.value)),
+          mibps: first.mibps === undefined ? undefined : median(rows.map((r) => r.mibps!)),
+          runs: rows.length,
+        });
+      }
     });
     const command = `npm run bench -- --runs ${values.runs}${values.quick ? " --quick" : ""}${values.write ? " --write" : ""}`;
     const text = report(results, command);

@@ -18,6 +18,7 @@ const libc = dlopen("libc.so.6", {
   munmap: { args: [pointer, u64], returns: i32 },
   close: { args: [i32], returns: i32 },
   getuid: { args: [], returns: u32 },
+  clock_gettime: { args: [i32, pointer], returns: i32 },
   __errno_location: { args: [], returns: pointer },
 }).symbols;
 
@@ -110,6 +111,15 @@ export function mappedBuffer(base: Address, offset: number, length: number, mapp
 /** A NUL-terminated C string argument. */
 export function cString(text: string): Uint8Array {
   return new TextEncoder().encode(`${text}\0`);
+}
+
+const CLOCK_MONOTONIC = 1;
+const clock = new BigInt64Array(2);
+
+/** CLOCK_MONOTONIC in ns: comparable across processes (and with Python's time.monotonic_ns). */
+export function monotonicNs(): number {
+  libc.clock_gettime(CLOCK_MONOTONIC, ptr(clock));
+  return Number(clock[0]!) * 1e9 + Number(clock[1]!);
 }
 
 /** Blocks the calling thread (used only while a segment is being created). */

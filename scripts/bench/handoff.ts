@@ -1,0 +1,175 @@
+// Arrow batch hand-off latency: how long from the sender's side to the
+// receiver holding a usable batch, for one size and one way of sending.
+//   bun scripts/bench/handoff.ts <transport> <bytes> [reps] [warm-up rounds]
+// transports:
+//   shm       shmpipe, TS -> TS (scripts/bench/handoff-reader.ts)
+//   shm-py    shmpipe, TS -> Python (scripts/bench/handoff_reader.py)
+//   shm-warm  shmpipe, TS -> TS, the batch's bytes already in place: after
+//             the first lap round the ring the writer rewrites only the
+//             metadata, so no 100 MB copy has just flushed the CPU caches
+//             (the reader's cost alone)
+//   unix      Arrow IPC stream over a Unix socket, TS -> TS
+//   tcp       the same over TCP loopback
+//   http-json columns as JSON, POSTed with fetch to a Bun.serve receiver
+//   csv       a CSV file written, then read and parsed by the receiver
+// The batch has a Float64 and an Int32 column, `bytes` in all. The receiver
+// reads one value of each column, notes CLOCK_MONOTONIC and sends it back
+// on a small shmpipe channel, outside the measured interval. For shmpipe the
+// interval starts at commit (the reader's whole cost) and, in a second
+// figure, before the writer copies the batch into shared memory; for the
+// others, before the sender starts serialising. Prints one JSON line per
+// figure: {"case", "value" (µs, median of reps), "unit"}.
+import { ptr } from "bun:ffi";
+import { makeTable } from "apache-arrow";
+import { tableToIPC } from "apache-arrow";
+import { connect } from "node:net";
+import { rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createReader, createWriter } from "../../lib/index.ts";
+import { monotonicNs } from "../../lib/ffi/bun.ts";
+import { encodeRecordBatch, encodeSchema, writeMessage } from "../../lib/arrow/ipc.ts";
+
+const [transport = "shm", bytesText = "1048576", repsText, warmupsText] = process.argv.slice(2);
+const bytes = Number(bytesText);
+const reps = Number(repsText ?? (bytes <= 1 << 20 ? 200 : bytes <= 1 << 27 ? 20 : 5));
+// Enough first rounds that the JIT has compiled the reading path.
+const warmups = Number(warmupsText ?? (bytes <= 1 << 27 ? 30 : 5));
+const rows = Math.max(1, Math.floor(bytes / 12));
+const x = new Float64Array(rows);
+const y = new Int32Array(rows);
+for (let i = 0; i < rows; i++) {
+  x[i] = i * 0.5;
+  y[i] = i;
+}
+const table = makeTable({ x, y });
+const batch = table.batches[0]!;
+
+const here = new URL(".", import.meta.url).pathname;
+const tag = `bench-${process.pid}`;
+using ack = createReader(`${tag}-ack`, { capacity: 1 << 16 });
+const receiver = transport === "shm-py"
+  ? Bun.spawn(["python3", join(here, "handoff_reader.py"), tag], { stdout: "pipe", stderr: "inherit", env: { ...process.env, PYTHONPATH: join(here, "../../ffi/python") } })
+  : Bun.spawn([process.execPath, join(here, "handoff-reader.ts"), transport, tag], { stdout: "pipe", stderr: "inherit" });
+
+/** The receiver's first line: "ready" plus whatever it tells us (a port, a path). */
+async function ready(): Promise<string> {
+  const reader = receiver.stdout.getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { done, value } = await reader.read();
+    if (done) throw new Error(`receiver for ${transport} ended early`);
+    text += new TextDecoder().decode(value);
+  }
+  reader.releaseLock();
+  return text.split("\n")[0]!.replace(/^ready ?/, "");
+}
+
+/** When the receiver held the batch (its CLOCK_MONOTONIC, ns). */
+function acknowledged(): number {
+  const message = ack.recvSync({ timeoutMs: 300_000 });
+  if (!message) throw new Error("receiver closed its acknowledgements");
+  return new DataView(message.bytes.buffer, message.bytes.byteOffset, 8).getFloat64(0, true);
+}
+
+type Send = () => Promise<{ start: number; commit?: number }>;
+
+async function senderFor(): Promise<Send> {
+  switch (transport) {
+    case "shm":
+    case "shm-py":
+    case "shm-warm": {
+      const message = encodeRecordBatch(batch);
+      const writer = createWriter(`${tag}-data`, { capacity: 2 * (message.byteLength + 4096) });
+      await ready();
+      const schema = encodeSchema(batch.schema);
+      writeMessage(schema, writer.claim(schema.byteLength));
+      writer.commit();
+      // The batch lands in a few places of the ring by turns; once a place
+      // holds it, "shm-warm" rewrites only the metadata there.
+      const prefixOnly = { ...message, buffers: [], regions: [], bodyLength: 0 };
+      const holding = new Set<number>();
+      return async () => {
+        const start = monotonicNs();
+        const target = writer.claim(message.byteLength);
+        const place = ptr(target);
+        if (transport === "shm-warm" && holding.has(place)) writeMessage(prefixOnly, target);
+        else writeMessage(message, target);
+        holding.add(place);
+        const commit = monotonicNs();
+        writer.commit();
+        return { start, commit };
+      };
+    }
+    case "unix":
+    case "tcp": {
+      const address = await ready();
+      const socket = transport === "unix" ? connect(address) : connect(Number(address), "127.0.0.1");
+      await new Promise((resolve) => socket.once("connect", resolve));
+      return async () => {
+        const start = monotonicNs();
+        const ipc = tableToIPC(table, "stream");
+        const length = new Uint8Array(8);
+        new DataView(length.buffer).setFloat64(0, ipc.byteLength, true);
+        socket.write(length);
+        if (!socket.write(ipc)) await new Promise((resolve) => socket.once("drain", resolve));
+        return { start };
+      };
+    }
+    case "http-json": {
+      const url = `http://127.0.0.1:${await ready()}/`;
+      return async () => {
+        const start = monotonicNs();
+        await fetch(url, { method: "POST", body: JSON.stringify({ x: Array.from(x), y: Array.from(y) }) });
+        return { start };
+      };
+    }
+    case "csv": {
+      const path = join(tmpdir(), `${tag}.csv`);
+      const go = createWriter(`${tag}-go`, { capacity: 1 << 16 });
+      await ready();
+      return async () => {
+        const start = monotonicNs();
+        const lines = new Array<string>(rows + 1);
+        lines[0] = "x,y";
+        for (let i = 0; i < rows; i++) lines[i + 1] = `${x[i]},${y[i]}`;
+        writeFileSync(path, `${lines.join("\n")}\n`);
+        go.send(path);
+        return { start };
+      };
+    }
+    default:
+      throw new Error(`unknown transport "${transport}": shm, shm-py, unix, tcp, http-json or csv`);
+  }
+}
+
+function median(values: number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+}
+
+const names: Record<string, string> = {
+  shm: "shmpipe TS->TS", "shm-py": "shmpipe TS->Python", "shm-warm": "shmpipe TS->TS, bytes in place,", unix: "Arrow IPC over Unix socket", tcp: "Arrow IPC over TCP loopback",
+  "http-json": "JSON over HTTP (fetch -> Bun.serve)", csv: "CSV file written + parsed",
+};
+const size = bytes >= 1 << 30 ? `${bytes / (1 << 30)} GiB` : bytes >= 1 << 20 ? `${bytes / (1 << 20)} MiB` : `${bytes / 1024} KiB`;
+try {
+  const send = await senderFor();
+  const fromStart: number[] = [];
+  const fromCommit: number[] = [];
+  for (let rep = 0; rep < warmups + reps; rep++) {
+    const { start, commit } = await send();
+    const held = acknowledged();
+    if (rep < warmups) continue;
+    fromStart.push((held - start) / 1000);
+    if (commit !== undefined) fromCommit.push((held - commit) / 1000);
+  }
+  const print = (what: string, values: number[]) => console.log(JSON.stringify({ case: `${what}, ${size} batch`, value: Number(median(values).toFixed(1)), unit: "µs" }));
+  if (fromCommit.length) print(`${names[transport]} commit -> usable`, fromCommit);
+  print(`${names[transport]}${fromCommit.length ? " write -> usable" : ""}`, fromStart);
+} finally {
+  receiver.kill();
+  await receiver.exited;
+  rmSync(join(tmpdir(), `${tag}.csv`), { force: true });
+  rmSync(join(tmpdir(), `${tag}.sock`), { force: true });
+  process.exit(0);
+}
