@@ -42,31 +42,38 @@ const KiB = 1024, MiB = 1 << 20, GiB = 1 << 30;
 /** Arrow batch hand-off: shmpipe against what a user would otherwise use, size by size. */
 function handoffCases(quick: boolean): string[] {
   const sizes = quick ? [KiB, MiB, 100 * MiB] : [KiB, MiB, 100 * MiB, GiB];
-  const slow = (bytes: number) => (bytes >= 100 * MiB ? " 2 1" : bytes >= MiB ? " 10 3" : " 50 10"); // reps, warm-up rounds
+  // reps and warm-up rounds: fewer where one round takes seconds
+  const rounds = (bytes: number) => (bytes >= 100 * MiB ? " 2 1" : bytes >= MiB ? " 10 3" : " 50 10");
   const commands: string[] = [];
   for (const bytes of sizes) {
-    for (const transport of ["shm", "shm-warm", "shm-py"]) commands.push(`${bun} scripts/bench/handoff.ts ${transport} ${bytes}${bytes >= GiB ? " 3 2" : ""}`);
-    for (const transport of ["unix", "tcp"]) commands.push(`${bun} scripts/bench/handoff.ts ${transport} ${bytes}${slow(bytes)}`);
-    // JSON and CSV of a gigabyte take minutes per round: stop at 100 MiB.
-    if (bytes < GiB) for (const transport of ["http-json", "csv"]) commands.push(`${bun} scripts/bench/handoff.ts ${transport} ${bytes}${slow(bytes)}`);
+    commands.push(`${bun} scripts/bench/decode.ts ${bytes} ${bytes >= GiB ? 50 : 500}`);
+    for (const transport of ["shm", "shm-py"]) commands.push(`${bun} scripts/bench/handoff.ts ${transport} ${bytes}${bytes >= GiB ? " 3 2" : ""}`);
+    for (const transport of ["unix", "tcp"]) commands.push(`${bun} scripts/bench/handoff.ts ${transport} ${bytes}${rounds(bytes)}`);
+    // JSON and CSV of a gigabyte take minutes per round: they stop at 100 MiB.
+    if (bytes < GiB) for (const transport of ["http-json", "csv"]) commands.push(`${bun} scripts/bench/handoff.ts ${transport} ${bytes}${rounds(bytes)}`);
   }
+  // A small batch after the reader slept 20 ms, as it sleeps while a big batch is copied.
+  commands.push(`${bun} scripts/bench/handoff.ts shm ${KiB} 50 10 20`);
   return commands;
 }
 
 /** How the Arrow hand-off compares, and how it grows with the batch size. */
 function handoffRatios(get: (name: string) => number): string[] {
   const lines: string[] = [];
-  const shm = (size: string) => get(`shmpipe TS->TS commit -> usable, ${size} batch`);
+  const others = ["Arrow IPC over Unix socket", "Arrow IPC over TCP loopback", "JSON over HTTP (fetch -> Bun.serve)", "CSV file written + parsed"];
   for (const size of ["1 MiB", "100 MiB", "1 GiB"]) {
-    for (const other of ["Arrow IPC over Unix socket", "Arrow IPC over TCP loopback", "JSON over HTTP (fetch -> Bun.serve)", "CSV file written + parsed"]) {
-      const ratio = get(`${other}, ${size} batch`) / shm(size);
-      if (Number.isFinite(ratio)) lines.push(`| ${size} batch: ${other} ÷ shmpipe TS->TS commit -> usable | ${Math.round(ratio).toLocaleString("en-US")}× |`);
+    for (const [label, shm] of [["shmpipe TS->TS commit -> usable", get(`shmpipe TS->TS commit -> usable, ${size} batch`)], ["shmpipe TS reader's work", get(`shmpipe TS reader's work per batch (one process), ${size} batch`)]] as const) {
+      for (const other of others) {
+        const ratio = get(`${other}, ${size} batch`) / shm;
+        if (Number.isFinite(ratio)) lines.push(`| ${size} batch: ${other} ÷ ${label} | ${Math.round(ratio).toLocaleString("en-US")}× |`);
+      }
     }
   }
-  for (const [label, prefix] of [["TS->TS", "shmpipe TS->TS commit -> usable"], ["TS->TS, bytes in place", "shmpipe TS->TS, bytes in place, commit -> usable"], ["TS->Python", "shmpipe TS->Python commit -> usable"]]) {
+  const growth = [["shmpipe TS reader's work per batch (one process)", "TS reader's work"], ["shmpipe TS->TS commit -> usable", "TS->TS commit -> usable"], ["shmpipe TS->Python commit -> usable", "TS->Python commit -> usable"]];
+  for (const [prefix, label] of growth) {
     for (const size of ["100 MiB", "1 GiB"]) {
-      const growth = get(`${prefix}, ${size} batch`) / get(`${prefix}, 1 KiB batch`);
-      if (Number.isFinite(growth)) lines.push(`| shmpipe ${label} commit -> usable: ${size} batch ÷ 1 KiB batch | ${growth.toFixed(2)}× |`);
+      const ratio = get(`${prefix}, ${size} batch`) / get(`${prefix}, 1 KiB batch`);
+      if (Number.isFinite(ratio)) lines.push(`| shmpipe ${label}: ${size} batch ÷ 1 KiB batch | ${ratio.toFixed(2)}× |`);
     }
   }
   return lines;

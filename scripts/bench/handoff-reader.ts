@@ -22,8 +22,7 @@ function held(data: Table | RecordBatch): void {
 }
 
 switch (transport) {
-  case "shm":
-  case "shm-warm": {
+  case "shm": {
     const reader = new ArrowReader(openReader(`${tag}-data`));
     console.log("ready");
     for (let batch = reader.readSync({ timeoutMs: Infinity }); batch; batch = reader.readSync({ timeoutMs: Infinity })) held(batch);

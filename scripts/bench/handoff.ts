@@ -1,13 +1,9 @@
 // Arrow batch hand-off latency: how long from the sender's side to the
 // receiver holding a usable batch, for one size and one way of sending.
-//   bun scripts/bench/handoff.ts <transport> <bytes> [reps] [warm-up rounds]
+//   bun scripts/bench/handoff.ts <transport> <bytes> [reps] [warm-up rounds] [idle ms]
 // transports:
 //   shm       shmpipe, TS -> TS (scripts/bench/handoff-reader.ts)
 //   shm-py    shmpipe, TS -> Python (scripts/bench/handoff_reader.py)
-//   shm-warm  shmpipe, TS -> TS, the batch's bytes already in place: after
-//             the first lap round the ring the writer rewrites only the
-//             metadata, so no 100 MB copy has just flushed the CPU caches
-//             (the reader's cost alone)
 //   unix      Arrow IPC stream over a Unix socket, TS -> TS
 //   tcp       the same over TCP loopback
 //   http-json columns as JSON, POSTed with fetch to a Bun.serve receiver
@@ -19,7 +15,9 @@
 // figure, before the writer copies the batch into shared memory; for the
 // others, before the sender starts serialising. Prints one JSON line per
 // figure: {"case", "value" (µs, median of reps), "unit"}.
-import { ptr } from "bun:ffi";
+// idle ms (shm only): the writer waits this long between writing a batch
+// and committing it, as a big copy makes the reader wait: it shows what
+// waking a reader that slept that long costs, whatever the batch's size.
 import { makeTable } from "apache-arrow";
 import { tableToIPC } from "apache-arrow";
 import { connect } from "node:net";
@@ -30,11 +28,13 @@ import { createReader, createWriter } from "../../lib/index.ts";
 import { monotonicNs } from "../../lib/ffi/bun.ts";
 import { encodeRecordBatch, encodeSchema, writeMessage } from "../../lib/arrow/ipc.ts";
 
-const [transport = "shm", bytesText = "1048576", repsText, warmupsText] = process.argv.slice(2);
+const [transport = "shm", bytesText = "1048576", repsText, warmupsText, idleText = "0"] = process.argv.slice(2);
+const idleMs = Number(idleText);
 const bytes = Number(bytesText);
 const reps = Number(repsText ?? (bytes <= 1 << 20 ? 200 : bytes <= 1 << 27 ? 20 : 5));
 // Enough first rounds that the JIT has compiled the reading path.
 const warmups = Number(warmupsText ?? (bytes <= 1 << 27 ? 30 : 5));
+if (!(reps >= 1 && warmups >= 0)) throw new Error("usage: handoff.ts <transport> <bytes> [reps >= 1] [warm-up rounds]");
 const rows = Math.max(1, Math.floor(bytes / 12));
 const x = new Float64Array(rows);
 const y = new Int32Array(rows);
@@ -72,30 +72,24 @@ function acknowledged(): number {
   return new DataView(message.bytes.buffer, message.bytes.byteOffset, 8).getFloat64(0, true);
 }
 
+const CHUNK = 4 << 20;
+
 type Send = () => Promise<{ start: number; commit?: number }>;
 
 async function senderFor(): Promise<Send> {
   switch (transport) {
     case "shm":
-    case "shm-py":
-    case "shm-warm": {
+    case "shm-py": {
       const message = encodeRecordBatch(batch);
       const writer = createWriter(`${tag}-data`, { capacity: 2 * (message.byteLength + 4096) });
       await ready();
       const schema = encodeSchema(batch.schema);
       writeMessage(schema, writer.claim(schema.byteLength));
       writer.commit();
-      // The batch lands in a few places of the ring by turns; once a place
-      // holds it, "shm-warm" rewrites only the metadata there.
-      const prefixOnly = { ...message, buffers: [], regions: [], bodyLength: 0 };
-      const holding = new Set<number>();
       return async () => {
         const start = monotonicNs();
-        const target = writer.claim(message.byteLength);
-        const place = ptr(target);
-        if (transport === "shm-warm" && holding.has(place)) writeMessage(prefixOnly, target);
-        else writeMessage(message, target);
-        holding.add(place);
+        writeMessage(message, writer.claim(message.byteLength));
+        if (idleMs > 0) Bun.sleepSync(idleMs);
         const commit = monotonicNs();
         writer.commit();
         return { start, commit };
@@ -112,7 +106,11 @@ async function senderFor(): Promise<Send> {
         const length = new Uint8Array(8);
         new DataView(length.buffer).setFloat64(0, ipc.byteLength, true);
         socket.write(length);
-        if (!socket.write(ipc)) await new Promise((resolve) => socket.once("drain", resolve));
+        // In pieces, waiting for the socket to drain: one huge write makes
+        // Bun's socket crawl (a 1 GiB write ran for minutes).
+        for (let at = 0; at < ipc.byteLength; at += CHUNK) {
+          if (!socket.write(ipc.subarray(at, at + CHUNK))) await new Promise((resolve) => socket.once("drain", resolve));
+        }
         return { start };
       };
     }
@@ -148,7 +146,7 @@ function median(values: number[]): number {
 }
 
 const names: Record<string, string> = {
-  shm: "shmpipe TS->TS", "shm-py": "shmpipe TS->Python", "shm-warm": "shmpipe TS->TS, bytes in place,", unix: "Arrow IPC over Unix socket", tcp: "Arrow IPC over TCP loopback",
+  shm: idleMs ? `shmpipe TS->TS, reader idle ${idleMs} ms,` : "shmpipe TS->TS", "shm-py": "shmpipe TS->Python", unix: "Arrow IPC over Unix socket", tcp: "Arrow IPC over TCP loopback",
   "http-json": "JSON over HTTP (fetch -> Bun.serve)", csv: "CSV file written + parsed",
 };
 const size = bytes >= 1 << 30 ? `${bytes / (1 << 30)} GiB` : bytes >= 1 << 20 ? `${bytes / (1 << 20)} MiB` : `${bytes / 1024} KiB`;
