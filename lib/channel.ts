@@ -1,6 +1,7 @@
-// Opening the ends of a channel by name. The side that creates the segment
-// owns its name: closing that end (or exiting) removes it from /dev/shm.
-// Open the other end before the owner closes.
+// Opening the ends of a channel by name. A channel has one writer and up to
+// 32 readers, each of which sees every record. The side that creates the
+// segment owns its name: closing that end (or exiting) removes it from
+// /dev/shm. Open the other ends before the owner closes.
 import { type Address, core } from "./ffi/bun.ts";
 import { Code, ShmpipeError } from "./errors.ts";
 import { type CreateOptions, type OpenOptions, Segment } from "./segment.ts";
@@ -8,6 +9,11 @@ import { Reader } from "./reader.ts";
 import { Writer } from "./writer.ts";
 
 type Attach = typeof core.shmp_writer_attach;
+
+const BUSY_HINTS = new Map<Attach, string>([
+  [core.shmp_writer_attach, "another live process is already this channel's writer"],
+  [core.shmp_reader_attach, "all 32 reader slots of this channel are taken by live readers"],
+]);
 
 function attach<T>(segment: Segment, attachFn: Attach, make: (handle: Address) => T): T {
   const error = new Int32Array(1);
@@ -17,7 +23,7 @@ function attach<T>(segment: Segment, attachFn: Attach, make: (handle: Address) =
     throw new ShmpipeError(error[0]!, {
       segment: segment.name,
       op: "attach",
-      hint: error[0] === Code.BUSY ? "another live process already has this end of the channel open" : undefined,
+      hint: error[0] === Code.BUSY ? BUSY_HINTS.get(attachFn) : undefined,
     });
   }
   return make(handle);

@@ -54,6 +54,7 @@ function handoffCases(quick: boolean): string[] {
   }
   // A small batch after the reader slept 20 ms, as it sleeps while a big batch is copied.
   commands.push(`${bun} scripts/bench/handoff.ts shm ${KiB} 50 10 20`);
+  commands.push(`${bun} scripts/bench/fanout-pss.ts ${quick ? 64 * MiB : 256 * MiB}`);
   return commands;
 }
 

@@ -26,7 +26,7 @@ extern "C" {
 #endif
 
 #define SHMP_MAGIC UINT64_C(0x3145504950484d53) /* "SHMPIPE1" little-endian */
-#define SHMP_ABI_VERSION 1u
+#define SHMP_ABI_VERSION 2u
 #define SHMP_HEADER_SIZE 4096u  /* the data ring starts one page in */
 #define SHMP_ALIGN 64u          /* record headers and payloads are 64-byte aligned */
 #define SHMP_RECORD_HEADER 64u  /* bytes before each payload */

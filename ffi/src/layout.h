@@ -17,12 +17,26 @@
 #define SHMP_FLAG_READER_CLOSED 2u
 #define SHMP_FLAG_SEALED 4u /* a published table: complete, read by any number of processes */
 
+/* Readers (consumers) of a channel: each holds a slot with its position. */
+#define SHMP_MAX_READERS 32u
+#define SHMP_SLOT_FREE UINT64_MAX /* the tail of a slot that takes no part */
+#define SHMP_PEER_CLEARING UINT64_C(1) /* a dead reader's slot being emptied */
+
 #define SHMP_RECORD_DATA 1u
 #define SHMP_RECORD_PAD 2u
 
 /* A role's holder: (pid << 32) | start tag, 0 when never attached. One word,
  * so a reader of it never sees a pid paired with another process's tag. */
 typedef _Atomic uint64_t shmp_peer_word;
+
+/* One reader's place. `tail` (bytes it has released; SHMP_SLOT_FREE when it
+ * takes no part) is written only by the holder, or by whoever empties the
+ * slot of a dead holder. */
+struct shmp_slot {
+  shmp_peer_word peer;
+  _Atomic uint64_t tail;
+  uint8_t reserved[48];
+};
 
 struct shmp_header {
   /* line 0: identity, written once before the magic is published */
@@ -37,19 +51,22 @@ struct shmp_header {
   uint32_t reserved0[5];
   /* line 1 */
   _Alignas(64) _Atomic uint32_t flags; /* SHMP_FLAG_* */
-  /* line 2, 3: who holds each role */
+  /* line 2: who holds the writer role; line 3 is unused */
   _Alignas(64) shmp_peer_word writer;
-  _Alignas(64) shmp_peer_word reader;
+  _Alignas(64) uint64_t reserved_line3;
   /* line 4: bytes ever published by the writer (monotonic) */
   _Alignas(64) _Atomic uint64_t head;
-  /* line 5: bytes ever released by the reader (monotonic) */
+  /* line 5: the low-water mark, written by the writer (monotonic): it may
+   * reuse the ring below it. A reader attaching starts here. */
   _Alignas(64) _Atomic uint64_t tail;
-  /* line 6: the reader sleeps on data_futex when the ring is empty */
+  /* line 6: readers sleep on data_futex when the ring is empty */
   _Alignas(64) _Atomic uint32_t data_futex;
   _Atomic uint32_t data_waiters;
   /* line 7: the writer sleeps on space_futex when the ring is full */
   _Alignas(64) _Atomic uint32_t space_futex;
   _Atomic uint32_t space_waiters;
+  /* lines 16-47: the readers' slots */
+  _Alignas(1024) struct shmp_slot slots[SHMP_MAX_READERS];
 };
 
 /* Precedes every record in the ring; the payload follows at +64. */
@@ -62,7 +79,8 @@ struct shmp_record {
 
 _Static_assert(offsetof(struct shmp_header, flags) == 64, "layout");
 _Static_assert(offsetof(struct shmp_header, writer) == 128, "layout");
-_Static_assert(offsetof(struct shmp_header, reader) == 192, "layout");
+_Static_assert(offsetof(struct shmp_header, slots) == 1024, "layout");
+_Static_assert(sizeof(struct shmp_slot) == 64, "layout");
 _Static_assert(offsetof(struct shmp_header, head) == 256, "layout");
 _Static_assert(offsetof(struct shmp_header, tail) == 320, "layout");
 _Static_assert(offsetof(struct shmp_header, data_futex) == 384, "layout");

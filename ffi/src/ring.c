@@ -1,19 +1,28 @@
 /*
  * The record ring: the one implementation of writing and reading records.
  *
- * Positions (head, tail) count bytes since the segment was formatted and
- * never wrap; a record at position p lives at offset p % capacity of the
- * data ring. The writer owns head, the reader owns tail:
+ * Positions count bytes since the segment was formatted and never wrap; a
+ * record at position p lives at offset p % capacity of the data ring. One
+ * writer owns head; each reader (up to SHMP_MAX_READERS) owns the tail in
+ * its slot, and every reader sees every record:
  *
  *   writer: claim (wait for space) -> fill payload -> commit: write the
  *           record header, then publish head with a full barrier and wake
- *           the reader only if it announced that it sleeps.
+ *           the readers only if one announced that it sleeps.
  *   reader: peek (acquire head, validate the record header) -> use ->
- *           release: publish tail, wake the writer only if it sleeps.
+ *           release: publish its tail, wake the writer only if it sleeps.
+ *
+ * Space is reused only behind the slowest reader: the writer computes the
+ * lowest tail of the slots when it runs short, and publishes it as the
+ * low-water mark (h->tail). A reader attaching starts at that mark; the
+ * order of the stores and loads on both sides (see attach_slot and
+ * refresh_low) makes sure the writer never reuses space it has not seen
+ * released. With no reader attached, nothing is released and the writer
+ * waits, so a reader that attaches late still sees what was written.
  *
  * A record never wraps: when it does not fit before the end of the ring, a
  * padding record fills the tail and is published on its own, so a payload
- * of up to capacity - 64 bytes always fits once the reader catches up.
+ * of up to capacity - 64 bytes always fits once the readers catch up.
  *
  * The peer may be buggy, hostile or dead: every value read from the ring is
  * read once, checked against this endpoint's private copy of the geometry,
@@ -36,7 +45,7 @@ struct geometry {
 struct shmp_writer {
   struct geometry g;
   uint64_t head;       /* next position to write; equals h->head between calls */
-  uint64_t tail_seen;  /* last tail read from the reader: refreshed only when short of space */
+  uint64_t tail_seen;  /* the lowest reader tail last seen: refreshed only when short of space */
   uint64_t claim_len;  /* payload bytes reserved by claim */
   int claimed;
   _Atomic uint32_t interrupted;
@@ -45,17 +54,15 @@ struct shmp_writer {
 
 struct shmp_reader {
   struct geometry g;
-  uint64_t tail;      /* position of the next record; equals h->tail between calls */
+  struct shmp_slot *slot; /* this reader's place; NULL for a table's observer */
+  uint64_t tail;      /* position of the next record; equals slot->tail between calls */
   uint64_t head_seen; /* last head read from the writer: refreshed only when caught up */
   uint64_t cur_size;  /* ring bytes of the record handed out by peek, 0 if none */
   uint64_t cur_len;
   uint64_t cur_offset;
-  int observer; /* reads a sealed table: positions stay private, nothing is written */
   _Atomic uint32_t interrupted;
   struct shmp_wait wait;
 };
-
-enum role { WRITER, READER };
 
 static int load_geometry(void *base, uint64_t size, struct geometry *g) {
   int rc = shmp_segment_check(base, size);
@@ -71,28 +78,78 @@ static int load_geometry(void *base, uint64_t size, struct geometry *g) {
   return SHMP_OK;
 }
 
-static int attach_role(void *base, uint64_t size, struct geometry *g, enum role which) {
-  int rc = load_geometry(base, size, g);
-  if (rc != SHMP_OK) return rc;
-  shmp_peer_word *role = which == WRITER ? &g->h->writer : &g->h->reader;
-  uint32_t closed = which == WRITER ? SHMP_FLAG_WRITER_CLOSED : SHMP_FLAG_READER_CLOSED;
-  if (READ_ONCE(&g->h->flags) & closed) return SHMP_E_CLOSED;
-
-  /* Take the role if it is free or its holder died; never from a live one. */
+/* Takes `role` if it is free or its holder died; never from a live one. */
+static int take_role(shmp_peer_word *role) {
   uint64_t self = shmp_self_peer_word();
   uint64_t holder = smp_load_acquire(role);
   for (;;) {
-    if (holder != 0 && !shmp_peer_gone(role)) return SHMP_E_BUSY;
+    if (holder == SHMP_PEER_CLEARING || (holder != 0 && !shmp_peer_gone(role))) return SHMP_E_BUSY;
     if (atomic_compare_exchange_strong(role, &holder, self)) return SHMP_OK;
   }
 }
 
+static int writer_gone(void *ctx) { return shmp_peer_gone(ctx); }
+
 /* ---- writer ---------------------------------------------------------------- */
+
+/* Empties the slot of a reader that died, so it holds nobody back. The
+ * CLEARING mark keeps an attaching reader out until the tail is reset. */
+static int clear_dead_slot(struct shmp_slot *slot) {
+  uint64_t holder = smp_load_acquire(&slot->peer);
+  if (holder == 0 || holder == SHMP_PEER_CLEARING || !shmp_peer_gone(&slot->peer)) return 0;
+  if (!atomic_compare_exchange_strong(&slot->peer, &holder, SHMP_PEER_CLEARING)) return 0;
+  atomic_store(&slot->tail, SHMP_SLOT_FREE);
+  atomic_store(&slot->peer, 0);
+  return 1;
+}
+
+/* After a silent slice: empty the slots of dead readers. The writer is told
+ * EPEERGONE when that left no reader at all. */
+static int readers_gone(void *ctx) {
+  shmp_writer *w = ctx;
+  int cleared = 0, left = 0;
+  for (uint32_t i = 0; i < SHMP_MAX_READERS; i++) {
+    cleared += clear_dead_slot(&w->g.h->slots[i]);
+    left += smp_load_acquire(&w->g.h->slots[i].peer) != 0;
+  }
+  return cleared > 0 && left == 0;
+}
+
+/* The lowest tail of the readers' slots; SHMP_SLOT_FREE if none takes part. */
+static uint64_t lowest_tail(struct shmp_header *h) {
+  uint64_t low = SHMP_SLOT_FREE;
+  for (uint32_t i = 0; i < SHMP_MAX_READERS; i++) {
+    uint64_t tail = smp_load_acquire(&h->slots[i].tail);
+    if (tail < low) low = tail;
+  }
+  return low;
+}
+
+/* Recomputes how far the writer may reuse the ring. With an attaching
+ * reader (attach_slot) this is Dekker's pattern: the writer stores the mark,
+ * fences, and reads the slots again; the reader stores its tail, fences, and
+ * reads the mark. Either the writer sees the reader's tail, or the reader
+ * sees the mark and starts at or after it. */
+static int refresh_low(shmp_writer *w) {
+  struct shmp_header *h = w->g.h;
+  uint64_t first = lowest_tail(h);
+  if (first == SHMP_SLOT_FREE) return SHMP_OK; /* no reader: nothing more is free */
+  uint64_t mark = smp_load_acquire(&h->tail);
+  if (first > mark) smp_store_mb(&h->tail, first);
+  else smp_mb();
+  uint64_t again = lowest_tail(h);
+  uint64_t low = again < first ? again : first;
+  if (low > w->head || low % SHMP_ALIGN) return SHMP_E_CORRUPT;
+  if (low > w->tail_seen) w->tail_seen = low;
+  return SHMP_OK;
+}
 
 SHMP_EXPORT shmp_writer *shmp_writer_attach(void *base, uint64_t size, int32_t *err) {
   shmp_writer *w = calloc(1, sizeof *w);
   int rc = w ? SHMP_OK : -12 /* ENOMEM */;
-  if (rc == SHMP_OK) rc = attach_role(base, size, &w->g, WRITER);
+  if (rc == SHMP_OK) rc = load_geometry(base, size, &w->g);
+  if (rc == SHMP_OK && (READ_ONCE(&w->g.h->flags) & SHMP_FLAG_WRITER_CLOSED)) rc = SHMP_E_CLOSED;
+  if (rc == SHMP_OK) rc = take_role(&w->g.h->writer);
   if (rc != SHMP_OK) {
     free(w);
     if (err) *err = rc;
@@ -101,7 +158,7 @@ SHMP_EXPORT shmp_writer *shmp_writer_attach(void *base, uint64_t size, int32_t *
   struct shmp_header *h = w->g.h;
   w->head = smp_load_acquire(&h->head);
   w->tail_seen = smp_load_acquire(&h->tail);
-  w->wait = (struct shmp_wait){&h->space_futex, &h->space_waiters, &h->reader, &w->interrupted};
+  w->wait = (struct shmp_wait){&h->space_futex, &h->space_waiters, readers_gone, w, &w->interrupted};
   if (err) *err = SHMP_OK;
   return w;
 }
@@ -130,16 +187,15 @@ struct space_need {
   uint64_t bytes;
 };
 
-/* Ready when `bytes` more fit behind the reader's released position. */
+/* Ready when `bytes` more fit behind the slowest reader's released position. */
 static int space_ready(void *ctx) {
   struct space_need *need = ctx;
   shmp_writer *w = need->w;
   if (READ_ONCE(&w->g.h->flags) & SHMP_FLAG_READER_CLOSED) return SHMP_E_CLOSED;
   if (w->head - w->tail_seen + need->bytes <= w->g.capacity) return 1;
-  uint64_t tail = smp_load_acquire(&w->g.h->tail);
-  if (tail > w->head || tail < w->tail_seen || tail % SHMP_ALIGN) return SHMP_E_CORRUPT;
-  w->tail_seen = tail;
-  return w->head - tail + need->bytes <= w->g.capacity;
+  int rc = refresh_low(w);
+  if (rc != SHMP_OK) return rc;
+  return w->head - w->tail_seen + need->bytes <= w->g.capacity;
 }
 
 static void publish_head(shmp_writer *w) {
@@ -209,24 +265,44 @@ SHMP_EXPORT int shmp_writer_send(shmp_writer *w, const void *data, uint64_t len,
 
 /* ---- reader ---------------------------------------------------------------- */
 
+/* Takes a free slot (or a dead reader's) and the position to start from:
+ * the writer's low-water mark, read after this reader's tail is visible
+ * (the reader's half of Dekker's pattern in refresh_low). */
+static int attach_slot(shmp_reader *r) {
+  struct shmp_header *h = r->g.h;
+  for (uint32_t i = 0; i < SHMP_MAX_READERS; i++) {
+    struct shmp_slot *slot = &h->slots[i];
+    if (take_role(&slot->peer) != SHMP_OK) continue;
+    uint64_t start = smp_load_acquire(&h->tail);
+    smp_store_mb(&slot->tail, start);
+    uint64_t mark = smp_load_acquire(&h->tail);
+    if (mark > start) {
+      start = mark;
+      smp_store_mb(&slot->tail, start);
+    }
+    atomic_fetch_and(&h->flags, ~SHMP_FLAG_READER_CLOSED);
+    r->slot = slot;
+    r->tail = start;
+    return SHMP_OK;
+  }
+  return SHMP_E_BUSY;
+}
+
 static shmp_reader *new_reader(void *base, uint64_t size, int observer, int32_t *err) {
   shmp_reader *r = calloc(1, sizeof *r);
   int rc = r ? SHMP_OK : -12 /* ENOMEM */;
-  if (rc == SHMP_OK && !observer) rc = attach_role(base, size, &r->g, READER);
-  if (rc == SHMP_OK && observer) {
-    rc = load_geometry(base, size, &r->g);
-    if (rc == SHMP_OK && !(smp_load_acquire(&r->g.h->flags) & SHMP_FLAG_SEALED)) rc = SHMP_E_NOT_READY;
-  }
+  if (rc == SHMP_OK) rc = load_geometry(base, size, &r->g);
+  if (rc == SHMP_OK && observer && !(smp_load_acquire(&r->g.h->flags) & SHMP_FLAG_SEALED)) rc = SHMP_E_NOT_READY;
+  if (rc == SHMP_OK && observer) r->tail = smp_load_acquire(&r->g.h->tail);
+  if (rc == SHMP_OK && !observer) rc = attach_slot(r);
   if (rc != SHMP_OK) {
     free(r);
     if (err) *err = rc;
     return NULL;
   }
   struct shmp_header *h = r->g.h;
-  r->observer = observer;
-  r->tail = smp_load_acquire(&h->tail);
   r->head_seen = r->tail;
-  r->wait = (struct shmp_wait){&h->data_futex, &h->data_waiters, &h->writer, &r->interrupted};
+  r->wait = (struct shmp_wait){&h->data_futex, &h->data_waiters, writer_gone, &h->writer, &r->interrupted};
   if (err) *err = SHMP_OK;
   return r;
 }
@@ -241,9 +317,16 @@ SHMP_EXPORT shmp_reader *shmp_table_open(void *base, uint64_t size, int32_t *err
 
 SHMP_EXPORT void shmp_reader_close(shmp_reader *r) {
   if (r == NULL) return;
-  if (!r->observer) {
-    atomic_fetch_or(&r->g.h->flags, SHMP_FLAG_READER_CLOSED);
-    shmp_wake_all(&r->g.h->space_futex);
+  if (r->slot != NULL) {
+    struct shmp_header *h = r->g.h;
+    atomic_store(&r->slot->tail, SHMP_SLOT_FREE);
+    /* The last reader to leave closes the channel for the writer. */
+    uint32_t others = 0;
+    for (uint32_t i = 0; i < SHMP_MAX_READERS; i++)
+      others += &h->slots[i] != r->slot && smp_load_acquire(&h->slots[i].peer) != 0;
+    if (others == 0) atomic_fetch_or(&h->flags, SHMP_FLAG_READER_CLOSED);
+    smp_store_release(&r->slot->peer, 0);
+    shmp_wake_all(&h->space_futex);
   }
   free(r);
 }
@@ -254,8 +337,8 @@ SHMP_EXPORT void shmp_reader_interrupt(shmp_reader *r) {
 }
 
 static void publish_tail(shmp_reader *r) {
-  if (r->observer) return; /* a table's readers share nothing but the data */
-  smp_store_mb(&r->g.h->tail, r->tail);
+  if (r->slot == NULL) return; /* a table's readers share nothing but the data */
+  smp_store_mb(&r->slot->tail, r->tail);
   shmp_wake_if_waiting(&r->g.h->space_futex, &r->g.h->space_waiters);
 }
 

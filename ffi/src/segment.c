@@ -32,6 +32,7 @@ SHMP_EXPORT int shmp_segment_format(void *base, uint64_t size) {
   h->creator_pid = (uint32_t)(self >> 32);
   h->creator_uid = (uint32_t)getuid();
   h->creator_start_tag = (uint32_t)self;
+  for (uint32_t i = 0; i < SHMP_MAX_READERS; i++) atomic_store(&h->slots[i].tail, SHMP_SLOT_FREE);
   smp_store_release(&h->magic, SHMP_MAGIC);
   return SHMP_OK;
 }

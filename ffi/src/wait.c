@@ -73,7 +73,7 @@ int shmp_wait_until(const struct shmp_wait *w, shmp_ready_fn ready, void *ctx,
       /* A full slice without a wake: time to ask whether the peer lives. */
       if (now_ns() - before >= slice) {
         rc = ready(ctx);
-        if (rc == 0 && shmp_peer_gone(w->peer)) rc = SHMP_E_PEER_GONE;
+        if (rc == 0 && w->peers_gone(w->peers)) rc = SHMP_E_PEER_GONE;
       }
     }
     atomic_fetch_sub(w->waiters, 1);

@@ -9,7 +9,9 @@
 struct shmp_wait {
   _Atomic uint32_t *futex;       /* bumped by every wake */
   _Atomic uint32_t *waiters;     /* sleepers announce themselves here */
-  shmp_peer_word *peer;          /* the process expected to make progress */
+  /* After a silent slice: 1 if those expected to make progress are gone. */
+  int (*peers_gone)(void *ctx);
+  void *peers;
   _Atomic uint32_t *interrupted; /* private: set by shmp_*_interrupt() */
 };
 
@@ -20,7 +22,7 @@ typedef int (*shmp_ready_fn)(void *ctx);
 int64_t shmp_deadline(int64_t timeout_ns);
 
 /* Returns 0 once ready() > 0, ready()'s error, SHMP_E_TIMEOUT at the
- * deadline, SHMP_E_PEER_GONE if the peer died, SHMP_E_AGAIN if interrupted. */
+ * deadline, SHMP_E_PEER_GONE if the peers died, SHMP_E_AGAIN if interrupted. */
 int shmp_wait_until(const struct shmp_wait *w, shmp_ready_fn ready, void *ctx,
                     int64_t deadline_ns, uint32_t spin);
 

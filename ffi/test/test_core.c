@@ -348,7 +348,7 @@ static void test_reader_killed(void) {
     (void)r;
     for (;;) pause();
   }
-  while (atomic_load(&hdr(s)->reader) == 0) usleep(1000);
+  while (atomic_load(&hdr(s)->slots[0].peer) == 0) usleep(1000);
   int32_t err;
   shmp_writer *w = shmp_writer_attach(s.base, s.size, &err);
   while (shmp_writer_send(w, "fill", 4, 0, 0) == SHMP_OK) {
@@ -382,6 +382,91 @@ static void test_mapping_refcount(void) {
   shmp_view_deallocator(p, m);
   CHECK_EQ(shmp_mapping_refs(m), 1);
   shmp_mapping_unref(m); /* unmaps and frees; ASan reports a leak otherwise */
+}
+
+/* Reads one record of `len` bytes whose first byte is `tag`, and releases it. */
+static int read_tagged(shmp_reader *r, struct seg s, uint8_t tag) {
+  uint64_t off = 0;
+  int64_t len = shmp_reader_peek(r, &off);
+  int ok = len == 100 && ((uint8_t *)s.base)[off] == tag;
+  shmp_reader_release(r);
+  return ok;
+}
+
+/* Several readers each see every record; space is reused only behind the
+ * slowest; a reader may join late and leave early. */
+static void test_fan_out(void) {
+  struct seg s = seg_new(4096); /* 4096 / (64 + 128) = 21 records of 100 B */
+  int32_t err;
+  shmp_writer *w = shmp_writer_attach(s.base, s.size, &err);
+  shmp_reader *a = shmp_reader_attach(s.base, s.size, &err), *b = shmp_reader_attach(s.base, s.size, &err);
+  CHECK(w && a && b);
+  uint8_t record[100] = {0};
+  uint8_t sent = 0;
+  while (record[0] = sent, shmp_writer_send(w, record, sizeof record, 0, 0) == SHMP_OK) sent++;
+  CHECK_EQ(sent, 21);
+  /* a reads everything; b nothing yet: the ring stays full. */
+  for (uint8_t i = 0; i < sent; i++) CHECK(read_tagged(a, s, i));
+  CHECK_EQ(shmp_writer_send(w, record, sizeof record, 0, 0), SHMP_E_TIMEOUT);
+  for (uint8_t i = 0; i < 5; i++) CHECK(read_tagged(b, s, i));
+  for (uint8_t i = 0; i < 5; i++) CHECK_EQ((record[0] = sent++, shmp_writer_send(w, record, sizeof record, 0, 0)), SHMP_OK);
+  CHECK_EQ(shmp_writer_send(w, record, sizeof record, 0, 0), SHMP_E_TIMEOUT);
+  /* c joins at the low-water mark: the oldest record b still holds. */
+  shmp_reader *c = shmp_reader_attach(s.base, s.size, &err);
+  CHECK(c != NULL);
+  for (uint8_t i = 5; i < sent; i++) CHECK(read_tagged(b, s, i) && read_tagged(c, s, i));
+  for (uint8_t i = 21; i < sent; i++) CHECK(read_tagged(a, s, i));
+  /* b leaves; a and c go on, and the writer with them. */
+  shmp_reader_close(b);
+  for (int round = 0; round < 50; round++) {
+    record[0] = sent;
+    CHECK_EQ(shmp_writer_send(w, record, sizeof record, 0, 0), SHMP_OK);
+    CHECK(read_tagged(a, s, sent) && read_tagged(c, s, sent));
+    sent++;
+  }
+  /* Room for SHMP_MAX_READERS readers, then EBUSY. */
+  shmp_reader *more[SHMP_MAX_READERS];
+  uint32_t attached = 0;
+  while (attached < SHMP_MAX_READERS && (more[attached] = shmp_reader_attach(s.base, s.size, &err)) != NULL) attached++;
+  CHECK_EQ(attached, SHMP_MAX_READERS - 2);
+  CHECK_EQ(err, SHMP_E_BUSY);
+  for (uint32_t i = 0; i < attached; i++) shmp_reader_close(more[i]);
+  shmp_reader_close(a);
+  CHECK_EQ(shmp_writer_send(w, record, sizeof record, 0, 0), SHMP_OK); /* c is still there */
+  shmp_reader_close(c);
+  CHECK_EQ(shmp_writer_send(w, record, sizeof record, 0, 0), SHMP_E_CLOSED);
+  shmp_writer_close(w);
+  seg_free(s);
+}
+
+/* A reader that dies stops holding the writer back within a slice or so;
+ * the others lose nothing. */
+static void test_dead_reader_among_many(void) {
+  struct seg s = seg_new(4096);
+  int32_t err;
+  shmp_writer *w = shmp_writer_attach(s.base, s.size, &err);
+  shmp_reader *alive = shmp_reader_attach(s.base, s.size, &err);
+  pid_t child = fork();
+  if (child == 0) {
+    shmp_reader_attach(s.base, s.size, &err);
+    for (;;) pause();
+  }
+  while (atomic_load(&hdr(s)->slots[1].peer) == 0) usleep(1000);
+  uint8_t record[100] = {0};
+  uint8_t sent = 0;
+  while (record[0] = sent, shmp_writer_send(w, record, sizeof record, 0, 0) == SHMP_OK) sent++;
+  for (uint8_t i = 0; i < sent; i++) CHECK(read_tagged(alive, s, i));
+  kill(child, SIGKILL);
+  waitpid(child, NULL, 0);
+  int64_t t0 = now_ms();
+  record[0] = sent;
+  CHECK_EQ(shmp_writer_send(w, record, sizeof record, 5000 * MS, 0), SHMP_OK);
+  CHECK(now_ms() - t0 < 1000);
+  CHECK(read_tagged(alive, s, sent));
+  CHECK_EQ(atomic_load(&hdr(s)->slots[1].peer), 0);
+  shmp_reader_close(alive);
+  shmp_writer_close(w);
+  seg_free(s);
 }
 
 static void test_sealed_table(void) {
@@ -426,6 +511,8 @@ int main(void) {
   test_interrupt();
   test_mapping_refcount();
   test_sealed_table();
+  test_fan_out();
+  test_dead_reader_among_many();
   test_cross_process_stream();
   test_writer_killed();
   test_reader_killed();

@@ -43,12 +43,18 @@ def _waited(call, deadline: Optional[float]) -> int:
             return rc
 
 
+_BUSY_HINTS = {
+    "shmp_writer_attach": "another live process is already this channel's writer",
+    "shmp_reader_attach": "all 32 reader slots of this channel are taken by live readers",
+}
+
+
 def _attach(segment: Segment, attach) -> int:
     error = ctypes.c_int32(0)
     handle = attach(segment.base, segment.size, ctypes.byref(error))
     if not handle:
         segment.close()
-        hint = "another live process already has this end of the channel open" if error.value == _core.BUSY else None
+        hint = _BUSY_HINTS.get(attach.__name__) if error.value == _core.BUSY else None
         raise ShmpipeError(error.value, segment.name, "attach", hint)
     return handle
 

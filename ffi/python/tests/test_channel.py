@@ -100,3 +100,19 @@ def test_a_terminated_creator_removes_its_segment(name, spawn):
     child.send_signal(signal.SIGTERM)
     assert child.wait(timeout=10) == -signal.SIGTERM
     assert shmpipe.shm_path(name).split("/")[-1] not in __import__("os").listdir("/dev/shm")
+
+
+def test_every_reader_sees_every_record(name):
+    with shmpipe.create_writer(name, capacity=8192) as writer:
+        first, second = shmpipe.open_reader(name), shmpipe.open_reader(name)
+        for i in range(200):  # many laps round the ring: space comes back only when both released
+            writer.send(i.to_bytes(4, "little") * 200)
+            assert bytes(first.recv(timeout=1).data[:4]) == i.to_bytes(4, "little")
+            assert bytes(second.recv(timeout=1).data[:4]) == i.to_bytes(4, "little")
+        first.close()
+        writer.send(b"after one left")
+        assert bytes(second.recv(timeout=1).data) == b"after one left"
+        second.close()
+        with pytest.raises(shmpipe.ShmpipeError) as closed:
+            writer.send(b"nobody left")
+        assert closed.value.code == "ECLOSED"
