@@ -106,10 +106,11 @@ async function senderFor(): Promise<Send> {
         const length = new Uint8Array(8);
         new DataView(length.buffer).setFloat64(0, ipc.byteLength, true);
         socket.write(length);
-        // In pieces, waiting for the socket to drain: one huge write makes
-        // Bun's socket crawl (a 1 GiB write ran for minutes).
+        // In pieces, each awaited until the kernel took it: one huge write
+        // makes Bun's socket crawl (a 1 GiB write ran for minutes), and
+        // waiting for "drain" sometimes waited for ever.
         for (let at = 0; at < ipc.byteLength; at += CHUNK) {
-          if (!socket.write(ipc.subarray(at, at + CHUNK))) await new Promise((resolve) => socket.once("drain", resolve));
+          await new Promise<void>((resolve, reject) => socket.write(ipc.subarray(at, at + CHUNK), (error) => (error ? reject(error) : resolve())));
         }
         return { start };
       };
@@ -164,10 +165,13 @@ try {
   const print = (what: string, values: number[]) => console.log(JSON.stringify({ case: `${what}, ${size} batch`, value: Number(median(values).toFixed(1)), unit: "µs" }));
   if (fromCommit.length) print(`${names[transport]} commit -> usable`, fromCommit);
   print(`${names[transport]}${fromCommit.length ? " write -> usable" : ""}`, fromStart);
+} catch (error) {
+  console.error(error);
+  process.exitCode = 1;
 } finally {
   receiver.kill();
   await receiver.exited;
   rmSync(join(tmpdir(), `${tag}.csv`), { force: true });
   rmSync(join(tmpdir(), `${tag}.sock`), { force: true });
-  process.exit(0);
+  process.exit(process.exitCode ?? 0);
 }

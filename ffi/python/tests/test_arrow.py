@@ -110,3 +110,14 @@ def test_mutated_messages_yield_batches_or_earrow(arrow_channel):
                 break
     assert refused > 100
     assert len(schema) > 0
+
+
+def test_a_read_that_times_out_can_be_retried(arrow_channel):
+    _, writer, reader = arrow_channel
+    writer.write(pa.table({"a": [1, 2]}))
+    assert reader.read(timeout=1).column(0).to_pylist() == [1, 2]
+    with pytest.raises(shmpipe.ShmpipeError) as timeout:
+        reader.read(timeout=0.1)
+    assert timeout.value.code == "ETIMEOUT"
+    writer.write(pa.table({"a": [3]}))
+    assert reader.read(timeout=1).column(0).to_pylist() == [3]
