@@ -1,11 +1,13 @@
 #!/usr/bin/env bun
 // The shmpipe command line.
 import { demo } from "./demo.ts";
+import { pipeline } from "./pipeline.ts";
 
 const usage = `usage: shmpipe <command> [options]
 
 commands:
-  demo    stream records from one bun process to another and print what was measured
+  demo    an Arrow pipeline on sample data: TypeScript writes, Python and TypeScript read
+          (demo --bytes: raw records from one bun process to another)
   bench   run the benchmarks and print a report (needs hyperfine)
   help    show this text
 
@@ -14,7 +16,8 @@ Run \`shmpipe <command> --help\` for a command's options.`;
 const [command, ...rest] = process.argv.slice(2);
 switch (command) {
   case "demo":
-    await demo(rest);
+    if (rest.includes("--bytes")) await demo(rest.filter((arg) => arg !== "--bytes"));
+    else await pipeline(rest);
     break;
   case "bench": {
     const { bench } = await import("./bench.ts");
