@@ -187,9 +187,10 @@ enum shmp_arrow_kind { SHMP_ARROW_SCHEMA = 1, SHMP_ARROW_DICTIONARY = 2, SHMP_AR
 typedef struct shmp_arrow_schema shmp_arrow_schema;
 
 /* Bytes before the body (8 + metadata length), or SHMP_E_ARROW if the
- * framing is wrong. Lets a binding copy the metadata out of shared memory
- * and check that private copy, so a peer cannot change it after the check. */
-int64_t shmp_arrow_prefix_length(const void *record, uint64_t len);
+ * framing is wrong. Reads only the first 8 bytes (`record` may be NULL when
+ * `len` is 0). Lets a binding copy the metadata out of shared memory and
+ * check that private copy, so a peer cannot change it after the check. */
+int64_t shmp_arrow_prefix_length(const void *record, uint64_t len, char *why, uint64_t why_len);
 
 /* Checks a message whose first `prefix_len` bytes (framing plus metadata)
  * are at `prefix`, followed by `body_room` bytes of record. Schema messages

@@ -87,14 +87,24 @@ __attribute__((format(printf, 2, 3))) static int fail(report *r, const char *fmt
 
 /* ---- framing ------------------------------------------------------------ */
 
-SHMP_EXPORT int64_t shmp_arrow_prefix_length(const void *record, uint64_t len) {
-  if (record == NULL || len < 8) return SHMP_E_ARROW;
-  uint32_t marker, meta;
-  memcpy(&marker, record, 4);
-  memcpy(&meta, (const uint8_t *)record + 4, 4);
-  if (marker != CONTINUATION || meta == 0 || meta > INT32_MAX || meta % 8 != 0 || meta > len - 8)
-    return SHMP_E_ARROW;
-  return 8 + (int64_t)meta;
+/* The framing: the marker and a metadata length that fits in `len` bytes. */
+static int read_framing(report *r, const uint8_t *bytes, uint64_t len, uint32_t *meta_len) {
+  if (bytes == NULL || len < 8) return fail(r, "record of %llu bytes is too short for an Arrow message", (unsigned long long)len);
+  uint32_t marker;
+  memcpy(&marker, bytes, 4);
+  memcpy(meta_len, bytes + 4, 4);
+  if (marker != CONTINUATION) return fail(r, "no 0xFFFFFFFF continuation marker (not an Arrow IPC message, or pre-1.0 format)");
+  if (*meta_len == 0 || *meta_len > INT32_MAX || *meta_len % 8 != 0 || *meta_len > len - 8)
+    return fail(r, "metadata length %u is not a positive multiple of 8 that fits in the %llu bytes there are",
+                *meta_len, (unsigned long long)(len - 8));
+  return 0;
+}
+
+SHMP_EXPORT int64_t shmp_arrow_prefix_length(const void *record, uint64_t len, char *why, uint64_t why_len) {
+  report r = {why, why_len};
+  uint32_t meta_len = 0;
+  int rc = read_framing(&r, record, len, &meta_len);
+  return rc != 0 ? rc : 8 + (int64_t)meta_len;
 }
 
 /* The Message table and its header, after the framing is checked. */
@@ -107,14 +117,11 @@ typedef struct message {
 
 static int open_message(report *r, const uint8_t *prefix, uint64_t prefix_len, uint64_t body_room,
                         message *m) {
-  if (prefix_len < 8) return fail(r, "record of %llu bytes is too short for an Arrow message", (unsigned long long)prefix_len);
-  uint32_t marker, meta_len;
-  memcpy(&marker, prefix, 4);
-  memcpy(&meta_len, prefix + 4, 4);
-  if (marker != CONTINUATION) return fail(r, "no 0xFFFFFFFF continuation marker (not an Arrow IPC message, or pre-1.0 format)");
-  if (meta_len == 0 || meta_len > INT32_MAX || meta_len % 8 != 0 || meta_len != prefix_len - 8)
-    return fail(r, "metadata length %u is not a positive multiple of 8 that fits in the %llu bytes there are",
-                meta_len, (unsigned long long)(prefix_len - 8));
+  uint32_t meta_len = 0;
+  int rc = read_framing(r, prefix, prefix_len, &meta_len);
+  if (rc != 0) return rc;
+  if (meta_len != prefix_len - 8)
+    return fail(r, "the prefix has %llu bytes of metadata, the message says %u", (unsigned long long)(prefix_len - 8), meta_len);
   m->meta.bytes = prefix + 8;
   m->meta.size = meta_len;
   fb_table root;
@@ -520,11 +527,8 @@ SHMP_EXPORT int shmp_arrow_check_metadata(const shmp_arrow_schema *schema, const
 
 SHMP_EXPORT int shmp_arrow_check(const shmp_arrow_schema *schema, const void *record, uint64_t len,
                                  char *why, uint64_t why_len) {
-  int64_t prefix = shmp_arrow_prefix_length(record, len);
-  if (prefix < 0) {
-    /* Let the full check describe what is wrong with the framing. */
-    return shmp_arrow_check_metadata(schema, record, len, 0, why, why_len);
-  }
+  int64_t prefix = shmp_arrow_prefix_length(record, len, why, why_len);
+  if (prefix < 0) return (int)prefix;
   return shmp_arrow_check_metadata(schema, record, (uint64_t)prefix, len - (uint64_t)prefix, why, why_len);
 }
 

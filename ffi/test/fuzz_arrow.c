@@ -66,7 +66,7 @@ static stream load(const char *path) {
   fclose(f);
   uint64_t pos = 0;
   while (pos + 8 <= (uint64_t)size) {
-    int64_t prefix = shmp_arrow_prefix_length(data + pos, (uint64_t)size - pos);
+    int64_t prefix = shmp_arrow_prefix_length(data + pos, (uint64_t)size - pos, NULL, 0);
     if (prefix < 0) break; /* end-of-stream marker */
     uint64_t len = (uint64_t)prefix + body_length(data + pos, (uint64_t)prefix);
     if (len > (uint64_t)size - pos) break;
@@ -99,7 +99,7 @@ static size_t check_stream(const stream *s, const msg *replace, size_t at, int s
     if (kind == SHMP_ARROW_SCHEMA) {
       shmp_arrow_schema_free(schema);
       int32_t err = 0;
-      schema = shmp_arrow_schema_read(m->bytes, (uint64_t)shmp_arrow_prefix_length(m->bytes, m->len), &err, why, sizeof why);
+      schema = shmp_arrow_schema_read(m->bytes, (uint64_t)shmp_arrow_prefix_length(m->bytes, m->len, NULL, 0), &err, why, sizeof why);
       if (!schema) {
         fprintf(stderr, "%s: message %zu passed the check but not schema_read: %s\n", path, i, why);
         exit(1);
@@ -113,7 +113,7 @@ static size_t check_stream(const stream *s, const msg *replace, size_t at, int s
 static const int64_t edges[] = {0, 1, -1, 7, 8, 64, 0x7fffffff, -0x80000000LL, INT64_MAX, INT64_MIN, 4096, 1 << 20};
 
 static void mutate(msg *m) {
-  int64_t prefix = shmp_arrow_prefix_length(m->bytes, m->len);
+  int64_t prefix = shmp_arrow_prefix_length(m->bytes, m->len, NULL, 0);
   uint64_t meta_end = prefix > 0 ? (uint64_t)prefix : m->len;
   unsigned edits = 1 + (unsigned)(next_rand() % 4);
   for (unsigned e = 0; e < edits && m->len > 0; e++) {

@@ -29,12 +29,10 @@ export class MessageCheck implements Disposable {
   /** Checks the message in `record`; throws EARROW with the reason if it is not valid. */
   check(record: Uint8Array): Checked {
     const length = record.byteLength;
-    // A record too short for the framing still goes through the C check,
-    // which says what is wrong; it gets a readable 8-byte stand-in.
-    const probe = length >= 8 ? record : new Uint8Array(8);
-    const prefixLength = core.shmp_arrow_prefix_length(ptr(probe), length) as number;
-    const prefix = prefixLength > 0 ? record.slice(0, prefixLength) : probe.slice(0, Math.max(length, 8));
-    const kind = core.shmp_arrow_check_metadata(this.#schema, ptr(prefix), prefixLength > 0 ? prefixLength : length, prefixLength > 0 ? length - prefixLength : 0, ptr(this.#why), this.#why.length);
+    const prefixLength = core.shmp_arrow_prefix_length(length ? ptr(record) : null, length, ptr(this.#why), this.#why.length) as number;
+    if (prefixLength < 0) this.#fail(prefixLength);
+    const prefix = record.slice(0, prefixLength);
+    const kind = core.shmp_arrow_check_metadata(this.#schema, ptr(prefix), prefixLength, length - prefixLength, ptr(this.#why), this.#why.length);
     if (kind < 0) this.#fail(kind);
     if (kind === Kind.SCHEMA) this.#replaceSchema(prefix);
     return { kind: kind as Kind, prefix, rest: record.subarray(prefixLength) };

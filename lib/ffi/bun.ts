@@ -62,7 +62,7 @@ function openCore() {
     shmp_mapping_unref: { args: [pointer], returns: none },
     shmp_mapping_refs: { args: [pointer], returns: u32 },
     shmp_view_deallocator: { args: [pointer, pointer], returns: none },
-    shmp_arrow_prefix_length: { args: [pointer, u64], returns: i64_fast },
+    shmp_arrow_prefix_length: { args: [pointer, u64, pointer, u64], returns: i64_fast },
     shmp_arrow_check_metadata: { args: [pointer, pointer, u64, u64, pointer, u64], returns: i32 },
     shmp_arrow_schema_read: { args: [pointer, u64, pointer, pointer, u64], returns: pointer },
     shmp_arrow_schema_free: { args: [pointer], returns: none },

@@ -52,7 +52,7 @@ _SIGNATURES = {
     "shmp_reader_peek": ([_p, ctypes.POINTER(_u64)], _i64),
     "shmp_reader_release": ([_p], _i32),
     "shmp_reader_next": ([_p, ctypes.POINTER(_u64), _i64, _u32], _i64),
-    "shmp_arrow_prefix_length": ([_p, _u64], _i64),
+    "shmp_arrow_prefix_length": ([_p, _u64, _p, _u64], _i64),
     "shmp_arrow_check_metadata": ([_p, _p, _u64, _u64, _p, _u64], _i32),
     "shmp_arrow_schema_read": ([_p, _u64, ctypes.POINTER(_i32), _p, _u64], _p),
     "shmp_arrow_schema_free": ([_p], None),

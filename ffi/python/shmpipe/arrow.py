@@ -37,14 +37,12 @@ class _Check:
     def __call__(self, record: memoryview):
         """(kind, private metadata prefix, body length) of a valid message; raises EARROW otherwise."""
         length = len(record)
-        probe = bytes(record[:8]) if length >= 8 else bytes(8)
-        prefix_length = lib.shmp_arrow_prefix_length(probe, length) if length >= 8 else -1
-        if prefix_length > 0:
-            prefix = bytes(record[:prefix_length])
-            kind = lib.shmp_arrow_check_metadata(self._schema, prefix, prefix_length, length - prefix_length, self._why, len(self._why))
-        else:
-            prefix = bytes(record[:8])
-            kind = lib.shmp_arrow_check_metadata(self._schema, probe, length, 0, self._why, len(self._why))
+        # The framing is read from the first 8 bytes only.
+        prefix_length = lib.shmp_arrow_prefix_length(bytes(record[:8]), length, self._why, len(self._why))
+        if prefix_length < 0:
+            self._fail(prefix_length)
+        prefix = bytes(record[:prefix_length])
+        kind = lib.shmp_arrow_check_metadata(self._schema, prefix, prefix_length, length - prefix_length, self._why, len(self._why))
         if kind < 0:
             self._fail(kind)
         if kind == _core.ARROW_SCHEMA:
