@@ -9,7 +9,7 @@ import { BufferRegion, Message, RecordBatch as RecordBatchHeader } from "apache-
 import { ArrowReader, ArrowWriter, copyBatch, createReader, openWriter, shmPath, ShmpipeError, type Writer } from "../lib/index.ts";
 import { encodeRecordBatch, encodeSchema, writeMessage, type Encoded } from "../lib/arrow/ipc.ts";
 import { rowsOf, sampleTables } from "./fixtures/arrow-tables.ts";
-import { spawnFixture, uniqueName, waitForLine } from "./helpers.ts";
+import { errorOf, inSegment, spawnFixture, uniqueName, waitForLine } from "./helpers.ts";
 
 function channel(label: string, capacity = 16 << 20) {
   const name = uniqueName(label);
@@ -31,25 +31,11 @@ function reencoded(good: Encoded, header: RecordBatchHeader): Uint8Array {
   return bytesOf({ ...good, metadata, prefixLength, byteLength: prefixLength + good.bodyLength });
 }
 
-/** True if `view` lies wholly in one of this process's mappings of a channel's segment. */
-function inSegment(view: NodeJS.TypedArray, name: string): boolean {
-  const address = ptr(view);
-  return readFileSync("/proc/self/maps", "utf8").split("\n").filter((line) => line.endsWith(shmPath(name))).some((line) => {
-    const [start, end] = line.split(" ")[0]!.split("-").map((hex) => Number.parseInt(hex, 16));
-    return address >= start! && address + view.byteLength <= end!;
-  });
-}
 
 function expectArrowError(run: () => unknown, why: RegExp): void {
-  let caught: unknown;
-  try {
-    run();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(ShmpipeError);
-  expect((caught as ShmpipeError).code).toBe("EARROW");
-  expect((caught as Error).message).toMatch(why);
+  const error = errorOf(run);
+  expect(error.code).toBe("EARROW");
+  expect(error.message).toMatch(why);
 }
 
 test("every sample table round-trips with its values intact", () => {

@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { ptr } from "bun:ffi";
 import { chownSync, readFileSync, statSync } from "node:fs";
 import { COPY_BELOW, createReader, createWriter, openReader, openWriter, shmPath, ShmpipeError } from "../lib/index.ts";
-import { uniqueName } from "./helpers.ts";
+import { errorOf, uniqueName } from "./helpers.ts";
 
 function pair(capacity = 64 * 1024) {
   const name = uniqueName("pair");
@@ -14,16 +14,6 @@ function pair(capacity = 64 * 1024) {
 }
 
 /** The ShmpipeError `run` throws (fails the test if it throws anything else). */
-function errorOf(run: () => unknown): ShmpipeError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ShmpipeError);
-    return error as ShmpipeError;
-  }
-  throw new Error("expected a ShmpipeError, nothing was thrown");
-}
-
 async function rejectionOf(promise: Promise<unknown>): Promise<ShmpipeError> {
   try {
     await promise;

@@ -1,8 +1,10 @@
 // Shared by the test files: unique channel names, real child processes
 // that are always reaped, and the leftovers check run after every file.
-import { readdirSync } from "node:fs";
+import { expect } from "bun:test";
+import { ptr } from "bun:ffi";
+import { readdirSync, readFileSync } from "node:fs";
 import type { Subprocess } from "bun";
-import { NAME_PREFIX } from "../lib/index.ts";
+import { NAME_PREFIX, shmPath, ShmpipeError } from "../lib/index.ts";
 
 const bun = process.execPath;
 let counter = 0;
@@ -10,6 +12,26 @@ let counter = 0;
 /** A channel name no other test (or test run) uses. */
 export function uniqueName(label: string): string {
   return `t${process.pid}-${++counter}-${label}`;
+}
+
+/** The ShmpipeError `run` throws (failing the test if it throws nothing else). */
+export function errorOf(run: () => unknown): ShmpipeError {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ShmpipeError);
+    return error as ShmpipeError;
+  }
+  throw new Error("expected a ShmpipeError, nothing was thrown");
+}
+
+/** True if `view` lies wholly in one of this process's mappings of a channel's segment. */
+export function inSegment(view: NodeJS.TypedArray, name: string): boolean {
+  const address = ptr(view);
+  return readFileSync("/proc/self/maps", "utf8").split("\n").filter((line) => line.endsWith(shmPath(name))).some((line) => {
+    const [start, end] = line.split(" ")[0]!.split("-").map((hex) => Number.parseInt(hex, 16));
+    return address >= start! && address + view.byteLength <= end!;
+  });
 }
 
 /** Segments this test process's names left in /dev/shm. */

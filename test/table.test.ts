@@ -1,20 +1,12 @@
 // Publish-once tables: written once, opened in place by many processes at
 // the same time, in TypeScript and Python.
 import { expect, test } from "bun:test";
-import { ptr } from "bun:ffi";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { makeTable, Table } from "apache-arrow";
-import { createReader, openTable, publish, shmPath, ShmpipeError } from "../lib/index.ts";
+import { createReader, openTable, publish, shmPath } from "../lib/index.ts";
 import { rowsOf, sampleTables } from "./fixtures/arrow-tables.ts";
-import { finished, spawnFixture, spawnPython, uniqueName, waitForLine } from "./helpers.ts";
+import { errorOf, finished, inSegment, spawnFixture, spawnPython, uniqueName, waitForLine } from "./helpers.ts";
 
-function inMapping(view: NodeJS.TypedArray, name: string): boolean {
-  const address = ptr(view);
-  return readFileSync("/proc/self/maps", "utf8").split("\n").filter((line) => line.endsWith(shmPath(name))).some((line) => {
-    const [start, end] = line.split(" ")[0]!.split("-").map((hex) => Number.parseInt(hex, 16));
-    return address >= start! && address + view.byteLength <= end!;
-  });
-}
 
 test("every sample table opens as published, viewing the segment in place", () => {
   for (const [label, table] of Object.entries(sampleTables())) {
@@ -33,7 +25,7 @@ test("a table outlives its name: opened data stays readable after unpublish", ()
   const published = publish(name, makeTable({ value: values }));
   const opened = openTable(name);
   const column = opened.getChild("value")!.data[0]!.values as Float64Array;
-  expect(inMapping(column, name)).toBe(true);
+  expect(inSegment(column, name)).toBe(true);
   published.unpublish();
   expect(existsSync(shmPath(name))).toBe(false);
   expect(column[49_999]).toBe(24_999.5);
@@ -71,15 +63,9 @@ test("a table Python published opens in TypeScript", async () => {
 test("opening a channel as a table fails with ENOTREADY and says why", () => {
   const name = uniqueName("not-a-table");
   using reader = createReader(name, { capacity: 4096 });
-  let caught: unknown;
-  try {
-    openTable(name, { readyTimeoutMs: 50 });
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(ShmpipeError);
-  expect((caught as ShmpipeError).code).toBe("ENOTREADY");
-  expect(String(caught)).toMatch(/channel rather than a table/);
+  const error = errorOf(() => openTable(name, { readyTimeoutMs: 50 }));
+  expect(error.code).toBe("ENOTREADY");
+  expect(error.message).toMatch(/channel rather than a table/);
   expect(reader.closed).toBe(false);
 });
 
@@ -88,5 +74,4 @@ test("a record batch publishes as a one-batch table", () => {
   const batch = makeTable({ value: Int32Array.of(1, 2, 3) }).batches[0]!;
   using _published = publish(name, batch);
   expect([...openTable(name).getChild("value")!]).toEqual([1, 2, 3]);
-  expect(new Table(batch).numRows).toBe(3);
 });

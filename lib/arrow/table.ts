@@ -9,7 +9,7 @@ import { type RecordBatch, Table } from "apache-arrow";
 import { type Address, core, sleepSync } from "../ffi/bun.ts";
 import { Code, ShmpipeError } from "../errors.ts";
 import { type OpenOptions, Segment } from "../segment.ts";
-import { Writer } from "../writer.ts";
+import { createWriter } from "../channel.ts";
 import { MessageDecoder } from "./decoder.ts";
 import { encodeTable } from "./ipc.ts";
 import { ArrowWriter } from "./writer.ts";
@@ -42,14 +42,7 @@ export class PublishedTable implements Disposable {
 export function publish(name: string, table: Table | RecordBatch, options: { mode?: number } = {}): PublishedTable {
   const whole = table instanceof Table ? table : new Table(table);
   const byteLength = encodeTable(whole).reduce((sum, message) => sum + RECORD_HEADER + align64(message.byteLength), 0);
-  const segment = Segment.create(name, { capacity: byteLength, mode: options.mode });
-  const error = new Int32Array(1);
-  const handle = core.shmp_writer_attach(segment.base, segment.size, error) as Address | null;
-  if (handle === null) {
-    segment.close();
-    throw new ShmpipeError(error[0]!, { segment: name, op: "publish" });
-  }
-  const writer = new Writer(segment, handle);
+  const writer = createWriter(name, { capacity: byteLength, mode: options.mode });
   try {
     new ArrowWriter(writer).write(whole, { timeoutMs: 0 });
   } catch (error) {

@@ -5,6 +5,7 @@
 //   bun scripts/bench/decode.ts <bytes> [rounds]
 // Prints {"case", "value" (µs per batch, median of rounds), "unit"}.
 import { makeTable } from "apache-arrow";
+import { sizeLabel } from "./size-label.ts";
 import { MessageDecoder } from "../../lib/arrow/decoder.ts";
 import { encodeRecordBatch, encodeSchema, writeMessage } from "../../lib/arrow/ipc.ts";
 import { Segment } from "../../lib/segment.ts";
@@ -31,7 +32,7 @@ try {
     times.push((performance.now() - start) * 1000);
   }
   times.sort((a, b) => a - b);
-  const size = bytes >= 1 << 30 ? `${bytes / (1 << 30)} GiB` : bytes >= 1 << 20 ? `${bytes / (1 << 20)} MiB` : `${bytes / 1024} KiB`;
+  const size = sizeLabel(bytes);
   console.log(JSON.stringify({ case: `shmpipe TS reader's work per batch (one process), ${size} batch`, value: Number(times[times.length >> 1]!.toFixed(1)), unit: "µs" }));
   (mapping.buffer as ArrayBuffer).transfer(0);
 } finally {

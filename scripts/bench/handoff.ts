@@ -19,6 +19,7 @@
 // and committing it, as a big copy makes the reader wait: it shows what
 // waking a reader that slept that long costs, whatever the batch's size.
 import { makeTable } from "apache-arrow";
+import { sizeLabel } from "./size-label.ts";
 import { tableToIPC } from "apache-arrow";
 import { connect } from "node:net";
 import { rmSync, writeFileSync } from "node:fs";
@@ -150,7 +151,7 @@ const names: Record<string, string> = {
   shm: idleMs ? `shmpipe TS->TS, reader idle ${idleMs} ms,` : "shmpipe TS->TS", "shm-py": "shmpipe TS->Python", unix: "Arrow IPC over Unix socket", tcp: "Arrow IPC over TCP loopback",
   "http-json": "JSON over HTTP (fetch -> Bun.serve)", csv: "CSV file written + parsed",
 };
-const size = bytes >= 1 << 30 ? `${bytes / (1 << 30)} GiB` : bytes >= 1 << 20 ? `${bytes / (1 << 20)} MiB` : `${bytes / 1024} KiB`;
+const size = sizeLabel(bytes);
 try {
   const send = await senderFor();
   const fromStart: number[] = [];

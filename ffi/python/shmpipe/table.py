@@ -11,7 +11,7 @@ import pyarrow as pa
 from . import _core
 from ._core import lib
 from .arrow import ArrowWriter, _Check, _Records
-from .channel import Writer
+from .channel import create_writer
 from .errors import ShmpipeError
 from .segment import Segment
 
@@ -60,7 +60,7 @@ def _message_bytes(data: Union[pa.Table, pa.RecordBatch]) -> int:
 def publish(name: str, table: Union[pa.Table, pa.RecordBatch], mode: int = 0o600) -> PublishedTable:
     """Writes `table` once into a new segment named `name`, for open_table() in any process."""
     byte_length = _message_bytes(table)
-    writer = Writer(Segment.create(name, byte_length, mode))
+    writer = create_writer(name, byte_length, mode)
     try:
         ArrowWriter(writer).write(table, timeout=0)
     except BaseException:
