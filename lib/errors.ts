@@ -1,61 +1,72 @@
-// One typed error for everything shmpipe reports. Codes and their base
-// sentences come from the C core, so every language names them alike.
-import { core } from "./ffi/bun.ts";
+// One typed error for everything shmpipe reports. The C core writes each
+// failure into a caller-owned shmp_error, sentence included, so every
+// language words every error alike; this file only reads that struct.
+import { core, cString } from "./ffi/bun.ts";
 
 /** Operations named in errors: what the user was doing when it failed. */
 export type Operation =
   | "create" | "open" | "attach" | "send" | "claim" | "commit" | "abort"
   | "recv" | "release" | "close" | "unlink" | "publish";
 
-export interface ErrorContext {
-  segment: string;
-  op: Operation;
-  /** A sentence on what to do about it, when we know better than the code. */
-  hint?: string;
+/** The value of one of the core's named constants (see shmp_constant). */
+export function constant(name: string): number {
+  // Unknown names give INT64_MIN, which bun:ffi returns as a bigint.
+  const value = core.shmp_constant(cString(name));
+  if (typeof value !== "number") throw new Error(`shmpipe: the C core has no constant ${name}`);
+  return value;
+}
+
+/** Numeric codes the binding branches on, by their names in the core. */
+export const Code = {
+  AGAIN: constant("EAGAIN"),
+  TIMEOUT: constant("ETIMEOUT"),
+  CLOSED: constant("ECLOSED"),
+  STATE: constant("ESTATE"),
+  INVALID: constant("EINVAL"),
+  ARROW: constant("EARROW"),
+} as const;
+
+// Offsets of struct shmp_error's fields (ffi/core/include/shmpipe.h; part of the ABI).
+const OP_AT = 4, SEGMENT_AT = 20, MESSAGE_AT = 276;
+const ERROR_SIZE = constant("ERROR_SIZE");
+const decoder = new TextDecoder();
+
+/** A shmp_error for the core to fill: pass it as the last argument of a core call. */
+export function errorBuffer(): Uint8Array {
+  return new Uint8Array(ERROR_SIZE);
+}
+
+function field(buffer: Uint8Array, start: number, end: number): string {
+  const bytes = buffer.subarray(start, end);
+  const nul = bytes.indexOf(0);
+  return decoder.decode(nul < 0 ? bytes : bytes.subarray(0, nul));
 }
 
 export class ShmpipeError extends Error {
   override readonly name = "ShmpipeError";
   /** Stable code name: "ETIMEOUT", "EPEERGONE", "ENOENT", ... */
   readonly code: string;
-  /** The numeric code: -errno, or the core's own (see ffi/include/shmpipe.h). */
+  /** The numeric code: -errno, or the core's own (see ffi/core/include/shmpipe.h). */
   readonly errno: number;
   readonly segment: string;
   readonly op: Operation;
 
-  constructor(errno: number, context: ErrorContext) {
-    const code = errorName(errno);
-    const hint = context.hint ?? defaultHint(errno);
-    super(`${context.op} on segment "${context.segment}" failed: ${errorMessage(errno)} [${code}]${hint ? `. ${hint}` : ""}`);
-    this.code = code;
-    this.errno = errno;
-    this.segment = context.segment;
-    this.op = context.op;
+  /** The error the core wrote into `buffer` (an errorBuffer()). */
+  constructor(buffer: Uint8Array) {
+    super(field(buffer, MESSAGE_AT, buffer.length));
+    this.errno = new DataView(buffer.buffer, buffer.byteOffset).getInt32(0, true);
+    this.code = String(core.shmp_error_name(this.errno));
+    this.op = field(buffer, OP_AT, SEGMENT_AT) as Operation;
+    this.segment = field(buffer, SEGMENT_AT, MESSAGE_AT);
   }
 }
 
-export function errorName(code: number): string {
-  return String(core.shmp_error_name(code));
-}
-
-export function errorMessage(code: number): string {
-  return String(core.shmp_error_message(code));
-}
-
-/** Numeric codes the binding branches on (values from ffi/include/shmpipe.h). */
-export const Code = {
-  TIMEOUT: -5006,
-  CLOSED: -5007,
-  TOO_LARGE: -5008,
-  BUSY: -5009,
-  NOT_READY: -5010,
-  STATE: -5012,
-  INVALID: -5013,
-  ARROW: -5014,
-  EACCES: -13,
-} as const;
-
-function defaultHint(code: number): string | undefined {
-  const hint = core.shmp_error_hint(code);
-  return hint === null ? undefined : String(hint);
+/**
+ * An error this binding detects itself (a closed handle, a misuse of its
+ * API), worded by the core like its own: `detail` says what happened.
+ */
+export function usageError(code: number, segment: string, op: Operation, detail?: string): ShmpipeError {
+  const buffer = errorBuffer();
+  core.shmp_error_set(buffer, code, cString(op), cString(segment), detail === undefined ? null : cString(detail));
+  return new ShmpipeError(buffer);
 }

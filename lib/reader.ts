@@ -18,7 +18,7 @@
 // released at once: a copy of up to 256 bytes costs ~85 ns, less than
 // keeping the record (scripts/bench/views.ts).
 import { type Address, core } from "./ffi/bun.ts";
-import { Code, ShmpipeError } from "./errors.ts";
+import { Code, ShmpipeError, usageError } from "./errors.ts";
 import type { Segment } from "./segment.ts";
 import { spinOf, timeoutNs, type WaitOptions } from "./options.ts";
 import { Waiter } from "./waiter.ts";
@@ -49,7 +49,7 @@ export class Message implements Disposable {
 
   /** The payload in memory of your own, to keep after release(). */
   copy(): Uint8Array {
-    if (this.released) throw new ShmpipeError(Code.STATE, { segment: this.channel, op: "recv", hint: "copy() the message before releasing it" });
+    if (this.released) throw usageError(Code.STATE, this.channel, "recv", "copy() the message before releasing it");
     return this.zeroCopy ? this.bytes.slice() : this.bytes;
   }
 
@@ -75,10 +75,13 @@ export class Reader implements Disposable, AsyncIterable<Message> {
   readonly #mapped: Uint8Array;
   readonly #waiter = new Waiter();
   #closing = false;
+  /** The core's error out-parameter for this reader's calls. */
+  readonly #err: Uint8Array;
 
-  constructor(segment: Segment, handle: Address) {
+  constructor(segment: Segment, handle: Address, err: Uint8Array) {
     this.#segment = segment;
     this.#handle = handle;
+    this.#err = err;
     this.#mapped = new Uint8Array(segment.view(0, segment.size));
   }
 
@@ -97,7 +100,7 @@ export class Reader implements Disposable, AsyncIterable<Message> {
   recvSync(options?: WaitOptions): Message | null {
     const handle = this.#live();
     this.#current?.release();
-    return this.#deliver(core.shmp_reader_next(handle, null, timeoutNs(options), spinOf(options)) as number);
+    return this.#deliver(core.shmp_reader_next(handle, null, timeoutNs(options), spinOf(options), this.#err) as number, this.#err);
   }
 
   /**
@@ -160,7 +163,7 @@ export class Reader implements Disposable, AsyncIterable<Message> {
   _released(message: Message): void {
     if (message !== this.#current) return;
     this.#current = null;
-    if (this.#handle !== null) core.shmp_reader_release(this.#handle);
+    if (this.#handle !== null) core.shmp_reader_release(this.#handle, this.#err);
   }
 
   /**
@@ -173,29 +176,30 @@ export class Reader implements Disposable, AsyncIterable<Message> {
     this.#current?.release();
     // Poll (spin) here first: a live stream usually delivers within
     // microseconds, far sooner than a round trip through the Worker.
-    const length = core.shmp_reader_next(handle, null, 0, spinOf(options)) as number;
-    return length === Code.TIMEOUT ? this.#receiveLater(handle, options) : this.#deliver(length);
+    const length = core.shmp_reader_next(handle, null, 0, spinOf(options), this.#err) as number;
+    return length === Code.TIMEOUT ? this.#receiveLater(handle, options) : this.#deliver(length, this.#err);
   }
 
   async #receiveLater(handle: Address, options?: WaitOptions): Promise<Message | null> {
-    const rc = await this.#waiter.wait(handle, timeoutNs(options), spinOf(options));
+    const { rc, err } = await this.#waiter.wait(handle, timeoutNs(options), spinOf(options));
     if (this.#closing) {
       this.#finishClose();
       return null;
     }
-    return this.#deliver(rc === 0 ? (core.shmp_reader_peek(handle, null) as number) : rc);
+    return rc === 0 ? this.#deliver(core.shmp_reader_peek(handle, null, this.#err) as number, this.#err) : this.#deliver(rc, err);
   }
 
-  #deliver(length: number): Message | null {
+  /** A record of `length` bytes, or the failure the core wrote into `err`. */
+  #deliver(length: number, err: Uint8Array): Message | null {
     if (length === Code.CLOSED) return null;
-    if (length < 0) throw new ShmpipeError(length, { segment: this.name, op: "recv" });
+    if (length < 0) throw new ShmpipeError(err);
     const handle = this.#handle!;
     // Asked of the core rather than passed back through a typed array: the
     // address of a small typed array can go stale when the engine moves it.
     const offset = core.shmp_reader_offset(handle) as number;
     if (length < COPY_BELOW) {
       const copy = this.#mapped.slice(offset, offset + length);
-      core.shmp_reader_release(handle);
+      core.shmp_reader_release(handle, this.#err);
       return new Message(this, copy, false);
     }
     const message = new Message(this, this.#mapped.subarray(offset, offset + length), true);
@@ -204,8 +208,8 @@ export class Reader implements Disposable, AsyncIterable<Message> {
   }
 
   #live(): Address {
-    if (this.#closing || this.#handle === null) throw new ShmpipeError(Code.CLOSED, { segment: this.name, op: "recv", hint: "this reader was closed" });
-    if (this.#waiter.waiting) throw new ShmpipeError(Code.STATE, { segment: this.name, op: "recv", hint: "another recv() on this reader is still waiting" });
+    if (this.#closing || this.#handle === null) throw usageError(Code.CLOSED, this.name, "recv", "this reader was closed");
+    if (this.#waiter.waiting) throw usageError(Code.STATE, this.name, "recv", "another recv() on this reader is still waiting");
     return this.#handle;
   }
 

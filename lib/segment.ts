@@ -1,18 +1,28 @@
 // A segment is one POSIX shared memory object, mapped into this process.
-// This file owns naming, creation (O_EXCL, mode 0600, memory reserved with
-// posix_fallocate), opening (owner and header checks), the reference count
-// that keeps the mapping alive while views exist, and unlinking the names
-// this process created, also on Ctrl-C.
-import { type Address, addressOf, core, cString, errno, libc, mappedBuffer, sleepSync } from "./ffi/bun.ts";
-import { Code, type Operation, ShmpipeError } from "./errors.ts";
+// This binding makes the system calls itself through libc (shm_open,
+// posix_fallocate, fstat, mmap, munmap, shm_unlink), as shmpipe promises its
+// TypeScript users, and asks the C core for every decision: the name, the
+// size, the checks, the wait for a creator still at work, and the sentence
+// of every failure. The core's shmp_segment then holds the mapping and its
+// reference count (views hold references; the last one unmaps). What is
+// this file's own: remembering the names this process created and removing
+// them on exit and on Ctrl-C.
+import { type Address, core, cString, errno, libc, mappedBuffer, sleepSync } from "./ffi/bun.ts";
+import { Code, constant, errorBuffer, type Operation, ShmpipeError, usageError } from "./errors.ts";
 
 /** Every shmpipe object in /dev/shm starts with this. */
 export const NAME_PREFIX = "shmpipe.";
-const NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,199}$/;
 
 const O_RDWR = 0o2, O_CREAT = 0o100, O_EXCL = 0o200, O_CLOEXEC = 0o2000000;
 const PROT_READ_WRITE = 0x3, MAP_SHARED = 0x1;
-const PAGE = 4096;
+const Call = {
+  SHM_OPEN: constant("CALL_SHM_OPEN"),
+  FALLOCATE: constant("CALL_FALLOCATE"),
+  MMAP: constant("CALL_MMAP"),
+  FSTAT: constant("CALL_FSTAT"),
+  SHM_UNLINK: constant("CALL_SHM_UNLINK"),
+};
+const ALLOW_OTHER_OWNER = constant("OPEN_ALLOW_OTHER_OWNER");
 
 export interface CreateOptions {
   /** Bytes of record space; rounded up to a multiple of 4096. */
@@ -33,19 +43,26 @@ export function shmPath(name: string): string {
   return `/dev/shm/${NAME_PREFIX}${name}`;
 }
 
-function shmName(name: string, op: Operation): Uint8Array {
-  if (!NAME_PATTERN.test(name)) {
-    throw new ShmpipeError(Code.INVALID, {
-      segment: name,
-      op,
-      hint: "A channel name is 1-200 characters of letters, digits, '.', '_' and '-', not starting with '.' or '-'",
-    });
-  }
-  return cString(`/${NAME_PREFIX}${name}`);
+/** The core's verdict on a failed call: the error it wrote into `err`. */
+function failed(err: Uint8Array): never {
+  throw new ShmpipeError(err);
 }
 
-function fail(op: Operation, segment: string, code: number, hint?: string): never {
-  throw new ShmpipeError(code, { segment, op, hint });
+function syscallFailed(err: Uint8Array, op: Operation, name: string, call: number, errorNumber: number, size = 0): never {
+  core.shmp_syscall_failed(err, cString(op), cString(name), call, errorNumber, size);
+  failed(err);
+}
+
+/** The shm_open name of a channel, after the core checked the name. */
+function shmName(name: string, op: Operation, err: Uint8Array): Uint8Array {
+  const path = new Uint8Array(256);
+  if (core.shmp_shm_name(cString(name), cString(op), path, path.length, err) !== 0) failed(err);
+  return path;
+}
+
+/** A byte count as the core takes it (u64): what is not a count becomes 0, which the core refuses. */
+function count(n: number): number {
+  return Number.isFinite(n) && n > 0 ? Math.ceil(n) : 0;
 }
 
 // ---- names this process must remove ----------------------------------------
@@ -53,12 +70,13 @@ function fail(op: Operation, segment: string, code: number, hint?: string): neve
 const ownedNames = new Set<string>();
 let cleanupInstalled = false;
 
-function unlinkName(name: string): number {
-  return libc.shm_unlink(shmName(name, "unlink")) === 0 ? 0 : -errno();
+function unlinkName(name: string, err: Uint8Array): number {
+  return libc.shm_unlink(shmName(name, "unlink", err)) === 0 ? 0 : errno();
 }
 
 function removeOwnedNames(): void {
-  for (const name of ownedNames) unlinkName(name);
+  const err = errorBuffer();
+  for (const name of ownedNames) unlinkName(name, err);
   ownedNames.clear();
 }
 
@@ -83,46 +101,39 @@ function installCleanup(): void {
  * is unmapped by the C core when the last view over it is also gone.
  */
 export class Segment {
-  #mapping: Address;
   #closed = false;
 
   private constructor(
     readonly name: string,
+    /** The core's shmp_segment*. */
+    readonly handle: Address,
     readonly base: Address,
     readonly size: number,
     /** True if this process created the name and removes it on close. */
     readonly owned: boolean,
-  ) {
-    const mapping = core.shmp_mapping_new(base, size) as Address | null;
-    if (mapping === null) {
-      libc.munmap(base, size);
-      fail("open", name, -12);
-    }
-    this.#mapping = mapping;
-  }
+  ) {}
 
   static create(name: string, options: CreateOptions): Segment {
-    const path = shmName(name, "create");
-    const capacity = Math.ceil(options.capacity / PAGE) * PAGE;
-    if (!Number.isSafeInteger(capacity) || capacity < PAGE) {
-      fail("create", name, Code.INVALID, `capacity must be at least ${PAGE} bytes, got ${options.capacity}`);
-    }
-    const size = core.shmp_segment_size(capacity) as number;
+    const err = errorBuffer();
+    const path = shmName(name, "create", err);
+    const cname = cString(name);
+    const size = core.shmp_create_size(cname, count(options.capacity), options.mode ?? 0o600, err) as number;
+    if (size < 0) failed(err);
     const fd = libc.shm_open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, options.mode ?? 0o600);
-    if (fd < 0) fail("create", name, -errno());
+    if (fd < 0) syscallFailed(err, "create", name, Call.SHM_OPEN, errno());
     // Created: from here on, every failure must remove the name again.
     let base: Address | null = null;
     try {
       // Reserve every page now: a full /dev/shm is an error here, not a
       // SIGBUS when a page is first touched. (Returns the error number.)
       const rc = libc.posix_fallocate(fd, 0, size);
-      if (rc !== 0) fail("create", name, -rc, `could not reserve ${size} bytes in /dev/shm`);
-      base = mapFd(fd, size, "create", name);
-      const formatted = core.shmp_segment_format(base, size);
-      if (formatted !== 0) fail("create", name, formatted);
+      if (rc !== 0) syscallFailed(err, "create", name, Call.FALLOCATE, rc, size);
+      base = mapFd(fd, size, "create", name, err);
+      const handle = core.shmp_segment_format(cname, base, size, err) as Address | null;
+      if (handle === null) failed(err);
       installCleanup();
       ownedNames.add(name);
-      return new Segment(name, base, size, true);
+      return new Segment(name, handle, base, size, true);
     } catch (error) {
       if (base) libc.munmap(base, size);
       libc.shm_unlink(path);
@@ -133,21 +144,25 @@ export class Segment {
   }
 
   static open(name: string, options: OpenOptions = {}): Segment {
-    const path = shmName(name, "open");
-    const deadline = performance.now() + (options.readyTimeoutMs ?? 2000);
+    const err = errorBuffer();
+    const path = shmName(name, "open", err);
+    const cname = cString(name);
+    const readyTimeoutNs = Math.round((options.readyTimeoutMs ?? 2000) * 1e6);
+    const flags = options.allowOtherOwner ? ALLOW_OTHER_OWNER : 0;
     const fd = libc.shm_open(path, O_RDWR | O_CLOEXEC, 0);
-    if (fd < 0) fail("open", name, -errno());
+    if (fd < 0) syscallFailed(err, "open", name, Call.SHM_OPEN, errno());
+    const start = performance.now();
     try {
       for (;;) {
-        const { size, uid } = fstat(fd, name);
-        if (uid !== libc.getuid() && !options.allowOtherOwner) {
-          fail("open", name, Code.EACCES, `the segment belongs to uid ${uid}; pass allowOtherOwner to open it anyway`);
-        }
-        const checked = size > 0 ? mapAndCheck(fd, size, name) : { base: null, rc: Code.NOT_READY };
-        if (checked.base !== null && checked.rc === 0) return new Segment(name, checked.base, size, false);
-        // Its creator has made the name but not yet sized or formatted it.
-        if (checked.rc !== Code.NOT_READY || performance.now() > deadline) fail("open", name, checked.rc);
-        sleepSync(1);
+        const { size, uid } = fstat(fd, name, err);
+        // Its creator may have made the name but not yet sized it.
+        const base = size > 0 ? mapFd(fd, size, "open", name, err) : null;
+        const waitedNs = Math.round((performance.now() - start) * 1e6);
+        const handle = core.shmp_segment_adopt(cname, base, size, uid, flags, waitedNs, readyTimeoutNs, err) as Address | null;
+        if (handle !== null) return new Segment(name, handle, base!, size, false);
+        if (base !== null) libc.munmap(base, size);
+        if (new DataView(err.buffer).getInt32(0, true) !== Code.AGAIN) failed(err);
+        sleepSync(1); // the core says: still being set up, look again
       }
     } finally {
       libc.close(fd);
@@ -155,13 +170,12 @@ export class Segment {
   }
 
   /** Takes a reference on the mapping for a view that will drop it. */
-  view(offset: number, length: number): ArrayBuffer {
-    if (this.#closed) fail("recv", this.name, Code.CLOSED);
-    if (offset < 0 || length < 0 || offset + length > this.size) {
-      fail("recv", this.name, Code.INVALID, `view [${offset}, ${offset + length}) is outside the ${this.size}-byte mapping`);
-    }
-    core.shmp_mapping_ref(this.#mapping);
-    return mappedBuffer(this.base, offset, length, this.#mapping);
+  view(offset: number, length: number, op: Operation = "recv"): ArrayBuffer {
+    if (this.#closed) throw usageError(Code.CLOSED, this.name, op, "this end of the channel was closed");
+    const err = errorBuffer();
+    if (core.shmp_segment_range(this.handle, offset, length, cString(op), err) !== 0) failed(err);
+    core.shmp_segment_ref(this.handle);
+    return mappedBuffer(this.base, offset, length, this.handle);
   }
 
   get closed(): boolean {
@@ -172,23 +186,15 @@ export class Segment {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.owned && ownedNames.delete(this.name)) unlinkName(this.name);
-    core.shmp_mapping_unref(this.#mapping);
+    if (this.owned && ownedNames.delete(this.name)) unlinkName(this.name, errorBuffer());
+    core.shmp_segment_unref(this.handle);
   }
 }
 
-function mapFd(fd: number, size: number, op: Operation, name: string): Address {
+function mapFd(fd: number, size: number, op: Operation, name: string, err: Uint8Array): Address {
   const base = libc.mmap(0, size, PROT_READ_WRITE, MAP_SHARED, fd, 0) as number;
-  if (base === -1) fail(op, name, -errno(), `could not map ${size} bytes`);
+  if (base === -1) syscallFailed(err, op, name, Call.MMAP, errno(), size);
   return base as Address;
-}
-
-function mapAndCheck(fd: number, size: number, name: string): { base: Address | null; rc: number } {
-  const base = mapFd(fd, size, "open", name);
-  const rc = core.shmp_segment_check(base, size);
-  if (rc === 0) return { base, rc };
-  libc.munmap(base, size);
-  return { base: null, rc };
 }
 
 // struct stat offsets of st_uid and st_size for the Linux ABIs we run on.
@@ -197,17 +203,19 @@ const STAT_LAYOUT: Record<string, { uid: number; size: number }> = {
   arm64: { uid: 24, size: 48 },
 };
 
-function fstat(fd: number, name: string): { size: number; uid: number } {
+function fstat(fd: number, name: string, err: Uint8Array): { size: number; uid: number } {
   const layout = STAT_LAYOUT[process.arch];
   if (!layout) throw new Error(`shmpipe: no struct stat layout for ${process.arch}`);
-  const buf = new DataView(new ArrayBuffer(256));
-  if (libc.fstat(fd, addressOf(buf)) !== 0) fail("open", name, -errno());
+  const bytes = new Uint8Array(256);
+  const buf = new DataView(bytes.buffer);
+  if (libc.fstat(fd, bytes) !== 0) syscallFailed(err, "open", name, Call.FSTAT, errno());
   return { uid: buf.getUint32(layout.uid, true), size: Number(buf.getBigInt64(layout.size, true)) };
 }
 
 /** Removes a channel's name from /dev/shm (existing mappings stay valid). */
 export function unlink(name: string): void {
-  const rc = unlinkName(name);
+  const err = errorBuffer();
+  const errorNumber = unlinkName(name, err);
   ownedNames.delete(name);
-  if (rc !== 0) fail("unlink", name, rc);
+  if (errorNumber !== 0) syscallFailed(err, "unlink", name, Call.SHM_UNLINK, errorNumber);
 }

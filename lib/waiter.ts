@@ -4,12 +4,18 @@
 // call back from another thread, but it is experimental and crashes.)
 import type { Address } from "./ffi/bun.ts";
 
+/** What a wait on the Worker ended with: the core's code, and its shmp_error. */
+export interface WaitResult {
+  rc: number;
+  err: Uint8Array;
+}
+
 export class Waiter {
   #worker: Worker | null = null;
-  #pending: ((rc: number) => void) | null = null;
+  #pending: ((result: WaitResult) => void) | null = null;
 
-  /** Resolves with shmp_reader_wait()'s return code. One wait at a time. */
-  wait(reader: Address, timeoutNs: number, spin: number): Promise<number> {
+  /** Resolves with shmp_reader_wait()'s return code and the error it wrote. One wait at a time. */
+  wait(reader: Address, timeoutNs: number, spin: number): Promise<WaitResult> {
     if (this.#pending) throw new Error("shmpipe: a wait is already in progress on this reader");
     const worker = (this.#worker ??= this.#start());
     // A pending wait keeps the process alive, like a pending socket read.
@@ -32,7 +38,7 @@ export class Waiter {
 
   #start(): Worker {
     const worker = new Worker(new URL("./wait-worker.ts", import.meta.url).href);
-    worker.onmessage = (event: MessageEvent<number>) => {
+    worker.onmessage = (event: MessageEvent<WaitResult>) => {
       const resolve = this.#pending;
       this.#pending = null;
       worker.unref();

@@ -1,7 +1,7 @@
 // The writing end of a channel: send() copies bytes in with one core call;
 // claim() lends a view of ring memory to fill in place, commit() publishes.
-import { type Address, addressOf, core } from "./ffi/bun.ts";
-import { Code, ShmpipeError } from "./errors.ts";
+import { type Address, core } from "./ffi/bun.ts";
+import { Code, ShmpipeError, usageError } from "./errors.ts";
 import type { Segment } from "./segment.ts";
 import { spinOf, timeoutNs, type WaitOptions } from "./options.ts";
 
@@ -13,13 +13,16 @@ export class Writer implements Disposable {
   /** The buffer lent by claim(); detached by commit() or abort(). */
   #claimed: ArrayBuffer | null = null;
   #claimedLength = 0;
+  /** The core's error out-parameter for this writer's calls. */
+  readonly #err: Uint8Array;
   /** Largest payload one record can carry. */
   readonly maxRecordSize: number;
 
-  constructor(segment: Segment, handle: Address) {
+  constructor(segment: Segment, handle: Address, err: Uint8Array) {
     this.#segment = segment;
     this.#handle = handle;
-    this.maxRecordSize = core.shmp_max_payload(core.shmp_segment_capacity(segment.base)) as number;
+    this.#err = err;
+    this.maxRecordSize = core.shmp_writer_max_payload(handle) as number;
   }
 
   get name(): string {
@@ -34,8 +37,8 @@ export class Writer implements Disposable {
   send(data: ArrayBufferView | string, options?: WaitOptions): void {
     const bytes = typeof data === "string" ? encoder.encode(data) : data;
     const length = bytes.byteLength;
-    const rc = core.shmp_writer_send(this.#live("send"), length ? addressOf(bytes as NodeJS.TypedArray) : null, length, timeoutNs(options), spinOf(options));
-    if (rc !== 0) this.#fail("send", rc, length);
+    const rc = core.shmp_writer_send(this.#live("send"), length ? (bytes as NodeJS.TypedArray) : null, length, timeoutNs(options), spinOf(options), this.#err);
+    if (rc !== 0) throw new ShmpipeError(this.#err);
   }
 
   /**
@@ -46,10 +49,10 @@ export class Writer implements Disposable {
    */
   claim(length: number, options?: WaitOptions): Uint8Array {
     const handle = this.#live("claim");
-    if (this.#claimed) throw new ShmpipeError(Code.STATE, { segment: this.name, op: "claim", hint: "commit() or abort() the previous claim first" });
-    const offset = core.shmp_writer_claim(handle, length, timeoutNs(options), spinOf(options)) as number;
-    if (offset < 0) this.#fail("claim", offset, length);
-    this.#claimed = length ? this.#segment.view(offset, length) : new ArrayBuffer(0);
+    if (this.#claimed) throw usageError(Code.STATE, this.name, "claim", "commit() or abort() the previous claim first");
+    const offset = core.shmp_writer_claim(handle, length, timeoutNs(options), spinOf(options), this.#err) as number;
+    if (offset < 0) throw new ShmpipeError(this.#err);
+    this.#claimed = length ? this.#segment.view(offset, length, "claim") : new ArrayBuffer(0);
     this.#claimedLength = length;
     return new Uint8Array(this.#claimed);
   }
@@ -57,13 +60,13 @@ export class Writer implements Disposable {
   /** Publishes the claimed record with its first `length` bytes (default: all). */
   commit(length = this.#claimedLength): void {
     const handle = this.#live("commit");
-    if (!this.#claimed) throw new ShmpipeError(Code.STATE, { segment: this.name, op: "commit", hint: "claim() a record first" });
-    if (!(length >= 0 && length <= this.#claimedLength)) {
-      throw new ShmpipeError(Code.INVALID, { segment: this.name, op: "commit", hint: `length ${length} is outside the ${this.#claimedLength} bytes claimed` });
-    }
+    if (!this.#claimed) throw usageError(Code.STATE, this.name, "commit", "claim() a record first");
+    if (!Number.isSafeInteger(length) || length < 0) throw usageError(Code.INVALID, this.name, "commit", `length must be a whole number of bytes, got ${length}`);
+    // The core refuses a length beyond the claim and keeps the claim; on
+    // success the view goes before any other code can write through it.
+    const rc = core.shmp_writer_commit(handle, length, this.#err);
+    if (rc !== 0) throw new ShmpipeError(this.#err);
     this.#detachClaim();
-    const rc = core.shmp_writer_commit(handle, length);
-    if (rc !== 0) this.#fail("commit", rc, length);
   }
 
   /** Gives the claimed space back unpublished. */
@@ -71,7 +74,7 @@ export class Writer implements Disposable {
     const handle = this.#live("abort");
     if (!this.#claimed) return;
     this.#detachClaim();
-    core.shmp_writer_abort(handle);
+    core.shmp_writer_abort(handle, this.#err);
   }
 
   /** Marks end-of-stream for the reader and lets go of the segment. */
@@ -102,14 +105,7 @@ export class Writer implements Disposable {
   }
 
   #live(op: "send" | "claim" | "commit" | "abort"): Address {
-    if (this.#handle === null) throw new ShmpipeError(Code.CLOSED, { segment: this.name, op, hint: "this writer was closed" });
+    if (this.#handle === null) throw usageError(Code.CLOSED, this.name, op, "this writer was closed");
     return this.#handle;
-  }
-
-  #fail(op: "send" | "claim" | "commit", rc: number, length: number): never {
-    const hint = rc === Code.TOO_LARGE
-      ? `a ${length}-byte record does not fit: this channel carries at most ${this.maxRecordSize} bytes per record; create it with a larger capacity`
-      : undefined;
-    throw new ShmpipeError(rc, { segment: this.name, op, hint });
   }
 }

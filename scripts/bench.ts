@@ -10,7 +10,7 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
-const baselines = join(root, "ffi/build/baselines");
+const baselines = join(root, "ffi/core/build/baselines");
 const bun = process.execPath;
 
 interface Result {
@@ -136,7 +136,7 @@ puts the report into docs/BENCHMARKS.md. \`npm run bench\` installs hyperfine.`)
   if (Bun.spawnSync(["hyperfine", "--version"], { stdout: "ignore", stderr: "ignore" }).exitCode !== 0) {
     throw new Error("shmpipe bench: hyperfine is not installed; `npm run bench` installs it (apt-get)");
   }
-  if (Bun.spawnSync(["make", "-s", "-C", join(root, "ffi"), "bench"], { stdio: ["ignore", "inherit", "inherit"] }).exitCode !== 0) {
+  if (Bun.spawnSync(["make", "-s", "-C", join(root, "ffi/core"), "bench"], { stdio: ["ignore", "inherit", "inherit"] }).exitCode !== 0) {
     throw new Error("shmpipe bench: building the C baselines failed");
   }
   const dir = mkdtempSync(join(tmpdir(), "shmpipe-bench-"));

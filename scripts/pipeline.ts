@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { Dictionary, Field, Float64, Int32, makeData, RecordBatch, Schema, Struct, Utf8, type Vector, vectorFromArray } from "apache-arrow";
 import { ArrowWriter, createWriter } from "../lib/index.ts";
+import { python, pythonEnv } from "./python.ts";
 
 const SYMBOLS = ["AAPL", "MSFT", "NVDA", "SHMP", "ZRRO"];
 
@@ -84,7 +85,7 @@ prints the throughput. Defaults: --batches 40 --rows 250000.
   using writer = new ArrowWriter(createWriter(name, { capacity: 4 * batchBytes + (1 << 20) }));
   const root = new URL("..", import.meta.url).pathname;
   const consumers = [
-    Bun.spawn(["python3", join(root, "examples/vwap.py"), name], { stdout: "pipe", stderr: "inherit", env: { ...process.env, PYTHONPATH: join(root, "ffi/python") } }),
+    Bun.spawn([python(), join(root, "examples/vwap.py"), name], { stdout: "pipe", stderr: "inherit", env: pythonEnv() }),
     Bun.spawn([process.execPath, join(root, "examples/vwap.ts"), name], { stdout: "pipe", stderr: "inherit" }),
   ];
   const nextLine = consumers.map(lines);

@@ -1,5 +1,6 @@
 #!/usr/bin/env bun
 // The shmpipe command line.
+import { existsSync } from "node:fs";
 import { demo } from "./demo.ts";
 import { pipeline } from "./pipeline.ts";
 
@@ -20,6 +21,11 @@ switch (command) {
     else await pipeline(rest);
     break;
   case "bench": {
+    // The benchmarks and their C baselines live in the repository, not in the npm package.
+    if (!existsSync(new URL("./bench.ts", import.meta.url))) {
+      console.error("shmpipe: bench runs from a clone of the shmpipe repository (`npm run bench` there)");
+      process.exit(2);
+    }
     const { bench } = await import("./bench.ts");
     await bench(rest);
     break;

@@ -1,4 +1,4 @@
-// Runs the C fuzzer of the Arrow message check (ffi/test/fuzz_arrow.c, built
+// Runs the C fuzzer of the Arrow message check (ffi/core/fuzz/fuzz_arrow.c, built
 // with ASan and UBSan) on seed streams written by apache-arrow and pyarrow:
 // any read out of bounds or undefined behaviour in the check fails it.
 import { expect, test } from "bun:test";
@@ -6,8 +6,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ipcStreamOf, sampleTables } from "./fixtures/arrow-tables.ts";
+import { python, pythonEnv } from "../scripts/python.ts";
 
 const ffi = new URL("../ffi/", import.meta.url).pathname;
+const core = join(ffi, "core");
 const ROUNDS = 60_000;
 
 /** Writes the Python sample tables as pyarrow IPC streams into argv[1]; prints their paths. */
@@ -24,7 +26,7 @@ for label, table in sample_tables().items():
 `;
 
 test(`the Arrow message check survives ${ROUNDS} mutated messages under ASan`, async () => {
-  const build = Bun.spawnSync(["make", "-s", "-C", ffi, "fuzz"], { stderr: "pipe" });
+  const build = Bun.spawnSync(["make", "-s", "-C", core, "fuzz"], { stderr: "pipe" });
   expect(build.exitCode, build.stderr.toString()).toBe(0);
   const dir = mkdtempSync(join(tmpdir(), "shmpipe-fuzz-"));
   try {
@@ -35,14 +37,14 @@ test(`the Arrow message check survives ${ROUNDS} mutated messages under ASan`, a
       await Bun.write(path, ipcStreamOf(table));
       seeds.push(path);
     }
-    const pyarrowSeeds = Bun.spawnSync(["python3", "-c", PYARROW_SEEDS, dir], {
-      env: { ...process.env, PYTHONPATH: join(ffi, "python/tests") },
+    const pyarrowSeeds = Bun.spawnSync([python(), "-c", PYARROW_SEEDS, dir], {
+      env: pythonEnv(join(ffi, "python/tests")),
       stdout: "pipe",
       stderr: "pipe",
     });
     expect(pyarrowSeeds.exitCode, pyarrowSeeds.stderr.toString()).toBe(0);
     seeds.push(...pyarrowSeeds.stdout.toString().trim().split("\n"));
-    const run = Bun.spawnSync([join(ffi, "build/fuzz_arrow"), String(ROUNDS), ...seeds], { stdout: "pipe", stderr: "pipe" });
+    const run = Bun.spawnSync([join(core, "build/fuzz_arrow"), String(ROUNDS), ...seeds], { stdout: "pipe", stderr: "pipe" });
     const output = `${run.stdout}${run.stderr}`;
     expect(run.exitCode, output).toBe(0);
     expect(output).toMatch(/messages accepted as written/);

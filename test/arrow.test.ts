@@ -2,7 +2,7 @@
 // are views of shared memory until released, and bad messages are refused
 // with EARROW before apache-arrow reads them.
 import { expect, test } from "bun:test";
-import { ptr } from "bun:ffi";
+import { addressOf } from "../lib/ffi/bun.ts";
 import { readFileSync } from "node:fs";
 import { Dictionary, Int32, makeTable, RecordBatch, Table, Utf8, vectorFromArray } from "apache-arrow";
 import { BufferRegion, Message, RecordBatch as RecordBatchHeader } from "apache-arrow/ipc/metadata/message";
@@ -66,7 +66,7 @@ test("column buffers are 64-byte aligned views of the mapping until release; cop
     const batch = reader.readSync()!;
     const values = batch.getChild("x")!.data[0]!.values as Float64Array;
     expect(inSegment(values, name)).toBe(true);
-    expect(ptr(values) % 64).toBe(0);
+    expect(addressOf(values) % 64).toBe(0);
     expect(values[9_999]).toBe(4999.5);
     const kept = copyBatch(batch);
     expect(inSegment(kept.getChild("x")!.data[0]!.values, name)).toBe(false);

@@ -1,7 +1,7 @@
 // Behaviour of one channel's two ends, both in this process (the core does
 // not care which process an end lives in; stream.test.ts covers two).
 import { describe, expect, test } from "bun:test";
-import { ptr } from "bun:ffi";
+import { addressOf } from "../lib/ffi/bun.ts";
 import { chownSync, readFileSync, statSync } from "node:fs";
 import { COPY_BELOW, createReader, createWriter, openReader, openWriter, shmPath, ShmpipeError } from "../lib/index.ts";
 import { errorOf, uniqueName } from "./helpers.ts";
@@ -46,7 +46,7 @@ describe("records", () => {
     for (let i = 0; i < 2; i++) {
       const message = p.reader.recvSync()!;
       expect(message.zeroCopy).toBe(true);
-      const address = ptr(message.bytes);
+      const address = addressOf(message.bytes);
       expect(address % 64).toBe(0);
       message.release();
     }

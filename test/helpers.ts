@@ -1,10 +1,11 @@
 // Shared by the test files: unique channel names, real child processes
 // that are always reaped, and the leftovers check run after every file.
 import { expect } from "bun:test";
-import { ptr } from "bun:ffi";
+import { addressOf } from "../lib/ffi/bun.ts";
 import { readdirSync, readFileSync } from "node:fs";
 import type { Subprocess } from "bun";
 import { NAME_PREFIX, shmPath, ShmpipeError } from "../lib/index.ts";
+import { python, pythonEnv } from "../scripts/python.ts";
 
 const bun = process.execPath;
 let counter = 0;
@@ -27,7 +28,7 @@ export function errorOf(run: () => unknown): ShmpipeError {
 
 /** True if `view` lies wholly in one of this process's mappings of a channel's segment. */
 export function inSegment(view: NodeJS.TypedArray, name: string): boolean {
-  const address = ptr(view);
+  const address = addressOf(view);
   return readFileSync("/proc/self/maps", "utf8").split("\n").filter((line) => line.endsWith(shmPath(name))).some((line) => {
     const [start, end] = line.split(" ")[0]!.split("-").map((hex) => Number.parseInt(hex, 16));
     return address >= start! && address + view.byteLength <= end!;
@@ -54,15 +55,15 @@ export function spawnFixture(fixture: string, args: string[]): Subprocess<"ignor
   return child;
 }
 
-const pythonPath = [new URL("../ffi/python", import.meta.url).pathname, new URL("../ffi/python/tests", import.meta.url).pathname].join(":");
+const pythonTests = new URL("../ffi/python/tests", import.meta.url).pathname;
 
 /** Runs a Python fixture with the shmpipe package (from this checkout) importable. */
 export function spawnPython(fixture: string, args: string[]): Subprocess<"ignore", "pipe", "pipe"> {
-  const child = Bun.spawn(["python3", new URL(`./fixtures/${fixture}`, import.meta.url).pathname, ...args], {
+  const child = Bun.spawn([python(), new URL(`./fixtures/${fixture}`, import.meta.url).pathname, ...args], {
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
-    env: { ...process.env, PYTHONPATH: pythonPath },
+    env: pythonEnv(pythonTests),
   });
   children.add(child);
   child.exited.then(() => children.delete(child));

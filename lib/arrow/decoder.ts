@@ -3,7 +3,7 @@
 // and loads each record batch as views of the bytes it was given.
 import type { RecordBatch, Schema, TypeMap, Vector } from "apache-arrow";
 import type { DictionaryBatch as DictionaryBatchHeader, RecordBatch as RecordBatchHeader } from "apache-arrow/ipc/metadata/message";
-import { Code, ShmpipeError } from "../errors.ts";
+import { Code, type Operation, usageError } from "../errors.ts";
 import { Kind, MessageCheck } from "./check.ts";
 import { decodeMetadata, loadDictionary, loadRecordBatch } from "./ipc.ts";
 
@@ -17,8 +17,8 @@ export class MessageDecoder<T extends TypeMap = any> implements Disposable {
    * later batch uses them), so a channel reader copies them; a published
    * table's records never change, so its reader need not.
    */
-  constructor(readonly channel: string, private readonly copyDictionaries: boolean) {
-    this.#check = new MessageCheck(channel);
+  constructor(readonly channel: string, private readonly copyDictionaries: boolean, private readonly op: Operation = "recv") {
+    this.#check = new MessageCheck(channel, op);
   }
 
   get schema(): Schema<T> | null {
@@ -27,10 +27,9 @@ export class MessageDecoder<T extends TypeMap = any> implements Disposable {
 
   /** The batch in `bytes` (viewing them), or null for a schema or dictionary message. */
   decode(bytes: Uint8Array): RecordBatch<T> | null {
-    const { kind, prefix, rest } = this.#check.check(bytes);
+    const { kind, prefix, body } = this.#check.check(bytes);
     try {
       const metadata = decodeMetadata(prefix);
-      const body = rest.subarray(0, metadata.bodyLength);
       if (kind === Kind.SCHEMA) {
         this.#schema = metadata.header() as Schema<T>;
         this.#dictionaries = new Map();
@@ -43,7 +42,7 @@ export class MessageDecoder<T extends TypeMap = any> implements Disposable {
       }
       return loadRecordBatch(this.#schema!, metadata.header() as RecordBatchHeader, body, this.#dictionaries);
     } catch (error) {
-      throw new ShmpipeError(Code.ARROW, { segment: this.channel, op: "recv", hint: `apache-arrow could not load the message: ${(error as Error).message}` });
+      throw usageError(Code.ARROW, this.channel, this.op, `apache-arrow could not load the message: ${(error as Error).message}`);
     }
   }
 

@@ -5,17 +5,14 @@
 // each sees the whole table, zero-copy, for as long as it keeps it. The
 // publisher's pid is in the segment header; the name goes when it
 // unpublishes or exits (also on Ctrl-C).
-import { type RecordBatch, Table } from "apache-arrow";
-import { type Address, core, sleepSync } from "../ffi/bun.ts";
-import { Code, ShmpipeError } from "../errors.ts";
+import { RecordBatch, Table } from "apache-arrow";
+import { type Address, core } from "../ffi/bun.ts";
+import { Code, errorBuffer, ShmpipeError, usageError } from "../errors.ts";
 import { type OpenOptions, Segment } from "../segment.ts";
 import { createWriter } from "../channel.ts";
 import { MessageDecoder } from "./decoder.ts";
 import { encodeTable } from "./ipc.ts";
-import { ArrowWriter } from "./writer.ts";
-
-const RECORD_HEADER = 64;
-const align64 = (n: number) => Math.ceil(n / 64) * 64;
+import { ArrowWriter, checkArrow } from "./writer.ts";
 
 export class PublishedTable implements Disposable {
   #segment: Segment | null;
@@ -24,7 +21,7 @@ export class PublishedTable implements Disposable {
 
   constructor(readonly name: string, segment: Segment, readonly byteLength: number) {
     this.#segment = segment;
-    this.ownerPid = core.shmp_segment_creator_pid(segment.base, segment.size);
+    this.ownerPid = core.shmp_segment_creator_pid(segment.handle);
   }
 
   /** Removes the table's name; processes that opened it keep their data. */
@@ -40,8 +37,9 @@ export class PublishedTable implements Disposable {
 
 /** Writes `table` once into a new segment named `name`, for openTable() in any process. */
 export function publish(name: string, table: Table | RecordBatch, options: { mode?: number } = {}): PublishedTable {
+  checkArrow(table, name, "publish");
   const whole = table instanceof Table ? table : new Table(table);
-  const byteLength = encodeTable(whole).reduce((sum, message) => sum + RECORD_HEADER + align64(message.byteLength), 0);
+  const byteLength = encodeTable(whole).reduce((sum, message) => sum + (core.shmp_record_footprint(message.byteLength) as number), 0);
   const writer = createWriter(name, { capacity: byteLength, mode: options.mode });
   try {
     new ArrowWriter(writer).write(whole, { timeoutMs: 0 });
@@ -59,38 +57,27 @@ export function publish(name: string, table: Table | RecordBatch, options: { mod
  */
 export function openTable(name: string, options: OpenOptions = {}): Table {
   const segment = Segment.open(name, options);
-  const decoder = new MessageDecoder(name, false);
+  const decoder = new MessageDecoder(name, false, "open");
+  const err = errorBuffer();
   let handle: Address | null = null;
   try {
-    handle = openSealed(segment, options.readyTimeoutMs ?? 2000);
+    // A private reader of the sealed table; the core waits while the publisher still writes.
+    handle = core.shmp_table_open(segment.handle, Math.round((options.readyTimeoutMs ?? 2000) * 1e6), err) as Address | null;
+    if (handle === null) throw new ShmpipeError(err);
     const batches: RecordBatch[] = [];
     for (;;) {
-      const length = core.shmp_reader_peek(handle, null) as number;
+      const length = core.shmp_reader_peek(handle, null, err) as number;
       if (length === Code.CLOSED) break;
-      if (length < 0) throw new ShmpipeError(length, { segment: name, op: "open" });
-      const batch = decoder.decode(new Uint8Array(segment.view(core.shmp_reader_offset(handle) as number, length)));
+      if (length < 0) throw new ShmpipeError(err);
+      const batch = decoder.decode(new Uint8Array(segment.view(core.shmp_reader_offset(handle) as number, length, "open")));
       if (batch) batches.push(batch);
-      core.shmp_reader_release(handle);
+      core.shmp_reader_release(handle, err);
     }
-    if (!decoder.schema) throw new ShmpipeError(Code.ARROW, { segment: name, op: "open", hint: "the segment holds no Arrow schema: it is not a published table" });
+    if (!decoder.schema) throw usageError(Code.ARROW, name, "open", "the segment holds no Arrow schema: it is not a published table");
     return new Table(decoder.schema, batches);
   } finally {
     if (handle !== null) core.shmp_reader_close(handle);
     decoder[Symbol.dispose]();
     segment.close();
-  }
-}
-
-/** A private reader of the sealed table, waiting while the publisher still writes. */
-function openSealed(segment: Segment, readyTimeoutMs: number): Address {
-  const deadline = performance.now() + readyTimeoutMs;
-  const error = new Int32Array(1);
-  for (;;) {
-    const handle = core.shmp_table_open(segment.base, segment.size, error) as Address | null;
-    if (handle !== null) return handle;
-    if (error[0] !== Code.NOT_READY || performance.now() > deadline) {
-      throw new ShmpipeError(error[0]!, { segment: segment.name, op: "open", hint: error[0] === Code.NOT_READY ? "the table is still being published, or this is a channel rather than a table" : undefined });
-    }
-    sleepSync(1);
   }
 }

@@ -4,7 +4,7 @@
 // is written straight into its claimed record: the column buffers are copied
 // once, from the batch into shared memory, and nowhere else.
 import { type Data, RecordBatch, type Schema, Table, util, type Vector } from "apache-arrow";
-import { Code, ShmpipeError } from "../errors.ts";
+import { Code, usageError } from "../errors.ts";
 import type { WaitOptions } from "../options.ts";
 import type { Writer } from "../writer.ts";
 import { type Encoded, encodeDictionary, encodeRecordBatch, encodeSchema, writeMessage } from "./ipc.ts";
@@ -29,13 +29,11 @@ export class ArrowWriter implements Disposable {
 
   /** Sends a batch, or every batch of a table (a table without batches sends its schema). */
   write(data: RecordBatch | Table, options?: WaitOptions): void {
+    checkArrow(data, this.name, "send");
     if (data instanceof Table) {
       this.#sendSchema(data.schema, options);
       for (const batch of data.batches) this.write(batch, options);
       return;
-    }
-    if (!(data instanceof RecordBatch)) {
-      throw new ShmpipeError(Code.INVALID, { segment: this.name, op: "send", hint: "write() takes an apache-arrow RecordBatch or Table" });
     }
     this.#sendSchema(data.schema, options);
     this.#sendDictionaries(data, options);
@@ -71,14 +69,9 @@ export class ArrowWriter implements Disposable {
     }
   }
 
+  // The core refuses a message larger than the channel can carry (ETOOLARGE,
+  // with both sizes) before anything is written.
   #send(message: Encoded, options?: WaitOptions): void {
-    if (message.byteLength > this.#writer.maxRecordSize) {
-      throw new ShmpipeError(Code.TOO_LARGE, {
-        segment: this.name,
-        op: "send",
-        hint: `this Arrow message takes ${message.byteLength} bytes and the channel carries at most ${this.#writer.maxRecordSize} per record: create it with a larger capacity, or send smaller batches`,
-      });
-    }
     const target = this.#writer.claim(message.byteLength, options);
     try {
       writeMessage(message, target);
@@ -88,4 +81,19 @@ export class ArrowWriter implements Disposable {
     }
     this.#writer.commit();
   }
+}
+
+/**
+ * Refuses what is not a RecordBatch or Table of the apache-arrow shmpipe
+ * imports. One of another copy of apache-arrow passes `instanceof` (its
+ * classes define Symbol.hasInstance) but is encoded wrongly by this copy's
+ * visitors, so readers would refuse every message: compare prototypes, and
+ * say plainly what is wrong.
+ */
+export function checkArrow(data: unknown, segment: string, op: "send" | "publish"): void {
+  if (Table.prototype.isPrototypeOf(data as object) || RecordBatch.prototype.isPrototypeOf(data as object)) return;
+  const foreign = data instanceof Table ? "Table" : data instanceof RecordBatch ? "RecordBatch" : null;
+  throw usageError(Code.INVALID, segment, op, foreign
+    ? `this ${foreign} comes from another copy of apache-arrow than the one shmpipe uses: install apache-arrow once in your project (shmpipe declares it as a peer dependency) so that both share it`
+    : "it takes an apache-arrow RecordBatch or Table");
 }

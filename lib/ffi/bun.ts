@@ -1,7 +1,7 @@
 // Everything that depends on bun:ffi lives in this file: the libc symbols
 // used to map segments, the C core's symbols, and views over raw memory.
 // A Deno adapter would be a sibling of this file exporting the same names.
-import { dlopen, FFIType, type Pointer, ptr, toArrayBuffer } from "bun:ffi";
+import { CString, dlopen, FFIType, type Pointer, ptr, toArrayBuffer } from "bun:ffi";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
@@ -17,56 +17,78 @@ const libc = dlopen("libc.so.6", {
   mmap: { args: [u64, u64, i32, i32, i32, i64], returns: i64_fast },
   munmap: { args: [pointer, u64], returns: i32 },
   close: { args: [i32], returns: i32 },
-  getuid: { args: [], returns: u32 },
   clock_gettime: { args: [i32, pointer], returns: i32 },
   __errno_location: { args: [], returns: pointer },
 }).symbols;
 
-export const corePath = fileURLToPath(new URL("../../ffi/build/libshmpipe.so", import.meta.url));
+/** The C core's ABI this binding is written for (SHMP_ABI in shmpipe.h). */
+const CORE_ABI = 1;
+
+/**
+ * Where the C core is: $SHMPIPE_LIB, else the build for this machine in
+ * this package (the npm package carries it prebuilt; a checkout builds it
+ * with `make -C ffi/core`).
+ */
+export const corePath = process.env.SHMPIPE_LIB || fileURLToPath(new URL(`../../ffi/core/build/linux-${process.arch}/libshmpipe.so`, import.meta.url));
+
+const symbols = {
+  shmp_version: { args: [], returns: cstring },
+  shmp_abi: { args: [], returns: u32 },
+  shmp_error_name: { args: [i32], returns: cstring },
+  shmp_error_set: { args: [pointer, i32, pointer, pointer, pointer], returns: i32 },
+  shmp_constant: { args: [pointer], returns: i64_fast },
+  shmp_shm_name: { args: [pointer, pointer, pointer, u64, pointer], returns: i32 },
+  shmp_create_size: { args: [pointer, u64, u32, pointer], returns: i64_fast },
+  shmp_syscall_failed: { args: [pointer, pointer, pointer, u32, i32, u64], returns: i32 },
+  shmp_segment_format: { args: [pointer, pointer, u64, pointer], returns: pointer },
+  shmp_segment_adopt: { args: [pointer, pointer, u64, u32, u32, i64, i64, pointer], returns: pointer },
+  shmp_segment_capacity: { args: [pointer], returns: u64_fast },
+  shmp_segment_creator_pid: { args: [pointer], returns: u32 },
+  shmp_segment_range: { args: [pointer, u64, u64, pointer, pointer], returns: i32 },
+  shmp_segment_ref: { args: [pointer], returns: none },
+  shmp_segment_unref: { args: [pointer], returns: none },
+  shmp_segment_refs: { args: [pointer], returns: u32 },
+  shmp_view_deallocator: { args: [pointer, pointer], returns: none },
+  shmp_record_footprint: { args: [u64], returns: u64_fast },
+  shmp_writer_attach: { args: [pointer, pointer], returns: pointer },
+  shmp_reader_attach: { args: [pointer, pointer], returns: pointer },
+  shmp_writer_close: { args: [pointer], returns: none },
+  shmp_reader_close: { args: [pointer], returns: none },
+  shmp_writer_max_payload: { args: [pointer], returns: u64_fast },
+  shmp_writer_interrupt: { args: [pointer], returns: none },
+  shmp_reader_interrupt: { args: [pointer], returns: none },
+  shmp_writer_seal: { args: [pointer], returns: none },
+  shmp_table_open: { args: [pointer, i64, pointer], returns: pointer },
+  shmp_writer_claim: { args: [pointer, u64, i64, u32, pointer], returns: i64_fast },
+  shmp_writer_commit: { args: [pointer, u64, pointer], returns: i32 },
+  shmp_writer_abort: { args: [pointer, pointer], returns: i32 },
+  shmp_writer_send: { args: [pointer, pointer, u64, i64, u32, pointer], returns: i32 },
+  shmp_reader_peek: { args: [pointer, pointer, pointer], returns: i64_fast },
+  shmp_reader_offset: { args: [pointer], returns: u64_fast },
+  shmp_reader_release: { args: [pointer, pointer], returns: i32 },
+  shmp_reader_wait: { args: [pointer, i64, u32, pointer], returns: i32 },
+  shmp_reader_next: { args: [pointer, pointer, i64, u32, pointer], returns: i64_fast },
+  shmp_arrow_checker_new: { args: [pointer, pointer, pointer], returns: pointer },
+  shmp_arrow_checker_free: { args: [pointer], returns: none },
+  shmp_arrow_checker_check: { args: [pointer, pointer, u64, pointer], returns: i32 },
+  shmp_arrow_checker_prefix: { args: [pointer], returns: pointer },
+  shmp_arrow_checker_prefix_length: { args: [pointer], returns: u64_fast },
+  shmp_arrow_checker_body_length: { args: [pointer], returns: u64_fast },
+} as const;
 
 function openCore() {
   if (!existsSync(corePath)) {
     throw new Error(
-      `shmpipe: the C core is not built (${corePath} is missing). Run \`npm run setup\` (or \`make -C ffi\`) in the shmpipe checkout.`,
+      `shmpipe: the C core ${corePath} is missing. In a checkout run \`npm run setup\` (or \`make -C ffi/core\`); the npm package carries it prebuilt for linux-x64 only.`,
     );
   }
-  return dlopen(corePath, {
-    shmp_error_name: { args: [i32], returns: cstring },
-    shmp_error_message: { args: [i32], returns: cstring },
-    shmp_error_hint: { args: [i32], returns: cstring },
-    shmp_segment_size: { args: [u64], returns: u64_fast },
-    shmp_segment_format: { args: [pointer, u64], returns: i32 },
-    shmp_segment_check: { args: [pointer, u64], returns: i32 },
-    shmp_segment_capacity: { args: [pointer], returns: u64_fast },
-    shmp_max_payload: { args: [u64], returns: u64_fast },
-    shmp_writer_attach: { args: [pointer, u64, pointer], returns: pointer },
-    shmp_reader_attach: { args: [pointer, u64, pointer], returns: pointer },
-    shmp_writer_close: { args: [pointer], returns: none },
-    shmp_writer_seal: { args: [pointer], returns: none },
-    shmp_table_open: { args: [pointer, u64, pointer], returns: pointer },
-    shmp_segment_creator_pid: { args: [pointer, u64], returns: u32 },
-    shmp_reader_close: { args: [pointer], returns: none },
-    shmp_writer_interrupt: { args: [pointer], returns: none },
-    shmp_reader_interrupt: { args: [pointer], returns: none },
-    shmp_writer_claim: { args: [pointer, u64, i64, u32], returns: i64_fast },
-    shmp_writer_commit: { args: [pointer, u64], returns: i32 },
-    shmp_writer_abort: { args: [pointer], returns: i32 },
-    shmp_writer_send: { args: [pointer, pointer, u64, i64, u32], returns: i32 },
-    shmp_reader_peek: { args: [pointer, pointer], returns: i64_fast },
-    shmp_reader_offset: { args: [pointer], returns: u64_fast },
-    shmp_reader_release: { args: [pointer], returns: i32 },
-    shmp_reader_wait: { args: [pointer, i64, u32], returns: i32 },
-    shmp_reader_next: { args: [pointer, pointer, i64, u32], returns: i64_fast },
-    shmp_mapping_new: { args: [pointer, u64], returns: pointer },
-    shmp_mapping_ref: { args: [pointer], returns: none },
-    shmp_mapping_unref: { args: [pointer], returns: none },
-    shmp_mapping_refs: { args: [pointer], returns: u32 },
-    shmp_view_deallocator: { args: [pointer, pointer], returns: none },
-    shmp_arrow_prefix_length: { args: [pointer, u64, pointer, u64], returns: i64_fast },
-    shmp_arrow_check_metadata: { args: [pointer, pointer, u64, u64, pointer, u64], returns: i32 },
-    shmp_arrow_schema_read: { args: [pointer, u64, pointer, pointer, u64], returns: pointer },
-    shmp_arrow_schema_free: { args: [pointer], returns: none },
-  }).symbols;
+  const library = dlopen(corePath, symbols).symbols;
+  const abi = library.shmp_abi();
+  if (abi !== CORE_ABI) {
+    const version = String(library.shmp_version());
+    throw new Error(`shmpipe: ${corePath} is shmpipe core ${version} with ABI ${abi}, but this binding needs ABI ${CORE_ABI}: rebuild the core (\`make -C ffi/core\`) or reinstall shmpipe.`);
+  }
+  return library;
 }
 
 const core = openCore();
@@ -85,6 +107,16 @@ export function addressOf(view: NodeJS.TypedArray | DataView): Address {
   return ptr(view);
 }
 
+/** A copy of `length` bytes of C memory at `address`. */
+export function copyOut(address: Address, length: number): Uint8Array {
+  return new Uint8Array(toArrayBuffer(address, 0, length)).slice();
+}
+
+/** The NUL-terminated string at `address`. */
+export function stringAt(address: Address): string {
+  return new CString(address).toString();
+}
+
 // Each bound function also carries its C address.
 const deallocator = (core.shmp_view_deallocator as unknown as { ptr: Address }).ptr;
 
@@ -101,11 +133,11 @@ const externalBuffer = toArrayBuffer as unknown as (
 
 /**
  * An ArrayBuffer over `length` bytes at `base + offset` that holds one
- * reference on `mapping` (a shmp_mapping*), dropped when the buffer is
+ * reference on `segment` (a shmp_segment*), dropped when the buffer is
  * collected or detached. The caller has taken that reference already.
  */
-export function mappedBuffer(base: Address, offset: number, length: number, mapping: Address): ArrayBuffer {
-  return externalBuffer(base, offset, length, mapping, deallocator);
+export function mappedBuffer(base: Address, offset: number, length: number, segment: Address): ArrayBuffer {
+  return externalBuffer(base, offset, length, segment, deallocator);
 }
 
 /** A NUL-terminated C string argument. */
@@ -122,7 +154,7 @@ export function monotonicNs(): number {
   return Number(clock[0]!) * 1e9 + Number(clock[1]!);
 }
 
-/** Blocks the calling thread (used only while a segment is being created). */
+/** Blocks the calling thread (used only while a segment is being set up). */
 export function sleepSync(ms: number): void {
   Bun.sleepSync(ms);
 }

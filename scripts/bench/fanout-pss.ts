@@ -9,18 +9,18 @@
 import { makeTable } from "apache-arrow";
 import { join } from "node:path";
 import { ArrowWriter, createWriter } from "../../lib/index.ts";
+import { python, pythonEnv } from "../python.ts";
 
 const bytes = Number(process.argv[2] ?? 256 << 20);
 const rows = Math.floor(bytes / 8);
 const here = new URL(".", import.meta.url).pathname;
 const name = `bench-pss-${process.pid}`;
 const writer = new ArrowWriter(createWriter(name, { capacity: bytes + (1 << 20) }));
-const python = { ...process.env, PYTHONPATH: join(here, "../../ffi/python") };
 const readers = [
   Bun.spawn([process.execPath, join(here, "pss-reader.ts"), name], { stdout: "pipe", stderr: "inherit" }),
   Bun.spawn([process.execPath, join(here, "pss-reader.ts"), name], { stdout: "pipe", stderr: "inherit" }),
-  Bun.spawn(["python3", join(here, "pss_reader.py"), name], { stdout: "pipe", stderr: "inherit", env: python }),
-  Bun.spawn(["python3", join(here, "pss_reader.py"), name], { stdout: "pipe", stderr: "inherit", env: python }),
+  Bun.spawn([python(), join(here, "pss_reader.py"), name], { stdout: "pipe", stderr: "inherit", env: pythonEnv() }),
+  Bun.spawn([python(), join(here, "pss_reader.py"), name], { stdout: "pipe", stderr: "inherit", env: pythonEnv() }),
 ];
 try {
   const lines = readers.map((child) => child.stdout.getReader());

@@ -28,6 +28,7 @@ import { join } from "node:path";
 import { createReader, createWriter } from "../../lib/index.ts";
 import { monotonicNs } from "../../lib/ffi/bun.ts";
 import { encodeRecordBatch, encodeSchema, writeMessage } from "../../lib/arrow/ipc.ts";
+import { python, pythonEnv } from "../python.ts";
 
 const [transport = "shm", bytesText = "1048576", repsText, warmupsText, idleText = "0"] = process.argv.slice(2);
 const idleMs = Number(idleText);
@@ -50,7 +51,7 @@ const here = new URL(".", import.meta.url).pathname;
 const tag = `bench-${process.pid}`;
 using ack = createReader(`${tag}-ack`, { capacity: 1 << 16 });
 const receiver = transport === "shm-py"
-  ? Bun.spawn(["python3", join(here, "handoff_reader.py"), tag], { stdout: "pipe", stderr: "inherit", env: { ...process.env, PYTHONPATH: join(here, "../../ffi/python") } })
+  ? Bun.spawn([python(), join(here, "handoff_reader.py"), tag], { stdout: "pipe", stderr: "inherit", env: pythonEnv() })
   : Bun.spawn([process.execPath, join(here, "handoff-reader.ts"), transport, tag], { stdout: "pipe", stderr: "inherit" });
 
 /** The receiver's first line: "ready" plus whatever it tells us (a port, a path). */

@@ -1,76 +1,110 @@
-"""The C core (libshmpipe.so) through ctypes: every protocol operation goes
-through it; this package never touches the ring itself.
+"""The C core (libshmpipe.so) through ctypes: every rule and every error
+sentence lives there; this package only adapts it to Python.
 
 ctypes releases the GIL during each call, so a thread blocked in a wait
 does not stop the others."""
 import ctypes
 import os
+import platform
 from pathlib import Path
 
+ABI = 1
+"""The core's ABI this binding was written for (shmp_abi())."""
+
 _HERE = Path(__file__).resolve().parent
-_CANDIDATES = [
-    os.environ.get("SHMPIPE_LIB"),
-    _HERE / "_lib" / "libshmpipe.so",  # an installed package
-    _HERE.parent.parent / "build" / "libshmpipe.so",  # a source checkout
-]
+# Node's names for the architecture: the core's build directory uses them.
+_ARCH = {"x86_64": "x64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+
+
+def _find() -> Path:
+    override = os.environ.get("SHMPIPE_LIB")
+    candidates = [Path(override)] if override else [
+        _HERE / "_lib" / "libshmpipe.so",  # an installed package
+        _HERE.parents[1] / "core" / "build" / f"linux-{_ARCH}" / "libshmpipe.so",  # a checkout
+    ]
+    for candidate in candidates:
+        if candidate.exists():
+            return candidate
+    raise ImportError(f"shmpipe: the C core libshmpipe.so was not found (looked at {', '.join(map(str, candidates))}). "
+                      "Run `make -C ffi/core` in the shmpipe checkout, or install the package with pip.")
 
 
 def _load() -> ctypes.CDLL:
-    for candidate in _CANDIDATES:
-        if candidate and Path(candidate).exists():
-            return ctypes.CDLL(str(candidate))
-    raise ImportError(
-        "shmpipe: the C core libshmpipe.so was not found (looked at "
-        + ", ".join(str(c) for c in _CANDIDATES if c)
-        + "). Run `make -C ffi` in the shmpipe checkout, or install with `pip install ./ffi/python`."
-    )
+    path = _find()
+    lib = ctypes.CDLL(str(path))
+    # Only these two symbols are trusted before the ABI matches.
+    lib.shmp_abi.restype, lib.shmp_abi.argtypes = ctypes.c_uint32, []
+    lib.shmp_version.restype, lib.shmp_version.argtypes = ctypes.c_char_p, []
+    if lib.shmp_abi() != ABI:
+        raise ImportError(f"shmpipe: {path} is shmpipe core {lib.shmp_version().decode()} with ABI {lib.shmp_abi()}, "
+                          f"but this binding needs ABI {ABI}: build the core from the same checkout, or reinstall shmpipe")
+    return lib
 
 
 lib = _load()
 
-_p, _u64, _i64, _i32, _u32 = ctypes.c_void_p, ctypes.c_uint64, ctypes.c_int64, ctypes.c_int32, ctypes.c_uint32
+
+class Error(ctypes.Structure):
+    """shmp_error: filled by the core when a call fails."""
+    _fields_ = [("code", ctypes.c_int32), ("op", ctypes.c_char * 16), ("segment", ctypes.c_char * 256),
+                ("message", ctypes.c_char * 512)]
+
+
+_p, _s, _u64, _i64, _i32, _u32 = ctypes.c_void_p, ctypes.c_char_p, ctypes.c_uint64, ctypes.c_int64, ctypes.c_int32, ctypes.c_uint32
+_e = ctypes.POINTER(Error)
 _SIGNATURES = {
-    "shmp_error_name": ([_i32], ctypes.c_char_p),
-    "shmp_error_message": ([_i32], ctypes.c_char_p),
-    "shmp_error_hint": ([_i32], ctypes.c_char_p),
-    "shmp_segment_size": ([_u64], _u64),
-    "shmp_segment_format": ([_p, _u64], _i32),
-    "shmp_segment_check": ([_p, _u64], _i32),
-    "shmp_segment_capacity": ([_p], _u64),
-    "shmp_segment_creator_pid": ([_p, _u64], _u32),
-    "shmp_max_payload": ([_u64], _u64),
-    "shmp_writer_attach": ([_p, _u64, ctypes.POINTER(_i32)], _p),
-    "shmp_reader_attach": ([_p, _u64, ctypes.POINTER(_i32)], _p),
+    "shmp_error_name": ([_i32], _s),
+    "shmp_error_set": ([_e, _i32, _s, _s, _s], _i32),
+    "shmp_constant": ([_s], _i64),
+    "shmp_segment_create": ([_s, _u64, _u32, _e], _p),
+    "shmp_segment_open": ([_s, _u32, _i64, _e], _p),
+    "shmp_unlink": ([_s, _e], _i32),
+    "shmp_shm_name": ([_s, _s, _p, _u64, _e], _i32),
+    "shmp_segment_base": ([_p], _p),
+    "shmp_segment_length": ([_p], _u64),
+    "shmp_segment_name": ([_p], _s),
+    "shmp_segment_creator_pid": ([_p], _u32),
+    "shmp_segment_range": ([_p, _u64, _u64, _s, _e], _i32),
+    "shmp_segment_ref": ([_p], None),
+    "shmp_segment_unref": ([_p], None),
+    "shmp_record_footprint": ([_u64], _u64),
+    "shmp_writer_attach": ([_p, _e], _p),
+    "shmp_reader_attach": ([_p, _e], _p),
+    "shmp_table_open": ([_p, _i64, _e], _p),
     "shmp_writer_close": ([_p], None),
     "shmp_writer_seal": ([_p], None),
-    "shmp_table_open": ([_p, _u64, ctypes.POINTER(_i32)], _p),
     "shmp_reader_close": ([_p], None),
-    "shmp_writer_claim": ([_p, _u64, _i64, _u32], _i64),
-    "shmp_writer_commit": ([_p, _u64], _i32),
-    "shmp_writer_abort": ([_p], _i32),
-    "shmp_writer_send": ([_p, _p, _u64, _i64, _u32], _i32),
-    "shmp_reader_peek": ([_p, ctypes.POINTER(_u64)], _i64),
-    "shmp_reader_release": ([_p], _i32),
-    "shmp_reader_next": ([_p, ctypes.POINTER(_u64), _i64, _u32], _i64),
-    "shmp_arrow_prefix_length": ([_p, _u64, _p, _u64], _i64),
-    "shmp_arrow_check_metadata": ([_p, _p, _u64, _u64, _p, _u64], _i32),
-    "shmp_arrow_schema_read": ([_p, _u64, ctypes.POINTER(_i32), _p, _u64], _p),
-    "shmp_arrow_schema_free": ([_p], None),
-    "shmp_arrow_body_length": ([_p, _u64], _i64),
+    "shmp_writer_max_payload": ([_p], _u64),
+    "shmp_writer_claim": ([_p, _u64, _i64, _u32, _e], _i64),
+    "shmp_writer_commit": ([_p, _u64, _e], _i32),
+    "shmp_writer_abort": ([_p, _e], _i32),
+    "shmp_writer_send": ([_p, _p, _u64, _i64, _u32, _e], _i32),
+    "shmp_reader_release": ([_p, _e], _i32),
+    "shmp_reader_next": ([_p, ctypes.POINTER(_u64), _i64, _u32, _e], _i64),
+    "shmp_arrow_checker_new": ([_s, _s, _e], _p),
+    "shmp_arrow_checker_free": ([_p], None),
+    "shmp_arrow_checker_check": ([_p, _p, _u64, _e], _i32),
+    "shmp_arrow_checker_prefix": ([_p], _p),
+    "shmp_arrow_checker_prefix_length": ([_p], _u64),
+    "shmp_arrow_checker_body_length": ([_p], _u64),
 }
 for _name, (_args, _result) in _SIGNATURES.items():
     _fn = getattr(lib, _name)
     _fn.argtypes = _args
     _fn.restype = _result
 
-# Codes the binding branches on (ffi/include/shmpipe.h).
-TIMEOUT = -5006
-CLOSED = -5007
-TOO_LARGE = -5008
-BUSY = -5009
-NOT_READY = -5010
-STATE = -5012
-INVALID = -5013
-ARROW = -5014
 
-ARROW_SCHEMA, ARROW_DICTIONARY, ARROW_RECORD_BATCH = 1, 2, 3
+def _constant(name: str) -> int:
+    value = lib.shmp_constant(name.encode())
+    if value == -(1 << 63):  # INT64_MIN: the core does not know the name
+        raise ImportError(f"shmpipe: the C core does not define the constant {name}")
+    return value
+
+
+# What the binding branches on or reports itself, by the core's names.
+TIMEOUT, CLOSED, STATE, INVALID, ARROW = (_constant(n) for n in ("ETIMEOUT", "ECLOSED", "ESTATE", "EINVAL", "EARROW"))
+ARROW_SCHEMA, ARROW_RECORD_BATCH = _constant("ARROW_SCHEMA"), _constant("ARROW_RECORD_BATCH")
+NAME_MAX = _constant("NAME_MAX")
+OPEN_ALLOW_OTHER_OWNER, OPEN_READ_ONLY_DATA = _constant("OPEN_ALLOW_OTHER_OWNER"), _constant("OPEN_READ_ONLY_DATA")
+if ctypes.sizeof(Error) != _constant("ERROR_SIZE"):
+    raise ImportError(f"shmpipe: {lib._name} lays out shmp_error differently from this binding")

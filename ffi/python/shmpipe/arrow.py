@@ -1,10 +1,10 @@
 """pyarrow record batches through a channel, one Arrow IPC message per record,
 interchangeable with the TypeScript ArrowWriter/ArrowReader.
 
-Reading: every record passes the C core's check (ffi/src/arrow.c) on a
-private copy of its metadata before pyarrow sees it. pyarrow then reads the
-stream through a file-like object that hands it that checked metadata and
-the body as a memoryview of shared memory, which pyarrow wraps without
+Reading: the C core checks every record (a private copy of its framing and
+metadata, against the stream's schema) before pyarrow sees it. pyarrow then
+reads the stream through a file-like object that hands it that checked copy
+and the body as a memoryview of shared memory, which pyarrow wraps without
 copying: the batch's buffers are views of the record. A batch stays valid
 until the next read, release() or close(); after that the writer may reuse
 its memory (the views keep the mapping alive, but not the data): call
@@ -14,60 +14,40 @@ Writing: pyarrow cannot write one IPC message into memory it is handed, so
 the writer serialises with pyarrow first and copies each message into its
 record: one copy more than the TypeScript writer."""
 import ctypes
-from typing import Iterator, Optional, Union
+import weakref
+from typing import Iterator, List, Optional, Tuple, Union
 
 import pyarrow as pa
 
-from . import _core
-from ._core import lib
-from .channel import DEFAULT_TIMEOUT, Reader, Writer
-from .errors import ShmpipeError
+from ._core import ARROW, ARROW_RECORD_BATCH, ARROW_SCHEMA, INVALID, Error, lib
+from .channel import DEFAULT_TIMEOUT, Message, Reader, Writer
+from .errors import ShmpipeError, check, error
 
+# Buffers inside a record start on 64-byte boundaries, as the TypeScript writer puts them.
 _ALIGN = 64
 
 
-class _Check:
-    """The C core's check of each message, with the schema it checks batches against."""
+class _Checker:
+    """The C core's check of one stream of messages; it keeps the latest schema to check batches against."""
 
-    def __init__(self, channel: str):
-        self.channel = channel
-        self._schema = None  # shmp_arrow_schema*
-        self._why = ctypes.create_string_buffer(512)
+    def __init__(self, channel: str, op: str):
+        self._err = Error()
+        self._errp = ctypes.byref(self._err)
+        self._pointer = lib.shmp_arrow_checker_new(channel.encode(), op.encode(), self._errp)
+        if not self._pointer:
+            raise ShmpipeError.from_error(self._err)
+        self.free = weakref.finalize(self, lib.shmp_arrow_checker_free, self._pointer)
 
-    def __call__(self, record: memoryview):
-        """(kind, private metadata prefix, body length) of a valid message; raises EARROW otherwise."""
-        length = len(record)
-        # The framing is read from the first 8 bytes only.
-        prefix_length = lib.shmp_arrow_prefix_length(bytes(record[:8]), length, self._why, len(self._why))
-        if prefix_length < 0:
-            self._fail(prefix_length)
-        prefix = bytes(record[:prefix_length])
-        kind = lib.shmp_arrow_check_metadata(self._schema, prefix, prefix_length, length - prefix_length, self._why, len(self._why))
-        if kind < 0:
-            self._fail(kind)
-        if kind == _core.ARROW_SCHEMA:
-            error = ctypes.c_int32(0)
-            schema = lib.shmp_arrow_schema_read(prefix, len(prefix), ctypes.byref(error), self._why, len(self._why))
-            if not schema:
-                self._fail(error.value)
-            self.free()
-            self._schema = schema
-        return kind, prefix, lib.shmp_arrow_body_length(prefix, len(prefix))
-
-    def free(self) -> None:
-        if self._schema:
-            lib.shmp_arrow_schema_free(self._schema)
-        self._schema = None
-
-    def _fail(self, code: int):
-        raise ShmpipeError(code, self.channel, "recv", self._why.value.decode(errors="replace") if code == _core.ARROW else None)
+    def __call__(self, message: Message) -> Tuple[int, bytes, int]:
+        """(kind, checked framing and metadata, body length) of a valid message; raises EARROW otherwise."""
+        kind = check(lib.shmp_arrow_checker_check(self._pointer, message._address, len(message), self._errp), self._err)
+        prefix = ctypes.string_at(lib.shmp_arrow_checker_prefix(self._pointer), lib.shmp_arrow_checker_prefix_length(self._pointer))
+        return kind, prefix, lib.shmp_arrow_checker_body_length(self._pointer)
 
 
 class _Records:
-    """A read-only file that pyarrow's stream reader pulls messages from.
-
-    `fetch(timeout)` gives the next record as (memoryview, release), or None
-    at the end: a channel's next message, or a published table's next one.
+    """A file (read() and closed are all pyarrow asks for) that pyarrow's
+    stream reader pulls messages from, one record of `reader` at a time.
 
     Each read() is served from the current record: first its checked
     metadata (private bytes), then its body (a memoryview of shared memory,
@@ -76,27 +56,18 @@ class _Records:
 
     closed = False
 
-    def __init__(self, fetch, check: _Check):
-        self._fetch = fetch
-        self._check = check
+    def __init__(self, reader: Reader, check_message: _Checker):
+        self._reader = reader
+        self._check = check_message
         self._parts: list = []
-        self._held = None  # releases the record the last batch views
+        self._held: Optional[Message] = None  # the record the last batch views
         self.pending: Optional[tuple] = None  # a schema message that starts a new stream
         self.timeout: Optional[float] = DEFAULT_TIMEOUT
         self.started = False
 
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return False
-
-    def close(self) -> None:
-        pass
-
     def release(self) -> None:
         if self._held is not None:
-            self._held()
+            self._held.release()
             self._held = None
 
     def read(self, size: int = -1):
@@ -118,28 +89,27 @@ class _Records:
             self.pending = None
             return True
         self.release()
-        fetched = self._fetch(self.timeout)
-        if fetched is None:
+        message = self._reader.recv(self.timeout)
+        if message is None:
             return False
-        data, release = fetched
         try:
-            kind, prefix, body_length = self._check(data)
+            kind, prefix, body_length = self._check(message)
         except BaseException:
-            release()
+            message.release()
             raise
-        body = data[len(prefix):len(prefix) + body_length]
-        if kind == _core.ARROW_RECORD_BATCH:
-            self._held = release
+        body = message.data[len(prefix):len(prefix) + body_length]
+        if kind == ARROW_RECORD_BATCH:
+            self._held = message
         else:
             body = bytes(body)  # schemas and dictionaries outlive their record
-            release()
-        if kind == _core.ARROW_SCHEMA and self.started:
-            self.pending = (kind, prefix, body)
+            message.release()
+        if kind == ARROW_SCHEMA and self.started:
+            self.pending = (prefix, body)
             return False
-        self._serve(kind, prefix, body)
+        self._serve(prefix, body)
         return True
 
-    def _serve(self, kind: int, prefix: bytes, body) -> None:
+    def _serve(self, prefix: bytes, body) -> None:
         self.started = True
         self._parts = [prefix, body] if len(body) else [prefix]
 
@@ -149,18 +119,14 @@ class ArrowReader:
 
     def __init__(self, reader: Reader):
         self._reader = reader
-        self._check = _Check(reader.name)
-        self._records = _Records(self._fetch, self._check)
+        self._check = _Checker(reader.name, "recv")
+        self._records = _Records(reader, self._check)
         self._stream: Optional[pa.ipc.RecordBatchStreamReader] = None
         self._ended = False
 
     @property
     def name(self) -> str:
         return self._reader.name
-
-    def _fetch(self, timeout: Optional[float]):
-        message = self._reader.recv(timeout)
-        return None if message is None else (message.data, message.release)
 
     @property
     def schema(self) -> Optional[pa.Schema]:
@@ -177,13 +143,13 @@ class ArrowReader:
                 return self._stream.read_next_batch()
             except StopIteration:
                 pass
-            except (pa.ArrowException, OSError) as error:
+            except (pa.ArrowException, OSError) as failure:
                 # pyarrow verifies the metadata again, more strictly in places
                 # (a flatbuffer field the core's check never reads).
                 if self._records.started:
                     self._stream = None
                     self._records.release()
-                    raise ShmpipeError(_core.ARROW, self.name, "recv", f"pyarrow could not load the message: {error}") from None
+                    raise error(ARROW, "recv", self.name, f"pyarrow could not load the message: {failure}") from None
             # The stream ended: a new schema starts the next one, or the writer closed.
             self._stream = None
             self._ended = self._records.pending is None
@@ -216,6 +182,35 @@ class ArrowReader:
         self.close()
 
 
+def ipc_messages(data: Union[pa.RecordBatch, pa.Table], channel: str) -> List[Tuple["pa.ipc.Message", int]]:
+    """`data` as the IPC messages a writer sends, each with the bytes it takes in its record."""
+    if not isinstance(data, (pa.RecordBatch, pa.Table)):
+        raise error(INVALID, "send", channel, "shmpipe writes a pyarrow RecordBatch or Table")
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, data.schema) as stream:
+        stream.write(data)
+    sized = []
+    for message in pa.ipc.MessageReader.open_stream(sink.getvalue()):
+        size = pa.MockOutputStream()
+        message.serialize_to(size, alignment=_ALIGN)
+        sized.append((message, size.size()))
+    return sized
+
+
+def send_message(writer: Writer, message: "pa.ipc.Message", length: int, timeout: Optional[float]) -> None:
+    """Serialises `message` straight into a claimed record of `length` bytes."""
+    target = writer.claim(length, timeout)
+    try:
+        sink = pa.FixedSizeBufferWriter(pa.py_buffer(target))
+        message.serialize_to(sink, alignment=_ALIGN)
+        sink.close()
+        del sink  # lets go of `target`, which commit() invalidates
+    except BaseException:
+        writer.abort()
+        raise
+    writer.commit()
+
+
 class ArrowWriter:
     """Sends pyarrow RecordBatches and Tables; the schema goes first, and again when it changes."""
 
@@ -228,18 +223,12 @@ class ArrowWriter:
         return self._writer.name
 
     def write(self, data: Union[pa.RecordBatch, pa.Table], timeout: Optional[float] = DEFAULT_TIMEOUT) -> None:
-        if not isinstance(data, (pa.RecordBatch, pa.Table)):
-            raise ShmpipeError(_core.INVALID, self.name, "send", "write() takes a pyarrow RecordBatch or Table")
-        sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, data.schema) as stream:
-            stream.write(data)
-        messages = pa.ipc.MessageReader.open_stream(sink.getvalue())
-        for message in messages:
+        for message, length in ipc_messages(data, self.name):
             if message.type == "schema":
                 if self._schema is not None and self._schema.equals(data.schema, check_metadata=True):
                     continue
                 self._schema = data.schema
-            self._send(message, timeout)
+            send_message(self._writer, message, length, timeout)
 
     def close(self) -> None:
         self._writer.close()
@@ -249,25 +238,6 @@ class ArrowWriter:
 
     def __exit__(self, *_exc) -> None:
         self.close()
-
-    def _send(self, message: "pa.ipc.Message", timeout: Optional[float]) -> None:
-        size = pa.MockOutputStream()
-        message.serialize_to(size, alignment=_ALIGN)
-        length = size.size()
-        if length > self._writer.max_record_size:
-            raise ShmpipeError(_core.TOO_LARGE, self.name, "send",
-                               f"this Arrow message takes {length} bytes and the channel carries at most "
-                               f"{self._writer.max_record_size} per record: create it with a larger capacity, or send smaller batches")
-        target = self._writer.claim(length, timeout)
-        try:
-            sink = pa.FixedSizeBufferWriter(pa.py_buffer(target))
-            message.serialize_to(sink, alignment=_ALIGN)
-            sink.close()
-            del sink
-        except BaseException:
-            self._writer.abort()
-            raise
-        self._writer.commit()
 
 
 def copy_batch(batch: pa.RecordBatch) -> pa.RecordBatch:

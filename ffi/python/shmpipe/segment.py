@@ -1,61 +1,50 @@
-"""A segment is one POSIX shared memory object mapped into this process:
-naming, creation (O_EXCL, mode 0600, memory reserved up front), opening
-(owner and header checks) and removing the names this process created, also
-on SIGTERM/SIGHUP and at exit.
+"""A segment is one named shared memory object mapped into this process.
+The C core creates, opens and checks it; this module keeps the mapping alive
+for Python's views and removes the names this process created, also on
+SIGTERM/SIGHUP and at exit.
 
-The mapping is a Python mmap. Views handed out are memoryview slices of it;
-while any exists (also inside a pyarrow buffer) the mmap cannot be closed,
-so close() leaves the unmapping to the last view's collection: a view never
-outlives its mapping."""
+The core counts references to a mapping and unmaps it after the last one.
+A Segment holds one until close(); every view handed out is a slice of one
+memoryview over a ctypes array that holds another, dropped when that array
+is collected, i.e. after the last view of it (also inside a pyarrow buffer)
+is gone: a view never outlives its mapping."""
 import atexit
 import ctypes
-import mmap
 import os
-import re
 import signal
-import time
+import weakref
 from typing import Optional
 
-from . import _core
-from ._core import lib
-from .errors import ShmpipeError
+from ._core import INVALID, NAME_MAX, OPEN_ALLOW_OTHER_OWNER, OPEN_READ_ONLY_DATA, Error, lib
+from .errors import ShmpipeError, check, error
 
-NAME_PREFIX = "shmpipe."
-_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,199}$")
-_PAGE = 4096
 
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.shm_open.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_uint]
-_libc.shm_open.restype = ctypes.c_int
-_libc.shm_unlink.argtypes = [ctypes.c_char_p]
-_libc.shm_unlink.restype = ctypes.c_int
+def _c_name(name: str, op: str) -> bytes:
+    # The core checks the name; only what C strings cannot carry is ours.
+    if not isinstance(name, str) or "\0" in name:
+        raise error(INVALID, op, str(name).replace("\0", "?"), "a channel name is a str without NUL characters")
+    return name.encode()
 
 
 def shm_path(name: str) -> str:
     """The path of a channel's segment under /dev/shm."""
-    return f"/dev/shm/{NAME_PREFIX}{name}"
+    err = Error()
+    out = ctypes.create_string_buffer(NAME_MAX + 64)
+    check(lib.shmp_shm_name(_c_name(name, "open"), b"open", out, len(out), ctypes.byref(err)), err)
+    return "/dev/shm" + out.value.decode()
 
 
-def _shm_name(name: str, op: str) -> bytes:
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise ShmpipeError(_core.INVALID, str(name), op,
-                           "A channel name is 1-200 characters of letters, digits, '.', '_' and '-', "
-                           "not starting with '.' or '-'")
-    return f"/{NAME_PREFIX}{name}".encode()
-
+NAME_PREFIX = os.path.basename(shm_path("x"))[:-1]
+"""What the core puts before a channel's name in /dev/shm ("shmpipe.")."""
 
 # ---- names this process must remove -----------------------------------------
 
 _owned: set = set()
 
 
-def _unlink_name(name: str) -> int:
-    return 0 if _libc.shm_unlink(_shm_name(name, "unlink")) == 0 else -ctypes.get_errno()
-
-
 def _remove_owned() -> None:
-    for name in list(_owned):
-        _unlink_name(name)
+    for name in _owned:
+        lib.shmp_unlink(name.encode(), None)
     _owned.clear()
 
 
@@ -86,114 +75,71 @@ def _install_cleanup() -> None:
 
 def unlink(name: str) -> None:
     """Removes a channel's name from /dev/shm (existing mappings stay valid)."""
-    rc = _unlink_name(name)
+    err = Error()
     _owned.discard(name)
-    if rc != 0:
-        raise ShmpipeError(rc, name, "unlink")
+    check(lib.shmp_unlink(_c_name(name, "unlink"), ctypes.byref(err)), err)
 
 
 # ---- the mapping ----------------------------------------------------------------
 
 
-class Segment:
-    """One mapped segment; close() drops this object's hold on it."""
+def _views(segment: int) -> memoryview:
+    """A memoryview of the whole mapping that holds a reference of its own."""
+    lib.shmp_segment_ref(segment)
+    array = (ctypes.c_char * lib.shmp_segment_length(segment)).from_address(lib.shmp_segment_base(segment))
+    # Not at exit: views may still be used while the interpreter shuts down.
+    weakref.finalize(array, lib.shmp_segment_unref, segment).atexit = False
+    return memoryview(array).cast("B")
 
-    def __init__(self, name: str, mapped: mmap.mmap, owned: bool):
-        self.name = name
-        self.size = len(mapped)
+
+class Segment:
+    """One mapped segment (the core's shmp_segment*); close() drops this object's hold on it."""
+
+    def __init__(self, pointer: int, owned: bool):
+        self.pointer = pointer
+        self.name = lib.shmp_segment_name(pointer).decode()
+        self.base = lib.shmp_segment_base(pointer)
+        self.size = lib.shmp_segment_length(pointer)
         self.owned = owned
-        self._mmap: Optional[mmap.mmap] = mapped
-        self._memory: Optional[memoryview] = memoryview(mapped)
-        # The address for the C core; this export also pins the mapping.
-        self._anchor = ctypes.c_char.from_buffer(mapped)
-        self.base = ctypes.addressof(self._anchor)
+        self._memory: Optional[memoryview] = _views(pointer)
+        self._readonly = self._memory.toreadonly()
+        self._err = Error()
+        self._release = weakref.finalize(self, lib.shmp_segment_unref, pointer)
+        self._release.atexit = False
 
     @classmethod
     def create(cls, name: str, capacity: int, mode: int = 0o600) -> "Segment":
-        path = _shm_name(name, "create")
-        pages = -(-int(capacity) // _PAGE) * _PAGE
-        if pages < _PAGE:
-            raise ShmpipeError(_core.INVALID, name, "create", f"capacity must be at least {_PAGE} bytes, got {capacity}")
-        size = lib.shmp_segment_size(pages)
-        fd = _libc.shm_open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
-        if fd < 0:
-            raise ShmpipeError(-ctypes.get_errno(), name, "create")
-        segment = None
-        try:
-            try:
-                # Reserve every page now: a full /dev/shm fails here, not
-                # with SIGBUS when a page is first touched.
-                os.posix_fallocate(fd, 0, size)
-            except OSError as error:
-                raise ShmpipeError(-error.errno, name, "create", f"could not reserve {size} bytes in /dev/shm") from None
-            segment = cls(name, mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE), True)
-            rc = lib.shmp_segment_format(segment.base, size)
-            if rc != 0:
-                raise ShmpipeError(rc, name, "create")
-            _install_cleanup()
-            _owned.add(name)
-            return segment
-        except BaseException:
-            if segment is not None:
-                segment._unmap()
-            _libc.shm_unlink(path)
-            raise
-        finally:
-            os.close(fd)
+        err = Error()
+        pointer = lib.shmp_segment_create(_c_name(name, "create"), capacity, mode, ctypes.byref(err))
+        if not pointer:
+            raise ShmpipeError.from_error(err)
+        _install_cleanup()
+        _owned.add(name)
+        return cls(pointer, owned=True)
 
     @classmethod
-    def open(cls, name: str, allow_other_owner: bool = False, ready_timeout: float = 2.0) -> "Segment":
-        path = _shm_name(name, "open")
-        fd = _libc.shm_open(path, os.O_RDWR | os.O_CLOEXEC, 0)
-        if fd < 0:
-            raise ShmpipeError(-ctypes.get_errno(), name, "open")
-        deadline = time.monotonic() + ready_timeout
-        try:
-            while True:
-                info = os.fstat(fd)
-                if info.st_uid != os.getuid() and not allow_other_owner:
-                    raise ShmpipeError(-13, name, "open", f"the segment belongs to uid {info.st_uid}; pass allow_other_owner=True to open it anyway")
-                rc = _core.NOT_READY
-                if info.st_size > 0:
-                    segment = cls(name, mmap.mmap(fd, info.st_size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE), False)
-                    rc = lib.shmp_segment_check(segment.base, segment.size)
-                    if rc == 0:
-                        return segment
-                    segment._unmap()
-                # Its creator has made the name but not yet sized or formatted it.
-                if rc != _core.NOT_READY or time.monotonic() > deadline:
-                    raise ShmpipeError(rc, name, "open")
-                time.sleep(0.001)
-        finally:
-            os.close(fd)
+    def open(cls, name: str, flags: int = 0, ready_timeout: float = 2.0) -> "Segment":
+        err = Error()
+        pointer = lib.shmp_segment_open(_c_name(name, "open"), flags, int(ready_timeout * 1e9), ctypes.byref(err))
+        if not pointer:
+            raise ShmpipeError.from_error(err)
+        return cls(pointer, owned=False)
 
-    def view(self, offset: int, length: int) -> memoryview:
-        if self._memory is None:
-            raise ShmpipeError(_core.CLOSED, self.name, "recv")
-        if offset < 0 or length < 0 or offset + length > self.size:
-            raise ShmpipeError(_core.INVALID, self.name, "recv", f"view [{offset}, {offset + length}) is outside the {self.size}-byte mapping")
-        return self._memory[offset:offset + length]
+    def view(self, offset: int, length: int, op: str, writable: bool = False) -> memoryview:
+        """Bytes [offset, offset + length) of the mapping, once the core agrees they lie in it."""
+        check(lib.shmp_segment_range(self.pointer, offset, length, op.encode(), ctypes.byref(self._err)), self._err)
+        return (self._memory if writable else self._readonly)[offset:offset + length]
 
     @property
     def closed(self) -> bool:
         return self._memory is None
 
     def close(self) -> None:
-        """Removes the name if this process created it, and unmaps once no view is left."""
+        """Removes the name if this process created it, and lets go of the mapping (views keep it)."""
         if self._memory is None:
             return
         if self.owned and self.name in _owned:
             _owned.discard(self.name)
-            _unlink_name(self.name)
-        self._unmap()
-
-    def _unmap(self) -> None:
-        self._anchor = None
-        if self._memory is not None:
-            self._memory.release()
-            self._memory = None
-        try:
-            self._mmap.close()
-        except BufferError:
-            pass  # views are still alive: the mmap goes when the last one does
-        self._mmap = None
+            lib.shmp_unlink(self.name.encode(), None)
+        self._memory = self._readonly = None
+        self._release()

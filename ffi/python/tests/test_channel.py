@@ -1,4 +1,7 @@
 """Bytes through a channel from Python: real processes, real shared memory."""
+import errno
+import os
+import pickle
 import signal
 import time
 
@@ -51,21 +54,62 @@ def test_claim_commit_abort_and_copy(name):
 def test_errors_name_the_segment_and_the_cause(name):
     with pytest.raises(shmpipe.ShmpipeError) as missing:
         shmpipe.open_reader(name)
-    assert missing.value.code == "ENOENT" and missing.value.segment == name
-    assert "No channel by that name exists" in str(missing.value)
+    assert (missing.value.code, missing.value.errno, missing.value.segment, missing.value.op) == ("ENOENT", -errno.ENOENT, name, "open")
+    # The core's sentence, as the other bindings word it.
+    assert str(missing.value) == (f'open on segment "{name}" failed: {os.strerror(errno.ENOENT)} [ENOENT]. '
+                                  "No channel by that name exists: start the side that creates it first, or check the name")
     with pytest.raises(shmpipe.ShmpipeError) as bad:
         shmpipe.create_writer("../etc", capacity=4096)
-    assert bad.value.code == "EINVAL"
+    assert bad.value.code == "EINVAL" and "A channel name is 1-200 characters" in str(bad.value)
+    with pytest.raises(shmpipe.ShmpipeError) as nul:
+        shmpipe.create_writer("a\0b", capacity=4096)
+    assert nul.value.code == "EINVAL" and not os.path.exists(shmpipe.shm_path("a"))
     with shmpipe.create_writer(name, capacity=4096) as writer:
         with pytest.raises(shmpipe.ShmpipeError) as exists:
             shmpipe.create_reader(name, capacity=4096)
         assert exists.value.code == "EEXIST"
         with pytest.raises(shmpipe.ShmpipeError) as too_large:
             writer.send(b"x" * 5000)
-        assert too_large.value.code == "ETOOLARGE" and "at most 4032 bytes" in str(too_large.value)
+        assert too_large.value.code == "ETOOLARGE" and too_large.value.op == "send"
+        assert "a 5000-byte record does not fit: this channel carries at most 4032 bytes" in str(too_large.value)
         with pytest.raises(shmpipe.ShmpipeError) as busy:
             shmpipe.open_writer(name)
-        assert busy.value.code == "EBUSY"
+        assert busy.value.code == "EBUSY" and "already this channel's writer" in str(busy.value)
+
+
+def test_misuse_is_worded_by_the_core_too(name):
+    with shmpipe.create_reader(name, capacity=4096) as reader:
+        with pytest.raises(shmpipe.ShmpipeError) as negative:
+            reader.recv(timeout=-1)
+        assert negative.value.code == "EINVAL" and str(negative.value).startswith(f'recv on segment "{name}" failed: invalid argument [EINVAL]. timeout')
+    with pytest.raises(shmpipe.ShmpipeError) as closed:
+        reader.recv()
+    assert (closed.value.code, closed.value.op) == ("ECLOSED", "recv") and "this reader was closed" in str(closed.value)
+    copied = pickle.loads(pickle.dumps(closed.value))  # errors cross process boundaries whole
+    assert (copied.code, copied.errno, copied.segment, copied.op, str(copied)) == \
+        (closed.value.code, closed.value.errno, name, "recv", str(closed.value))
+
+
+def test_other_users_segments_are_opened_only_when_asked(name):
+    with shmpipe.create_writer(name, capacity=4096) as writer:
+        os.chown(shmpipe.shm_path(name), os.getuid() + 4321, -1)
+        with pytest.raises(shmpipe.ShmpipeError) as refused:
+            shmpipe.open_reader(name)
+        assert refused.value.code == "EACCES" and "allow-other-owner" in str(refused.value)
+        with shmpipe.open_reader(name, allow_other_owner=True) as reader:
+            writer.send(b"across users")
+            assert bytes(reader.recv(timeout=1).data) == b"across users"
+
+
+def test_readers_see_records_read_only(name):
+    with shmpipe.create_writer(name, capacity=8192) as writer, shmpipe.open_reader(name) as reader:
+        writer.send(b"look, don't touch")
+        message = reader.recv(timeout=1)
+        assert message.data.readonly
+        maps = [line.split() for line in open("/proc/self/maps") if line.rstrip().endswith(shmpipe.shm_path(name))]
+        address = reader._segment.base + reader._segment.size - 1
+        perms = [fields[1] for fields in maps if int(fields[0].split("-")[0], 16) <= address < int(fields[0].split("-")[1], 16)]
+        assert perms == ["r--s"]  # the opener's data ring is mapped without write permission
 
 
 def test_waits_time_out(name):

@@ -41,7 +41,7 @@ struct shmp_slot {
 struct shmp_header {
   /* line 0: identity, written once before the magic is published */
   _Atomic uint64_t magic;      /* SHMP_MAGIC, stored last by the creator */
-  uint32_t abi_version;        /* SHMP_ABI_VERSION */
+  uint32_t format_version;     /* SHMP_FORMAT_VERSION */
   uint32_t header_size;        /* offset of the data ring: SHMP_HEADER_SIZE */
   uint64_t segment_size;       /* header_size + capacity */
   uint64_t capacity;           /* data ring bytes, multiple of 4096 */
@@ -92,6 +92,19 @@ static inline uint64_t shmp_align64(uint64_t n) { return (n + 63u) & ~(uint64_t)
 
 /* Ring bytes a record with `len` payload bytes occupies. */
 static inline uint64_t shmp_record_size(uint64_t len) { return SHMP_RECORD_HEADER + shmp_align64(len); }
+
+/* A mapped segment (private memory of this process, not shared). */
+struct shmp_segment {
+  _Atomic uint32_t refs;
+  void *base;
+  uint64_t size;     /* bytes mapped */
+  uint64_t capacity; /* data ring bytes, copied from the header once it was checked */
+  char name[SHMP_NAME_MAX + 1];
+};
+
+/* The header of a fresh zero-filled mapping / of a mapped segment. */
+int shmp_header_format(void *base, uint64_t size);
+int shmp_header_check(const void *base, uint64_t size, uint64_t *capacity); /* the checked capacity */
 
 #define SHMP_EXPORT __attribute__((visibility("default")))
 

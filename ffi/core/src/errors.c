@@ -1,8 +1,11 @@
-/* Names and sentences for every code the core returns, so that every
- * binding reports the same error the same way. */
+/* Names and sentences for every code the core returns, and the one function
+ * that writes them into a caller's shmp_error. */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "error.h"
 #include "layout.h"
 
 struct code_text {
@@ -14,7 +17,7 @@ struct code_text {
 static const struct code_text own[] = {
     {SHMP_OK, "OK", "success"},
     {SHMP_E_BAD_MAGIC, "EBADMAGIC", "not a shmpipe segment (bad magic number)"},
-    {SHMP_E_ABI, "EABI", "segment was made by an incompatible shmpipe version (ABI mismatch)"},
+    {SHMP_E_ABI, "EABI", "segment was made by an incompatible shmpipe version (format mismatch)"},
     {SHMP_E_TRUNCATED, "ETRUNCATED", "segment is smaller than its header says"},
     {SHMP_E_CORRUPT, "ECORRUPT", "segment header or a record in it is corrupt"},
     {SHMP_E_PEER_GONE, "EPEERGONE", "the process at the other end of the channel died"},
@@ -24,7 +27,7 @@ static const struct code_text own[] = {
     {SHMP_E_BUSY, "EBUSY", "another live process already holds this end of the channel"},
     {SHMP_E_NOT_READY, "ENOTREADY", "segment exists but its creator has not finished setting it up"},
     {SHMP_E_AGAIN, "EAGAIN", "no record is available yet"},
-    {SHMP_E_STATE, "ESTATE", "call out of order (commit without claim, or claim twice)"},
+    {SHMP_E_STATE, "ESTATE", "call out of order"},
     {SHMP_E_INVALID, "EINVAL", "invalid argument"},
     {SHMP_E_ARROW, "EARROW", "record is not a valid Arrow IPC message"},
 };
@@ -40,6 +43,8 @@ static const struct code_text sys[] = {
     {ENOSYS, "ENOSYS", NULL}, {EOVERFLOW, "EOVERFLOW", NULL}, {ETIMEDOUT, "ETIMEDOUT", NULL},
 };
 
+#define COUNT(table) (sizeof table / sizeof *table)
+
 static const struct code_text *find(const struct code_text *t, size_t n, int code) {
   for (size_t i = 0; i < n; i++)
     if (t[i].code == code) return &t[i];
@@ -47,21 +52,20 @@ static const struct code_text *find(const struct code_text *t, size_t n, int cod
 }
 
 SHMP_EXPORT const char *shmp_error_name(int code) {
-  const struct code_text *t = find(own, sizeof own / sizeof *own, code);
-  if (t == NULL && code < 0) t = find(sys, sizeof sys / sizeof *sys, -code);
+  const struct code_text *t = find(own, COUNT(own), code);
+  if (t == NULL && code < 0) t = find(sys, COUNT(sys), -code);
   return t ? t->name : "EUNKNOWN";
 }
 
-SHMP_EXPORT const char *shmp_error_message(int code) {
-  const struct code_text *t = find(own, sizeof own / sizeof *own, code);
+static const char *code_message(int code) {
+  const struct code_text *t = find(own, COUNT(own), code);
   if (t) return t->message;
   if (code < 0 && code > -4096) return strerror(-code);
   return "unknown error";
 }
 
-/* What a user can do about an error, where the code alone says enough to
- * tell; NULL otherwise. Bindings append it to their error messages. */
-SHMP_EXPORT const char *shmp_error_hint(int code) {
+/* What a user can do about an error, where the code alone says enough. */
+static const char *code_hint(int code) {
   switch (code) {
     case -ENOENT: return "No channel by that name exists: start the side that creates it first, or check the name";
     case -EEXIST: return "A segment by that name exists already: pick another name, or remove the stale one (it lives in /dev/shm)";
@@ -69,7 +73,7 @@ SHMP_EXPORT const char *shmp_error_hint(int code) {
     case -EPERM: return "The segment belongs to another user or its mode forbids access";
     case -ENOSPC:
     case -ENOMEM: return "/dev/shm has no room for a segment this size: free space there or ask for a smaller capacity";
-    case SHMP_E_PEER_GONE: return "The other process exited without closing the channel; records it committed were all delivered";
+    case SHMP_E_PEER_GONE: return "The other process exited without closing the channel";
     case SHMP_E_TIMEOUT: return "Raise the timeout if the other side is just slow, or check that it is running";
     case SHMP_E_BAD_MAGIC:
     case SHMP_E_ABI:
@@ -79,3 +83,56 @@ SHMP_EXPORT const char *shmp_error_hint(int code) {
     default: return NULL;
   }
 }
+
+/* Appends to `out` (always NUL-terminated); returns the new length. */
+__attribute__((format(printf, 4, 5))) static size_t appendf(char *out, size_t len, size_t cap, const char *fmt, ...) {
+  if (len + 1 >= cap) return len;
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(out + len, cap - len, fmt, ap);
+  va_end(ap);
+  if (n < 0) return len;
+  return len + (size_t)n < cap ? len + (size_t)n : cap - 1;
+}
+
+/* Copies `text`, with control characters shown as '?': a name that was
+ * refused for holding them must not break the message's line. */
+static void copy_text(char *out, size_t cap, const char *text) {
+  snprintf(out, cap, "%s", text ? text : "");
+  for (char *c = out; *c; c++)
+    if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = '?';
+}
+
+static int fill(shmp_error *err, int code, const char *op, const char *segment, const char *fmt, va_list ap) {
+  if (err == NULL) return code;
+  char detail[SHMP_ERROR_MESSAGE_MAX] = "";
+  if (fmt != NULL) vsnprintf(detail, sizeof detail, fmt, ap);
+  err->code = code;
+  copy_text(err->op, sizeof err->op, op);
+  copy_text(err->segment, sizeof err->segment, segment);
+  size_t cap = sizeof err->message, len = 0;
+  err->message[0] = '\0';
+  len = appendf(err->message, len, cap, "%s on segment \"%s\" failed: %s [%s]", err->op, err->segment,
+                code_message(code), shmp_error_name(code));
+  if (detail[0] != '\0') len = appendf(err->message, len, cap, ". %s", detail);
+  const char *hint = code_hint(code);
+  if (hint != NULL) appendf(err->message, len, cap, ". %s", hint);
+  return code;
+}
+
+int shmp_fail(shmp_error *err, int code, const char *op, const char *segment, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fill(err, code, op, segment, fmt, ap);
+  va_end(ap);
+  return code;
+}
+
+SHMP_EXPORT int shmp_error_set(shmp_error *err, int code, const char *op, const char *segment, const char *detail) {
+  return shmp_fail(err, code, op, segment, "%s", detail ? detail : "");
+}
+
+_Static_assert(offsetof(shmp_error, op) == 4, "shmp_error layout is ABI");
+_Static_assert(offsetof(shmp_error, segment) == 20, "shmp_error layout is ABI");
+_Static_assert(offsetof(shmp_error, message) == 276, "shmp_error layout is ABI");
+_Static_assert(sizeof(shmp_error) == 788, "shmp_error layout is ABI");

@@ -37,7 +37,9 @@ static void futex_wait(_Atomic uint32_t *word, uint32_t expected, int64_t ns) {
 }
 
 void shmp_wake_all(_Atomic uint32_t *futex) {
-  atomic_fetch_add(futex, 1);
+  /* Full barrier: a sleeper that read the old value before our publish
+   * fails its FUTEX_WAIT (value changed) or is woken below. */
+  smp_fetch_add(futex, 1);
   syscall(SYS_futex, (uint32_t *)futex, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
 
@@ -45,7 +47,7 @@ void shmp_wake_if_waiting(_Atomic uint32_t *futex, _Atomic uint32_t *waiters) {
   /* The caller's smp_store_mb() orders its publish before this load; the
    * sleeper orders its announcement before re-checking. One of the two sees
    * the other (see shmp_wait_until). */
-  if (atomic_load(waiters) != 0) shmp_wake_all(futex);
+  if (smp_load_mb(waiters) != 0) shmp_wake_all(futex);
 }
 
 int shmp_wait_until(const struct shmp_wait *w, shmp_ready_fn ready, void *ctx,
@@ -56,6 +58,7 @@ int shmp_wait_until(const struct shmp_wait *w, shmp_ready_fn ready, void *ctx,
     rc = ready(ctx);
   }
   while (rc == 0) {
+    /* `interrupted` is private to this process (another thread sets it). */
     if (atomic_exchange(w->interrupted, 0)) return SHMP_E_AGAIN;
     int64_t left = deadline_ns - now_ns();
     if (left <= 0) return SHMP_E_TIMEOUT;
@@ -64,10 +67,10 @@ int shmp_wait_until(const struct shmp_wait *w, shmp_ready_fn ready, void *ctx,
     /* Read the futex value, announce, then re-check: a publish after the
      * re-check bumps the futex, so the sleep below returns at once. */
     uint32_t seq = smp_load_acquire(w->futex);
-    atomic_fetch_add(w->waiters, 1);
+    smp_fetch_add(w->waiters, 1);
     smp_mb();
     rc = ready(ctx);
-    if (rc == 0 && !atomic_load(w->interrupted)) {
+    if (rc == 0 && !atomic_load(w->interrupted)) { /* private word */
       int64_t before = now_ns();
       futex_wait(w->futex, seq, slice);
       /* A full slice without a wake: time to ask whether the peer lives. */
@@ -76,7 +79,7 @@ int shmp_wait_until(const struct shmp_wait *w, shmp_ready_fn ready, void *ctx,
         if (rc == 0 && w->peers_gone(w->peers)) rc = SHMP_E_PEER_GONE;
       }
     }
-    atomic_fetch_sub(w->waiters, 1);
+    smp_fetch_sub(w->waiters, 1);
     if (rc == 0) rc = ready(ctx);
   }
   return rc > 0 ? 0 : rc;

@@ -18,7 +18,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "error.h"
 #include "flatbuf.h"
 #include "layout.h"
 
@@ -62,11 +64,18 @@ typedef struct arrow_field {
   uint32_t index_bits;   /* width of the dictionary indices */
 } arrow_field;
 
+typedef struct shmp_arrow_schema shmp_arrow_schema;
 struct shmp_arrow_schema {
   uint32_t count; /* fields of every level, in pre-order */
   uint32_t top;   /* top-level fields */
   arrow_field *fields;
 };
+
+static void schema_free(shmp_arrow_schema *schema) {
+  if (schema == NULL) return;
+  free(schema->fields);
+  free(schema);
+}
 
 /* Where a failure is described: the first one wins. */
 typedef struct report {
@@ -98,13 +107,6 @@ static int read_framing(report *r, const uint8_t *bytes, uint64_t len, uint32_t 
     return fail(r, "metadata length %u is not a positive multiple of 8 that fits in the %llu bytes there are",
                 *meta_len, (unsigned long long)(len - 8));
   return 0;
-}
-
-SHMP_EXPORT int64_t shmp_arrow_prefix_length(const void *record, uint64_t len, char *why, uint64_t why_len) {
-  report r = {why, why_len};
-  uint32_t meta_len = 0;
-  int rc = read_framing(&r, record, len, &meta_len);
-  return rc != 0 ? rc : 8 + (int64_t)meta_len;
 }
 
 /* The Message table and its header, after the framing is checked. */
@@ -503,61 +505,93 @@ static int check_dictionary(report *r, const shmp_arrow_schema *schema, const me
   return fail(r, "dictionary batch %lld belongs to no field of the schema", (long long)id);
 }
 
-/* ---- entry points ----------------------------------------------------------- */
+/* ---- the checker of a stream ------------------------------------------------ */
 
-SHMP_EXPORT int shmp_arrow_check_metadata(const shmp_arrow_schema *schema, const void *prefix,
-                                          uint64_t prefix_len, uint64_t body_room, char *why,
-                                          uint64_t why_len) {
-  report r = {why, why_len};
-  message m;
-  if (prefix == NULL) return fail(&r, "no message");
-  int rc = open_message(&r, prefix, prefix_len, body_room, &m);
+struct shmp_arrow_checker {
+  char segment[SHMP_ERROR_SEGMENT_MAX];
+  char op[SHMP_ERROR_OP_MAX];
+  shmp_arrow_schema *schema; /* the latest schema message's, or NULL */
+  uint8_t *prefix;           /* private copy of the last message's framing and metadata */
+  uint64_t prefix_capacity;
+  uint64_t prefix_length;
+  uint64_t body_length;
+};
+
+SHMP_EXPORT shmp_arrow_checker *shmp_arrow_checker_new(const char *segment, const char *op, shmp_error *err) {
+  shmp_arrow_checker *c = calloc(1, sizeof *c);
+  if (c == NULL) {
+    shmp_fail(err, -ENOMEM, op, segment, NULL);
+    return NULL;
+  }
+  snprintf(c->segment, sizeof c->segment, "%s", segment ? segment : "");
+  snprintf(c->op, sizeof c->op, "%s", op ? op : "recv");
+  return c;
+}
+
+SHMP_EXPORT void shmp_arrow_checker_free(shmp_arrow_checker *c) {
+  if (c == NULL) return;
+  schema_free(c->schema);
+  free(c->prefix);
+  free(c);
+}
+
+/* Copies the framing and metadata out of `record`: the length comes from a
+ * private copy of the first 8 bytes, and open_message() checks the copy
+ * against it again, so a peer rewriting the record cannot make them differ. */
+static int copy_prefix(report *r, shmp_arrow_checker *c, const uint8_t *record, uint64_t len) {
+  uint8_t framing[8];
+  uint32_t meta_len = 0;
+  if (record != NULL && len >= sizeof framing) memcpy(framing, record, sizeof framing);
+  int rc = read_framing(r, record != NULL && len >= sizeof framing ? framing : NULL, len, &meta_len);
   if (rc != 0) return rc;
+  uint64_t prefix_len = 8 + (uint64_t)meta_len;
+  if (prefix_len > c->prefix_capacity) {
+    uint8_t *grown = realloc(c->prefix, prefix_len);
+    if (grown == NULL) return -ENOMEM;
+    c->prefix = grown;
+    c->prefix_capacity = prefix_len;
+  }
+  memcpy(c->prefix, record, prefix_len);
+  c->prefix_length = prefix_len;
+  return 0;
+}
+
+static int check(report *r, shmp_arrow_checker *c, const uint8_t *record, uint64_t len) {
+  int rc = copy_prefix(r, c, record, len);
+  if (rc != 0) return rc;
+  message m;
+  rc = open_message(r, c->prefix, c->prefix_length, len - c->prefix_length, &m);
+  if (rc != 0) return rc;
+  c->body_length = m.body_length;
   if (m.kind == SHMP_ARROW_SCHEMA) {
     shmp_arrow_schema *parsed = NULL;
-    rc = parse_schema(&r, &m, &parsed);
-    shmp_arrow_schema_free(parsed);
-    return rc != 0 ? rc : m.kind;
+    rc = parse_schema(r, &m, &parsed);
+    if (rc != 0) return rc;
+    schema_free(c->schema);
+    c->schema = parsed;
+    return m.kind;
   }
-  if (schema == NULL) return fail(&r, "a %s arrived before any schema", m.kind == SHMP_ARROW_DICTIONARY ? "dictionary batch" : "record batch");
-  rc = m.kind == SHMP_ARROW_DICTIONARY ? check_dictionary(&r, schema, &m)
-                                        : check_batch(&r, schema, &m, &m.header, 0, schema->top, 0);
+  if (c->schema == NULL)
+    return fail(r, "a %s arrived before any schema", m.kind == SHMP_ARROW_DICTIONARY ? "dictionary batch" : "record batch");
+  rc = m.kind == SHMP_ARROW_DICTIONARY ? check_dictionary(r, c->schema, &m)
+                                        : check_batch(r, c->schema, &m, &m.header, 0, c->schema->top, 0);
   return rc != 0 ? rc : m.kind;
 }
 
-SHMP_EXPORT int shmp_arrow_check(const shmp_arrow_schema *schema, const void *record, uint64_t len,
-                                 char *why, uint64_t why_len) {
-  int64_t prefix = shmp_arrow_prefix_length(record, len, why, why_len);
-  if (prefix < 0) return (int)prefix;
-  return shmp_arrow_check_metadata(schema, record, (uint64_t)prefix, len - (uint64_t)prefix, why, why_len);
+SHMP_EXPORT int shmp_arrow_checker_check(shmp_arrow_checker *c, const void *record, uint64_t len, shmp_error *err) {
+  char why[SHMP_ERROR_MESSAGE_MAX] = "";
+  report r = {why, sizeof why};
+  int rc = check(&r, c, record, len);
+  if (rc < 0) {
+    c->prefix_length = c->body_length = 0;
+    shmp_fail(err, rc, c->op, c->segment, "%s", why);
+  }
+  return rc;
 }
 
-SHMP_EXPORT int64_t shmp_arrow_body_length(const void *prefix, uint64_t prefix_len) {
-  report r = {NULL, 0};
-  message m;
-  if (prefix == NULL) return SHMP_E_ARROW;
-  int rc = open_message(&r, prefix, prefix_len, UINT64_MAX, &m);
-  return rc != 0 ? rc : (int64_t)m.body_length;
-}
-
-SHMP_EXPORT shmp_arrow_schema *shmp_arrow_schema_read(const void *prefix, uint64_t prefix_len, int32_t *err,
-                                                      char *why, uint64_t why_len) {
-  report r = {why, why_len};
-  message m;
-  shmp_arrow_schema *schema = NULL;
-  int rc = prefix == NULL ? fail(&r, "no message") : open_message(&r, prefix, prefix_len, 0, &m);
-  if (rc == 0 && m.kind != SHMP_ARROW_SCHEMA) rc = fail(&r, "expected a schema message, got header type %u", m.kind);
-  if (rc == 0) rc = parse_schema(&r, &m, &schema);
-  if (err != NULL) *err = rc;
-  return rc == 0 ? schema : NULL;
-}
-
-SHMP_EXPORT void shmp_arrow_schema_free(shmp_arrow_schema *schema) {
-  if (schema == NULL) return;
-  free(schema->fields);
-  free(schema);
-}
-
-SHMP_EXPORT uint32_t shmp_arrow_schema_columns(const shmp_arrow_schema *schema) {
-  return schema ? schema->top : 0;
+SHMP_EXPORT const void *shmp_arrow_checker_prefix(const shmp_arrow_checker *c) { return c->prefix; }
+SHMP_EXPORT uint64_t shmp_arrow_checker_prefix_length(const shmp_arrow_checker *c) { return c->prefix_length; }
+SHMP_EXPORT uint64_t shmp_arrow_checker_body_length(const shmp_arrow_checker *c) { return c->body_length; }
+SHMP_EXPORT uint32_t shmp_arrow_checker_columns(const shmp_arrow_checker *c) {
+  return c->schema ? c->schema->top : 0;
 }

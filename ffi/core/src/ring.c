@@ -28,17 +28,22 @@
  * read once, checked against this endpoint's private copy of the geometry,
  * and only then used.
  */
+#define _GNU_SOURCE
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "atomics.h"
+#include "error.h"
 #include "layout.h"
 #include "wait.h"
 
 struct geometry {
+  shmp_segment *seg; /* one reference, held until the endpoint is closed */
   struct shmp_header *h;
   uint8_t *data;     /* base + header size */
-  uint64_t capacity; /* private copy: the shared one may be overwritten */
+  uint64_t capacity; /* the segment's private copy: the shared one may be overwritten */
   uint64_t data_offset;
 };
 
@@ -64,19 +69,23 @@ struct shmp_reader {
   struct shmp_wait wait;
 };
 
-static int load_geometry(void *base, uint64_t size, struct geometry *g) {
-  int rc = shmp_segment_check(base, size);
+/* The geometry comes from the segment's copy, checked when it was mapped;
+ * the header is checked again, as a peer may have written it since. */
+static int load_geometry(shmp_segment *seg, struct geometry *g) {
+  uint64_t capacity = 0;
+  int rc = shmp_header_check(seg->base, seg->size, &capacity);
   if (rc != SHMP_OK) return rc;
-  g->h = base;
-  /* Re-read and re-check: the peer could change the header after the check. */
-  g->capacity = READ_PLAIN_ONCE(g->h->capacity);
-  if (g->capacity < SHMP_MIN_CAPACITY || g->capacity % SHMP_MIN_CAPACITY ||
-      g->capacity > size - SHMP_HEADER_SIZE)
-    return SHMP_E_CORRUPT;
+  if (capacity != seg->capacity) return SHMP_E_CORRUPT;
+  shmp_segment_ref(seg);
+  g->seg = seg;
+  g->h = seg->base;
+  g->capacity = seg->capacity;
   g->data_offset = SHMP_HEADER_SIZE;
-  g->data = (uint8_t *)base + SHMP_HEADER_SIZE;
+  g->data = (uint8_t *)seg->base + SHMP_HEADER_SIZE;
   return SHMP_OK;
 }
+
+static const char *name_of(const struct geometry *g) { return g->seg->name; }
 
 /* Takes `role` if it is free or its holder died; never from a live one. */
 static int take_role(shmp_peer_word *role) {
@@ -84,7 +93,9 @@ static int take_role(shmp_peer_word *role) {
   uint64_t holder = smp_load_acquire(role);
   for (;;) {
     if (holder == SHMP_PEER_CLEARING || (holder != 0 && !shmp_peer_gone(role))) return SHMP_E_BUSY;
-    if (atomic_compare_exchange_strong(role, &holder, self)) return SHMP_OK;
+    /* Full barrier: what this endpoint does next is ordered after taking
+     * the role, and a failed CAS reloads the holder for another look. */
+    if (smp_cas(role, &holder, self)) return SHMP_OK;
   }
 }
 
@@ -97,9 +108,11 @@ static int writer_gone(void *ctx) { return shmp_peer_gone(ctx); }
 static int clear_dead_slot(struct shmp_slot *slot) {
   uint64_t holder = smp_load_acquire(&slot->peer);
   if (holder == 0 || holder == SHMP_PEER_CLEARING || !shmp_peer_gone(&slot->peer)) return 0;
-  if (!atomic_compare_exchange_strong(&slot->peer, &holder, SHMP_PEER_CLEARING)) return 0;
-  atomic_store(&slot->tail, SHMP_SLOT_FREE);
-  atomic_store(&slot->peer, 0);
+  if (!smp_cas(&slot->peer, &holder, SHMP_PEER_CLEARING)) return 0;
+  /* The tail is free before the slot is: an attaching reader that takes
+   * the slot then writes its own tail over a free one. */
+  smp_store_mb(&slot->tail, SHMP_SLOT_FREE);
+  smp_store_release(&slot->peer, 0);
   return 1;
 }
 
@@ -144,40 +157,52 @@ static int refresh_low(shmp_writer *w) {
   return SHMP_OK;
 }
 
-SHMP_EXPORT shmp_writer *shmp_writer_attach(void *base, uint64_t size, int32_t *err) {
-  shmp_writer *w = calloc(1, sizeof *w);
-  int rc = w ? SHMP_OK : -12 /* ENOMEM */;
-  if (rc == SHMP_OK) rc = load_geometry(base, size, &w->g);
+/* Why attaching failed, in the words of the role asked for. */
+static int attach_failed(shmp_segment *seg, int rc, const char *busy, shmp_error *err) {
+  const char *detail = rc == SHMP_E_BUSY ? busy
+                       : rc == SHMP_E_CLOSED ? "its writer has closed it: a channel has one writer for its life"
+                                              : "";
+  return shmp_fail(err, rc, "attach", seg ? seg->name : "(null)", "%s", detail);
+}
+
+SHMP_EXPORT shmp_writer *shmp_writer_attach(shmp_segment *seg, shmp_error *err) {
+  shmp_writer *w = seg ? calloc(1, sizeof *w) : NULL;
+  int rc = seg == NULL ? SHMP_E_INVALID : w ? load_geometry(seg, &w->g) : -ENOMEM;
   if (rc == SHMP_OK && (READ_ONCE(&w->g.h->flags) & SHMP_FLAG_WRITER_CLOSED)) rc = SHMP_E_CLOSED;
   if (rc == SHMP_OK) rc = take_role(&w->g.h->writer);
   if (rc != SHMP_OK) {
+    if (w) shmp_segment_unref(w->g.seg);
     free(w);
-    if (err) *err = rc;
+    attach_failed(seg, rc, "another live process is already this channel's writer", err);
     return NULL;
   }
   struct shmp_header *h = w->g.h;
   w->head = smp_load_acquire(&h->head);
   w->tail_seen = smp_load_acquire(&h->tail);
   w->wait = (struct shmp_wait){&h->space_futex, &h->space_waiters, readers_gone, w, &w->interrupted};
-  if (err) *err = SHMP_OK;
   return w;
 }
 
-SHMP_EXPORT void shmp_writer_close(shmp_writer *w) {
+/* Ends the writer's part: readers ACQUIRE the flag after their last look
+ * at head, so they see every record committed before it. */
+static void writer_finish(shmp_writer *w, uint32_t flags) {
   if (w == NULL) return;
-  atomic_fetch_or(&w->g.h->flags, SHMP_FLAG_WRITER_CLOSED);
+  smp_fetch_or(&w->g.h->flags, flags);
   shmp_wake_all(&w->g.h->data_futex);
+  shmp_segment_unref(w->g.seg);
   free(w);
 }
 
-SHMP_EXPORT void shmp_writer_seal(shmp_writer *w) {
-  if (w == NULL) return;
-  atomic_fetch_or(&w->g.h->flags, SHMP_FLAG_SEALED | SHMP_FLAG_WRITER_CLOSED);
-  shmp_wake_all(&w->g.h->data_futex);
-  free(w);
+SHMP_EXPORT void shmp_writer_close(shmp_writer *w) { writer_finish(w, SHMP_FLAG_WRITER_CLOSED); }
+
+SHMP_EXPORT void shmp_writer_seal(shmp_writer *w) { writer_finish(w, SHMP_FLAG_SEALED | SHMP_FLAG_WRITER_CLOSED); }
+
+SHMP_EXPORT uint64_t shmp_writer_max_payload(const shmp_writer *w) {
+  return w->g.capacity - SHMP_RECORD_HEADER;
 }
 
 SHMP_EXPORT void shmp_writer_interrupt(shmp_writer *w) {
+  /* Private word, read by this endpoint's own waiter in another thread. */
   atomic_store(&w->interrupted, 1);
   shmp_wake_all(&w->g.h->space_futex);
 }
@@ -203,17 +228,31 @@ static void publish_head(shmp_writer *w) {
   shmp_wake_if_waiting(&w->g.h->data_futex, &w->g.h->data_waiters);
 }
 
+/* Plain stores: publish_head()'s barrier orders them before the head. */
 static void write_record_header(shmp_writer *w, uint64_t len, uint32_t kind) {
   struct shmp_record *rec = (struct shmp_record *)(w->g.data + w->head % w->g.capacity);
-  rec->pos = w->head;
-  rec->len = len;
-  rec->kind = kind;
+  WRITE_PLAIN_ONCE(rec->pos, w->head);
+  WRITE_PLAIN_ONCE(rec->len, len);
+  WRITE_PLAIN_ONCE(rec->kind, kind);
 }
 
-SHMP_EXPORT int64_t shmp_writer_claim(shmp_writer *w, uint64_t len, int64_t timeout_ns,
-                                      uint32_t spin) {
-  if (w->claimed) return SHMP_E_STATE;
-  if (len > shmp_max_payload(w->g.capacity)) return SHMP_E_TOO_LARGE;
+/* The sentence for a failed wait on the writer's side. */
+static int writer_failed(shmp_writer *w, int rc, const char *op, shmp_error *err) {
+  const char *detail = rc == SHMP_E_PEER_GONE ? "Every reader of the channel died; records not yet read are lost"
+                       : rc == SHMP_E_CLOSED  ? "every reader has left the channel"
+                                              : "";
+  return shmp_fail(err, rc, op, name_of(&w->g), "%s", detail);
+}
+
+static int64_t claim(shmp_writer *w, uint64_t len, int64_t timeout_ns, uint32_t spin, const char *op,
+                     shmp_error *err) {
+  if (w->claimed)
+    return shmp_fail(err, SHMP_E_STATE, op, name_of(&w->g), "commit or abort the previous claim first");
+  if (len > shmp_writer_max_payload(w))
+    return shmp_fail(err, SHMP_E_TOO_LARGE, op, name_of(&w->g),
+                     "a %llu-byte record does not fit: this channel carries at most %llu bytes per record; create it "
+                     "with a larger capacity",
+                     (unsigned long long)len, (unsigned long long)shmp_writer_max_payload(w));
   int64_t deadline = shmp_deadline(timeout_ns);
   uint64_t size = shmp_record_size(len);
   uint64_t offset = w->head % w->g.capacity;
@@ -225,7 +264,7 @@ SHMP_EXPORT int64_t shmp_writer_claim(shmp_writer *w, uint64_t len, int64_t time
      * skips it and releases it, which is what makes room at offset 0. */
     need.bytes = w->g.capacity - offset;
     rc = shmp_wait_until(&w->wait, space_ready, &need, deadline, spin);
-    if (rc != SHMP_OK) return rc;
+    if (rc != SHMP_OK) return writer_failed(w, rc, op, err);
     write_record_header(w, need.bytes - SHMP_RECORD_HEADER, SHMP_RECORD_PAD);
     w->head += need.bytes;
     publish_head(w);
@@ -233,15 +272,22 @@ SHMP_EXPORT int64_t shmp_writer_claim(shmp_writer *w, uint64_t len, int64_t time
   }
   need.bytes = size;
   rc = shmp_wait_until(&w->wait, space_ready, &need, deadline, spin);
-  if (rc != SHMP_OK) return rc;
+  if (rc != SHMP_OK) return writer_failed(w, rc, op, err);
   w->claimed = 1;
   w->claim_len = len;
   return (int64_t)(w->g.data_offset + offset + SHMP_RECORD_HEADER);
 }
 
-SHMP_EXPORT int shmp_writer_commit(shmp_writer *w, uint64_t len) {
-  if (!w->claimed) return SHMP_E_STATE;
-  if (len > w->claim_len) return SHMP_E_INVALID;
+SHMP_EXPORT int64_t shmp_writer_claim(shmp_writer *w, uint64_t len, int64_t timeout_ns, uint32_t spin,
+                                      shmp_error *err) {
+  return claim(w, len, timeout_ns, spin, "claim", err);
+}
+
+SHMP_EXPORT int shmp_writer_commit(shmp_writer *w, uint64_t len, shmp_error *err) {
+  if (!w->claimed) return shmp_fail(err, SHMP_E_STATE, "commit", name_of(&w->g), "claim a record first");
+  if (len > w->claim_len)
+    return shmp_fail(err, SHMP_E_INVALID, "commit", name_of(&w->g), "length %llu is outside the %llu bytes claimed",
+                     (unsigned long long)len, (unsigned long long)w->claim_len);
   write_record_header(w, len, SHMP_RECORD_DATA);
   w->head += shmp_record_size(len);
   w->claimed = 0;
@@ -249,18 +295,18 @@ SHMP_EXPORT int shmp_writer_commit(shmp_writer *w, uint64_t len) {
   return SHMP_OK;
 }
 
-SHMP_EXPORT int shmp_writer_abort(shmp_writer *w) {
-  if (!w->claimed) return SHMP_E_STATE;
+SHMP_EXPORT int shmp_writer_abort(shmp_writer *w, shmp_error *err) {
+  if (!w->claimed) return shmp_fail(err, SHMP_E_STATE, "abort", name_of(&w->g), "claim a record first");
   w->claimed = 0;
   return SHMP_OK;
 }
 
-SHMP_EXPORT int shmp_writer_send(shmp_writer *w, const void *data, uint64_t len,
-                                 int64_t timeout_ns, uint32_t spin) {
-  int64_t offset = shmp_writer_claim(w, len, timeout_ns, spin);
+SHMP_EXPORT int shmp_writer_send(shmp_writer *w, const void *data, uint64_t len, int64_t timeout_ns, uint32_t spin,
+                                 shmp_error *err) {
+  int64_t offset = claim(w, len, timeout_ns, spin, "send", err);
   if (offset < 0) return (int)offset;
   if (len) memcpy((uint8_t *)w->g.h + offset, data, len);
-  return shmp_writer_commit(w, len);
+  return shmp_writer_commit(w, len, err);
 }
 
 /* ---- reader ---------------------------------------------------------------- */
@@ -280,7 +326,7 @@ static int attach_slot(shmp_reader *r) {
       start = mark;
       smp_store_mb(&slot->tail, start);
     }
-    atomic_fetch_and(&h->flags, ~SHMP_FLAG_READER_CLOSED);
+    smp_fetch_and(&h->flags, ~SHMP_FLAG_READER_CLOSED);
     r->slot = slot;
     r->tail = start;
     return SHMP_OK;
@@ -288,50 +334,74 @@ static int attach_slot(shmp_reader *r) {
   return SHMP_E_BUSY;
 }
 
-static shmp_reader *new_reader(void *base, uint64_t size, int observer, int32_t *err) {
-  shmp_reader *r = calloc(1, sizeof *r);
-  int rc = r ? SHMP_OK : -12 /* ENOMEM */;
-  if (rc == SHMP_OK) rc = load_geometry(base, size, &r->g);
-  if (rc == SHMP_OK && observer && !(smp_load_acquire(&r->g.h->flags) & SHMP_FLAG_SEALED)) rc = SHMP_E_NOT_READY;
-  if (rc == SHMP_OK && observer) r->tail = smp_load_acquire(&r->g.h->tail);
-  if (rc == SHMP_OK && !observer) rc = attach_slot(r);
+static int64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* A table's observer: waits (polling each millisecond) until the publisher
+ * has sealed the segment. */
+static int await_sealed(shmp_reader *r, int64_t ready_timeout_ns) {
+  int64_t deadline = ready_timeout_ns < 0 ? INT64_MAX : now_ns() + ready_timeout_ns;
+  while (!(smp_load_acquire(&r->g.h->flags) & SHMP_FLAG_SEALED)) {
+    if (now_ns() >= deadline) return SHMP_E_NOT_READY;
+    nanosleep(&(struct timespec){0, 1000000}, NULL);
+  }
+  r->tail = smp_load_acquire(&r->g.h->tail);
+  return SHMP_OK;
+}
+
+static shmp_reader *new_reader(shmp_segment *seg, int observer, int64_t ready_timeout_ns, shmp_error *err) {
+  shmp_reader *r = seg ? calloc(1, sizeof *r) : NULL;
+  int rc = seg == NULL ? SHMP_E_INVALID : r ? load_geometry(seg, &r->g) : -ENOMEM;
+  if (rc == SHMP_OK) rc = observer ? await_sealed(r, ready_timeout_ns) : attach_slot(r);
   if (rc != SHMP_OK) {
+    if (r) shmp_segment_unref(r->g.seg);
     free(r);
-    if (err) *err = rc;
+    if (observer)
+      shmp_fail(err, rc, "open", seg ? seg->name : "(null)", "%s",
+                rc == SHMP_E_NOT_READY ? "the table is still being published, or this is a channel rather than a table"
+                                       : "");
+    else
+      attach_failed(seg, rc, "all 32 reader slots of this channel are taken by live readers", err);
     return NULL;
   }
   struct shmp_header *h = r->g.h;
   r->head_seen = r->tail;
   r->wait = (struct shmp_wait){&h->data_futex, &h->data_waiters, writer_gone, &h->writer, &r->interrupted};
-  if (err) *err = SHMP_OK;
   return r;
 }
 
-SHMP_EXPORT shmp_reader *shmp_reader_attach(void *base, uint64_t size, int32_t *err) {
-  return new_reader(base, size, 0, err);
+SHMP_EXPORT shmp_reader *shmp_reader_attach(shmp_segment *seg, shmp_error *err) {
+  return new_reader(seg, 0, 0, err);
 }
 
-SHMP_EXPORT shmp_reader *shmp_table_open(void *base, uint64_t size, int32_t *err) {
-  return new_reader(base, size, 1, err);
+SHMP_EXPORT shmp_reader *shmp_table_open(shmp_segment *seg, int64_t ready_timeout_ns, shmp_error *err) {
+  return new_reader(seg, 1, ready_timeout_ns, err);
 }
 
 SHMP_EXPORT void shmp_reader_close(shmp_reader *r) {
   if (r == NULL) return;
   if (r->slot != NULL) {
     struct shmp_header *h = r->g.h;
-    atomic_store(&r->slot->tail, SHMP_SLOT_FREE);
+    /* Free the tail before the slot (as clear_dead_slot does), with a full
+     * barrier so the writer's next scan of the tails does not count it. */
+    smp_store_mb(&r->slot->tail, SHMP_SLOT_FREE);
     /* The last reader to leave closes the channel for the writer. */
     uint32_t others = 0;
     for (uint32_t i = 0; i < SHMP_MAX_READERS; i++)
       others += &h->slots[i] != r->slot && smp_load_acquire(&h->slots[i].peer) != 0;
-    if (others == 0) atomic_fetch_or(&h->flags, SHMP_FLAG_READER_CLOSED);
+    if (others == 0) smp_fetch_or(&h->flags, SHMP_FLAG_READER_CLOSED);
     smp_store_release(&r->slot->peer, 0);
     shmp_wake_all(&h->space_futex);
   }
+  shmp_segment_unref(r->g.seg);
   free(r);
 }
 
 SHMP_EXPORT void shmp_reader_interrupt(shmp_reader *r) {
+  /* Private word, read by this endpoint's own waiter in another thread. */
   atomic_store(&r->interrupted, 1);
   shmp_wake_all(&r->g.h->data_futex);
 }
@@ -354,7 +424,7 @@ static int64_t committed_bytes(shmp_reader *r) {
   return (int64_t)(r->head_seen - r->tail);
 }
 
-SHMP_EXPORT int64_t shmp_reader_peek(shmp_reader *r, uint64_t *offset) {
+static int64_t peek(shmp_reader *r, uint64_t *offset) {
   if (r->cur_size) {
     if (offset) *offset = r->cur_offset;
     return (int64_t)r->cur_len;
@@ -392,10 +462,24 @@ SHMP_EXPORT int64_t shmp_reader_peek(shmp_reader *r, uint64_t *offset) {
   }
 }
 
+/* The sentence for a reader's failure; SHMP_E_AGAIN is no failure. */
+static int64_t reader_failed(shmp_reader *r, int64_t rc, const char *op, shmp_error *err) {
+  if (rc >= 0 || rc == SHMP_E_AGAIN) return rc;
+  const char *detail = rc == SHMP_E_PEER_GONE ? "The writer died; every record it committed was delivered"
+                       : rc == SHMP_E_CLOSED  ? "the writer closed it and every record was read"
+                       : rc == SHMP_E_CORRUPT ? "the writer's position or a record header is out of range"
+                                              : "";
+  return shmp_fail(err, (int)rc, op, name_of(&r->g), "%s", detail);
+}
+
+SHMP_EXPORT int64_t shmp_reader_peek(shmp_reader *r, uint64_t *offset, shmp_error *err) {
+  return reader_failed(r, peek(r, offset), "recv", err);
+}
+
 SHMP_EXPORT uint64_t shmp_reader_offset(const shmp_reader *r) { return r->cur_offset; }
 
-SHMP_EXPORT int shmp_reader_release(shmp_reader *r) {
-  if (!r->cur_size) return SHMP_E_STATE;
+SHMP_EXPORT int shmp_reader_release(shmp_reader *r, shmp_error *err) {
+  if (!r->cur_size) return shmp_fail(err, SHMP_E_STATE, "release", name_of(&r->g), "no record is held: receive one first");
   r->tail += r->cur_size;
   r->cur_size = 0;
   publish_tail(r);
@@ -411,23 +495,28 @@ static int data_ready(void *ctx) {
   return (READ_ONCE(&r->g.h->flags) & SHMP_FLAG_WRITER_CLOSED) != 0;
 }
 
-SHMP_EXPORT int shmp_reader_wait(shmp_reader *r, int64_t timeout_ns, uint32_t spin) {
+static int wait_data(shmp_reader *r, int64_t timeout_ns, uint32_t spin) {
   int64_t deadline = shmp_deadline(timeout_ns);
   for (;;) {
     int rc = shmp_wait_until(&r->wait, data_ready, r, deadline, spin);
     if (rc != SHMP_OK) return rc;
     /* Ready may mean "closed", or only padding was committed: peek tells
      * a record from end-of-stream and skips padding. */
-    int64_t len = shmp_reader_peek(r, NULL);
+    int64_t len = peek(r, NULL);
     if (len != SHMP_E_AGAIN) return len >= 0 ? SHMP_OK : (int)len;
   }
 }
 
-SHMP_EXPORT int64_t shmp_reader_next(shmp_reader *r, uint64_t *offset, int64_t timeout_ns,
-                                     uint32_t spin) {
-  int64_t len = shmp_reader_peek(r, offset);
-  if (len != SHMP_E_AGAIN) return len;
-  int rc = shmp_reader_wait(r, timeout_ns, spin);
-  if (rc != SHMP_OK) return rc;
-  return shmp_reader_peek(r, offset);
+SHMP_EXPORT int shmp_reader_wait(shmp_reader *r, int64_t timeout_ns, uint32_t spin, shmp_error *err) {
+  return (int)reader_failed(r, wait_data(r, timeout_ns, spin), "recv", err);
+}
+
+SHMP_EXPORT int64_t shmp_reader_next(shmp_reader *r, uint64_t *offset, int64_t timeout_ns, uint32_t spin,
+                                     shmp_error *err) {
+  int64_t len = peek(r, offset);
+  if (len == SHMP_E_AGAIN) {
+    int rc = wait_data(r, timeout_ns, spin);
+    len = rc == SHMP_OK ? peek(r, offset) : rc;
+  }
+  return reader_failed(r, len, "recv", err);
 }

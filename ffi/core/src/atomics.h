@@ -10,7 +10,17 @@
  * smp_store_mb: a store that is also a full barrier (seq_cst). Used where a
  *   store must be ordered before a later load of another word (the
  *   "publish, then check for a sleeper" step of the futex handshake).
+ * smp_load_mb: a load that is not performed before an earlier smp_store_mb
+ *   (both seq_cst): the other half of that handshake.
  * READ_ONCE / WRITE_ONCE: single, untorn accesses with no ordering.
+ * Read-modify-writes (smp_cas, smp_fetch_or, ...) are full barriers
+ *   (seq_cst): each is both a RELEASE of what came before and an ACQUIRE
+ *   for what follows, and they are rare (attach, close, wake, sleep).
+ * READ_PLAIN_ONCE / WRITE_PLAIN_ONCE: the same for plain fields of a
+ *   record header, whose publication the head's RELEASE orders.
+ *
+ * Words in private memory (a mapping's reference count) use <stdatomic.h>
+ * directly: no other process sees them.
  */
 #ifndef SHMP_ATOMICS_H
 #define SHMP_ATOMICS_H
@@ -20,14 +30,22 @@
 #define smp_load_acquire(p) atomic_load_explicit((p), memory_order_acquire)
 #define smp_store_release(p, v) atomic_store_explicit((p), (v), memory_order_release)
 #define smp_store_mb(p, v) atomic_store_explicit((p), (v), memory_order_seq_cst)
+#define smp_load_mb(p) atomic_load_explicit((p), memory_order_seq_cst)
 #define smp_mb() atomic_thread_fence(memory_order_seq_cst)
 #define READ_ONCE(p) atomic_load_explicit((p), memory_order_relaxed)
 #define WRITE_ONCE(p, v) atomic_store_explicit((p), (v), memory_order_relaxed)
+#define smp_cas(p, expected, desired) atomic_compare_exchange_strong((p), (expected), (desired))
+#define smp_fetch_or(p, v) atomic_fetch_or((p), (v))
+#define smp_fetch_and(p, v) atomic_fetch_and((p), (v))
+#define smp_fetch_add(p, v) atomic_fetch_add((p), (v))
+#define smp_fetch_sub(p, v) atomic_fetch_sub((p), (v))
+#define smp_xchg(p, v) atomic_exchange((p), (v))
 
 /* Read a plain (non-atomic) field of a record header exactly once: the peer
  * may be rewriting it, so the value is copied to a local and only the copy
  * is checked and used (no time-of-check/time-of-use gap). */
 #define READ_PLAIN_ONCE(x) (*(const volatile __typeof__(x) *)&(x))
+#define WRITE_PLAIN_ONCE(x, v) (*(volatile __typeof__(x) *)&(x) = (v))
 
 static inline void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)

@@ -1,0 +1,324 @@
+/*
+ * shmpipe C core: the one implementation of the shmpipe protocol and of
+ * every rule around it, for every language binding.
+ *
+ * It owns: segment names and sizes, creating and opening segments in
+ * /dev/shm (owner check, the wait for a segment still being set up), the
+ * header format and its checks, the record ring (claim -> fill -> commit on
+ * the writer side, peek -> use -> release on the reader side), futex waits,
+ * peer liveness, the Arrow message check, and the sentence of every error.
+ * The byte layout is specified in docs/PROTOCOL.md.
+ *
+ * Two ways to get a segment:
+ *   - shmp_segment_create() / shmp_segment_open(): the core makes the
+ *     system calls (shm_open, posix_fallocate, fstat, mmap). Python, Go and
+ *     R use these.
+ *   - A binding that maps segments itself (TypeScript, through libc) asks
+ *     the core for each decision: shmp_shm_name(), shmp_create_size(),
+ *     shmp_syscall_failed() for the sentence of a failed call, then hands
+ *     the mapping over with shmp_segment_format() or shmp_segment_adopt().
+ * Either way the result is a reference-counted shmp_segment; the last
+ * shmp_segment_unref() unmaps it (views in garbage-collected languages each
+ * hold a reference, dropped by shmp_view_deallocator()).
+ *
+ * Errors: a function that can fail returns a negative code (-errno for
+ * system errors, SHMP_E_* for the core's own) and, when given a non-NULL
+ * shmp_error, fills it with the code, the operation, the segment and one
+ * full sentence for the user. Bindings raise that sentence as it is.
+ *
+ * Threads: an endpoint (writer or reader) is used by one thread at a time,
+ * except for shmp_*_interrupt(), which any thread may call. Segments'
+ * reference counts are thread-safe. Endpoints in different processes or
+ * threads share a segment freely.
+ */
+#ifndef SHMPIPE_H
+#define SHMPIPE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The library: bindings check shmp_abi() when they load it. SHMP_ABI
+ * changes whenever a binding written against one build would misbehave with
+ * another; it is also the soname's number (libshmpipe.so.1). */
+#define SHMP_VERSION "0.2.0"
+#define SHMP_ABI 1u
+const char *shmp_version(void);
+uint32_t shmp_abi(void);
+
+/* The segment format (stored in each segment's header). */
+#define SHMP_MAGIC UINT64_C(0x3145504950484d53) /* "SHMPIPE1" little-endian */
+#define SHMP_FORMAT_VERSION 2u
+#define SHMP_HEADER_SIZE 4096u  /* the data ring starts one page in */
+#define SHMP_ALIGN 64u          /* record headers and payloads are 64-byte aligned */
+#define SHMP_RECORD_HEADER 64u  /* bytes before each payload */
+#define SHMP_PAGE 4096u         /* capacities are rounded up to whole pages */
+#define SHMP_NAME_MAX 200u      /* longest channel name */
+#define SHMP_NAME_PREFIX "shmpipe." /* /dev/shm/shmpipe.<name> */
+
+/* Protocol and usage errors (system errors are -errno, all > -4096). */
+enum shmp_code {
+  SHMP_OK = 0,
+  SHMP_E_BAD_MAGIC = -5001,  /* not a shmpipe segment */
+  SHMP_E_ABI = -5002,        /* made by an incompatible shmpipe version */
+  SHMP_E_TRUNCATED = -5003,  /* mapping smaller than the header says */
+  SHMP_E_CORRUPT = -5004,    /* counters or a record header out of range */
+  SHMP_E_PEER_GONE = -5005,  /* the process at the other end died */
+  SHMP_E_TIMEOUT = -5006,    /* a wait ran out of time */
+  SHMP_E_CLOSED = -5007,     /* the other end closed the channel */
+  SHMP_E_TOO_LARGE = -5008,  /* record can never fit in this ring */
+  SHMP_E_BUSY = -5009,       /* the role is held by another live process */
+  SHMP_E_NOT_READY = -5010,  /* segment created but not yet formatted */
+  SHMP_E_AGAIN = -5011,      /* nothing to read right now (non-blocking) */
+  SHMP_E_STATE = -5012,      /* call out of order (commit without claim...) */
+  SHMP_E_INVALID = -5013,    /* bad argument */
+  SHMP_E_ARROW = -5014,      /* a record is not a valid Arrow IPC message */
+};
+
+/* ---- Errors ---------------------------------------------------------------
+ *
+ * Caller-owned; the core writes it only when a call fails. The layout is
+ * part of the ABI (bindings without C structs read it at these offsets). */
+#define SHMP_ERROR_OP_MAX 16u
+#define SHMP_ERROR_SEGMENT_MAX 256u
+#define SHMP_ERROR_MESSAGE_MAX 512u
+typedef struct shmp_error {
+  int32_t code;                          /* offset 0: 0, -errno or SHMP_E_* */
+  char op[SHMP_ERROR_OP_MAX];            /* offset 4: "create", "recv", ... */
+  char segment[SHMP_ERROR_SEGMENT_MAX];  /* offset 20: the channel's name */
+  char message[SHMP_ERROR_MESSAGE_MAX];  /* offset 276: the full sentence */
+} shmp_error;
+
+/* Stable name of a code: "ETIMEOUT", "ENOENT", ... ("EUNKNOWN" if none). */
+const char *shmp_error_name(int code);
+
+/* Fills `err` for a failure a binding detects itself (a closed handle, a
+ * misuse of its own API), worded like the core's: `detail` (may be NULL)
+ * says what happened, the core adds the code's sentence and hint. Returns
+ * `code`. */
+int shmp_error_set(shmp_error *err, int code, const char *op, const char *segment, const char *detail);
+
+/* The value of a named constant, so bindings hold no copies of numbers:
+ * error codes by name ("ETIMEOUT", "ECLOSED", ... as shmp_error_name gives
+ * them), and "ARROW_SCHEMA", "ARROW_DICTIONARY", "ARROW_RECORD_BATCH",
+ * "NAME_MAX", "MAX_READERS", "ERROR_SIZE", "OPEN_ALLOW_OTHER_OWNER",
+ * "OPEN_READ_ONLY_DATA" and "CALL_SHM_OPEN" ... "CALL_SHM_UNLINK".
+ * INT64_MIN if unknown. */
+int64_t shmp_constant(const char *name);
+
+/* ---- Segments ---------------------------------------------------------- */
+
+typedef struct shmp_segment shmp_segment;
+
+/* Open flags. */
+#define SHMP_OPEN_ALLOW_OTHER_OWNER 1u /* open a segment another user created */
+#define SHMP_OPEN_READ_ONLY_DATA 2u    /* map the data ring PROT_READ; the header
+                                          stays writable (a reader's position is there) */
+
+/* Creates /dev/shm/shmpipe.<name> (O_EXCL; `mode` permission bits, 0600 is
+ * the private default), reserves `capacity` bytes of ring (rounded up to a
+ * whole page) plus the header with posix_fallocate, maps and formats it.
+ * On failure nothing is left behind. The caller owns the name: remove it
+ * with shmp_unlink() when done. */
+shmp_segment *shmp_segment_create(const char *name, uint64_t capacity, uint32_t mode, shmp_error *err);
+
+/* Opens an existing segment: refuses one owned by another user unless
+ * SHMP_OPEN_ALLOW_OTHER_OWNER, waits up to `ready_timeout_ns` for a creator
+ * that has not finished setting it up, checks the header. */
+shmp_segment *shmp_segment_open(const char *name, uint32_t flags, int64_t ready_timeout_ns, shmp_error *err);
+
+/* Removes the name (mappings stay valid). */
+int shmp_unlink(const char *name, shmp_error *err);
+
+/* -- For bindings that make the system calls themselves -- */
+
+/* Checks `name` (1-SHMP_NAME_MAX letters, digits, '.', '_', '-', not
+ * starting with '.' or '-') and writes the shm_open name "/shmpipe.<name>"
+ * into `out` (out_len >= SHMP_NAME_MAX + 10). */
+int shmp_shm_name(const char *name, const char *op, char *out, uint64_t out_len, shmp_error *err);
+
+/* Checks a create request and returns the segment's size in bytes: the
+ * header plus `capacity` rounded up to a whole page. */
+int64_t shmp_create_size(const char *name, uint64_t capacity, uint32_t mode, shmp_error *err);
+
+/* The system calls a binding makes for a segment, to word their failures. */
+enum shmp_call {
+  SHMP_CALL_SHM_OPEN = 1,
+  SHMP_CALL_FALLOCATE = 2,
+  SHMP_CALL_MMAP = 3,
+  SHMP_CALL_FSTAT = 4,
+  SHMP_CALL_SHM_UNLINK = 5,
+};
+
+/* Fills `err` for a failed system call (`errno_value` > 0) on a segment
+ * of `size` bytes; returns -errno_value. */
+int shmp_syscall_failed(shmp_error *err, const char *op, const char *name, uint32_t call, int errno_value,
+                        uint64_t size);
+
+/* Formats a fresh, zero-filled read-write mapping of shmp_create_size()
+ * bytes as an empty channel and takes it over (the segment unmaps it). */
+shmp_segment *shmp_segment_format(const char *name, void *base, uint64_t size, shmp_error *err);
+
+/* Takes over the mapping of an existing segment after checking it: the
+ * owner (`owner_uid` from fstat), then the header. `base` may be NULL when
+ * the object is still empty (size 0). While its creator is still setting it
+ * up, returns NULL with SHMP_E_AGAIN if `waited_ns` < `ready_timeout_ns`:
+ * unmap, sleep a millisecond, look again. Any other failure leaves the
+ * mapping to the caller. */
+shmp_segment *shmp_segment_adopt(const char *name, void *base, uint64_t size, uint32_t owner_uid, uint32_t flags,
+                                 int64_t waited_ns, int64_t ready_timeout_ns, shmp_error *err);
+
+/* -- Using a segment -- */
+
+void *shmp_segment_base(const shmp_segment *s);
+uint64_t shmp_segment_length(const shmp_segment *s); /* bytes mapped */
+const char *shmp_segment_name(const shmp_segment *s);
+uint64_t shmp_segment_capacity(const shmp_segment *s); /* checked when opened */
+uint32_t shmp_segment_creator_pid(const shmp_segment *s);
+
+/* Checks that [offset, offset + length) lies in the mapping before a
+ * binding makes a view of it. */
+int shmp_segment_range(const shmp_segment *s, uint64_t offset, uint64_t length, const char *op, shmp_error *err);
+
+/* References: each endpoint and each view holds one; the last unref unmaps. */
+void shmp_segment_ref(shmp_segment *s);
+void shmp_segment_unref(shmp_segment *s);
+uint32_t shmp_segment_refs(const shmp_segment *s);
+
+/* A garbage collector's free callback for a view: drops the reference the
+ * view held on `segment` (the context). */
+void shmp_view_deallocator(void *bytes, void *segment);
+
+/* Ring bytes one record of `payload` bytes takes (header plus payload
+ * rounded up to 64): capacity a published table needs is their sum. */
+uint64_t shmp_record_footprint(uint64_t payload);
+
+/* ---- Endpoints ---------------------------------------------------------- */
+
+typedef struct shmp_writer shmp_writer;
+typedef struct shmp_reader shmp_reader;
+
+/* Attach as the writer / a reader (up to 32) of a segment; each holds a
+ * reference on it until closed. Fails with SHMP_E_BUSY if a live process
+ * holds the role (a dead holder's role is taken over). */
+shmp_writer *shmp_writer_attach(shmp_segment *s, shmp_error *err);
+shmp_reader *shmp_reader_attach(shmp_segment *s, shmp_error *err);
+
+/* Marks the role closed (the peer sees end-of-stream / SHMP_E_CLOSED),
+ * wakes every waiter, frees the endpoint and drops its reference. */
+void shmp_writer_close(shmp_writer *w);
+void shmp_reader_close(shmp_reader *r);
+
+/* Largest payload one record can carry. */
+uint64_t shmp_writer_max_payload(const shmp_writer *w);
+
+/* Wakes this endpoint's own waiter (another thread blocked in a wait call
+ * on it) without closing; that wait then returns SHMP_E_AGAIN early. */
+void shmp_writer_interrupt(shmp_writer *w);
+void shmp_reader_interrupt(shmp_reader *r);
+
+/* ---- Published tables ---------------------------------------------------
+ *
+ * A table is a channel written once and sealed: seal() ends the stream like
+ * close() and also marks the segment SEALED. Any number of processes then
+ * read it at once with their own private position; nothing they do writes
+ * to the segment, and every record stays where it is. */
+
+void shmp_writer_seal(shmp_writer *w);
+
+/* A reader of a sealed table, waiting up to `ready_timeout_ns` for the
+ * publisher to seal it: peek/release walk the records privately; peek
+ * returns SHMP_E_CLOSED after the last one. Free it with shmp_reader_close(). */
+shmp_reader *shmp_table_open(shmp_segment *s, int64_t ready_timeout_ns, shmp_error *err);
+
+/* ---- Writing ------------------------------------------------------------ */
+
+/* Reserve room for a payload of up to `len` bytes, waiting up to
+ * `timeout_ns` (negative: forever) for the readers to free space; `spin`
+ * polls that many times before sleeping. Returns the payload's byte offset
+ * from the mapping base (64-byte aligned), or an error. */
+int64_t shmp_writer_claim(shmp_writer *w, uint64_t len, int64_t timeout_ns, uint32_t spin, shmp_error *err);
+
+/* Publish the claimed record with `len` (<= claimed) payload bytes. */
+int shmp_writer_commit(shmp_writer *w, uint64_t len, shmp_error *err);
+
+/* Abandon the current claim; nothing is published. */
+int shmp_writer_abort(shmp_writer *w, shmp_error *err);
+
+/* claim + memcpy + commit in one call. */
+int shmp_writer_send(shmp_writer *w, const void *data, uint64_t len, int64_t timeout_ns, uint32_t spin,
+                     shmp_error *err);
+
+/* ---- Reading ------------------------------------------------------------ */
+
+/* Non-blocking: look at the next record. Returns its payload length and
+ * stores its payload offset (from the mapping base) in *offset (may be
+ * NULL); the same record is returned until shmp_reader_release().
+ * SHMP_E_AGAIN if none is committed yet (err is not filled for it),
+ * SHMP_E_CLOSED once the writer closed and all records are read,
+ * SHMP_E_CORRUPT if the record header does not fit the ring. */
+int64_t shmp_reader_peek(shmp_reader *r, uint64_t *offset, shmp_error *err);
+
+/* Payload offset of the record peek handed out (for bindings that cannot
+ * keep a stable out-parameter). */
+uint64_t shmp_reader_offset(const shmp_reader *r);
+
+/* Give the current record's space back to the writer. */
+int shmp_reader_release(shmp_reader *r, shmp_error *err);
+
+/* Wait until a record is readable (0), the writer closed and all is read
+ * (SHMP_E_CLOSED), the writer died (SHMP_E_PEER_GONE), the time ran out
+ * (SHMP_E_TIMEOUT) or shmp_reader_interrupt() was called (SHMP_E_AGAIN). */
+int shmp_reader_wait(shmp_reader *r, int64_t timeout_ns, uint32_t spin, shmp_error *err);
+
+/* peek, waiting as shmp_reader_wait() does when nothing is there. */
+int64_t shmp_reader_next(shmp_reader *r, uint64_t *offset, int64_t timeout_ns, uint32_t spin, shmp_error *err);
+
+/* ---- Arrow IPC messages --------------------------------------------------
+ *
+ * A record may carry one Arrow IPC encapsulated message: 0xFFFFFFFF, an
+ * int32 metadata length (a multiple of 8), the flatbuffer Message, then the
+ * body. A checker follows one stream of messages: it copies each message's
+ * framing and metadata out of the record (so a peer cannot change them
+ * after the check), checks that private copy (every flatbuffer access,
+ * every buffer inside the body and 8-byte aligned, buffer lengths against
+ * the declared lengths, node and buffer counts against the schema) and
+ * keeps the latest schema to check dictionaries and batches against. The
+ * body itself is not read, so the cost does not grow with the data. */
+
+enum shmp_arrow_kind { SHMP_ARROW_SCHEMA = 1, SHMP_ARROW_DICTIONARY = 2, SHMP_ARROW_RECORD_BATCH = 3 };
+
+typedef struct shmp_arrow_checker shmp_arrow_checker;
+
+/* `segment` and `op` name the stream in error sentences. */
+shmp_arrow_checker *shmp_arrow_checker_new(const char *segment, const char *op, shmp_error *err);
+void shmp_arrow_checker_free(shmp_arrow_checker *c);
+
+/* Checks the message in `record` (`len` bytes, which may be shared memory)
+ * and returns its kind (> 0), or SHMP_E_ARROW with the fault named. A valid
+ * schema message becomes the checker's schema. */
+int shmp_arrow_checker_check(shmp_arrow_checker *c, const void *record, uint64_t len, shmp_error *err);
+
+/* The last message that passed: its checked private framing and metadata
+ * (valid until the next check), and the body length it declares. */
+const void *shmp_arrow_checker_prefix(const shmp_arrow_checker *c);
+uint64_t shmp_arrow_checker_prefix_length(const shmp_arrow_checker *c);
+uint64_t shmp_arrow_checker_body_length(const shmp_arrow_checker *c);
+
+/* Top-level columns of the current schema (0 before the first). */
+uint32_t shmp_arrow_checker_columns(const shmp_arrow_checker *c);
+
+/* ---- Liveness ------------------------------------------------------------ */
+
+/* 1 if the process `pid` with start-time tag `start_tag` is alive (not a
+ * zombie), 0 if not. The tag survives pid reuse; see docs/PROTOCOL.md. */
+int shmp_process_alive(uint32_t pid, uint32_t start_tag);
+uint32_t shmp_process_start_tag(uint32_t pid);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,269 @@
+/* Named segments in /dev/shm: the name rule, sizes, creating and opening
+ * (the owner check, the wait for a creator still at work), removing names,
+ * and the reference count that keeps a mapping alive while views of it
+ * exist. Bindings that make the system calls themselves (TypeScript) call
+ * the same decisions one by one; shmp_segment_create/open below are the
+ * same steps with the system calls made here. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "atomics.h"
+#include "error.h"
+#include "layout.h"
+
+/* The largest ring: far beyond any machine's /dev/shm, and small enough
+ * that every size stays exact in a JavaScript number. */
+#define CAPACITY_MAX (UINT64_C(1) << 46)
+#define SHM_NAME_BYTES (SHMP_NAME_MAX + sizeof "/" SHMP_NAME_PREFIX)
+#define READY_POLL_NS 1000000 /* how often an opener looks again at a segment being set up */
+
+static const char *NAME_RULE =
+    "A channel name is 1-200 characters of letters, digits, '.', '_' and '-', not starting with '.' or '-'";
+
+static int name_ok(const char *name) {
+  if (name == NULL || name[0] == '.' || name[0] == '-') return 0;
+  size_t n = strnlen(name, SHMP_NAME_MAX + 1);
+  if (n == 0 || n > SHMP_NAME_MAX) return 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = name[i];
+    int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+             c == '-';
+    if (!ok) return 0;
+  }
+  return 1;
+}
+
+static const char *shown(const char *name) { return name ? name : "(null)"; }
+
+SHMP_EXPORT int shmp_shm_name(const char *name, const char *op, char *out, uint64_t out_len, shmp_error *err) {
+  if (!name_ok(name)) return shmp_fail(err, SHMP_E_INVALID, op, shown(name), "%s", NAME_RULE);
+  if (out == NULL || out_len < SHM_NAME_BYTES)
+    return shmp_fail(err, SHMP_E_INVALID, op, name, "the buffer for the shm name holds %llu bytes, not %zu",
+                     (unsigned long long)out_len, SHM_NAME_BYTES);
+  snprintf(out, out_len, "/%s%s", SHMP_NAME_PREFIX, name);
+  return SHMP_OK;
+}
+
+SHMP_EXPORT int64_t shmp_create_size(const char *name, uint64_t capacity, uint32_t mode, shmp_error *err) {
+  if (capacity == 0 || capacity > CAPACITY_MAX)
+    return shmp_fail(err, SHMP_E_INVALID, "create", shown(name),
+                     "capacity must be between 1 byte and 64 TiB (it is rounded up to whole 4096-byte pages), got %llu",
+                     (unsigned long long)capacity);
+  if ((mode & ~0777u) != 0 || (mode & 0600u) != 0600u)
+    return shmp_fail(err, SHMP_E_INVALID, "create", shown(name),
+                     "mode 0%o is not permission bits that let the owner read and write (0600 to 0777)", mode);
+  uint64_t ring = (capacity + SHMP_PAGE - 1) / SHMP_PAGE * SHMP_PAGE;
+  return (int64_t)(SHMP_HEADER_SIZE + ring);
+}
+
+SHMP_EXPORT int shmp_syscall_failed(shmp_error *err, const char *op, const char *name, uint32_t call, int errno_value,
+                                    uint64_t size) {
+  int code = -(errno_value > 0 ? errno_value : EIO);
+  switch (call) {
+    case SHMP_CALL_FALLOCATE:
+      return shmp_fail(err, code, op, shown(name), "could not reserve %llu bytes in /dev/shm", (unsigned long long)size);
+    case SHMP_CALL_MMAP:
+      return shmp_fail(err, code, op, shown(name), "could not map %llu bytes", (unsigned long long)size);
+    default: return shmp_fail(err, code, op, shown(name), NULL);
+  }
+}
+
+/* ---- the segment object ------------------------------------------------------ */
+
+static shmp_segment *wrap(const char *name, void *base, uint64_t size, uint64_t capacity, const char *op,
+                          shmp_error *err) {
+  shmp_segment *s = calloc(1, sizeof *s);
+  if (s == NULL) {
+    shmp_fail(err, -ENOMEM, op, name, NULL);
+    return NULL;
+  }
+  atomic_init(&s->refs, 1);
+  s->base = base;
+  s->size = size;
+  s->capacity = capacity;
+  snprintf(s->name, sizeof s->name, "%s", name);
+  return s;
+}
+
+static const char *check_detail(int rc) {
+  return rc == SHMP_E_TRUNCATED ? "the segment may have been cut short after it was made" : "";
+}
+
+SHMP_EXPORT shmp_segment *shmp_segment_format(const char *name, void *base, uint64_t size, shmp_error *err) {
+  if (!name_ok(name)) {
+    shmp_fail(err, SHMP_E_INVALID, "create", shown(name), "%s", NAME_RULE);
+    return NULL;
+  }
+  int rc = shmp_header_format(base, size);
+  if (rc == SHMP_E_BUSY) {
+    shmp_fail(err, rc, "create", name, "the segment was set up already");
+    return NULL;
+  }
+  if (rc != SHMP_OK) {
+    shmp_fail(err, rc, "create", name, "a new segment is a zero-filled mapping of the size shmp_create_size() gives");
+    return NULL;
+  }
+  uint64_t capacity = 0;
+  rc = shmp_header_check(base, size, &capacity);
+  if (rc != SHMP_OK) {
+    shmp_fail(err, rc, "create", name, "%s", check_detail(rc));
+    return NULL;
+  }
+  return wrap(name, base, size, capacity, "create", err);
+}
+
+/* shmp_segment_adopt, returning its code also when `err` is NULL. */
+static int adopt(const char *name, void *base, uint64_t size, uint32_t owner_uid, uint32_t flags, int64_t waited_ns,
+                 int64_t ready_timeout_ns, shmp_segment **out, shmp_error *err) {
+  *out = NULL;
+  if (!name_ok(name)) return shmp_fail(err, SHMP_E_INVALID, "open", shown(name), "%s", NAME_RULE);
+  uint32_t self = (uint32_t)getuid();
+  if (owner_uid != self && !(flags & SHMP_OPEN_ALLOW_OTHER_OWNER))
+    return shmp_fail(err, -EACCES, "open", name,
+                     "the segment belongs to uid %u, not to this user (uid %u); open it with the allow-other-owner "
+                     "option to use it anyway",
+                     owner_uid, self);
+  uint64_t capacity = 0;
+  int rc = shmp_header_check(base, size, &capacity);
+  if (rc == SHMP_E_NOT_READY) {
+    if (ready_timeout_ns < 0 || waited_ns < ready_timeout_ns)
+      return shmp_fail(err, SHMP_E_AGAIN, "open", name, "its creator is still setting it up: look again shortly");
+    return shmp_fail(err, rc, "open", name, "waited %lld ms for its creator", (long long)(waited_ns / 1000000));
+  }
+  if (rc != SHMP_OK) return shmp_fail(err, rc, "open", name, "%s", check_detail(rc));
+  if ((flags & SHMP_OPEN_READ_ONLY_DATA) &&
+      mprotect((uint8_t *)base + SHMP_HEADER_SIZE, size - SHMP_HEADER_SIZE, PROT_READ) != 0)
+    return shmp_syscall_failed(err, "open", name, SHMP_CALL_MMAP, errno, size);
+  *out = wrap(name, base, size, capacity, "open", err);
+  return *out ? SHMP_OK : -ENOMEM;
+}
+
+SHMP_EXPORT shmp_segment *shmp_segment_adopt(const char *name, void *base, uint64_t size, uint32_t owner_uid,
+                                             uint32_t flags, int64_t waited_ns, int64_t ready_timeout_ns,
+                                             shmp_error *err) {
+  shmp_segment *s;
+  adopt(name, base, size, owner_uid, flags, waited_ns, ready_timeout_ns, &s, err);
+  return s;
+}
+
+/* ---- the same steps, with the system calls made here ------------------------- */
+
+static int64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void *map(int fd, uint64_t size, const char *op, const char *name, shmp_error *err) {
+  void *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (base != MAP_FAILED) return base;
+  shmp_syscall_failed(err, op, name, SHMP_CALL_MMAP, errno, size);
+  return NULL;
+}
+
+SHMP_EXPORT shmp_segment *shmp_segment_create(const char *name, uint64_t capacity, uint32_t mode, shmp_error *err) {
+  char path[SHM_NAME_BYTES];
+  if (shmp_shm_name(name, "create", path, sizeof path, err) != SHMP_OK) return NULL;
+  int64_t size = shmp_create_size(name, capacity, mode, err);
+  if (size < 0) return NULL;
+  int fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, (mode_t)mode);
+  if (fd < 0) {
+    shmp_syscall_failed(err, "create", name, SHMP_CALL_SHM_OPEN, errno, 0);
+    return NULL;
+  }
+  /* Created: from here on, every failure removes the name again. Every
+   * page is reserved now, so a full /dev/shm fails here rather than with
+   * SIGBUS when a page is first touched. */
+  shmp_segment *s = NULL;
+  int rc = posix_fallocate(fd, 0, (off_t)size);
+  if (rc != 0) {
+    shmp_syscall_failed(err, "create", name, SHMP_CALL_FALLOCATE, rc, (uint64_t)size);
+  } else {
+    void *base = map(fd, (uint64_t)size, "create", name, err);
+    if (base != NULL && (s = shmp_segment_format(name, base, (uint64_t)size, err)) == NULL) munmap(base, (size_t)size);
+  }
+  close(fd);
+  if (s == NULL) shm_unlink(path);
+  return s;
+}
+
+SHMP_EXPORT shmp_segment *shmp_segment_open(const char *name, uint32_t flags, int64_t ready_timeout_ns,
+                                            shmp_error *err) {
+  char path[SHM_NAME_BYTES];
+  if (shmp_shm_name(name, "open", path, sizeof path, err) != SHMP_OK) return NULL;
+  int fd = shm_open(path, O_RDWR | O_CLOEXEC, 0);
+  if (fd < 0) {
+    shmp_syscall_failed(err, "open", name, SHMP_CALL_SHM_OPEN, errno, 0);
+    return NULL;
+  }
+  shmp_segment *s = NULL;
+  int64_t start = now_ns();
+  for (;;) {
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+      shmp_syscall_failed(err, "open", name, SHMP_CALL_FSTAT, errno, 0);
+      break;
+    }
+    uint64_t size = (uint64_t)st.st_size;
+    void *base = NULL;
+    if (size > 0 && (base = map(fd, size, "open", name, err)) == NULL) break;
+    int rc = adopt(name, base, size, st.st_uid, flags, now_ns() - start, ready_timeout_ns, &s, err);
+    if (rc == SHMP_OK) break;
+    if (base != NULL) munmap(base, size);
+    if (rc != SHMP_E_AGAIN) break;
+    nanosleep(&(struct timespec){0, READY_POLL_NS}, NULL);
+  }
+  close(fd);
+  return s;
+}
+
+SHMP_EXPORT int shmp_unlink(const char *name, shmp_error *err) {
+  char path[SHM_NAME_BYTES];
+  int rc = shmp_shm_name(name, "unlink", path, sizeof path, err);
+  if (rc != SHMP_OK) return rc;
+  if (shm_unlink(path) != 0) return shmp_syscall_failed(err, "unlink", name, SHMP_CALL_SHM_UNLINK, errno, 0);
+  return SHMP_OK;
+}
+
+/* ---- using a segment ----------------------------------------------------------- */
+
+SHMP_EXPORT void *shmp_segment_base(const shmp_segment *s) { return s->base; }
+SHMP_EXPORT uint64_t shmp_segment_length(const shmp_segment *s) { return s->size; }
+SHMP_EXPORT const char *shmp_segment_name(const shmp_segment *s) { return s->name; }
+SHMP_EXPORT uint64_t shmp_segment_capacity(const shmp_segment *s) { return s->capacity; }
+
+SHMP_EXPORT uint32_t shmp_segment_creator_pid(const shmp_segment *s) {
+  return READ_PLAIN_ONCE(((const struct shmp_header *)s->base)->creator_pid);
+}
+
+SHMP_EXPORT int shmp_segment_range(const shmp_segment *s, uint64_t offset, uint64_t length, const char *op,
+                                   shmp_error *err) {
+  if (offset <= s->size && length <= s->size - offset) return SHMP_OK;
+  return shmp_fail(err, SHMP_E_INVALID, op, s->name, "view [%llu, %llu) is outside the %llu-byte mapping",
+                   (unsigned long long)offset, (unsigned long long)(offset + length), (unsigned long long)s->size);
+}
+
+/* The count lives in this process's memory: plain C11 atomics suffice. */
+SHMP_EXPORT void shmp_segment_ref(shmp_segment *s) { atomic_fetch_add(&s->refs, 1); }
+
+SHMP_EXPORT void shmp_segment_unref(shmp_segment *s) {
+  if (s == NULL || atomic_fetch_sub(&s->refs, 1) != 1) return;
+  munmap(s->base, s->size);
+  free(s);
+}
+
+SHMP_EXPORT uint32_t shmp_segment_refs(const shmp_segment *s) { return atomic_load(&((shmp_segment *)s)->refs); }
+
+/* `bytes` is the view's own start, which we do not need. */
+SHMP_EXPORT void shmp_view_deallocator(void *bytes, void *segment) {
+  (void)bytes;
+  shmp_segment_unref(segment);
+}

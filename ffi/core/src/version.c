@@ -1,0 +1,53 @@
+/* What bindings ask the library about itself: its version and ABI, and the
+ * values of constants, so that no binding keeps copies of numbers. */
+#include <string.h>
+
+#include "layout.h"
+
+SHMP_EXPORT const char *shmp_version(void) { return SHMP_VERSION; }
+
+/* The Makefile's abi-test-lib builds a library claiming another ABI, so
+ * that the bindings' tests can see them refuse it. */
+#ifndef SHMP_ABI_BUILT
+#define SHMP_ABI_BUILT SHMP_ABI
+#endif
+
+SHMP_EXPORT uint32_t shmp_abi(void) { return SHMP_ABI_BUILT; }
+
+static const struct {
+  const char *name;
+  int64_t value;
+} constants[] = {
+    {"ARROW_SCHEMA", SHMP_ARROW_SCHEMA},
+    {"ARROW_DICTIONARY", SHMP_ARROW_DICTIONARY},
+    {"ARROW_RECORD_BATCH", SHMP_ARROW_RECORD_BATCH},
+    {"NAME_MAX", SHMP_NAME_MAX},
+    {"MAX_READERS", SHMP_MAX_READERS},
+    {"ERROR_SIZE", sizeof(shmp_error)},
+    {"OPEN_ALLOW_OTHER_OWNER", SHMP_OPEN_ALLOW_OTHER_OWNER},
+    {"OPEN_READ_ONLY_DATA", SHMP_OPEN_READ_ONLY_DATA},
+    {"CALL_SHM_OPEN", SHMP_CALL_SHM_OPEN},
+    {"CALL_FALLOCATE", SHMP_CALL_FALLOCATE},
+    {"CALL_MMAP", SHMP_CALL_MMAP},
+    {"CALL_FSTAT", SHMP_CALL_FSTAT},
+    {"CALL_SHM_UNLINK", SHMP_CALL_SHM_UNLINK},
+};
+
+static const int own_codes[] = {
+    SHMP_E_BAD_MAGIC, SHMP_E_ABI,  SHMP_E_TRUNCATED, SHMP_E_CORRUPT, SHMP_E_PEER_GONE,
+    SHMP_E_TIMEOUT,   SHMP_E_CLOSED, SHMP_E_TOO_LARGE, SHMP_E_BUSY,  SHMP_E_NOT_READY,
+    SHMP_E_AGAIN,     SHMP_E_STATE, SHMP_E_INVALID,  SHMP_E_ARROW,
+};
+
+SHMP_EXPORT int64_t shmp_constant(const char *name) {
+  if (name == NULL) return INT64_MIN;
+  for (size_t i = 0; i < sizeof constants / sizeof *constants; i++)
+    if (strcmp(constants[i].name, name) == 0) return constants[i].value;
+  /* The core's codes first: "EAGAIN" and "EINVAL" name its own, as the
+   * bindings branch on those; then system errors by name, as -errno. */
+  for (size_t i = 0; i < sizeof own_codes / sizeof *own_codes; i++)
+    if (strcmp(shmp_error_name(own_codes[i]), name) == 0) return own_codes[i];
+  for (int e = 1; e < 4096; e++)
+    if (strcmp(shmp_error_name(-e), name) == 0) return -e;
+  return INT64_MIN;
+}

@@ -1,0 +1,677 @@
+/*
+ * Unit tests of the C core, run under ASan and UBSan by `make test`.
+ * Cross-process cases fork: parent and child share a MAP_SHARED anonymous
+ * mapping handed to the core with shmp_segment_format(), as a binding that
+ * maps memory itself does. Named segments in /dev/shm are tested at the end.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "layout.h"
+#include "shmpipe.h"
+
+static int failures;
+#define CHECK(cond)                                                   \
+  do {                                                                \
+    if (!(cond)) {                                                    \
+      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+      failures++;                                                     \
+    }                                                                 \
+  } while (0)
+#define CHECK_EQ(a, b)                                                        \
+  do {                                                                        \
+    long long a_ = (long long)(a), b_ = (long long)(b);                       \
+    if (a_ != b_) {                                                           \
+      fprintf(stderr, "%s:%d: %s == %lld, expected %s == %lld (%s)\n", __FILE__, __LINE__, #a, \
+              a_, #b, b_, shmp_error_name((int)a_));                          \
+      failures++;                                                             \
+    }                                                                         \
+  } while (0)
+
+#define MS INT64_C(1000000)
+
+struct seg {
+  void *base;
+  uint64_t size;
+  shmp_segment *sp;
+};
+
+static struct seg seg_new(uint64_t capacity) {
+  struct seg s = {NULL, SHMP_HEADER_SIZE + capacity, NULL};
+  s.base = mmap(NULL, s.size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (s.base == MAP_FAILED) abort();
+  s.sp = shmp_segment_format("test", s.base, s.size, NULL);
+  if (s.sp == NULL) abort();
+  return s;
+}
+
+/* Drops the test's reference: the mapping goes once every endpoint closed. */
+static void seg_free(struct seg s) { shmp_segment_unref(s.sp); }
+
+static int header_check(void *base, uint64_t size) {
+  uint64_t capacity;
+  return shmp_header_check(base, size, &capacity);
+}
+
+static struct shmp_header *hdr(struct seg s) { return s.base; }
+
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* xorshift: reproducible sizes and payload bytes on both sides of a fork. */
+static uint64_t next_rand(uint64_t *s) {
+  *s ^= *s << 13;
+  *s ^= *s >> 7;
+  *s ^= *s << 17;
+  return *s;
+}
+
+static void test_header_checks(void) {
+  struct seg s = seg_new(8192);
+  CHECK_EQ(header_check(s.base, s.size), SHMP_OK);
+  CHECK_EQ(shmp_segment_capacity(s.sp), 8192);
+  CHECK_EQ(shmp_segment_creator_pid(s.sp), getpid());
+  CHECK_EQ(shmp_header_format(s.base, s.size), SHMP_E_BUSY);
+  CHECK_EQ(header_check(s.base, s.size - 1), SHMP_E_TRUNCATED);
+  CHECK_EQ(header_check(s.base, 100), SHMP_E_TRUNCATED);
+  CHECK_EQ(header_check(s.base, 0), SHMP_E_NOT_READY);
+
+  struct shmp_header *h = hdr(s);
+  h->format_version = 99;
+  CHECK_EQ(header_check(s.base, s.size), SHMP_E_ABI);
+  h->format_version = SHMP_FORMAT_VERSION;
+  h->capacity = 1u << 30;
+  CHECK_EQ(header_check(s.base, s.size), SHMP_E_CORRUPT);
+  h->segment_size = SHMP_HEADER_SIZE + (1u << 30);
+  CHECK_EQ(header_check(s.base, s.size), SHMP_E_TRUNCATED);
+  h->capacity = 8192;
+  h->segment_size = s.size;
+  atomic_store(&h->head, 64 * 1000);
+  CHECK_EQ(header_check(s.base, s.size), SHMP_E_CORRUPT);
+  atomic_store(&h->head, 0);
+  atomic_store(&h->tail, 64);
+  CHECK_EQ(header_check(s.base, s.size), SHMP_E_CORRUPT);
+  atomic_store(&h->tail, 0);
+  atomic_store(&h->magic, 0x1234);
+  CHECK_EQ(header_check(s.base, s.size), SHMP_E_BAD_MAGIC);
+  shmp_error err = {0};
+  CHECK(shmp_reader_attach(s.sp, &err) == NULL);
+  CHECK_EQ(err.code, SHMP_E_BAD_MAGIC);
+  atomic_store(&h->magic, 0);
+  CHECK_EQ(header_check(s.base, s.size), SHMP_E_NOT_READY);
+  seg_free(s);
+}
+
+static void test_errors_named(void) {
+  CHECK(strcmp(shmp_error_name(SHMP_E_TIMEOUT), "ETIMEOUT") == 0);
+  CHECK(strcmp(shmp_error_name(-2), "ENOENT") == 0);
+  CHECK(strcmp(shmp_error_name(-4242), "EUNKNOWN") == 0);
+  shmp_error err = {0};
+  CHECK_EQ(shmp_error_set(&err, -2, "open", "ticks", NULL), -2);
+  CHECK_EQ(err.code, -2);
+  CHECK(strcmp(err.op, "open") == 0 && strcmp(err.segment, "ticks") == 0);
+  CHECK(strcmp(err.message, "open on segment \"ticks\" failed: No such file or directory [ENOENT]. No channel by "
+                            "that name exists: start the side that creates it first, or check the name") == 0);
+  shmp_error_set(&err, SHMP_E_CLOSED, "send", "bad\nname", "this writer was closed");
+  CHECK(strcmp(err.message, "send on segment \"bad?name\" failed: the channel is closed [ECLOSED]. this writer was closed") == 0);
+  /* Constants by name, so bindings keep no numbers of their own. */
+  CHECK_EQ(shmp_constant("ETIMEOUT"), SHMP_E_TIMEOUT);
+  CHECK_EQ(shmp_constant("EAGAIN"), SHMP_E_AGAIN);
+  CHECK_EQ(shmp_constant("ENOENT"), -2);
+  CHECK_EQ(shmp_constant("ARROW_RECORD_BATCH"), SHMP_ARROW_RECORD_BATCH);
+  CHECK_EQ(shmp_constant("ERROR_SIZE"), sizeof(shmp_error));
+  CHECK_EQ(shmp_constant("nonsense"), INT64_MIN);
+  CHECK(strcmp(shmp_version(), SHMP_VERSION) == 0);
+  CHECK_EQ(shmp_abi(), SHMP_ABI);
+}
+
+static void test_single_process_ring(void) {
+  struct seg s = seg_new(4096);
+  shmp_error err = {0};
+  shmp_writer *w = shmp_writer_attach(s.sp, &err);
+  shmp_reader *r = shmp_reader_attach(s.sp, &err);
+  CHECK(w && r);
+  CHECK(shmp_writer_attach(s.sp, &err) == NULL);
+  CHECK_EQ(err.code, SHMP_E_BUSY);
+
+  uint64_t off = 0;
+  CHECK_EQ(shmp_reader_peek(r, &off, NULL), SHMP_E_AGAIN);
+  CHECK_EQ(shmp_reader_release(r, NULL), SHMP_E_STATE);
+  CHECK_EQ(shmp_writer_commit(w, 0, NULL), SHMP_E_STATE);
+  CHECK_EQ(shmp_writer_claim(w, 4096, 0, 0, NULL), SHMP_E_TOO_LARGE);
+
+  /* A zero-byte record, then a claim committed shorter than claimed. */
+  CHECK_EQ(shmp_writer_send(w, "", 0, 0, 0, NULL), SHMP_OK);
+  int64_t at = shmp_writer_claim(w, 1000, 0, 0, NULL);
+  CHECK(at > 0 && at % 64 == 0);
+  CHECK_EQ(shmp_writer_claim(w, 10, 0, 0, NULL), SHMP_E_STATE);
+  CHECK_EQ(shmp_writer_commit(w, 1001, NULL), SHMP_E_INVALID);
+  memcpy((uint8_t *)s.base + at, "hello", 5);
+  CHECK_EQ(shmp_writer_commit(w, 5, NULL), SHMP_OK);
+
+  CHECK_EQ(shmp_reader_peek(r, &off, NULL), 0);
+  CHECK_EQ(shmp_reader_release(r, NULL), SHMP_OK);
+  CHECK_EQ(shmp_reader_peek(r, &off, NULL), 5);
+  CHECK_EQ(shmp_reader_peek(r, &off, NULL), 5); /* same record until released */
+  CHECK(memcmp((uint8_t *)s.base + off, "hello", 5) == 0);
+  CHECK_EQ(off % 64, 0);
+  CHECK_EQ(shmp_reader_release(r, NULL), SHMP_OK);
+
+  /* Fill: 64+64 used so far of 4096. A 4032-byte payload needs the whole
+   * ring, so the writer must pad and wait for the reader to skip it. */
+  CHECK_EQ(shmp_writer_claim(w, 4032, 0, 0, NULL), SHMP_E_TIMEOUT);
+  CHECK_EQ(shmp_reader_peek(r, &off, NULL), SHMP_E_AGAIN); /* skips the padding */
+  at = shmp_writer_claim(w, 4032, 0, 0, NULL);
+  CHECK_EQ(at, SHMP_HEADER_SIZE + 64);
+  CHECK_EQ(shmp_writer_commit(w, 4032, NULL), SHMP_OK);
+  CHECK_EQ(shmp_writer_send(w, "x", 1, 0, 0, NULL), SHMP_E_TIMEOUT); /* full */
+  CHECK_EQ(shmp_reader_next(r, &off, 0, 0, NULL), 4032);
+  CHECK_EQ(shmp_reader_release(r, NULL), SHMP_OK);
+  CHECK_EQ(shmp_writer_send(w, "x", 1, 0, 0, NULL), SHMP_OK);
+
+  /* End-of-stream only after the last record is read. */
+  shmp_writer_close(w);
+  CHECK_EQ(shmp_reader_next(r, &off, 0, 0, NULL), 1);
+  CHECK_EQ(shmp_reader_release(r, NULL), SHMP_OK);
+  CHECK_EQ(shmp_reader_next(r, &off, 0, 0, NULL), SHMP_E_CLOSED);
+  CHECK_EQ(shmp_reader_wait(r, 0, 0, NULL), SHMP_E_CLOSED);
+  CHECK(shmp_writer_attach(s.sp, &err) == NULL);
+  CHECK_EQ(err.code, SHMP_E_CLOSED);
+  shmp_reader_close(r);
+  seg_free(s);
+}
+
+static void test_reader_close_stops_writer(void) {
+  struct seg s = seg_new(4096);
+  shmp_error err = {0};
+  shmp_writer *w = shmp_writer_attach(s.sp, &err);
+  shmp_reader *r = shmp_reader_attach(s.sp, &err);
+  shmp_reader_close(r);
+  CHECK_EQ(shmp_writer_send(w, "x", 1, 0, 0, NULL), SHMP_E_CLOSED);
+  shmp_writer_close(w);
+  seg_free(s);
+}
+
+/* Corrupt records: every field a hostile writer controls. */
+static void test_corrupt_records(void) {
+  struct {
+    uint64_t pos, len;
+    uint32_t kind;
+  } cases[] = {
+      {64, 1, SHMP_RECORD_DATA},            /* wrong position */
+      {0, 5000, SHMP_RECORD_DATA},          /* length past the end of the ring */
+      {0, UINT64_MAX - 10, SHMP_RECORD_DATA}, /* length that overflows */
+      {0, 200, SHMP_RECORD_DATA},           /* length past the committed bytes */
+      {0, 1, 7},                            /* unknown kind */
+      {0, 64, SHMP_RECORD_PAD},             /* padding that does not reach the end */
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    struct seg s = seg_new(4096);
+    shmp_error err = {0};
+    shmp_writer *w = shmp_writer_attach(s.sp, &err);
+    shmp_reader *r = shmp_reader_attach(s.sp, &err);
+    CHECK_EQ(shmp_writer_send(w, "abc", 3, 0, 0, NULL), SHMP_OK); /* 128 bytes committed */
+    struct shmp_record *rec = (struct shmp_record *)((uint8_t *)s.base + SHMP_HEADER_SIZE);
+    rec->pos = cases[i].pos;
+    rec->len = cases[i].len;
+    rec->kind = cases[i].kind;
+    uint64_t off = 0;
+    CHECK_EQ(shmp_reader_peek(r, &off, NULL), SHMP_E_CORRUPT);
+    shmp_writer_close(w);
+    shmp_reader_close(r);
+    seg_free(s);
+  }
+  /* A head beyond what the ring can hold. */
+  struct seg s = seg_new(4096);
+  shmp_error err = {0};
+  shmp_reader *r = shmp_reader_attach(s.sp, &err);
+  atomic_store(&hdr(s)->head, 8192);
+  uint64_t off;
+  CHECK_EQ(shmp_reader_peek(r, &off, NULL), SHMP_E_CORRUPT);
+  shmp_reader_close(r);
+  seg_free(s);
+}
+
+static void test_timeout_is_kept(void) {
+  struct seg s = seg_new(4096);
+  shmp_error err = {0};
+  shmp_reader *r = shmp_reader_attach(s.sp, &err);
+  int64_t t0 = now_ms();
+  CHECK_EQ(shmp_reader_wait(r, 120 * MS, 100, NULL), SHMP_E_TIMEOUT);
+  int64_t took = now_ms() - t0;
+  CHECK(took >= 119 && took < 1000);
+  shmp_reader_close(r);
+  seg_free(s);
+}
+
+/* A child writes many records of random sizes with a checksum; the parent
+ * checks order, length and content. Exercises wrap-around and padding. */
+static void test_cross_process_stream(void) {
+  enum { N = 200000 };
+  struct seg s = seg_new(64 * 1024);
+  pid_t child = fork();
+  if (child == 0) {
+    shmp_error err = {0};
+    shmp_writer *w = shmp_writer_attach(s.sp, &err);
+    if (!w) _exit(10);
+    uint64_t rng = 42;
+    for (uint32_t i = 0; i < N; i++) {
+      uint64_t len = next_rand(&rng) % 100 == 0 ? next_rand(&rng) % 60000 : next_rand(&rng) % 300;
+      if (len < 8) len = 8;
+      int64_t at = shmp_writer_claim(w, len, 5000 * MS, 1000, NULL);
+      if (at < 0) _exit(11);
+      uint8_t *p = (uint8_t *)s.base + at;
+      memcpy(p, &i, 4);
+      for (uint64_t k = 4; k < len; k++) p[k] = (uint8_t)(i * 31 + k);
+      if (shmp_writer_commit(w, len, NULL) != SHMP_OK) _exit(12);
+    }
+    shmp_writer_close(w);
+    _exit(0);
+  }
+  shmp_error err = {0};
+  shmp_reader *r = shmp_reader_attach(s.sp, &err);
+  CHECK(r != NULL);
+  uint32_t got = 0, bad = 0;
+  uint64_t rng = 42;
+  for (;;) {
+    uint64_t off;
+    int64_t len = shmp_reader_next(r, &off, 5000 * MS, 1000, NULL);
+    if (len < 0) {
+      CHECK_EQ(len, SHMP_E_CLOSED);
+      break;
+    }
+    uint64_t want = next_rand(&rng) % 100 == 0 ? next_rand(&rng) % 60000 : next_rand(&rng) % 300;
+    if (want < 8) want = 8;
+    const uint8_t *p = (const uint8_t *)s.base + off;
+    uint32_t seq;
+    memcpy(&seq, p, 4);
+    if ((uint64_t)len != want || seq != got) bad++;
+    for (uint64_t k = 4; k < (uint64_t)len; k++)
+      if (p[k] != (uint8_t)(got * 31 + k)) {
+        bad++;
+        break;
+      }
+    got++;
+    shmp_reader_release(r, NULL);
+  }
+  int status;
+  waitpid(child, &status, 0);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  CHECK_EQ(got, N);
+  CHECK_EQ(bad, 0);
+  shmp_reader_close(r);
+  seg_free(s);
+}
+
+/* A writer killed while it holds a claim: the reader sees every committed
+ * record, never the partial one, and learns that the peer is gone. */
+static void test_writer_killed(void) {
+  for (int round = 0; round < 5; round++) {
+    struct seg s = seg_new(64 * 1024);
+    int ready[2];
+    if (pipe(ready) != 0) abort();
+    pid_t child = fork();
+    if (child == 0) {
+      shmp_error err = {0};
+      shmp_writer *w = shmp_writer_attach(s.sp, &err);
+      for (uint32_t i = 0; i < 10; i++) shmp_writer_send(w, &i, 4, 0, 0, NULL);
+      int64_t at = shmp_writer_claim(w, 1000, 0, 0, NULL);
+      memset((uint8_t *)s.base + at, 0xee, 500); /* half-written, never committed */
+      if (write(ready[1], "k", 1) != 1) _exit(1);
+      for (;;) pause();
+    }
+    char c;
+    if (read(ready[0], &c, 1) != 1) abort();
+    kill(child, SIGKILL); /* not reaped yet: the reader must treat a zombie as dead */
+    shmp_error err = {0};
+    shmp_reader *r = shmp_reader_attach(s.sp, &err);
+    uint64_t off;
+    int64_t len;
+    uint32_t n = 0;
+    while ((len = shmp_reader_next(r, &off, 2000 * MS, 0, NULL)) >= 0) {
+      uint32_t v;
+      memcpy(&v, (uint8_t *)s.base + off, 4);
+      CHECK_EQ(len, 4);
+      CHECK_EQ(v, n);
+      n++;
+      shmp_reader_release(r, NULL);
+    }
+    CHECK_EQ(n, 10);
+    CHECK_EQ(len, SHMP_E_PEER_GONE);
+    waitpid(child, NULL, 0);
+    /* A new writer may take over the dead one's role and continue. */
+    shmp_writer *w = shmp_writer_attach(s.sp, &err);
+    CHECK(w != NULL);
+    CHECK_EQ(shmp_writer_send(w, "ok", 2, 0, 0, NULL), SHMP_OK);
+    CHECK_EQ(shmp_reader_next(r, &off, 0, 0, NULL), 2);
+    shmp_writer_close(w);
+    shmp_reader_close(r);
+    close(ready[0]);
+    close(ready[1]);
+    seg_free(s);
+  }
+}
+
+/* A writer blocked on a full ring learns that its reader died. */
+static void test_reader_killed(void) {
+  struct seg s = seg_new(4096);
+  pid_t child = fork();
+  if (child == 0) {
+    shmp_error err = {0};
+    shmp_reader *r = shmp_reader_attach(s.sp, &err);
+    (void)r;
+    for (;;) pause();
+  }
+  while (atomic_load(&hdr(s)->slots[0].peer) == 0) usleep(1000);
+  shmp_error err = {0};
+  shmp_writer *w = shmp_writer_attach(s.sp, &err);
+  while (shmp_writer_send(w, "fill", 4, 0, 0, NULL) == SHMP_OK) {
+  }
+  kill(child, SIGKILL);
+  int64_t t0 = now_ms();
+  CHECK_EQ(shmp_writer_send(w, "more", 4, 5000 * MS, 0, NULL), SHMP_E_PEER_GONE);
+  CHECK(now_ms() - t0 < 1000);
+  waitpid(child, NULL, 0);
+  shmp_writer_close(w);
+  seg_free(s);
+}
+
+/* interrupt() wakes a waiter in another thread of control early. */
+static void test_interrupt(void) {
+  struct seg s = seg_new(4096);
+  shmp_error err = {0};
+  shmp_reader *r = shmp_reader_attach(s.sp, &err);
+  shmp_reader_interrupt(r);
+  CHECK_EQ(shmp_reader_wait(r, 5000 * MS, 0, NULL), SHMP_E_AGAIN);
+  CHECK_EQ(shmp_reader_wait(r, 0, 0, NULL), SHMP_E_TIMEOUT); /* the interrupt was consumed */
+  shmp_reader_close(r);
+  seg_free(s);
+}
+
+static void test_segment_refcount(void) {
+  struct seg s = seg_new(4096);
+  shmp_error err = {0};
+  shmp_segment_ref(s.sp); /* a view */
+  shmp_reader *r = shmp_reader_attach(s.sp, &err);
+  CHECK_EQ(shmp_segment_refs(s.sp), 3);
+  shmp_reader_close(r);
+  shmp_view_deallocator(s.base, s.sp);
+  CHECK_EQ(shmp_segment_refs(s.sp), 1);
+  CHECK_EQ(shmp_segment_range(s.sp, 4096, 4096, "recv", &err), SHMP_OK);
+  CHECK_EQ(shmp_segment_range(s.sp, 4096, 4097, "recv", &err), SHMP_E_INVALID);
+  CHECK_EQ(shmp_segment_range(s.sp, UINT64_MAX, 2, "recv", &err), SHMP_E_INVALID);
+  CHECK(strstr(err.message, "outside the 8192-byte mapping") != NULL);
+  seg_free(s); /* unmaps and frees; ASan reports a leak otherwise */
+}
+
+/* Reads one record of `len` bytes whose first byte is `tag`, and releases it. */
+static int read_tagged(shmp_reader *r, struct seg s, uint8_t tag) {
+  uint64_t off = 0;
+  int64_t len = shmp_reader_peek(r, &off, NULL);
+  int ok = len == 100 && ((uint8_t *)s.base)[off] == tag;
+  shmp_reader_release(r, NULL);
+  return ok;
+}
+
+/* Several readers each see every record; space is reused only behind the
+ * slowest; a reader may join late and leave early. */
+static void test_fan_out(void) {
+  struct seg s = seg_new(4096); /* 4096 / (64 + 128) = 21 records of 100 B */
+  shmp_error err = {0};
+  shmp_writer *w = shmp_writer_attach(s.sp, &err);
+  shmp_reader *a = shmp_reader_attach(s.sp, &err), *b = shmp_reader_attach(s.sp, &err);
+  CHECK(w && a && b);
+  uint8_t record[100] = {0};
+  uint8_t sent = 0;
+  while (record[0] = sent, shmp_writer_send(w, record, sizeof record, 0, 0, NULL) == SHMP_OK) sent++;
+  CHECK_EQ(sent, 21);
+  /* a reads everything; b nothing yet: the ring stays full. */
+  for (uint8_t i = 0; i < sent; i++) CHECK(read_tagged(a, s, i));
+  CHECK_EQ(shmp_writer_send(w, record, sizeof record, 0, 0, NULL), SHMP_E_TIMEOUT);
+  for (uint8_t i = 0; i < 5; i++) CHECK(read_tagged(b, s, i));
+  for (uint8_t i = 0; i < 5; i++) CHECK_EQ((record[0] = sent++, shmp_writer_send(w, record, sizeof record, 0, 0, NULL)), SHMP_OK);
+  CHECK_EQ(shmp_writer_send(w, record, sizeof record, 0, 0, NULL), SHMP_E_TIMEOUT);
+  /* c joins at the low-water mark: the oldest record b still holds. */
+  shmp_reader *c = shmp_reader_attach(s.sp, &err);
+  CHECK(c != NULL);
+  for (uint8_t i = 5; i < sent; i++) CHECK(read_tagged(b, s, i) && read_tagged(c, s, i));
+  for (uint8_t i = 21; i < sent; i++) CHECK(read_tagged(a, s, i));
+  /* b leaves; a and c go on, and the writer with them. */
+  shmp_reader_close(b);
+  for (int round = 0; round < 50; round++) {
+    record[0] = sent;
+    CHECK_EQ(shmp_writer_send(w, record, sizeof record, 0, 0, NULL), SHMP_OK);
+    CHECK(read_tagged(a, s, sent) && read_tagged(c, s, sent));
+    sent++;
+  }
+  /* Room for SHMP_MAX_READERS readers, then EBUSY. */
+  shmp_reader *more[SHMP_MAX_READERS];
+  uint32_t attached = 0;
+  while (attached < SHMP_MAX_READERS && (more[attached] = shmp_reader_attach(s.sp, &err)) != NULL) attached++;
+  CHECK_EQ(attached, SHMP_MAX_READERS - 2);
+  CHECK_EQ(err.code, SHMP_E_BUSY);
+  for (uint32_t i = 0; i < attached; i++) shmp_reader_close(more[i]);
+  shmp_reader_close(a);
+  CHECK_EQ(shmp_writer_send(w, record, sizeof record, 0, 0, NULL), SHMP_OK); /* c is still there */
+  shmp_reader_close(c);
+  CHECK_EQ(shmp_writer_send(w, record, sizeof record, 0, 0, NULL), SHMP_E_CLOSED);
+  shmp_writer_close(w);
+  seg_free(s);
+}
+
+/* A reader that dies stops holding the writer back within a slice or so;
+ * the others lose nothing. */
+static void test_dead_reader_among_many(void) {
+  struct seg s = seg_new(4096);
+  shmp_error err = {0};
+  shmp_writer *w = shmp_writer_attach(s.sp, &err);
+  shmp_reader *alive = shmp_reader_attach(s.sp, &err);
+  pid_t child = fork();
+  if (child == 0) {
+    shmp_reader_attach(s.sp, &err);
+    for (;;) pause();
+  }
+  while (atomic_load(&hdr(s)->slots[1].peer) == 0) usleep(1000);
+  uint8_t record[100] = {0};
+  uint8_t sent = 0;
+  while (record[0] = sent, shmp_writer_send(w, record, sizeof record, 0, 0, NULL) == SHMP_OK) sent++;
+  for (uint8_t i = 0; i < sent; i++) CHECK(read_tagged(alive, s, i));
+  kill(child, SIGKILL);
+  waitpid(child, NULL, 0);
+  int64_t t0 = now_ms();
+  record[0] = sent;
+  CHECK_EQ(shmp_writer_send(w, record, sizeof record, 5000 * MS, 0, NULL), SHMP_OK);
+  CHECK(now_ms() - t0 < 1000);
+  CHECK(read_tagged(alive, s, sent));
+  CHECK_EQ(atomic_load(&hdr(s)->slots[1].peer), 0);
+  shmp_reader_close(alive);
+  shmp_writer_close(w);
+  seg_free(s);
+}
+
+static void test_sealed_table(void) {
+  struct seg s = seg_new(8192);
+  shmp_error err = {0};
+  CHECK(shmp_table_open(s.sp, 0, &err) == NULL);
+  CHECK_EQ(err.code, SHMP_E_NOT_READY);
+  shmp_writer *w = shmp_writer_attach(s.sp, &err);
+  for (uint8_t i = 0; i < 3; i++) CHECK_EQ(shmp_writer_send(w, &i, 1, 0, 0, NULL), SHMP_OK);
+  shmp_writer_seal(w);
+  /* Two readers at once, each seeing every record; nothing is consumed. */
+  shmp_reader *a = shmp_table_open(s.sp, 0, &err), *b = shmp_table_open(s.sp, 0, &err);
+  CHECK(a != NULL && b != NULL);
+  for (uint8_t i = 0; i < 3; i++) {
+    uint64_t off_a = 0, off_b = 0;
+    CHECK_EQ(shmp_reader_peek(a, &off_a, NULL), 1);
+    CHECK_EQ(shmp_reader_peek(b, &off_b, NULL), 1);
+    CHECK_EQ(off_a, off_b);
+    CHECK_EQ(((uint8_t *)s.base)[off_a], i);
+    CHECK_EQ(shmp_reader_release(a, NULL), SHMP_OK);
+    CHECK_EQ(shmp_reader_release(b, NULL), SHMP_OK);
+  }
+  CHECK_EQ(shmp_reader_peek(a, NULL, NULL), SHMP_E_CLOSED);
+  CHECK_EQ(hdr(s)->tail, 0);
+  shmp_reader_close(a);
+  shmp_reader_close(b);
+  CHECK(!(hdr(s)->flags & SHMP_FLAG_READER_CLOSED));
+  /* A later reader still finds every record. */
+  shmp_reader *c = shmp_table_open(s.sp, 0, &err);
+  CHECK_EQ(shmp_reader_peek(c, NULL, NULL), 1);
+  shmp_reader_close(c);
+  seg_free(s);
+}
+
+/* Named segments in /dev/shm: the rules every binding relies on. */
+static void test_named_segments(void) {
+  char name[64];
+  snprintf(name, sizeof name, "core-test-%d", (int)getpid());
+  shmp_error err = {0};
+
+  /* Names, capacities and modes are refused with a sentence that says why. */
+  const char *bad_names[] = {"", ".hidden", "-dash", "a/b", "new\nline", "sp ace"};
+  for (size_t i = 0; i < sizeof bad_names / sizeof *bad_names; i++) {
+    CHECK(shmp_segment_create(bad_names[i], 4096, 0600, &err) == NULL);
+    CHECK_EQ(err.code, SHMP_E_INVALID);
+    CHECK(strstr(err.message, "1-200 characters") != NULL);
+  }
+  char long_name[SHMP_NAME_MAX + 2];
+  memset(long_name, 'a', sizeof long_name - 1);
+  long_name[sizeof long_name - 1] = '\0';
+  CHECK(shmp_segment_open(long_name, 0, 0, &err) == NULL);
+  CHECK_EQ(err.code, SHMP_E_INVALID);
+  long_name[SHMP_NAME_MAX] = '\0';
+  char path[SHMP_NAME_MAX + 16];
+  CHECK_EQ(shmp_shm_name(long_name, "open", path, sizeof path, &err), SHMP_OK);
+  CHECK(strncmp(path, "/shmpipe.aaa", 12) == 0);
+  CHECK_EQ(shmp_create_size(name, 0, 0600, &err), SHMP_E_INVALID);
+  CHECK(strstr(err.message, "capacity must be between 1 byte and 64 TiB") != NULL);
+  CHECK_EQ(shmp_create_size(name, 1000, 0600, &err), SHMP_HEADER_SIZE + 4096);
+  CHECK_EQ(shmp_create_size(name, 4097, 0600, &err), SHMP_HEADER_SIZE + 8192);
+  CHECK_EQ(shmp_create_size(name, 4096, 07777, &err), SHMP_E_INVALID);
+  CHECK_EQ(shmp_create_size(name, 4096, 0400, &err), SHMP_E_INVALID);
+  CHECK(strstr(err.message, "mode 0400") != NULL);
+
+  /* Create, open, a second creator, unlink. */
+  CHECK(shmp_segment_open(name, 0, 0, &err) == NULL);
+  CHECK_EQ(err.code, -ENOENT);
+  shmp_segment *created = shmp_segment_create(name, 5000, 0600, &err);
+  CHECK(created != NULL);
+  CHECK_EQ(shmp_segment_capacity(created), 8192);
+  CHECK_EQ(shmp_segment_length(created), SHMP_HEADER_SIZE + 8192);
+  CHECK(strcmp(shmp_segment_name(created), name) == 0);
+  CHECK(shmp_segment_create(name, 4096, 0600, &err) == NULL);
+  CHECK_EQ(err.code, -EEXIST);
+  shmp_segment *opened = shmp_segment_open(name, 0, 0, &err);
+  CHECK(opened != NULL);
+  CHECK_EQ(shmp_segment_creator_pid(opened), getpid());
+  shmp_writer *w = shmp_writer_attach(created, &err);
+  shmp_reader *r = shmp_reader_attach(opened, &err);
+  CHECK_EQ(shmp_writer_send(w, "hi", 2, 0, 0, &err), SHMP_OK);
+  uint64_t off = 0;
+  CHECK_EQ(shmp_reader_next(r, &off, 0, 0, &err), 2);
+  CHECK(memcmp((uint8_t *)shmp_segment_base(opened) + off, "hi", 2) == 0);
+  /* Errors name the operation the caller made, not the one inside it. */
+  CHECK_EQ(shmp_writer_send(w, NULL, 9000, 0, 0, &err), SHMP_E_TOO_LARGE);
+  CHECK(strcmp(err.op, "send") == 0);
+  CHECK(strstr(err.message, "a 9000-byte record does not fit: this channel carries at most 8128 bytes") != NULL);
+  CHECK_EQ(shmp_writer_claim(w, 9000, 0, 0, &err), SHMP_E_TOO_LARGE);
+  CHECK(strcmp(err.op, "claim") == 0);
+  shmp_writer *second = shmp_writer_attach(opened, &err);
+  CHECK(second == NULL);
+  CHECK(strstr(err.message, "already this channel's writer") != NULL);
+  shmp_writer_close(w);
+  shmp_reader_close(r);
+  shmp_segment_unref(opened);
+  shmp_segment_unref(created);
+  CHECK_EQ(shmp_unlink(name, &err), SHMP_OK);
+  CHECK_EQ(shmp_unlink(name, &err), -ENOENT);
+  CHECK(strcmp(err.op, "unlink") == 0);
+
+  /* The decisions a binding that maps memory itself asks for. */
+  void *base = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  uint32_t me = (uint32_t)getuid();
+  CHECK(shmp_segment_adopt(name, base, 8192, me, 0, 0, 50 * MS, &err) == NULL);
+  CHECK_EQ(err.code, SHMP_E_AGAIN); /* not formatted yet: look again */
+  CHECK(shmp_segment_adopt(name, NULL, 0, me, 0, 60 * MS, 50 * MS, &err) == NULL);
+  CHECK_EQ(err.code, SHMP_E_NOT_READY);
+  CHECK(strstr(err.message, "waited 60 ms") != NULL);
+  shmp_segment *fresh = shmp_segment_format(name, base, 8192, &err);
+  CHECK(fresh != NULL);
+  CHECK(shmp_segment_adopt(name, base, 8192, me + 1, 0, 0, 0, &err) == NULL);
+  CHECK_EQ(err.code, -EACCES);
+  CHECK(strstr(err.message, "allow-other-owner") != NULL);
+  shmp_segment *other = shmp_segment_adopt(name, base, 8192, me + 1, SHMP_OPEN_ALLOW_OTHER_OWNER, 0, 0, &err);
+  CHECK(other != NULL);
+  free(other); /* shares fresh's mapping: drop the object without unmapping */
+  CHECK_EQ(shmp_syscall_failed(&err, "create", name, SHMP_CALL_FALLOCATE, ENOSPC, 1 << 20), -ENOSPC);
+  CHECK(strstr(err.message, "could not reserve 1048576 bytes in /dev/shm. /dev/shm has no room") != NULL);
+  shmp_segment_unref(fresh);
+}
+
+/* A segment opened with SHMP_OPEN_READ_ONLY_DATA: a reader works, and a
+ * write into the data ring faults instead of changing shared memory. */
+static void test_read_only_data(void) {
+  char name[64];
+  snprintf(name, sizeof name, "core-ro-%d", (int)getpid());
+  shmp_error err = {0};
+  shmp_segment *created = shmp_segment_create(name, 4096, 0600, &err);
+  shmp_segment *ro = shmp_segment_open(name, SHMP_OPEN_READ_ONLY_DATA, 0, &err);
+  CHECK(created != NULL && ro != NULL);
+  shmp_writer *w = shmp_writer_attach(created, &err);
+  shmp_reader *r = shmp_reader_attach(ro, &err);
+  CHECK_EQ(shmp_writer_send(w, "data", 4, 0, 0, &err), SHMP_OK);
+  uint64_t off = 0;
+  CHECK_EQ(shmp_reader_next(r, &off, 0, 0, &err), 4);
+  CHECK_EQ(shmp_reader_release(r, &err), SHMP_OK);
+  pid_t child = fork();
+  if (child == 0) {
+    signal(SIGSEGV, SIG_DFL); /* die of it, rather than in ASan's report */
+    ((volatile uint8_t *)shmp_segment_base(ro))[off] = 'X';
+    _exit(0);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+  CHECK(memcmp((uint8_t *)shmp_segment_base(created) + off, "data", 4) == 0);
+  shmp_reader_close(r);
+  shmp_writer_close(w);
+  shmp_segment_unref(ro);
+  shmp_segment_unref(created);
+  shmp_unlink(name, NULL);
+}
+
+int main(void) {
+  test_header_checks();
+  test_errors_named();
+  test_single_process_ring();
+  test_reader_close_stops_writer();
+  test_corrupt_records();
+  test_timeout_is_kept();
+  test_interrupt();
+  test_segment_refcount();
+  test_sealed_table();
+  test_fan_out();
+  test_dead_reader_among_many();
+  test_cross_process_stream();
+  test_writer_killed();
+  test_reader_killed();
+  test_named_segments();
+  test_read_only_data();
+  if (failures) {
+    fprintf(stderr, "core tests: %d failure(s)\n", failures);
+    return 1;
+  }
+  printf("core tests: all passed\n");
+  return 0;
+}
