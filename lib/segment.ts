@@ -10,9 +10,6 @@
 import { type Address, core, cString, errno, libc, mappedBuffer, sleepSync } from "./ffi/bun.ts";
 import { Code, constant, errorBuffer, type Operation, ShmpipeError, usageError } from "./errors.ts";
 
-/** Every shmpipe object in /dev/shm starts with this. */
-export const NAME_PREFIX = "shmpipe.";
-
 const O_RDWR = 0o2, O_CREAT = 0o100, O_EXCL = 0o200, O_CLOEXEC = 0o2000000;
 const PROT_READ_WRITE = 0x3, MAP_SHARED = 0x1;
 const Call = {
@@ -38,11 +35,6 @@ export interface OpenOptions {
   readyTimeoutMs?: number;
 }
 
-/** The path of a channel's segment under /dev/shm, for messages and tools. */
-export function shmPath(name: string): string {
-  return `/dev/shm/${NAME_PREFIX}${name}`;
-}
-
 /** The core's verdict on a failed call: the error it wrote into `err`. */
 function failed(err: Uint8Array): never {
   throw new ShmpipeError(err);
@@ -53,12 +45,26 @@ function syscallFailed(err: Uint8Array, op: Operation, name: string, call: numbe
   failed(err);
 }
 
-/** The shm_open name of a channel, after the core checked the name. */
+/**
+ * The shm_open name of a channel ("/shmpipe.<name>", NUL-terminated), after
+ * the core checked the name. A JavaScript string can hold NUL, which would
+ * end the C string early: that much is this binding's to refuse.
+ */
 function shmName(name: string, op: Operation, err: Uint8Array): Uint8Array {
+  if (typeof name !== "string" || name.includes("\0")) throw usageError(Code.INVALID, String(name).replaceAll("\0", "?"), op, "a channel name is a string without NUL characters");
   const path = new Uint8Array(256);
   if (core.shmp_shm_name(cString(name), cString(op), path, path.length, err) !== 0) failed(err);
   return path;
 }
+
+/** The path of a channel's segment under /dev/shm, for messages and tools. */
+export function shmPath(name: string): string {
+  const path = shmName(name, "open", errorBuffer());
+  return `/dev/shm${new TextDecoder().decode(path.subarray(0, path.indexOf(0)))}`;
+}
+
+/** What every shmpipe object in /dev/shm starts with ("shmpipe."). */
+export const NAME_PREFIX = shmPath("x").slice("/dev/shm/".length, -1);
 
 /** A byte count as the core takes it (u64): what is not a count becomes 0, which the core refuses. */
 function count(n: number): number {
@@ -174,6 +180,7 @@ export class Segment {
     if (this.#closed) throw usageError(Code.CLOSED, this.name, op, "this end of the channel was closed");
     const err = errorBuffer();
     if (core.shmp_segment_range(this.handle, offset, length, cString(op), err) !== 0) failed(err);
+    if (length === 0) return new ArrayBuffer(0); // Bun makes no empty external buffer
     core.shmp_segment_ref(this.handle);
     return mappedBuffer(this.base, offset, length, this.handle);
   }

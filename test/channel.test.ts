@@ -1,7 +1,8 @@
 // Behaviour of one channel's two ends, both in this process (the core does
 // not care which process an end lives in; stream.test.ts covers two).
 import { describe, expect, test } from "bun:test";
-import { addressOf } from "../lib/ffi/bun.ts";
+import { addressOf, core } from "../lib/ffi/bun.ts";
+import { Segment } from "../lib/segment.ts";
 import { chownSync, readFileSync, statSync } from "node:fs";
 import { COPY_BELOW, createReader, createWriter, openReader, openWriter, shmPath, ShmpipeError } from "../lib/index.ts";
 import { errorOf, uniqueName } from "./helpers.ts";
@@ -277,7 +278,33 @@ describe("segments", () => {
     expect(reader.closed).toBe(false);
   });
 
-  test("a capacity below one page is refused", () => {
-    expect(errorOf(() => createReader(uniqueName("tiny"), { capacity: 0 })).code).toBe("EINVAL");
+  test("capacities are rounded up to whole pages; nothing, or not a count, is refused", () => {
+    const name = uniqueName("tiny");
+    using reader = createReader(name, { capacity: 1000 });
+    expect(statSync(shmPath(name)).size).toBe(4096 + 4096);
+    for (const capacity of [0, -5, Number.NaN]) {
+      const error = errorOf(() => createReader(uniqueName("bad-capacity"), { capacity }));
+      expect(error.code).toBe("EINVAL");
+      expect(error.message).toContain("capacity must be between 1 byte and 64 TiB");
+    }
+    expect(reader.closed).toBe(false);
+  });
+
+  test("a mode is permission bits that let the owner read and write", () => {
+    for (const mode of [0o7777, 0o400]) expect(errorOf(() => createReader(uniqueName("mode"), { capacity: 4096, mode })).code).toBe("EINVAL");
+  });
+
+  test("a name with a NUL character is refused, not cut short", () => {
+    const error = errorOf(() => createWriter("cut\0../../etc", { capacity: 4096 }));
+    expect(error.code).toBe("EINVAL");
+    expect(error.segment).toBe("cut?../../etc");
+    expect(statSync("/dev/shm/shmpipe.cut", { throwIfNoEntry: false })).toBeUndefined();
+  });
+
+  test("an empty view takes no reference on the mapping", () => {
+    const segment = Segment.create(uniqueName("empty-view"), { capacity: 4096 });
+    expect(segment.view(4096, 0).byteLength).toBe(0);
+    expect(core.shmp_segment_refs(segment.handle)).toBe(1);
+    segment.close();
   });
 });

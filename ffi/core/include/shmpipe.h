@@ -269,6 +269,15 @@ uint64_t shmp_reader_offset(const shmp_reader *r);
 /* Give the current record's space back to the writer. */
 int shmp_reader_release(shmp_reader *r, shmp_error *err);
 
+/* Keep the current record and read on: the record stays where it is (the
+ * writer does not reuse its space) until shmp_reader_release_lease(), and
+ * the next peek looks at the record after it. `*lease` names it. Leases
+ * may be released in any order; the writer gets space back up to the
+ * oldest one still held. For bindings whose records live as long as their
+ * users' objects (Go's Arrow buffers, R's vectors). */
+int shmp_reader_hold(shmp_reader *r, uint64_t *lease, shmp_error *err);
+int shmp_reader_release_lease(shmp_reader *r, uint64_t lease, shmp_error *err);
+
 /* Wait until a record is readable (0), the writer closed and all is read
  * (SHMP_E_CLOSED), the writer died (SHMP_E_PEER_GONE), the time ran out
  * (SHMP_E_TIMEOUT) or shmp_reader_interrupt() was called (SHMP_E_AGAIN). */

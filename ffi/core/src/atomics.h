@@ -7,9 +7,11 @@
  *   visible to a thread that ACQUIREs the stored value.
  * ACQUIRE (smp_load_acquire): no read or write after it in program order is
  *   performed before it; paired with a RELEASE it sees what preceded that.
- * smp_store_mb: a store that is also a full barrier (seq_cst). Used where a
- *   store must be ordered before a later load of another word (the
- *   "publish, then check for a sleeper" step of the futex handshake).
+ * smp_store_mb: a RELEASE store followed by a full fence. Used where a store must
+ *   be ordered before a later load of another word (the "publish, then
+ *   check for a sleeper" step of the futex handshake, Dekker's pattern at
+ *   attach). A seq_cst store alone does not keep a later acquire load from
+ *   moving before it (it may on arm64 with RCpc loads): the fence does.
  * smp_load_mb: a load that is not performed before an earlier smp_store_mb
  *   (both seq_cst): the other half of that handshake.
  * READ_ONCE / WRITE_ONCE: single, untorn accesses with no ordering.
@@ -29,7 +31,11 @@
 
 #define smp_load_acquire(p) atomic_load_explicit((p), memory_order_acquire)
 #define smp_store_release(p, v) atomic_store_explicit((p), (v), memory_order_release)
-#define smp_store_mb(p, v) atomic_store_explicit((p), (v), memory_order_seq_cst)
+#define smp_store_mb(p, v)                                \
+  do {                                                    \
+    atomic_store_explicit((p), (v), memory_order_release); \
+    atomic_thread_fence(memory_order_seq_cst);            \
+  } while (0)
 #define smp_load_mb(p) atomic_load_explicit((p), memory_order_seq_cst)
 #define smp_mb() atomic_thread_fence(memory_order_seq_cst)
 #define READ_ONCE(p) atomic_load_explicit((p), memory_order_relaxed)

@@ -57,10 +57,20 @@ struct shmp_writer {
   struct shmp_wait wait;
 };
 
+/* A record a reader keeps after reading on (shmp_reader_hold). */
+struct lease {
+  uint64_t pos;  /* ring position of its record header */
+  uint64_t size; /* ring bytes */
+  int released;
+};
+
 struct shmp_reader {
   struct geometry g;
   struct shmp_slot *slot; /* this reader's place; NULL for a table's observer */
-  uint64_t tail;      /* position of the next record; equals slot->tail between calls */
+  uint64_t tail;      /* bytes released to the writer; equals slot->tail between calls */
+  uint64_t read;      /* position of the next record to read (>= tail: held leases lie between) */
+  struct lease *leases; /* held records, oldest first */
+  uint32_t lease_count, lease_capacity;
   uint64_t head_seen; /* last head read from the writer: refreshed only when caught up */
   uint64_t cur_size;  /* ring bytes of the record handed out by peek, 0 if none */
   uint64_t cur_len;
@@ -86,6 +96,11 @@ static int load_geometry(shmp_segment *seg, struct geometry *g) {
 }
 
 static const char *name_of(const struct geometry *g) { return g->seg->name; }
+
+/* Positions read from the header after it was checked may have been
+ * rewritten since: one that is not a multiple of 64 would put a record
+ * header across the end of the ring. */
+static int aligned(uint64_t pos) { return pos % SHMP_ALIGN == 0; }
 
 /* Takes `role` if it is free or its holder died; never from a live one. */
 static int take_role(shmp_peer_word *role) {
@@ -179,6 +194,14 @@ SHMP_EXPORT shmp_writer *shmp_writer_attach(shmp_segment *seg, shmp_error *err) 
   struct shmp_header *h = w->g.h;
   w->head = smp_load_acquire(&h->head);
   w->tail_seen = smp_load_acquire(&h->tail);
+  if (!aligned(w->head) || !aligned(w->tail_seen) || w->tail_seen > w->head ||
+      w->head - w->tail_seen > w->g.capacity) {
+    smp_store_release(&h->writer, 0);
+    shmp_segment_unref(w->g.seg);
+    free(w);
+    attach_failed(seg, SHMP_E_CORRUPT, "", err);
+    return NULL;
+  }
   w->wait = (struct shmp_wait){&h->space_futex, &h->space_waiters, readers_gone, w, &w->interrupted};
   return w;
 }
@@ -212,11 +235,26 @@ struct space_need {
   uint64_t bytes;
 };
 
+/* True if the readers-closed flag is right: no slot is held. A reader that
+ * attaches while the last one leaves can have its clearing of the flag
+ * overtaken by the leaver's setting of it; the writer then clears it again. */
+static int readers_closed(struct shmp_header *h) {
+  if (!(READ_ONCE(&h->flags) & SHMP_FLAG_READER_CLOSED)) return 0;
+  for (uint32_t i = 0; i < SHMP_MAX_READERS; i++) {
+    uint64_t peer = smp_load_mb(&h->slots[i].peer);
+    if (peer != 0 && peer != SHMP_PEER_CLEARING) {
+      smp_fetch_and(&h->flags, ~SHMP_FLAG_READER_CLOSED);
+      return 0;
+    }
+  }
+  return 1;
+}
+
 /* Ready when `bytes` more fit behind the slowest reader's released position. */
 static int space_ready(void *ctx) {
   struct space_need *need = ctx;
   shmp_writer *w = need->w;
-  if (READ_ONCE(&w->g.h->flags) & SHMP_FLAG_READER_CLOSED) return SHMP_E_CLOSED;
+  if (readers_closed(w->g.h)) return SHMP_E_CLOSED;
   if (w->head - w->tail_seen + need->bytes <= w->g.capacity) return 1;
   int rc = refresh_low(w);
   if (rc != SHMP_OK) return rc;
@@ -326,9 +364,14 @@ static int attach_slot(shmp_reader *r) {
       start = mark;
       smp_store_mb(&slot->tail, start);
     }
+    if (!aligned(start)) {
+      smp_store_mb(&slot->tail, SHMP_SLOT_FREE);
+      smp_store_release(&slot->peer, 0);
+      return SHMP_E_CORRUPT;
+    }
     smp_fetch_and(&h->flags, ~SHMP_FLAG_READER_CLOSED);
     r->slot = slot;
-    r->tail = start;
+    r->tail = r->read = start;
     return SHMP_OK;
   }
   return SHMP_E_BUSY;
@@ -348,8 +391,8 @@ static int await_sealed(shmp_reader *r, int64_t ready_timeout_ns) {
     if (now_ns() >= deadline) return SHMP_E_NOT_READY;
     nanosleep(&(struct timespec){0, 1000000}, NULL);
   }
-  r->tail = smp_load_acquire(&r->g.h->tail);
-  return SHMP_OK;
+  r->tail = r->read = smp_load_acquire(&r->g.h->tail);
+  return aligned(r->read) ? SHMP_OK : SHMP_E_CORRUPT;
 }
 
 static shmp_reader *new_reader(shmp_segment *seg, int observer, int64_t ready_timeout_ns, shmp_error *err) {
@@ -368,7 +411,7 @@ static shmp_reader *new_reader(shmp_segment *seg, int observer, int64_t ready_ti
     return NULL;
   }
   struct shmp_header *h = r->g.h;
-  r->head_seen = r->tail;
+  r->head_seen = r->read;
   r->wait = (struct shmp_wait){&h->data_futex, &h->data_waiters, writer_gone, &h->writer, &r->interrupted};
   return r;
 }
@@ -388,15 +431,17 @@ SHMP_EXPORT void shmp_reader_close(shmp_reader *r) {
     /* Free the tail before the slot (as clear_dead_slot does), with a full
      * barrier so the writer's next scan of the tails does not count it. */
     smp_store_mb(&r->slot->tail, SHMP_SLOT_FREE);
-    /* The last reader to leave closes the channel for the writer. */
+    /* The last reader to leave closes the channel for the writer. The slot
+     * goes first and the scan follows (both seq_cst): of two readers that
+     * leave at once, the later one in that order sees both slots free. */
+    smp_store_mb(&r->slot->peer, 0);
     uint32_t others = 0;
-    for (uint32_t i = 0; i < SHMP_MAX_READERS; i++)
-      others += &h->slots[i] != r->slot && smp_load_acquire(&h->slots[i].peer) != 0;
+    for (uint32_t i = 0; i < SHMP_MAX_READERS; i++) others += smp_load_mb(&h->slots[i].peer) != 0;
     if (others == 0) smp_fetch_or(&h->flags, SHMP_FLAG_READER_CLOSED);
-    smp_store_release(&r->slot->peer, 0);
     shmp_wake_all(&h->space_futex);
   }
   shmp_segment_unref(r->g.seg);
+  free(r->leases);
   free(r);
 }
 
@@ -412,16 +457,32 @@ static void publish_tail(shmp_reader *r) {
   shmp_wake_if_waiting(&r->g.h->space_futex, &r->g.h->space_waiters);
 }
 
+/* Gives the writer everything before the oldest lease still held (or
+ * before the read position when none is): released leases at the front
+ * go, and so do records released in the ordinary way and padding. */
+static void advance_tail(shmp_reader *r) {
+  uint32_t done = 0;
+  while (done < r->lease_count && r->leases[done].released) done++;
+  if (done > 0) {
+    memmove(r->leases, r->leases + done, (r->lease_count - done) * sizeof *r->leases);
+    r->lease_count -= done;
+  }
+  uint64_t tail = r->lease_count > 0 ? r->leases[0].pos : r->read;
+  if (tail == r->tail) return;
+  r->tail = tail;
+  publish_tail(r);
+}
+
 /* Bytes committed and not yet read, refreshing head only when caught up.
  * Returns SHMP_E_CORRUPT if the writer's head is impossible. */
 static int64_t committed_bytes(shmp_reader *r) {
-  if (r->head_seen == r->tail) {
+  if (r->head_seen == r->read) {
     uint64_t head = smp_load_acquire(&r->g.h->head);
-    if (head < r->tail || head - r->tail > r->g.capacity || head % SHMP_ALIGN)
+    if (head < r->read || head - r->tail > r->g.capacity || head % SHMP_ALIGN)
       return SHMP_E_CORRUPT;
     r->head_seen = head;
   }
-  return (int64_t)(r->head_seen - r->tail);
+  return (int64_t)(r->head_seen - r->read);
 }
 
 static int64_t peek(shmp_reader *r, uint64_t *offset) {
@@ -439,18 +500,18 @@ static int64_t peek(shmp_reader *r, uint64_t *offset) {
       available = committed_bytes(r);
       if (available <= 0) return available < 0 ? available : SHMP_E_CLOSED;
     }
-    uint64_t ring_offset = r->tail % r->g.capacity;
+    uint64_t ring_offset = r->read % r->g.capacity;
     const struct shmp_record *rec = (const struct shmp_record *)(r->g.data + ring_offset);
     uint64_t pos = READ_PLAIN_ONCE(rec->pos);
     uint64_t len = READ_PLAIN_ONCE(rec->len);
     uint32_t kind = READ_PLAIN_ONCE(rec->kind);
     uint64_t room = r->g.capacity - ring_offset; /* bytes to the end of the ring */
-    if (pos != r->tail || len > room - SHMP_RECORD_HEADER) return SHMP_E_CORRUPT;
+    if (room < SHMP_RECORD_HEADER || pos != r->read || len > room - SHMP_RECORD_HEADER) return SHMP_E_CORRUPT;
     uint64_t size = shmp_record_size(len);
     if (kind == SHMP_RECORD_PAD) {
       if (size != room || size > (uint64_t)available) return SHMP_E_CORRUPT;
-      r->tail += size;
-      publish_tail(r);
+      r->read += size;
+      advance_tail(r);
       continue;
     }
     if (kind != SHMP_RECORD_DATA || size > (uint64_t)available) return SHMP_E_CORRUPT;
@@ -480,10 +541,37 @@ SHMP_EXPORT uint64_t shmp_reader_offset(const shmp_reader *r) { return r->cur_of
 
 SHMP_EXPORT int shmp_reader_release(shmp_reader *r, shmp_error *err) {
   if (!r->cur_size) return shmp_fail(err, SHMP_E_STATE, "release", name_of(&r->g), "no record is held: receive one first");
-  r->tail += r->cur_size;
+  r->read += r->cur_size;
   r->cur_size = 0;
-  publish_tail(r);
+  advance_tail(r);
   return SHMP_OK;
+}
+
+SHMP_EXPORT int shmp_reader_hold(shmp_reader *r, uint64_t *lease, shmp_error *err) {
+  if (!r->cur_size) return shmp_fail(err, SHMP_E_STATE, "recv", name_of(&r->g), "no record is held: receive one first");
+  if (r->lease_count == r->lease_capacity) {
+    uint32_t capacity = r->lease_capacity ? 2 * r->lease_capacity : 16;
+    struct lease *grown = realloc(r->leases, capacity * sizeof *grown);
+    if (grown == NULL) return shmp_fail(err, -ENOMEM, "recv", name_of(&r->g), NULL);
+    r->leases = grown;
+    r->lease_capacity = capacity;
+  }
+  r->leases[r->lease_count++] = (struct lease){r->read, r->cur_size, 0};
+  if (lease) *lease = r->read;
+  r->read += r->cur_size;
+  r->cur_size = 0;
+  return SHMP_OK;
+}
+
+SHMP_EXPORT int shmp_reader_release_lease(shmp_reader *r, uint64_t lease, shmp_error *err) {
+  for (uint32_t i = 0; i < r->lease_count; i++) {
+    if (r->leases[i].pos != lease || r->leases[i].released) continue;
+    r->leases[i].released = 1;
+    advance_tail(r);
+    return SHMP_OK;
+  }
+  return shmp_fail(err, SHMP_E_STATE, "release", name_of(&r->g), "lease %llu is not held by this reader",
+                   (unsigned long long)lease);
 }
 
 /* Ready when a record (or padding) is committed, or the writer closed. */

@@ -651,6 +651,111 @@ static void test_read_only_data(void) {
   shmp_unlink(name, NULL);
 }
 
+/* Leases: records kept while reading on, released in any order; the writer
+ * gets space back only up to the oldest lease still held. */
+static void test_leases(void) {
+  struct seg s = seg_new(4096); /* 21 records of 100 B */
+  shmp_error err = {0};
+  shmp_writer *w = shmp_writer_attach(s.sp, &err);
+  shmp_reader *r = shmp_reader_attach(s.sp, &err);
+  uint8_t record[100] = {0};
+  for (uint8_t i = 0; i < 21; i++) CHECK_EQ((record[0] = i, shmp_writer_send(w, record, sizeof record, 0, 0, NULL)), SHMP_OK);
+  uint64_t lease[3], off = 0;
+  CHECK_EQ(shmp_reader_hold(r, &lease[0], &err), SHMP_E_STATE); /* nothing read yet */
+  for (int i = 0; i < 3; i++) {
+    CHECK_EQ(shmp_reader_next(r, &off, 0, 0, NULL), 100);
+    CHECK_EQ(((uint8_t *)s.base)[off], i);
+    CHECK_EQ(shmp_reader_hold(r, &lease[i], &err), SHMP_OK);
+  }
+  /* Records read and released while leases are held free nothing yet. */
+  CHECK(read_tagged(r, s, 3));
+  CHECK_EQ(shmp_writer_send(w, record, sizeof record, 0, 0, NULL), SHMP_E_TIMEOUT);
+  CHECK_EQ(shmp_reader_release_lease(r, lease[1], &err), SHMP_OK);
+  CHECK_EQ(shmp_reader_release_lease(r, lease[1], &err), SHMP_E_STATE); /* twice */
+  CHECK_EQ(shmp_writer_send(w, record, sizeof record, 0, 0, NULL), SHMP_E_TIMEOUT); /* lease 0 holds */
+  CHECK_EQ(((uint8_t *)s.base)[lease[0] + SHMP_HEADER_SIZE + 64], 0); /* still there */
+  CHECK_EQ(shmp_reader_release_lease(r, lease[0], &err), SHMP_OK);
+  /* 0, 1 (released) go; 2 holds the rest: two records' room. */
+  CHECK_EQ(shmp_writer_send(w, record, sizeof record, 0, 0, NULL), SHMP_OK);
+  CHECK_EQ(shmp_writer_send(w, record, sizeof record, 0, 0, NULL), SHMP_OK);
+  CHECK_EQ(shmp_writer_send(w, record, sizeof record, 0, 0, NULL), SHMP_E_TIMEOUT);
+  CHECK_EQ(shmp_reader_release_lease(r, lease[2], &err), SHMP_OK);
+  /* Everything up to the read position (record 3 was released) is free. */
+  CHECK_EQ(hdr(s)->slots[0].tail, 4 * 192);
+  for (uint8_t i = 4; i < 21; i++) CHECK(read_tagged(r, s, i));
+  shmp_writer_close(w);
+  shmp_reader_close(r);
+  seg_free(s);
+}
+
+/* Positions a peer rewrote after the header was checked are refused before
+ * any record header is read or written at them. */
+static void test_forged_positions(void) {
+  struct seg s = seg_new(4096);
+  shmp_error err = {0};
+  atomic_store(&hdr(s)->head, 64 * 3 + 8); /* not a multiple of 64 */
+  CHECK(shmp_writer_attach(s.sp, &err) == NULL);
+  CHECK_EQ(err.code, SHMP_E_CORRUPT);
+  CHECK_EQ(atomic_load(&hdr(s)->writer), 0); /* the role is not kept */
+  atomic_store(&hdr(s)->head, 0);
+  atomic_store(&hdr(s)->tail, 4096 - 8);
+  shmp_reader *r = shmp_reader_attach(s.sp, &err);
+  CHECK(r == NULL);
+  CHECK_EQ(err.code, SHMP_E_CORRUPT);
+  CHECK_EQ(atomic_load(&hdr(s)->slots[0].peer), 0);
+  CHECK_EQ(atomic_load(&hdr(s)->slots[0].tail), SHMP_SLOT_FREE);
+  hdr(s)->flags |= SHMP_FLAG_SEALED;
+  CHECK(shmp_table_open(s.sp, 0, &err) == NULL);
+  CHECK_EQ(err.code, SHMP_E_CORRUPT);
+  seg_free(s);
+}
+
+/* The readers-closed flag set while a reader is attached (a leaver racing an
+ * attacher) does not close the channel for the writer. */
+static void test_stale_readers_closed_flag(void) {
+  struct seg s = seg_new(4096);
+  shmp_error err = {0};
+  shmp_writer *w = shmp_writer_attach(s.sp, &err);
+  shmp_reader *r = shmp_reader_attach(s.sp, &err);
+  atomic_fetch_or(&hdr(s)->flags, SHMP_FLAG_READER_CLOSED);
+  CHECK_EQ(shmp_writer_send(w, "x", 1, 0, 0, &err), SHMP_OK);
+  CHECK(!(atomic_load(&hdr(s)->flags) & SHMP_FLAG_READER_CLOSED));
+  shmp_reader_close(r);
+  CHECK_EQ(shmp_writer_send(w, "x", 1, 0, 0, &err), SHMP_E_CLOSED);
+  shmp_writer_close(w);
+  seg_free(s);
+}
+
+/* Two readers leaving at once: the later one always tells the writer. */
+static void test_readers_leave_together(void) {
+  for (int round = 0; round < 300; round++) {
+    struct seg s = seg_new(4096);
+    shmp_error err = {0};
+    shmp_writer *w = shmp_writer_attach(s.sp, &err);
+    int go[2];
+    if (pipe(go) != 0) abort();
+    pid_t children[2];
+    for (int c = 0; c < 2; c++) {
+      children[c] = fork();
+      if (children[c] == 0) {
+        shmp_reader *r = shmp_reader_attach(s.sp, NULL);
+        char byte;
+        if (r == NULL || read(go[0], &byte, 1) != 1) _exit(1);
+        shmp_reader_close(r);
+        _exit(0);
+      }
+    }
+    while (atomic_load(&hdr(s)->slots[0].peer) == 0 || atomic_load(&hdr(s)->slots[1].peer) == 0) usleep(100);
+    if (write(go[1], "gg", 2) != 2) abort();
+    for (int c = 0; c < 2; c++) waitpid(children[c], NULL, 0);
+    CHECK_EQ(shmp_writer_send(w, "x", 1, 0, 0, &err), SHMP_E_CLOSED);
+    close(go[0]);
+    close(go[1]);
+    shmp_writer_close(w);
+    seg_free(s);
+  }
+}
+
 int main(void) {
   test_header_checks();
   test_errors_named();
@@ -666,6 +771,10 @@ int main(void) {
   test_cross_process_stream();
   test_writer_killed();
   test_reader_killed();
+  test_leases();
+  test_forged_positions();
+  test_stale_readers_closed_flag();
+  test_readers_leave_together();
   test_named_segments();
   test_read_only_data();
   if (failures) {

@@ -72,6 +72,8 @@ _SIGNATURES = {
     "shmp_reader_attach": ([_p, _e], _p),
     "shmp_table_open": ([_p, _i64, _e], _p),
     "shmp_writer_close": ([_p], None),
+    "shmp_writer_interrupt": ([_p], None),
+    "shmp_reader_interrupt": ([_p], None),
     "shmp_writer_seal": ([_p], None),
     "shmp_reader_close": ([_p], None),
     "shmp_writer_max_payload": ([_p], _u64),
@@ -102,7 +104,7 @@ def _constant(name: str) -> int:
 
 
 # What the binding branches on or reports itself, by the core's names.
-TIMEOUT, CLOSED, STATE, INVALID, ARROW = (_constant(n) for n in ("ETIMEOUT", "ECLOSED", "ESTATE", "EINVAL", "EARROW"))
+TIMEOUT, CLOSED, STATE, INVALID, ARROW, AGAIN = (_constant(n) for n in ("ETIMEOUT", "ECLOSED", "ESTATE", "EINVAL", "EARROW", "EAGAIN"))
 ARROW_SCHEMA, ARROW_RECORD_BATCH = _constant("ARROW_SCHEMA"), _constant("ARROW_RECORD_BATCH")
 NAME_MAX = _constant("NAME_MAX")
 OPEN_ALLOW_OTHER_OWNER, OPEN_READ_ONLY_DATA = _constant("OPEN_ALLOW_OTHER_OWNER"), _constant("OPEN_READ_ONLY_DATA")

@@ -6,10 +6,11 @@ valid until released; release() (or receiving the next record) hands the
 space back to the writer, which may then overwrite it. copy() keeps the
 data longer."""
 import ctypes
+import threading
 import time
 from typing import Callable, Iterator, Optional, Union
 
-from ._core import CLOSED, INVALID, STATE, TIMEOUT, Error, lib
+from ._core import AGAIN, CLOSED, INVALID, STATE, TIMEOUT, Error, lib
 from .errors import ShmpipeError, check, error
 from .segment import OPEN_ALLOW_OTHER_OWNER, OPEN_READ_ONLY_DATA, Segment
 
@@ -23,12 +24,22 @@ _SLICE = 0.1
 
 
 class _Endpoint:
-    """What both ends share: the segment, the core's handle and an error struct for its calls."""
+    """What both ends share: the segment, the core's handle and an error struct for its calls.
+
+    ctypes lets go of the GIL during a core call, so another thread could
+    close the endpoint while a call uses it: every call holds `_lock`, and
+    close() first interrupts a waiting call (the core allows that from any
+    thread), then takes the lock to free the handle."""
+
+    _interrupt: Callable[[int], None]
 
     def __init__(self, segment: Segment, attach: Callable):
         self._segment = segment
         self._err = Error()
         self._errp = ctypes.byref(self._err)
+        self._lock = threading.Lock()
+        self._closing_lock = threading.Lock()
+        self._closing = False
         self._handle = attach(segment.pointer, self._errp)
         if not self._handle:
             segment.close()
@@ -49,24 +60,45 @@ class _Endpoint:
         self.close()
 
     def _live(self, op: str) -> int:
-        if self._handle is None:
+        if self._handle is None or self._closing:
             raise error(CLOSED, op, self.name, f"this {type(self).__name__.lower()} was closed")
         return self._handle
 
-    def _waited(self, call: Callable[[int], int], timeout: Optional[float], op: str) -> int:
-        """Repeats a core call that waits up to the given ns until it stops timing out or time is up."""
+    def _call(self, op: str, call: Callable[[int], int]) -> int:
+        """One core call on the live handle, which no close can free meanwhile."""
+        with self._lock:
+            return call(self._live(op))
+
+    def _waited(self, call: Callable[[int, int], int], timeout: Optional[float], op: str) -> int:
+        """Repeats a core call (handle, ns) that waits up to ns until it stops timing out or time is up."""
         if timeout is not None and not timeout >= 0:
             raise error(INVALID, op, self.name, f"timeout must be >= 0 seconds or None, got {timeout}")
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             left = _SLICE if deadline is None else min(_SLICE, max(0.0, deadline - time.monotonic()))
-            rc = call(int(left * 1e9))
+            rc = self._call(op, lambda handle: call(handle, int(left * 1e9)))
+            if rc == AGAIN:
+                continue  # interrupted by close(): the next slice says so
             if rc != TIMEOUT or (deadline is not None and time.monotonic() >= deadline):
                 return rc
+
+    def _close_handle(self, close: Callable[[int], None]) -> bool:
+        """Interrupts a waiting call, then frees the handle; False if closed already."""
+        with self._closing_lock:  # not _lock: a waiting call holds that one
+            if self._handle is None or self._closing:
+                return False
+            self._closing = True
+        self._interrupt(self._handle)  # still valid: only this function frees it, below
+        with self._lock:
+            close(self._handle)
+            self._handle = None
+        return True
 
 
 class Writer(_Endpoint):
     """The writing end of a channel."""
+
+    _interrupt = staticmethod(lib.shmp_writer_interrupt)
 
     def __init__(self, segment: Segment):
         super().__init__(segment, lib.shmp_writer_attach)
@@ -75,55 +107,50 @@ class Writer(_Endpoint):
     @property
     def max_record_size(self) -> int:
         """The largest payload one record can carry."""
-        return lib.shmp_writer_max_payload(self._live("send"))
+        return self._call("send", lib.shmp_writer_max_payload)
 
     def send(self, data: Union[bytes, bytearray, memoryview, str], timeout: Optional[float] = DEFAULT_TIMEOUT,
              spin: int = DEFAULT_SPIN) -> None:
         """Copies `data` into the next record and publishes it."""
-        handle = self._live("send")
+        self._live("send")
         if isinstance(data, str):
             data = data.encode()
         if not isinstance(data, bytes):  # ctypes passes bytes as they are, other buffers by address
             view = memoryview(data).cast("B")
             data = view.tobytes() if view.readonly else (ctypes.c_char * len(view)).from_buffer(view)
-        sent = self._waited(lambda ns: lib.shmp_writer_send(handle, data, len(data), ns, spin, self._errp), timeout, "send")
+        sent = self._waited(lambda handle, ns: lib.shmp_writer_send(handle, data, len(data), ns, spin, self._errp), timeout, "send")
         check(sent, self._err)
 
     def claim(self, length: int, timeout: Optional[float] = DEFAULT_TIMEOUT, spin: int = DEFAULT_SPIN) -> memoryview:
         """Reserves a record of up to `length` bytes; returns a view of it to fill, then commit()."""
-        handle = self._live("claim")
-        offset = self._waited(lambda ns: lib.shmp_writer_claim(handle, length, ns, spin, self._errp), timeout, "claim")
+        offset = self._waited(lambda handle, ns: lib.shmp_writer_claim(handle, length, ns, spin, self._errp), timeout, "claim")
         self._claimed = self._segment.view(check(offset, self._err), length, "claim", writable=True)
         return self._claimed
 
     def commit(self, length: Optional[int] = None) -> None:
         """Publishes the claimed record with its first `length` bytes (default: all)."""
-        handle = self._live("commit")
         if length is None:
             length = len(self._claimed) if self._claimed is not None else 0
-        check(lib.shmp_writer_commit(handle, length, self._errp), self._err)
+        check(self._call("commit", lambda handle: lib.shmp_writer_commit(handle, length, self._errp)), self._err)
         self._drop_claim()
 
     def abort(self) -> None:
         """Gives the claimed space back unpublished."""
-        check(lib.shmp_writer_abort(self._live("abort"), self._errp), self._err)
+        check(self._call("abort", lambda handle: lib.shmp_writer_abort(handle, self._errp)), self._err)
         self._drop_claim()
 
     def close(self) -> None:
-        """Marks end-of-stream for the readers and lets go of the segment."""
-        if self._handle is None:
-            return
-        self._drop_claim()
-        lib.shmp_writer_close(self._handle)
-        self._handle = None
-        self._segment.close()
+        """Marks end-of-stream for the readers and lets go of the segment; a send
+        or claim waiting in another thread ends with ECLOSED."""
+        if self._close_handle(lib.shmp_writer_close):
+            self._drop_claim()
+            self._segment.close()
 
     def _seal(self) -> Segment:
         """Ends the stream and seals the segment as a published table; the caller takes the segment."""
-        handle = self._live("publish")
+        self._live("publish")
+        self._close_handle(lib.shmp_writer_seal)
         self._drop_claim()
-        lib.shmp_writer_seal(handle)
-        self._handle = None
         return self._segment
 
     def _drop_claim(self) -> None:
@@ -180,6 +207,8 @@ class Message:
 class Reader(_Endpoint):
     """The reading end of a channel (or a published table); iterate it for every record until end-of-stream."""
 
+    _interrupt = staticmethod(lib.shmp_reader_interrupt)
+
     def __init__(self, segment: Segment, attach: Callable = lib.shmp_reader_attach):
         super().__init__(segment, attach)
         self._current: Optional[Message] = None
@@ -188,10 +217,10 @@ class Reader(_Endpoint):
 
     def recv(self, timeout: Optional[float] = DEFAULT_TIMEOUT, spin: int = DEFAULT_SPIN) -> Optional[Message]:
         """The next record, or None at end-of-stream. Releases the previous record first."""
-        handle = self._live("recv")
+        self._live("recv")
         if self._current is not None:
             self._current.release()
-        length = self._waited(lambda ns: lib.shmp_reader_next(handle, self._offsetp, ns, spin, self._errp), timeout, "recv")
+        length = self._waited(lambda handle, ns: lib.shmp_reader_next(handle, self._offsetp, ns, spin, self._errp), timeout, "recv")
         if length == CLOSED:
             return None
         offset = self._offset.value
@@ -207,19 +236,19 @@ class Reader(_Endpoint):
             yield message
 
     def close(self) -> None:
-        if self._handle is None:
-            return
-        if self._current is not None:
-            self._current.release()
-        lib.shmp_reader_close(self._handle)
-        self._handle = None
-        self._segment.close()
+        """Lets go of the segment; a recv waiting in another thread ends with ECLOSED."""
+        current, self._current = self._current, None
+        if self._close_handle(lib.shmp_reader_close):
+            if current is not None:
+                current.release()
+            self._segment.close()
 
     def _released(self, message: Message) -> None:
         if message is self._current:
             self._current = None
-            if self._handle is not None:
-                check(lib.shmp_reader_release(self._handle, self._errp), self._err)
+            with self._lock:
+                if self._handle is not None and not self._closing:
+                    check(lib.shmp_reader_release(self._handle, self._errp), self._err)
 
 
 def open_flags(allow_other_owner: bool) -> int:
