@@ -18,7 +18,11 @@ const [command, ...rest] = process.argv.slice(2);
 switch (command) {
   case "demo":
     if (rest.includes("--bytes")) await demo(rest.filter((arg) => arg !== "--bytes"));
-    else await pipeline(rest);
+    else if (!existsSync(new URL("../ffi/python/shmpipe", import.meta.url))) {
+      // Its Python consumer runs the repository's binding in the repository's venv.
+      console.error("shmpipe: demo runs from a clone of the shmpipe repository (`npm run demo` there); `shmpipe demo --bytes` runs anywhere");
+      process.exit(2);
+    } else await pipeline(rest);
     break;
   case "bench": {
     // The benchmarks and their C baselines live in the repository, not in the npm package.
