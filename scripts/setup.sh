@@ -3,7 +3,9 @@
 # other npm packages (pinned in package-lock.json), the C core built with
 # make, and pyarrow, pytest and the packaging tools for the Python binding
 # (pinned in ffi/python/requirements-dev.txt) into the project's virtual
-# environment .venv. With --bench it also installs hyperfine from Debian.
+# environment .venv, and the Go modules the Go package needs (go.sum pins
+# them; Go itself must be on the machine). With --bench it also installs
+# hyperfine from Debian.
 # Run it as often as you like: the second time it only checks that
 # everything is in place.
 set -eu
@@ -19,6 +21,14 @@ if [ ! -x node_modules/.bin/bun ] || [ ! -f node_modules/.install-stamp ] \
 fi
 
 make -s -C ffi/core
+
+GO_STAMP=ffi/core/build/.go-modules-stamp
+if [ ! -f "$GO_STAMP" ] || [ go.sum -nt "$GO_STAMP" ]; then
+  command -v go >/dev/null 2>&1 || { say "Go is not installed: the Go package needs Go 1.25 or later"; exit 1; }
+  say "downloading Go modules (go mod download)"
+  go mod download
+  touch "$GO_STAMP"
+fi
 
 # Python: a virtual environment of the project's own (.venv), so that
 # nothing is installed into the machine's Python; scripts/python.ts runs it.

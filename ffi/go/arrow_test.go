@@ -1,0 +1,298 @@
+package shmpipe
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// sampleBatch has a column of every kind a user is likely to send, with
+// nulls.
+func sampleBatch(rows int) arrow.RecordBatch {
+	mem := memory.DefaultAllocator
+	dictType := &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "i8", Type: arrow.PrimitiveTypes.Int8, Nullable: true},
+		{Name: "i32", Type: arrow.PrimitiveTypes.Int32, Nullable: true},
+		{Name: "i64", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "u16", Type: arrow.PrimitiveTypes.Uint16},
+		{Name: "f32", Type: arrow.PrimitiveTypes.Float32},
+		{Name: "f64", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
+		{Name: "flag", Type: arrow.FixedWidthTypes.Boolean, Nullable: true},
+		{Name: "text", Type: arrow.BinaryTypes.String, Nullable: true},
+		{Name: "large_text", Type: arrow.BinaryTypes.LargeString},
+		{Name: "bytes", Type: arrow.BinaryTypes.Binary},
+		{Name: "day", Type: arrow.FixedWidthTypes.Date32},
+		{Name: "at", Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "Europe/Zurich"}},
+		{Name: "price", Type: &arrow.Decimal128Type{Precision: 18, Scale: 4}},
+		{Name: "tags", Type: arrow.ListOf(arrow.PrimitiveTypes.Int32), Nullable: true},
+		{Name: "point", Type: arrow.StructOf(arrow.Field{Name: "x", Type: arrow.PrimitiveTypes.Float64}, arrow.Field{Name: "y", Type: arrow.PrimitiveTypes.Float64})},
+		{Name: "symbol", Type: dictType},
+		{Name: "id", Type: &arrow.FixedSizeBinaryType{ByteWidth: 4}},
+	}, nil)
+	b := array.NewRecordBuilder(mem, schema)
+	defer b.Release()
+	for i := 0; i < rows; i++ {
+		null := i%7 == 3
+		appendOrNull(b.Field(0), null, func() { b.Field(0).(*array.Int8Builder).Append(int8(i)) })
+		appendOrNull(b.Field(1), null, func() { b.Field(1).(*array.Int32Builder).Append(int32(i * 1000)) })
+		b.Field(2).(*array.Int64Builder).Append(int64(i) << 40)
+		b.Field(3).(*array.Uint16Builder).Append(uint16(i))
+		b.Field(4).(*array.Float32Builder).Append(float32(i) / 3)
+		appendOrNull(b.Field(5), null, func() { b.Field(5).(*array.Float64Builder).Append(float64(i) * 1.5) })
+		appendOrNull(b.Field(6), null, func() { b.Field(6).(*array.BooleanBuilder).Append(i%2 == 0) })
+		appendOrNull(b.Field(7), null, func() { b.Field(7).(*array.StringBuilder).Append("row " + strconv.Itoa(i)) })
+		b.Field(8).(*array.LargeStringBuilder).Append(strings.Repeat("é", i%5))
+		b.Field(9).(*array.BinaryBuilder).Append([]byte{byte(i), 0, 255})
+		b.Field(10).(*array.Date32Builder).Append(arrow.Date32(19000 + i))
+		b.Field(11).(*array.TimestampBuilder).Append(arrow.Timestamp(1_700_000_000_000_000 + int64(i)))
+		b.Field(12).(*array.Decimal128Builder).Append(decimal128.FromI64(int64(i) * 12345))
+		tags := b.Field(13).(*array.ListBuilder)
+		if null {
+			tags.AppendNull()
+		} else {
+			tags.Append(true)
+			for k := 0; k < i%3; k++ {
+				tags.ValueBuilder().(*array.Int32Builder).Append(int32(k))
+			}
+		}
+		point := b.Field(14).(*array.StructBuilder)
+		point.Append(true)
+		point.FieldBuilder(0).(*array.Float64Builder).Append(float64(i))
+		point.FieldBuilder(1).(*array.Float64Builder).Append(-float64(i))
+		b.Field(15).(*array.BinaryDictionaryBuilder).AppendString([]string{"AAPL", "MSFT", "SHMP"}[i%3])
+		b.Field(16).(*array.FixedSizeBinaryBuilder).Append([]byte{1, 2, 3, byte(i)})
+	}
+	return b.NewRecordBatch()
+}
+
+func appendOrNull(b array.Builder, null bool, value func()) {
+	if null {
+		b.AppendNull()
+	} else {
+		value()
+	}
+}
+
+func arrowPair(t *testing.T, capacity int) (*ArrowReader, *ArrowWriter, *Reader) {
+	t.Helper()
+	r, w := pair(t, capacity)
+	reader, err := NewArrowReader(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { reader.Close() })
+	return reader, NewArrowWriter(w), r
+}
+
+// mappedRange is where this process maps a channel's segment.
+func mappedRange(t *testing.T, name string) (uintptr, uintptr) {
+	t.Helper()
+	maps, _ := os.ReadFile("/proc/self/maps")
+	for _, line := range strings.Split(string(maps), "\n") {
+		if strings.HasSuffix(line, "/dev/shm/shmpipe."+name) {
+			bounds := strings.Split(strings.Fields(line)[0], "-")
+			start, _ := strconv.ParseUint(bounds[0], 16, 64)
+			end, _ := strconv.ParseUint(bounds[1], 16, 64)
+			return uintptr(start), uintptr(end)
+		}
+	}
+	t.Fatalf("no mapping of %s", name)
+	return 0, 0
+}
+
+func TestArrowBatchesRoundTripInPlace(t *testing.T) {
+	reader, writer, r := arrowPair(t, 4<<20)
+	ctx := context.Background()
+	sent := []arrow.RecordBatch{sampleBatch(100), sampleBatch(0), sampleBatch(37)}
+	for _, batch := range sent {
+		defer batch.Release()
+		if err := writer.Write(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writer.Close()
+	start, end := mappedRange(t, r.Name())
+	for i, want := range sent {
+		got, err := reader.Read(ctx)
+		if err != nil {
+			t.Fatalf("batch %d: %v", i, err)
+		}
+		if !array.RecordEqual(got, want) {
+			t.Fatalf("batch %d differs:\n%v\nwant\n%v", i, got, want)
+		}
+		if want.NumRows() > 0 {
+			values := got.Column(5).Data().Buffers()[1].Bytes()
+			address := uintptr(unsafe.Pointer(&values[0]))
+			if address < start || address >= end || address%8 != 0 {
+				t.Fatalf("float64 values at %#x: not an 8-byte aligned view of the mapping [%#x, %#x)", address, start, end)
+			}
+		}
+		got.Release()
+	}
+	if _, err := reader.Read(ctx); err != io.EOF {
+		t.Fatalf("after the last batch: %v", err)
+	}
+}
+
+func TestArrowSchemaChangeStartsANewStream(t *testing.T) {
+	reader, writer, _ := arrowPair(t, 1<<20)
+	ctx := context.Background()
+	first, second := sampleBatch(5), sampleBatch(3)
+	defer first.Release()
+	defer second.Release()
+	other := array.NewRecordBatch(arrow.NewSchema(second.Schema().Fields()[1:3], nil), second.Columns()[1:3], 3)
+	defer other.Release()
+	for _, batch := range []arrow.RecordBatch{first, other, first} {
+		if err := writer.Write(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writer.Close()
+	for i, want := range []arrow.RecordBatch{first, other, first} {
+		got, err := reader.Read(ctx)
+		if err != nil || !array.RecordEqual(got, want) {
+			t.Fatalf("batch %d: %v", i, err)
+		}
+		got.Release()
+	}
+	if _, err := reader.Read(ctx); err != io.EOF {
+		t.Fatalf("end: %v", err)
+	}
+}
+
+// A batch's record stays in the ring until the batch and its arrays are
+// released; then the writer may reuse it.
+func TestArrowBatchHoldsItsRecord(t *testing.T) {
+	reader, writer, _ := arrowPair(t, 64<<10)
+	ctx := context.Background()
+	mem := memory.NewGoAllocator()
+	b := array.NewFloat64Builder(mem)
+	b.AppendValues(make([]float64, 3000), nil) // 24 KB: two fit in the ring, three do not
+	column := b.NewArray()
+	batch := array.NewRecordBatch(arrow.NewSchema([]arrow.Field{{Name: "x", Type: arrow.PrimitiveTypes.Float64}}, nil), []arrow.Array{column}, 3000)
+	defer batch.Release()
+	for i := 0; i < 2; i++ {
+		if err := writer.Write(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := reader.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := got.Column(0)
+	kept.Retain()
+	got.Release()
+	short, cancel := context.WithTimeout(ctx, 30*time.Millisecond)
+	defer cancel()
+	if err := writer.Write(short, batch); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("write while an array of the first batch is kept: %v", err)
+	}
+	kept.Release()
+	if err := writer.Write(ctx, batch); err != nil {
+		t.Fatalf("write after the last reference went: %v", err)
+	}
+}
+
+// Reading a 100 MB batch allocates next to nothing: its buffers are the
+// shared memory.
+func TestArrowReadOf100MBCopiesNothing(t *testing.T) {
+	reader, writer, _ := arrowPair(t, 120<<20)
+	ctx := context.Background()
+	values := make([]float64, 100<<20/8)
+	for i := range values {
+		values[i] = float64(i)
+	}
+	b := array.NewFloat64Builder(memory.DefaultAllocator)
+	b.AppendValues(values, nil)
+	column := b.NewArray()
+	batch := array.NewRecordBatch(arrow.NewSchema([]arrow.Field{{Name: "x", Type: arrow.PrimitiveTypes.Float64}}, nil), []arrow.Array{column}, int64(len(values)))
+	column.Release()
+	defer batch.Release()
+	if err := writer.Write(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	got, err := reader.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	defer got.Release()
+	if allocated := after.TotalAlloc - before.TotalAlloc; allocated > 1<<20 {
+		t.Fatalf("reading a 100 MB batch allocated %d bytes", allocated)
+	}
+	read := got.Column(0).(*array.Float64).Float64Values()
+	if read[len(read)-1] != float64(len(values)-1) || read[12345] != 12345 {
+		t.Fatal("wrong values")
+	}
+}
+
+func TestArrowRefusedMessageLeavesTheStreamReadable(t *testing.T) {
+	reader, writer, _ := arrowPair(t, 1<<20)
+	ctx := context.Background()
+	batch := sampleBatch(10)
+	defer batch.Release()
+	if err := writer.Write(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	if err := writer.w.Send(ctx, []byte("not an arrow message at all")); err != nil {
+		t.Fatal(err)
+	}
+	if err := writer.Write(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	first, err := reader.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Release()
+	if _, err := reader.Read(ctx); !errors.Is(err, ErrArrow) || !strings.Contains(err.Error(), "continuation marker") {
+		t.Fatalf("garbage: %v", err)
+	}
+	again, err := reader.Read(ctx)
+	if err != nil || !array.RecordEqual(again, batch) {
+		t.Fatalf("the batch after the refused message: %v", err)
+	}
+	again.Release()
+}
+
+func TestPublishedTableOpensInPlace(t *testing.T) {
+	name := uniqueName("table")
+	batches := []arrow.RecordBatch{sampleBatch(20), sampleBatch(30)}
+	table := array.NewTableFromRecords(batches[0].Schema(), batches)
+	defer table.Release()
+	published, err := Publish(name, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if published.OwnerPid != os.Getpid() {
+		t.Fatalf("owner %d", published.OwnerPid)
+	}
+	opened, err := OpenTable(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	published.Unpublish() // the opened table stays valid
+	defer opened.Release()
+	if !array.TableEqual(opened, table) {
+		t.Fatal("the opened table differs from the published one")
+	}
+	if _, err := OpenTable(name); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("after unpublish: %v", err)
+	}
+}

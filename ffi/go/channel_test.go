@@ -1,0 +1,334 @@
+package shmpipe
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var counter int
+
+// uniqueName is a channel name no other test (or test run) uses.
+func uniqueName(label string) string {
+	counter++
+	return fmt.Sprintf("go%d-%d-%s", os.Getpid(), counter, label)
+}
+
+// TestMain checks that the tests leave nothing in /dev/shm; a child mode
+// lets tests run this binary as another process.
+func TestMain(m *testing.M) {
+	if role := os.Getenv("SHMPIPE_TEST_CHILD"); role != "" {
+		child(role, os.Getenv("SHMPIPE_TEST_CHANNEL"))
+		return
+	}
+	code := m.Run()
+	left, _ := filepath.Glob(fmt.Sprintf("/dev/shm/shmpipe.go%d-*", os.Getpid()))
+	if len(left) > 0 {
+		fmt.Fprintln(os.Stderr, "segments left in /dev/shm:", left)
+		code = 1
+	}
+	os.Exit(code)
+}
+
+func child(role, name string) {
+	switch role {
+	case "writer-killed-mid-record":
+		w, err := OpenWriter(name)
+		if err != nil {
+			panic(err)
+		}
+		for i := 0; i < 10; i++ {
+			if err := w.Send(context.Background(), []byte{byte(i)}); err != nil {
+				panic(err)
+			}
+		}
+		record, err := w.Claim(context.Background(), 1000)
+		if err != nil {
+			panic(err)
+		}
+		copy(record, strings.Repeat("x", 500)) // half-written, never committed
+		fmt.Println("ready")
+		time.Sleep(time.Hour)
+	}
+}
+
+func pair(t *testing.T, capacity int) (*Reader, *Writer) {
+	t.Helper()
+	name := uniqueName(t.Name())
+	r, err := CreateReader(name, capacity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := OpenWriter(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close(); r.Close() })
+	return r, w
+}
+
+func recvString(t *testing.T, r *Reader) string {
+	t.Helper()
+	m, err := r.Recv(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Release()
+	return string(m.Bytes)
+}
+
+func TestCoreSourcesAreCompiledIn(t *testing.T) {
+	sources, _ := filepath.Glob("../core/src/*.c")
+	if len(sources) == 0 {
+		t.Fatal("no core sources found")
+	}
+	for _, source := range sources {
+		wrapper := "core_" + filepath.Base(source)
+		text, err := os.ReadFile(wrapper)
+		if err != nil || !strings.Contains(string(text), `#include "../core/src/`+filepath.Base(source)+`"`) {
+			t.Errorf("%s has no wrapper %s that includes it", source, wrapper)
+		}
+	}
+}
+
+func TestSendClaimRecvAndEndOfStream(t *testing.T) {
+	r, w := pair(t, 1<<16)
+	ctx := context.Background()
+	if err := w.Send(ctx, []byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Send(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	record, err := w.Claim(ctx, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy(record, "claimed")
+	if err := w.Commit(7); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"hello", "", "claimed"} {
+		if got := recvString(t, r); got != want {
+			t.Fatalf("got %q, want %q", got, want)
+		}
+	}
+	w.Close()
+	if _, err := r.Recv(ctx); err != io.EOF {
+		t.Fatalf("after close: %v, want io.EOF", err)
+	}
+}
+
+func TestErrorsAreTypedAndWorded(t *testing.T) {
+	_, err := OpenReader("no-such-channel-here")
+	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), `"no-such-channel-here"`) ||
+		!strings.Contains(err.Error(), "start the side that creates it first") {
+		t.Fatalf("missing channel: %v", err)
+	}
+	var e *Error
+	if !errors.As(err, &e) || e.Name != "ENOENT" || e.Op != "open" || e.Segment != "no-such-channel-here" {
+		t.Fatalf("missing channel: %#v", e)
+	}
+	if _, err := CreateWriter("bad/name", 4096); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "1-200 characters") {
+		t.Fatalf("bad name: %v", err)
+	}
+	r, w := pair(t, 4096)
+	if err := w.Send(context.Background(), make([]byte, 5000)); !errors.Is(err, ErrTooLarge) ||
+		!strings.Contains(err.Error(), "a 5000-byte record does not fit: this channel carries at most 4032 bytes") {
+		t.Fatalf("too large: %v", err)
+	}
+	if _, err := OpenWriter(r.Name()); !errors.Is(err, ErrBusy) {
+		t.Fatalf("second writer: %v", err)
+	}
+	if _, err := CreateReader(r.Name(), 4096); !errors.Is(err, fs.ErrExist) {
+		t.Fatalf("second creator: %v", err)
+	}
+	if err := w.Commit(0); !errors.Is(err, ErrState) {
+		t.Fatalf("commit without claim: %v", err)
+	}
+}
+
+func TestContextEndsAWait(t *testing.T) {
+	r, w := pair(t, 4096)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	start := time.Now()
+	if _, err := r.Recv(ctx); err != context.Canceled {
+		t.Fatalf("cancelled recv: %v", err)
+	}
+	if took := time.Since(start); took > 150*time.Millisecond {
+		t.Fatalf("cancellation took %v", took)
+	}
+	deadline, cancel2 := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel2()
+	if _, err := r.Recv(deadline); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("recv past its deadline: %v", err)
+	}
+	// The reader is still good after an interrupted wait.
+	if err := w.Send(context.Background(), []byte("after")); err != nil {
+		t.Fatal(err)
+	}
+	if got := recvString(t, r); got != "after" {
+		t.Fatalf("got %q", got)
+	}
+}
+
+func TestCloseEndsAWaitInAnotherGoroutine(t *testing.T) {
+	r, _ := pair(t, 4096)
+	done := make(chan error)
+	go func() {
+		_, err := r.Recv(context.Background())
+		done <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	start := time.Now()
+	r.Close()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrClosed) {
+			t.Fatalf("recv after close: %v", err)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("a recv waiting in another goroutine did not return after Close")
+	}
+	if took := time.Since(start); took > 100*time.Millisecond {
+		t.Fatalf("close took %v", took)
+	}
+}
+
+// Messages may be kept and released in any order; the writer gets space
+// back up to the oldest one still held.
+func TestMessagesAreLeases(t *testing.T) {
+	r, w := pair(t, 4096) // 21 records of 100 B
+	ctx := context.Background()
+	for i := 0; i < 21; i++ {
+		record := make([]byte, 100)
+		record[0] = byte(i)
+		if err := w.Send(ctx, record); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var held []*Message
+	for i := 0; i < 3; i++ {
+		m, err := r.Recv(ctx)
+		if err != nil || m.Bytes[0] != byte(i) {
+			t.Fatalf("record %d: %v", i, err)
+		}
+		held = append(held, m)
+	}
+	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	if err := w.Send(short, make([]byte, 100)); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("send into a full ring: %v", err)
+	}
+	held[1].Release()
+	held[2].Release()
+	if held[0].Bytes[0] != 0 {
+		t.Fatal("the oldest held record changed")
+	}
+	// A release from another goroutine while the writer waits frees room.
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		held[0].Release()
+	}()
+	if err := w.Send(ctx, make([]byte, 100)); err != nil {
+		t.Fatalf("send after the releases: %v", err)
+	}
+	held[0].Release() // twice: nothing
+}
+
+// A release from another goroutine while Recv waits reaches the writer,
+// which waits for that space.
+func TestReleaseWhileRecvWaits(t *testing.T) {
+	r, w := pair(t, 4096)
+	ctx := context.Background()
+	for i := 0; i < 21; i++ {
+		if err := w.Send(ctx, make([]byte, 100)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var held []*Message
+	for i := 0; i < 21; i++ {
+		m, err := r.Recv(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, m)
+	}
+	got := make(chan error)
+	go func() {
+		_, err := r.Recv(ctx) // waits: nothing more is committed
+		got <- err
+	}()
+	time.Sleep(20 * time.Millisecond)
+	for _, m := range held {
+		m.Release()
+	}
+	timed, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := w.Send(timed, []byte("room")); err != nil {
+		t.Fatalf("send after releases made during a wait: %v", err)
+	}
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestWriterKilledMidRecord(t *testing.T) {
+	name := uniqueName("killed")
+	r, err := CreateReader(name, 1<<16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), "SHMPIPE_TEST_CHILD=writer-killed-mid-record", "SHMPIPE_TEST_CHANNEL="+name)
+	out, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, _ := bufio.NewReader(out).ReadString('\n')
+	if line != "ready\n" {
+		cmd.Process.Kill()
+		t.Fatalf("child said %q", line)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	defer cmd.Wait()
+	for i := 0; i < 10; i++ {
+		if got := recvString(t, r); got != string([]byte{byte(i)}) {
+			t.Fatalf("record %d: %q", i, got)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := r.Recv(ctx); !errors.Is(err, ErrPeerGone) || !strings.Contains(err.Error(), "every record it committed was delivered") {
+		t.Fatalf("after the writer died: %v", err)
+	}
+}
+
+func TestCorruptSegmentIsAnErrorNotACrash(t *testing.T) {
+	name := uniqueName("garbage")
+	path := "/dev/shm/shmpipe." + name
+	garbage := make([]byte, 8192)
+	for i := range garbage {
+		garbage[i] = byte(i * 7)
+	}
+	if err := os.WriteFile(path, garbage, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(path)
+	if _, err := OpenReader(name); !errors.Is(err, ErrBadMagic) {
+		t.Fatalf("garbage segment: %v", err)
+	}
+}

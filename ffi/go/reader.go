@@ -1,0 +1,205 @@
+package shmpipe
+
+/*
+#include "shmpipe.h"
+*/
+import "C"
+
+import (
+	"context"
+	"io"
+	"sync"
+	"sync/atomic"
+)
+
+// Reader is the reading end of a channel. Recv calls take turns; Message
+// releases may come from any goroutine.
+type Reader struct {
+	mu      sync.Mutex // held by core calls on r
+	seg     *segment
+	r       *C.shmp_reader
+	spin    C.uint32_t
+	closing atomic.Bool
+
+	// Releases that came while a Recv held mu (it waits for records, and the
+	// writer may wait for the space they free): Recv gives them back.
+	pendingMu sync.Mutex
+	pending   []uint64
+	closed    bool
+}
+
+// Message is one received record. Bytes is the record itself, in shared
+// memory: valid until Release. Messages may be kept and released in any
+// order; the writer reuses a record's space only after it is released (so
+// a message never released holds the channel back). Release each one,
+// or Copy what you keep.
+type Message struct {
+	Bytes    []byte
+	reader   *Reader
+	lease    uint64
+	released atomic.Bool
+}
+
+// Copy returns the payload in memory of your own.
+func (m *Message) Copy() []byte { return append([]byte(nil), m.Bytes...) }
+
+// Release gives the record's space back to the writer. Bytes must not be
+// used afterwards. Releasing twice does nothing.
+func (m *Message) Release() {
+	if m.released.Swap(true) {
+		return
+	}
+	m.Bytes = nil
+	m.reader.releaseLease(m.lease)
+	m.reader.seg.unref() // the message's hold on the mapping
+}
+
+// CreateReader creates the channel `name` with `capacity` bytes of record
+// space and reads from it. Closing the reader removes the name.
+func CreateReader(name string, capacity int, options ...Option) (*Reader, error) {
+	c := configOf(options)
+	seg, err := createSegment(name, capacity, c)
+	if err != nil {
+		return nil, err
+	}
+	return attachReader(seg, c)
+}
+
+// OpenReader reads from a channel another process created. Its mapping of
+// the records is read-only.
+func OpenReader(name string, options ...Option) (*Reader, error) {
+	c := configOf(append(options, withReadOnlyData()))
+	seg, err := openSegment(name, c)
+	if err != nil {
+		return nil, err
+	}
+	return attachReader(seg, c)
+}
+
+func attachReader(seg *segment, c config) (*Reader, error) {
+	var e C.shmp_error
+	r := C.shmp_reader_attach(seg.ptr, &e)
+	if r == nil {
+		seg.close()
+		return nil, fromCore(&e)
+	}
+	return &Reader{seg: seg, r: r, spin: C.uint32_t(c.spin)}, nil
+}
+
+// Name is the channel's name.
+func (r *Reader) Name() string { return r.seg.name }
+
+// Recv returns the next record, waiting while ctx allows (its deadline,
+// its cancellation, and the writer's life bound the wait). At the end of
+// the stream (the writer closed and every record was read) it returns
+// io.EOF.
+func (r *Reader) Recv(ctx context.Context) (*Message, error) {
+	defer r.givePendingBack()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for {
+		if r.r == nil || r.closing.Load() {
+			return nil, usageError(ErrClosed.Code, "recv", r.seg.name, "this reader was closed")
+		}
+		r.releasePending()
+		var e C.shmp_error
+		var offset C.uint64_t
+		length := whileWaiting(ctx, func() { C.shmp_reader_interrupt(r.r) }, func() int64 {
+			return int64(C.shmp_reader_next(r.r, &offset, C.int64_t(timeoutNs(ctx)), r.spin, &e))
+		})
+		if length >= 0 {
+			return r.hold(int(offset), int(length))
+		}
+		if length == int64(ErrClosed.Code) {
+			return nil, io.EOF
+		}
+		if err := waitFailed(ctx, length, &e, "recv", r.seg.name); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// hold keeps the record just read as a lease and reads on.
+func (r *Reader) hold(offset, length int) (*Message, error) {
+	var e C.shmp_error
+	var lease C.uint64_t
+	if C.shmp_reader_hold(r.r, &lease, &e) != 0 {
+		return nil, fromCore(&e)
+	}
+	bytes, err := r.seg.bytes(offset, length, "recv")
+	if err != nil {
+		C.shmp_reader_release_lease(r.r, lease, nil)
+		return nil, err
+	}
+	r.seg.ref()
+	return &Message{Bytes: bytes, reader: r, lease: uint64(lease)}, nil
+}
+
+// Close lets go of the channel; a Recv waiting in another goroutine returns
+// at once. Messages not yet released stay readable (the mapping lives until
+// they are released) but the writer may then reuse their space.
+func (r *Reader) Close() error {
+	if !r.closing.CompareAndSwap(false, true) {
+		return nil
+	}
+	r.pendingMu.Lock()
+	C.shmp_reader_interrupt(r.r) // r.r is freed only below, after closed is set
+	r.pendingMu.Unlock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pendingMu.Lock()
+	r.closed = true
+	r.pending = nil
+	r.pendingMu.Unlock()
+	C.shmp_reader_close(r.r)
+	r.r = nil
+	r.seg.close()
+	return nil
+}
+
+func (r *Reader) releaseLease(lease uint64) {
+	if r.mu.TryLock() {
+		if r.r != nil {
+			C.shmp_reader_release_lease(r.r, C.uint64_t(lease), nil)
+		}
+		r.mu.Unlock()
+		return
+	}
+	// A Recv (or Close) holds the reader: leave the lease to it, and wake a
+	// wait so that the space goes back now.
+	r.pendingMu.Lock()
+	defer r.pendingMu.Unlock()
+	if r.closed {
+		return
+	}
+	r.pending = append(r.pending, lease)
+	C.shmp_reader_interrupt(r.r)
+}
+
+// releasePending gives back the leases released meanwhile; mu is held.
+func (r *Reader) releasePending() {
+	r.pendingMu.Lock()
+	pending := r.pending
+	r.pending = nil
+	r.pendingMu.Unlock()
+	for _, lease := range pending {
+		C.shmp_reader_release_lease(r.r, C.uint64_t(lease), nil)
+	}
+}
+
+// givePendingBack runs after Recv let go of mu: releases that came in
+// between are given back by whoever gets mu next, this goroutine if free.
+func (r *Reader) givePendingBack() {
+	for {
+		r.pendingMu.Lock()
+		empty := len(r.pending) == 0
+		r.pendingMu.Unlock()
+		if empty || !r.mu.TryLock() {
+			return
+		}
+		if r.r != nil {
+			r.releasePending()
+		}
+		r.mu.Unlock()
+	}
+}

@@ -1,0 +1,198 @@
+package shmpipe
+
+/*
+#include <stdlib.h>
+#include "shmpipe.h"
+*/
+import "C"
+
+import (
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+// DefaultReadyTimeout is how long opening waits for a channel whose creator
+// has not finished setting it up.
+const DefaultReadyTimeout = 2 * time.Second
+
+// Option sets how a channel is created or opened, or how its waits poll.
+type Option func(*config)
+
+type config struct {
+	mode            os.FileMode
+	allowOtherOwner bool
+	readyTimeout    time.Duration
+	readOnlyData    bool // map the data ring read-only (readers)
+	spin            uint32
+}
+
+func configOf(options []Option) config {
+	c := config{mode: 0o600, readyTimeout: DefaultReadyTimeout, spin: DefaultSpin}
+	for _, option := range options {
+		option(&c)
+	}
+	return c
+}
+
+// WithMode sets a new channel's permission bits (default 0600: this user only).
+func WithMode(mode os.FileMode) Option { return func(c *config) { c.mode = mode } }
+
+// WithAllowOtherOwner opens a channel another user created (refused by default).
+func WithAllowOtherOwner() Option { return func(c *config) { c.allowOtherOwner = true } }
+
+// WithReadyTimeout sets how long opening waits for a channel still being set up.
+func WithReadyTimeout(timeout time.Duration) Option {
+	return func(c *config) { c.readyTimeout = timeout }
+}
+
+// WithSpin sets how many times a wait polls before it sleeps (default DefaultSpin).
+func WithSpin(polls int) Option { return func(c *config) { c.spin = uint32(max(polls, 0)) } }
+
+func withReadOnlyData() Option { return func(c *config) { c.readOnlyData = true } }
+
+var (
+	openAllowOtherOwner = C.uint32_t(constant("OPEN_ALLOW_OTHER_OWNER"))
+	openReadOnlyData    = C.uint32_t(constant("OPEN_READ_ONLY_DATA"))
+)
+
+// segment is the core's reference-counted mapping of one channel; this
+// struct holds one reference.
+type segment struct {
+	ptr   *C.shmp_segment
+	name  string
+	base  unsafe.Pointer
+	size  int
+	owned bool // this process created the name and removes it
+}
+
+func wrapSegment(ptr *C.shmp_segment, owned bool) *segment {
+	return &segment{
+		ptr:   ptr,
+		name:  C.GoString(C.shmp_segment_name(ptr)),
+		base:  C.shmp_segment_base(ptr),
+		size:  int(C.shmp_segment_length(ptr)),
+		owned: owned,
+	}
+}
+
+func createSegment(name string, capacity int, c config) (*segment, error) {
+	mode := c.mode
+	if capacity < 0 {
+		capacity = 0 // the core refuses it, with its sentence
+	}
+	cname := C.CString(name)
+	defer C.free(unsafe.Pointer(cname))
+	var e C.shmp_error
+	ptr := C.shmp_segment_create(cname, C.uint64_t(capacity), C.uint32_t(mode), &e)
+	if ptr == nil {
+		return nil, fromCore(&e)
+	}
+	owned.add(name)
+	return wrapSegment(ptr, true), nil
+}
+
+func openSegment(name string, c config) (*segment, error) {
+	flags := C.uint32_t(0)
+	if c.allowOtherOwner {
+		flags |= openAllowOtherOwner
+	}
+	if c.readOnlyData {
+		flags |= openReadOnlyData
+	}
+	ready := c.readyTimeout
+	cname := C.CString(name)
+	defer C.free(unsafe.Pointer(cname))
+	var e C.shmp_error
+	ptr := C.shmp_segment_open(cname, flags, C.int64_t(ready.Nanoseconds()), &e)
+	if ptr == nil {
+		return nil, fromCore(&e)
+	}
+	return wrapSegment(ptr, false), nil
+}
+
+// bytes is the mapping from offset on, length bytes long (checked by the core).
+func (s *segment) bytes(offset, length int, op string) ([]byte, error) {
+	cop := C.CString(op)
+	defer C.free(unsafe.Pointer(cop))
+	var e C.shmp_error
+	if C.shmp_segment_range(s.ptr, C.uint64_t(offset), C.uint64_t(length), cop, &e) != 0 {
+		return nil, fromCore(&e)
+	}
+	return unsafe.Slice((*byte)(unsafe.Add(s.base, offset)), length), nil
+}
+
+func (s *segment) ref()   { C.shmp_segment_ref(s.ptr) }
+func (s *segment) unref() { C.shmp_segment_unref(s.ptr) }
+
+// close drops this reference and removes the name if this process made it.
+func (s *segment) close() {
+	if s.owned && owned.remove(s.name) {
+		unlinkName(s.name)
+	}
+	s.unref()
+}
+
+// Unlink removes a channel's name from /dev/shm; mappings stay valid.
+func Unlink(name string) error {
+	owned.remove(name)
+	cname := C.CString(name)
+	defer C.free(unsafe.Pointer(cname))
+	var e C.shmp_error
+	if C.shmp_unlink(cname, &e) != 0 {
+		return fromCore(&e)
+	}
+	return nil
+}
+
+func unlinkName(name string) {
+	cname := C.CString(name)
+	defer C.free(unsafe.Pointer(cname))
+	C.shmp_unlink(cname, nil)
+}
+
+// ownedNames are the names this process created and must remove, also when
+// it is ended by SIGINT, SIGTERM or SIGHUP: the handler removes them, then
+// lets the signal take its default course.
+type ownedNames struct {
+	sync.Mutex
+	names   map[string]bool
+	watched bool
+}
+
+var owned = ownedNames{names: map[string]bool{}}
+
+func (o *ownedNames) add(name string) {
+	o.Lock()
+	defer o.Unlock()
+	o.names[name] = true
+	if !o.watched {
+		o.watched = true
+		signals := make(chan os.Signal, 1)
+		signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+		go o.removeOnSignal(signals)
+	}
+}
+
+func (o *ownedNames) remove(name string) bool {
+	o.Lock()
+	defer o.Unlock()
+	was := o.names[name]
+	delete(o.names, name)
+	return was
+}
+
+func (o *ownedNames) removeOnSignal(signals chan os.Signal) {
+	sig := <-signals
+	o.Lock()
+	for name := range o.names {
+		unlinkName(name)
+	}
+	o.names = map[string]bool{}
+	o.Unlock()
+	signal.Reset(sig)
+	syscall.Kill(os.Getpid(), sig.(syscall.Signal))
+}

@@ -1,0 +1,163 @@
+package shmpipe
+
+/*
+#include "shmpipe.h"
+*/
+import "C"
+
+import (
+	"context"
+	"io"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+)
+
+// PublishedTable is a table this process published: written once into a
+// segment of its own, read in place by any number of processes at once.
+type PublishedTable struct {
+	Name     string
+	OwnerPid int // the publishing process, as the segment records it
+	seg      *segment
+}
+
+// Unpublish removes the table's name; processes that opened it keep it.
+func (p *PublishedTable) Unpublish() {
+	if p.seg != nil {
+		p.seg.close()
+		p.seg = nil
+	}
+}
+
+// Publish writes table once into a new segment named name, for OpenTable
+// in any process (in any language). The name goes when this process
+// unpublishes it or exits.
+func Publish(name string, table arrow.Table, options ...Option) (*PublishedTable, error) {
+	var size footprint
+	if err := NewArrowWriter(nil).withPayloads(&size).WriteTable(context.Background(), table); err != nil {
+		return nil, err
+	}
+	w, err := CreateWriter(name, int(size), options...)
+	if err != nil {
+		return nil, err
+	}
+	// The segment was sized for exactly these messages: nothing waits.
+	ctx, cancel := context.WithTimeout(context.Background(), 0)
+	defer cancel()
+	if err := NewArrowWriter(w).WriteTable(ctx, table); err != nil {
+		w.Close()
+		return nil, err
+	}
+	seg := w.seal()
+	return &PublishedTable{Name: name, OwnerPid: int(C.shmp_segment_creator_pid(seg.ptr)), seg: seg}, nil
+}
+
+// OpenTable returns the table published as name; its buffers are slices of
+// the segment, which stays mapped until every batch of the table (and every
+// array taken from it) is released, also after the publisher is gone.
+// Release the table when done with it.
+func OpenTable(name string, options ...Option) (arrow.Table, error) {
+	c := configOf(append(options, withReadOnlyData()))
+	seg, err := openSegment(name, c)
+	if err != nil {
+		return nil, err
+	}
+	defer seg.close()
+	var e C.shmp_error
+	table := C.shmp_table_open(seg.ptr, C.int64_t(c.readyTimeout.Nanoseconds()), &e)
+	if table == nil {
+		return nil, fromCore(&e)
+	}
+	defer C.shmp_reader_close(table)
+	// A table's records never change: each is read in place, holding the
+	// mapping (not a place in a ring) while its batch lives.
+	src, err := newMessageSource(name, "open", func(context.Context) (*record, error) {
+		var offset C.uint64_t
+		length := int64(C.shmp_reader_peek(table, &offset, &e))
+		if length == int64(ErrClosed.Code) {
+			return nil, io.EOF
+		}
+		if length < 0 {
+			return nil, fromCore(&e)
+		}
+		bytes, err := seg.bytes(int(offset), int(length), "open")
+		if err != nil {
+			return nil, err
+		}
+		C.shmp_reader_release(table, nil)
+		seg.ref()
+		return &record{bytes: bytes, release: seg.unref}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	reader := &ArrowReader{src: src}
+	defer reader.Close()
+	var batches []arrow.RecordBatch
+	defer func() {
+		for _, batch := range batches {
+			batch.Release()
+		}
+	}()
+	for {
+		batch, err := reader.Read(context.Background())
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		batches = append(batches, batch)
+	}
+	if reader.src.schema() == nil {
+		return nil, usageError(ErrArrow.Code, "open", name, "the segment holds no Arrow schema: it is not a published table")
+	}
+	return array.NewTableFromRecords(reader.src.schema(), batches), nil
+}
+
+// schema is the schema of the stream read so far (nil if none came).
+func (s *messageSource) schema() *arrow.Schema {
+	if len(s.known) == 0 {
+		return nil
+	}
+	schema, err := ipc.NewReaderFromMessageReader(&oneMessage{s.known[0]})
+	if err != nil {
+		return nil
+	}
+	defer schema.Release()
+	return schema.Schema()
+}
+
+// oneMessage serves a single (schema) message to arrow-go.
+type oneMessage struct{ message *ipc.Message }
+
+func (o *oneMessage) Message() (*ipc.Message, error) {
+	if o.message == nil {
+		return nil, io.EOF
+	}
+	message := o.message
+	o.message = nil
+	message.Retain()
+	return message, nil
+}
+func (o *oneMessage) Retain()  {}
+func (o *oneMessage) Release() {}
+
+// footprint adds up the ring bytes a stream of messages takes.
+type footprint int64
+
+func (f *footprint) Start() error          { return nil }
+func (f *footprint) Close() error          { return nil }
+func (f *footprint) begin(context.Context) {}
+func (f *footprint) failure() error        { return nil }
+func (f *footprint) WritePayload(payload ipc.Payload) error {
+	meta := payload.Meta()
+	defer meta.Release()
+	var body byteCounter
+	if err := payload.SerializeBody(&body); err != nil {
+		return err
+	}
+	*f += footprint(C.shmp_record_footprint(C.uint64_t(align64(uint64(8+meta.Len())) + uint64(body))))
+	return nil
+}

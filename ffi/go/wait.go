@@ -1,0 +1,72 @@
+package shmpipe
+
+/*
+#include "shmpipe.h"
+*/
+import "C"
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// DefaultSpin is how many times a wait polls before it sleeps on the futex:
+// enough to catch a peer that answers within microseconds without a system
+// call, few enough to give the core back almost at once.
+const DefaultSpin = 256
+
+// timeoutNs is the core's timeout for a wait under ctx: the time to its
+// deadline, or -1 (no limit: cancellation and the peer's death end it).
+func timeoutNs(ctx context.Context) int64 {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return -1
+	}
+	return max(int64(time.Until(deadline)), 0)
+}
+
+// whileWaiting runs wait (a blocking core call) and, if ctx is cancelled
+// meanwhile, calls interrupt so that the call returns early. The blocked
+// call holds its OS thread; the watcher is a goroutine only while it lasts,
+// and it has finished when whileWaiting returns (so interrupt never runs
+// on an endpoint closed after the wait).
+func whileWaiting(ctx context.Context, interrupt func(), wait func() int64) int64 {
+	if ctx.Done() == nil {
+		return wait()
+	}
+	done, watcher := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(watcher)
+		select {
+		case <-ctx.Done():
+			interrupt()
+		case <-done:
+		}
+	}()
+	rc := wait()
+	close(done)
+	<-watcher
+	return rc
+}
+
+// waitFailed is the error a wait that returned rc < 0 ends with: ctx's
+// error if ctx ended it (by cancellation), the core's (matching
+// context.DeadlineExceeded too when ctx's deadline was its limit), or nil
+// for an interrupt that asks the caller to look again (a Close, a release,
+// or a stale wake).
+func waitFailed(ctx context.Context, rc int64, e *C.shmp_error, op, segment string) error {
+	if rc == int64(codeAgain) {
+		if ctx.Err() != context.DeadlineExceeded {
+			return ctx.Err()
+		}
+		// ctx's timer woke the wait just before the core's own timeout.
+		err := usageError(ErrTimeout.Code, op, segment, "")
+		return fmt.Errorf("%w (%w)", err, context.DeadlineExceeded)
+	}
+	err := fromCore(e)
+	if _, ok := ctx.Deadline(); ok && err.Code == ErrTimeout.Code {
+		return fmt.Errorf("%w (%w)", err, context.DeadlineExceeded)
+	}
+	return err
+}
