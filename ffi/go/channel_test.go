@@ -42,6 +42,13 @@ func TestMain(m *testing.M) {
 
 func child(role, name string) {
 	switch role {
+	case "creator-blocked-in-recv":
+		r, err := CreateReader(name, 1<<16)
+		if err != nil {
+			panic(err)
+		}
+		fmt.Println("ready")
+		r.Recv(context.Background()) // blocked until the signal ends the process
 	case "writer-killed-mid-record":
 		w, err := OpenWriter(name)
 		if err != nil {
@@ -314,6 +321,37 @@ func TestWriterKilledMidRecord(t *testing.T) {
 	defer cancel()
 	if _, err := r.Recv(ctx); !errors.Is(err, ErrPeerGone) || !strings.Contains(err.Error(), "every record it committed was delivered") {
 		t.Fatalf("after the writer died: %v", err)
+	}
+}
+
+// Ctrl-C (or SIGTERM) ends a process blocked in a wait at once, and the
+// names it created go with it.
+func TestSignalEndsABlockedCreatorAndRemovesItsName(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		name := uniqueName("signal")
+		cmd := exec.Command(os.Args[0])
+		cmd.Env = append(os.Environ(), "SHMPIPE_TEST_CHILD=creator-blocked-in-recv", "SHMPIPE_TEST_CHANNEL="+name)
+		out, _ := cmd.StdoutPipe()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		if line, _ := bufio.NewReader(out).ReadString('\n'); line != "ready\n" {
+			cmd.Process.Kill()
+			t.Fatalf("child said %q", line)
+		}
+		start := time.Now()
+		cmd.Process.Signal(sig)
+		err := cmd.Wait()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.Sys().(syscall.WaitStatus).Signal() != sig {
+			t.Fatalf("%v: child ended with %v", sig, err)
+		}
+		if took := time.Since(start); took > 500*time.Millisecond {
+			t.Fatalf("%v took %v to end the child", sig, took)
+		}
+		if _, err := os.Stat("/dev/shm/shmpipe." + name); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("%v: the child's channel is still in /dev/shm (%v)", sig, err)
+		}
 	}
 }
 
