@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { Dictionary, Int32, makeTable, RecordBatch, Table, Utf8, vectorFromArray } from "apache-arrow";
 import { BufferRegion, Message, RecordBatch as RecordBatchHeader } from "apache-arrow/ipc/metadata/message";
 import { ArrowReader, ArrowWriter, copyBatch, createReader, openWriter, shmPath, ShmpipeError, type Writer } from "../lib/index.ts";
-import { encodeRecordBatch, encodeSchema, writeMessage, type Encoded } from "../lib/arrow/ipc.ts";
+import { encodeRecordBatch, encodeSchema, encodeTable, writeMessage, type Encoded } from "../lib/arrow/ipc.ts";
 import { rowsOf, sampleTables } from "./fixtures/arrow-tables.ts";
 import { errorOf, inSegment, spawnFixture, uniqueName, waitForLine } from "./helpers.ts";
 
@@ -149,6 +149,9 @@ test("malformed messages are refused with EARROW naming the channel and the faul
     refused(writer, reader, new TextEncoder().encode("not arrow at all, just text"), /continuation marker/);
     refused(writer, reader, bytesOf(encodeRecordBatch(batch)), /arrived before any schema/);
     writer.send(bytesOf(encodeSchema(table.schema)));
+    // A batch before its dictionary: an error, never a batch of nulls.
+    refused(writer, reader, bytesOf(encodeRecordBatch(batch)), /field "s" uses dictionary \d+, which has not arrived/);
+    for (const message of encodeTable(table).slice(1, -1)) writer.send(bytesOf(message)); // the dictionary
     // A batch whose values buffer points past the end of its body.
     const good = encodeRecordBatch(batch);
     const nodes = (Message.decode(good.metadata).header() as RecordBatchHeader).nodes;
@@ -216,6 +219,42 @@ test("a record batch larger than the channel is refused before anything is writt
     expect([...reader.readSync()!.getChild("x")!]).toEqual([5]);
   } finally {
     arrow.close();
+    reader.close();
+  }
+});
+
+/** The message of `batch` with `patch` applied to the body bytes of buffer `region`. */
+function patchedBatch(batch: RecordBatch, region: number, patch: (view: DataView) => void): Uint8Array {
+  const encoded = encodeRecordBatch(batch);
+  const bytes = bytesOf(encoded);
+  const { offset, length } = encoded.regions[region]!;
+  patch(new DataView(bytes.buffer, encoded.prefixLength + offset, length));
+  return bytes;
+}
+
+test("offsets and dictionary indices that point outside their data are refused, never handed to an Arrow library", () => {
+  const { reader, writer } = channel("bad-values");
+  try {
+    // Regions: a's validity and values (0, 1); s's validity, offsets, data (2, 3, 4).
+    const table = makeTable({ a: Float64Array.of(1, 2, 3), s: vectorFromArray(["x", "yy", "z"], new Utf8()) as never });
+    const batch = table.batches[0]!;
+    writer.send(bytesOf(encodeSchema(table.schema)));
+    refused(writer, reader, patchedBatch(batch, 3, (v) => v.setInt32(12, 1000, true)), /field "s" ends at offset 1000, past the \d+ data bytes there are/);
+    refused(writer, reader, patchedBatch(batch, 3, (v) => v.setInt32(8, 0, true)), /the offsets of field "s" go back from 1 to 0 at row 1/);
+    refused(writer, reader, patchedBatch(batch, 3, (v) => v.setInt32(0, -8, true)), /field "s" starts at offset -8/);
+    writer.send(bytesOf(encodeRecordBatch(batch)));
+    expect(reader.readSync()!.getChild("s")!.toArray()).toEqual(["x", "yy", "z"]);
+
+    const type = new Dictionary(new Utf8(), new Int32());
+    const coded = new Table({ c: vectorFromArray(["red", "green", "red"], type) });
+    const messages = encodeTable(coded);
+    for (const message of messages.slice(0, -1)) writer.send(bytesOf(message)); // schema, dictionary
+    // Regions of c: validity (0), indices (1).
+    refused(writer, reader, patchedBatch(coded.batches[0]!, 1, (v) => v.setInt32(4, 7, true)), /field "c" has dictionary index 7 at row 1; the dictionary holds 2 values/);
+    writer.send(bytesOf(messages.at(-1)!));
+    expect(reader.readSync()!.getChild("c")!.toArray()).toEqual(["red", "green", "red"]);
+  } finally {
+    writer.close();
     reader.close();
   }
 });

@@ -296,3 +296,77 @@ func TestPublishedTableOpensInPlace(t *testing.T) {
 		t.Fatalf("after unpublish: %v", err)
 	}
 }
+
+// rawMessages is what an ArrowWriter puts into records for batch: the
+// schema's and the batch's messages, as bytes.
+func rawMessages(t *testing.T, batch arrow.RecordBatch) [][]byte {
+	t.Helper()
+	r, w := pair(t, 1<<20)
+	if err := NewArrowWriter(w).Write(context.Background(), batch); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	var messages [][]byte
+	for {
+		m, err := r.Recv(context.Background())
+		if err == io.EOF {
+			return messages
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		messages = append(messages, m.Copy())
+		m.Release()
+	}
+}
+
+func offsets(values ...int32) []byte {
+	out := make([]byte, 0, 4*len(values))
+	for _, v := range values {
+		out = append(out, byte(v), byte(v>>8), byte(v>>16), byte(v>>24))
+	}
+	return out
+}
+
+// arrow-go trusts offsets: a batch whose string offsets point past its
+// data would crash the reader. The core refuses it before arrow-go sees it.
+func TestArrowOffsetsOutsideTheirDataAreRefused(t *testing.T) {
+	b := array.NewStringBuilder(memory.DefaultAllocator)
+	b.AppendValues([]string{"x", "yy", "z"}, nil)
+	column := b.NewArray()
+	defer column.Release()
+	batch := array.NewRecordBatch(arrow.NewSchema([]arrow.Field{{Name: "s", Type: arrow.BinaryTypes.String}}, nil), []arrow.Array{column}, 3)
+	defer batch.Release()
+	messages := rawMessages(t, batch)
+	reader, writer, _ := arrowPair(t, 1<<20)
+	ctx := context.Background()
+	if err := writer.w.Send(ctx, messages[0]); err != nil {
+		t.Fatal(err)
+	}
+	good := offsets(0, 1, 3, 4)
+	at := strings.LastIndex(string(messages[1]), string(good))
+	for _, bad := range []struct {
+		offsets []byte
+		why     string
+	}{
+		{offsets(0, 1, 3, 1000), "ends at offset 1000, past the"},
+		{offsets(0, 1, 0, 4), "go back from 1 to 0"},
+	} {
+		patched := append([]byte(nil), messages[1]...)
+		copy(patched[at:], bad.offsets)
+		if err := writer.w.Send(ctx, patched); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := reader.Read(ctx); !errors.Is(err, ErrArrow) || !strings.Contains(err.Error(), bad.why) {
+			t.Fatalf("offsets %v: %v", bad.offsets, err)
+		}
+	}
+	if err := writer.w.Send(ctx, messages[1]); err != nil {
+		t.Fatal(err)
+	}
+	got, err := reader.Read(ctx)
+	if err != nil || got.Column(0).(*array.String).Value(1) != "yy" {
+		t.Fatalf("the good batch after the refused ones: %v", err)
+	}
+	got.Release()
+}

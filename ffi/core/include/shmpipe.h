@@ -295,8 +295,9 @@ int64_t shmp_reader_next(shmp_reader *r, uint64_t *offset, int64_t timeout_ns, u
  * after the check), checks that private copy (every flatbuffer access,
  * every buffer inside the body and 8-byte aligned, buffer lengths against
  * the declared lengths, node and buffer counts against the schema) and
- * keeps the latest schema to check dictionaries and batches against. The
- * body itself is not read, so the cost does not grow with the data. */
+ * keeps the latest schema and the lengths of its dictionaries to check
+ * dictionaries and batches against. Of the body it reads only the offsets
+ * and indices that Arrow libraries trust (see shmp_arrow_checker_trust_values). */
 
 enum shmp_arrow_kind { SHMP_ARROW_SCHEMA = 1, SHMP_ARROW_DICTIONARY = 2, SHMP_ARROW_RECORD_BATCH = 3 };
 
@@ -316,6 +317,13 @@ int shmp_arrow_checker_check(shmp_arrow_checker *c, const void *record, uint64_t
 const void *shmp_arrow_checker_prefix(const shmp_arrow_checker *c);
 uint64_t shmp_arrow_checker_prefix_length(const shmp_arrow_checker *c);
 uint64_t shmp_arrow_checker_body_length(const shmp_arrow_checker *c);
+
+/* Values are checked too by default: the offsets of strings, binaries and
+ * lists, binary/string views, and dictionary indices (against dictionaries
+ * that have arrived), which pyarrow and arrow-go trust; the cost grows with
+ * the rows of such columns. A stream from a trusted writer may skip that
+ * (trust != 0); the metadata is always checked. */
+void shmp_arrow_checker_trust_values(shmp_arrow_checker *c, int trust);
 
 /* Top-level columns of the current schema (0 before the first). */
 uint32_t shmp_arrow_checker_columns(const shmp_arrow_checker *c);

@@ -7,9 +7,14 @@
  * aligned, and is long enough for the lengths the field nodes declare, with
  * the node and buffer counts the schema implies.
  *
- * It does not read the body: checking the contents of offset buffers would
- * make the cost grow with the data. Offsets inside the body are range-checked
- * by the Arrow libraries where they use them (see docs/PROTOCOL.md).
+ * Then it reads the values that Arrow libraries trust without checking
+ * (pyarrow and arrow-go do; apache-arrow clamps): the offsets of strings,
+ * binaries and lists (from >= 0, never decreasing, within their data or
+ * child), the views of binary and string views, and the indices of
+ * dictionary-encoded columns (within the dictionary, which must have
+ * arrived). It reads no other values, so the cost grows with the rows of
+ * such columns only; a trusted stream can skip it
+ * (shmp_arrow_checker_trust_values).
  *
  * Format references: Message.fbs and Schema.fbs of the Arrow project, and
  * the "Buffer Layouts" table of the Arrow columnar format specification.
@@ -62,6 +67,7 @@ typedef struct arrow_field {
   uint32_t subtree;      /* fields in this subtree, itself included */
   int64_t dictionary_id; /* -1 unless dictionary-encoded */
   uint32_t index_bits;   /* width of the dictionary indices */
+  uint8_t index_signed;
 } arrow_field;
 
 typedef struct shmp_arrow_schema shmp_arrow_schema;
@@ -288,7 +294,12 @@ static int parse_field(parser *p, const fb_table *ft, unsigned depth) {
   fb_subtable(ft, 3, &tt, &bad);
   if (fb_subtable(ft, 4, &dict, &bad)) {
     f->dictionary_id = fb_int(&dict, 0, 8, 0, &bad);
-    int64_t bits = fb_subtable(&dict, 1, &index_type, &bad) ? fb_int(&index_type, 0, 4, 0, &bad) : 32;
+    int64_t bits = 32;
+    f->index_signed = 1;
+    if (fb_subtable(&dict, 1, &index_type, &bad)) {
+      bits = fb_int(&index_type, 0, 4, 0, &bad);
+      f->index_signed = fb_u8(&index_type, 1, 0, &bad);
+    }
     if (bad || f->dictionary_id < 0 || !(bits == 8 || bits == 16 || bits == 32 || bits == 64))
       return fail(p->r, "field \"%s\" has an invalid dictionary encoding", f->name);
     f->index_bits = (uint32_t)bits;
@@ -349,6 +360,21 @@ static int parse_schema(report *r, const message *m, shmp_arrow_schema **out) {
 
 /* ---- dictionary and record batches -------------------------------------- */
 
+/* The length of each dictionary the stream has brought, by id. */
+typedef struct dictionaries {
+  struct dictionary_length {
+    int64_t id;
+    uint64_t length;
+  } *items;
+  uint32_t count, capacity;
+} dictionaries;
+
+static struct dictionary_length *dictionary_find(const dictionaries *d, int64_t id) {
+  for (uint32_t i = 0; i < d->count; i++)
+    if (d->items[i].id == id) return &d->items[i];
+  return NULL;
+}
+
 typedef struct walk {
   report *r;
   const shmp_arrow_schema *schema;
@@ -356,7 +382,14 @@ typedef struct walk {
   fb_vector nodes, buffers, variadic;
   uint32_t node, buffer, view;
   uint64_t body_length;
+  const uint8_t *body; /* to check offsets and indices; NULL: the metadata only */
+  const dictionaries *dictionaries;
 } walk;
+
+/* Where a buffer lies in the body. */
+typedef struct span {
+  uint64_t offset, length;
+} span;
 
 /* a * b, rounded up to bytes when `bits` is set; 0 on overflow. */
 static int mul(uint64_t a, uint64_t b, uint64_t *out) {
@@ -365,7 +398,7 @@ static int mul(uint64_t a, uint64_t b, uint64_t *out) {
   return 1;
 }
 
-static int take_buffer(walk *w, const arrow_field *f, const char *what, uint64_t need) {
+static int take_buffer(walk *w, const arrow_field *f, const char *what, uint64_t need, span *out) {
   if (w->buffer >= w->buffers.count)
     return fail(w->r, "the batch lists %u buffers, too few for the schema (field \"%s\" needs its %s buffer)",
                 w->buffers.count, f->name, what);
@@ -378,17 +411,100 @@ static int take_buffer(walk *w, const arrow_field *f, const char *what, uint64_t
   if ((uint64_t)length < need)
     return fail(w->r, "the %s buffer of field \"%s\" has %lld bytes; its length needs %llu", what, f->name,
                 (long long)length, (unsigned long long)need);
+  if (out) *out = (span){(uint64_t)offset, (uint64_t)length};
   return 0;
 }
 
-static int take_bytes(walk *w, const arrow_field *f, const char *what, uint64_t count, uint64_t width) {
+static int take_bytes(walk *w, const arrow_field *f, const char *what, uint64_t count, uint64_t width, span *out) {
   uint64_t need;
   if (!mul(count, width, &need)) return fail(w->r, "field \"%s\" declares %llu values, too many for any buffer", f->name, (unsigned long long)count);
-  return take_buffer(w, f, what, need);
+  return take_buffer(w, f, what, need, out);
 }
 
-static int take_validity(walk *w, const arrow_field *f, uint64_t length, uint64_t nulls) {
-  return take_buffer(w, f, "validity", nulls > 0 ? length / 8 + (length % 8 != 0) : 0);
+static int take_validity(walk *w, const arrow_field *f, uint64_t length, uint64_t nulls, span *out) {
+  return take_buffer(w, f, "validity", nulls > 0 ? length / 8 + (length % 8 != 0) : 0, out);
+}
+
+/* ---- values that Arrow libraries trust ------------------------------------ */
+
+/* The little-endian integer of `width` bytes at `p`; memcpy, as the body
+ * may be shared memory at any alignment a peer chose. */
+static int64_t read_int(const uint8_t *p, unsigned width, int is_signed) {
+  switch (width) {
+    case 1: { uint8_t v; memcpy(&v, p, 1); return is_signed ? (int8_t)v : v; }
+    case 2: { uint16_t v; memcpy(&v, p, 2); return is_signed ? (int16_t)v : v; }
+    case 4: { uint32_t v; memcpy(&v, p, 4); return is_signed ? (int32_t)v : (int64_t)v; }
+    default: { int64_t v; memcpy(&v, p, 8); return v; }
+  }
+}
+
+static int is_valid(const walk *w, span validity, uint64_t nulls, uint64_t i) {
+  return nulls == 0 || (w->body[validity.offset + i / 8] >> (i % 8) & 1);
+}
+
+/* The n + 1 offsets of a string, binary or list column: the first >= 0,
+ * none smaller than the one before, the last within `limit`. *end is the
+ * last (what a list's child must hold). */
+static int check_offsets(walk *w, const arrow_field *f, span offsets, uint64_t n, uint64_t limit, const char *of,
+                         uint64_t *end) {
+  *end = 0;
+  if (w->body == NULL || n == 0) return 0;
+  const uint8_t *at = w->body + offsets.offset;
+  unsigned width = f->offset_bytes;
+  int64_t previous = read_int(at, width, 1);
+  if (previous < 0) return fail(w->r, "field \"%s\" starts at offset %lld, before its %s", f->name, (long long)previous, of);
+  for (uint64_t i = 1; i <= n; i++) {
+    int64_t next = read_int(at + i * width, width, 1);
+    if (next < previous)
+      return fail(w->r, "the offsets of field \"%s\" go back from %lld to %lld at row %llu", f->name, (long long)previous,
+                  (long long)next, (unsigned long long)(i - 1));
+    previous = next;
+  }
+  if ((uint64_t)previous > limit)
+    return fail(w->r, "field \"%s\" ends at offset %lld, past the %llu %s there are", f->name, (long long)previous,
+                (unsigned long long)limit, of);
+  *end = (uint64_t)previous;
+  return 0;
+}
+
+/* The indices of a dictionary-encoded column that are not null lie in
+ * the dictionary, which has arrived. */
+static int check_indices(walk *w, const arrow_field *f, span validity, span indices, uint64_t length, uint64_t nulls) {
+  const struct dictionary_length *d = dictionary_find(w->dictionaries, f->dictionary_id);
+  if (d == NULL)
+    return fail(w->r, "field \"%s\" uses dictionary %lld, which has not arrived", f->name, (long long)f->dictionary_id);
+  if (w->body == NULL) return 0;
+  unsigned width = f->index_bits / 8;
+  const uint8_t *at = w->body + indices.offset;
+  for (uint64_t i = 0; i < length; i++) {
+    if (!is_valid(w, validity, nulls, i)) continue;
+    int64_t index = read_int(at + i * width, width, f->index_signed);
+    if (index < 0 || (uint64_t)index >= d->length)
+      return fail(w->r, "field \"%s\" has dictionary index %lld at row %llu; the dictionary holds %llu values", f->name,
+                  (long long)index, (unsigned long long)i, (unsigned long long)d->length);
+  }
+  return 0;
+}
+
+/* Each view of a binary or string view column whose bytes are not inline
+ * (more than 12) lies in one of the column's data buffers. */
+static int check_views(walk *w, const arrow_field *f, span views, uint64_t length, uint32_t first_data,
+                       int64_t data_buffers) {
+  if (w->body == NULL) return 0;
+  for (uint64_t i = 0; i < length; i++) {
+    const uint8_t *view = w->body + views.offset + 16 * i;
+    int64_t bytes = read_int(view, 4, 1), buffer = read_int(view + 8, 4, 1), offset = read_int(view + 12, 4, 1);
+    if (bytes < 0)
+      return fail(w->r, "field \"%s\" has a view of %lld bytes at row %llu", f->name, (long long)bytes, (unsigned long long)i);
+    if (bytes <= 12) continue; /* inline */
+    int64_t size = buffer >= 0 && buffer < data_buffers
+                       ? fb_i64(w->meta, w->buffers.start + 16u * (first_data + (uint64_t)buffer) + 8)
+                       : -1;
+    if (size < 0 || offset < 0 || offset > size || bytes > size - offset)
+      return fail(w->r, "field \"%s\" has a view at row %llu of %lld bytes at offset %lld of data buffer %lld, outside it",
+                  f->name, (unsigned long long)i, (long long)bytes, (long long)offset, (long long)buffer);
+  }
+  return 0;
 }
 
 static int check_column(walk *w, uint32_t index, int as_dictionary_value, uint64_t min_length, int exact);
@@ -417,48 +533,54 @@ static int check_column(walk *w, uint32_t index, int as_dictionary_value, uint64
     return fail(w->r, "field \"%s\" has %llu values where %s%llu are needed", f->name, (unsigned long long)length,
                 exact ? "" : "at least ", (unsigned long long)min_length);
   int rc;
+  span validity = {0, 0}, values = {0, 0}, data = {0, 0};
+  uint64_t end;
   if (f->dictionary_id >= 0 && !as_dictionary_value) {
-    if ((rc = take_validity(w, f, length, nulls)) != 0) return rc;
-    return take_bytes(w, f, "dictionary index", length, f->index_bits / 8);
+    if ((rc = take_validity(w, f, length, nulls, &validity)) != 0) return rc;
+    if ((rc = take_bytes(w, f, "dictionary index", length, f->index_bits / 8, &values)) != 0) return rc;
+    return check_indices(w, f, validity, values, length, nulls);
   }
   switch (f->layout) {
     case L_NULL: return 0;
     case L_FIXED:
-      if ((rc = take_validity(w, f, length, nulls)) != 0) return rc;
-      if (!mul(length, f->bits, &need) || need > UINT64_MAX - 7) return take_bytes(w, f, "values", UINT64_MAX, 2);
-      return take_buffer(w, f, "values", need / 8 + (need % 8 != 0));
+      if ((rc = take_validity(w, f, length, nulls, NULL)) != 0) return rc;
+      if (!mul(length, f->bits, &need) || need > UINT64_MAX - 7) return take_bytes(w, f, "values", UINT64_MAX, 2, NULL);
+      return take_buffer(w, f, "values", need / 8 + (need % 8 != 0), NULL);
     case L_VARBIN:
-      if ((rc = take_validity(w, f, length, nulls)) != 0) return rc;
-      if ((rc = take_bytes(w, f, "offsets", length ? length + 1 : 0, f->offset_bytes)) != 0) return rc;
-      return take_buffer(w, f, "data", 0);
+      if ((rc = take_validity(w, f, length, nulls, NULL)) != 0) return rc;
+      if ((rc = take_bytes(w, f, "offsets", length ? length + 1 : 0, f->offset_bytes, &values)) != 0) return rc;
+      if ((rc = take_buffer(w, f, "data", 0, &data)) != 0) return rc;
+      return check_offsets(w, f, values, length, data.length, "data bytes", &end);
     case L_VIEW: {
-      if ((rc = take_validity(w, f, length, nulls)) != 0) return rc;
-      if ((rc = take_bytes(w, f, "views", length, 16)) != 0) return rc;
+      if ((rc = take_validity(w, f, length, nulls, NULL)) != 0) return rc;
+      if ((rc = take_bytes(w, f, "views", length, 16, &values)) != 0) return rc;
       if (w->view >= w->variadic.count) return fail(w->r, "field \"%s\" has no entry in the variadic buffer counts", f->name);
       int64_t data_buffers = fb_i64(w->meta, w->variadic.start + 8u * w->view++);
       if (data_buffers < 0 || (uint64_t)data_buffers > w->buffers.count)
         return fail(w->r, "field \"%s\" declares %lld data buffers", f->name, (long long)data_buffers);
+      uint32_t first_data = w->buffer;
       for (int64_t i = 0; i < data_buffers; i++)
-        if ((rc = take_buffer(w, f, "view data", 0)) != 0) return rc;
-      return 0;
+        if ((rc = take_buffer(w, f, "view data", 0, NULL)) != 0) return rc;
+      return check_views(w, f, values, length, first_data, data_buffers);
     }
     case L_LIST:
-      if ((rc = take_validity(w, f, length, nulls)) != 0) return rc;
-      if ((rc = take_bytes(w, f, "offsets", length ? length + 1 : 0, f->offset_bytes)) != 0) return rc;
-      return check_children(w, index, 0, 0);
+      if ((rc = take_validity(w, f, length, nulls, NULL)) != 0) return rc;
+      if ((rc = take_bytes(w, f, "offsets", length ? length + 1 : 0, f->offset_bytes, &values)) != 0) return rc;
+      if ((rc = check_offsets(w, f, values, length, UINT64_MAX, "child values", &end)) != 0) return rc;
+      return check_children(w, index, end, 0); /* the child holds at least what the last offset says */
     case L_FIXED_LIST:
-      if ((rc = take_validity(w, f, length, nulls)) != 0) return rc;
+      if ((rc = take_validity(w, f, length, nulls, NULL)) != 0) return rc;
       if (!mul(length, (uint64_t)f->list_size, &need)) return fail(w->r, "field \"%s\" declares too many list values", f->name);
       return check_children(w, index, need, 0);
     case L_STRUCT:
-      if ((rc = take_validity(w, f, length, nulls)) != 0) return rc;
+      if ((rc = take_validity(w, f, length, nulls, NULL)) != 0) return rc;
       return check_children(w, index, length, 0);
     case L_SPARSE_UNION:
-      if ((rc = take_bytes(w, f, "type ids", length, 1)) != 0) return rc;
+      if ((rc = take_bytes(w, f, "type ids", length, 1, NULL)) != 0) return rc;
       return check_children(w, index, length, 0);
     case L_DENSE_UNION:
-      if ((rc = take_bytes(w, f, "type ids", length, 1)) != 0) return rc;
-      if ((rc = take_bytes(w, f, "offsets", length, 4)) != 0) return rc;
+      if ((rc = take_bytes(w, f, "type ids", length, 1, NULL)) != 0) return rc;
+      if ((rc = take_bytes(w, f, "offsets", length, 4, NULL)) != 0) return rc;
       return check_children(w, index, 0, 0);
     case L_RUN_END:
       return check_children(w, index, 0, 0);
@@ -470,8 +592,9 @@ static int check_column(walk *w, uint32_t index, int as_dictionary_value, uint64
 /* Checks a RecordBatch table against the fields [first, first + count) of
  * the schema's top level (or one dictionary's value field). */
 static int check_batch(report *r, const shmp_arrow_schema *schema, const message *m, const fb_table *batch,
-                       uint32_t first, uint32_t columns, int dictionary) {
-  walk w = {.r = r, .schema = schema, .meta = &m->meta, .body_length = m->body_length};
+                       uint32_t first, uint32_t columns, int dictionary, const uint8_t *body,
+                       const dictionaries *dicts, int64_t *rows_out) {
+  walk w = {.r = r, .schema = schema, .meta = &m->meta, .body_length = m->body_length, .body = body, .dictionaries = dicts};
   int bad = 0;
   fb_table compression;
   int64_t rows = fb_int(batch, 0, 8, 0, &bad);
@@ -491,18 +614,23 @@ static int check_batch(report *r, const shmp_arrow_schema *schema, const message
   if (w.node != w.nodes.count || w.buffer != w.buffers.count || w.view != w.variadic.count)
     return fail(r, "the batch lists %u field nodes, %u buffers and %u variadic counts; the schema describes %u, %u and %u",
                 w.nodes.count, w.buffers.count, w.variadic.count, w.node, w.buffer, w.view);
+  if (rows_out) *rows_out = rows;
   return 0;
 }
 
-static int check_dictionary(report *r, const shmp_arrow_schema *schema, const message *m) {
+/* A dictionary batch; on success its id, its length, and whether it
+ * extends the dictionary of that id (a delta) rather than replacing it. */
+static int check_dictionary(report *r, const shmp_arrow_schema *schema, const message *m, const uint8_t *body,
+                            const dictionaries *dicts, int64_t *id, int64_t *length, int *delta) {
   int bad = 0;
   fb_table data;
-  int64_t id = fb_int(&m->header, 0, 8, 0, &bad);
+  *id = fb_int(&m->header, 0, 8, 0, &bad);
   int has_data = fb_subtable(&m->header, 1, &data, &bad);
+  *delta = fb_u8(&m->header, 2, 0, &bad);
   if (bad || !has_data) return fail(r, "the DictionaryBatch table is out of bounds or has no data");
   for (uint32_t i = 0; i < schema->count; i++)
-    if (schema->fields[i].dictionary_id == id) return check_batch(r, schema, m, &data, i, 1, 1);
-  return fail(r, "dictionary batch %lld belongs to no field of the schema", (long long)id);
+    if (schema->fields[i].dictionary_id == *id) return check_batch(r, schema, m, &data, i, 1, 1, body, dicts, length);
+  return fail(r, "dictionary batch %lld belongs to no field of the schema", (long long)*id);
 }
 
 /* ---- the checker of a stream ------------------------------------------------ */
@@ -511,6 +639,8 @@ struct shmp_arrow_checker {
   char segment[SHMP_ERROR_SEGMENT_MAX];
   char op[SHMP_ERROR_OP_MAX];
   shmp_arrow_schema *schema; /* the latest schema message's, or NULL */
+  dictionaries dictionaries; /* of the current schema */
+  int trust_values;          /* skip the offsets and indices */
   uint8_t *prefix;           /* private copy of the last message's framing and metadata */
   uint64_t prefix_capacity;
   uint64_t prefix_length;
@@ -531,8 +661,30 @@ SHMP_EXPORT shmp_arrow_checker *shmp_arrow_checker_new(const char *segment, cons
 SHMP_EXPORT void shmp_arrow_checker_free(shmp_arrow_checker *c) {
   if (c == NULL) return;
   schema_free(c->schema);
+  free(c->dictionaries.items);
   free(c->prefix);
   free(c);
+}
+
+SHMP_EXPORT void shmp_arrow_checker_trust_values(shmp_arrow_checker *c, int trust) { c->trust_values = trust != 0; }
+
+/* Records a dictionary that passed: its length, added to for a delta. */
+static int remember_dictionary(shmp_arrow_checker *c, int64_t id, int64_t length, int delta) {
+  dictionaries *d = &c->dictionaries;
+  struct dictionary_length *known = dictionary_find(d, id);
+  if (known != NULL) {
+    known->length = delta ? known->length + (uint64_t)length : (uint64_t)length;
+    return 0;
+  }
+  if (d->count == d->capacity) {
+    uint32_t capacity = d->capacity ? 2 * d->capacity : 8;
+    struct dictionary_length *grown = realloc(d->items, capacity * sizeof *grown);
+    if (grown == NULL) return -ENOMEM;
+    d->items = grown;
+    d->capacity = capacity;
+  }
+  d->items[d->count++] = (struct dictionary_length){id, (uint64_t)length};
+  return 0;
 }
 
 /* Copies the framing and metadata out of `record`: the length comes from a
@@ -569,12 +721,20 @@ static int check(report *r, shmp_arrow_checker *c, const uint8_t *record, uint64
     if (rc != 0) return rc;
     schema_free(c->schema);
     c->schema = parsed;
+    c->dictionaries.count = 0; /* a new stream: no dictionary yet */
     return m.kind;
   }
   if (c->schema == NULL)
     return fail(r, "a %s arrived before any schema", m.kind == SHMP_ARROW_DICTIONARY ? "dictionary batch" : "record batch");
-  rc = m.kind == SHMP_ARROW_DICTIONARY ? check_dictionary(r, c->schema, &m)
-                                        : check_batch(r, c->schema, &m, &m.header, 0, c->schema->top, 0);
+  const uint8_t *body = c->trust_values ? NULL : record + c->prefix_length;
+  if (m.kind == SHMP_ARROW_RECORD_BATCH) {
+    rc = check_batch(r, c->schema, &m, &m.header, 0, c->schema->top, 0, body, &c->dictionaries, NULL);
+    return rc != 0 ? rc : m.kind;
+  }
+  int64_t id = 0, length = 0;
+  int delta = 0;
+  rc = check_dictionary(r, c->schema, &m, body, &c->dictionaries, &id, &length, &delta);
+  if (rc == 0) rc = remember_dictionary(c, id, length, delta);
   return rc != 0 ? rc : m.kind;
 }
 

@@ -121,3 +121,53 @@ def test_a_read_that_times_out_can_be_retried(arrow_channel):
     assert timeout.value.code == "ETIMEOUT"
     writer.write(pa.table({"a": [3]}))
     assert reader.read(timeout=1).column(0).to_pylist() == [3]
+
+
+def _messages(table):
+    """The IPC messages pyarrow writes for `table`, as bytes each."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as stream:
+        stream.write(table)
+    return [message.serialize().to_pybytes() for message in pa.ipc.MessageReader.open_stream(sink.getvalue())]
+
+
+def _patched(message: bytes, find: bytes, replace: bytes) -> bytes:
+    at = message.rindex(find)  # the body comes after the metadata
+    return message[:at] + replace + message[at + len(find):]
+
+
+def _offsets(*values: int) -> bytes:
+    return b"".join(v.to_bytes(4, "little", signed=True) for v in values)
+
+
+def test_offsets_and_indices_outside_their_data_are_refused_not_a_crash(arrow_channel):
+    """pyarrow trusts offsets and dictionary indices: a batch with one past
+    its data would crash the process in to_pylist(). The core refuses it."""
+    raw, _, reader = arrow_channel
+    strings = pa.table({"s": pa.array(["x", "yy", "z"])})
+    schema, batch = _messages(strings)
+    raw.send(schema)
+    for bad, why in [(_offsets(0, 1, 3, 1000), "ends at offset 1000, past the"),
+                     (_offsets(0, 1, 0, 4), "go back from 1 to 0"),
+                     (_offsets(-8, 1, 3, 4), "starts at offset -8")]:
+        raw.send(_patched(batch, _offsets(0, 1, 3, 4), bad))
+        with pytest.raises(shmpipe.ShmpipeError) as refused:
+            reader.read(timeout=2).column(0).to_pylist()
+        assert refused.value.code == "EARROW" and why in str(refused.value)
+    raw.send(batch)
+    assert reader.read(timeout=2).column(0).to_pylist() == ["x", "yy", "z"]
+
+    coded = pa.table({"c": pa.array(["red", "green", "red"]).dictionary_encode()})
+    schema, dictionary, batch = _messages(coded)
+    raw.send(schema)
+    raw.send(_patched(batch, _offsets(0, 1, 0), _offsets(0, 7, 0)))  # before its dictionary, and out of range
+    with pytest.raises(shmpipe.ShmpipeError) as missing:
+        reader.read(timeout=2)
+    assert "which has not arrived" in str(missing.value)
+    raw.send(dictionary)
+    raw.send(_patched(batch, _offsets(0, 1, 0), _offsets(0, 7, 0)))
+    with pytest.raises(shmpipe.ShmpipeError) as outside:
+        reader.read(timeout=2).column(0).to_pylist()
+    assert "dictionary index 7 at row 1; the dictionary holds 2 values" in str(outside.value)
+    raw.send(batch)
+    assert reader.read(timeout=2).column(0).to_pylist() == ["red", "green", "red"]
