@@ -258,3 +258,15 @@ test("offsets and dictionary indices that point outside their data are refused, 
     reader.close();
   }
 });
+
+test("a reader may trust its writer with the values (the metadata is checked still)", () => {
+  const name = uniqueName("trusting");
+  using reader = new ArrowReader(createReader(name, { capacity: 1 << 20 }), { trustValues: true });
+  using writer = openWriter(name);
+  const table = makeTable({ s: vectorFromArray(["x", "yy", "z"], new Utf8()) as never });
+  writer.send(bytesOf(encodeSchema(table.schema)));
+  writer.send(patchedBatch(table.batches[0]!, 1, (v) => v.setInt32(8, 0, true))); // s: validity, offsets (go back now), data
+  expect(reader.readSync({ timeoutMs: 1000 })!.numRows).toBe(3);
+  writer.send(new TextEncoder().encode("no arrow at all"));
+  expect(() => reader.readSync({ timeoutMs: 1000 })).toThrow(/continuation marker/);
+});

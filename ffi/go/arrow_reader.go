@@ -32,8 +32,18 @@ type ArrowReader struct {
 	schema *arrow.Schema
 }
 
+// ArrowOption sets how an ArrowReader checks what it reads.
+type ArrowOption func(*messageSource)
+
+// TrustValues skips the core's check of offsets and dictionary indices (the
+// metadata is checked still). Only for a writer you trust: arrow-go does not
+// check them itself.
+func TrustValues() ArrowOption {
+	return func(s *messageSource) { C.shmp_arrow_checker_trust_values(s.checker, 1) }
+}
+
 // NewArrowReader reads Arrow batches from r.
-func NewArrowReader(r *Reader) (*ArrowReader, error) {
+func NewArrowReader(r *Reader, options ...ArrowOption) (*ArrowReader, error) {
 	src, err := newMessageSource(r.seg.name, "recv", func(ctx context.Context) (*record, error) {
 		message, err := r.Recv(ctx)
 		if err != nil {
@@ -43,6 +53,9 @@ func NewArrowReader(r *Reader) (*ArrowReader, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	for _, option := range options {
+		option(src)
 	}
 	return &ArrowReader{src: src}, nil
 }

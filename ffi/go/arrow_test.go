@@ -369,4 +369,24 @@ func TestArrowOffsetsOutsideTheirDataAreRefused(t *testing.T) {
 		t.Fatalf("the good batch after the refused ones: %v", err)
 	}
 	got.Release()
+
+	// A reader that trusts its writer skips that check (not the metadata's).
+	r, w := pair(t, 1<<20)
+	trusting, err := NewArrowReader(r, TrustValues())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer trusting.Close()
+	patched := append([]byte(nil), messages[1]...)
+	copy(patched[at:], offsets(0, 1, 0, 4))
+	for _, message := range [][]byte{messages[0], patched} {
+		if err := w.Send(ctx, message); err != nil {
+			t.Fatal(err)
+		}
+	}
+	unchecked, err := trusting.Read(ctx)
+	if err != nil {
+		t.Fatalf("a trusting reader: %v", err)
+	}
+	unchecked.Release()
 }

@@ -26,9 +26,10 @@ export class MessageCheck implements Disposable {
   #checker: Address | null;
   readonly #err = errorBuffer();
 
-  constructor(readonly channel: string, op: Operation = "recv") {
+  constructor(readonly channel: string, op: Operation = "recv", trustValues = false) {
     this.#checker = core.shmp_arrow_checker_new(cString(channel), cString(op), this.#err) as Address | null;
     if (this.#checker === null) throw new ShmpipeError(this.#err);
+    core.shmp_arrow_checker_trust_values(this.#checker, trustValues ? 1 : 0);
   }
 
   /** Checks the message in `record`; throws EARROW with the reason if it is not valid. */

@@ -17,8 +17,8 @@ export class MessageDecoder<T extends TypeMap = any> implements Disposable {
    * later batch uses them), so a channel reader copies them; a published
    * table's records never change, so its reader need not.
    */
-  constructor(readonly channel: string, private readonly copyDictionaries: boolean, private readonly op: Operation = "recv") {
-    this.#check = new MessageCheck(channel, op);
+  constructor(readonly channel: string, private readonly copyDictionaries: boolean, private readonly op: Operation = "recv", trustValues = false) {
+    this.#check = new MessageCheck(channel, op, trustValues);
   }
 
   get schema(): Schema<T> | null {

@@ -18,9 +18,14 @@ export class ArrowReader<T extends TypeMap = any> implements Disposable, AsyncIt
   readonly #decoder: MessageDecoder<T>;
   #current: Message | null = null;
 
-  constructor(reader: Reader) {
+  /**
+   * `trustValues`: skip the core's check of offsets and dictionary indices
+   * (the metadata is checked still). Only for a writer you trust: a bad
+   * offset is then apache-arrow's to clamp.
+   */
+  constructor(reader: Reader, options: { trustValues?: boolean } = {}) {
     this.#reader = reader;
-    this.#decoder = new MessageDecoder(reader.name, true);
+    this.#decoder = new MessageDecoder(reader.name, true, "recv", options.trustValues ?? false);
   }
 
   get name(): string {

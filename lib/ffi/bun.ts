@@ -71,6 +71,7 @@ const symbols = {
   shmp_arrow_checker_new: { args: [pointer, pointer, pointer], returns: pointer },
   shmp_arrow_checker_free: { args: [pointer], returns: none },
   shmp_arrow_checker_check: { args: [pointer, pointer, u64, pointer], returns: i32 },
+  shmp_arrow_checker_trust_values: { args: [pointer, i32], returns: none },
   shmp_arrow_checker_prefix: { args: [pointer], returns: pointer },
   shmp_arrow_checker_prefix_length: { args: [pointer], returns: u64_fast },
   shmp_arrow_checker_body_length: { args: [pointer], returns: u64_fast },

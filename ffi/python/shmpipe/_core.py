@@ -86,6 +86,7 @@ _SIGNATURES = {
     "shmp_arrow_checker_new": ([_s, _s, _e], _p),
     "shmp_arrow_checker_free": ([_p], None),
     "shmp_arrow_checker_check": ([_p, _p, _u64, _e], _i32),
+    "shmp_arrow_checker_trust_values": ([_p, _i32], None),
     "shmp_arrow_checker_prefix": ([_p], _p),
     "shmp_arrow_checker_prefix_length": ([_p], _u64),
     "shmp_arrow_checker_body_length": ([_p], _u64),

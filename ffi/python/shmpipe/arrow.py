@@ -117,9 +117,13 @@ class _Records:
 class ArrowReader:
     """Receives pyarrow RecordBatches whose buffers are views of shared memory."""
 
-    def __init__(self, reader: Reader):
+    def __init__(self, reader: Reader, trust_values: bool = False):
+        """trust_values skips the core's check of offsets and dictionary
+        indices (the metadata is checked still): only for a writer you trust,
+        as pyarrow does not check them itself."""
         self._reader = reader
         self._check = _Checker(reader.name, "recv")
+        lib.shmp_arrow_checker_trust_values(self._check._pointer, int(trust_values))
         self._records = _Records(reader, self._check)
         self._stream: Optional[pa.ipc.RecordBatchStreamReader] = None
         self._ended = False
