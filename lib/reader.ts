@@ -117,13 +117,17 @@ export class Reader implements Disposable, AsyncIterable<Message> {
     }
   }
 
-  /** Every record until end-of-stream; each is released when the next is asked for. */
+  /**
+   * Every record until end-of-stream; each is released when the next is
+   * asked for. Waits as long as the writer lives (its death ends the loop
+   * with EPEERGONE): a slow upstream is not an error.
+   */
   [Symbol.asyncIterator](): AsyncIterableIterator<Message> {
     return this.messages();
   }
 
-  /** Like iterating the reader, with options for each wait. */
-  messages(options?: WaitOptions): AsyncIterableIterator<Message> {
+  /** Like iterating the reader, with options for each wait (default: no timeout). */
+  messages(options: WaitOptions = { timeoutMs: Infinity }): AsyncIterableIterator<Message> {
     const result = (message: Message | null): IteratorResult<Message> => {
       if (message) return { done: false, value: message };
       this.#current?.release();

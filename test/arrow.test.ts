@@ -270,3 +270,15 @@ test("a reader may trust its writer with the values (the metadata is checked sti
   writer.send(new TextEncoder().encode("no arrow at all"));
   expect(() => reader.readSync({ timeoutMs: 1000 })).toThrow(/continuation marker/);
 });
+
+test("loops over batches wait as long as the writer lives, not the default timeout", async () => {
+  const { reader, arrow } = channel("loop-waits");
+  const asked: unknown[] = [];
+  const read = reader.read.bind(reader);
+  reader.read = (options) => (asked.push(options), read(options));
+  arrow.write(makeTable({ x: Int32Array.of(1) }));
+  arrow.close();
+  for await (const batch of reader) expect(batch.numRows).toBe(1);
+  expect(asked).toEqual([{ timeoutMs: Infinity }, { timeoutMs: Infinity }]);
+  reader.close();
+});

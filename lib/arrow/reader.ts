@@ -53,10 +53,19 @@ export class ArrowReader<T extends TypeMap = any> implements Disposable, AsyncIt
     }
   }
 
-  /** Every batch until end-of-stream; each is released when the next is asked for. */
-  async *[Symbol.asyncIterator](): AsyncIterator<RecordBatch<T>> {
+  /**
+   * Every batch until end-of-stream; each is released when the next is
+   * asked for. Waits as long as the writer lives (its death ends the loop
+   * with EPEERGONE): a slow upstream is not an error.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<RecordBatch<T>> {
+    return this.batches();
+  }
+
+  /** Like iterating the reader, with options for each wait (default: no timeout). */
+  async *batches(options: WaitOptions = { timeoutMs: Infinity }): AsyncIterableIterator<RecordBatch<T>> {
     try {
-      for (let batch = await this.read(); batch; batch = await this.read()) yield batch;
+      for (let batch = await this.read(options); batch; batch = await this.read(options)) yield batch;
     } finally {
       this.release();
     }

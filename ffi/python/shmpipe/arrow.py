@@ -161,9 +161,11 @@ class ArrowReader:
         return None
 
     def __iter__(self) -> Iterator[pa.RecordBatch]:
+        """Every batch until end-of-stream, waiting as long as the writer
+        lives (its death ends the loop with EPEERGONE)."""
         try:
             while True:
-                batch = self.read()
+                batch = self.read(timeout=None)
                 if batch is None:
                     return
                 yield batch

@@ -229,8 +229,10 @@ class Reader(_Endpoint):
         return self._current
 
     def __iter__(self) -> Iterator[Message]:
+        """Every record until end-of-stream, waiting as long as the writer
+        lives (its death ends the loop with EPEERGONE)."""
         while True:
-            message = self.recv()
+            message = self.recv(timeout=None)
             if message is None:
                 return
             yield message

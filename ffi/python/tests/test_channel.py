@@ -160,3 +160,15 @@ def test_every_reader_sees_every_record(name):
         with pytest.raises(shmpipe.ShmpipeError) as closed:
             writer.send(b"nobody left")
         assert closed.value.code == "ECLOSED"
+
+
+def test_iteration_waits_as_long_as_the_writer_lives(name):
+    """A slow upstream is not an error: loops wait without the default timeout."""
+    with shmpipe.create_reader(name, 4096) as reader, shmpipe.open_writer(name) as writer:
+        asked = []
+        recv = reader.recv
+        reader.recv = lambda **options: asked.append(options) or recv(**options)
+        writer.send(b"one")
+        writer.close()
+        assert [message.copy() for message in reader] == [b"one"]
+        assert asked == [{"timeout": None}, {"timeout": None}]
