@@ -21,7 +21,7 @@ function attach<T>(segment: Segment, attachFn: Attach, make: (handle: Address, e
 }
 
 /** Creates the channel and writes to it. Closing the writer removes the name. */
-export function createWriter(name: string, options: CreateOptions): Writer {
+export function createWriter(name: string, options?: CreateOptions): Writer {
   const segment = Segment.create(name, options);
   return attach(segment, core.shmp_writer_attach, (handle, err) => new Writer(segment, handle, err));
 }
@@ -33,7 +33,7 @@ export function openWriter(name: string, options?: OpenOptions): Writer {
 }
 
 /** Creates the channel and reads from it. Closing the reader removes the name. */
-export function createReader(name: string, options: CreateOptions): Reader {
+export function createReader(name: string, options?: CreateOptions): Reader {
   const segment = Segment.create(name, options);
   return attach(segment, core.shmp_reader_attach, (handle, err) => new Reader(segment, handle, err));
 }

@@ -3,7 +3,7 @@ export { createReader, createWriter, openReader, openWriter } from "./channel.ts
 export { Writer } from "./writer.ts";
 export { COPY_BELOW, Message, Reader } from "./reader.ts";
 export { ShmpipeError, type Operation } from "./errors.ts";
-export { type CreateOptions, type OpenOptions, NAME_PREFIX, shmPath, unlink } from "./segment.ts";
+export { type CreateOptions, DEFAULT_CAPACITY, type OpenOptions, NAME_PREFIX, shmPath, unlink } from "./segment.ts";
 export { DEFAULT_SPIN, DEFAULT_TIMEOUT_MS, SPIN_FOREVER, type WaitOptions } from "./options.ts";
 export { ArrowWriter } from "./arrow/writer.ts";
 export { ArrowReader } from "./arrow/reader.ts";

@@ -21,9 +21,12 @@ const Call = {
 };
 const ALLOW_OTHER_OWNER = constant("OPEN_ALLOW_OTHER_OWNER");
 
+/** Record space of a channel created without a capacity (16 MiB). */
+export const DEFAULT_CAPACITY = constant("DEFAULT_CAPACITY");
+
 export interface CreateOptions {
-  /** Bytes of record space; rounded up to a multiple of 4096. */
-  capacity: number;
+  /** Bytes of record space, rounded up to a multiple of 4096 (default DEFAULT_CAPACITY). */
+  capacity?: number;
   /** Permission bits of the segment (default 0o600: this user only). */
   mode?: number;
 }
@@ -119,11 +122,11 @@ export class Segment {
     readonly owned: boolean,
   ) {}
 
-  static create(name: string, options: CreateOptions): Segment {
+  static create(name: string, options: CreateOptions = {}): Segment {
     const err = errorBuffer();
     const path = shmName(name, "create", err);
     const cname = cString(name);
-    const size = core.shmp_create_size(cname, count(options.capacity), options.mode ?? 0o600, err) as number;
+    const size = core.shmp_create_size(cname, count(options.capacity ?? DEFAULT_CAPACITY), options.mode ?? 0o600, err) as number;
     if (size < 0) failed(err);
     const fd = libc.shm_open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, options.mode ?? 0o600);
     if (fd < 0) syscallFailed(err, "create", name, Call.SHM_OPEN, errno());

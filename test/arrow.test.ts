@@ -4,7 +4,7 @@
 import { expect, test } from "bun:test";
 import { addressOf } from "../lib/ffi/bun.ts";
 import { readFileSync } from "node:fs";
-import { Dictionary, Int32, makeTable, RecordBatch, Table, Utf8, vectorFromArray } from "apache-arrow";
+import { Dictionary, Field, FixedSizeList, Float64, Int32, makeTable, RecordBatch, Schema, Table, Utf8, vectorFromArray } from "apache-arrow";
 import { BufferRegion, Message, RecordBatch as RecordBatchHeader } from "apache-arrow/ipc/metadata/message";
 import { ArrowReader, ArrowWriter, copyBatch, createReader, openWriter, shmPath, ShmpipeError, type Writer } from "../lib/index.ts";
 import { encodeRecordBatch, encodeSchema, encodeTable, writeMessage, type Encoded } from "../lib/arrow/ipc.ts";
@@ -281,4 +281,15 @@ test("loops over batches wait as long as the writer lives, not the default timeo
   for await (const batch of reader) expect(batch.numRows).toBe(1);
   expect(asked).toEqual([{ timeoutMs: Infinity }, { timeoutMs: Infinity }]);
   reader.close();
+});
+
+test("a type parameter that is wrong is named as it is", () => {
+  const { reader, writer } = channel("wrong-parameters");
+  try {
+    const negative = new Schema([new Field("f", new FixedSizeList(-1, new Field("x", new Float64())))]);
+    refused(writer, reader, bytesOf(encodeSchema(negative)), /field "f" of type fixed_size_list has an invalid parameter \(-1\)/);
+  } finally {
+    writer.close();
+    reader.close();
+  }
 });

@@ -294,6 +294,20 @@ describe("segments", () => {
     for (const mode of [0o7777, 0o400]) expect(errorOf(() => createReader(uniqueName("mode"), { capacity: 4096, mode })).code).toBe("EINVAL");
   });
 
+  test("a channel created without options gets the default capacity", () => {
+    const name = uniqueName("defaults");
+    using reader = createReader(name);
+    expect(statSync(shmPath(name)).size).toBe(4096 + 16 * 2 ** 20);
+    expect(reader.closed).toBe(false);
+  });
+
+  test("a second creator is told the name is in use, by which process", () => {
+    using p = pair();
+    const error = errorOf(() => createReader(p.name));
+    expect(error.code).toBe("EEXIST");
+    expect(error.message).toContain(`it is in use: its creator (pid ${process.pid}) is running`);
+  });
+
   test("a name with a NUL character is refused, not cut short", () => {
     const error = errorOf(() => createWriter("cut\0../../etc", { capacity: 4096 }));
     expect(error.code).toBe("EINVAL");

@@ -58,6 +58,7 @@ uint32_t shmp_abi(void);
 #define SHMP_PAGE 4096u         /* capacities are rounded up to whole pages */
 #define SHMP_NAME_MAX 200u      /* longest channel name */
 #define SHMP_NAME_PREFIX "shmpipe." /* /dev/shm/shmpipe.<name> */
+#define SHMP_DEFAULT_CAPACITY (16u << 20) /* ring bytes when a binding's user names none */
 
 /* Protocol and usage errors (system errors are -errno, all > -4096). */
 enum shmp_code {
@@ -104,7 +105,7 @@ int shmp_error_set(shmp_error *err, int code, const char *op, const char *segmen
 /* The value of a named constant, so bindings hold no copies of numbers:
  * error codes by name ("ETIMEOUT", "ECLOSED", ... as shmp_error_name gives
  * them), and "ARROW_SCHEMA", "ARROW_DICTIONARY", "ARROW_RECORD_BATCH",
- * "NAME_MAX", "MAX_READERS", "ERROR_SIZE", "OPEN_ALLOW_OTHER_OWNER",
+ * "NAME_MAX", "MAX_READERS", "ERROR_SIZE", "DEFAULT_CAPACITY", "OPEN_ALLOW_OTHER_OWNER",
  * "OPEN_READ_ONLY_DATA" and "CALL_SHM_OPEN" ... "CALL_SHM_UNLINK".
  * INT64_MIN if unknown. */
 int64_t shmp_constant(const char *name);

@@ -140,7 +140,8 @@ static int open_message(report *r, const uint8_t *prefix, uint64_t prefix_len, u
   int has_header = fb_subtable(&root, 2, &m->header, &bad);
   int64_t body_length = fb_int(&root, 3, 8, 0, &bad);
   if (bad) return fail(r, "the Message flatbuffer has a field out of bounds");
-  if (version != METADATA_V5) return fail(r, "metadata version %lld is not V5 (Arrow 1.0 and later write V5)", (long long)version + 1);
+  if (version != METADATA_V5)
+    return fail(r, "the metadata version is %lld, not %d (V5, which Arrow 1.0 and later write)", (long long)version, METADATA_V5);
   if (m->kind < SHMP_ARROW_SCHEMA || m->kind > SHMP_ARROW_RECORD_BATCH)
     return fail(r, "message header type %u is not a schema, dictionary or record batch", m->kind);
   if (!has_header) return fail(r, "the message has no header");
@@ -238,7 +239,7 @@ static int decode_type(parser *p, arrow_field *f, const fb_table *tt) {
     case T_LIST: case T_MAP: f->layout = L_LIST; f->offset_bytes = 4; rc = 0; break;
     case T_LARGE_LIST: f->layout = L_LIST; f->offset_bytes = 8; rc = 0; break;
     case T_FIXED_LIST:
-      f->list_size = PROP(0, 4, 0);
+      f->list_size = a = PROP(0, 4, 0);
       f->layout = L_FIXED_LIST;
       rc = f->list_size >= 0 ? 0 : -1;
       break;

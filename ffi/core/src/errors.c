@@ -68,7 +68,7 @@ static const char *code_message(int code) {
 static const char *code_hint(int code) {
   switch (code) {
     case -ENOENT: return "No channel by that name exists: start the side that creates it first, or check the name";
-    case -EEXIST: return "A segment by that name exists already: pick another name, or remove the stale one (it lives in /dev/shm)";
+    case -EEXIST: return "Pick another name, or remove the segment if nothing uses it (it lives in /dev/shm)";
     case -EACCES:
     case -EPERM: return "The segment belongs to another user or its mode forbids access";
     case -ENOSPC:

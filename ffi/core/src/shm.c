@@ -64,9 +64,43 @@ SHMP_EXPORT int64_t shmp_create_size(const char *name, uint64_t capacity, uint32
   return (int64_t)(SHMP_HEADER_SIZE + ring);
 }
 
+/* Whether the process that created the existing segment `name` lives: 1,
+ * 0, or -1 if that cannot be told (not a shmpipe segment, not readable). */
+static int creator_alive(const char *name, uint32_t *pid) {
+  char path[SHM_NAME_BYTES];
+  if (shmp_shm_name(name, "create", path, sizeof path, NULL) != SHMP_OK) return -1;
+  int fd = shm_open(path, O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  struct stat st;
+  void *header = MAP_FAILED;
+  if (fstat(fd, &st) == 0 && (uint64_t)st.st_size >= SHMP_HEADER_SIZE)
+    header = mmap(NULL, SHMP_HEADER_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+  close(fd);
+  if (header == MAP_FAILED) return -1;
+  const struct shmp_header *h = header;
+  int alive = -1;
+  if (smp_load_acquire(&((struct shmp_header *)header)->magic) == SHMP_MAGIC) {
+    *pid = READ_PLAIN_ONCE(h->creator_pid);
+    alive = shmp_process_alive(*pid, READ_PLAIN_ONCE(h->creator_start_tag));
+  }
+  munmap(header, SHMP_HEADER_SIZE);
+  return alive;
+}
+
 SHMP_EXPORT int shmp_syscall_failed(shmp_error *err, const char *op, const char *name, uint32_t call, int errno_value,
                                     uint64_t size) {
   int code = -(errno_value > 0 ? errno_value : EIO);
+  uint32_t pid = 0;
+  if (call == SHMP_CALL_SHM_OPEN && code == -EEXIST) {
+    switch (creator_alive(name, &pid)) {
+      case 1: return shmp_fail(err, code, op, shown(name), "it is in use: its creator (pid %u) is running", pid);
+      case 0:
+        return shmp_fail(err, code, op, shown(name),
+                         "it is stale: its creator (pid %u) has exited; remove it with `rm %s%s`", pid,
+                         "/dev/shm/" SHMP_NAME_PREFIX, name);
+      default: break;
+    }
+  }
   switch (call) {
     case SHMP_CALL_FALLOCATE:
       return shmp_fail(err, code, op, shown(name), "could not reserve %llu bytes in /dev/shm", (unsigned long long)size);

@@ -572,6 +572,7 @@ static void test_named_segments(void) {
   CHECK(strcmp(shmp_segment_name(created), name) == 0);
   CHECK(shmp_segment_create(name, 4096, 0600, &err) == NULL);
   CHECK_EQ(err.code, -EEXIST);
+  CHECK(strstr(err.message, "it is in use: its creator (pid") != NULL);
   shmp_segment *opened = shmp_segment_open(name, 0, 0, &err);
   CHECK(opened != NULL);
   CHECK_EQ(shmp_segment_creator_pid(opened), getpid());
@@ -617,6 +618,24 @@ static void test_named_segments(void) {
   CHECK_EQ(shmp_syscall_failed(&err, "create", name, SHMP_CALL_FALLOCATE, ENOSPC, 1 << 20), -ENOSPC);
   CHECK(strstr(err.message, "could not reserve 1048576 bytes in /dev/shm. /dev/shm has no room") != NULL);
   shmp_segment_unref(fresh);
+}
+
+/* A second creator is told whether the name is in use or stale. */
+static void test_stale_name(void) {
+  char name[64];
+  snprintf(name, sizeof name, "core-stale-%d", (int)getpid());
+  pid_t child = fork();
+  if (child == 0) _exit(shmp_segment_create(name, 4096, 0600, NULL) ? 0 : 1); /* exits without removing it */
+  int status = 0;
+  waitpid(child, &status, 0);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  shmp_error err = {0};
+  CHECK(shmp_segment_create(name, 4096, 0600, &err) == NULL);
+  CHECK_EQ(err.code, -EEXIST);
+  char expected[128];
+  snprintf(expected, sizeof expected, "it is stale: its creator (pid %d) has exited", (int)child);
+  CHECK(strstr(err.message, expected) != NULL);
+  CHECK_EQ(shmp_unlink(name, NULL), SHMP_OK);
 }
 
 /* A segment opened with SHMP_OPEN_READ_ONLY_DATA: a reader works, and a
@@ -777,6 +796,7 @@ int main(void) {
   test_readers_leave_together();
   test_named_segments();
   test_read_only_data();
+  test_stale_name();
   if (failures) {
     fprintf(stderr, "core tests: %d failure(s)\n", failures);
     return 1;

@@ -7,14 +7,14 @@ POSIX shared memory, over the same C core as the TypeScript library.
             ...
 """
 from .arrow import ArrowReader, ArrowWriter, copy_batch
-from .channel import (DEFAULT_SPIN, DEFAULT_TIMEOUT, Message, Reader, Writer, create_reader, create_writer,
+from .channel import (DEFAULT_CAPACITY, DEFAULT_SPIN, DEFAULT_TIMEOUT, Message, Reader, Writer, create_reader, create_writer,
                       open_reader, open_writer)
 from .errors import ShmpipeError
 from .segment import NAME_PREFIX, shm_path, unlink
 from .table import PublishedTable, open_table, publish
 
 __all__ = [
-    "ArrowReader", "ArrowWriter", "copy_batch", "DEFAULT_SPIN", "DEFAULT_TIMEOUT", "Message", "Reader", "Writer",
+    "ArrowReader", "ArrowWriter", "copy_batch", "DEFAULT_CAPACITY", "DEFAULT_SPIN", "DEFAULT_TIMEOUT", "Message", "Reader", "Writer",
     "create_reader", "create_writer", "open_reader", "open_writer", "ShmpipeError", "NAME_PREFIX", "shm_path", "unlink",
     "PublishedTable", "open_table", "publish",
 ]

@@ -10,12 +10,14 @@ import threading
 import time
 from typing import Callable, Iterator, Optional, Union
 
-from ._core import AGAIN, CLOSED, INVALID, STATE, TIMEOUT, Error, lib
+from ._core import AGAIN, CLOSED, INVALID, STATE, TIMEOUT, Error, _constant, lib
 from .errors import ShmpipeError, check, error
 from .segment import OPEN_ALLOW_OTHER_OWNER, OPEN_READ_ONLY_DATA, Segment
 
 DEFAULT_TIMEOUT = 30.0
 """Seconds a send or receive waits for the other side unless told otherwise."""
+DEFAULT_CAPACITY = _constant("DEFAULT_CAPACITY")
+"""Record space of a channel created without a capacity (16 MiB)."""
 DEFAULT_SPIN = 256
 """Polls before sleeping on the futex (see lib/options.ts)."""
 # Waits are cut into slices so that Ctrl-C (KeyboardInterrupt) is seen
@@ -257,7 +259,7 @@ def open_flags(allow_other_owner: bool) -> int:
     return OPEN_ALLOW_OTHER_OWNER if allow_other_owner else 0
 
 
-def create_writer(name: str, capacity: int, mode: int = 0o600) -> Writer:
+def create_writer(name: str, capacity: int = DEFAULT_CAPACITY, mode: int = 0o600) -> Writer:
     """Creates the channel and writes to it. Closing the writer removes the name."""
     return Writer(Segment.create(name, capacity, mode))
 
@@ -267,7 +269,7 @@ def open_writer(name: str, allow_other_owner: bool = False, ready_timeout: float
     return Writer(Segment.open(name, open_flags(allow_other_owner), ready_timeout))
 
 
-def create_reader(name: str, capacity: int, mode: int = 0o600) -> Reader:
+def create_reader(name: str, capacity: int = DEFAULT_CAPACITY, mode: int = 0o600) -> Reader:
     """Creates the channel and reads from it. Closing the reader removes the name."""
     return Reader(Segment.create(name, capacity, mode))
 
