@@ -3,7 +3,7 @@
 // segment owns its name: closing that end (or exiting) removes it from
 // /dev/shm. Open the other ends before the owner closes.
 import { type Address, core } from "./ffi/bun.ts";
-import { errorBuffer, ShmpipeError } from "./errors.ts";
+import { coreError, errorBuffer } from "./errors.ts";
 import { type CreateOptions, type OpenOptions, Segment } from "./segment.ts";
 import { Reader } from "./reader.ts";
 import { Writer } from "./writer.ts";
@@ -15,7 +15,7 @@ function attach<T>(segment: Segment, attachFn: Attach, make: (handle: Address, e
   const handle = attachFn(segment.handle, err) as Address | null;
   if (handle === null) {
     segment.close();
-    throw new ShmpipeError(err);
+    throw coreError(err);
   }
   return make(handle, err);
 }

@@ -61,6 +61,26 @@ export class ShmpipeError extends Error {
   }
 }
 
+const EINTR = constant("EINTR");
+let onInterrupt: () => void = () => {};
+
+/** Who acts on a signal that ended a core wait (segment.ts, which owns the names). */
+export function setInterruptHandler(handler: () => void): void {
+  onInterrupt = handler;
+}
+
+/**
+ * The error the core wrote into `buffer`, for a call that failed. A wait
+ * that a signal ended first lets the signal take effect (which may end the
+ * process); if the program handles that signal itself, the call fails with
+ * EINTR and the program's listener runs once the stack unwinds.
+ */
+export function coreError(buffer: Uint8Array): ShmpipeError {
+  const error = new ShmpipeError(buffer);
+  if (error.errno === EINTR) onInterrupt();
+  return error;
+}
+
 /**
  * An error this binding detects itself (a closed handle, a misuse of its
  * API), worded by the core like its own: `detail` says what happened.

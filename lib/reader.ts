@@ -18,7 +18,7 @@
 // released at once: a copy of up to 256 bytes costs ~85 ns, less than
 // keeping the record (scripts/bench/views.ts).
 import { type Address, core } from "./ffi/bun.ts";
-import { Code, ShmpipeError, usageError } from "./errors.ts";
+import { Code, coreError, usageError } from "./errors.ts";
 import type { Segment } from "./segment.ts";
 import { spinOf, timeoutNs, type WaitOptions } from "./options.ts";
 import { Waiter } from "./waiter.ts";
@@ -196,7 +196,7 @@ export class Reader implements Disposable, AsyncIterable<Message> {
   /** A record of `length` bytes, or the failure the core wrote into `err`. */
   #deliver(length: number, err: Uint8Array): Message | null {
     if (length === Code.CLOSED) return null;
-    if (length < 0) throw new ShmpipeError(err);
+    if (length < 0) throw coreError(err);
     const handle = this.#handle!;
     // Asked of the core rather than passed back through a typed array: the
     // address of a small typed array can go stale when the engine moves it.

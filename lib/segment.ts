@@ -7,8 +7,8 @@
 // reference count (views hold references; the last one unmaps). What is
 // this file's own: remembering the names this process created and removing
 // them on exit and on Ctrl-C.
-import { type Address, core, cString, errno, libc, mappedBuffer, sleepSync } from "./ffi/bun.ts";
-import { Code, constant, errorBuffer, type Operation, ShmpipeError, usageError } from "./errors.ts";
+import { type Address, core, cString, dieBySignal, errno, libc, mappedBuffer, sleepSync } from "./ffi/bun.ts";
+import { Code, constant, coreError, errorBuffer, type Operation, setInterruptHandler, usageError } from "./errors.ts";
 
 const O_RDWR = 0o2, O_CREAT = 0o100, O_EXCL = 0o200, O_CLOEXEC = 0o2000000;
 const PROT_READ_WRITE = 0x3, MAP_SHARED = 0x1;
@@ -40,7 +40,7 @@ export interface OpenOptions {
 
 /** The core's verdict on a failed call: the error it wrote into `err`. */
 function failed(err: Uint8Array): never {
-  throw new ShmpipeError(err);
+  throw coreError(err);
 }
 
 function syscallFailed(err: Uint8Array, op: Operation, name: string, call: number, errorNumber: number, size = 0): never {
@@ -89,18 +89,40 @@ function removeOwnedNames(): void {
   ownedNames.clear();
 }
 
-// Names this process created are removed on exit, and on SIGINT/SIGTERM/
-// SIGHUP before the signal's default action (terminate) is taken again.
+const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+type Signal = (typeof SIGNALS)[number];
+const SIGNAL_NUMBERS: Record<number, Signal> = { 2: "SIGINT", 15: "SIGTERM", 1: "SIGHUP" };
+
+/**
+ * What SIGINT, SIGTERM and SIGHUP do to a process that created names: if
+ * the program listens for the signal itself, nothing here (it decides, and
+ * its exit removes the names); if not, the names go and the signal takes
+ * its default course (the process ends by it).
+ */
+function onSignal(signal: Signal): void {
+  if (process.listenerCount(signal) > 1) return;
+  removeOwnedNames();
+  dieBySignal(signal);
+}
+
+// Names this process created are removed on exit and on those signals.
+// JavaScript listeners cannot run while a synchronous FFI call blocks (a
+// recvSync, a send on a full ring): the core is asked to end its waits when
+// one of the signals arrives, and the binding then acts as the listener
+// would (signalInterrupted, called for every -EINTR a core call returns).
 function installCleanup(): void {
   if (cleanupInstalled) return;
   cleanupInstalled = true;
   process.on("exit", removeOwnedNames);
-  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-    process.once(signal, () => {
-      removeOwnedNames();
-      process.kill(process.pid, signal);
-    });
-  }
+  for (const signal of SIGNALS) process.on(signal, onSignal);
+  core.shmp_interrupt_waits_on_signals();
+  setInterruptHandler(signalInterrupted);
+}
+
+/** A core wait ended for a signal: act on it now, as its listener would later. */
+function signalInterrupted(): void {
+  const signal = SIGNAL_NUMBERS[core.shmp_interrupted_signal() as number];
+  if (signal) onSignal(signal);
 }
 
 // ---- the mapping -----------------------------------------------------------

@@ -1,7 +1,7 @@
 // The writing end of a channel: send() copies bytes in with one core call;
 // claim() lends a view of ring memory to fill in place, commit() publishes.
 import { type Address, core } from "./ffi/bun.ts";
-import { Code, ShmpipeError, usageError } from "./errors.ts";
+import { Code, coreError, usageError } from "./errors.ts";
 import type { Segment } from "./segment.ts";
 import { spinOf, timeoutNs, type WaitOptions } from "./options.ts";
 
@@ -38,7 +38,7 @@ export class Writer implements Disposable {
     const bytes = typeof data === "string" ? encoder.encode(data) : data;
     const length = bytes.byteLength;
     const rc = core.shmp_writer_send(this.#live("send"), length ? (bytes as NodeJS.TypedArray) : null, length, timeoutNs(options), spinOf(options), this.#err);
-    if (rc !== 0) throw new ShmpipeError(this.#err);
+    if (rc !== 0) throw coreError(this.#err);
   }
 
   /**
@@ -51,7 +51,7 @@ export class Writer implements Disposable {
     const handle = this.#live("claim");
     if (this.#claimed) throw usageError(Code.STATE, this.name, "claim", "commit() or abort() the previous claim first");
     const offset = core.shmp_writer_claim(handle, length, timeoutNs(options), spinOf(options), this.#err) as number;
-    if (offset < 0) throw new ShmpipeError(this.#err);
+    if (offset < 0) throw coreError(this.#err);
     this.#claimed = length ? this.#segment.view(offset, length, "claim") : new ArrayBuffer(0);
     this.#claimedLength = length;
     return new Uint8Array(this.#claimed);
@@ -65,7 +65,7 @@ export class Writer implements Disposable {
     // The core refuses a length beyond the claim and keeps the claim; on
     // success the view goes before any other code can write through it.
     const rc = core.shmp_writer_commit(handle, length, this.#err);
-    if (rc !== 0) throw new ShmpipeError(this.#err);
+    if (rc !== 0) throw coreError(this.#err);
     this.#detachClaim();
   }
 

@@ -4,7 +4,7 @@
 // after committing it cannot change what was checked; apache-arrow then
 // decodes the same private copy.
 import { type Address, copyOut, core, cString } from "../ffi/bun.ts";
-import { constant, errorBuffer, type Operation, ShmpipeError } from "../errors.ts";
+import { constant, coreError, errorBuffer, type Operation } from "../errors.ts";
 
 export const Kind = {
   SCHEMA: constant("ARROW_SCHEMA"),
@@ -28,7 +28,7 @@ export class MessageCheck implements Disposable {
 
   constructor(readonly channel: string, op: Operation = "recv", trustValues = false) {
     this.#checker = core.shmp_arrow_checker_new(cString(channel), cString(op), this.#err) as Address | null;
-    if (this.#checker === null) throw new ShmpipeError(this.#err);
+    if (this.#checker === null) throw coreError(this.#err);
     core.shmp_arrow_checker_trust_values(this.#checker, trustValues ? 1 : 0);
   }
 
@@ -37,7 +37,7 @@ export class MessageCheck implements Disposable {
     const checker = this.#checker!;
     const length = record.byteLength;
     const kind = core.shmp_arrow_checker_check(checker, length ? record : null, length, this.#err);
-    if (kind < 0) throw new ShmpipeError(this.#err);
+    if (kind < 0) throw coreError(this.#err);
     const prefixLength = core.shmp_arrow_checker_prefix_length(checker) as number;
     const bodyLength = core.shmp_arrow_checker_body_length(checker) as number;
     const prefix = copyOut(core.shmp_arrow_checker_prefix(checker) as Address, prefixLength);

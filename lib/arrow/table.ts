@@ -7,7 +7,7 @@
 // unpublishes or exits (also on Ctrl-C).
 import { RecordBatch, Table } from "apache-arrow";
 import { type Address, core } from "../ffi/bun.ts";
-import { Code, errorBuffer, ShmpipeError, usageError } from "../errors.ts";
+import { Code, coreError, errorBuffer, usageError } from "../errors.ts";
 import { type OpenOptions, Segment } from "../segment.ts";
 import { createWriter } from "../channel.ts";
 import { MessageDecoder } from "./decoder.ts";
@@ -63,12 +63,12 @@ export function openTable(name: string, options: OpenOptions = {}): Table {
   try {
     // A private reader of the sealed table; the core waits while the publisher still writes.
     handle = core.shmp_table_open(segment.handle, Math.round((options.readyTimeoutMs ?? 2000) * 1e6), err) as Address | null;
-    if (handle === null) throw new ShmpipeError(err);
+    if (handle === null) throw coreError(err);
     const batches: RecordBatch[] = [];
     for (;;) {
       const length = core.shmp_reader_peek(handle, null, err) as number;
       if (length === Code.CLOSED) break;
-      if (length < 0) throw new ShmpipeError(err);
+      if (length < 0) throw coreError(err);
       const batch = decoder.decode(new Uint8Array(segment.view(core.shmp_reader_offset(handle) as number, length, "open")));
       if (batch) batches.push(batch);
       core.shmp_reader_release(handle, err);

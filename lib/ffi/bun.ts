@@ -18,6 +18,8 @@ const libc = dlopen("libc.so.6", {
   munmap: { args: [pointer, u64], returns: i32 },
   close: { args: [i32], returns: i32 },
   clock_gettime: { args: [i32, pointer], returns: i32 },
+  signal: { args: [i32, pointer], returns: pointer },
+  raise: { args: [i32], returns: i32 },
   __errno_location: { args: [], returns: pointer },
 }).symbols;
 
@@ -68,6 +70,8 @@ const symbols = {
   shmp_reader_release: { args: [pointer, pointer], returns: i32 },
   shmp_reader_wait: { args: [pointer, i64, u32, pointer], returns: i32 },
   shmp_reader_next: { args: [pointer, pointer, i64, u32, pointer], returns: i64_fast },
+  shmp_interrupt_waits_on_signals: { args: [], returns: i32 },
+  shmp_interrupted_signal: { args: [], returns: i32 },
   shmp_arrow_checker_new: { args: [pointer, pointer, pointer], returns: pointer },
   shmp_arrow_checker_free: { args: [pointer], returns: none },
   shmp_arrow_checker_check: { args: [pointer, pointer, u64, pointer], returns: i32 },
@@ -153,6 +157,20 @@ const clock = new BigInt64Array(2);
 export function monotonicNs(): number {
   libc.clock_gettime(CLOCK_MONOTONIC, ptr(clock));
   return Number(clock[0]!) * 1e9 + Number(clock[1]!);
+}
+
+const SIGNAL_NUMBERS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
+
+/**
+ * Ends the process by `signal` as if nobody had handled it: the runtime's
+ * handler cannot be told to stand aside from JavaScript, so the default
+ * action is restored in C and the signal raised again.
+ */
+export function dieBySignal(signal: keyof typeof SIGNAL_NUMBERS): never {
+  const number = SIGNAL_NUMBERS[signal];
+  libc.signal(number, null); // SIG_DFL
+  libc.raise(number);
+  process.exit(128 + number); // not reached
 }
 
 /** Blocks the calling thread (used only while a segment is being set up). */

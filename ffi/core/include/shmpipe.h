@@ -329,6 +329,21 @@ void shmp_arrow_checker_trust_values(shmp_arrow_checker *c, int trust);
 /* Top-level columns of the current schema (0 before the first). */
 uint32_t shmp_arrow_checker_columns(const shmp_arrow_checker *c);
 
+/* ---- Signals -------------------------------------------------------------
+ *
+ * A runtime whose signal handlers cannot run while a call blocks (a
+ * JavaScript engine during a synchronous FFI call) asks the core to end its
+ * waits when SIGINT, SIGTERM or SIGHUP arrives: the core wraps the handler
+ * in place for each (the runtime's own still runs; a signal under its
+ * default action is left alone, as it ends the process anyway), and every
+ * wait of the process then returns -EINTR within microseconds (a spinning
+ * one) or at once (a sleeping one), until the binding takes the signal with
+ * shmp_interrupted_signal(). Install after the runtime's handlers. */
+int shmp_interrupt_waits_on_signals(void);
+
+/* The signal that ended waits (SIGINT, ...), 0 if none; clears it. */
+int shmp_interrupted_signal(void);
+
 /* ---- Liveness ------------------------------------------------------------ */
 
 /* 1 if the process `pid` with start-time tag `start_tag` is alive (not a

@@ -278,6 +278,7 @@ static void write_record_header(shmp_writer *w, uint64_t len, uint32_t kind) {
 static int writer_failed(shmp_writer *w, int rc, const char *op, shmp_error *err) {
   const char *detail = rc == SHMP_E_PEER_GONE ? "Every reader of the channel died; records not yet read are lost"
                        : rc == SHMP_E_CLOSED  ? "every reader has left the channel"
+                       : rc == -EINTR         ? shmp_signal_detail()
                                               : "";
   return shmp_fail(err, rc, op, name_of(&w->g), "%s", detail);
 }
@@ -388,6 +389,7 @@ static int64_t now_ns(void) {
 static int await_sealed(shmp_reader *r, int64_t ready_timeout_ns) {
   int64_t deadline = ready_timeout_ns < 0 ? INT64_MAX : now_ns() + ready_timeout_ns;
   while (!(smp_load_acquire(&r->g.h->flags) & SHMP_FLAG_SEALED)) {
+    if (shmp_pending_signal()) return -EINTR;
     if (now_ns() >= deadline) return SHMP_E_NOT_READY;
     nanosleep(&(struct timespec){0, 1000000}, NULL);
   }
@@ -405,6 +407,7 @@ static shmp_reader *new_reader(shmp_segment *seg, int observer, int64_t ready_ti
     if (observer)
       shmp_fail(err, rc, "open", seg ? seg->name : "(null)", "%s",
                 rc == SHMP_E_NOT_READY ? "the table is still being published, or this is a channel rather than a table"
+                : rc == -EINTR         ? shmp_signal_detail()
                                        : "");
     else
       attach_failed(seg, rc, "all 32 reader slots of this channel are taken by live readers", err);
@@ -529,6 +532,7 @@ static int64_t reader_failed(shmp_reader *r, int64_t rc, const char *op, shmp_er
   const char *detail = rc == SHMP_E_PEER_GONE ? "The writer died; every record it committed was delivered"
                        : rc == SHMP_E_CLOSED  ? "the writer closed it and every record was read"
                        : rc == SHMP_E_CORRUPT ? "the writer's position or a record header is out of range"
+                       : rc == -EINTR         ? shmp_signal_detail()
                                               : "";
   return shmp_fail(err, (int)rc, op, name_of(&r->g), "%s", detail);
 }

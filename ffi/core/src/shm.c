@@ -18,6 +18,7 @@
 #include "atomics.h"
 #include "error.h"
 #include "layout.h"
+#include "wait.h"
 
 /* The largest ring: far beyond any machine's /dev/shm, and small enough
  * that every size stays exact in a JavaScript number. */
@@ -167,6 +168,8 @@ static int adopt(const char *name, void *base, uint64_t size, uint32_t owner_uid
                      owner_uid, self);
   uint64_t capacity = 0;
   int rc = shmp_header_check(base, size, &capacity);
+  if (rc == SHMP_E_NOT_READY && shmp_pending_signal())
+    return shmp_fail(err, -EINTR, "open", name, "%s", shmp_signal_detail());
   if (rc == SHMP_E_NOT_READY) {
     if (ready_timeout_ns < 0 || waited_ns < ready_timeout_ns)
       return shmp_fail(err, SHMP_E_AGAIN, "open", name, "its creator is still setting it up: look again shortly");

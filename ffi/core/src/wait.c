@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <signal.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,18 +52,88 @@ void shmp_wake_if_waiting(_Atomic uint32_t *futex, _Atomic uint32_t *waiters) {
   if (smp_load_mb(waiters) != 0) shmp_wake_all(futex);
 }
 
+/* ---- signals that end waits ------------------------------------------------- */
+
+/* The last of SIGINT, SIGTERM, SIGHUP to arrive since a binding asked, 0 if
+ * none: a process-wide word, set by the handler below. */
+static _Atomic int pending_signal;
+static struct sigaction previous[3];
+static const int watched[3] = {SIGINT, SIGTERM, SIGHUP};
+
+static void on_signal(int sig, siginfo_t *info, void *context) {
+  atomic_store(&pending_signal, sig);
+  for (int i = 0; i < 3; i++) {
+    if (watched[i] != sig) continue;
+    /* The runtime's own handler runs too (a JavaScript engine queues its
+     * listeners there, to run once the call returns). */
+    if (previous[i].sa_flags & SA_SIGINFO) previous[i].sa_sigaction(sig, info, context);
+    else previous[i].sa_handler(sig);
+  }
+}
+
+SHMP_EXPORT int shmp_interrupt_waits_on_signals(void) {
+  static _Atomic int installed;
+  if (atomic_exchange(&installed, 1)) return SHMP_OK;
+  for (int i = 0; i < 3; i++) {
+    struct sigaction old;
+    if (sigaction(watched[i], NULL, &old) != 0) return -errno;
+    /* Under the default action the signal ends the process anyway, and an
+     * ignored one should stay ignored: only a handler is wrapped. */
+    int is_handler = (old.sa_flags & SA_SIGINFO) || (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN);
+    if (!is_handler) continue;
+    previous[i] = old;
+    struct sigaction ours;
+    memset(&ours, 0, sizeof ours);
+    ours.sa_sigaction = on_signal;
+    ours.sa_mask = old.sa_mask;
+    ours.sa_flags = SA_SIGINFO | (old.sa_flags & SA_RESTART) | (old.sa_flags & SA_ONSTACK);
+    if (sigaction(watched[i], &ours, NULL) != 0) return -errno;
+  }
+  return SHMP_OK;
+}
+
+SHMP_EXPORT int shmp_interrupted_signal(void) { return atomic_exchange(&pending_signal, 0); }
+
+int shmp_pending_signal(void) { return atomic_load(&pending_signal); }
+
+const char *shmp_signal_detail(void) {
+  switch (atomic_load(&pending_signal)) {
+    case SIGINT: return "SIGINT (Ctrl-C) arrived while it waited";
+    case SIGTERM: return "SIGTERM arrived while it waited";
+    case SIGHUP: return "SIGHUP arrived while it waited";
+    default: return "a signal arrived while it waited";
+  }
+}
+
+/* Why a wait should end before its condition holds: an interrupt from
+ * another thread of this process, a signal, or its deadline. 0 if none. */
+static int stop_reason(const struct shmp_wait *w, int64_t deadline_ns) {
+  /* `interrupted` is private to this process (another thread sets it). */
+  if (atomic_exchange(w->interrupted, 0)) return SHMP_E_AGAIN;
+  if (atomic_load(&pending_signal)) return -EINTR;
+  if (deadline_ns - now_ns() <= 0) return SHMP_E_TIMEOUT;
+  return 0;
+}
+
+/* How many polls pass between looks at the clock and the signals while
+ * spinning: a look costs ~20 ns (vDSO), a poll a few. */
+#define POLLS_PER_LOOK 256u
+
 int shmp_wait_until(const struct shmp_wait *w, shmp_ready_fn ready, void *ctx,
                     int64_t deadline_ns, uint32_t spin) {
   int rc = ready(ctx);
-  for (uint32_t i = 0; rc == 0 && i < spin; i++) {
+  for (uint32_t i = 1; rc == 0 && i <= spin; i++) {
     cpu_relax();
     rc = ready(ctx);
+    if (rc == 0 && i % POLLS_PER_LOOK == 0) {
+      int stop = stop_reason(w, deadline_ns);
+      if (stop != 0) return stop;
+    }
   }
   while (rc == 0) {
-    /* `interrupted` is private to this process (another thread sets it). */
-    if (atomic_exchange(w->interrupted, 0)) return SHMP_E_AGAIN;
+    int stop = stop_reason(w, deadline_ns);
+    if (stop != 0) return stop;
     int64_t left = deadline_ns - now_ns();
-    if (left <= 0) return SHMP_E_TIMEOUT;
     int64_t slice = left < SLICE_NS ? left : SLICE_NS;
 
     /* Read the futex value, announce, then re-check: a publish after the
@@ -70,7 +142,7 @@ int shmp_wait_until(const struct shmp_wait *w, shmp_ready_fn ready, void *ctx,
     smp_fetch_add(w->waiters, 1);
     smp_mb();
     rc = ready(ctx);
-    if (rc == 0 && !atomic_load(w->interrupted)) { /* private word */
+    if (rc == 0 && !atomic_load(w->interrupted) && !atomic_load(&pending_signal)) { /* private words */
       int64_t before = now_ns();
       futex_wait(w->futex, seq, slice);
       /* A full slice without a wake: time to ask whether the peer lives. */

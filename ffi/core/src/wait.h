@@ -33,6 +33,11 @@ void shmp_wake_if_waiting(_Atomic uint32_t *futex, _Atomic uint32_t *waiters);
 /* Unconditional wake (close, interrupt). */
 void shmp_wake_all(_Atomic uint32_t *futex);
 
+/* The signal a wait ended for (-EINTR), still pending; 0 if none; and a
+ * sentence naming it. */
+int shmp_pending_signal(void);
+const char *shmp_signal_detail(void);
+
 /* This process's peer word, (pid << 32) | start tag. */
 uint64_t shmp_self_peer_word(void);
 

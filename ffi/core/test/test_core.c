@@ -620,6 +620,37 @@ static void test_named_segments(void) {
   shmp_segment_unref(fresh);
 }
 
+static volatile sig_atomic_t own_handler_ran;
+static void own_handler(int sig) { own_handler_ran = sig; }
+
+/* A signal ends a wait at once, sleeping or spinning, when a binding asked
+ * for it; the handler that was in place still runs. */
+static void test_signal_ends_waits(void) {
+  struct seg s = seg_new(4096);
+  for (int spinning = 0; spinning < 2; spinning++) {
+    pid_t child = fork();
+    if (child == 0) {
+      signal(SIGTERM, own_handler);
+      if (shmp_interrupt_waits_on_signals() != SHMP_OK) _exit(10);
+      shmp_reader *r = shmp_reader_attach(s.sp, NULL);
+      shmp_error err = {0};
+      int64_t t0 = now_ms();
+      int rc = shmp_reader_wait(r, 5000 * MS, spinning ? UINT32_MAX : 0, &err);
+      int64_t took = now_ms() - t0;
+      int ok = rc == -EINTR && took < 1000 && own_handler_ran == SIGTERM && strstr(err.message, "SIGTERM arrived") &&
+               shmp_interrupted_signal() == SIGTERM && shmp_interrupted_signal() == 0;
+      shmp_reader_close(r);
+      _exit(ok ? 0 : 11);
+    }
+    usleep(100 * 1000);
+    kill(child, SIGTERM);
+    int status = 0;
+    waitpid(child, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  seg_free(s);
+}
+
 /* A second creator is told whether the name is in use or stale. */
 static void test_stale_name(void) {
   char name[64];
@@ -797,6 +828,7 @@ int main(void) {
   test_named_segments();
   test_read_only_data();
   test_stale_name();
+  test_signal_ends_waits();
   if (failures) {
     fprintf(stderr, "core tests: %d failure(s)\n", failures);
     return 1;
