@@ -7,17 +7,20 @@ import { coreError, errorBuffer } from "./errors.ts";
 import { type CreateOptions, type OpenOptions, Segment } from "./segment.ts";
 import { Reader } from "./reader.ts";
 import { Writer } from "./writer.ts";
+import { track } from "./open-ends.ts";
 
 type Attach = typeof core.shmp_writer_attach;
 
-function attach<T>(segment: Segment, attachFn: Attach, make: (handle: Address, err: Uint8Array) => T): T {
+function attach<T extends Disposable>(segment: Segment, attachFn: Attach, make: (handle: Address, err: Uint8Array) => T): T {
   const err = errorBuffer();
   const handle = attachFn(segment.handle, err) as Address | null;
   if (handle === null) {
     segment.close();
     throw coreError(err);
   }
-  return make(handle, err);
+  const end = make(handle, err);
+  track(end);
+  return end;
 }
 
 /** Creates the channel and writes to it. Closing the writer removes the name. */

@@ -20,6 +20,7 @@
 import { type Address, core } from "./ffi/bun.ts";
 import { Code, coreError, usageError } from "./errors.ts";
 import type { Segment } from "./segment.ts";
+import { untrack } from "./open-ends.ts";
 import { spinOf, timeoutNs, type WaitOptions } from "./options.ts";
 import { Waiter } from "./waiter.ts";
 
@@ -152,6 +153,7 @@ export class Reader implements Disposable, AsyncIterable<Message> {
   close(): void {
     if (this.#closing) return;
     this.#closing = true;
+    untrack(this);
     this.#current?.release();
     // A worker blocked in the core holds the reader: wake it, and finish
     // once it has let go (in #receiveLater).

@@ -3,6 +3,7 @@
 import { type Address, core } from "./ffi/bun.ts";
 import { Code, coreError, usageError } from "./errors.ts";
 import type { Segment } from "./segment.ts";
+import { untrack } from "./open-ends.ts";
 import { spinOf, timeoutNs, type WaitOptions } from "./options.ts";
 
 const encoder = new TextEncoder();
@@ -80,6 +81,7 @@ export class Writer implements Disposable {
   /** Marks end-of-stream for the reader and lets go of the segment. */
   close(): void {
     if (this.#handle === null) return;
+    untrack(this);
     this.#detachClaim();
     core.shmp_writer_close(this.#handle);
     this.#handle = null;
@@ -93,6 +95,7 @@ export class Writer implements Disposable {
   /** @internal Ends the stream and seals the segment as a published table; the caller takes over the segment. */
   _seal(): Segment {
     const handle = this.#live("commit");
+    untrack(this);
     this.#detachClaim();
     core.shmp_writer_seal(handle);
     this.#handle = null;

@@ -3,7 +3,7 @@
 import { expect, test } from "bun:test";
 import { createReader, createWriter, ShmpipeError } from "../lib/index.ts";
 import { check, sizes } from "./fixtures/records.ts";
-import { spawnFixture, uniqueName, waitForLine } from "./helpers.ts";
+import { errorOf, spawnFixture, uniqueName, waitForLine } from "./helpers.ts";
 
 test("a writer killed mid-record: every committed record intact, then EPEERGONE", async () => {
   for (let round = 0; round < 12; round++) {
@@ -53,4 +53,37 @@ test("a writer waiting for room learns within a second that its reader died", as
   }
   expect(code).toBe("EPEERGONE");
   expect(performance.now() - start).toBeLessThan(1000);
+});
+
+test("a writer that never waits learns within 200 ms that its reader was killed (SIGKILL, SIGTERM, SIGINT)", async () => {
+  for (const signal of ["SIGKILL", "SIGTERM", "SIGINT"] as const) {
+    const name = uniqueName(`gone-${signal}`);
+    using writer = createWriter(name, { capacity: 1 << 20 });
+    const reader = spawnFixture("idle-reader.ts", [name]);
+    await waitForLine(reader, (line) => line === "ready");
+    writer.send("before");
+    reader.kill(signal);
+    await reader.exited;
+    const start = performance.now();
+    let code = "";
+    while (!code && performance.now() - start < 2000) {
+      try {
+        writer.send("after"); // the ring has room: nothing waits
+      } catch (error) {
+        code = (error as ShmpipeError).code;
+      }
+      await Bun.sleep(1);
+    }
+    expect([signal, code]).toEqual([signal, signal === "SIGKILL" ? "EPEERGONE" : expect.stringMatching(/EPEERGONE|ECLOSED/)]);
+    expect(performance.now() - start).toBeLessThan(200);
+  }
+});
+
+test("a reader process that ends without closing its reader closes it all the same: the writer gets ECLOSED", async () => {
+  const name = uniqueName("left");
+  using writer = createWriter(name, { capacity: 1 << 20 });
+  const reader = spawnFixture("idle-reader.ts", [name, "exit"]);
+  await waitForLine(reader, (line) => line === "ready");
+  expect(await reader.exited).toBe(0);
+  expect(errorOf(() => writer.send("after")).code).toBe("ECLOSED");
 });

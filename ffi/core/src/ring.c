@@ -53,6 +53,8 @@ struct shmp_writer {
   uint64_t tail_seen;  /* the lowest reader tail last seen: refreshed only when short of space */
   uint64_t claim_len;  /* payload bytes reserved by claim */
   int claimed;
+  int had_reader;         /* a scan of the slots once found a reader */
+  int64_t readers_looked; /* when commit last looked whether readers live (coarse clock) */
   _Atomic uint32_t interrupted;
   struct shmp_wait wait;
 };
@@ -140,7 +142,8 @@ static int readers_gone(void *ctx) {
     cleared += clear_dead_slot(&w->g.h->slots[i]);
     left += smp_load_acquire(&w->g.h->slots[i].peer) != 0;
   }
-  return cleared > 0 && left == 0;
+  if (left > 0) w->had_reader = 1;
+  return (cleared > 0 || w->had_reader) && left == 0;
 }
 
 /* The lowest tail of the readers' slots; SHMP_SLOT_FREE if none takes part. */
@@ -322,17 +325,45 @@ SHMP_EXPORT int64_t shmp_writer_claim(shmp_writer *w, uint64_t len, int64_t time
   return claim(w, len, timeout_ns, spin, "claim", err);
 }
 
-SHMP_EXPORT int shmp_writer_commit(shmp_writer *w, uint64_t len, shmp_error *err) {
-  if (!w->claimed) return shmp_fail(err, SHMP_E_STATE, "commit", name_of(&w->g), "claim a record first");
+/* How often a writer that never waits for room looks whether its readers
+ * are still there: it learns within this long that no live reader is left. */
+#define READERS_LOOK_NS INT64_C(100000000)
+
+/* The coarse clock: a read of the vDSO's page (a few ns), exact to a few ms. */
+static int64_t coarse_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* After a commit: are readers left to read it? The flag the last reader to
+ * leave sets is one load; whether readers died is a look at /proc, at
+ * most every READERS_LOOK_NS. */
+static int readers_left(shmp_writer *w, const char *op, shmp_error *err) {
+  if (readers_closed(w->g.h))
+    return shmp_fail(err, SHMP_E_CLOSED, op, name_of(&w->g), "every reader has left the channel: this record will not be read");
+  int64_t now = coarse_ns();
+  if (now - w->readers_looked < READERS_LOOK_NS) return SHMP_OK;
+  w->readers_looked = now;
+  if (readers_gone(w))
+    return shmp_fail(err, SHMP_E_PEER_GONE, op, name_of(&w->g),
+                     "Every reader of the channel died; records not yet read, this one too, are lost");
+  return SHMP_OK;
+}
+
+static int commit(shmp_writer *w, uint64_t len, const char *op, shmp_error *err) {
+  if (!w->claimed) return shmp_fail(err, SHMP_E_STATE, op, name_of(&w->g), "claim a record first");
   if (len > w->claim_len)
-    return shmp_fail(err, SHMP_E_INVALID, "commit", name_of(&w->g), "length %llu is outside the %llu bytes claimed",
+    return shmp_fail(err, SHMP_E_INVALID, op, name_of(&w->g), "length %llu is outside the %llu bytes claimed",
                      (unsigned long long)len, (unsigned long long)w->claim_len);
   write_record_header(w, len, SHMP_RECORD_DATA);
   w->head += shmp_record_size(len);
   w->claimed = 0;
   publish_head(w);
-  return SHMP_OK;
+  return readers_left(w, op, err);
 }
+
+SHMP_EXPORT int shmp_writer_commit(shmp_writer *w, uint64_t len, shmp_error *err) { return commit(w, len, "commit", err); }
 
 SHMP_EXPORT int shmp_writer_abort(shmp_writer *w, shmp_error *err) {
   if (!w->claimed) return shmp_fail(err, SHMP_E_STATE, "abort", name_of(&w->g), "claim a record first");
@@ -345,7 +376,7 @@ SHMP_EXPORT int shmp_writer_send(shmp_writer *w, const void *data, uint64_t len,
   int64_t offset = claim(w, len, timeout_ns, spin, "send", err);
   if (offset < 0) return (int)offset;
   if (len) memcpy((uint8_t *)w->g.h + offset, data, len);
-  return shmp_writer_commit(w, len, err);
+  return commit(w, len, "send", err);
 }
 
 /* ---- reader ---------------------------------------------------------------- */

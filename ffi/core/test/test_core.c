@@ -651,6 +651,38 @@ static void test_signal_ends_waits(void) {
   seg_free(s);
 }
 
+/* A writer that never waits (the ring has room) still learns within about
+ * 100 ms that its only reader died, and at once that it left. */
+static void test_writer_learns_readers_went(void) {
+  struct seg s = seg_new(1 << 20);
+  shmp_error err = {0};
+  shmp_writer *w = shmp_writer_attach(s.sp, &err);
+  pid_t child = fork();
+  if (child == 0) {
+    shmp_reader_attach(s.sp, NULL);
+    for (;;) pause();
+  }
+  while (atomic_load(&hdr(s)->slots[0].peer) == 0) usleep(1000);
+  CHECK_EQ(shmp_writer_send(w, "x", 1, 0, 0, &err), SHMP_OK);
+  kill(child, SIGKILL);
+  waitpid(child, NULL, 0);
+  int64_t t0 = now_ms();
+  int rc = SHMP_OK;
+  while (rc == SHMP_OK && now_ms() - t0 < 2000) {
+    rc = shmp_writer_send(w, "x", 1, 0, 0, &err);
+    usleep(1000);
+  }
+  CHECK_EQ(rc, SHMP_E_PEER_GONE);
+  CHECK(now_ms() - t0 < 300);
+  CHECK(strcmp(err.op, "send") == 0 && strstr(err.message, "Every reader of the channel died") != NULL);
+  shmp_reader *r = shmp_reader_attach(s.sp, &err); /* a new reader: sending works again */
+  CHECK_EQ(shmp_writer_send(w, "x", 1, 0, 0, &err), SHMP_OK);
+  shmp_reader_close(r);
+  CHECK_EQ(shmp_writer_send(w, "x", 1, 0, 0, &err), SHMP_E_CLOSED);
+  shmp_writer_close(w);
+  seg_free(s);
+}
+
 /* A second creator is told whether the name is in use or stale. */
 static void test_stale_name(void) {
   char name[64];
@@ -829,6 +861,7 @@ int main(void) {
   test_read_only_data();
   test_stale_name();
   test_signal_ends_waits();
+  test_writer_learns_readers_went();
   if (failures) {
     fprintf(stderr, "core tests: %d failure(s)\n", failures);
     return 1;

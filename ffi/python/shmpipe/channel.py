@@ -5,6 +5,7 @@ Received records are zero-copy, read-only memoryviews of shared memory,
 valid until released; release() (or receiving the next record) hands the
 space back to the writer, which may then overwrite it. copy() keeps the
 data longer."""
+import atexit
 import ctypes
 import threading
 import time
@@ -23,6 +24,17 @@ DEFAULT_SPIN = 256
 # Waits are cut into slices so that Ctrl-C (KeyboardInterrupt) is seen
 # promptly: Python runs signal handlers only between foreign calls.
 _SLICE = 0.1
+
+
+# Ends still open when the interpreter exits are closed then, so that their
+# peers learn "closed" rather than, a moment later, that a process died.
+_open_ends: set = set()
+
+
+@atexit.register
+def _close_open_ends() -> None:
+    for end in list(_open_ends):
+        end.close()
 
 
 class _Endpoint:
@@ -46,6 +58,7 @@ class _Endpoint:
         if not self._handle:
             segment.close()
             raise ShmpipeError.from_error(self._err)
+        _open_ends.add(self)
 
     @property
     def name(self) -> str:
@@ -90,6 +103,7 @@ class _Endpoint:
             if self._handle is None or self._closing:
                 return False
             self._closing = True
+        _open_ends.discard(self)
         self._interrupt(self._handle)  # still valid: only this function frees it, below
         with self._lock:
             close(self._handle)

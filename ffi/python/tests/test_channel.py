@@ -172,3 +172,14 @@ def test_iteration_waits_as_long_as_the_writer_lives(name):
         writer.close()
         assert [message.copy() for message in reader] == [b"one"]
         assert asked == [{"timeout": None}, {"timeout": None}]
+
+
+def test_a_reader_left_open_is_closed_at_exit(name, spawn):
+    """Its writer then gets ECLOSED, not EPEERGONE a moment later."""
+    with shmpipe.create_writer(name, 1 << 20) as writer:
+        child = spawn("import shmpipe, sys; shmpipe.open_reader(sys.argv[1]); print('ready', flush=True)", name)
+        assert child.stdout.readline() == "ready\n"
+        assert child.wait(5) == 0
+        with pytest.raises(shmpipe.ShmpipeError) as closed:
+            writer.send(b"after")
+        assert closed.value.code == "ECLOSED"
