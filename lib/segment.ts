@@ -20,6 +20,7 @@ const Call = {
   SHM_UNLINK: constant("CALL_SHM_UNLINK"),
 };
 const ALLOW_OTHER_OWNER = constant("OPEN_ALLOW_OTHER_OWNER");
+const WAIT_FOR_NAME = constant("OPEN_WAIT_FOR_NAME");
 
 /** Record space of a channel created without a capacity (16 MiB). */
 export const DEFAULT_CAPACITY = constant("DEFAULT_CAPACITY");
@@ -36,6 +37,11 @@ export interface OpenOptions {
   allowOtherOwner?: boolean;
   /** How long to wait for a segment that is being created (default 2000 ms). */
   readyTimeoutMs?: number;
+  /**
+   * How long to wait for a channel that does not exist yet (default 0: it
+   * must exist), so that start-up order does not matter.
+   */
+  waitMs?: number;
 }
 
 /** The core's verdict on a failed call: the error it wrote into `err`. */
@@ -68,6 +74,13 @@ export function shmPath(name: string): string {
 
 /** What every shmpipe object in /dev/shm starts with ("shmpipe."). */
 export const NAME_PREFIX = shmPath("x").slice("/dev/shm/".length, -1);
+
+const ENOENT = -constant("ENOENT");
+
+/** Milliseconds as the core's nanoseconds; Infinity is "for ever" (-1). */
+function nanoseconds(ms: number): number {
+  return ms === Infinity ? -1 : Math.round(ms * 1e6);
+}
 
 /** A byte count as the core takes it (u64): what is not a count becomes 0, which the core refuses. */
 function count(n: number): number {
@@ -178,17 +191,25 @@ export class Segment {
     const err = errorBuffer();
     const path = shmName(name, "open", err);
     const cname = cString(name);
-    const readyTimeoutNs = Math.round((options.readyTimeoutMs ?? 2000) * 1e6);
-    const flags = options.allowOtherOwner ? ALLOW_OTHER_OWNER : 0;
-    const fd = libc.shm_open(path, O_RDWR | O_CLOEXEC, 0);
-    if (fd < 0) syscallFailed(err, "open", name, Call.SHM_OPEN, errno());
+    const waitMs = options.waitMs ?? 0;
+    // With waitMs, one limit for both: the name to appear, then the header.
+    const readyTimeoutNs = nanoseconds(waitMs > 0 ? waitMs : (options.readyTimeoutMs ?? 2000));
+    const flags = (options.allowOtherOwner ? ALLOW_OTHER_OWNER : 0) | (waitMs > 0 ? WAIT_FOR_NAME : 0);
     const start = performance.now();
+    let fd: number;
+    while ((fd = libc.shm_open(path, O_RDWR | O_CLOEXEC, 0)) < 0) {
+      const errorNumber = errno();
+      if (errorNumber !== ENOENT) syscallFailed(err, "open", name, Call.SHM_OPEN, errorNumber);
+      const rc = core.shmp_open_missing(cname, flags, nanoseconds(performance.now() - start), readyTimeoutNs, err);
+      if (rc !== Code.AGAIN) failed(err);
+      sleepSync(1); // the core says: not created yet, look again
+    }
     try {
       for (;;) {
         const { size, uid } = fstat(fd, name, err);
         // Its creator may have made the name but not yet sized it.
         const base = size > 0 ? mapFd(fd, size, "open", name, err) : null;
-        const waitedNs = Math.round((performance.now() - start) * 1e6);
+        const waitedNs = nanoseconds(performance.now() - start);
         const handle = core.shmp_segment_adopt(cname, base, size, uid, flags, waitedNs, readyTimeoutNs, err) as Address | null;
         if (handle !== null) return new Segment(name, handle, base!, size, false);
         if (base !== null) libc.munmap(base, size);

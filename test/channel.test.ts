@@ -5,7 +5,7 @@ import { addressOf, core } from "../lib/ffi/bun.ts";
 import { Segment } from "../lib/segment.ts";
 import { chownSync, readFileSync, statSync } from "node:fs";
 import { COPY_BELOW, createReader, createWriter, openReader, openWriter, shmPath, ShmpipeError } from "../lib/index.ts";
-import { errorOf, uniqueName } from "./helpers.ts";
+import { errorOf, spawnFixture, uniqueName } from "./helpers.ts";
 
 function pair(capacity = 64 * 1024) {
   const name = uniqueName("pair");
@@ -306,6 +306,18 @@ describe("segments", () => {
     const error = errorOf(() => createReader(p.name));
     expect(error.code).toBe("EEXIST");
     expect(error.message).toContain(`it is in use: its creator (pid ${process.pid}) is running`);
+  });
+
+  test("opening may wait for the channel to be created, so start-up order need not matter", async () => {
+    const name = uniqueName("later");
+    const missing = errorOf(() => openWriter(name, { waitMs: 30 }));
+    expect(missing.code).toBe("ENOENT");
+    expect(missing.message).toContain("waited 30 ms for it to be created");
+    const creator = spawnFixture("idle-reader.ts", [name, "create-later"]);
+    const writer = openWriter(name, { waitMs: 5000 }); // blocks this thread while it waits
+    writer.close();
+    creator.kill();
+    await creator.exited;
   });
 
   test("a name with a NUL character is refused, not cut short", () => {

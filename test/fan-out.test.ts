@@ -1,17 +1,18 @@
-// One writer, several readers in TypeScript and Python processes: each
+// One writer, several readers in TypeScript, Python and Go processes: each
 // reader sees every record; readers join and leave while the stream runs;
 // a reader killed mid-stream stops holding the writer back; a reader that
 // falls behind holds it back (the writer blocks, up to its timeout).
 import { expect, test } from "bun:test";
 import { createWriter, ShmpipeError } from "../lib/index.ts";
 import { fill, sizes } from "./fixtures/records.ts";
-import { finished, spawnFixture, spawnPython, uniqueName, waitForLine } from "./helpers.ts";
+import { finished, goFixture, spawnFixture, spawnGo, spawnPython, uniqueName, waitForLine } from "./helpers.ts";
 
 const CAPACITY = 1 << 20;
 const RECORDS = 100_000;
 const SEED = 11;
+goFixture(); // the Go reader, built before any test's clock starts
 
-test(`${RECORDS} records reach 2 TypeScript and 2 Python readers intact, while others join, leave and die`, async () => {
+test(`${RECORDS} records reach 2 TypeScript, 2 Python and 2 Go readers intact, while others join, leave and die`, async () => {
   const name = uniqueName("fan-out");
   using writer = createWriter(name, { capacity: CAPACITY });
   const max = String(writer.maxRecordSize);
@@ -21,10 +22,13 @@ test(`${RECORDS} records reach 2 TypeScript and 2 Python readers intact, while o
     spawnFixture("stream-reader.ts", args),
     spawnPython("stream_reader.py", args),
     spawnPython("stream_reader.py", args),
+    spawnGo(["fanout-reader", ...args]),
+    spawnGo(["fanout-reader", ...args]),
   ];
   const leaver = spawnFixture("stream-reader.ts", [...args, "20000"]);
+  const goLeaver = spawnGo(["fanout-reader", ...args, "30000"]);
   const victim = spawnFixture("stream-reader.ts", args);
-  await Promise.all([...readers, leaver, victim].map((child) => waitForLine(child, (line) => line === "ready")));
+  await Promise.all([...readers, leaver, goLeaver, victim].map((child) => waitForLine(child, (line) => line === "ready")));
 
   const nextSize = sizes(SEED, writer.maxRecordSize);
   const scratch = new Uint8Array(writer.maxRecordSize);
@@ -42,6 +46,7 @@ test(`${RECORDS} records reach 2 TypeScript and 2 Python readers intact, while o
   const results = await Promise.all(readers.map(async (child) => JSON.parse(await finished(child))));
   expect(results).toEqual(readers.map(() => ({ records: RECORDS, problems: [] })));
   expect(JSON.parse(await finished(leaver))).toEqual({ records: 20_000, problems: [] });
+  expect(JSON.parse(await finished(goLeaver))).toEqual({ records: 30_000, problems: [] });
   await victim.exited;
   expect(victim.signalCode).toBe("SIGKILL");
   const late = JSON.parse((await finished(latecomer!)).trim().split("\n").at(-1)!); // after its "ready"

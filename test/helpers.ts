@@ -1,8 +1,10 @@
 // Shared by the test files: unique channel names, real child processes
 // that are always reaped, and the leftovers check run after every file.
-import { expect } from "bun:test";
+import { afterAll, expect } from "bun:test";
 import { addressOf } from "../lib/ffi/bun.ts";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { NAME_PREFIX, shmPath, ShmpipeError } from "../lib/index.ts";
 import { python, pythonEnv } from "../scripts/python.ts";
@@ -70,6 +72,37 @@ export function spawnPython(fixture: string, args: string[]): Subprocess<"ignore
   return child;
 }
 
+const repository = new URL("..", import.meta.url).pathname;
+let goProgram: string | null = null;
+
+/**
+ * Builds the Go fixture program (test/fixtures/go/xlang, in the repository's
+ * own module) into a temporary directory, removed after the test file. Call
+ * it at the top of a test file that uses spawnGo: the build (seconds, or a
+ * minute with an empty Go build cache) then runs before any test's clock.
+ */
+export function goFixture(): string {
+  if (goProgram) return goProgram;
+  const dir = mkdtempSync(join(tmpdir(), "shmpipe-go-"));
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+    goProgram = null;
+  });
+  const program = join(dir, "xlang");
+  const build = Bun.spawnSync(["go", "build", "-buildvcs=false", "-o", program, "./test/fixtures/go/xlang"], { cwd: repository, stdout: "pipe", stderr: "pipe" });
+  if (build.exitCode !== 0) throw new Error(`go build of the Go fixture failed: ${build.stderr.toString()}`);
+  return (goProgram = program);
+}
+
+/** Runs the Go fixture (see test/fixtures/go/xlang/main.go) with `args`; its stdin is a pipe. */
+export function spawnGo(args: string[]): Subprocess<"pipe", "pipe", "pipe"> {
+  if (!goProgram) throw new Error("call goFixture() at the top of the test file first");
+  const child = Bun.spawn([goProgram, ...args], { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+  children.add(child);
+  child.exited.then(() => children.delete(child));
+  return child;
+}
+
 /** Children still running; killed so that a failing test leaves none behind. */
 export function killStragglers(): number[] {
   const left = [...children].filter((child) => child.exitCode === null && child.signalCode === null);
@@ -77,7 +110,7 @@ export function killStragglers(): number[] {
   return left.map((child) => child.pid);
 }
 
-type Child = Subprocess<"ignore", "pipe", "pipe">;
+type Child = Subprocess<"ignore" | "pipe", "pipe", "pipe">;
 
 // One reader per child's stdout, shared by waitForLine() and finished(), so
 // that output read while waiting for a line is not lost to the other.

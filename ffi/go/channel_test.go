@@ -370,3 +370,27 @@ func TestCorruptSegmentIsAnErrorNotACrash(t *testing.T) {
 		t.Fatalf("garbage segment: %v", err)
 	}
 }
+
+func TestOpenWaitsForTheChannelToBeCreated(t *testing.T) {
+	name := uniqueName("later")
+	if _, err := OpenWriter(name, WithWait(30*time.Millisecond)); !errors.Is(err, fs.ErrNotExist) ||
+		!strings.Contains(err.Error(), "for it to be created") {
+		t.Fatalf("nobody creates it: %v", err)
+	}
+	created := make(chan *Reader)
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		r, err := CreateReader(name, 4096)
+		if err != nil {
+			t.Error(err)
+		}
+		created <- r
+	}()
+	w, err := OpenWriter(name, WithWait(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := <-created
+	w.Close()
+	r.Close()
+}

@@ -27,6 +27,7 @@ type config struct {
 	allowOtherOwner bool
 	readyTimeout    time.Duration
 	readOnlyData    bool // map the data ring read-only (readers)
+	wait            time.Duration
 	spin            uint32
 }
 
@@ -49,6 +50,11 @@ func WithReadyTimeout(timeout time.Duration) Option {
 	return func(c *config) { c.readyTimeout = timeout }
 }
 
+// WithWait makes opening wait up to timeout for a channel that has not been
+// created yet, so that start-up order need not matter (default: it must
+// exist).
+func WithWait(timeout time.Duration) Option { return func(c *config) { c.wait = timeout } }
+
 // WithSpin sets how many times a wait polls before it sleeps (default DefaultSpin).
 func WithSpin(polls int) Option { return func(c *config) { c.spin = uint32(max(polls, 0)) } }
 
@@ -57,6 +63,7 @@ func withReadOnlyData() Option { return func(c *config) { c.readOnlyData = true 
 var (
 	openAllowOtherOwner = C.uint32_t(constant("OPEN_ALLOW_OTHER_OWNER"))
 	openReadOnlyData    = C.uint32_t(constant("OPEN_READ_ONLY_DATA"))
+	openWaitForName     = C.uint32_t(constant("OPEN_WAIT_FOR_NAME"))
 )
 
 // segment is the core's reference-counted mapping of one channel; this
@@ -104,6 +111,10 @@ func openSegment(name string, c config) (*segment, error) {
 		flags |= openReadOnlyData
 	}
 	ready := c.readyTimeout
+	if c.wait > 0 { // one limit for both: the name to appear, then the header
+		flags |= openWaitForName
+		ready = c.wait
+	}
 	cname := C.CString(name)
 	defer C.free(unsafe.Pointer(cname))
 	var e C.shmp_error

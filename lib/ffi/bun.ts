@@ -42,6 +42,7 @@ const symbols = {
   shmp_shm_name: { args: [pointer, pointer, pointer, u64, pointer], returns: i32 },
   shmp_create_size: { args: [pointer, u64, u32, pointer], returns: i64_fast },
   shmp_syscall_failed: { args: [pointer, pointer, pointer, u32, i32, u64], returns: i32 },
+  shmp_open_missing: { args: [pointer, u32, i64, i64, pointer], returns: i32 },
   shmp_segment_format: { args: [pointer, pointer, u64, pointer], returns: pointer },
   shmp_segment_adopt: { args: [pointer, pointer, u64, u32, u32, i64, i64, pointer], returns: pointer },
   shmp_segment_capacity: { args: [pointer], returns: u64_fast },

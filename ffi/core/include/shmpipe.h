@@ -118,6 +118,8 @@ typedef struct shmp_segment shmp_segment;
 #define SHMP_OPEN_ALLOW_OTHER_OWNER 1u /* open a segment another user created */
 #define SHMP_OPEN_READ_ONLY_DATA 2u    /* map the data ring PROT_READ; the header
                                           stays writable (a reader's position is there) */
+#define SHMP_OPEN_WAIT_FOR_NAME 4u     /* a channel not created yet is waited for,
+                                          up to the ready timeout */
 
 /* Creates /dev/shm/shmpipe.<name> (O_EXCL; `mode` permission bits, 0600 is
  * the private default), reserves `capacity` bytes of ring (rounded up to a
@@ -127,8 +129,10 @@ typedef struct shmp_segment shmp_segment;
 shmp_segment *shmp_segment_create(const char *name, uint64_t capacity, uint32_t mode, shmp_error *err);
 
 /* Opens an existing segment: refuses one owned by another user unless
- * SHMP_OPEN_ALLOW_OTHER_OWNER, waits up to `ready_timeout_ns` for a creator
- * that has not finished setting it up, checks the header. */
+ * SHMP_OPEN_ALLOW_OTHER_OWNER, waits up to `ready_timeout_ns` (negative:
+ * for ever) for a creator that has not finished setting it up (and, with
+ * SHMP_OPEN_WAIT_FOR_NAME, for one that has not created it yet), checks the
+ * header. A signal (shmp_interrupt_waits_on_signals) ends the wait. */
 shmp_segment *shmp_segment_open(const char *name, uint32_t flags, int64_t ready_timeout_ns, shmp_error *err);
 
 /* Removes the name (mappings stay valid). */
@@ -158,6 +162,11 @@ enum shmp_call {
  * of `size` bytes; returns -errno_value. */
 int shmp_syscall_failed(shmp_error *err, const char *op, const char *name, uint32_t call, int errno_value,
                         uint64_t size);
+
+/* shm_open found no segment by that name: SHMP_E_AGAIN if the binding
+ * should look again in a millisecond (SHMP_OPEN_WAIT_FOR_NAME, time left),
+ * else -ENOENT (or -EINTR) with its sentence. */
+int shmp_open_missing(const char *name, uint32_t flags, int64_t waited_ns, int64_t ready_timeout_ns, shmp_error *err);
 
 /* Formats a fresh, zero-filled read-write mapping of shmp_create_size()
  * bytes as an empty channel and takes it over (the segment unmaps it). */

@@ -286,6 +286,28 @@ static int writer_failed(shmp_writer *w, int rc, const char *op, shmp_error *err
   return shmp_fail(err, rc, op, name_of(&w->g), "%s", detail);
 }
 
+/* How often a writer that never waits for room looks whether its readers
+ * are still there: it learns within this long that no live reader is left. */
+#define READERS_LOOK_NS INT64_C(100000000)
+
+/* The coarse clock: a read of the vDSO's page (a few ns), exact to a few ms. */
+static int64_t coarse_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Before a claim: are readers left to read the record? That the last one
+ * left is a flag (checked where the claim waits for room); whether they
+ * died is a look at /proc, at most every READERS_LOOK_NS, so that a writer
+ * that never waits learns it too, before it writes into the void. */
+static int readers_alive(shmp_writer *w) {
+  int64_t now = coarse_ns();
+  if (now - w->readers_looked < READERS_LOOK_NS) return SHMP_OK;
+  w->readers_looked = now;
+  return readers_gone(w) ? SHMP_E_PEER_GONE : SHMP_OK;
+}
+
 static int64_t claim(shmp_writer *w, uint64_t len, int64_t timeout_ns, uint32_t spin, const char *op,
                      shmp_error *err) {
   if (w->claimed)
@@ -295,11 +317,12 @@ static int64_t claim(shmp_writer *w, uint64_t len, int64_t timeout_ns, uint32_t 
                      "a %llu-byte record does not fit: this channel carries at most %llu bytes per record; create it "
                      "with a larger capacity",
                      (unsigned long long)len, (unsigned long long)shmp_writer_max_payload(w));
+  int rc = readers_alive(w);
+  if (rc != SHMP_OK) return writer_failed(w, rc, op, err);
   int64_t deadline = shmp_deadline(timeout_ns);
   uint64_t size = shmp_record_size(len);
   uint64_t offset = w->head % w->g.capacity;
   struct space_need need = {w, 0};
-  int rc;
 
   if (offset + size > w->g.capacity) {
     /* Pad to the end of the ring and publish the padding alone: the reader
@@ -325,32 +348,6 @@ SHMP_EXPORT int64_t shmp_writer_claim(shmp_writer *w, uint64_t len, int64_t time
   return claim(w, len, timeout_ns, spin, "claim", err);
 }
 
-/* How often a writer that never waits for room looks whether its readers
- * are still there: it learns within this long that no live reader is left. */
-#define READERS_LOOK_NS INT64_C(100000000)
-
-/* The coarse clock: a read of the vDSO's page (a few ns), exact to a few ms. */
-static int64_t coarse_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* After a commit: are readers left to read it? The flag the last reader to
- * leave sets is one load; whether readers died is a look at /proc, at
- * most every READERS_LOOK_NS. */
-static int readers_left(shmp_writer *w, const char *op, shmp_error *err) {
-  if (readers_closed(w->g.h))
-    return shmp_fail(err, SHMP_E_CLOSED, op, name_of(&w->g), "every reader has left the channel: this record will not be read");
-  int64_t now = coarse_ns();
-  if (now - w->readers_looked < READERS_LOOK_NS) return SHMP_OK;
-  w->readers_looked = now;
-  if (readers_gone(w))
-    return shmp_fail(err, SHMP_E_PEER_GONE, op, name_of(&w->g),
-                     "Every reader of the channel died; records not yet read, this one too, are lost");
-  return SHMP_OK;
-}
-
 static int commit(shmp_writer *w, uint64_t len, const char *op, shmp_error *err) {
   if (!w->claimed) return shmp_fail(err, SHMP_E_STATE, op, name_of(&w->g), "claim a record first");
   if (len > w->claim_len)
@@ -360,7 +357,7 @@ static int commit(shmp_writer *w, uint64_t len, const char *op, shmp_error *err)
   w->head += shmp_record_size(len);
   w->claimed = 0;
   publish_head(w);
-  return readers_left(w, op, err);
+  return SHMP_OK;
 }
 
 SHMP_EXPORT int shmp_writer_commit(shmp_writer *w, uint64_t len, shmp_error *err) { return commit(w, len, "commit", err); }

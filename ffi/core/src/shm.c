@@ -111,6 +111,17 @@ SHMP_EXPORT int shmp_syscall_failed(shmp_error *err, const char *op, const char 
   }
 }
 
+SHMP_EXPORT int shmp_open_missing(const char *name, uint32_t flags, int64_t waited_ns, int64_t ready_timeout_ns,
+                                  shmp_error *err) {
+  if (shmp_pending_signal()) return shmp_fail(err, -EINTR, "open", shown(name), "%s", shmp_signal_detail());
+  if ((flags & SHMP_OPEN_WAIT_FOR_NAME) && (ready_timeout_ns < 0 || waited_ns < ready_timeout_ns))
+    return shmp_fail(err, SHMP_E_AGAIN, "open", shown(name), "it has not been created yet: look again shortly");
+  if (flags & SHMP_OPEN_WAIT_FOR_NAME)
+    return shmp_fail(err, -ENOENT, "open", shown(name), "waited %lld ms for it to be created",
+                     (long long)(waited_ns / 1000000));
+  return shmp_syscall_failed(err, "open", name, SHMP_CALL_SHM_OPEN, ENOENT, 0);
+}
+
 /* ---- the segment object ------------------------------------------------------ */
 
 static shmp_segment *wrap(const char *name, void *base, uint64_t size, uint64_t capacity, const char *op,
@@ -236,13 +247,15 @@ SHMP_EXPORT shmp_segment *shmp_segment_open(const char *name, uint32_t flags, in
                                             shmp_error *err) {
   char path[SHM_NAME_BYTES];
   if (shmp_shm_name(name, "open", path, sizeof path, err) != SHMP_OK) return NULL;
-  int fd = shm_open(path, O_RDWR | O_CLOEXEC, 0);
-  if (fd < 0) {
-    shmp_syscall_failed(err, "open", name, SHMP_CALL_SHM_OPEN, errno, 0);
-    return NULL;
+  int64_t start = now_ns();
+  int fd;
+  while ((fd = shm_open(path, O_RDWR | O_CLOEXEC, 0)) < 0) {
+    int rc = errno == ENOENT ? shmp_open_missing(name, flags, now_ns() - start, ready_timeout_ns, err)
+                             : shmp_syscall_failed(err, "open", name, SHMP_CALL_SHM_OPEN, errno, 0);
+    if (rc != SHMP_E_AGAIN) return NULL;
+    nanosleep(&(struct timespec){0, READY_POLL_NS}, NULL);
   }
   shmp_segment *s = NULL;
-  int64_t start = now_ns();
   for (;;) {
     struct stat st;
     if (fstat(fd, &st) != 0) {

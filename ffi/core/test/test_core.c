@@ -683,6 +683,30 @@ static void test_writer_learns_readers_went(void) {
   seg_free(s);
 }
 
+/* Opening may wait for the channel to be created. */
+static void test_open_waits_for_the_name(void) {
+  char name[64];
+  snprintf(name, sizeof name, "core-later-%d", (int)getpid());
+  shmp_error err = {0};
+  int64_t t0 = now_ms();
+  CHECK(shmp_segment_open(name, SHMP_OPEN_WAIT_FOR_NAME, 50 * MS, &err) == NULL);
+  CHECK_EQ(err.code, -ENOENT);
+  CHECK(now_ms() - t0 >= 49 && strstr(err.message, "for it to be created") != NULL);
+  pid_t child = fork();
+  if (child == 0) {
+    usleep(100 * 1000);
+    shmp_segment *s = shmp_segment_create(name, 4096, 0600, NULL);
+    usleep(500 * 1000);
+    shmp_segment_unref(s);
+    _exit(0);
+  }
+  shmp_segment *opened = shmp_segment_open(name, SHMP_OPEN_WAIT_FOR_NAME, 5000 * MS, &err);
+  CHECK(opened != NULL);
+  shmp_segment_unref(opened);
+  waitpid(child, NULL, 0);
+  shmp_unlink(name, NULL);
+}
+
 /* A second creator is told whether the name is in use or stale. */
 static void test_stale_name(void) {
   char name[64];
@@ -862,6 +886,7 @@ int main(void) {
   test_stale_name();
   test_signal_ends_waits();
   test_writer_learns_readers_went();
+  test_open_waits_for_the_name();
   if (failures) {
     fprintf(stderr, "core tests: %d failure(s)\n", failures);
     return 1;

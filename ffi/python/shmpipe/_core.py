@@ -109,5 +109,7 @@ TIMEOUT, CLOSED, STATE, INVALID, ARROW, AGAIN = (_constant(n) for n in ("ETIMEOU
 ARROW_SCHEMA, ARROW_RECORD_BATCH = _constant("ARROW_SCHEMA"), _constant("ARROW_RECORD_BATCH")
 NAME_MAX = _constant("NAME_MAX")
 OPEN_ALLOW_OTHER_OWNER, OPEN_READ_ONLY_DATA = _constant("OPEN_ALLOW_OTHER_OWNER"), _constant("OPEN_READ_ONLY_DATA")
+OPEN_WAIT_FOR_NAME = _constant("OPEN_WAIT_FOR_NAME")
+ENOENT, NOT_READY = _constant("ENOENT"), _constant("ENOTREADY")
 if ctypes.sizeof(Error) != _constant("ERROR_SIZE"):
     raise ImportError(f"shmpipe: {lib._name} lays out shmp_error differently from this binding")

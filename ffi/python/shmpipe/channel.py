@@ -278,9 +278,10 @@ def create_writer(name: str, capacity: int = DEFAULT_CAPACITY, mode: int = 0o600
     return Writer(Segment.create(name, capacity, mode))
 
 
-def open_writer(name: str, allow_other_owner: bool = False, ready_timeout: float = 2.0) -> Writer:
-    """Writes to a channel another process created."""
-    return Writer(Segment.open(name, open_flags(allow_other_owner), ready_timeout))
+def open_writer(name: str, allow_other_owner: bool = False, ready_timeout: float = 2.0, wait: float = 0.0) -> Writer:
+    """Writes to a channel another process created (waiting up to `wait`
+    seconds for it to be created: start-up order need not matter)."""
+    return Writer(Segment.open(name, open_flags(allow_other_owner), ready_timeout, wait))
 
 
 def create_reader(name: str, capacity: int = DEFAULT_CAPACITY, mode: int = 0o600) -> Reader:
@@ -288,6 +289,7 @@ def create_reader(name: str, capacity: int = DEFAULT_CAPACITY, mode: int = 0o600
     return Reader(Segment.create(name, capacity, mode))
 
 
-def open_reader(name: str, allow_other_owner: bool = False, ready_timeout: float = 2.0) -> Reader:
-    """Reads from a channel another process created (its records mapped read-only)."""
-    return Reader(Segment.open(name, open_flags(allow_other_owner) | OPEN_READ_ONLY_DATA, ready_timeout))
+def open_reader(name: str, allow_other_owner: bool = False, ready_timeout: float = 2.0, wait: float = 0.0) -> Reader:
+    """Reads from a channel another process created (its records mapped
+    read-only), waiting up to `wait` seconds for it to be created."""
+    return Reader(Segment.open(name, open_flags(allow_other_owner) | OPEN_READ_ONLY_DATA, ready_timeout, wait))

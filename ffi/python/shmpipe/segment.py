@@ -12,10 +12,12 @@ import atexit
 import ctypes
 import os
 import signal
+import time
 import weakref
 from typing import Optional
 
-from ._core import INVALID, NAME_MAX, OPEN_ALLOW_OTHER_OWNER, OPEN_READ_ONLY_DATA, Error, lib
+from ._core import (ENOENT, INVALID, NAME_MAX, NOT_READY, OPEN_ALLOW_OTHER_OWNER, OPEN_READ_ONLY_DATA,
+                    OPEN_WAIT_FOR_NAME, Error, lib)
 from .errors import ShmpipeError, check, error
 
 
@@ -118,9 +120,21 @@ class Segment:
         return cls(pointer, owned=True)
 
     @classmethod
-    def open(cls, name: str, flags: int = 0, ready_timeout: float = 2.0) -> "Segment":
+    def open(cls, name: str, flags: int = 0, ready_timeout: float = 2.0, wait: float = 0.0) -> "Segment":
+        """Opens the segment; with `wait` > 0, waits that long for it to be
+        created, in slices of 0.1 s so that Ctrl-C is seen."""
         err = Error()
-        pointer = lib.shmp_segment_open(_c_name(name, "open"), flags, int(ready_timeout * 1e9), ctypes.byref(err))
+        cname = _c_name(name, "open")
+        if not wait > 0:
+            pointer = lib.shmp_segment_open(cname, flags, int(ready_timeout * 1e9), ctypes.byref(err))
+        else:
+            deadline = time.monotonic() + wait  # one limit for both: the name, then the header
+            while True:
+                left = max(0.0, deadline - time.monotonic())
+                pointer = lib.shmp_segment_open(cname, flags | OPEN_WAIT_FOR_NAME, int(min(0.1, left) * 1e9),
+                                                ctypes.byref(err))
+                if pointer or err.code not in (ENOENT, NOT_READY) or left == 0:
+                    break
         if not pointer:
             raise ShmpipeError.from_error(err)
         return cls(pointer, owned=False)

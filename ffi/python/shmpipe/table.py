@@ -47,9 +47,10 @@ def publish(name: str, table: Union[pa.Table, pa.RecordBatch], mode: int = 0o600
     return PublishedTable(writer._seal(), byte_length)
 
 
-def open_table(name: str, allow_other_owner: bool = False, ready_timeout: float = 2.0) -> pa.Table:
-    """The table published as `name`; its buffers view the segment in place."""
-    segment = Segment.open(name, open_flags(allow_other_owner) | OPEN_READ_ONLY_DATA, ready_timeout)
+def open_table(name: str, allow_other_owner: bool = False, ready_timeout: float = 2.0, wait: float = 0.0) -> pa.Table:
+    """The table published as `name` (waiting up to `wait` seconds for it to
+    be published); its buffers view the segment in place."""
+    segment = Segment.open(name, open_flags(allow_other_owner) | OPEN_READ_ONLY_DATA, ready_timeout, wait)
     ready_ns = int(ready_timeout * 1e9)
     with Reader(segment, lambda pointer, errp: lib.shmp_table_open(pointer, ready_ns, errp)) as reader:
         try:

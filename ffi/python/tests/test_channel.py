@@ -183,3 +183,15 @@ def test_a_reader_left_open_is_closed_at_exit(name, spawn):
         with pytest.raises(shmpipe.ShmpipeError) as closed:
             writer.send(b"after")
         assert closed.value.code == "ECLOSED"
+
+
+def test_open_waits_for_the_channel_to_be_created(name, spawn):
+    with pytest.raises(shmpipe.ShmpipeError) as missing:
+        shmpipe.open_writer(name, wait=0.03)
+    assert missing.value.code == "ENOENT" and "for it to be created" in str(missing.value)
+    child = spawn("import shmpipe, sys, time; time.sleep(0.2); r = shmpipe.create_reader(sys.argv[1], 4096); "
+                  "print(r.recv(timeout=5).copy().decode(), flush=True)", name)
+    with shmpipe.open_writer(name, wait=5) as writer:
+        writer.send(b"found it")
+    assert child.stdout.readline() == "found it\n"
+    assert child.wait(5) == 0
