@@ -4,7 +4,7 @@
 import { expect, test } from "bun:test";
 import { addressOf } from "../lib/ffi/bun.ts";
 import { readFileSync } from "node:fs";
-import { Dictionary, Field, FixedSizeList, Float64, Int32, makeTable, RecordBatch, Schema, Table, Utf8, vectorFromArray } from "apache-arrow";
+import { Dictionary, Field, FixedSizeList, Float64, Int8, Int32, makeData, makeTable, RecordBatch, Schema, Struct, Table, Utf8, vectorFromArray } from "apache-arrow";
 import { BufferRegion, Message, RecordBatch as RecordBatchHeader } from "apache-arrow/ipc/metadata/message";
 import { ArrowReader, ArrowWriter, copyBatch, createReader, openWriter, shmPath, ShmpipeError, type Writer } from "../lib/index.ts";
 import { encodeRecordBatch, encodeSchema, encodeTable, writeMessage, type Encoded } from "../lib/arrow/ipc.ts";
@@ -290,6 +290,25 @@ test("a type parameter that is wrong is named as it is", () => {
     refused(writer, reader, bytesOf(encodeSchema(negative)), /field "f" of type fixed_size_list has an invalid parameter \(-1\)/);
   } finally {
     writer.close();
+    reader.close();
+  }
+});
+
+test("the writer refuses, before it commits, a message no reader could read; the stream goes on", () => {
+  const { reader, arrow } = channel("writer-check");
+  try {
+    // apache-arrow merges fields of the same name: the schema it encodes no longer matches the buffers.
+    const fields = [new Field("a", new Int8()), new Field("a", new Int32())];
+    const children = [makeData({ type: new Int8(), data: Int8Array.of(1, 2) }), makeData({ type: new Int32(), data: Int32Array.of(3, 4) })];
+    const merged = new RecordBatch(new Schema(fields), makeData({ type: new Struct(fields), length: 2, children }));
+    const error = errorOf(() => arrow.write(merged));
+    expect([error.code, error.op]).toEqual(["EARROW", "send"]);
+    expect(error.message).toContain('the values buffer of field "a" has 2 bytes; its length needs 8');
+    // A batch made from vectors, whose dictionaries apache-arrow does not list: they are sent all the same.
+    arrow.write(new RecordBatch({ label: vectorFromArray(["x", "y", "x"]).data[0]! }));
+    expect(reader.readSync({ timeoutMs: 1000 })!.getChild("label")!.toArray()).toEqual(["x", "y", "x"]);
+  } finally {
+    arrow.close();
     reader.close();
   }
 });

@@ -208,15 +208,10 @@ func (s *messageSource) Message() (*ipc.Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	var e C.shmp_error
-	var ptr unsafe.Pointer
-	if len(rec.bytes) > 0 {
-		ptr = unsafe.Pointer(&rec.bytes[0])
-	}
-	kind := int(C.shmp_arrow_checker_check(s.checker, ptr, C.uint64_t(len(rec.bytes)), &e))
-	if kind < 0 {
+	kind, err := s.check(rec.bytes)
+	if err != nil {
 		rec.release()
-		return nil, fromCore(&e)
+		return nil, err
 	}
 	prefix := int(C.shmp_arrow_checker_prefix_length(s.checker))
 	bodyLength := int(C.shmp_arrow_checker_body_length(s.checker))
@@ -248,6 +243,20 @@ func (s *messageSource) Message() (*ipc.Message, error) {
 		leased.Release()
 		return s.hand(message), nil
 	}
+}
+
+// check runs the core's checker over one message: its kind, or the error.
+func (s *messageSource) check(message []byte) (int, error) {
+	var e C.shmp_error
+	var ptr unsafe.Pointer
+	if len(message) > 0 {
+		ptr = unsafe.Pointer(&message[0])
+	}
+	kind := int(C.shmp_arrow_checker_check(s.checker, ptr, C.uint64_t(len(message)), &e))
+	if kind < 0 {
+		return 0, fromCore(&e)
+	}
+	return kind, nil
 }
 
 func (s *messageSource) hand(message *ipc.Message) *ipc.Message {

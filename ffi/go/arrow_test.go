@@ -390,3 +390,31 @@ func TestArrowOffsetsOutsideTheirDataAreRefused(t *testing.T) {
 	}
 	unchecked.Release()
 }
+
+// A message no reader could read is the writer's error, and the writer goes
+// on with the next batch.
+func TestArrowWriterRefusesWhatNoReaderCouldRead(t *testing.T) {
+	reader, writer, _ := arrowPair(t, 1<<20)
+	ctx := context.Background()
+	b := array.NewListViewBuilder(memory.DefaultAllocator, arrow.PrimitiveTypes.Int32)
+	b.AppendWithSize(true, 2)
+	b.ValueBuilder().(*array.Int32Builder).AppendValues([]int32{1, 2}, nil)
+	views := b.NewArray()
+	defer views.Release()
+	unreadable := array.NewRecordBatch(arrow.NewSchema([]arrow.Field{{Name: "v", Type: views.DataType()}}, nil), []arrow.Array{views}, 1)
+	defer unreadable.Release()
+	if err := writer.Write(ctx, unreadable); !errors.Is(err, ErrArrow) || err.(*Error).Op != "send" ||
+		!strings.Contains(err.Error(), "list_view") {
+		t.Fatalf("a list view: %v", err)
+	}
+	good := sampleBatch(4)
+	defer good.Release()
+	if err := writer.Write(ctx, good); err != nil {
+		t.Fatalf("the next batch: %v", err)
+	}
+	got, err := reader.Read(ctx)
+	if err != nil || !array.RecordEqual(got, good) {
+		t.Fatalf("the reader: %v", err)
+	}
+	got.Release()
+}

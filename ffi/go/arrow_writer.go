@@ -37,7 +37,10 @@ type payloadSink interface {
 	failure() error // the sink's own error, which arrow-go wraps
 }
 
-// NewArrowWriter writes Arrow batches to w.
+// NewArrowWriter writes Arrow batches to w. Each message is checked by the
+// core (its metadata, and that dictionaries come before the batches that
+// use them) before it is committed, so a message no reader could read is
+// the writer's error, not every reader's.
 func NewArrowWriter(w *Writer) *ArrowWriter {
 	return &ArrowWriter{w: w, out: &recordPayloads{w: w}}
 }
@@ -59,8 +62,10 @@ func (a *ArrowWriter) Write(ctx context.Context, batch arrow.RecordBatch) error 
 		a.ipc = ipc.NewWriterWithPayloadWriter(a.out, ipc.WithSchema(a.schema), ipc.WithDictionaryDeltas(true))
 	}
 	err := a.ipc.Write(batch)
+	if err != nil {
+		a.schema = nil // arrow-go's encoder keeps its first error: the next write starts afresh
+	}
 	if ours := a.out.failure(); ours != nil { // rather than arrow-go's wrapping of it
-		a.schema = nil // arrow-go's encoder stops after an error: start again
 		return ours
 	}
 	return err
@@ -92,7 +97,13 @@ func (a *ArrowWriter) WriteSchema(ctx context.Context, schema *arrow.Schema) err
 }
 
 // Close marks end-of-stream for the readers and closes the channel's writer.
-func (a *ArrowWriter) Close() error { return a.w.Close() }
+func (a *ArrowWriter) Close() error {
+	if out, ok := a.out.(*recordPayloads); ok && out.checker != nil {
+		out.checker.free()
+		out.checker = nil
+	}
+	return a.w.Close()
+}
 
 // recordPayloads is arrow-go's PayloadWriter: each payload (one IPC
 // message) goes into a record of its own, framed as
@@ -102,9 +113,10 @@ func (a *ArrowWriter) Close() error { return a.w.Close() }
 // with the metadata padded so that the body starts at a multiple of 64
 // bytes into the record, which itself starts on a 64-byte boundary.
 type recordPayloads struct {
-	w   *Writer
-	ctx context.Context
-	err error
+	w       *Writer
+	ctx     context.Context
+	err     error
+	checker *messageSource // the core's checker of what this writer sends
 }
 
 func (p *recordPayloads) Start() error              { return nil }
@@ -132,6 +144,11 @@ func (p *recordPayloads) WritePayload(payload ipc.Payload) error {
 	if err := payload.SerializeBody(&fill); err != nil || fill.n != int(body) {
 		p.w.Abort()
 		return fmt.Errorf("arrow body of %d bytes laid out as %d: %v", body, fill.n, err)
+	}
+	if err := p.check(record); err != nil {
+		p.w.Abort()
+		p.err = err
+		return err
 	}
 	if err := p.w.Commit(len(record)); err != nil {
 		p.err = err
@@ -166,4 +183,19 @@ func (s *sliceWriter) Write(b []byte) (int, error) {
 	}
 	s.n += copy(s.buf[s.n:], b)
 	return len(b), nil
+}
+
+// check runs the core's check of a message this writer is about to commit
+// (metadata only: the values come from arrow-go itself).
+func (p *recordPayloads) check(record []byte) error {
+	if p.checker == nil {
+		checker, err := newMessageSource(p.w.Name(), "send", nil)
+		if err != nil {
+			return err
+		}
+		TrustValues()(checker)
+		p.checker = checker
+	}
+	_, err := p.checker.check(record)
+	return err
 }

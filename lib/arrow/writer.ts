@@ -3,11 +3,12 @@
 // when it is new, replaced or grown (as deltas), then the batch. Each message
 // is written straight into its claimed record: the column buffers are copied
 // once, from the batch into shared memory, and nowhere else.
-import { type Data, RecordBatch, type Schema, Table, util, type Vector } from "apache-arrow";
+import { type Data, DataType, RecordBatch, type Schema, Table, util, type Vector } from "apache-arrow";
 import { Code, usageError } from "../errors.ts";
 import type { WaitOptions } from "../options.ts";
 import type { Writer } from "../writer.ts";
 import { type Encoded, encodeDictionary, encodeRecordBatch, encodeSchema, writeMessage } from "./ipc.ts";
+import { MessageCheck } from "./check.ts";
 
 interface SentDictionary {
   vector: Vector;
@@ -18,9 +19,17 @@ export class ArrowWriter implements Disposable {
   readonly #writer: Writer;
   #schema: Schema | null = null;
   readonly #dictionaries = new Map<number, SentDictionary>();
+  /**
+   * The core's check of what this writer sends, before each commit (the
+   * metadata, and dictionaries before the batches that use them; the values
+   * come from apache-arrow itself): a message no reader could read is the
+   * writer's error, not every reader's.
+   */
+  readonly #check: MessageCheck;
 
   constructor(writer: Writer) {
     this.#writer = writer;
+    this.#check = new MessageCheck(writer.name, "send", true);
   }
 
   get name(): string {
@@ -42,6 +51,7 @@ export class ArrowWriter implements Disposable {
 
   /** Marks end-of-stream for the reader and lets go of the channel. */
   close(): void {
+    this.#check[Symbol.dispose]();
     this.#writer.close();
   }
 
@@ -60,7 +70,7 @@ export class ArrowWriter implements Disposable {
   // chunk differs from the one sent is sent whole again; chunks added to it
   // since are sent as deltas.
   #sendDictionaries(batch: RecordBatch, options?: WaitOptions): void {
-    for (const [id, vector] of batch.dictionaries) {
+    for (const [id, vector] of dictionariesOf(batch)) {
       const chunks: readonly Data[] = vector?.data ?? [];
       const sent = this.#dictionaries.get(id);
       const from = sent && sent.vector.data[0] === chunks[0] ? sent.chunks : 0;
@@ -75,8 +85,11 @@ export class ArrowWriter implements Disposable {
     const target = this.#writer.claim(message.byteLength, options);
     try {
       writeMessage(message, target);
+      this.#check.check(target);
     } catch (error) {
       this.#writer.abort();
+      this.#schema = null; // the next write sends its schema (and dictionaries) again
+      this.#dictionaries.clear();
       throw error;
     }
     this.#writer.commit();
@@ -96,4 +109,21 @@ export function checkArrow(data: unknown, segment: string, op: "send" | "publish
   throw usageError(Code.INVALID, segment, op, foreign
     ? `this ${foreign} comes from another copy of apache-arrow than the one shmpipe uses: install apache-arrow once in your project (shmpipe declares it as a peer dependency) so that both share it`
     : "it takes an apache-arrow RecordBatch or Table");
+}
+
+/**
+ * The dictionaries a batch's columns use, by id. apache-arrow's own
+ * `batch.dictionaries` misses those of a batch made from vectors
+ * (`new RecordBatch({ label: vectorFromArray([...]) })`): they are found in
+ * the columns' data then.
+ */
+function dictionariesOf(batch: RecordBatch): Map<number, Vector> {
+  const found = new Map(batch.dictionaries);
+  const visit = (type: DataType, data: Data | undefined): void => {
+    if (data === undefined) return;
+    if (DataType.isDictionary(type) && data.dictionary && !found.has(type.id)) found.set(type.id, data.dictionary);
+    type.children?.forEach((child, i) => visit(child.type, data.children[i]));
+  };
+  batch.schema.fields.forEach((field, i) => visit(field.type, batch.data.children[i]));
+  return found;
 }

@@ -79,7 +79,7 @@ static const char *code_hint(int code) {
     case SHMP_E_ABI:
     case SHMP_E_TRUNCATED:
     case SHMP_E_CORRUPT: return "Something other than a matching shmpipe wrote this memory; recreate the channel";
-    case SHMP_E_ARROW: return "The writer sent something other than a valid Arrow IPC message";
+    case SHMP_E_ARROW: return "The message is not valid Arrow, or uses a type shmpipe does not read yet";
     default: return NULL;
   }
 }

@@ -38,9 +38,17 @@ class _Checker:
             raise ShmpipeError.from_error(self._err)
         self.free = weakref.finalize(self, lib.shmp_arrow_checker_free, self._pointer)
 
+    def trust_values(self, trust: bool) -> "_Checker":
+        lib.shmp_arrow_checker_trust_values(self._pointer, int(trust))
+        return self
+
+    def check_at(self, address: int, length: int) -> int:
+        """The kind of the message at `address`; raises EARROW if it is not valid."""
+        return check(lib.shmp_arrow_checker_check(self._pointer, address, length, self._errp), self._err)
+
     def __call__(self, message: Message) -> Tuple[int, bytes, int]:
         """(kind, checked framing and metadata, body length) of a valid message; raises EARROW otherwise."""
-        kind = check(lib.shmp_arrow_checker_check(self._pointer, message._address, len(message), self._errp), self._err)
+        kind = self.check_at(message._address, len(message))
         prefix = ctypes.string_at(lib.shmp_arrow_checker_prefix(self._pointer), lib.shmp_arrow_checker_prefix_length(self._pointer))
         return kind, prefix, lib.shmp_arrow_checker_body_length(self._pointer)
 
@@ -203,14 +211,23 @@ def ipc_messages(data: Union[pa.RecordBatch, pa.Table], channel: str) -> List[Tu
     return sized
 
 
-def send_message(writer: Writer, message: "pa.ipc.Message", length: int, timeout: Optional[float]) -> None:
-    """Serialises `message` straight into a claimed record of `length` bytes."""
+def send_message(writer: Writer, message: "pa.ipc.Message", length: int, timeout: Optional[float],
+                 sent: _Checker) -> None:
+    """Serialises `message` straight into a claimed record of `length` bytes,
+    and commits it once the core's checker `sent` of this writer's stream
+    (metadata, dictionaries before their batches) agrees: a message no reader
+    could read is the writer's error, not every reader's."""
     target = writer.claim(length, timeout)
     try:
         sink = pa.FixedSizeBufferWriter(pa.py_buffer(target))
         message.serialize_to(sink, alignment=_ALIGN)
         sink.close()
         del sink  # lets go of `target`, which commit() invalidates
+        anchor = ctypes.c_char.from_buffer(target)
+        try:
+            sent.check_at(ctypes.addressof(anchor), length)
+        finally:
+            del anchor
     except BaseException:
         writer.abort()
         raise
@@ -223,6 +240,7 @@ class ArrowWriter:
     def __init__(self, writer: Writer):
         self._writer = writer
         self._schema: Optional[pa.Schema] = None
+        self._sent = _Checker(writer.name, "send").trust_values(True)  # the values come from pyarrow itself
 
     @property
     def name(self) -> str:
@@ -234,10 +252,15 @@ class ArrowWriter:
                 if self._schema is not None and self._schema.equals(data.schema, check_metadata=True):
                     continue
                 self._schema = data.schema
-            send_message(self._writer, message, length, timeout)
+            try:
+                send_message(self._writer, message, length, timeout, self._sent)
+            except BaseException:
+                self._schema = None  # the next write sends its schema again
+                raise
 
     def close(self) -> None:
         self._writer.close()
+        self._sent.free()
 
     def __enter__(self) -> "ArrowWriter":
         return self

@@ -38,12 +38,15 @@ def publish(name: str, table: Union[pa.Table, pa.RecordBatch], mode: int = 0o600
     messages = ipc_messages(table, name)
     byte_length = sum(lib.shmp_record_footprint(length) for _, length in messages)
     writer = create_writer(name, byte_length, mode)
+    sent = _Checker(name, "publish").trust_values(True)
     try:
         for message, length in messages:
-            send_message(writer, message, length, timeout=0)
+            send_message(writer, message, length, 0, sent)
     except BaseException:
         writer.close()
         raise
+    finally:
+        sent.free()
     return PublishedTable(writer._seal(), byte_length)
 
 
