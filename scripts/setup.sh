@@ -3,9 +3,9 @@
 # other npm packages (pinned in package-lock.json), the C core built with
 # make, and pyarrow, pytest and the packaging tools for the Python binding
 # (pinned in ffi/python/requirements-dev.txt) into the project's virtual
-# environment .venv, and the Go modules the Go package needs (go.sum pins
-# them; Go itself must be on the machine). With --bench it also installs
-# hyperfine from Debian.
+# environment .venv, the Go modules the Go package needs (go.sum pins
+# them; Go itself must be on the machine), R and clang from Debian, and the
+# R package into .rlib. With --bench it also installs hyperfine.
 # Run it as often as you like: the second time it only checks that
 # everything is in place.
 set -eu
@@ -40,8 +40,29 @@ if [ ! -x .venv/bin/python ] || [ ! -f "$PY_STAMP" ] || [ ffi/python/requirement
   touch "$PY_STAMP"
 fi
 
-if [ "${1:-}" = "--bench" ] && ! command -v hyperfine >/dev/null 2>&1; then
-  say "installing hyperfine (apt-get)"
+# Debian's packages: R (no CRAN here: testthat, bit64 and data.table come
+# from Debian too) and clang with libFuzzer for the core's fuzzer; with
+# --bench also hyperfine. Installed once, without the recommended extras.
+APT_NEEDED=""
+command -v Rscript >/dev/null 2>&1 && Rscript -e 'quit(status = !requireNamespace("testthat", quietly = TRUE))' >/dev/null 2>&1 \
+  || APT_NEEDED="$APT_NEEDED r-base-core r-base-dev r-cran-testthat r-cran-bit64 r-cran-data.table"
+command -v clang >/dev/null 2>&1 && ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 \
+  || APT_NEEDED="$APT_NEEDED clang libclang-rt-14-dev"
+[ "${1:-}" = "--bench" ] && ! command -v hyperfine >/dev/null 2>&1 && APT_NEEDED="$APT_NEEDED hyperfine"
+if [ -n "$APT_NEEDED" ]; then
+  say "installing$APT_NEEDED (apt-get)"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq hyperfine >/dev/null
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $APT_NEEDED >/dev/null
+fi
+
+# The R package, into the project's own library (.rlib), again whenever
+# its sources or the core's changed (R CMD INSTALL bundles the core).
+R_STAMP=.rlib/.stamp
+if [ ! -f "$R_STAMP" ] || [ -n "$(find ffi/r/R ffi/r/src ffi/r/DESCRIPTION ffi/r/NAMESPACE ffi/core/src ffi/core/include \
+     -newer "$R_STAMP" -type f ! -name '*.o' ! -name '*.so' ! -path 'ffi/r/src/core/*' 2>/dev/null | head -1)" ]; then
+  say "installing the R package into .rlib (R CMD INSTALL)"
+  mkdir -p .rlib
+  R CMD INSTALL --no-docs --no-html -l .rlib ffi/r >/dev/null 2>.rlib/install.log || { cat .rlib/install.log >&2; exit 1; }
+  touch "$R_STAMP"
 fi

@@ -1,0 +1,54 @@
+#' Channels: one writer and up to 32 readers per name, through POSIX shared
+#' memory (the C core of shmpipe, compiled into this package).
+
+#' Opens (or, with create = TRUE, creates) the reading end of channel `name`.
+#' A creator owns the name: close() (or the end of the session) removes it.
+#' `wait`: seconds to wait for a channel not created yet (0: it must exist).
+shm_reader <- function(name, create = FALSE, capacity = 16 * 2^20, wait = 0) {
+  structure(list(pointer = .Call(shmp_r_open, name, "reader", create, capacity, wait)),
+            class = "shmpipe_reader")
+}
+
+#' Opens (or creates) the writing end of channel `name`.
+shm_writer <- function(name, create = FALSE, capacity = 16 * 2^20, wait = 0) {
+  structure(list(pointer = .Call(shmp_r_open, name, "writer", create, capacity, wait)),
+            class = "shmpipe_writer")
+}
+
+#' The next record as a raw vector (a copy), or NULL at the end of the
+#' stream. Waits up to `timeout` seconds (Inf: as long as the writer lives);
+#' Ctrl-C ends the wait.
+recv_bytes <- function(reader, timeout = Inf) {
+  stopifnot(inherits(reader, "shmpipe_reader"))
+  .Call(shmp_r_recv_bytes, reader$pointer, timeout)
+}
+
+#' Sends a raw vector (or a string, as its bytes) as one record.
+send_bytes <- function(writer, bytes, timeout = 30) {
+  stopifnot(inherits(writer, "shmpipe_writer"))
+  if (is.character(bytes)) bytes <- charToRaw(bytes)
+  invisible(.Call(shmp_r_send_bytes, writer$pointer, bytes, timeout))
+}
+
+close.shmpipe_reader <- function(con, ...) invisible(.Call(shmp_r_close, con$pointer))
+close.shmpipe_writer <- function(con, ...) invisible(.Call(shmp_r_close, con$pointer))
+
+print.shmpipe_reader <- function(x, ...) {
+  state <- if (.Call(shmp_r_is_open, x$pointer)) "open" else "closed"
+  cat(sprintf("<shmpipe reader of \"%s\", %s>\n", .Call(shmp_r_name, x$pointer), state))
+  invisible(x)
+}
+
+print.shmpipe_writer <- function(x, ...) {
+  state <- if (.Call(shmp_r_is_open, x$pointer)) "open" else "closed"
+  cat(sprintf("<shmpipe writer of \"%s\", %s>\n", .Call(shmp_r_name, x$pointer), state))
+  invisible(x)
+}
+
+#' Removes a channel's name from /dev/shm (mappings stay valid).
+shm_unlink <- function(name) invisible(.Call(shmp_r_unlink, name))
+
+#' The release of the C core compiled into this package.
+shm_version <- function() .Call(shmp_r_version)
+
+conditionMessage.shmpipe_error <- function(c) c$message

@@ -1,0 +1,36 @@
+/* Registration of the routines R calls (.Call), and the check that the
+ * compiled-in core is the one this glue was written for. */
+#include <R_ext/Rdynload.h>
+
+#include "shmpipe_r.h"
+
+SEXP shmp_r_open(SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP shmp_r_close(SEXP);
+SEXP shmp_r_is_open(SEXP);
+SEXP shmp_r_name(SEXP);
+SEXP shmp_r_recv_bytes(SEXP, SEXP);
+SEXP shmp_r_send_bytes(SEXP, SEXP, SEXP);
+SEXP shmp_r_unlink(SEXP);
+SEXP shmp_r_version(void);
+
+static const R_CallMethodDef routines[] = {
+    {"shmp_r_open", (DL_FUNC)&shmp_r_open, 5},
+    {"shmp_r_close", (DL_FUNC)&shmp_r_close, 1},
+    {"shmp_r_is_open", (DL_FUNC)&shmp_r_is_open, 1},
+    {"shmp_r_name", (DL_FUNC)&shmp_r_name, 1},
+    {"shmp_r_recv_bytes", (DL_FUNC)&shmp_r_recv_bytes, 2},
+    {"shmp_r_send_bytes", (DL_FUNC)&shmp_r_send_bytes, 3},
+    {"shmp_r_unlink", (DL_FUNC)&shmp_r_unlink, 1},
+    {"shmp_r_version", (DL_FUNC)&shmp_r_version, 0},
+    {NULL, NULL, 0},
+};
+
+/* The ABI of the core this glue is written for (SHMP_ABI). */
+#define CORE_ABI 1u
+
+void R_init_shmpipe(DllInfo *info) {
+  if (shmp_abi() != CORE_ABI)
+    Rf_error("shmpipe: the compiled-in C core %s has ABI %u, this package needs %u", shmp_version(), shmp_abi(), CORE_ABI);
+  R_registerRoutines(info, NULL, routines, NULL, NULL);
+  R_useDynamicSymbols(info, FALSE);
+}

@@ -1,0 +1,23 @@
+/* What the R glue's files share. R never writes into shared memory: readers
+ * map the ring read-only, and vectors that view it copy on a request to
+ * write. */
+#ifndef SHMPIPE_R_H
+#define SHMPIPE_R_H
+
+#define R_NO_REMAP
+#include <R.h>
+#include <Rinternals.h>
+
+#include "shmpipe.h"
+
+/* Raises the core's error as an R condition of class shmpipe_error (with
+ * code, name, op, segment and the core's sentence); does not return. */
+void shmp_r_raise(const shmp_error *err) __attribute__((noreturn));
+
+/* The same for a failure the R glue detects itself, worded by the core. */
+void shmp_r_raise_usage(int code, const char *op, const char *segment, const char *detail) __attribute__((noreturn));
+
+/* A named constant of the core (shmp_constant). */
+int shmp_r_constant(const char *name);
+
+#endif

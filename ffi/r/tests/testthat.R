@@ -1,0 +1,3 @@
+library(testthat)
+library(shmpipe)
+test_check("shmpipe")
