@@ -338,6 +338,49 @@ void shmp_arrow_checker_trust_values(shmp_arrow_checker *c, int trust);
 /* Top-level columns of the current schema (0 before the first). */
 uint32_t shmp_arrow_checker_columns(const shmp_arrow_checker *c);
 
+/* ---- Arrow messages from bindings without an Arrow library ---------------
+ *
+ * The core encodes the messages of a table of simple columns (R uses it):
+ * laid out as every shmpipe writer lays them out (the body 64 bytes into the
+ * record, each buffer at a 64-byte boundary), so that they pass the check
+ * above. Dictionary-encoded columns use dictionary id = their column index. */
+
+enum shmp_column_kind {
+  SHMP_COLUMN_FLOAT64 = 1,       /* values: double */
+  SHMP_COLUMN_INT32 = 2,         /* values: int32_t */
+  SHMP_COLUMN_BOOL = 3,          /* values: a bitmap, bit set = true */
+  SHMP_COLUMN_UTF8 = 4,          /* offsets (length + 1 int32_t) and data */
+  SHMP_COLUMN_DICTIONARY_UTF8 = 5, /* values: int32_t indices; the dictionary_* fields */
+  SHMP_COLUMN_DATE32 = 6,        /* values: int32_t days since 1970-01-01 */
+  SHMP_COLUMN_TIMESTAMP_US = 7,  /* values: int64_t microseconds since the epoch, in `timezone` */
+  SHMP_COLUMN_INT64 = 8,         /* values: int64_t */
+};
+
+typedef struct shmp_column {
+  const char *name;
+  uint32_t kind;              /* enum shmp_column_kind */
+  int32_t r_na;               /* null slots hold R's NA bit patterns: the field's metadata says so */
+  const char *timezone;       /* TIMESTAMP_US: an IANA name, or "" / NULL for none */
+  int64_t null_count;         /* 0: no validity bitmap */
+  const uint8_t *validity;    /* ceil(rows / 8) bytes, bit set = valid */
+  const void *values;
+  const int32_t *offsets;     /* UTF8 */
+  const uint8_t *data;        /* UTF8 */
+  int64_t dictionary_length;  /* DICTIONARY_UTF8: the dictionary's strings */
+  const int32_t *dictionary_offsets;
+  const uint8_t *dictionary_data;
+} shmp_column;
+
+/* Each writes its message into `out` (`capacity` bytes, 8-byte aligned,
+ * e.g. a claimed record) and returns its size; with `out` NULL, returns
+ * the size it needs. A negative code on failure. */
+int64_t shmp_arrow_encode_schema(const shmp_column *columns, uint32_t count, void *out, uint64_t capacity,
+                                 shmp_error *err);
+int64_t shmp_arrow_encode_dictionary(const shmp_column *columns, uint32_t count, uint32_t column, void *out,
+                                     uint64_t capacity, shmp_error *err);
+int64_t shmp_arrow_encode_batch(const shmp_column *columns, uint32_t count, int64_t rows, void *out,
+                                uint64_t capacity, shmp_error *err);
+
 /* ---- Signals -------------------------------------------------------------
  *
  * A runtime whose signal handlers cannot run while a call blocks (a
