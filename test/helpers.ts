@@ -60,6 +60,20 @@ export function spawnFixture(fixture: string, args: string[]): Subprocess<"ignor
 const pythonTests = new URL("../ffi/python/tests", import.meta.url).pathname;
 
 /** Runs a Python fixture with the shmpipe package (from this checkout) importable. */
+/** Runs an R fixture (test/fixtures/r/) with Rscript and the project's R library (.rlib). */
+export function spawnR(fixture: string, args: string[]): Subprocess<"ignore", "pipe", "pipe"> {
+  const library = new URL("../.rlib", import.meta.url).pathname;
+  const child = Bun.spawn(["Rscript", "--vanilla", new URL(`./fixtures/r/${fixture}`, import.meta.url).pathname, ...args], {
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, R_LIBS: library },
+  });
+  children.add(child);
+  child.exited.then(() => children.delete(child));
+  return child;
+}
+
 export function spawnPython(fixture: string, args: string[]): Subprocess<"ignore", "pipe", "pipe"> {
   const child = Bun.spawn([python(), new URL(`./fixtures/${fixture}`, import.meta.url).pathname, ...args], {
     stdin: "ignore",

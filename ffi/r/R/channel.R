@@ -11,7 +11,7 @@ shm_reader <- function(name, create = FALSE, capacity = 16 * 2^20, wait = 0) {
 
 #' Opens (or creates) the writing end of channel `name`.
 shm_writer <- function(name, create = FALSE, capacity = 16 * 2^20, wait = 0) {
-  structure(list(pointer = .Call(shmp_r_open, name, "writer", create, capacity, wait)),
+  structure(list(pointer = .Call(shmp_r_open, name, "writer", create, capacity, wait), state = new.env()),
             class = "shmpipe_writer")
 }
 
@@ -52,3 +52,16 @@ shm_unlink <- function(name) invisible(.Call(shmp_r_unlink, name))
 shm_version <- function() .Call(shmp_r_version)
 
 conditionMessage.shmpipe_error <- function(c) c$message
+
+#' Writes a data.frame as one Arrow record batch, straight into the channel
+#' (numeric, integer, logical, character, factor, Date, POSIXct and
+#' bit64::integer64 columns). The schema goes first, and again whenever the
+#' columns' names or types change; factors send their levels each time.
+write_batch <- function(writer, df, timeout = 30) {
+  stopifnot(inherits(writer, "shmpipe_writer"), is.data.frame(df))
+  signature <- paste(names(df), vapply(df, function(x) paste(class(x), collapse = "/"), ""), collapse = "|")
+  with_schema <- !identical(writer$state$signature, signature)
+  .Call(shmp_r_write_batch, writer$pointer, df, with_schema, timeout)
+  writer$state$signature <- signature
+  invisible(writer)
+}

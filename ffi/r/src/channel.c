@@ -158,6 +158,23 @@ SEXP shmp_r_send_bytes(SEXP pointer, SEXP bytes, SEXP timeout_arg) {
   }
 }
 
+shmp_writer *shmp_r_live_writer(SEXP pointer, shmp_segment **segment, const char **name) {
+  end *e = live_end(pointer, "send");
+  if (e->writer == NULL) Rf_error("this is a reader, not a writer");
+  *segment = e->segment;
+  *name = e->name;
+  return e->writer;
+}
+
+int64_t shmp_r_claim(shmp_writer *writer, uint64_t size, int64_t timeout_ns, shmp_error *err) {
+  int64_t deadline = timeout_ns < 0 ? -1 : now_ns() + timeout_ns;
+  for (;;) {
+    int64_t offset = shmp_writer_claim(writer, size, next_slice(deadline), 256, err);
+    if (offset >= 0 || offset != shmp_constant("ETIMEOUT") || (deadline >= 0 && now_ns() >= deadline)) return offset;
+    R_CheckUserInterrupt();
+  }
+}
+
 SEXP shmp_r_unlink(SEXP name_arg) {
   shmp_error err;
   if (shmp_unlink(string_arg(name_arg, "name"), &err) != SHMP_OK) shmp_r_raise(&err);

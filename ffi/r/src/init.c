@@ -12,6 +12,7 @@ SEXP shmp_r_recv_bytes(SEXP, SEXP);
 SEXP shmp_r_send_bytes(SEXP, SEXP, SEXP);
 SEXP shmp_r_unlink(SEXP);
 SEXP shmp_r_version(void);
+SEXP shmp_r_write_batch(SEXP, SEXP, SEXP, SEXP);
 
 static const R_CallMethodDef routines[] = {
     {"shmp_r_open", (DL_FUNC)&shmp_r_open, 5},
@@ -22,6 +23,7 @@ static const R_CallMethodDef routines[] = {
     {"shmp_r_send_bytes", (DL_FUNC)&shmp_r_send_bytes, 3},
     {"shmp_r_unlink", (DL_FUNC)&shmp_r_unlink, 1},
     {"shmp_r_version", (DL_FUNC)&shmp_r_version, 0},
+    {"shmp_r_write_batch", (DL_FUNC)&shmp_r_write_batch, 4},
     {NULL, NULL, 0},
 };
 

@@ -20,4 +20,12 @@ void shmp_r_raise_usage(int code, const char *op, const char *segment, const cha
 /* A named constant of the core (shmp_constant). */
 int shmp_r_constant(const char *name);
 
+/* The writer behind an R object (an R error if it was closed), with its
+ * segment and channel name. */
+shmp_writer *shmp_r_live_writer(SEXP pointer, shmp_segment **segment, const char **name);
+
+/* Claims `size` bytes, waiting up to `timeout_ns` (-1: for ever) in slices
+ * between which Ctrl-C is seen; the offset, or the failure in `err`. */
+int64_t shmp_r_claim(shmp_writer *writer, uint64_t size, int64_t timeout_ns, shmp_error *err);
+
 #endif

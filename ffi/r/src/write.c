@@ -1,0 +1,228 @@
+/* Writing a data.frame as Arrow messages, straight into claimed records:
+ * the core encodes (shmp_arrow_encode_*), this file only says where each
+ * column's values are. Doubles, integers and integer64 go as they lie in R
+ * (one copy, into shared memory), with R's NA bit patterns left in their
+ * null slots and the field marked so; the rest is converted first. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "shmpipe_r.h"
+
+/* Memory a column's conversion needs: R's transient allocation, freed when
+ * the .Call returns, also by an error or Ctrl-C. */
+typedef struct scratch {
+  int unused;
+} scratch;
+
+static void *take(scratch *s, size_t bytes) {
+  (void)s;
+  void *p = R_alloc(bytes ? bytes : 1, 1);
+  memset(p, 0, bytes ? bytes : 1);
+  return p;
+}
+
+static int inherits(SEXP x, const char *name) { return Rf_inherits(x, name); }
+
+/* A validity bitmap for the rows where `is_na` says NA; NULL when none is. */
+static const uint8_t *validity_of(scratch *s, R_xlen_t n, int64_t *nulls, int (*is_na)(SEXP, R_xlen_t), SEXP x) {
+  uint8_t *bits = NULL;
+  *nulls = 0;
+  for (R_xlen_t i = 0; i < n; i++) {
+    if (!is_na(x, i)) continue;
+    if (bits == NULL) {
+      bits = take(s, (size_t)(n + 7) / 8);
+      if (bits == NULL) return NULL;
+      memset(bits, 0xff, (size_t)(n + 7) / 8);
+    }
+    bits[i / 8] &= (uint8_t) ~(1u << (i % 8));
+    (*nulls)++;
+  }
+  return bits;
+}
+
+static int real_na(SEXP x, R_xlen_t i) { return ISNA(REAL(x)[i]); }
+static int int_na(SEXP x, R_xlen_t i) { return INTEGER(x)[i] == NA_INTEGER; }
+static int logical_na(SEXP x, R_xlen_t i) { return LOGICAL(x)[i] == NA_LOGICAL; }
+static int string_na(SEXP x, R_xlen_t i) { return STRING_ELT(x, i) == NA_STRING; }
+static int integer64_na(SEXP x, R_xlen_t i) {
+  int64_t v;
+  memcpy(&v, &REAL(x)[i], 8);
+  return v == INT64_MIN;
+}
+static int real_nan(SEXP x, R_xlen_t i) { return ISNAN(REAL(x)[i]); }
+
+/* Offsets and bytes of `n` strings (UTF-8); NULL on overflow or no memory. */
+static int utf8_of(scratch *s, SEXP strings, R_xlen_t n, const int32_t **offsets, const uint8_t **data) {
+  int32_t *o = take(s, sizeof(int32_t) * (size_t)(n + 1));
+  if (o == NULL) return -1;
+  uint64_t total = 0;
+  for (R_xlen_t i = 0; i < n; i++) {
+    SEXP e = STRING_ELT(strings, i);
+    total += e == NA_STRING ? 0 : strlen(Rf_translateCharUTF8(e));
+  }
+  if (total > INT32_MAX) return -1;
+  uint8_t *d = take(s, (size_t)total);
+  if (d == NULL) return -1;
+  uint64_t at = 0;
+  for (R_xlen_t i = 0; i < n; i++) {
+    o[i] = (int32_t)at;
+    SEXP e = STRING_ELT(strings, i);
+    if (e == NA_STRING) continue;
+    const char *text = Rf_translateCharUTF8(e);
+    size_t len = strlen(text);
+    memcpy(d + at, text, len);
+    at += len;
+  }
+  o[n] = (int32_t)at;
+  *offsets = o;
+  *data = d;
+  return 0;
+}
+
+/* Describes column `x` named `name` to the core; an error sentence or NULL. */
+static const char *describe(scratch *s, SEXP x, const char *name, R_xlen_t n, shmp_column *c) {
+  memset(c, 0, sizeof *c);
+  c->name = name;
+  if (inherits(x, "factor")) {
+    SEXP levels = Rf_getAttrib(x, R_LevelsSymbol);
+    int32_t *codes = take(s, sizeof(int32_t) * (size_t)n);
+    if (codes == NULL) return "out of memory";
+    for (R_xlen_t i = 0; i < n; i++) codes[i] = INTEGER(x)[i] == NA_INTEGER ? 0 : INTEGER(x)[i] - 1;
+    c->kind = SHMP_COLUMN_DICTIONARY_UTF8;
+    c->values = codes;
+    c->validity = validity_of(s, n, &c->null_count, int_na, x);
+    c->dictionary_length = Rf_xlength(levels);
+    if (utf8_of(s, levels, c->dictionary_length, &c->dictionary_offsets, &c->dictionary_data) != 0) return "its levels are too long";
+    return NULL;
+  }
+  if (inherits(x, "Date")) {
+    int32_t *days = take(s, sizeof(int32_t) * (size_t)n);
+    if (days == NULL) return "out of memory";
+    int is_real = TYPEOF(x) == REALSXP;
+    for (R_xlen_t i = 0; i < n; i++) days[i] = is_real ? (ISNAN(REAL(x)[i]) ? 0 : (int32_t)floor(REAL(x)[i])) : INTEGER(x)[i];
+    c->kind = SHMP_COLUMN_DATE32;
+    c->values = days;
+    c->validity = validity_of(s, n, &c->null_count, is_real ? real_nan : int_na, x);
+    return NULL;
+  }
+  if (inherits(x, "POSIXct")) {
+    if (TYPEOF(x) != REALSXP) return "a POSIXct column is stored as doubles";
+    int64_t *micros = take(s, sizeof(int64_t) * (size_t)n);
+    if (micros == NULL) return "out of memory";
+    for (R_xlen_t i = 0; i < n; i++) micros[i] = ISNAN(REAL(x)[i]) ? 0 : (int64_t)llround(REAL(x)[i] * 1e6);
+    SEXP tz = Rf_getAttrib(x, Rf_install("tzone"));
+    c->kind = SHMP_COLUMN_TIMESTAMP_US;
+    c->values = micros;
+    c->timezone = Rf_isString(tz) && Rf_length(tz) > 0 ? CHAR(STRING_ELT(tz, 0)) : "";
+    c->validity = validity_of(s, n, &c->null_count, real_nan, x);
+    return NULL;
+  }
+  if (inherits(x, "integer64")) { /* bit64: int64 values in a double vector */
+    c->kind = SHMP_COLUMN_INT64;
+    c->values = REAL(x);
+    c->validity = validity_of(s, n, &c->null_count, integer64_na, x);
+    return NULL;
+  }
+  switch (TYPEOF(x)) {
+    case REALSXP:
+      c->kind = SHMP_COLUMN_FLOAT64;
+      c->values = REAL(x);
+      c->r_na = 1; /* NA_real_ stays in its slot */
+      c->validity = validity_of(s, n, &c->null_count, real_na, x);
+      return NULL;
+    case INTSXP:
+      c->kind = SHMP_COLUMN_INT32;
+      c->values = INTEGER(x);
+      c->r_na = 1; /* NA_integer_ stays in its slot */
+      c->validity = validity_of(s, n, &c->null_count, int_na, x);
+      return NULL;
+    case LGLSXP: {
+      uint8_t *bits = take(s, (size_t)(n + 7) / 8);
+      if (bits == NULL) return "out of memory";
+      for (R_xlen_t i = 0; i < n; i++)
+        if (LOGICAL(x)[i] == TRUE) bits[i / 8] |= (uint8_t)(1u << (i % 8));
+      c->kind = SHMP_COLUMN_BOOL;
+      c->values = bits;
+      c->validity = validity_of(s, n, &c->null_count, logical_na, x);
+      return NULL;
+    }
+    case STRSXP:
+      c->kind = SHMP_COLUMN_UTF8;
+      c->validity = validity_of(s, n, &c->null_count, string_na, x);
+      return utf8_of(s, x, n, &c->offsets, &c->data) != 0 ? "its strings take more than 2 GiB" : NULL;
+    default: return "its type has no Arrow counterpart in shmpipe yet (numeric, integer, logical, character, factor, Date, POSIXct and integer64 do)";
+  }
+}
+
+
+typedef struct encoding {
+  const shmp_column *columns;
+  uint32_t count;
+  int64_t rows;
+  int what; /* 0 schema, 1 dictionary of column `column`, 2 batch */
+  uint32_t column;
+} encoding;
+
+static int64_t encode(const encoding *e, void *out, uint64_t capacity, shmp_error *err) {
+  switch (e->what) {
+    case 0: return shmp_arrow_encode_schema(e->columns, e->count, out, capacity, err);
+    case 1: return shmp_arrow_encode_dictionary(e->columns, e->count, e->column, out, capacity, err);
+    default: return shmp_arrow_encode_batch(e->columns, e->count, e->rows, out, capacity, err);
+  }
+}
+
+/* Sends one message; 0, or the failure in `err`. */
+static int send_message(shmp_writer *writer, shmp_segment *segment, const encoding *e, int64_t timeout_ns,
+                        shmp_error *err) {
+  int64_t size = encode(e, NULL, 0, err);
+  if (size < 0) return (int)size;
+  int64_t offset = shmp_r_claim(writer, (uint64_t)size, timeout_ns, err);
+  if (offset < 0) return (int)offset;
+  int64_t written = encode(e, (uint8_t *)shmp_segment_base(segment) + offset, (uint64_t)size, err);
+  if (written < 0) {
+    shmp_writer_abort(writer, NULL);
+    return (int)written;
+  }
+  return shmp_writer_commit(writer, (uint64_t)written, err);
+}
+
+SEXP shmp_r_write_batch(SEXP pointer, SEXP frame, SEXP with_schema, SEXP timeout) {
+  shmp_segment *segment;
+  const char *channel;
+  shmp_writer *writer = shmp_r_live_writer(pointer, &segment, &channel);
+  if (!Rf_isNewList(frame) || !Rf_inherits(frame, "data.frame")) Rf_error("write_batch() writes a data.frame");
+  R_xlen_t count = Rf_xlength(frame);
+  if (count > 64) Rf_error("write_batch() writes at most 64 columns at a time");
+  SEXP names = Rf_getAttrib(frame, R_NamesSymbol);
+  R_xlen_t rows = count ? Rf_xlength(VECTOR_ELT(frame, 0)) : 0;
+  double seconds = Rf_asReal(timeout);
+  int64_t timeout_ns = R_FINITE(seconds) ? (int64_t)(seconds * 1e9) : -1;
+  shmp_column columns[64];
+  scratch s = {0};
+  for (R_xlen_t i = 0; i < count; i++) {
+    const char *name = CHAR(STRING_ELT(names, i));
+    const char *why = describe(&s, VECTOR_ELT(frame, i), name, rows, &columns[i]);
+    if (why != NULL) {
+      shmp_error err;
+      char detail[300];
+      snprintf(detail, sizeof detail, "column \"%s\" cannot be written: %s", name, why);
+      shmp_error_set(&err, shmp_r_constant("EINVAL"), "send", channel, detail);
+      shmp_r_raise(&err);
+    }
+  }
+  shmp_error err;
+  int rc = 0;
+  encoding e = {columns, (uint32_t)count, (int64_t)rows, 0, 0};
+  if (Rf_asLogical(with_schema) == TRUE) rc = send_message(writer, segment, &e, timeout_ns, &err);
+  for (uint32_t i = 0; rc == 0 && i < (uint32_t)count; i++) {
+    if (columns[i].kind != SHMP_COLUMN_DICTIONARY_UTF8) continue;
+    encoding d = {columns, (uint32_t)count, (int64_t)rows, 1, i};
+    rc = send_message(writer, segment, &d, timeout_ns, &err);
+  }
+  e.what = 2;
+  if (rc == 0) rc = send_message(writer, segment, &e, timeout_ns, &err);
+  if (rc != 0) shmp_r_raise(&err);
+  return R_NilValue;
+}
