@@ -3,11 +3,14 @@
 // command several times (and reports wall time); this script takes the
 // median of each case's own figures and prints them side by side with the
 // machine's limits, as ratios. With --write it also rewrites the results
-// section of docs/BENCHMARKS.md.
+// sections of docs/BENCHMARKS.md (the main one, and the Go one). The Go
+// cases are two programs, ffi/go/cmd/shmpipe-bench and shmpipe-csv, built
+// once per run into the run's temporary directory.
 import { parseArgs } from "node:util";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
+import { python } from "./python.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const baselines = join(root, "ffi/core/build/baselines");
@@ -20,21 +23,63 @@ interface Result {
   mibps?: number;
 }
 
-function cases(quick: boolean): string[] {
+/** A case's group, for --only: the C baselines, TypeScript's channel cases, its Arrow hand-off cases, the Go cases. */
+type Group = "c" | "ts" | "ts-arrow" | "go";
+const GROUPS: Group[] = ["c", "ts", "ts-arrow", "go"];
+
+/** The Go programs (built once per run) and the CSV file their case reads. */
+interface GoTools {
+  bench: string;
+  csv: string;
+  ticks: string;
+}
+
+function cases(quick: boolean, go: GoTools): [Group, string][] {
   const rtts = quick ? 5_000 : 20_000;
   const spins = quick ? 50_000 : 200_000;
   const sizes: [number, number][] = [[64, 2_000_000], [1024, 1_000_000], [16384, 200_000], [262144, 20_000], [1048576, 5_000]];
   return [
-    `${baselines} futex ${rtts}`,
-    `${baselines} spin ${spins}`,
-    `${baselines} unix ${rtts}`,
-    `${baselines} memcpy 2000`,
-    `${bun} scripts/bench/rtt.ts blocking ${rtts}`,
-    `${bun} scripts/bench/rtt.ts default ${rtts}`,
-    `${bun} scripts/bench/rtt.ts busy-poll ${spins}`,
-    ...sizes.map(([size, count]) => `${bun} scripts/bench/throughput.ts ${size} ${quick ? count / 10 : count}`),
-    ...handoffCases(quick),
+    ["c", `${baselines} futex ${rtts}`],
+    ["c", `${baselines} spin ${spins}`],
+    ["c", `${baselines} unix ${rtts}`],
+    ["c", `${baselines} memcpy 2000`],
+    ["ts", `${bun} scripts/bench/rtt.ts blocking ${rtts}`],
+    ["ts", `${bun} scripts/bench/rtt.ts default ${rtts}`],
+    ["ts", `${bun} scripts/bench/rtt.ts busy-poll ${spins}`],
+    ...sizes.map(([size, count]): [Group, string] => ["ts", `${bun} scripts/bench/throughput.ts ${size} ${quick ? count / 10 : count}`]),
+    ...handoffCases(quick).map((command): [Group, string] => ["ts-arrow", command]),
+    ...goCases(quick, go, rtts, spins, sizes).map((command): [Group, string] => ["go", command]),
   ];
+}
+
+/** Rows of the generated CSV file of market ticks the Go CSV case reads. */
+const tickRows = (quick: boolean) => (quick ? 1_000_000 : 5_000_000);
+
+/** The Go cases: the same channel cases as TypeScript's, the Arrow hand-off to TypeScript and Python, the CSV producer. */
+function goCases(quick: boolean, go: GoTools, rtts: number, spins: number, sizes: [number, number][]): string[] {
+  const commands = [
+    `${go.bench} rtt blocking ${rtts}`,
+    `${go.bench} rtt default ${rtts}`,
+    `${go.bench} rtt busy-poll ${spins}`,
+    ...sizes.map(([size, count]) => `${go.bench} oneway ${size} ${quick ? count / 10 : count}`),
+  ];
+  const readers = {
+    TS: (transport: string) => `${bun} scripts/bench/handoff-reader.ts ${transport}`,
+    Python: (transport: string) => `${python()} scripts/bench/handoff_reader.py${transport === "unix" ? " unix" : ""}`,
+  };
+  for (const bytes of quick ? [MiB, 100 * MiB] : [MiB, 100 * MiB, GiB]) {
+    // reps and warm-up rounds, as the TypeScript cases take them
+    const shmRounds = bytes >= GiB ? "3 2" : bytes >= 100 * MiB ? "20 5" : "200 30";
+    const socketRounds = bytes >= 100 * MiB ? "2 1" : "10 3";
+    for (const [label, reader] of Object.entries(readers)) {
+      for (const transport of ["shm", "unix"]) {
+        const env = label === "Python" ? `PYTHONPATH=${join(root, "ffi/python")} ` : "";
+        commands.push(`${env}${go.bench} handoff ${transport} ${label} ${bytes} ${transport === "shm" ? shmRounds : socketRounds} -- ${reader(transport)}`);
+      }
+    }
+  }
+  commands.push(`${go.bench} csv ${go.ticks} 65536 ${go.csv}`);
+  return commands;
 }
 
 const KiB = 1024, MiB = 1 << 20, GiB = 1 << 30;
@@ -80,10 +125,67 @@ function handoffRatios(get: (name: string) => number): string[] {
   return lines;
 }
 
+/** The Go section: its figures beside the baselines and TypeScript's, as ratios. */
+function goReport(results: Map<string, Result & { runs: number }>, command: string, quick: boolean): string {
+  const get = (name: string) => results.get(name)?.value ?? NaN;
+  const times = (value: number) => {
+    const digits = value >= 100 ? 0 : value >= 10 ? 1 : 2;
+    return `${value.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits })}×`;
+  };
+  const goCases = [...results.values()].filter(isGo);
+  // The figures of other groups that the ratios below divide by, from the same run.
+  const compared = [...results.values()].filter((r) => !isGo(r) && (r.case.startsWith("C ") || /TS(<->|->)TS (round trip|one way)/.test(r.case)));
+  const ratios: [string, number][] = [
+    ["Go blocking round trip ÷ C futex ping-pong", get("shmpipe Go<->Go round trip, blocking") / get("C futex ping-pong")],
+    ["Go busy-poll round trip ÷ C spin ping-pong", get("shmpipe Go<->Go round trip, busy-poll") / get("C spin ping-pong")],
+    ["Go blocking round trip ÷ TS blocking round trip", get("shmpipe Go<->Go round trip, blocking") / get("shmpipe TS<->TS round trip, blocking")],
+    ["Go busy-poll round trip ÷ TS busy-poll round trip", get("shmpipe Go<->Go round trip, busy-poll") / get("shmpipe TS<->TS round trip, busy-poll")],
+  ];
+  for (const size of [64, 1024, 16384, 262144, 1048576]) {
+    ratios.push([`Go->Go ÷ TS->TS one way, ${size} B records (records/s)`, get(`shmpipe Go->Go one way, ${size} B records`) / get(`shmpipe TS->TS one way, ${size} B records`)]);
+  }
+  for (const size of ["1 MiB", "100 MiB", "1 GiB"]) {
+    for (const label of ["TS", "Python"]) {
+      ratios.push([`${size} batch: Arrow IPC over Unix socket Go->${label} ÷ shmpipe Go->${label} commit -> usable`, get(`Arrow IPC over Unix socket Go->${label}, ${size} batch`) / get(`shmpipe Go->${label} commit -> usable, ${size} batch`)]);
+      ratios.push([`${size} batch: Arrow IPC over Unix socket Go->${label} ÷ shmpipe Go->${label} write -> usable`, get(`Arrow IPC over Unix socket Go->${label}, ${size} batch`) / get(`shmpipe Go->${label} write -> usable, ${size} batch`)]);
+    }
+  }
+  const csv = (name: string) => get(`CSV of market ticks: ${name}`);
+  const arrowGo = csv("arrow-go csv.NewReader (os.File, 1 goroutine)");
+  ratios.push(
+    ["CSV: shmpipe-csv --dry-run, 2 workers ÷ arrow-go csv.NewReader (rows/s)", csv("shmpipe-csv --dry-run, 2 workers") / arrowGo],
+    ["CSV: shmpipe-csv --dry-run, 1 worker ÷ arrow-go csv.NewReader (rows/s)", csv("shmpipe-csv --dry-run, 1 worker") / arrowGo],
+    ["CSV: shmpipe-csv -> channel -> Go reader ÷ arrow-go csv.NewReader (rows/s)", csv("shmpipe-csv -> channel -> Go reader") / arrowGo],
+    ["CSV: shmpipe-csv 2 workers ÷ 1 worker (rows/s)", csv("shmpipe-csv --dry-run, 2 workers") / csv("shmpipe-csv --dry-run, 1 worker")],
+  );
+  const memcpy = get("C memcpy 1 MiB");
+  return [
+    `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} × ${cpus()[0]?.model ?? "?"}, ${Bun.spawnSync(["go", "version"]).stdout.toString().trim().replace(/^go version /, "Go ")}, Bun ${Bun.version}, with:`,
+    "",
+    "```sh",
+    command,
+    "```",
+    "",
+    `Each figure is the median of the case's own measurement over the hyperfine runs (start-up excluded, except for the shmpipe-csv commands, which are timed from start to exit). The CSV file has ${tickRows(quick).toLocaleString("en-US")} rows.`,
+    "",
+    "| case | result | runs |",
+    "|---|---:|---:|",
+    ...goCases.map((r) => `| ${r.case} | ${r.value.toLocaleString("en-US")} ${r.unit}${r.mibps !== undefined ? ` (${r.mibps.toLocaleString("en-US")} MiB/s)` : ""} | ${r.runs} |`),
+    ...compared.map((r) => `| *for comparison:* ${r.case} | ${r.value.toLocaleString("en-US")} ${r.unit}${r.mibps !== undefined ? ` (${r.mibps.toLocaleString("en-US")} MiB/s)` : ""} | ${r.runs} |`),
+    "",
+    "| ratio | value |",
+    "|---|---:|",
+    ...ratios.filter(([, value]) => Number.isFinite(value)).map(([label, value]) => `| ${label} | ${times(value)} |`),
+    ...goCases.filter((r) => r.mibps !== undefined && r.case.includes("one way")).map((r) => `| ${r.case}: payload bandwidth ÷ C memcpy | ${((r.mibps! / memcpy) * 100).toFixed(1)} % |`),
+  ].join("\n");
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
 }
+
+const isGo = (r: Result) => r.case.includes("Go") || r.case.startsWith("CSV of market ticks");
 
 function report(results: Map<string, Result & { runs: number }>, command: string): string {
   const get = (name: string) => results.get(name)?.value ?? NaN;
@@ -102,7 +204,7 @@ function report(results: Map<string, Result & { runs: number }>, command: string
     "",
     "| case | result | runs |",
     "|---|---:|---:|",
-    ...[...results.values()].map((r) => `| ${r.case} | ${r.value.toLocaleString("en-US")} ${r.unit}${r.mibps !== undefined ? ` (${r.mibps.toLocaleString("en-US")} MiB/s)` : ""} | ${r.runs} |`),
+    ...[...results.values()].filter((r) => !isGo(r)).map((r) => `| ${r.case} | ${r.value.toLocaleString("en-US")} ${r.unit}${r.mibps !== undefined ? ` (${r.mibps.toLocaleString("en-US")} MiB/s)` : ""} | ${r.runs} |`),
     "",
     "| ratio | value |",
     "|---|---:|",
@@ -110,7 +212,7 @@ function report(results: Map<string, Result & { runs: number }>, command: string
     `| TS busy-poll round trip ÷ C spin ping-pong | ${(polled / spin).toFixed(2)}× |`,
     `| Unix socket ping-pong ÷ TS blocking round trip | ${(unix / blocking).toFixed(2)}× |`,
     ...handoffRatios(get),
-    ...[...results.values()].filter((r) => r.mibps !== undefined).map((r) => `| ${r.case}: payload bandwidth ÷ C memcpy | ${((r.mibps! / memcpy) * 100).toFixed(1)} % |`),
+    ...[...results.values()].filter((r) => r.mibps !== undefined && !isGo(r)).map((r) => `| ${r.case}: payload bandwidth ÷ C memcpy | ${((r.mibps! / memcpy) * 100).toFixed(1)} % |`),
   ];
   return lines.join("\n");
 }
@@ -122,17 +224,25 @@ export async function bench(argv: string[]): Promise<void> {
       runs: { type: "string", default: "5" },
       quick: { type: "boolean", default: false },
       write: { type: "boolean", default: false },
+      only: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
   if (values.help) {
-    console.log(`usage: shmpipe bench [--runs N] [--quick] [--write]
+    console.log(`usage: shmpipe bench [--runs N] [--quick] [--only GROUPS] [--write]
 
 Runs every benchmark case N times through hyperfine (default 5) and prints
-the medians and ratios. --quick does a tenth of the work per case; --write
-puts the report into docs/BENCHMARKS.md. \`npm run bench\` installs hyperfine.`);
+the medians and ratios. --quick does a tenth of the work per case; --only
+runs some groups of cases: a comma-separated list of c (the C baselines),
+ts (TypeScript channels), ts-arrow (TypeScript Arrow hand-off), go (the Go
+package and shmpipe-csv). --write puts the report into docs/BENCHMARKS.md:
+the main results when every group ran, the Go section when go ran.
+\`npm run bench\` installs hyperfine.`);
     return;
   }
+  const only = values.only === undefined ? GROUPS : (values.only.split(",").map((g) => g.trim()) as Group[]);
+  const unknown = only.filter((g) => !GROUPS.includes(g));
+  if (unknown.length) throw new Error(`shmpipe bench: unknown group ${unknown.join(", ")} (groups: ${GROUPS.join(", ")})`);
   if (Bun.spawnSync(["hyperfine", "--version"], { stdout: "ignore", stderr: "ignore" }).exitCode !== 0) {
     throw new Error("shmpipe bench: hyperfine is not installed; `npm run bench` installs it (apt-get)");
   }
@@ -141,9 +251,18 @@ puts the report into docs/BENCHMARKS.md. \`npm run bench\` installs hyperfine.`)
   }
   const dir = mkdtempSync(join(tmpdir(), "shmpipe-bench-"));
   try {
-    const all = cases(values.quick);
+    const go: GoTools = { bench: join(dir, "go/shmpipe-bench"), csv: join(dir, "go/shmpipe-csv"), ticks: join(dir, "ticks.csv") };
+    if (only.includes("go")) {
+      // Built once for the whole run; the CSV file is written once, and is in the page cache when read.
+      const build = Bun.spawnSync(["go", "build", "-o", join(dir, "go") + "/", "./ffi/go/cmd/shmpipe-bench", "./ffi/go/cmd/shmpipe-csv"], { cwd: root, stdio: ["ignore", "inherit", "inherit"] });
+      if (build.exitCode !== 0) throw new Error("shmpipe bench: building the Go programs failed");
+      if (Bun.spawnSync([go.bench, "csv-gen", go.ticks, String(tickRows(values.quick))], { stdio: ["ignore", "inherit", "inherit"] }).exitCode !== 0) {
+        throw new Error("shmpipe bench: writing the CSV file failed");
+      }
+    }
+    const all = cases(values.quick, go).filter(([group]) => only.includes(group)).map(([, command]) => command);
     all.forEach((command, i) => {
-      console.error(`[${i + 1}/${all.length}] ${command.replace(root, "").replace(bun, "bun")}`);
+      console.error(`[${i + 1}/${all.length}] ${command.replaceAll(root, "").replace(bun, "bun").replaceAll(dir, "$TMP")}`);
       const out = join(dir, `${i}.jsonl`);
       const run = Bun.spawnSync(
         ["hyperfine", "--runs", values.runs, "--style", "none", "--export-json", join(dir, `${i}.hyperfine.json`), `${command} >> ${out}`],
@@ -169,10 +288,19 @@ puts the report into docs/BENCHMARKS.md. \`npm run bench\` installs hyperfine.`)
         });
       }
     });
-    const command = `npm run bench -- --runs ${values.runs}${values.quick ? " --quick" : ""}${values.write ? " --write" : ""}`;
-    const text = report(results, command);
-    console.log(text);
-    if (values.write) writeResults(text);
+    const command = `npm run bench -- --runs ${values.runs}${values.quick ? " --quick" : ""}${values.only !== undefined ? ` --only ${only.join(",")}` : ""}${values.write ? " --write" : ""}`;
+    const everything = GROUPS.every((g) => only.includes(g));
+    if (everything || !only.includes("go")) {
+      const text = report(results, command);
+      console.log(text);
+      if (values.write && everything) writeResults(text, BEGIN, END);
+    }
+    if (only.includes("go")) {
+      const text = goReport(results, command, values.quick);
+      console.log(`\n${text}`);
+      if (values.write) writeResults(text, GO_BEGIN, GO_END);
+    }
+    if (values.write && !everything && !only.includes("go")) console.error("shmpipe bench: --write rewrites the main results only after a run of every group");
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -180,13 +308,15 @@ puts the report into docs/BENCHMARKS.md. \`npm run bench\` installs hyperfine.`)
 
 const BEGIN = "<!-- results: written by `shmpipe bench --write` -->";
 const END = "<!-- end of results -->";
+const GO_BEGIN = "<!-- go results: written by `shmpipe bench --write` (with the go group) -->";
+const GO_END = "<!-- end of go results -->";
 
-function writeResults(text: string): void {
+function writeResults(text: string, begin: string, end: string): void {
   const path = join(root, "docs/BENCHMARKS.md");
   const doc = readFileSync(path, "utf8");
-  const start = doc.indexOf(BEGIN), end = doc.indexOf(END);
-  if (start < 0 || end < start) throw new Error(`${path} lacks the results markers`);
-  writeFileSync(path, `${doc.slice(0, start + BEGIN.length)}\n${text}\n${doc.slice(end)}`);
+  const from = doc.indexOf(begin), to = doc.indexOf(end);
+  if (from < 0 || to < from) throw new Error(`${path} lacks the markers ${begin} … ${end}`);
+  writeFileSync(path, `${doc.slice(0, from + begin.length)}\n${text}\n${doc.slice(to)}`);
   console.error(`wrote ${path}`);
 }
 
