@@ -8,4 +8,4 @@ export { DEFAULT_SPIN, DEFAULT_TIMEOUT_MS, SPIN_FOREVER, type WaitOptions } from
 export { ArrowWriter } from "./arrow/writer.ts";
 export { ArrowReader } from "./arrow/reader.ts";
 export { copyBatch } from "./arrow/ipc.ts";
-export { openTable, publish, PublishedTable } from "./arrow/table.ts";
+export { openTable, publish, type PublishOptions, PublishedTable, unpublish } from "./arrow/table.ts";

@@ -2,7 +2,8 @@
 // still open when the process exits are closed then, so that their peers
 // learn "closed" (end-of-stream, or ECLOSED for a writer) rather than, a
 // moment later, that a process died. An open end holds a place in shared
-// memory: it is kept here until closed, never collected unclosed.
+// memory: it is kept here until closed, never collected unclosed. A writer
+// closed here does not wait for readers (see Writer._closeAtExit).
 const open = new Set<Disposable>();
 let closeAtExit = false;
 
@@ -11,7 +12,11 @@ export function track(end: Disposable): void {
   if (closeAtExit) return;
   closeAtExit = true;
   process.on("exit", () => {
-    for (const end of open) end[Symbol.dispose]();
+    for (const end of open) {
+      const atExit = (end as { _closeAtExit?: () => void })._closeAtExit;
+      if (atExit) atExit.call(end);
+      else end[Symbol.dispose]();
+    }
   });
 }
 

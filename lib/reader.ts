@@ -94,6 +94,11 @@ export class Reader implements Disposable, AsyncIterable<Message> {
     return this.#closing;
   }
 
+  /** @internal The core's shmp_reader* (for the Arrow check of a reader that joined mid-stream). */
+  get _handle(): Address | null {
+    return this.#handle;
+  }
+
   /**
    * The next record, waiting on this thread (the event loop stalls while it
    * waits). null at end-of-stream. Releases the previous record first.

@@ -235,6 +235,11 @@ export class Segment {
     return this.#closed;
   }
 
+  /** The name outlives this process: neither close() nor exit removes it any more. */
+  keepName(): void {
+    ownedNames.delete(this.name);
+  }
+
   /** Drops this segment's reference and, if this process created it, removes the name. */
   close(): void {
     if (this.#closed) return;
@@ -267,8 +272,13 @@ function fstat(fd: number, name: string, err: Uint8Array): { size: number; uid: 
 
 /** Removes a channel's name from /dev/shm (existing mappings stay valid). */
 export function unlink(name: string): void {
+  removeName(name, "unlink");
+}
+
+/** unlink() for `op`; `missingOk`: a name already gone is no error. */
+export function removeName(name: string, op: "unlink" | "unpublish", missingOk = false): void {
   const err = errorBuffer();
   const errorNumber = unlinkName(name, err);
   ownedNames.delete(name);
-  if (errorNumber !== 0) syscallFailed(err, "unlink", name, Call.SHM_UNLINK, errorNumber);
+  if (errorNumber !== 0 && !(missingOk && errorNumber === ENOENT)) syscallFailed(err, op, name, Call.SHM_UNLINK, errorNumber);
 }

@@ -78,28 +78,85 @@ export class Writer implements Disposable {
     core.shmp_writer_abort(handle, this.#err);
   }
 
-  /** Marks end-of-stream for the reader and lets go of the segment. */
-  close(): void {
-    if (this.#handle === null) return;
-    untrack(this);
-    this.#detachClaim();
-    core.shmp_writer_close(this.#handle);
-    this.#handle = null;
+  /**
+   * Waits until every record sent so far has been read and released by
+   * every reader attached (with none attached yet, until one comes and
+   * reads them), up to `timeoutMs`. Throws ETIMEOUT, ECLOSED (the readers
+   * left first) or EPEERGONE (they died), naming what is still unread.
+   */
+  drain(options?: WaitOptions): void {
+    const rc = core.shmp_writer_drain(this.#live("drain"), timeoutNs(options), spinOf(options), this.#err);
+    if (rc !== 0) throw coreError(this.#err);
+  }
+
+  /**
+   * How many readers joined mid-stream since the last call: they missed
+   * the start of the stream (ArrowWriter sends its schema and dictionaries
+   * again for them). One load of a shared word.
+   */
+  readersJoined(): number {
+    return core.shmp_writer_readers_joined(this.#live("send"));
+  }
+
+  /**
+   * Marks end-of-stream for the readers and lets go of the segment.
+   * Nothing is lost silently: if this writer created the channel (so its
+   * name goes now) and no reader has ever attached to read what it sent,
+   * close first waits up to `timeoutMs` (default 30 s) for one to come; if
+   * none does, it closes and throws EUNREAD, naming the records lost.
+   * Readers that attached read every record to the end, also after the
+   * name is gone.
+   */
+  close(options?: WaitOptions): void {
+    const handle = this.#handle;
+    if (handle === null) return;
+    // Waits only when records would be lost; a signal ends it (EINTR).
+    const rc = core.shmp_writer_linger(handle, timeoutNs(options), spinOf(options), this.#err);
+    if (rc !== 0 && rc !== Code.TIMEOUT) throw coreError(this.#err);
+    this.#release();
+    const lost = core.shmp_writer_close_checked(handle, this.#err);
     this.#segment.close();
+    if (lost !== 0) throw coreError(this.#err);
   }
 
   [Symbol.dispose](): void {
     this.close();
   }
 
-  /** @internal Ends the stream and seals the segment as a published table; the caller takes over the segment. */
-  _seal(): Segment {
+  /** @internal Closes at once, neither waiting nor telling (a publish that failed half-way). */
+  _discard(): void {
+    const handle = this.#handle;
+    if (handle === null) return;
+    this.#release();
+    core.shmp_writer_close(handle);
+    this.#segment.close();
+  }
+
+  /** @internal Left open at exit: closed without waiting; records lost are reported on stderr. */
+  _closeAtExit(): void {
+    try {
+      this.close({ timeoutMs: 0 });
+    } catch (error) {
+      console.error((error as Error).message);
+    }
+  }
+
+  /**
+   * @internal Ends the stream and seals the segment as a published table
+   * (persistent: it outlives this process); the caller takes over the segment.
+   */
+  _seal(persistent = false): Segment {
     const handle = this.#live("commit");
+    this.#release();
+    if (persistent) core.shmp_writer_seal_persistent(handle);
+    else core.shmp_writer_seal(handle);
+    return this.#segment;
+  }
+
+  #release(): void {
     untrack(this);
     this.#detachClaim();
-    core.shmp_writer_seal(handle);
     this.#handle = null;
-    return this.#segment;
   }
 
   #detachClaim(): void {
@@ -107,7 +164,7 @@ export class Writer implements Disposable {
     this.#claimed = null;
   }
 
-  #live(op: "send" | "claim" | "commit" | "abort"): Address {
+  #live(op: "send" | "claim" | "commit" | "abort" | "drain"): Address {
     if (this.#handle === null) throw usageError(Code.CLOSED, this.name, op, "this writer was closed");
     return this.#handle;
   }

@@ -10,6 +10,8 @@ commands:
   demo    an Arrow pipeline on sample data: TypeScript writes, Python and TypeScript read
           (demo --bytes: raw records from one bun process to another)
   bench   run the benchmarks and print a report (needs hyperfine)
+  unpublish NAME...
+          remove published tables by name (persistent ones outlive their publisher)
   help    show this text
 
 Run \`shmpipe <command> --help\` for a command's options.`;
@@ -33,6 +35,24 @@ switch (command) {
     const { bench } = await import("./bench.ts");
     await bench(rest);
     break;
+  }
+  case "unpublish": {
+    const { unpublish, ShmpipeError } = await import("../lib/index.ts");
+    if (rest.length === 0 || rest.some((arg) => arg.startsWith("-"))) {
+      console.log("usage: shmpipe unpublish NAME...\n\nRemoves each published table's name; processes that opened it keep their data.");
+      process.exit(rest.length === 0 ? 2 : 0);
+    }
+    let failed = false;
+    for (const name of rest) {
+      try {
+        unpublish(name);
+      } catch (error) {
+        if (!(error instanceof ShmpipeError)) throw error;
+        console.error(error.message);
+        failed = true;
+      }
+    }
+    process.exit(failed ? 1 : 0);
   }
   case undefined:
   case "help":

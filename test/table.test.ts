@@ -3,7 +3,7 @@
 import { expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { makeTable, Table } from "apache-arrow";
-import { createReader, openTable, publish, shmPath } from "../lib/index.ts";
+import { createReader, openTable, publish, shmPath, unpublish } from "../lib/index.ts";
 import { rowsOf, sampleTables } from "./fixtures/arrow-tables.ts";
 import { errorOf, finished, inSegment, spawnFixture, spawnPython, uniqueName, waitForLine } from "./helpers.ts";
 
@@ -74,4 +74,58 @@ test("a record batch publishes as a one-batch table", () => {
   const batch = makeTable({ value: Int32Array.of(1, 2, 3) }).batches[0]!;
   using _published = publish(name, batch);
   expect([...openTable(name).getChild("value")!]).toEqual([1, 2, 3]);
+});
+
+test("a table published to persist outlives its TypeScript publisher: Python opens it, the CLI unpublishes it", async () => {
+  const name = uniqueName("persist-ts");
+  const publisher = spawnFixture("table-publish.ts", [name]);
+  expect((await finished(publisher)).trim()).toBe("published"); // and it exited
+  try {
+    expect(JSON.parse(await finished(spawnPython("table_reader.py", [name])))).toEqual({ rows: 10, sum: 45 });
+    expect([...openTable(name).getChild("value")!]).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  } finally {
+    const cli = Bun.spawnSync([process.execPath, new URL("../scripts/shmpipe.ts", import.meta.url).pathname, "unpublish", name], { stderr: "pipe" });
+    expect([cli.exitCode, cli.stderr.toString()]).toEqual([0, ""]);
+  }
+  expect(existsSync(shmPath(name))).toBe(false);
+  expect(errorOf(() => openTable(name)).code).toBe("ENOENT");
+});
+
+test("a table Python published to persist opens in TypeScript after Python exited, until unpublished by name", async () => {
+  const name = uniqueName("persist-py");
+  expect((await finished(spawnPython("table_publish.py", [name, "persist"]))).trim()).toBe("published");
+  try {
+    const table = openTable(name);
+    expect(table.numRows).toBe(40);
+    expect(table.getChild("dictionary")!.get(5)).toBe("blue");
+  } finally {
+    unpublish(name);
+  }
+  expect(existsSync(shmPath(name))).toBe(false);
+  expect(errorOf(() => unpublish(name)).code).toBe("ENOENT");
+});
+
+test("persistence is asked for: a table published without it goes with its publisher's close; unpublish refuses a channel", () => {
+  const name = uniqueName("persist-here");
+  const kept = publish(name, makeTable({ value: Int32Array.of(1, 2) }), { persist: true });
+  expect(kept.persistent).toBe(true);
+  kept.close(); // lets go here; the name stays
+  expect(existsSync(shmPath(name))).toBe(true);
+  expect([...openTable(name).getChild("value")!]).toEqual([1, 2]);
+  const again = errorOf(() => publish(name, makeTable({ value: Int32Array.of(3) })));
+  expect(again.code).toBe("EEXIST");
+  expect(again.message).toMatch(/it is a persistent published table \(published by pid \d+\): unpublish it by name first/);
+  unpublish(name);
+  expect(existsSync(shmPath(name))).toBe(false);
+
+  const gone = uniqueName("not-persist");
+  publish(gone, makeTable({ value: Int32Array.of(1) })).close();
+  expect(existsSync(shmPath(gone))).toBe(false);
+
+  const channel = uniqueName("channel");
+  using reader = createReader(channel, { capacity: 4096 });
+  const refused = errorOf(() => unpublish(channel));
+  expect([refused.code, refused.op]).toEqual(["EINVAL", "unpublish"]);
+  expect(refused.message).toContain("it is a channel (or a table still being published), not a published table");
+  expect(existsSync(shmPath(channel))).toBe(true);
 });

@@ -42,7 +42,9 @@ func TrustValues() ArrowOption {
 	return func(s *messageSource) { C.shmp_arrow_checker_trust_values(s.checker, 1) }
 }
 
-// NewArrowReader reads Arrow batches from r.
+// NewArrowReader reads Arrow batches from r. A reader that joined the
+// channel mid-stream skips what it cannot read until the next schema, which
+// the writer sends again for it (the core's rule).
 func NewArrowReader(r *Reader, options ...ArrowOption) (*ArrowReader, error) {
 	src, err := newMessageSource(r.seg.name, "recv", func(ctx context.Context) (*record, error) {
 		message, err := r.Recv(ctx)
@@ -54,6 +56,7 @@ func NewArrowReader(r *Reader, options ...ArrowOption) (*ArrowReader, error) {
 	if err != nil {
 		return nil, err
 	}
+	src.reader = r
 	for _, option := range options {
 		option(src)
 	}
@@ -99,7 +102,8 @@ func (a *ArrowReader) Read(ctx context.Context) (arrow.RecordBatch, error) {
 	}
 }
 
-// Schema is the schema of the last batch read (nil before the first one).
+// Schema is the stream's latest schema (nil before the first), also after
+// the end of a stream that had no batch.
 func (a *ArrowReader) Schema() *arrow.Schema { return a.schema }
 
 // Close frees the decoder; the channel's Reader is closed separately.
@@ -124,6 +128,7 @@ func (a *ArrowReader) start() error {
 		return errorOf(err)
 	}
 	a.ipc = reader
+	a.schema = reader.Schema()
 	return nil
 }
 
@@ -153,6 +158,7 @@ type messageSource struct {
 	fetch   func(context.Context) (*record, error)
 	ctx     context.Context
 	checker *C.shmp_arrow_checker
+	reader  *Reader // the channel's reader, for the core's rule on joining mid-stream; nil for a table
 	// The current stream's schema and dictionaries, in order: a new decoder
 	// is given them again.
 	known []*ipc.Message
@@ -213,6 +219,10 @@ func (s *messageSource) Message() (*ipc.Message, error) {
 		rec.release()
 		return nil, err
 	}
+	if kind == 0 { // this reader joined mid-stream: skipped until the next schema
+		rec.release()
+		return s.Message()
+	}
 	prefix := int(C.shmp_arrow_checker_prefix_length(s.checker))
 	bodyLength := int(C.shmp_arrow_checker_body_length(s.checker))
 	// The checked private copy, without the 8 bytes of framing.
@@ -245,14 +255,26 @@ func (s *messageSource) Message() (*ipc.Message, error) {
 	}
 }
 
-// check runs the core's checker over one message: its kind, or the error.
+// check runs the core's checker over one message: its kind, 0 for one the
+// channel's reader skips (it joined mid-stream), or the error.
 func (s *messageSource) check(message []byte) (int, error) {
 	var e C.shmp_error
 	var ptr unsafe.Pointer
 	if len(message) > 0 {
 		ptr = unsafe.Pointer(&message[0])
 	}
-	kind := int(C.shmp_arrow_checker_check(s.checker, ptr, C.uint64_t(len(message)), &e))
+	var kind int
+	if r := s.reader; r != nil {
+		r.mu.Lock()
+		if r.r == nil {
+			r.mu.Unlock()
+			return 0, usageError(ErrClosed.Code, "recv", r.seg.name, "this reader was closed")
+		}
+		kind = int(C.shmp_reader_check_arrow(r.r, s.checker, ptr, C.uint64_t(len(message)), &e))
+		r.mu.Unlock()
+	} else {
+		kind = int(C.shmp_arrow_checker_check(s.checker, ptr, C.uint64_t(len(message)), &e))
+	}
 	if kind < 0 {
 		return 0, fromCore(&e)
 	}

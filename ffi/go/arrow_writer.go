@@ -17,7 +17,9 @@ import (
 
 // ArrowWriter sends arrow-go record batches down a channel, one Arrow IPC
 // message per record: the schema when it is new or changed, dictionaries
-// when new, replaced or grown (as deltas), then each batch. Every message
+// when new, replaced or grown (as deltas), then each batch; the schema and
+// every dictionary again when a reader joined mid-stream (the core tells,
+// with one load per batch). Every message
 // is written straight into its claimed record: the column buffers are
 // copied once, from the batch into the ring. The body starts on a 64-byte
 // boundary in shared memory; arrow-go places the buffers in it at multiples
@@ -55,7 +57,7 @@ func (a *ArrowWriter) withPayloads(sink payloadSink) *ArrowWriter {
 // schema other than the last one's starts a new stream on the channel.
 func (a *ArrowWriter) Write(ctx context.Context, batch arrow.RecordBatch) error {
 	a.out.begin(ctx)
-	if a.schema == nil || !a.schema.Equal(batch.Schema()) {
+	if a.schema == nil || !a.schema.Equal(batch.Schema()) || a.readersJoined() {
 		a.schema = batch.Schema()
 		// A new encoder: it sends the schema first, and no dictionary it
 		// sent before is assumed known.
@@ -71,8 +73,14 @@ func (a *ArrowWriter) Write(ctx context.Context, batch arrow.RecordBatch) error 
 	return err
 }
 
-// WriteTable sends every batch of a table; a table with no batches sends
-// its schema alone.
+// readersJoined is true when a reader joined the channel mid-stream since
+// the last batch: it needs the schema and dictionaries again.
+func (a *ArrowWriter) readersJoined() bool {
+	return a.w != nil && a.w.ReadersJoined() > 0
+}
+
+// WriteTable sends the batches of a table that have rows; a table without
+// rows sends its schema alone (its readers get no batch).
 func (a *ArrowWriter) WriteTable(ctx context.Context, table arrow.Table) error {
 	reader := newTableBatches(table)
 	defer reader.Release()
@@ -80,6 +88,9 @@ func (a *ArrowWriter) WriteTable(ctx context.Context, table arrow.Table) error {
 		return a.WriteSchema(ctx, table.Schema())
 	}
 	for reader.Next() {
+		if reader.RecordBatch().NumRows() == 0 {
+			continue
+		}
 		if err := a.Write(ctx, reader.RecordBatch()); err != nil {
 			return err
 		}
@@ -96,7 +107,8 @@ func (a *ArrowWriter) WriteSchema(ctx context.Context, schema *arrow.Schema) err
 	return a.out.WritePayload(payload)
 }
 
-// Close marks end-of-stream for the readers and closes the channel's writer.
+// Close marks end-of-stream for the readers and closes the channel's writer
+// (see Writer.Close).
 func (a *ArrowWriter) Close() error {
 	if out, ok := a.out.(*recordPayloads); ok && out.checker != nil {
 		out.checker.free()

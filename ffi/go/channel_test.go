@@ -42,6 +42,8 @@ func TestMain(m *testing.M) {
 
 func child(role, name string) {
 	switch role {
+	case "persistent-publisher": // lifecycle_test.go
+		publishPersistent(name)
 	case "creator-blocked-in-recv":
 		r, err := CreateReader(name, 1<<16)
 		if err != nil {

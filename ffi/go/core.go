@@ -95,6 +95,7 @@ var (
 	ErrBadMagic  = sentinel("EBADMAGIC")  // not a shmpipe segment
 	ErrABI       = sentinel("EABI")       // made by an incompatible shmpipe version
 	ErrTruncated = sentinel("ETRUNCATED") // smaller than its header says
+	ErrUnread    = sentinel("EUNREAD")    // a close lost records that no reader ever read
 )
 
 var codeAgain = constant("EAGAIN")

@@ -29,10 +29,12 @@ type config struct {
 	readOnlyData    bool // map the data ring read-only (readers)
 	wait            time.Duration
 	spin            uint32
+	linger          time.Duration // writers: see WithLinger
+	persist         bool          // Publish: see Persist
 }
 
 func configOf(options []Option) config {
-	c := config{mode: 0o600, readyTimeout: DefaultReadyTimeout, spin: DefaultSpin}
+	c := config{mode: 0o600, readyTimeout: DefaultReadyTimeout, spin: DefaultSpin, linger: DefaultLinger}
 	for _, option := range options {
 		option(&c)
 	}
@@ -57,6 +59,20 @@ func WithWait(timeout time.Duration) Option { return func(c *config) { c.wait = 
 
 // WithSpin sets how many times a wait polls before it sleeps (default DefaultSpin).
 func WithSpin(polls int) Option { return func(c *config) { c.spin = uint32(max(polls, 0)) } }
+
+// DefaultLinger is how long a writer's Close waits for a reader to come for
+// records that would otherwise be lost.
+const DefaultLinger = 30 * time.Second
+
+// WithLinger sets how long a writer's Close waits (default DefaultLinger;
+// negative: as long as it takes) when it created the channel and no reader
+// has ever attached to read what it sent: a reader that comes in time holds
+// the records once the name is gone, else Close returns ErrUnread.
+func WithLinger(linger time.Duration) Option { return func(c *config) { c.linger = linger } }
+
+// Persist makes Publish's table outlive the publishing process: its name
+// stays until Unpublish(name) in any process.
+func Persist() Option { return func(c *config) { c.persist = true } }
 
 func withReadOnlyData() Option { return func(c *config) { c.readOnlyData = true } }
 

@@ -1,6 +1,7 @@
 package shmpipe
 
 /*
+#include <stdlib.h>
 #include "shmpipe.h"
 */
 import "C"
@@ -8,6 +9,7 @@ import "C"
 import (
 	"context"
 	"io"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -17,22 +19,49 @@ import (
 // PublishedTable is a table this process published: written once into a
 // segment of its own, read in place by any number of processes at once.
 type PublishedTable struct {
-	Name     string
-	OwnerPid int // the publishing process, as the segment records it
-	seg      *segment
+	Name       string
+	OwnerPid   int  // the publishing process, as the segment records it
+	Persistent bool // published with Persist(): it outlives this process
+	seg        *segment
 }
 
-// Unpublish removes the table's name; processes that opened it keep it.
+// Unpublish removes the table's name (a persistent one's too); processes
+// that opened it keep it.
 func (p *PublishedTable) Unpublish() {
-	if p.seg != nil {
-		p.seg.close()
-		p.seg = nil
+	if p.seg == nil {
+		return
 	}
+	if p.Persistent {
+		Unpublish(p.Name) // a name already unpublished by another process is no error here
+	}
+	p.seg.close()
+	p.seg = nil
+}
+
+// Unpublish removes the published table name (persistent or not), from
+// any process of its user (WithAllowOtherOwner for another's); the core
+// checks that it is a table, not a channel. Processes that opened it keep
+// it.
+func Unpublish(name string, options ...Option) error {
+	c := configOf(options)
+	flags := C.uint32_t(0)
+	if c.allowOtherOwner {
+		flags |= openAllowOtherOwner
+	}
+	cname := C.CString(name)
+	defer C.free(unsafe.Pointer(cname))
+	var e C.shmp_error
+	if C.shmp_table_unpublish(cname, flags, &e) != 0 {
+		return fromCore(&e)
+	}
+	owned.remove(name) // gone: not this process's to remove any more
+	return nil
 }
 
 // Publish writes table once into a new segment named name, for OpenTable
 // in any process (in any language). The name goes when this process
-// unpublishes it or exits.
+// unpublishes it or exits, unless Persist() is given: then it stays until
+// Unpublish(name) in any process.
 func Publish(name string, table arrow.Table, options ...Option) (*PublishedTable, error) {
 	var size footprint
 	if err := NewArrowWriter(nil).withPayloads(&size).WriteTable(context.Background(), table); err != nil {
@@ -46,11 +75,16 @@ func Publish(name string, table arrow.Table, options ...Option) (*PublishedTable
 	ctx, cancel := context.WithTimeout(context.Background(), 0)
 	defer cancel()
 	if err := NewArrowWriter(w).WriteTable(ctx, table); err != nil {
-		w.Close()
+		w.discard()
 		return nil, err
 	}
-	seg := w.seal()
-	return &PublishedTable{Name: name, OwnerPid: int(C.shmp_segment_creator_pid(seg.ptr)), seg: seg}, nil
+	persist := configOf(options).persist
+	seg := w.seal(persist)
+	if persist { // sealed: from now on the name outlives this process
+		owned.remove(name)
+		seg.owned = false
+	}
+	return &PublishedTable{Name: name, OwnerPid: int(C.shmp_segment_creator_pid(seg.ptr)), Persistent: persist, seg: seg}, nil
 }
 
 // OpenTable returns the table published as name; its buffers are slices of

@@ -9,6 +9,7 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 )
 
@@ -19,6 +20,7 @@ type Writer struct {
 	seg     *segment
 	w       *C.shmp_writer
 	spin    C.uint32_t
+	linger  time.Duration
 	claimed int // bytes of the current claim, -1 if none
 	closing atomic.Bool
 }
@@ -52,7 +54,7 @@ func attachWriter(seg *segment, c config) (*Writer, error) {
 		seg.close()
 		return nil, fromCore(&e)
 	}
-	return &Writer{seg: seg, w: w, spin: C.uint32_t(c.spin), claimed: -1}, nil
+	return &Writer{seg: seg, w: w, spin: C.uint32_t(c.spin), linger: c.linger, claimed: -1}, nil
 }
 
 // Name is the channel's name.
@@ -136,8 +138,40 @@ func (w *Writer) Abort() error {
 	return nil
 }
 
+// Drain waits, as ctx allows, until every record sent so far has been read
+// and released by every reader attached (with none attached yet, until one
+// comes and reads them). Its error (ErrTimeout, ErrClosed when the readers
+// left first, ErrPeerGone when they died) names what is still unread.
+func (w *Writer) Drain(ctx context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	_, err := w.wait(ctx, "drain", func(e *C.shmp_error) int64 {
+		return int64(C.shmp_writer_drain(w.w, C.int64_t(timeoutNs(ctx)), w.spin, e))
+	})
+	return err
+}
+
+// ReadersJoined is how many readers joined mid-stream since the last call:
+// they missed the start of the stream (ArrowWriter sends its schema and
+// dictionaries again for them). One load of a shared word.
+func (w *Writer) ReadersJoined() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.w == nil {
+		return 0
+	}
+	return int(C.shmp_writer_readers_joined(w.w))
+}
+
 // Close marks end-of-stream for the readers and lets go of the channel; a
 // Send or Claim waiting in another goroutine returns at once.
+//
+// Nothing is lost silently: if this writer created the channel (its name
+// goes now) and no reader has ever attached to read what it sent, Close
+// first waits up to its linger (WithLinger, default DefaultLinger) for one
+// to come; if none does, it closes and returns ErrUnread, naming the
+// records lost. Readers that attached read every record to the end, also
+// after the name is gone.
 func (w *Writer) Close() error {
 	if !w.closing.CompareAndSwap(false, true) {
 		return nil
@@ -145,19 +179,57 @@ func (w *Writer) Close() error {
 	C.shmp_writer_interrupt(w.w) // w.w is freed only below, under the lock
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	C.shmp_writer_close(w.w)
+	w.lingerForReaders()
+	var e C.shmp_error
+	rc := C.shmp_writer_close_checked(w.w, &e)
 	w.w = nil
 	w.seg.close()
+	if rc != 0 {
+		return fromCore(&e)
+	}
 	return nil
 }
 
-// seal ends the stream and marks the segment a published table; the caller
-// takes over the segment.
-func (w *Writer) seal() *segment {
+// lingerForReaders waits, as the core decides, for a reader to come for
+// records that would be lost. The interrupt Close sent to end other calls
+// may end a wait early: it looks again until the linger is over.
+func (w *Writer) lingerForReaders() {
+	deadline := time.Now().Add(w.linger)
+	for {
+		ns := int64(-1)
+		if w.linger >= 0 {
+			ns = max(int64(time.Until(deadline)), 0)
+		}
+		if C.shmp_writer_linger(w.w, C.int64_t(ns), w.spin, nil) != C.int(codeAgain) || ns == 0 {
+			return
+		}
+	}
+}
+
+// discard closes at once, neither waiting nor telling (a Publish that
+// failed half-way).
+func (w *Writer) discard() {
+	if !w.closing.CompareAndSwap(false, true) {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	C.shmp_writer_close(w.w)
+	w.w = nil
+	w.seg.close()
+}
+
+// seal ends the stream and marks the segment a published table (persistent:
+// one that outlives this process); the caller takes over the segment.
+func (w *Writer) seal(persistent bool) *segment {
 	w.closing.Store(true)
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	C.shmp_writer_seal(w.w)
+	if persistent {
+		C.shmp_writer_seal_persistent(w.w)
+	} else {
+		C.shmp_writer_seal(w.w)
+	}
 	w.w = nil
 	return w.seg
 }

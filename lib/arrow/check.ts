@@ -32,12 +32,21 @@ export class MessageCheck implements Disposable {
     core.shmp_arrow_checker_trust_values(this.#checker, trustValues ? 1 : 0);
   }
 
-  /** Checks the message in `record`; throws EARROW with the reason if it is not valid. */
-  check(record: Uint8Array): Checked {
+  /**
+   * Checks the message in `record`; throws EARROW with the reason if it is
+   * not valid. With the `reader` (a shmp_reader*) the record came from, the
+   * core may also say to skip it (null): that reader joined mid-stream and
+   * waits for the next schema.
+   */
+  check(record: Uint8Array, reader: Address | null = null): Checked | null {
     const checker = this.#checker!;
     const length = record.byteLength;
-    const kind = core.shmp_arrow_checker_check(checker, length ? record : null, length, this.#err);
+    const bytes = length ? record : null;
+    const kind = reader === null
+      ? core.shmp_arrow_checker_check(checker, bytes, length, this.#err)
+      : core.shmp_reader_check_arrow(reader, checker, bytes, length, this.#err);
     if (kind < 0) throw coreError(this.#err);
+    if (kind === 0) return null;
     const prefixLength = core.shmp_arrow_checker_prefix_length(checker) as number;
     const bodyLength = core.shmp_arrow_checker_body_length(checker) as number;
     const prefix = copyOut(core.shmp_arrow_checker_prefix(checker) as Address, prefixLength);

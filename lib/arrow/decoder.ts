@@ -3,6 +3,7 @@
 // and loads each record batch as views of the bytes it was given.
 import type { RecordBatch, Schema, TypeMap, Vector } from "apache-arrow";
 import type { DictionaryBatch as DictionaryBatchHeader, RecordBatch as RecordBatchHeader } from "apache-arrow/ipc/metadata/message";
+import type { Address } from "../ffi/bun.ts";
 import { Code, type Operation, usageError } from "../errors.ts";
 import { Kind, MessageCheck } from "./check.ts";
 import { decodeMetadata, loadDictionary, loadRecordBatch } from "./ipc.ts";
@@ -25,9 +26,15 @@ export class MessageDecoder<T extends TypeMap = any> implements Disposable {
     return this.#schema;
   }
 
-  /** The batch in `bytes` (viewing them), or null for a schema or dictionary message. */
-  decode(bytes: Uint8Array): RecordBatch<T> | null {
-    const { kind, prefix, body } = this.#check.check(bytes);
+  /**
+   * The batch in `bytes` (viewing them), or null for a schema or dictionary
+   * message, or one the core says `reader` (a channel's shmp_reader*, which
+   * joined mid-stream) skips until the next schema.
+   */
+  decode(bytes: Uint8Array, reader: Address | null = null): RecordBatch<T> | null {
+    const checked = this.#check.check(bytes, reader);
+    if (checked === null) return null;
+    const { kind, prefix, body } = checked;
     try {
       const metadata = decodeMetadata(prefix);
       if (kind === Kind.SCHEMA) {

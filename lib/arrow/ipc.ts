@@ -90,12 +90,14 @@ export function encodeDictionary(dictionary: Data, id: number, isDelta: boolean)
 
 /**
  * Every message of a table, as ArrowWriter sends them at most: the schema,
- * then for each batch its dictionaries and the batch itself. (ArrowWriter
- * skips dictionaries already sent, so this also bounds what it writes.)
+ * then for each batch with rows its dictionaries and the batch itself.
+ * (ArrowWriter skips dictionaries already sent, so this also bounds what it
+ * writes.)
  */
 export function encodeTable(table: { schema: Schema; batches: readonly RecordBatch[] }): Encoded[] {
   const messages = [encodeSchema(table.schema)];
   for (const batch of table.batches) {
+    if (batch.numRows === 0) continue;
     for (const [id, dictionary] of batch.dictionaries) dictionary.data.forEach((chunk, i) => messages.push(encodeDictionary(chunk, id, i > 0)));
     messages.push(encodeRecordBatch(batch));
   }

@@ -92,7 +92,7 @@ export class ArrowReader<T extends TypeMap = any> implements Disposable, AsyncIt
     if (message === null) return null;
     let batch: RecordBatch<T> | null;
     try {
-      batch = this.#decoder.decode(message.bytes);
+      batch = this.#decoder.decode(message.bytes, this.#reader._handle);
     } catch (error) {
       message.release();
       throw error;

@@ -4,11 +4,12 @@
 // readers walk its records with private positions and write nothing, so
 // each sees the whole table, zero-copy, for as long as it keeps it. The
 // publisher's pid is in the segment header; the name goes when it
-// unpublishes or exits (also on Ctrl-C).
+// unpublishes or exits (also on Ctrl-C), unless it was published to
+// persist: then it stays until some process unpublishes it by name.
 import { RecordBatch, Table } from "apache-arrow";
 import { type Address, core } from "../ffi/bun.ts";
 import { Code, coreError, errorBuffer, usageError } from "../errors.ts";
-import { type OpenOptions, Segment } from "../segment.ts";
+import { type OpenOptions, removeName, Segment } from "../segment.ts";
 import { createWriter } from "../channel.ts";
 import { MessageDecoder } from "./decoder.ts";
 import { encodeTable } from "./ipc.ts";
@@ -16,27 +17,60 @@ import { ArrowWriter, checkArrow } from "./writer.ts";
 
 export class PublishedTable implements Disposable {
   #segment: Segment | null;
+  #unpublished = false;
   /** The publishing process, as recorded in the segment header. */
   readonly ownerPid: number;
 
-  constructor(readonly name: string, segment: Segment, readonly byteLength: number) {
+  constructor(readonly name: string, segment: Segment, readonly byteLength: number, readonly persistent = false) {
     this.#segment = segment;
     this.ownerPid = core.shmp_segment_creator_pid(segment.handle);
   }
 
-  /** Removes the table's name; processes that opened it keep their data. */
+  /** Removes the table's name (a persistent one's too, also after close()); processes that opened it keep their data. */
   unpublish(): void {
-    this.#segment?.close();
+    if (this.#unpublished) return;
+    this.#unpublished = true;
+    const segment = this.#segment;
     this.#segment = null;
+    try {
+      if (this.persistent) removeName(this.name, "unpublish", true);
+    } finally {
+      segment?.close();
+    }
+  }
+
+  /**
+   * Lets go of this process's hold on the table: a persistent table stays
+   * published (unpublish it by name later, from any process); any other
+   * goes, as with unpublish().
+   */
+  close(): void {
+    if (this.persistent) {
+      this.#segment?.close();
+      this.#segment = null;
+    } else {
+      this.unpublish();
+    }
   }
 
   [Symbol.dispose](): void {
-    this.unpublish();
+    this.close();
   }
 }
 
+export interface PublishOptions {
+  /** Permission bits of the segment (default 0o600). */
+  mode?: number;
+  /**
+   * Keep the table published after this process exits (default false):
+   * the name stays until unpublish(name) in any process (or the
+   * PublishedTable's unpublish()).
+   */
+  persist?: boolean;
+}
+
 /** Writes `table` once into a new segment named `name`, for openTable() in any process. */
-export function publish(name: string, table: Table | RecordBatch, options: { mode?: number } = {}): PublishedTable {
+export function publish(name: string, table: Table | RecordBatch, options: PublishOptions = {}): PublishedTable {
   checkArrow(table, name, "publish");
   const whole = table instanceof Table ? table : new Table(table);
   const byteLength = encodeTable(whole).reduce((sum, message) => sum + (core.shmp_record_footprint(message.byteLength) as number), 0);
@@ -44,10 +78,29 @@ export function publish(name: string, table: Table | RecordBatch, options: { mod
   try {
     new ArrowWriter(writer).write(whole, { timeoutMs: 0 });
   } catch (error) {
-    writer.close();
+    writer._discard();
     throw error;
   }
-  return new PublishedTable(name, writer._seal(), byteLength);
+  const persist = options.persist === true;
+  const segment = writer._seal(persist);
+  if (persist) segment.keepName(); // sealed: from now on the name outlives this process
+  return new PublishedTable(name, segment, byteLength, persist);
+}
+
+/**
+ * Removes the published table `name` (persistent or not) from any process
+ * of its user: the core checks that it is a table, not a channel.
+ * Processes that opened it keep their data.
+ */
+export function unpublish(name: string, options: OpenOptions = {}): void {
+  const segment = Segment.open(name, options);
+  try {
+    const err = errorBuffer();
+    if (core.shmp_table_check_unpublish(segment.handle, err) !== 0) throw coreError(err);
+  } finally {
+    segment.close();
+  }
+  removeName(name, "unpublish");
 }
 
 /**

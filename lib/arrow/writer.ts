@@ -1,6 +1,8 @@
 // Sends apache-arrow record batches and tables down a channel, one Arrow IPC
 // message per record: the schema when it is new or changed, each dictionary
-// when it is new, replaced or grown (as deltas), then the batch. Each message
+// when it is new, replaced or grown (as deltas), then the batch; and the
+// schema and every dictionary again when a reader joined mid-stream (the
+// core tells, with one load per batch). Each message
 // is written straight into its claimed record: the column buffers are copied
 // once, from the batch into shared memory, and nowhere else.
 import { type Data, DataType, RecordBatch, type Schema, Table, util, type Vector } from "apache-arrow";
@@ -36,12 +38,15 @@ export class ArrowWriter implements Disposable {
     return this.#writer.name;
   }
 
-  /** Sends a batch, or every batch of a table (a table without batches sends its schema). */
+  /**
+   * Sends a batch, or the batches of a table that have rows (a table
+   * without rows sends its schema alone: its readers get no batch).
+   */
   write(data: RecordBatch | Table, options?: WaitOptions): void {
     checkArrow(data, this.name, "send");
     if (data instanceof Table) {
       this.#sendSchema(data.schema, options);
-      for (const batch of data.batches) this.write(batch, options);
+      for (const batch of data.batches) if (batch.numRows > 0) this.write(batch, options);
       return;
     }
     this.#sendSchema(data.schema, options);
@@ -49,10 +54,10 @@ export class ArrowWriter implements Disposable {
     this.#send(encodeRecordBatch(data), options);
   }
 
-  /** Marks end-of-stream for the reader and lets go of the channel. */
-  close(): void {
+  /** Marks end-of-stream for the readers and lets go of the channel (see Writer.close). */
+  close(options?: WaitOptions): void {
     this.#check[Symbol.dispose]();
-    this.#writer.close();
+    this.#writer.close(options);
   }
 
   [Symbol.dispose](): void {
@@ -60,6 +65,9 @@ export class ArrowWriter implements Disposable {
   }
 
   #sendSchema(schema: Schema, options?: WaitOptions): void {
+    // A reader that joined mid-stream needs the schema and every dictionary
+    // again; those already reading take them as a replacement of equals.
+    if (this.#writer.readersJoined() > 0) this.#schema = null;
     if (this.#schema === schema || (this.#schema !== null && util.compareSchemas(this.#schema, schema))) return;
     this.#send(encodeSchema(schema), options);
     this.#schema = schema;

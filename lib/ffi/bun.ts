@@ -56,11 +56,17 @@ const symbols = {
   shmp_writer_attach: { args: [pointer, pointer], returns: pointer },
   shmp_reader_attach: { args: [pointer, pointer], returns: pointer },
   shmp_writer_close: { args: [pointer], returns: none },
+  shmp_writer_drain: { args: [pointer, i64, u32, pointer], returns: i32 },
+  shmp_writer_linger: { args: [pointer, i64, u32, pointer], returns: i32 },
+  shmp_writer_close_checked: { args: [pointer, pointer], returns: i32 },
+  shmp_writer_readers_joined: { args: [pointer], returns: u32 },
   shmp_reader_close: { args: [pointer], returns: none },
   shmp_writer_max_payload: { args: [pointer], returns: u64_fast },
   shmp_writer_interrupt: { args: [pointer], returns: none },
   shmp_reader_interrupt: { args: [pointer], returns: none },
   shmp_writer_seal: { args: [pointer], returns: none },
+  shmp_writer_seal_persistent: { args: [pointer], returns: none },
+  shmp_table_check_unpublish: { args: [pointer, pointer], returns: i32 },
   shmp_table_open: { args: [pointer, i64, pointer], returns: pointer },
   shmp_writer_claim: { args: [pointer, u64, i64, u32, pointer], returns: i64_fast },
   shmp_writer_commit: { args: [pointer, u64, pointer], returns: i32 },
@@ -80,6 +86,7 @@ const symbols = {
   shmp_arrow_checker_prefix: { args: [pointer], returns: pointer },
   shmp_arrow_checker_prefix_length: { args: [pointer], returns: u64_fast },
   shmp_arrow_checker_body_length: { args: [pointer], returns: u64_fast },
+  shmp_reader_check_arrow: { args: [pointer, pointer, pointer, u64, pointer], returns: i32 },
 } as const;
 
 function openCore() {

@@ -77,6 +77,7 @@ enum shmp_code {
   SHMP_E_STATE = -5012,      /* call out of order (commit without claim...) */
   SHMP_E_INVALID = -5013,    /* bad argument */
   SHMP_E_ARROW = -5014,      /* a record is not a valid Arrow IPC message */
+  SHMP_E_UNREAD = -5015,     /* a close lost records no reader ever read */
 };
 
 /* ---- Errors ---------------------------------------------------------------
@@ -222,6 +223,43 @@ shmp_reader *shmp_reader_attach(shmp_segment *s, shmp_error *err);
 void shmp_writer_close(shmp_writer *w);
 void shmp_reader_close(shmp_reader *r);
 
+/* ---- What a writer leaves behind ----------------------------------------
+ *
+ * The process that created a channel owns its name and removes it when it
+ * is done. Readers that attached keep their mapping and read every record
+ * to the end after that; records that no reader ever attached to read
+ * would go with the name. These three make sure that never happens
+ * silently (a binding's close() calls linger, then close_checked). */
+
+/* Waits until every record committed so far has been released by every
+ * attached reader (with none attached: read by a reader that has left;
+ * with none ever attached: until one attaches and reads them). 0, or
+ * SHMP_E_TIMEOUT / SHMP_E_CLOSED (every reader left first) /
+ * SHMP_E_PEER_GONE, each naming the records and bytes still unread;
+ * SHMP_E_AGAIN if shmp_writer_interrupt() ended it. */
+int shmp_writer_drain(shmp_writer *w, int64_t timeout_ns, uint32_t spin, shmp_error *err);
+
+/* The wait a close makes first: returns 0 at once unless closing would
+ * lose records (this process created the segment, so its name goes with
+ * the writer; records were committed; no reader has ever attached). Then
+ * waits, like shmp_writer_drain, until a reader attaches: from then on it
+ * holds the records, also once the name is gone. SHMP_E_TIMEOUT if none
+ * came; SHMP_E_AGAIN if interrupted. */
+int shmp_writer_linger(shmp_writer *w, int64_t timeout_ns, uint32_t spin, shmp_error *err);
+
+/* shmp_writer_close() that tells: returns SHMP_E_UNREAD, naming the
+ * records and bytes never read, when the close loses records (as
+ * shmp_writer_linger defines it), else 0. The writer is closed and freed
+ * either way. */
+int shmp_writer_close_checked(shmp_writer *w, shmp_error *err);
+
+/* Readers that attached mid-stream (after records had been released, so
+ * they missed the start of the stream) since the last call, 0 if none:
+ * one load of a shared word. A writer whose stream starts with something
+ * every reader needs (an Arrow schema and its dictionaries) sends it again
+ * when this is not 0. */
+uint32_t shmp_writer_readers_joined(shmp_writer *w);
+
 /* Largest payload one record can carry. */
 uint64_t shmp_writer_max_payload(const shmp_writer *w);
 
@@ -238,6 +276,22 @@ void shmp_reader_interrupt(shmp_reader *r);
  * to the segment, and every record stays where it is. */
 
 void shmp_writer_seal(shmp_writer *w);
+
+/* seal() for a table that outlives its publisher: the segment is also
+ * marked PERSISTENT, which tells tools that its creator's exit does not
+ * make it stale. The binding keeps the name when the publisher exits; any
+ * process removes it with shmp_table_unpublish(). */
+void shmp_writer_seal_persistent(shmp_writer *w);
+
+/* Before a binding removes a name as a published table: SHMP_OK if `s` is
+ * a sealed table, else SHMP_E_INVALID (a channel is not unpublished). */
+int shmp_table_check_unpublish(const shmp_segment *s, shmp_error *err);
+
+/* Removes the name of the published table `name`, from any process of its
+ * user (SHMP_OPEN_ALLOW_OTHER_OWNER for another's): opens it, checks that
+ * it is a table (shmp_table_check_unpublish), removes the name. Processes
+ * that opened the table keep it. */
+int shmp_table_unpublish(const char *name, uint32_t flags, shmp_error *err);
 
 /* A reader of a sealed table, waiting up to `ready_timeout_ns` for the
  * publisher to seal it: peek/release walk the records privately; peek
@@ -337,6 +391,16 @@ void shmp_arrow_checker_trust_values(shmp_arrow_checker *c, int trust);
 
 /* Top-level columns of the current schema (0 before the first). */
 uint32_t shmp_arrow_checker_columns(const shmp_arrow_checker *c);
+
+/* The check a channel's Arrow reader makes: shmp_arrow_checker_check() on
+ * `record` for the stream `r` reads (NULL for a published table), with one
+ * rule more. A reader that attached mid-stream (after records had been
+ * released) may have missed the stream's schema and dictionaries: until a
+ * schema arrives, every message is skipped, and this returns 0 (release
+ * the record and read on). The writer sends the schema and dictionaries
+ * again once it sees the join (shmp_writer_readers_joined). */
+int shmp_reader_check_arrow(shmp_reader *r, shmp_arrow_checker *c, const void *record, uint64_t len,
+                            shmp_error *err);
 
 /* ---- Arrow messages from bindings without an Arrow library ---------------
  *

@@ -30,6 +30,7 @@ static const struct code_text own[] = {
     {SHMP_E_STATE, "ESTATE", "call out of order"},
     {SHMP_E_INVALID, "EINVAL", "invalid argument"},
     {SHMP_E_ARROW, "EARROW", "record is not a valid Arrow IPC message"},
+    {SHMP_E_UNREAD, "EUNREAD", "records written to the channel were never read"},
 };
 
 /* The system errors a binding is likely to meet, by their usual names. */
@@ -80,6 +81,8 @@ static const char *code_hint(int code) {
     case SHMP_E_TRUNCATED:
     case SHMP_E_CORRUPT: return "Something other than a matching shmpipe wrote this memory; recreate the channel";
     case SHMP_E_ARROW: return "The message is not valid Arrow, or uses a type shmpipe does not read yet";
+    case SHMP_E_UNREAD:
+      return "Open a reader before the writer closes, or wait for the readers with drain() (Drain in Go) before closing";
     default: return NULL;
   }
 }

@@ -16,6 +16,7 @@
 #define SHMP_FLAG_WRITER_CLOSED 1u
 #define SHMP_FLAG_READER_CLOSED 2u
 #define SHMP_FLAG_SEALED 4u /* a published table: complete, read by any number of processes */
+#define SHMP_FLAG_PERSISTENT 8u /* a published table that outlives its publisher (set with SEALED) */
 
 /* Readers (consumers) of a channel: each holds a slot with its position. */
 #define SHMP_MAX_READERS 32u
@@ -51,9 +52,12 @@ struct shmp_header {
   uint32_t reserved0[5];
   /* line 1 */
   _Alignas(64) _Atomic uint32_t flags; /* SHMP_FLAG_* */
-  /* line 2: who holds the writer role; line 3 is unused */
+  /* line 2: who holds the writer role */
   _Alignas(64) shmp_peer_word writer;
-  _Alignas(64) uint64_t reserved_line3;
+  /* line 3: what readers tell the writer about their comings and goings */
+  _Alignas(64) _Atomic uint64_t read_mark; /* furthest position a reader that left had released (monotonic) */
+  _Atomic uint32_t readers_attached;       /* readers that ever attached */
+  _Atomic uint32_t late_joins;             /* of those, readers that started after records were released */
   /* line 4: bytes ever published by the writer (monotonic) */
   _Alignas(64) _Atomic uint64_t head;
   /* line 5: the low-water mark, written by the writer (monotonic): it may
@@ -79,6 +83,9 @@ struct shmp_record {
 
 _Static_assert(offsetof(struct shmp_header, flags) == 64, "layout");
 _Static_assert(offsetof(struct shmp_header, writer) == 128, "layout");
+_Static_assert(offsetof(struct shmp_header, read_mark) == 192, "layout");
+_Static_assert(offsetof(struct shmp_header, readers_attached) == 200, "layout");
+_Static_assert(offsetof(struct shmp_header, late_joins) == 204, "layout");
 _Static_assert(offsetof(struct shmp_header, slots) == 1024, "layout");
 _Static_assert(sizeof(struct shmp_slot) == 64, "layout");
 _Static_assert(offsetof(struct shmp_header, head) == 256, "layout");
@@ -99,6 +106,7 @@ struct shmp_segment {
   void *base;
   uint64_t size;     /* bytes mapped */
   uint64_t capacity; /* data ring bytes, copied from the header once it was checked */
+  int created;       /* this mapping made the segment: the binding removes its name when done */
   char name[SHMP_NAME_MAX + 1];
 };
 

@@ -30,6 +30,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -54,6 +55,7 @@ struct shmp_writer {
   uint64_t claim_len;  /* payload bytes reserved by claim */
   int claimed;
   int had_reader;         /* a scan of the slots once found a reader */
+  uint32_t joins_seen;    /* the header's late_joins when shmp_writer_readers_joined last looked */
   int64_t readers_looked; /* when commit last looked whether readers live (coarse clock) */
   _Atomic uint32_t interrupted;
   struct shmp_wait wait;
@@ -77,6 +79,7 @@ struct shmp_reader {
   uint64_t cur_size;  /* ring bytes of the record handed out by peek, 0 if none */
   uint64_t cur_len;
   uint64_t cur_offset;
+  int awaiting_schema; /* attached mid-stream: Arrow messages are skipped until a schema */
   _Atomic uint32_t interrupted;
   struct shmp_wait wait;
 };
@@ -205,6 +208,7 @@ SHMP_EXPORT shmp_writer *shmp_writer_attach(shmp_segment *seg, shmp_error *err) 
     attach_failed(seg, SHMP_E_CORRUPT, "", err);
     return NULL;
   }
+  w->joins_seen = smp_load_acquire(&h->late_joins);
   w->wait = (struct shmp_wait){&h->space_futex, &h->space_waiters, readers_gone, w, &w->interrupted};
   return w;
 }
@@ -222,6 +226,17 @@ static void writer_finish(shmp_writer *w, uint32_t flags) {
 SHMP_EXPORT void shmp_writer_close(shmp_writer *w) { writer_finish(w, SHMP_FLAG_WRITER_CLOSED); }
 
 SHMP_EXPORT void shmp_writer_seal(shmp_writer *w) { writer_finish(w, SHMP_FLAG_SEALED | SHMP_FLAG_WRITER_CLOSED); }
+
+SHMP_EXPORT void shmp_writer_seal_persistent(shmp_writer *w) {
+  writer_finish(w, SHMP_FLAG_SEALED | SHMP_FLAG_WRITER_CLOSED | SHMP_FLAG_PERSISTENT);
+}
+
+SHMP_EXPORT uint32_t shmp_writer_readers_joined(shmp_writer *w) {
+  uint32_t joins = smp_load_acquire(&w->g.h->late_joins);
+  uint32_t joined = joins - w->joins_seen;
+  w->joins_seen = joins;
+  return joined;
+}
 
 SHMP_EXPORT uint64_t shmp_writer_max_payload(const shmp_writer *w) {
   return w->g.capacity - SHMP_RECORD_HEADER;
@@ -376,6 +391,117 @@ SHMP_EXPORT int shmp_writer_send(shmp_writer *w, const void *data, uint64_t len,
   return commit(w, len, "send", err);
 }
 
+/* ---- what becomes of the records a writer leaves ---------------------------- */
+
+/* Where the records some reader has not read yet start: the lowest tail of
+ * the attached readers; with none attached, the furthest a reader that left
+ * had read, or the writer's mark when none ever did. Clamped to head. */
+static uint64_t unread_from(shmp_writer *w) {
+  struct shmp_header *h = w->g.h;
+  uint64_t from = lowest_tail(h);
+  if (from == SHMP_SLOT_FREE) {
+    from = smp_load_acquire(&h->tail);
+    uint64_t mark = smp_load_acquire(&h->read_mark);
+    if (mark > from) from = mark;
+  }
+  return from > w->head ? w->head : from;
+}
+
+/* The data records in [from, head), walked through their headers, each read
+ * once and checked (a peer may have written over them); stops at the first
+ * that does not fit. */
+static uint64_t records_between(const shmp_writer *w, uint64_t from) {
+  if (!aligned(from) || from > w->head || w->head - from > w->g.capacity) return 0;
+  uint64_t count = 0;
+  for (uint64_t pos = from; pos < w->head;) {
+    uint64_t ring_offset = pos % w->g.capacity, room = w->g.capacity - ring_offset;
+    const struct shmp_record *rec = (const struct shmp_record *)(w->g.data + ring_offset);
+    uint64_t at = READ_PLAIN_ONCE(rec->pos), len = READ_PLAIN_ONCE(rec->len);
+    uint32_t kind = READ_PLAIN_ONCE(rec->kind);
+    if (room < SHMP_RECORD_HEADER || at != pos || len > room - SHMP_RECORD_HEADER) break;
+    uint64_t size = shmp_record_size(len);
+    if (size > w->head - pos) break;
+    count += kind == SHMP_RECORD_DATA;
+    pos += size;
+  }
+  return count;
+}
+
+/* True if closing this writer now would lose records: this mapping created
+ * the channel (its name goes with the writer), records were committed, and
+ * no reader has ever attached, so nobody holds them once the name is gone. */
+static int close_would_lose(shmp_writer *w) {
+  if (!w->g.seg->created) return 0;
+  if (smp_load_acquire(&w->g.h->readers_attached) != 0) return 0;
+  return unread_from(w) < w->head;
+}
+
+/* Ready when every committed record was released by every attached reader
+ * (or, with none attached, read by one that left). With no reader ever
+ * attached it waits for one; readers that all left early are ECLOSED. */
+static int drained(void *ctx) {
+  shmp_writer *w = ctx;
+  struct shmp_header *h = w->g.h;
+  uint64_t low = lowest_tail(h);
+  if (low != SHMP_SLOT_FREE) return low > w->head || !aligned(low) ? SHMP_E_CORRUPT : low == w->head;
+  if (smp_load_acquire(&h->read_mark) >= w->head) return 1;
+  return smp_load_acquire(&h->readers_attached) == 0 ? 0 : SHMP_E_CLOSED;
+}
+
+/* Ready when closing would lose nothing: a reader attached (it keeps the
+ * records readable once the name is gone), or there is nothing to lose. */
+static int kept(void *ctx) { return !close_would_lose(ctx); }
+
+/* The records and bytes some reader has not read yet. */
+struct unread {
+  unsigned long long records, bytes;
+};
+
+static struct unread unread_of(shmp_writer *w) {
+  uint64_t from = unread_from(w);
+  return (struct unread){records_between(w, from), w->head - from};
+}
+
+#define UNREAD_FMT "%llu record%s (%llu bytes)"
+#define UNREAD_ARGS(u) (u).records, (u).records == 1 ? "" : "s", (u).bytes
+#define WAS(u) ((u).records == 1 ? "was" : "were")
+
+SHMP_EXPORT int shmp_writer_drain(shmp_writer *w, int64_t timeout_ns, uint32_t spin, shmp_error *err) {
+  if (w->claimed) return shmp_fail(err, SHMP_E_STATE, "drain", name_of(&w->g), "commit or abort the claim first");
+  int rc = shmp_wait_until(&w->wait, drained, w, shmp_deadline(timeout_ns), spin);
+  if (rc == SHMP_OK || rc == SHMP_E_AGAIN) return rc;
+  struct unread u = unread_of(w);
+  if (rc == SHMP_E_TIMEOUT)
+    return shmp_fail(err, rc, "drain", name_of(&w->g), UNREAD_FMT " %s still unread when the wait ended%s",
+                     UNREAD_ARGS(u), WAS(u),
+                     smp_load_acquire(&w->g.h->readers_attached) == 0 ? ": no reader has opened the channel yet" : "");
+  if (rc == SHMP_E_CLOSED)
+    return shmp_fail(err, rc, "drain", name_of(&w->g), "every reader left the channel with " UNREAD_FMT " unread",
+                     UNREAD_ARGS(u));
+  return writer_failed(w, rc, "drain", err);
+}
+
+SHMP_EXPORT int shmp_writer_linger(shmp_writer *w, int64_t timeout_ns, uint32_t spin, shmp_error *err) {
+  if (!close_would_lose(w)) return SHMP_OK;
+  int rc = shmp_wait_until(&w->wait, kept, w, shmp_deadline(timeout_ns), spin);
+  if (rc == SHMP_OK || rc == SHMP_E_AGAIN) return rc;
+  return writer_failed(w, rc, "close", err);
+}
+
+SHMP_EXPORT int shmp_writer_close_checked(shmp_writer *w, shmp_error *err) {
+  if (w == NULL) return SHMP_OK;
+  char name[SHMP_NAME_MAX + 1];
+  snprintf(name, sizeof name, "%s", name_of(&w->g));
+  int lost = close_would_lose(w);
+  struct unread u = lost ? unread_of(w) : (struct unread){0, 0};
+  shmp_writer_close(w);
+  if (!lost) return SHMP_OK;
+  return shmp_fail(err, SHMP_E_UNREAD, "close", name,
+                   UNREAD_FMT " written to it %s never read: no reader opened the channel before its creator closed "
+                   "it, and the records went with its name",
+                   UNREAD_ARGS(u), WAS(u));
+}
+
 /* ---- reader ---------------------------------------------------------------- */
 
 /* Takes a free slot (or a dead reader's) and the position to start from:
@@ -401,6 +527,15 @@ static int attach_slot(shmp_reader *r) {
     smp_fetch_and(&h->flags, ~SHMP_FLAG_READER_CLOSED);
     r->slot = slot;
     r->tail = r->read = start;
+    /* Counted once the tail is in place. A reader that starts past the
+     * first record has missed the start of the stream: the writer learns
+     * it (shmp_writer_readers_joined) and can send what a stream starts
+     * with again. */
+    smp_fetch_add(&h->readers_attached, 1);
+    if (start > 0) {
+      r->awaiting_schema = 1;
+      smp_fetch_add(&h->late_joins, 1);
+    }
     return SHMP_OK;
   }
   return SHMP_E_BUSY;
@@ -459,6 +594,10 @@ SHMP_EXPORT void shmp_reader_close(shmp_reader *r) {
   if (r == NULL) return;
   if (r->slot != NULL) {
     struct shmp_header *h = r->g.h;
+    /* What it read stays known: a writer draining the channel asks. */
+    uint64_t mark = smp_load_acquire(&h->read_mark);
+    while (mark < r->tail && !smp_cas(&h->read_mark, &mark, r->tail)) {
+    }
     /* Free the tail before the slot (as clear_dead_slot does), with a full
      * barrier so the writer's next scan of the tails does not count it. */
     smp_store_mb(&r->slot->tail, SHMP_SLOT_FREE);
@@ -639,4 +778,18 @@ SHMP_EXPORT int64_t shmp_reader_next(shmp_reader *r, uint64_t *offset, int64_t t
     len = rc == SHMP_OK ? peek(r, offset) : rc;
   }
   return reader_failed(r, len, "recv", err);
+}
+
+/* ---- Arrow streams ---------------------------------------------------------- */
+
+SHMP_EXPORT int shmp_reader_check_arrow(shmp_reader *r, shmp_arrow_checker *c, const void *record, uint64_t len,
+                                        shmp_error *err) {
+  if (r == NULL || !r->awaiting_schema) return shmp_arrow_checker_check(c, record, len, err);
+  /* Joined mid-stream: the schema (and the dictionaries) of what comes
+   * next went by before this reader came. Skip to the next schema, which
+   * the writer sends again once it sees the join. */
+  int kind = shmp_arrow_checker_check(c, record, len, NULL);
+  if (kind != SHMP_ARROW_SCHEMA) return 0;
+  r->awaiting_schema = 0;
+  return kind;
 }

@@ -66,7 +66,8 @@ SHMP_EXPORT int64_t shmp_create_size(const char *name, uint64_t capacity, uint32
 }
 
 /* Whether the process that created the existing segment `name` lives: 1,
- * 0, or -1 if that cannot be told (not a shmpipe segment, not readable). */
+ * 0, 2 for a persistent published table (meant to outlive its creator), or
+ * -1 if that cannot be told (not a shmpipe segment, not readable). */
 static int creator_alive(const char *name, uint32_t *pid) {
   char path[SHM_NAME_BYTES];
   if (shmp_shm_name(name, "create", path, sizeof path, NULL) != SHMP_OK) return -1;
@@ -83,6 +84,8 @@ static int creator_alive(const char *name, uint32_t *pid) {
   if (smp_load_acquire(&((struct shmp_header *)header)->magic) == SHMP_MAGIC) {
     *pid = READ_PLAIN_ONCE(h->creator_pid);
     alive = shmp_process_alive(*pid, READ_PLAIN_ONCE(h->creator_start_tag));
+    uint32_t flags = smp_load_acquire(&((struct shmp_header *)header)->flags);
+    if ((flags & SHMP_FLAG_PERSISTENT) && (flags & SHMP_FLAG_SEALED)) alive = 2;
   }
   munmap(header, SHMP_HEADER_SIZE);
   return alive;
@@ -95,6 +98,9 @@ SHMP_EXPORT int shmp_syscall_failed(shmp_error *err, const char *op, const char 
   if (call == SHMP_CALL_SHM_OPEN && code == -EEXIST) {
     switch (creator_alive(name, &pid)) {
       case 1: return shmp_fail(err, code, op, shown(name), "it is in use: its creator (pid %u) is running", pid);
+      case 2:
+        return shmp_fail(err, code, op, shown(name),
+                         "it is a persistent published table (published by pid %u): unpublish it by name first", pid);
       case 0:
         return shmp_fail(err, code, op, shown(name),
                          "it is stale: its creator (pid %u) has exited; remove it with `rm %s%s`", pid,
@@ -163,7 +169,9 @@ SHMP_EXPORT shmp_segment *shmp_segment_format(const char *name, void *base, uint
     shmp_fail(err, rc, "create", name, "%s", check_detail(rc));
     return NULL;
   }
-  return wrap(name, base, size, capacity, "create", err);
+  shmp_segment *s = wrap(name, base, size, capacity, "create", err);
+  if (s != NULL) s->created = 1;
+  return s;
 }
 
 /* shmp_segment_adopt, returning its code also when `err` is NULL. */
@@ -280,6 +288,30 @@ SHMP_EXPORT int shmp_unlink(const char *name, shmp_error *err) {
   int rc = shmp_shm_name(name, "unlink", path, sizeof path, err);
   if (rc != SHMP_OK) return rc;
   if (shm_unlink(path) != 0) return shmp_syscall_failed(err, "unlink", name, SHMP_CALL_SHM_UNLINK, errno, 0);
+  return SHMP_OK;
+}
+
+/* ---- published tables by name ------------------------------------------------- */
+
+SHMP_EXPORT int shmp_table_check_unpublish(const shmp_segment *s, shmp_error *err) {
+  uint32_t flags = smp_load_acquire(&((struct shmp_header *)s->base)->flags);
+  if (flags & SHMP_FLAG_SEALED) return SHMP_OK;
+  return shmp_fail(err, SHMP_E_INVALID, "unpublish", s->name,
+                   "it is a channel (or a table still being published), not a published table: only tables are "
+                   "unpublished by name");
+}
+
+SHMP_EXPORT int shmp_table_unpublish(const char *name, uint32_t flags, shmp_error *err) {
+  shmp_error own;
+  if (err == NULL) err = &own;
+  shmp_segment *s = shmp_segment_open(name, flags | SHMP_OPEN_READ_ONLY_DATA, 0, err);
+  if (s == NULL) return err->code;
+  int rc = shmp_table_check_unpublish(s, err);
+  shmp_segment_unref(s);
+  if (rc != SHMP_OK) return rc;
+  char path[SHM_NAME_BYTES];
+  shmp_shm_name(name, "unpublish", path, sizeof path, NULL);
+  if (shm_unlink(path) != 0) return shmp_syscall_failed(err, "unpublish", name, SHMP_CALL_SHM_UNLINK, errno, 0);
   return SHMP_OK;
 }
 

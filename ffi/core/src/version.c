@@ -38,7 +38,7 @@ static const struct {
 static const int own_codes[] = {
     SHMP_E_BAD_MAGIC, SHMP_E_ABI,  SHMP_E_TRUNCATED, SHMP_E_CORRUPT, SHMP_E_PEER_GONE,
     SHMP_E_TIMEOUT,   SHMP_E_CLOSED, SHMP_E_TOO_LARGE, SHMP_E_BUSY,  SHMP_E_NOT_READY,
-    SHMP_E_AGAIN,     SHMP_E_STATE, SHMP_E_INVALID,  SHMP_E_ARROW,
+    SHMP_E_AGAIN,     SHMP_E_STATE, SHMP_E_INVALID,  SHMP_E_ARROW, SHMP_E_UNREAD,
 };
 
 SHMP_EXPORT int64_t shmp_constant(const char *name) {

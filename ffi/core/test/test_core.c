@@ -911,6 +911,193 @@ static void test_readers_leave_together(void) {
   }
 }
 
+/* Two Arrow messages written by pyarrow (64-byte aligned): the schema
+ * {x: int32} and a batch of it with rows 1, 2, 3. */
+static const uint8_t SCHEMA_X[] = {
+    0xff,0xff,0xff,0xff,0x78,0x00,0x00,0x00,0x10,0x00,0x00,0x00,0x00,0x00,0x0a,0x00,0x0c,0x00,0x06,0x00,0x05,0x00,
+    0x08,0x00,0x0a,0x00,0x00,0x00,0x00,0x01,0x04,0x00,0x0c,0x00,0x00,0x00,0x08,0x00,0x08,0x00,0x00,0x00,0x04,0x00,
+    0x08,0x00,0x00,0x00,0x04,0x00,0x00,0x00,0x01,0x00,0x00,0x00,0x14,0x00,0x00,0x00,0x10,0x00,0x14,0x00,0x08,0x00,
+    0x06,0x00,0x07,0x00,0x0c,0x00,0x00,0x00,0x10,0x00,0x10,0x00,0x00,0x00,0x00,0x00,0x01,0x02,0x10,0x00,0x00,0x00,
+    0x1c,0x00,0x00,0x00,0x04,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x01,0x00,0x00,0x00,0x78,0x00,0x00,0x00,0x08,0x00,
+    0x0c,0x00,0x08,0x00,0x07,0x00,0x08,0x00,0x00,0x00,0x00,0x00,0x00,0x01,0x20,0x00,0x00,0x00};
+static const uint8_t BATCH_X[] = {
+    0xff,0xff,0xff,0xff,0xb8,0x00,0x00,0x00,0x14,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x0c,0x00,0x16,0x00,0x06,0x00,
+    0x05,0x00,0x08,0x00,0x0c,0x00,0x0c,0x00,0x00,0x00,0x00,0x03,0x04,0x00,0x18,0x00,0x00,0x00,0x10,0x00,0x00,0x00,
+    0x00,0x00,0x00,0x00,0x00,0x00,0x0a,0x00,0x18,0x00,0x0c,0x00,0x04,0x00,0x08,0x00,0x0a,0x00,0x00,0x00,0x3c,0x00,
+    0x00,0x00,0x10,0x00,0x00,0x00,0x03,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x02,0x00,0x00,0x00,
+    0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,
+    0x00,0x00,0x0c,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x01,0x00,0x00,0x00,0x03,0x00,0x00,0x00,
+    0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,
+    0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,
+    0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x01,0x00,0x00,0x00,0x02,0x00,
+    0x00,0x00,0x03,0x00,0x00,0x00,0x00,0x00,0x00,0x00};
+
+/* The kind shmp_reader_check_arrow gives the next record of `r`, released. */
+static int next_arrow(struct seg s, shmp_reader *r, shmp_arrow_checker *c, shmp_error *err) {
+  uint64_t off = 0;
+  int64_t len = shmp_reader_peek(r, &off, err);
+  if (len < 0) return (int)len;
+  int kind = shmp_reader_check_arrow(r, c, (uint8_t *)s.base + off, (uint64_t)len, err);
+  shmp_reader_release(r, NULL);
+  return kind;
+}
+
+/* A reader that attaches after the ring has wrapped missed the schema: the
+ * writer is told (once), and the reader skips to the next schema instead of
+ * refusing the batches before it; the reader that was there all along
+ * reads the schema sent again like any other. */
+static void test_late_joiners(void) {
+  struct seg s = seg_new(4096);
+  shmp_error err = {0};
+  shmp_reader *early = shmp_reader_attach(s.sp, &err);
+  shmp_writer *w = shmp_writer_attach(s.sp, &err);
+  shmp_arrow_checker *seen_early = shmp_arrow_checker_new("test", "recv", &err);
+  shmp_arrow_checker *seen_late = shmp_arrow_checker_new("test", "recv", &err);
+  CHECK_EQ(atomic_load(&hdr(s)->readers_attached), 1);
+  CHECK_EQ(shmp_writer_readers_joined(w), 0); /* it started at the first record */
+  CHECK_EQ(shmp_writer_send(w, SCHEMA_X, sizeof SCHEMA_X, 0, 0, NULL), SHMP_OK);
+  CHECK_EQ(next_arrow(s, early, seen_early, &err), SHMP_ARROW_SCHEMA);
+  for (int i = 0; i < 40; i++) { /* laps round the ring: the schema's space is reused */
+    CHECK_EQ(shmp_writer_send(w, BATCH_X, sizeof BATCH_X, 0, 0, NULL), SHMP_OK);
+    CHECK_EQ(next_arrow(s, early, seen_early, &err), SHMP_ARROW_RECORD_BATCH);
+  }
+  CHECK_EQ(shmp_writer_send(w, BATCH_X, sizeof BATCH_X, 0, 0, NULL), SHMP_OK);
+  CHECK(atomic_load(&hdr(s)->tail) > 0);
+  shmp_reader *late = shmp_reader_attach(s.sp, &err);
+  CHECK_EQ(atomic_load(&hdr(s)->readers_attached), 2);
+  CHECK_EQ(shmp_writer_readers_joined(w), 1);
+  CHECK_EQ(shmp_writer_readers_joined(w), 0);
+  /* Without a schema the batch would be refused; a late joiner skips it. */
+  shmp_arrow_checker *fresh = shmp_arrow_checker_new("test", "recv", &err);
+  CHECK_EQ(shmp_reader_check_arrow(early, fresh, BATCH_X, sizeof BATCH_X, &err), SHMP_E_ARROW);
+  CHECK(strstr(err.message, "a record batch arrived before any schema") != NULL);
+  shmp_arrow_checker_free(fresh);
+  int skipped = 0, kind;
+  while ((kind = next_arrow(s, late, seen_late, &err)) == 0) skipped++;
+  CHECK_EQ(kind, SHMP_E_AGAIN);
+  CHECK(skipped >= 1);
+  /* What the writer sends again: the schema, then batches both can read. */
+  CHECK_EQ(shmp_writer_send(w, SCHEMA_X, sizeof SCHEMA_X, 0, 0, NULL), SHMP_OK);
+  CHECK_EQ(shmp_writer_send(w, BATCH_X, sizeof BATCH_X, 0, 0, NULL), SHMP_OK);
+  CHECK_EQ(next_arrow(s, late, seen_late, &err), SHMP_ARROW_SCHEMA);
+  CHECK_EQ(next_arrow(s, late, seen_late, &err), SHMP_ARROW_RECORD_BATCH);
+  CHECK_EQ(next_arrow(s, early, seen_early, &err), SHMP_ARROW_RECORD_BATCH);
+  CHECK_EQ(next_arrow(s, early, seen_early, &err), SHMP_ARROW_SCHEMA);
+  CHECK_EQ(next_arrow(s, early, seen_early, &err), SHMP_ARROW_RECORD_BATCH);
+  /* Past the schema, a late joiner's faults are reported like anyone's. */
+  CHECK_EQ(shmp_reader_check_arrow(late, seen_late, "garbage!", 8, &err), SHMP_E_ARROW);
+  shmp_arrow_checker_free(seen_early);
+  shmp_arrow_checker_free(seen_late);
+  shmp_reader_close(early);
+  shmp_reader_close(late);
+  shmp_writer_close(w);
+  seg_free(s);
+}
+
+/* What a writer's close does with records nobody read, and drain. */
+static void test_what_close_leaves(void) {
+  shmp_error err = {0};
+  /* The creator writes, nobody ever attaches: linger times out, and the
+   * close says what was lost. */
+  struct seg s = seg_new(4096);
+  shmp_writer *w = shmp_writer_attach(s.sp, &err);
+  CHECK_EQ(shmp_writer_linger(w, 0, 0, &err), SHMP_OK); /* nothing written: nothing to lose */
+  CHECK_EQ(shmp_writer_drain(w, 0, 0, &err), SHMP_OK);
+  for (uint8_t i = 0; i < 3; i++) CHECK_EQ(shmp_writer_send(w, &i, 1, 0, 0, NULL), SHMP_OK);
+  CHECK_EQ(shmp_writer_drain(w, 10 * MS, 0, &err), SHMP_E_TIMEOUT);
+  CHECK(strstr(err.message, "3 records (384 bytes) were still unread when the wait ended: no reader has opened") != NULL);
+  int64_t start = now_ms();
+  CHECK_EQ(shmp_writer_linger(w, 30 * MS, 0, &err), SHMP_E_TIMEOUT);
+  CHECK(now_ms() - start >= 30);
+  CHECK_EQ(shmp_writer_close_checked(w, &err), SHMP_E_UNREAD);
+  CHECK(strcmp(shmp_error_name(err.code), "EUNREAD") == 0 && strcmp(err.op, "close") == 0);
+  CHECK(strstr(err.message, "3 records (384 bytes) written to it were never read: no reader opened the channel") != NULL);
+  CHECK(strstr(err.message, "drain()") != NULL);
+  seg_free(s);
+
+  /* A reader that comes while the writer lingers holds the records: the
+   * close loses nothing, and the reader reads them all after it. */
+  s = seg_new(4096);
+  w = shmp_writer_attach(s.sp, &err);
+  for (uint8_t i = 0; i < 2; i++) CHECK_EQ(shmp_writer_send(w, &i, 1, 0, 0, NULL), SHMP_OK);
+  pid_t child = fork();
+  if (child == 0) {
+    nanosleep(&(struct timespec){0, 50 * MS}, NULL);
+    shmp_reader *r = shmp_reader_attach(s.sp, NULL);
+    int read = 0;
+    while (r != NULL && shmp_reader_next(r, NULL, 2000 * MS, 0, NULL) >= 0 && shmp_reader_release(r, NULL) == 0) read++;
+    _exit(read);
+  }
+  CHECK_EQ(shmp_writer_linger(w, 5000 * MS, 0, &err), SHMP_OK);
+  CHECK_EQ(shmp_writer_close_checked(w, &err), SHMP_OK);
+  int status = 0;
+  waitpid(child, &status, 0);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 2);
+  seg_free(s);
+
+  /* drain: until every attached reader released everything; one that left
+   * having read everything counts, one that left early does not. */
+  s = seg_new(4096);
+  w = shmp_writer_attach(s.sp, &err);
+  shmp_reader *r = shmp_reader_attach(s.sp, &err);
+  CHECK_EQ(shmp_writer_send(w, "a", 1, 0, 0, NULL), SHMP_OK);
+  CHECK_EQ(shmp_writer_send(w, "b", 1, 0, 0, NULL), SHMP_OK);
+  CHECK_EQ(shmp_writer_drain(w, 0, 0, &err), SHMP_E_TIMEOUT);
+  CHECK(strstr(err.message, "2 records (256 bytes) were still unread when the wait ended. ") != NULL);
+  CHECK_EQ(shmp_reader_next(r, NULL, 0, 0, NULL), 1);
+  CHECK_EQ(shmp_reader_release(r, NULL), SHMP_OK);
+  CHECK_EQ(shmp_writer_drain(w, 0, 0, &err), SHMP_E_TIMEOUT);
+  CHECK(strstr(err.message, "1 record (128 bytes) was still unread") != NULL);
+  CHECK_EQ(shmp_reader_next(r, NULL, 0, 0, NULL), 1);
+  CHECK_EQ(shmp_reader_release(r, NULL), SHMP_OK);
+  CHECK_EQ(shmp_writer_drain(w, 0, 0, &err), SHMP_OK);
+  shmp_reader_close(r);
+  CHECK_EQ(shmp_writer_drain(w, 0, 0, &err), SHMP_OK); /* it left having read everything */
+  CHECK_EQ(shmp_writer_linger(w, 0, 0, &err), SHMP_OK); /* a reader came once: it chose to leave */
+  r = shmp_reader_attach(s.sp, &err);
+  CHECK_EQ(shmp_writer_send(w, "c", 1, 0, 0, NULL), SHMP_OK);
+  shmp_reader_close(r);
+  CHECK_EQ(shmp_writer_drain(w, 1000 * MS, 0, &err), SHMP_E_CLOSED);
+  CHECK(strstr(err.message, "every reader left the channel with 1 record (128 bytes) unread") != NULL);
+  CHECK_EQ(shmp_writer_claim(w, 1, 0, 0, NULL), SHMP_E_CLOSED);
+  CHECK_EQ(shmp_writer_close_checked(w, &err), SHMP_OK);
+  seg_free(s);
+}
+
+/* Persistent tables, unpublishing by name, and a writer that opened (not
+ * created) a channel: its close never reports a loss. */
+static void test_persistent_tables(void) {
+  char name[64];
+  snprintf(name, sizeof name, "core-test-table-%d", (int)getpid());
+  shmp_error err = {0};
+  shmp_segment *s = shmp_segment_create(name, 4096, 0600, &err);
+  shmp_writer *w = shmp_writer_attach(s, &err);
+  CHECK_EQ(shmp_writer_send(w, "x", 1, 0, 0, NULL), SHMP_OK);
+  CHECK_EQ(shmp_table_unpublish(name, 0, &err), SHMP_E_INVALID);
+  CHECK(strstr(err.message, "not a published table") != NULL && strcmp(err.op, "unpublish") == 0);
+  shmp_writer_seal_persistent(w);
+  CHECK(atomic_load(&((struct shmp_header *)shmp_segment_base(s))->flags) & SHMP_FLAG_PERSISTENT);
+  CHECK(shmp_segment_create(name, 4096, 0600, &err) == NULL);
+  CHECK_EQ(err.code, -EEXIST);
+  CHECK(strstr(err.message, "a persistent published table (published by pid") != NULL);
+  shmp_reader *t = shmp_table_open(s, 0, &err);
+  CHECK_EQ(shmp_reader_peek(t, NULL, NULL), 1);
+  shmp_reader_close(t);
+  shmp_segment_unref(s);
+  CHECK_EQ(shmp_table_unpublish(name, 0, &err), SHMP_OK);
+  CHECK_EQ(shmp_table_unpublish(name, 0, &err), -ENOENT);
+
+  s = shmp_segment_create(name, 4096, 0600, &err);
+  shmp_segment *opened = shmp_segment_open(name, 0, 0, &err);
+  w = shmp_writer_attach(opened, &err);
+  CHECK_EQ(shmp_writer_send(w, "x", 1, 0, 0, NULL), SHMP_OK);
+  CHECK_EQ(shmp_writer_linger(w, 1000 * MS, 0, &err), SHMP_OK); /* the name is not its to remove */
+  CHECK_EQ(shmp_writer_close_checked(w, &err), SHMP_OK);
+  shmp_segment_unref(opened);
+  shmp_segment_unref(s);
+  shmp_unlink(name, NULL);
+}
+
 int main(void) {
   test_header_checks();
   test_errors_named();
@@ -930,6 +1117,9 @@ int main(void) {
   test_forged_positions();
   test_stale_readers_closed_flag();
   test_readers_leave_together();
+  test_late_joiners();
+  test_what_close_leaves();
+  test_persistent_tables();
   test_named_segments();
   test_read_only_data();
   test_stale_name();

@@ -72,6 +72,12 @@ _SIGNATURES = {
     "shmp_reader_attach": ([_p, _e], _p),
     "shmp_table_open": ([_p, _i64, _e], _p),
     "shmp_writer_close": ([_p], None),
+    "shmp_writer_drain": ([_p, _i64, _u32, _e], _i32),
+    "shmp_writer_linger": ([_p, _i64, _u32, _e], _i32),
+    "shmp_writer_close_checked": ([_p, _e], _i32),
+    "shmp_writer_readers_joined": ([_p], _u32),
+    "shmp_writer_seal_persistent": ([_p], None),
+    "shmp_table_unpublish": ([_s, _u32, _e], _i32),
     "shmp_writer_interrupt": ([_p], None),
     "shmp_reader_interrupt": ([_p], None),
     "shmp_writer_seal": ([_p], None),
@@ -90,6 +96,7 @@ _SIGNATURES = {
     "shmp_arrow_checker_prefix": ([_p], _p),
     "shmp_arrow_checker_prefix_length": ([_p], _u64),
     "shmp_arrow_checker_body_length": ([_p], _u64),
+    "shmp_reader_check_arrow": ([_p, _p, _p, _u64, _e], _i32),
 }
 for _name, (_args, _result) in _SIGNATURES.items():
     _fn = getattr(lib, _name)

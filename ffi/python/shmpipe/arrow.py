@@ -46,9 +46,17 @@ class _Checker:
         """The kind of the message at `address`; raises EARROW if it is not valid."""
         return check(lib.shmp_arrow_checker_check(self._pointer, address, length, self._errp), self._err)
 
-    def __call__(self, message: Message) -> Tuple[int, bytes, int]:
-        """(kind, checked framing and metadata, body length) of a valid message; raises EARROW otherwise."""
-        kind = self.check_at(message._address, len(message))
+    def __call__(self, message: Message, reader: Optional[Reader] = None) -> Tuple[int, bytes, int]:
+        """(kind, checked framing and metadata, body length) of a valid message; raises EARROW otherwise.
+        With the `reader` it came from, the kind may be 0: skip it, as that
+        reader joined mid-stream and waits for the next schema (the core's rule)."""
+        if reader is None:
+            kind = self.check_at(message._address, len(message))
+        else:
+            kind = check(reader._call("recv", lambda handle: lib.shmp_reader_check_arrow(
+                handle, self._pointer, message._address, len(message), self._errp)), self._err)
+            if kind == 0:
+                return 0, b"", 0
         prefix = ctypes.string_at(lib.shmp_arrow_checker_prefix(self._pointer), lib.shmp_arrow_checker_prefix_length(self._pointer))
         return kind, prefix, lib.shmp_arrow_checker_body_length(self._pointer)
 
@@ -101,10 +109,13 @@ class _Records:
         if message is None:
             return False
         try:
-            kind, prefix, body_length = self._check(message)
+            kind, prefix, body_length = self._check(message, self._reader)
         except BaseException:
             message.release()
             raise
+        if kind == 0:  # this reader joined mid-stream: skipped until the next schema
+            message.release()
+            return True
         body = message.data[len(prefix):len(prefix) + body_length]
         if kind == ARROW_RECORD_BATCH:
             self._held = message
@@ -134,6 +145,7 @@ class ArrowReader:
         lib.shmp_arrow_checker_trust_values(self._check._pointer, int(trust_values))
         self._records = _Records(reader, self._check)
         self._stream: Optional[pa.ipc.RecordBatchStreamReader] = None
+        self._schema: Optional[pa.Schema] = None
         self._ended = False
 
     @property
@@ -142,7 +154,8 @@ class ArrowReader:
 
     @property
     def schema(self) -> Optional[pa.Schema]:
-        return self._stream.schema if self._stream is not None else None
+        """The stream's latest schema (None before the first); kept after the end of the stream."""
+        return self._schema
 
     def read(self, timeout: Optional[float] = DEFAULT_TIMEOUT) -> Optional[pa.RecordBatch]:
         """The next batch, or None at end-of-stream. Releases the previous batch's record."""
@@ -152,6 +165,7 @@ class ArrowReader:
                 if self._stream is None:
                     self._records.started = False
                     self._stream = pa.ipc.open_stream(self._records)
+                    self._schema = self._stream.schema
                 return self._stream.read_next_batch()
             except StopIteration:
                 pass
@@ -202,7 +216,12 @@ def ipc_messages(data: Union[pa.RecordBatch, pa.Table], channel: str) -> List[Tu
         raise error(INVALID, "send", channel, "shmpipe writes a pyarrow RecordBatch or Table")
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, data.schema) as stream:
-        stream.write(data)
+        if isinstance(data, pa.Table):  # its batches with rows: an empty table is its schema alone
+            for batch in data.to_batches():
+                if batch.num_rows:
+                    stream.write_batch(batch)
+        else:
+            stream.write(data)
     sized = []
     for message in pa.ipc.MessageReader.open_stream(sink.getvalue()):
         size = pa.MockOutputStream()
@@ -235,7 +254,9 @@ def send_message(writer: Writer, message: "pa.ipc.Message", length: int, timeout
 
 
 class ArrowWriter:
-    """Sends pyarrow RecordBatches and Tables; the schema goes first, and again when it changes."""
+    """Sends pyarrow RecordBatches and Tables; the schema goes first, and again
+    when it changes or a reader joined mid-stream (with every dictionary: each
+    write sends its dictionaries whole). A table without rows sends its schema alone."""
 
     def __init__(self, writer: Writer):
         self._writer = writer
@@ -247,9 +268,10 @@ class ArrowWriter:
         return self._writer.name
 
     def write(self, data: Union[pa.RecordBatch, pa.Table], timeout: Optional[float] = DEFAULT_TIMEOUT) -> None:
+        joined = self._writer.readers_joined() > 0  # they missed the schema: send it again
         for message, length in ipc_messages(data, self.name):
             if message.type == "schema":
-                if self._schema is not None and self._schema.equals(data.schema, check_metadata=True):
+                if not joined and self._schema is not None and self._schema.equals(data.schema, check_metadata=True):
                     continue
                 self._schema = data.schema
             try:
@@ -258,15 +280,17 @@ class ArrowWriter:
                 self._schema = None  # the next write sends its schema again
                 raise
 
-    def close(self) -> None:
-        self._writer.close()
+    def close(self, timeout: Optional[float] = DEFAULT_TIMEOUT) -> None:
+        """Ends the stream and closes the channel's writer (see Writer.close)."""
         self._sent.free()
+        self._writer.close(timeout)
 
     def __enter__(self) -> "ArrowWriter":
         return self
 
-    def __exit__(self, *_exc) -> None:
-        self.close()
+    def __exit__(self, *exc) -> None:
+        self._sent.free()
+        self._writer.__exit__(*exc)
 
 
 def copy_batch(batch: pa.RecordBatch) -> pa.RecordBatch:

@@ -7,6 +7,7 @@ space back to the writer, which may then overwrite it. copy() keeps the
 data longer."""
 import atexit
 import ctypes
+import sys
 import threading
 import time
 from typing import Callable, Iterator, Optional, Union
@@ -34,7 +35,7 @@ _open_ends: set = set()
 @atexit.register
 def _close_open_ends() -> None:
     for end in list(_open_ends):
-        end.close()
+        end._close_at_exit()
 
 
 class _Endpoint:
@@ -74,6 +75,9 @@ class _Endpoint:
     def __exit__(self, *_exc) -> None:
         self.close()
 
+    def _close_at_exit(self) -> None:
+        self.close()
+
     def _live(self, op: str) -> int:
         if self._handle is None or self._closing:
             raise error(CLOSED, op, self.name, f"this {type(self).__name__.lower()} was closed")
@@ -97,8 +101,8 @@ class _Endpoint:
             if rc != TIMEOUT or (deadline is not None and time.monotonic() >= deadline):
                 return rc
 
-    def _close_handle(self, close: Callable[[int], None]) -> bool:
-        """Interrupts a waiting call, then frees the handle; False if closed already."""
+    def _close_handle(self, close: Callable[[int], None], before: Optional[Callable[[int], None]] = None) -> bool:
+        """Interrupts a waiting call, then (after `before`, if given) frees the handle; False if closed already."""
         with self._closing_lock:  # not _lock: a waiting call holds that one
             if self._handle is None or self._closing:
                 return False
@@ -106,8 +110,12 @@ class _Endpoint:
         _open_ends.discard(self)
         self._interrupt(self._handle)  # still valid: only this function frees it, below
         with self._lock:
-            close(self._handle)
-            self._handle = None
+            try:
+                if before is not None:
+                    before(self._handle)
+            finally:
+                close(self._handle)
+                self._handle = None
         return True
 
 
@@ -155,17 +163,76 @@ class Writer(_Endpoint):
         check(self._call("abort", lambda handle: lib.shmp_writer_abort(handle, self._errp)), self._err)
         self._drop_claim()
 
-    def close(self) -> None:
+    def drain(self, timeout: Optional[float] = DEFAULT_TIMEOUT, spin: int = DEFAULT_SPIN) -> None:
+        """Waits until every record sent so far has been read and released by
+        every reader attached (with none attached yet, until one comes and
+        reads them). Raises ETIMEOUT, ECLOSED (the readers left first) or
+        EPEERGONE (they died), naming what is still unread."""
+        rc = self._waited(lambda handle, ns: lib.shmp_writer_drain(handle, ns, spin, self._errp), timeout, "drain")
+        check(rc, self._err)
+
+    def readers_joined(self) -> int:
+        """How many readers joined mid-stream since the last call: they missed
+        the start of the stream (ArrowWriter sends its schema again for them)."""
+        return self._call("send", lib.shmp_writer_readers_joined)
+
+    def close(self, timeout: Optional[float] = DEFAULT_TIMEOUT) -> None:
         """Marks end-of-stream for the readers and lets go of the segment; a send
-        or claim waiting in another thread ends with ECLOSED."""
+        or claim waiting in another thread ends with ECLOSED.
+
+        Nothing is lost silently: if this writer created the channel (its name
+        goes now) and no reader has ever attached to read what it sent, close
+        first waits up to `timeout` seconds for one to come; if none does, it
+        closes and raises EUNREAD, naming the records lost. Readers that
+        attached read every record to the end, also after the name is gone."""
+        if timeout is not None and not timeout >= 0:
+            raise error(INVALID, "close", self.name, f"timeout must be >= 0 seconds or None, got {timeout}")
+
+        def linger(handle: int) -> None:
+            """Waits only when records would be lost, in slices (Ctrl-C is seen)."""
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while True:
+                left = _SLICE if deadline is None else min(_SLICE, max(0.0, deadline - time.monotonic()))
+                rc = lib.shmp_writer_linger(handle, int(left * 1e9), DEFAULT_SPIN, self._errp)
+                if rc == AGAIN:
+                    continue  # the interrupt close sends to other calls
+                if rc != TIMEOUT or (deadline is not None and time.monotonic() >= deadline):
+                    return
+
+        outcome = []
+        if self._close_handle(lambda handle: outcome.append(lib.shmp_writer_close_checked(handle, self._errp)), linger):
+            self._drop_claim()
+            self._segment.close()
+            if outcome and outcome[0] < 0:
+                raise ShmpipeError.from_error(self._err)
+
+    def __exit__(self, exc_type, *_exc) -> None:
+        if exc_type is None:
+            self.close()
+            return
+        try:  # an exception on its way out: no waiting, and it says more than a loss would
+            self.close(timeout=0)
+        except ShmpipeError:
+            pass
+
+    def _close_at_exit(self) -> None:
+        """Left open at exit: closed without waiting; records lost are reported on stderr."""
+        try:
+            self.close(timeout=0)
+        except ShmpipeError as lost:
+            print(lost, file=sys.stderr)
+
+    def _discard(self) -> None:
+        """Closes at once, neither waiting nor telling (a publish that failed half-way)."""
         if self._close_handle(lib.shmp_writer_close):
             self._drop_claim()
             self._segment.close()
 
-    def _seal(self) -> Segment:
-        """Ends the stream and seals the segment as a published table; the caller takes the segment."""
+    def _seal(self, persistent: bool = False) -> Segment:
+        """Ends the stream and seals the segment as a published table (persistent:
+        it outlives this process); the caller takes the segment."""
         self._live("publish")
-        self._close_handle(lib.shmp_writer_seal)
+        self._close_handle(lib.shmp_writer_seal_persistent if persistent else lib.shmp_writer_seal)
         self._drop_claim()
         return self._segment
 

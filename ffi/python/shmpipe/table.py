@@ -1,40 +1,70 @@
 """Publish-once tables, as in the TypeScript binding (lib/arrow/table.ts):
 a table written once into a segment of its own and sealed; any number of
 processes open it at once and get a pyarrow Table whose buffers view the
-segment in place, valid for as long as they hold it."""
+segment in place, valid for as long as they hold it.
+
+A table published with persist=True outlives its publisher: its name stays
+until some process unpublishes it by name (unpublish(name), or
+`shmpipe unpublish NAME` on the command line)."""
+import ctypes
 from typing import Union
 
 import pyarrow as pa
 
-from ._core import ARROW, lib
+from ._core import ARROW, ENOENT, Error, lib
 from .arrow import _Checker, _Records, ipc_messages, send_message
 from .channel import Reader, create_writer, open_flags
-from .errors import error
-from .segment import OPEN_READ_ONLY_DATA, Segment
+from .errors import ShmpipeError, check, error
+from .segment import OPEN_READ_ONLY_DATA, Segment, _c_name, _owned
 
 
 class PublishedTable:
-    """A table this process published; unpublish() (or exit) removes its name."""
+    """A table this process published. unpublish() removes its name; close()
+    (or exit) removes it too unless the table was published to persist."""
 
-    def __init__(self, segment: Segment, byte_length: int):
+    def __init__(self, segment: Segment, byte_length: int, persistent: bool = False):
         self.name = segment.name
         self.byte_length = byte_length
+        self.persistent = persistent
         self.owner_pid = lib.shmp_segment_creator_pid(segment.pointer)
         self._segment = segment
+        self._unpublished = False
 
     def unpublish(self) -> None:
-        """Removes the name; processes that opened the table keep their data."""
-        self._segment.close()
+        """Removes the name (a persistent table's too, also after close());
+        processes that opened the table keep their data."""
+        if self._unpublished:
+            return
+        self._unpublished = True
+        try:
+            if self.persistent:
+                try:
+                    unpublish(self.name)
+                except ShmpipeError as gone:
+                    if gone.errno != ENOENT:  # unpublished by name already: done
+                        raise
+        finally:
+            self._segment.close()
+
+    def close(self) -> None:
+        """Lets go of this process's hold: a persistent table stays published, another goes (as unpublish())."""
+        if self.persistent:
+            self._segment.close()
+        else:
+            self.unpublish()
 
     def __enter__(self) -> "PublishedTable":
         return self
 
     def __exit__(self, *_exc) -> None:
-        self.unpublish()
+        self.close()
 
 
-def publish(name: str, table: Union[pa.Table, pa.RecordBatch], mode: int = 0o600) -> PublishedTable:
-    """Writes `table` once into a new segment named `name`, for open_table() in any process."""
+def publish(name: str, table: Union[pa.Table, pa.RecordBatch], mode: int = 0o600,
+            persist: bool = False) -> PublishedTable:
+    """Writes `table` once into a new segment named `name`, for open_table() in
+    any process. With persist=True the table outlives this process: its name
+    stays until unpublish(name) in any process."""
     messages = ipc_messages(table, name)
     byte_length = sum(lib.shmp_record_footprint(length) for _, length in messages)
     writer = create_writer(name, byte_length, mode)
@@ -43,11 +73,23 @@ def publish(name: str, table: Union[pa.Table, pa.RecordBatch], mode: int = 0o600
         for message, length in messages:
             send_message(writer, message, length, 0, sent)
     except BaseException:
-        writer.close()
+        writer._discard()
         raise
     finally:
         sent.free()
-    return PublishedTable(writer._seal(), byte_length)
+    segment = writer._seal(persist)
+    if persist:
+        _owned.discard(name)  # sealed: from now on the name outlives this process
+    return PublishedTable(segment, byte_length, persist)
+
+
+def unpublish(name: str, allow_other_owner: bool = False) -> None:
+    """Removes the published table `name` (persistent or not), from any
+    process of its user; the core checks that it is a table, not a channel.
+    Processes that opened it keep their data."""
+    err = Error()
+    check(lib.shmp_table_unpublish(_c_name(name, "unpublish"), open_flags(allow_other_owner), ctypes.byref(err)), err)
+    _owned.discard(name)  # gone: not this process's to remove any more
 
 
 def open_table(name: str, allow_other_owner: bool = False, ready_timeout: float = 2.0, wait: float = 0.0) -> pa.Table:

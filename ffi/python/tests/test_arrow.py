@@ -1,5 +1,6 @@
 """pyarrow record batches through a channel: every type round-trips, batches
 view shared memory, bad messages are refused with EARROW."""
+import json
 import random
 
 import pyarrow as pa
@@ -190,3 +191,58 @@ def test_the_writer_refuses_what_no_reader_could_read(arrow_channel):
     assert refused.value.code == "EARROW" and refused.value.op == "send" and "list_view" in str(refused.value)
     writer.write(pa.table({"x": [1.5]}))
     assert reader.read(timeout=2).column(0).to_pylist() == [1.5]
+
+
+SEQ_READER = """
+import json, sys, shmpipe
+with shmpipe.ArrowReader(shmpipe.open_reader(sys.argv[1])) as reader:
+    print("ready", flush=True)
+    batches, first, last, bad = 0, None, None, 0
+    while (batch := reader.read(timeout=30)) is not None:
+        for seq, label in zip(batch.column("seq").to_pylist(), batch.column("label").to_pylist()):
+            bad += (last is not None and seq != last + 1) or label != f"L{seq % 7}"
+            first = seq if first is None else first
+            last = seq
+        batches += 1
+    print(json.dumps([batches, first, last, bad]), flush=True)
+"""
+
+
+def test_readers_that_join_mid_stream_read_on_from_the_schema_sent_again(name, spawn):
+    """After the ring has wrapped, the schema and dictionaries went by long
+    ago: readers that attach then skip to the schema the writer sends again
+    for them; readers there all along miss nothing. Real processes."""
+    rows, before, after = 200, 100, 100
+    labels = pa.array([f"L{k}" for k in range(7)])
+
+    def batch(b):
+        seq = range(b * rows, (b + 1) * rows)
+        codes = pa.array([s % 7 for s in seq], pa.int32())
+        return pa.record_batch([pa.array(seq, pa.int64()), pa.DictionaryArray.from_arrays(codes, labels)],
+                               names=["seq", "label"])
+
+    with shmpipe.ArrowWriter(shmpipe.create_writer(name, capacity=64 << 10)) as writer:  # ~4 KB a batch: laps
+        early = [spawn(SEQ_READER, name) for _ in range(2)]
+        assert [child.stdout.readline() for child in early] == ["ready\n"] * 2
+        for b in range(before):
+            writer.write(batch(b), timeout=30)
+        late = [spawn(SEQ_READER, name) for _ in range(2)]
+        assert [child.stdout.readline() for child in late] == ["ready\n"] * 2
+        for b in range(before, before + after):
+            writer.write(batch(b), timeout=30)
+    outputs = [child.communicate(timeout=60) for child in early + late]
+    last = (before + after) * rows - 1
+    assert [json.loads(out) if out else err for out, err in outputs] == \
+        [[before + after, 0, last, 0]] * 2 + [[after, before * rows, last, 0]] * 2
+
+
+def test_a_table_without_rows_is_its_schema_alone(arrow_channel, name):
+    """No batch reaches the reader, and the reader keeps the schema after the end of the stream."""
+    raw, writer, reader = arrow_channel
+    schema = pa.schema([("x", pa.int32()), ("s", pa.string())])
+    with shmpipe.open_reader(name) as counter:
+        writer.write(pa.Table.from_batches([pa.record_batch([[], []], schema=schema)]))
+        raw.close()
+        assert [message.copy()[:4] for message in counter] == [b"\xff\xff\xff\xff"]  # one message: the schema
+    assert reader.read(timeout=2) is None
+    assert reader.schema is not None and reader.schema.equals(schema)

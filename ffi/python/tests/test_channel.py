@@ -195,3 +195,74 @@ def test_open_waits_for_the_channel_to_be_created(name, spawn):
         writer.send(b"found it")
     assert child.stdout.readline() == "found it\n"
     assert child.wait(5) == 0
+
+
+LATE_READER = """
+import sys, time, shmpipe
+time.sleep(float(sys.argv[2]))
+with shmpipe.open_reader(sys.argv[1], wait=5) as reader:
+    print("attached", flush=True)
+    print([message.copy().decode() for message in reader], flush=True)
+"""
+
+
+def test_a_creators_close_waits_for_a_late_reader_which_reads_everything(name, spawn):
+    writer = shmpipe.create_writer(name, capacity=4096)
+    for text in ("one", "two", "three"):
+        writer.send(text)
+    child = spawn(LATE_READER, name, "0.3")
+    start = time.monotonic()
+    writer.close(timeout=10)  # returns once a reader holds the records
+    assert time.monotonic() - start > 0.1
+    assert not os.path.exists(shmpipe.shm_path(name))
+    out, err = child.communicate(timeout=10)
+    assert out == "attached\n['one', 'two', 'three']\n", err
+
+
+def test_a_creators_close_with_no_reader_ever_raises_eunread(name):
+    writer = shmpipe.create_writer(name, capacity=4096)
+    for text in ("one", "two", "three"):
+        writer.send(text)
+    start = time.monotonic()
+    with pytest.raises(shmpipe.ShmpipeError) as lost:
+        writer.close(timeout=0.1)
+    assert time.monotonic() - start >= 0.1
+    assert (lost.value.code, lost.value.op, lost.value.segment) == ("EUNREAD", "close", name)
+    assert "3 records (384 bytes) written to it were never read: no reader opened the channel" in str(lost.value)
+    assert writer.closed and not os.path.exists(shmpipe.shm_path(name))
+    writer.close()  # once is enough
+
+
+def test_an_exception_leaving_a_writer_is_not_masked_or_delayed(name):
+    start = time.monotonic()
+    with pytest.raises(ValueError):
+        with shmpipe.create_writer(name, capacity=4096) as writer:
+            writer.send(b"lost to the error")
+            raise ValueError("the program's own failure")
+    assert time.monotonic() - start < 1 and not os.path.exists(shmpipe.shm_path(name))
+
+
+def test_drain_waits_until_every_record_was_read(name, spawn):
+    writer = shmpipe.create_writer(name, capacity=4096)
+    writer.send(b"a")
+    writer.send(b"b")
+    with pytest.raises(shmpipe.ShmpipeError) as early:
+        writer.drain(timeout=0.05)
+    assert early.value.code == "ETIMEOUT"
+    assert "2 records (256 bytes) were still unread when the wait ended: no reader has opened the channel yet" in str(early.value)
+    child = spawn(LATE_READER, name, "0.1")
+    writer.drain(timeout=10)
+    writer.send(b"c")
+    writer.drain(timeout=10)
+    writer.close()
+    out, err = child.communicate(timeout=10)
+    assert out == "attached\n['a', 'b', 'c']\n", err
+
+
+def test_a_creator_left_open_at_exit_says_what_it_lost(name, spawn):
+    child = spawn("import sys, shmpipe; w = shmpipe.create_writer(sys.argv[1], 4096); w.send(b'one'); print('sent')", name)
+    out, err = child.communicate(timeout=10)
+    assert (child.returncode, out) == (0, "sent\n")
+    assert f'close on segment "{name}" failed: records written to the channel were never read [EUNREAD]. ' \
+           "1 record (128 bytes) written to it was never read" in err
+    assert not os.path.exists(shmpipe.shm_path(name))

@@ -31,3 +31,42 @@ def test_opened_tables_view_the_segment_and_outlive_the_name(name):
     with pytest.raises(shmpipe.ShmpipeError) as gone:
         shmpipe.open_table(name)
     assert gone.value.code == "ENOENT"
+
+
+def test_a_table_published_to_persist_outlives_its_publisher(name, spawn):
+    publisher = spawn("import sys, pyarrow as pa, shmpipe\n"
+                      "shmpipe.publish(sys.argv[1], pa.table({'value': [1.0, 2.0, 3.0]}), persist=True)\n"
+                      "print('published', flush=True)", name)
+    out, err = publisher.communicate(timeout=30)
+    assert (publisher.returncode, out) == (0, "published\n"), err
+    try:
+        assert shmpipe.open_table(name).column("value").to_pylist() == [1.0, 2.0, 3.0]
+        remover = spawn("import sys, shmpipe; shmpipe.unpublish(sys.argv[1]); print('unpublished')", name)
+        assert remover.communicate(timeout=30)[0] == "unpublished\n"
+    finally:
+        if os.path.exists(shmpipe.shm_path(name)):
+            shmpipe.unpublish(name)
+    assert not os.path.exists(shmpipe.shm_path(name))
+    with pytest.raises(shmpipe.ShmpipeError) as gone:
+        shmpipe.open_table(name)
+    assert gone.value.code == "ENOENT"
+
+
+def test_persistence_is_asked_for_and_unpublish_takes_only_tables(name):
+    with shmpipe.publish(name, pa.table({"x": [1, 2]}), persist=True) as kept:
+        assert kept.persistent
+    assert os.path.exists(shmpipe.shm_path(name))  # leaving the with-block let go of it, no more
+    with pytest.raises(shmpipe.ShmpipeError) as taken:
+        shmpipe.publish(name, pa.table({"x": [3]}))
+    assert taken.value.code == "EEXIST" and "it is a persistent published table (published by pid" in str(taken.value)
+    kept.unpublish()
+    assert not os.path.exists(shmpipe.shm_path(name))
+    with shmpipe.publish(name, pa.table({"x": [1]})):
+        pass
+    assert not os.path.exists(shmpipe.shm_path(name))
+    with shmpipe.create_reader(name, 4096):
+        with pytest.raises(shmpipe.ShmpipeError) as refused:
+            shmpipe.unpublish(name)
+        assert (refused.value.code, refused.value.op) == ("EINVAL", "unpublish")
+        assert "not a published table" in str(refused.value)
+        assert os.path.exists(shmpipe.shm_path(name))
