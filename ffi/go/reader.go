@@ -1,6 +1,7 @@
 package shmpipe
 
 /*
+#include <stdlib.h>
 #include "shmpipe.h"
 */
 import "C"
@@ -10,16 +11,24 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // Reader is the reading end of a channel. Recv calls take turns; Message
 // releases may come from any goroutine.
 type Reader struct {
-	mu      sync.Mutex // held by core calls on r
+	mu      sync.Mutex // held by core calls on r, and by uses of out
 	seg     *segment
 	r       *C.shmp_reader
+	out     *readerOut // the core's out-parameters, in C memory
 	spin    C.uint32_t
 	closing atomic.Bool
+
+	// Messages not yet released: the reader's hold on the mapping outlasts
+	// Close until the last of them goes (a message costs no call into C for
+	// that, on the hot path).
+	outstanding atomic.Int64
+	closeSeg    sync.Once
 
 	// Releases that came while a Recv held mu (it waits for records, and the
 	// writer may wait for the space they free): Recv gives them back.
@@ -50,8 +59,11 @@ func (m *Message) Release() {
 		return
 	}
 	m.Bytes = nil
-	m.reader.releaseLease(m.lease)
-	m.reader.seg.unref() // the message's hold on the mapping
+	r := m.reader
+	r.releaseLease(m.lease)
+	if r.outstanding.Add(-1) == 0 && r.closing.Load() {
+		r.closeSegment()
+	}
 }
 
 // CreateReader creates the channel `name` with `capacity` bytes of record
@@ -76,6 +88,15 @@ func OpenReader(name string, options ...Option) (*Reader, error) {
 	return attachReader(seg, c)
 }
 
+// readerOut holds what the core writes back on each Recv. It lives in C
+// memory, allocated once per reader: Go variables passed to C escape to the
+// heap, an allocation per record on the hot path.
+type readerOut struct {
+	err    C.shmp_error
+	offset C.uint64_t
+	lease  C.uint64_t
+}
+
 func attachReader(seg *segment, c config) (*Reader, error) {
 	var e C.shmp_error
 	r := C.shmp_reader_attach(seg.ptr, &e)
@@ -83,7 +104,8 @@ func attachReader(seg *segment, c config) (*Reader, error) {
 		seg.close()
 		return nil, fromCore(&e)
 	}
-	return &Reader{seg: seg, r: r, spin: C.uint32_t(c.spin)}, nil
+	out := (*readerOut)(C.calloc(1, C.size_t(unsafe.Sizeof(readerOut{}))))
+	return &Reader{seg: seg, r: r, out: out, spin: C.uint32_t(c.spin)}, nil
 }
 
 // Name is the channel's name.
@@ -102,38 +124,39 @@ func (r *Reader) Recv(ctx context.Context) (*Message, error) {
 			return nil, usageError(ErrClosed.Code, "recv", r.seg.name, "this reader was closed")
 		}
 		r.releasePending()
-		var e C.shmp_error
-		var offset C.uint64_t
-		length := whileWaiting(ctx, func() { C.shmp_reader_interrupt(r.r) }, func() int64 {
-			return int64(C.shmp_reader_next(r.r, &offset, C.int64_t(timeoutNs(ctx)), r.spin, &e))
-		})
+		out := r.out
+		// A record that is there already (or within the spin) needs no
+		// watcher of ctx: look first, then wait.
+		length := int64(C.shmp_reader_take(r.r, &out.offset, &out.lease, 0, r.spin, &out.err))
+		if length == int64(ErrTimeout.Code) && ctx.Err() == nil {
+			length = whileWaiting(ctx, func() { C.shmp_reader_interrupt(r.r) }, func() int64 {
+				return int64(C.shmp_reader_take(r.r, &out.offset, &out.lease, C.int64_t(timeoutNs(ctx)), 0, &out.err))
+			})
+		}
 		if length >= 0 {
-			return r.hold(int(offset), int(length))
+			return r.message(int(out.offset), int(length), uint64(out.lease)), nil
 		}
 		if length == int64(ErrClosed.Code) {
 			return nil, io.EOF
 		}
-		if err := waitFailed(ctx, length, &e, "recv", r.seg.name); err != nil {
+		if err := waitFailed(ctx, length, &out.err, "recv", r.seg.name); err != nil {
 			return nil, err
 		}
 	}
 }
 
 // hold keeps the record just read as a lease and reads on.
-func (r *Reader) hold(offset, length int) (*Message, error) {
-	var e C.shmp_error
-	var lease C.uint64_t
-	if C.shmp_reader_hold(r.r, &lease, &e) != 0 {
-		return nil, fromCore(&e)
-	}
-	bytes, err := r.seg.bytes(offset, length, "recv")
-	if err != nil {
-		C.shmp_reader_release_lease(r.r, lease, nil)
-		return nil, err
-	}
-	r.seg.ref()
-	return &Message{Bytes: bytes, reader: r, lease: uint64(lease)}, nil
+// message wraps a record the core handed out, held as a lease: its offset
+// and length lie in the mapping by the core's own checks.
+func (r *Reader) message(offset, length int, lease uint64) *Message {
+	r.outstanding.Add(1)
+	bytes := unsafe.Slice((*byte)(unsafe.Add(r.seg.base, offset)), length)
+	return &Message{Bytes: bytes, reader: r, lease: lease}
 }
+
+// closeSegment lets go of the mapping: at Close, or after it when the last
+// outstanding message is released. (The name goes at Close.)
+func (r *Reader) closeSegment() { r.closeSeg.Do(r.seg.unref) }
 
 // Close lets go of the channel; a Recv waiting in another goroutine returns
 // at once. Messages not yet released stay readable (the mapping lives until
@@ -153,7 +176,12 @@ func (r *Reader) Close() error {
 	r.pendingMu.Unlock()
 	C.shmp_reader_close(r.r)
 	r.r = nil
-	r.seg.close()
+	C.free(unsafe.Pointer(r.out))
+	r.out = nil
+	r.seg.forget()
+	if r.outstanding.Load() == 0 {
+		r.closeSegment()
+	}
 	return nil
 }
 

@@ -142,25 +142,35 @@ func openSegment(name string, c config) (*segment, error) {
 }
 
 // bytes is the mapping from offset on, length bytes long (checked by the core).
-func (s *segment) bytes(offset, length int, op string) ([]byte, error) {
-	cop := C.CString(op)
-	defer C.free(unsafe.Pointer(cop))
-	var e C.shmp_error
-	if C.shmp_segment_range(s.ptr, C.uint64_t(offset), C.uint64_t(length), cop, &e) != 0 {
-		return nil, fromCore(&e)
+// `e` is the caller's error struct (in C memory on hot paths).
+func (s *segment) bytes(offset, length int, op *C.char, e *C.shmp_error) ([]byte, error) {
+	if C.shmp_segment_range(s.ptr, C.uint64_t(offset), C.uint64_t(length), op, e) != 0 {
+		return nil, fromCore(e)
 	}
 	return unsafe.Slice((*byte)(unsafe.Add(s.base, offset)), length), nil
 }
+
+// The operations hot paths name to the core, as C strings made once.
+var (
+	opRecv  = C.CString("recv")
+	opClaim = C.CString("claim")
+	opOpen  = C.CString("open")
+)
 
 func (s *segment) ref()   { C.shmp_segment_ref(s.ptr) }
 func (s *segment) unref() { C.shmp_segment_unref(s.ptr) }
 
 // close drops this reference and removes the name if this process made it.
 func (s *segment) close() {
+	s.forget()
+	s.unref()
+}
+
+// forget removes the name if this process made it (mappings stay valid).
+func (s *segment) forget() {
 	if s.owned && owned.remove(s.name) {
 		unlinkName(s.name)
 	}
-	s.unref()
 }
 
 // Unlink removes a channel's name from /dev/shm; mappings stay valid.

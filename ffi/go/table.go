@@ -115,7 +115,7 @@ func OpenTable(name string, options ...Option) (arrow.Table, error) {
 		if length < 0 {
 			return nil, fromCore(&e)
 		}
-		bytes, err := seg.bytes(int(offset), int(length), "open")
+		bytes, err := seg.bytes(int(offset), int(length), opOpen, &e)
 		if err != nil {
 			return nil, err
 		}

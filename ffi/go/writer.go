@@ -1,6 +1,7 @@
 package shmpipe
 
 /*
+#include <stdlib.h>
 #include "shmpipe.h"
 */
 import "C"
@@ -23,6 +24,9 @@ type Writer struct {
 	linger  time.Duration
 	claimed int // bytes of the current claim, -1 if none
 	closing atomic.Bool
+	// The core's error out-parameter, in C memory allocated once: a Go
+	// variable passed to C escapes to the heap, an allocation per record.
+	err *C.shmp_error
 }
 
 // CreateWriter creates the channel `name` with `capacity` bytes of record
@@ -54,7 +58,8 @@ func attachWriter(seg *segment, c config) (*Writer, error) {
 		seg.close()
 		return nil, fromCore(&e)
 	}
-	return &Writer{seg: seg, w: w, spin: C.uint32_t(c.spin), linger: c.linger, claimed: -1}, nil
+	out := (*C.shmp_error)(C.calloc(1, C.size_t(unsafe.Sizeof(C.shmp_error{}))))
+	return &Writer{seg: seg, w: w, spin: C.uint32_t(c.spin), linger: c.linger, claimed: -1, err: out}, nil
 }
 
 // Name is the channel's name.
@@ -80,8 +85,8 @@ func (w *Writer) Send(ctx context.Context, data []byte) error {
 	if len(data) > 0 {
 		ptr = unsafe.Pointer(&data[0])
 	}
-	_, err := w.wait(ctx, "send", func(e *C.shmp_error) int64 {
-		return int64(C.shmp_writer_send(w.w, ptr, C.uint64_t(len(data)), C.int64_t(timeoutNs(ctx)), w.spin, e))
+	_, err := w.wait(ctx, "send", func(timeout C.int64_t, spin C.uint32_t) int64 {
+		return int64(C.shmp_writer_send(w.w, ptr, C.uint64_t(len(data)), timeout, spin, w.err))
 	})
 	return err
 }
@@ -95,14 +100,14 @@ func (w *Writer) Claim(ctx context.Context, n int) ([]byte, error) {
 	if n < 0 {
 		return nil, usageError(ErrInvalid.Code, "claim", w.seg.name, "a record's length is a count of bytes")
 	}
-	offset, err := w.wait(ctx, "claim", func(e *C.shmp_error) int64 {
-		return int64(C.shmp_writer_claim(w.w, C.uint64_t(n), C.int64_t(timeoutNs(ctx)), w.spin, e))
+	offset, err := w.wait(ctx, "claim", func(timeout C.int64_t, spin C.uint32_t) int64 {
+		return int64(C.shmp_writer_claim(w.w, C.uint64_t(n), timeout, spin, w.err))
 	})
 	if err != nil {
 		return nil, err
 	}
 	w.claimed = n
-	return w.seg.bytes(int(offset), n, "claim")
+	return w.seg.bytes(int(offset), n, opClaim, w.err)
 }
 
 // Commit publishes the claimed record with its first n bytes.
@@ -115,9 +120,8 @@ func (w *Writer) Commit(n int) error {
 	if n < 0 {
 		n = w.claimed + 1 // the core refuses it, with its sentence
 	}
-	var e C.shmp_error
-	if C.shmp_writer_commit(w.w, C.uint64_t(n), &e) != 0 {
-		return fromCore(&e)
+	if C.shmp_writer_commit(w.w, C.uint64_t(n), w.err) != 0 {
+		return fromCore(w.err)
 	}
 	w.claimed = -1
 	return nil
@@ -130,9 +134,8 @@ func (w *Writer) Abort() error {
 	if err := w.live("abort"); err != nil {
 		return err
 	}
-	var e C.shmp_error
-	if C.shmp_writer_abort(w.w, &e) != 0 {
-		return fromCore(&e)
+	if C.shmp_writer_abort(w.w, w.err) != 0 {
+		return fromCore(w.err)
 	}
 	w.claimed = -1
 	return nil
@@ -145,8 +148,8 @@ func (w *Writer) Abort() error {
 func (w *Writer) Drain(ctx context.Context) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	_, err := w.wait(ctx, "drain", func(e *C.shmp_error) int64 {
-		return int64(C.shmp_writer_drain(w.w, C.int64_t(timeoutNs(ctx)), w.spin, e))
+	_, err := w.wait(ctx, "drain", func(timeout C.int64_t, spin C.uint32_t) int64 {
+		return int64(C.shmp_writer_drain(w.w, timeout, spin, w.err))
 	})
 	return err
 }
@@ -180,14 +183,15 @@ func (w *Writer) Close() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.lingerForReaders()
-	var e C.shmp_error
-	rc := C.shmp_writer_close_checked(w.w, &e)
+	rc := C.shmp_writer_close_checked(w.w, w.err)
 	w.w = nil
-	w.seg.close()
+	var err error
 	if rc != 0 {
-		return fromCore(&e)
+		err = fromCore(w.err)
 	}
-	return nil
+	w.freeErr()
+	w.seg.close()
+	return err
 }
 
 // lingerForReaders waits, as the core decides, for a reader to come for
@@ -216,7 +220,13 @@ func (w *Writer) discard() {
 	defer w.mu.Unlock()
 	C.shmp_writer_close(w.w)
 	w.w = nil
+	w.freeErr()
 	w.seg.close()
+}
+
+func (w *Writer) freeErr() {
+	C.free(unsafe.Pointer(w.err))
+	w.err = nil
 }
 
 // seal ends the stream and marks the segment a published table (persistent:
@@ -231,6 +241,7 @@ func (w *Writer) seal(persistent bool) *segment {
 		C.shmp_writer_seal(w.w)
 	}
 	w.w = nil
+	w.freeErr()
 	return w.seg
 }
 
@@ -243,17 +254,23 @@ func (w *Writer) live(op string) error {
 
 // wait runs a core call that may wait for room, as ctx allows. Returns the
 // call's non-negative result, or the error.
-func (w *Writer) wait(ctx context.Context, op string, call func(*C.shmp_error) int64) (int64, error) {
+func (w *Writer) wait(ctx context.Context, op string, call func(timeout C.int64_t, spin C.uint32_t) int64) (int64, error) {
 	for {
 		if err := w.live(op); err != nil {
 			return 0, err
 		}
-		var e C.shmp_error
-		rc := whileWaiting(ctx, func() { C.shmp_writer_interrupt(w.w) }, func() int64 { return call(&e) })
+		// Room that is there already (or within the spin) needs no watcher
+		// of ctx: look first, then wait.
+		rc := call(0, w.spin)
+		if rc == int64(ErrTimeout.Code) && ctx.Err() == nil {
+			rc = whileWaiting(ctx, func() { C.shmp_writer_interrupt(w.w) }, func() int64 {
+				return call(C.int64_t(timeoutNs(ctx)), 0)
+			})
+		}
 		if rc >= 0 {
 			return rc, nil
 		}
-		if err := waitFailed(ctx, rc, &e, op, w.seg.name); err != nil {
+		if err := waitFailed(ctx, rc, w.err, op, w.seg.name); err != nil {
 			return 0, err
 		}
 	}

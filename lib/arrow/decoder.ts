@@ -22,6 +22,9 @@ export class MessageDecoder<T extends TypeMap = any> implements Disposable {
     this.#check = new MessageCheck(channel, op, trustValues);
   }
 
+  /** Why the current stream's schema could not be loaded, or null. */
+  #schemaFailure: string | null = null;
+
   get schema(): Schema<T> | null {
     return this.#schema;
   }
@@ -35,9 +38,15 @@ export class MessageDecoder<T extends TypeMap = any> implements Disposable {
     const checked = this.#check.check(bytes, reader);
     if (checked === null) return null;
     const { kind, prefix, body } = checked;
+    if (kind !== Kind.SCHEMA && this.#schemaFailure !== null) {
+      // The stream's schema could not be loaded: every message of the stream
+      // is refused for that same reason, until a new schema comes.
+      throw usageError(Code.ARROW, this.channel, this.op, this.#schemaFailure);
+    }
     try {
       const metadata = decodeMetadata(prefix);
       if (kind === Kind.SCHEMA) {
+        this.#schemaFailure = null;
         this.#schema = metadata.header() as Schema<T>;
         this.#dictionaries = new Map();
         return null;
@@ -49,7 +58,12 @@ export class MessageDecoder<T extends TypeMap = any> implements Disposable {
       }
       return loadRecordBatch(this.#schema!, metadata.header() as RecordBatchHeader, body, this.#dictionaries);
     } catch (error) {
-      throw usageError(Code.ARROW, this.channel, this.op, `apache-arrow could not load the message: ${(error as Error).message}`);
+      const why = `apache-arrow could not load the ${kind === Kind.SCHEMA ? "stream's schema" : "message"}: ${(error as Error).message}`;
+      if (kind === Kind.SCHEMA) {
+        this.#schemaFailure = why;
+        this.#schema = null;
+      }
+      throw usageError(Code.ARROW, this.channel, this.op, why);
     }
   }
 

@@ -342,6 +342,11 @@ int shmp_reader_release(shmp_reader *r, shmp_error *err);
 int shmp_reader_hold(shmp_reader *r, uint64_t *lease, shmp_error *err);
 int shmp_reader_release_lease(shmp_reader *r, uint64_t lease, shmp_error *err);
 
+/* shmp_reader_next, then shmp_reader_hold, in one call: the next record's
+ * length, its payload offset in *offset and its lease in *lease. */
+int64_t shmp_reader_take(shmp_reader *r, uint64_t *offset, uint64_t *lease, int64_t timeout_ns, uint32_t spin,
+                         shmp_error *err);
+
 /* Wait until a record is readable (0), the writer closed and all is read
  * (SHMP_E_CLOSED), the writer died (SHMP_E_PEER_GONE), the time ran out
  * (SHMP_E_TIMEOUT) or shmp_reader_interrupt() was called (SHMP_E_AGAIN). */

@@ -10,7 +10,8 @@
  * Then it reads the values that Arrow libraries trust without checking
  * (pyarrow and arrow-go do; apache-arrow clamps): the offsets of strings,
  * binaries and lists (from >= 0, never decreasing, within their data or
- * child), the views of binary and string views, and the indices of
+ * child), the offsets and sizes of list views (each >= 0, every view within
+ * the child), the views of binary and string views, and the indices of
  * dictionary-encoded columns (within the dictionary, which must have
  * arrived). It reads no other values, so the cost grows with the rows of
  * such columns only; a trusted stream can skip it
@@ -49,6 +50,7 @@ enum layout {
   L_VARBIN,       /* validity, offsets, data */
   L_VIEW,         /* validity, views, then variadic data buffers */
   L_LIST,         /* validity, offsets; one child */
+  L_LIST_VIEW,    /* validity, offsets, sizes; one child */
   L_FIXED_LIST,   /* validity; one child of length * list_size */
   L_STRUCT,       /* validity; children */
   L_SPARSE_UNION, /* type ids; children */
@@ -60,7 +62,7 @@ typedef struct arrow_field {
   char name[NAME_BYTES];
   uint8_t type;
   uint8_t layout;
-  uint8_t offset_bytes;  /* 4 or 8: width of list and binary offsets */
+  uint8_t offset_bytes;  /* 4 or 8: width of list and binary offsets, and list view sizes */
   uint64_t bits;         /* value width of L_FIXED */
   int64_t list_size;     /* L_FIXED_LIST */
   uint32_t children;     /* direct children */
@@ -238,6 +240,8 @@ static int decode_type(parser *p, arrow_field *f, const fb_table *tt) {
     case T_BINARY_VIEW: case T_UTF8_VIEW: f->layout = L_VIEW; rc = 0; break;
     case T_LIST: case T_MAP: f->layout = L_LIST; f->offset_bytes = 4; rc = 0; break;
     case T_LARGE_LIST: f->layout = L_LIST; f->offset_bytes = 8; rc = 0; break;
+    case T_LIST_VIEW: f->layout = L_LIST_VIEW; f->offset_bytes = 4; rc = 0; break;
+    case T_LARGE_LIST_VIEW: f->layout = L_LIST_VIEW; f->offset_bytes = 8; rc = 0; break;
     case T_FIXED_LIST:
       f->list_size = a = PROP(0, 4, 0);
       f->layout = L_FIXED_LIST;
@@ -265,7 +269,7 @@ static int decode_type(parser *p, arrow_field *f, const fb_table *tt) {
 /* The number of children each type must have (-1: any number). */
 static int64_t expected_children(const arrow_field *f) {
   switch (f->layout) {
-    case L_LIST: case L_FIXED_LIST: return 1;
+    case L_LIST: case L_LIST_VIEW: case L_FIXED_LIST: return 1;
     case L_RUN_END: return 2;
     case L_STRUCT: case L_SPARSE_UNION: case L_DENSE_UNION: return -1;
     default: return 0;
@@ -468,6 +472,35 @@ static int check_offsets(walk *w, const arrow_field *f, span offsets, uint64_t n
   return 0;
 }
 
+/* The offsets and sizes of a list view column. The columnar format asks
+ * every view, null ones included, for 0 <= offset and 0 <= offset + size
+ * <= the child's length (and pyarrow and arrow-go read them unchecked):
+ * each offset and size >= 0, and each view within `child_length`, the
+ * length the child's field node declares (UINT64_MAX when there is none,
+ * which the child's own check then refuses). *end is the largest
+ * offset + size, what the child must hold. */
+static int check_list_views(walk *w, const arrow_field *f, span offsets, span sizes, uint64_t n, uint64_t child_length,
+                            uint64_t *end) {
+  *end = 0;
+  if (w->body == NULL) return 0;
+  unsigned width = f->offset_bytes;
+  const uint8_t *at = w->body + offsets.offset, *size_at = w->body + sizes.offset;
+  for (uint64_t i = 0; i < n; i++) {
+    int64_t offset = read_int(at + i * width, width, 1), size = read_int(size_at + i * width, width, 1);
+    if (offset < 0)
+      return fail(w->r, "field \"%s\" has a list view at row %llu starting at offset %lld, before its child values", f->name,
+                  (unsigned long long)i, (long long)offset);
+    if (size < 0)
+      return fail(w->r, "field \"%s\" has a list view of size %lld at row %llu", f->name, (long long)size, (unsigned long long)i);
+    uint64_t stop = (uint64_t)offset + (uint64_t)size; /* both < 2^63: no overflow */
+    if (stop > child_length)
+      return fail(w->r, "field \"%s\" has a list view at row %llu of %lld values from offset %lld, past the %llu child values there are",
+                  f->name, (unsigned long long)i, (long long)size, (long long)offset, (unsigned long long)child_length);
+    if (stop > *end) *end = stop;
+  }
+  return 0;
+}
+
 /* The indices of a dictionary-encoded column that are not null lie in
  * the dictionary, which has arrived. */
 static int check_indices(walk *w, const arrow_field *f, span validity, span indices, uint64_t length, uint64_t nulls) {
@@ -569,6 +602,20 @@ static int check_column(walk *w, uint32_t index, int as_dictionary_value, uint64
       if ((rc = take_bytes(w, f, "offsets", length ? length + 1 : 0, f->offset_bytes, &values)) != 0) return rc;
       if ((rc = check_offsets(w, f, values, length, UINT64_MAX, "child values", &end)) != 0) return rc;
       return check_children(w, index, end, 0); /* the child holds at least what the last offset says */
+    case L_LIST_VIEW: {
+      span sizes = {0, 0};
+      if ((rc = take_validity(w, f, length, nulls, NULL)) != 0) return rc;
+      if ((rc = take_bytes(w, f, "offsets", length, f->offset_bytes, &values)) != 0) return rc;
+      if ((rc = take_bytes(w, f, "sizes", length, f->offset_bytes, &sizes)) != 0) return rc;
+      /* The child's node comes next (pre-order): its length bounds the views. */
+      uint64_t child_length = UINT64_MAX;
+      if (w->node < w->nodes.count) {
+        int64_t declared = fb_i64(w->meta, w->nodes.start + 16u * w->node);
+        if (declared >= 0) child_length = (uint64_t)declared;
+      }
+      if ((rc = check_list_views(w, f, values, sizes, length, child_length, &end)) != 0) return rc;
+      return check_children(w, index, end, 0);
+    }
     case L_FIXED_LIST:
       if ((rc = take_validity(w, f, length, nulls, NULL)) != 0) return rc;
       if (!mul(length, (uint64_t)f->list_size, &need)) return fail(w->r, "field \"%s\" declares too many list values", f->name);

@@ -734,6 +734,14 @@ SHMP_EXPORT int shmp_reader_hold(shmp_reader *r, uint64_t *lease, shmp_error *er
   return SHMP_OK;
 }
 
+SHMP_EXPORT int64_t shmp_reader_take(shmp_reader *r, uint64_t *offset, uint64_t *lease, int64_t timeout_ns,
+                                     uint32_t spin, shmp_error *err) {
+  int64_t length = shmp_reader_next(r, offset, timeout_ns, spin, err);
+  if (length < 0) return length;
+  int rc = shmp_reader_hold(r, lease, err);
+  return rc != SHMP_OK ? rc : length;
+}
+
 SHMP_EXPORT int shmp_reader_release_lease(shmp_reader *r, uint64_t lease, shmp_error *err) {
   for (uint32_t i = 0; i < r->lease_count; i++) {
     if (r->leases[i].pos != lease || r->leases[i].released) continue;
