@@ -394,6 +394,33 @@ uint64_t shmp_arrow_checker_body_length(const shmp_arrow_checker *c);
  * (trust != 0); the metadata is always checked. */
 void shmp_arrow_checker_trust_values(shmp_arrow_checker *c, int trust);
 
+/* For bindings without an Arrow library (R): the top-level columns of the
+ * last record batch (or dictionary batch: its one column of values) that
+ * passed the check. Buffers are given as offsets from the record's start;
+ * for nested types only the type is. The strings are valid until the
+ * schema changes. */
+typedef struct shmp_arrow_column {
+  const char *name;
+  const char *timezone;   /* Timestamp: "" if none */
+  uint32_t type;          /* Arrow's type tag (Schema.fbs Type): 2 Int, 3 FloatingPoint, 5 Utf8, ... */
+  uint32_t bit_width;     /* Int, FloatingPoint (16/32/64), Date (32/64); dictionary indices */
+  int32_t is_signed;      /* Int; dictionary indices */
+  int32_t unit;           /* Date: 0 day, 1 ms; Time, Timestamp, Duration: 0 s .. 3 ns */
+  int32_t r_na;           /* the field says its null slots hold R's NA bit patterns */
+  int32_t reserved;
+  int64_t dictionary_id;  /* >= 0: dictionary-encoded (type is the values'), the indices in `values` */
+  int64_t length, null_count;
+  uint64_t validity_offset, validity_length; /* length 0: no bitmap */
+  uint64_t values_offset, values_length;     /* fixed-width values, a bitmap for Bool, or offsets */
+  uint64_t data_offset, data_length;         /* Utf8/Binary bytes */
+} shmp_arrow_column;
+
+uint32_t shmp_arrow_checker_batch_columns(const shmp_arrow_checker *c);
+int shmp_arrow_checker_column(const shmp_arrow_checker *c, uint32_t column, shmp_arrow_column *out);
+
+/* The id of the last dictionary batch, and whether it was a delta. */
+int64_t shmp_arrow_checker_dictionary(const shmp_arrow_checker *c, int *delta);
+
 /* Top-level columns of the current schema (0 before the first). */
 uint32_t shmp_arrow_checker_columns(const shmp_arrow_checker *c);
 

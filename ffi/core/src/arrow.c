@@ -70,6 +70,11 @@ typedef struct arrow_field {
   int64_t dictionary_id; /* -1 unless dictionary-encoded */
   uint32_t index_bits;   /* width of the dictionary indices */
   uint8_t index_signed;
+  /* What a binding without an Arrow library needs to read values (R). */
+  uint8_t is_signed;     /* Int */
+  uint8_t unit;          /* Date, Time, Timestamp, Duration */
+  uint8_t r_na;          /* custom metadata shmpipe.r_na = "true" */
+  char timezone[NAME_BYTES];
 } arrow_field;
 
 typedef struct shmp_arrow_schema shmp_arrow_schema;
@@ -173,6 +178,37 @@ static const char *type_name(uint8_t type) {
   return type < sizeof names / sizeof *names ? names[type] : "unknown";
 }
 
+/* The string in field `id` of `t`, printable and cut to NAME_BYTES - 1. */
+static void copy_string(const fb_table *t, unsigned id, char *out, int *bad) {
+  fb_vector v;
+  uint32_t n = 0;
+  if (fb_vector_of(t, id, 1, &v, bad)) {
+    for (; n < v.count && n < NAME_BYTES - 1; n++) {
+      uint8_t c = t->buf->bytes[v.start + n];
+      out[n] = (char)(c >= 0x20 && c < 0x7f && c != '"' ? c : '?');
+    }
+  }
+  out[n] = '\0';
+}
+
+/* Whether a Field's custom metadata holds key = value. */
+static int has_metadata(const fb_table *field, const char *key, const char *value, int *bad) {
+  fb_vector pairs;
+  if (!fb_vector_of(field, 6, 4, &pairs, bad)) return 0;
+  for (uint32_t i = 0; i < pairs.count; i++) {
+    fb_table pair;
+    char k[NAME_BYTES], v[NAME_BYTES];
+    if (!fb_vector_table(field->buf, &pairs, i, &pair)) {
+      *bad = 1;
+      return 0;
+    }
+    copy_string(&pair, 0, k, bad);
+    copy_string(&pair, 1, v, bad);
+    if (strcmp(k, key) == 0 && strcmp(v, value) == 0) return 1;
+  }
+  return 0;
+}
+
 static void copy_name(const fb_table *ft, char *out, int *bad) {
   fb_vector v;
   uint32_t n = 0;
@@ -203,6 +239,7 @@ static int decode_type(parser *p, arrow_field *f, const fb_table *tt) {
     case T_BOOL: rc = fixed(f, 1); break;
     case T_INT:
       a = PROP(0, 4, 0);
+      f->is_signed = fb_u8(tt, 1, 0, &bad);
       if (a == 8 || a == 16 || a == 32 || a == 64) rc = fixed(f, (uint64_t)a);
       break;
     case T_FLOAT:
@@ -215,6 +252,7 @@ static int decode_type(parser *p, arrow_field *f, const fb_table *tt) {
       break;
     case T_DATE:
       a = PROP(0, 2, 1);
+      f->unit = (uint8_t)a;
       if (a == 0 || a == 1) rc = fixed(f, a == 0 ? 32 : 64);
       break;
     case T_TIME:
@@ -225,6 +263,8 @@ static int decode_type(parser *p, arrow_field *f, const fb_table *tt) {
     case T_TIMESTAMP:
     case T_DURATION:
       a = PROP(0, 2, 0);
+      f->unit = (uint8_t)a;
+      if (f->type == T_TIMESTAMP) copy_string(tt, 1, f->timezone, &bad);
       if (a >= 0 && a <= 3) rc = fixed(f, 64);
       break;
     case T_INTERVAL:
@@ -295,6 +335,7 @@ static int parse_field(parser *p, const fb_table *ft, unsigned depth) {
   int bad = 0;
   copy_name(ft, f->name, &bad);
   f->type = fb_u8(ft, 2, 0, &bad);
+  f->r_na = (uint8_t)has_metadata(ft, "shmpipe.r_na", "true", &bad);
   fb_table tt = {0}, dict, index_type;
   fb_subtable(ft, 3, &tt, &bad);
   if (fb_subtable(ft, 4, &dict, &bad)) {
@@ -639,9 +680,38 @@ static int check_column(walk *w, uint32_t index, int as_dictionary_value, uint64
 
 /* Checks a RecordBatch table against the fields [first, first + count) of
  * the schema's top level (or one dictionary's value field). */
+/* The buffer `index` of the batch, as offsets from the record's start. */
+static void buffer_span(const walk *w, uint32_t index, uint64_t body_at, uint64_t *offset, uint64_t *length) {
+  uint64_t at = w->buffers.start + 16u * index;
+  *offset = body_at + (uint64_t)fb_i64(w->meta, at);
+  *length = (uint64_t)fb_i64(w->meta, at + 8);
+}
+
+/* Describes a top-level column that passed the check, from its first node
+ * and buffer, for bindings without an Arrow library. */
+static void describe(const walk *w, const arrow_field *f, int as_dictionary_value, uint32_t node, uint32_t buffer,
+                     uint64_t body_at, shmp_arrow_column *out) {
+  memset(out, 0, sizeof *out);
+  out->name = f->name;
+  out->timezone = f->timezone;
+  out->type = f->type;
+  out->bit_width = f->dictionary_id >= 0 && !as_dictionary_value ? f->index_bits : (uint32_t)f->bits;
+  out->is_signed = f->dictionary_id >= 0 && !as_dictionary_value ? f->index_signed : f->is_signed;
+  out->unit = f->unit;
+  out->r_na = f->r_na;
+  out->dictionary_id = as_dictionary_value ? -1 : f->dictionary_id;
+  out->length = fb_i64(w->meta, w->nodes.start + 16u * node);
+  out->null_count = fb_i64(w->meta, w->nodes.start + 16u * node + 8);
+  int dictionary = out->dictionary_id >= 0;
+  if (!dictionary && f->layout != L_FIXED && f->layout != L_VARBIN) return; /* nested: type only */
+  buffer_span(w, buffer, body_at, &out->validity_offset, &out->validity_length);
+  buffer_span(w, buffer + 1, body_at, &out->values_offset, &out->values_length);
+  if (!dictionary && f->layout == L_VARBIN) buffer_span(w, buffer + 2, body_at, &out->data_offset, &out->data_length);
+}
+
 static int check_batch(report *r, const shmp_arrow_schema *schema, const message *m, const fb_table *batch,
                        uint32_t first, uint32_t columns, int dictionary, const uint8_t *body,
-                       const dictionaries *dicts, int64_t *rows_out) {
+                       const dictionaries *dicts, int64_t *rows_out, shmp_arrow_column *out, uint64_t body_at) {
   walk w = {.r = r, .schema = schema, .meta = &m->meta, .body_length = m->body_length, .body = body, .dictionaries = dicts};
   int bad = 0;
   fb_table compression;
@@ -655,8 +725,10 @@ static int check_batch(report *r, const shmp_arrow_schema *schema, const message
   if (rows < 0) return fail(r, "the batch has %lld rows", (long long)rows);
   uint32_t index = first;
   for (uint32_t i = 0; i < columns; i++) {
+    uint32_t node = w.node, buffer = w.buffer;
     int rc = check_column(&w, index, dictionary, (uint64_t)rows, 1);
     if (rc != 0) return rc;
+    if (out != NULL) describe(&w, &schema->fields[index], dictionary, node, buffer, body_at, &out[i]);
     index += schema->fields[index].subtree;
   }
   if (w.node != w.nodes.count || w.buffer != w.buffers.count || w.view != w.variadic.count)
@@ -669,7 +741,8 @@ static int check_batch(report *r, const shmp_arrow_schema *schema, const message
 /* A dictionary batch; on success its id, its length, and whether it
  * extends the dictionary of that id (a delta) rather than replacing it. */
 static int check_dictionary(report *r, const shmp_arrow_schema *schema, const message *m, const uint8_t *body,
-                            const dictionaries *dicts, int64_t *id, int64_t *length, int *delta) {
+                            const dictionaries *dicts, int64_t *id, int64_t *length, int *delta,
+                            shmp_arrow_column *out, uint64_t body_at) {
   int bad = 0;
   fb_table data;
   *id = fb_int(&m->header, 0, 8, 0, &bad);
@@ -677,7 +750,8 @@ static int check_dictionary(report *r, const shmp_arrow_schema *schema, const me
   *delta = fb_u8(&m->header, 2, 0, &bad);
   if (bad || !has_data) return fail(r, "the DictionaryBatch table is out of bounds or has no data");
   for (uint32_t i = 0; i < schema->count; i++)
-    if (schema->fields[i].dictionary_id == *id) return check_batch(r, schema, m, &data, i, 1, 1, body, dicts, length);
+    if (schema->fields[i].dictionary_id == *id)
+      return check_batch(r, schema, m, &data, i, 1, 1, body, dicts, length, out, body_at);
   return fail(r, "dictionary batch %lld belongs to no field of the schema", (long long)*id);
 }
 
@@ -689,6 +763,10 @@ struct shmp_arrow_checker {
   shmp_arrow_schema *schema; /* the latest schema message's, or NULL */
   dictionaries dictionaries; /* of the current schema */
   int trust_values;          /* skip the offsets and indices */
+  shmp_arrow_column *columns; /* the last batch's top-level columns (its schema's count) */
+  uint32_t column_count;
+  int64_t dictionary_id;      /* of the last dictionary batch */
+  int dictionary_delta;
   uint8_t *prefix;           /* private copy of the last message's framing and metadata */
   uint64_t prefix_capacity;
   uint64_t prefix_length;
@@ -710,8 +788,18 @@ SHMP_EXPORT void shmp_arrow_checker_free(shmp_arrow_checker *c) {
   if (c == NULL) return;
   schema_free(c->schema);
   free(c->dictionaries.items);
+  free(c->columns);
   free(c->prefix);
   free(c);
+}
+
+/* Room to describe `count` columns of the next batch. */
+static int make_room(shmp_arrow_checker *c, uint32_t count) {
+  c->column_count = 0;
+  shmp_arrow_column *grown = realloc(c->columns, (count ? count : 1) * sizeof *grown);
+  if (grown == NULL) return -ENOMEM;
+  c->columns = grown;
+  return 0;
 }
 
 SHMP_EXPORT void shmp_arrow_checker_trust_values(shmp_arrow_checker *c, int trust) { c->trust_values = trust != 0; }
@@ -776,14 +864,34 @@ static int check(report *r, shmp_arrow_checker *c, const uint8_t *record, uint64
     return fail(r, "a %s arrived before any schema", m.kind == SHMP_ARROW_DICTIONARY ? "dictionary batch" : "record batch");
   const uint8_t *body = c->trust_values ? NULL : record + c->prefix_length;
   if (m.kind == SHMP_ARROW_RECORD_BATCH) {
-    rc = check_batch(r, c->schema, &m, &m.header, 0, c->schema->top, 0, body, &c->dictionaries, NULL);
+    if ((rc = make_room(c, c->schema->top)) != 0) return rc;
+    rc = check_batch(r, c->schema, &m, &m.header, 0, c->schema->top, 0, body, &c->dictionaries, NULL, c->columns,
+                     c->prefix_length);
+    c->column_count = rc == 0 ? c->schema->top : 0;
     return rc != 0 ? rc : m.kind;
   }
   int64_t id = 0, length = 0;
   int delta = 0;
-  rc = check_dictionary(r, c->schema, &m, body, &c->dictionaries, &id, &length, &delta);
+  if ((rc = make_room(c, 1)) != 0) return rc;
+  rc = check_dictionary(r, c->schema, &m, body, &c->dictionaries, &id, &length, &delta, c->columns, c->prefix_length);
   if (rc == 0) rc = remember_dictionary(c, id, length, delta);
+  c->column_count = rc == 0 ? 1 : 0;
+  c->dictionary_id = id;
+  c->dictionary_delta = delta;
   return rc != 0 ? rc : m.kind;
+}
+
+SHMP_EXPORT uint32_t shmp_arrow_checker_batch_columns(const shmp_arrow_checker *c) { return c->column_count; }
+
+SHMP_EXPORT int shmp_arrow_checker_column(const shmp_arrow_checker *c, uint32_t column, shmp_arrow_column *out) {
+  if (column >= c->column_count) return SHMP_E_INVALID;
+  *out = c->columns[column];
+  return SHMP_OK;
+}
+
+SHMP_EXPORT int64_t shmp_arrow_checker_dictionary(const shmp_arrow_checker *c, int *delta) {
+  if (delta) *delta = c->dictionary_delta;
+  return c->dictionary_id;
 }
 
 SHMP_EXPORT int shmp_arrow_checker_check(shmp_arrow_checker *c, const void *record, uint64_t len, shmp_error *err) {

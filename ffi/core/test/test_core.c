@@ -749,6 +749,33 @@ static void test_arrow_encode(void) {
     if (kind < 0) fprintf(stderr, "encoded message %d refused: %s\n", i, err.message);
     CHECK_EQ(kind, i + 1);
     CHECK_EQ(shmp_arrow_checker_columns(checker), count);
+    shmp_arrow_column col;
+    if (i == 1) { /* the dictionary: one column of values */
+      int delta = 1;
+      CHECK_EQ(shmp_arrow_checker_dictionary(checker, &delta), 4);
+      CHECK_EQ(delta, 0);
+      CHECK_EQ(shmp_arrow_checker_batch_columns(checker), 1);
+      CHECK_EQ(shmp_arrow_checker_column(checker, 0, &col), SHMP_OK);
+      CHECK_EQ(col.length, 2);
+      CHECK(memcmp((uint8_t *)record + col.data_offset, "MSFTAAPL", 8) == 0);
+    }
+    if (i == 2) { /* the batch: where each column's values lie */
+      CHECK_EQ(shmp_arrow_checker_batch_columns(checker), count);
+      CHECK_EQ(shmp_arrow_checker_column(checker, 0, &col), SHMP_OK);
+      CHECK(strcmp(col.name, "price") == 0 && col.type == 3 && col.bit_width == 64 && col.r_na == 1);
+      CHECK_EQ(col.null_count, 1);
+      CHECK(col.validity_length == 1 && ((uint8_t *)record)[col.validity_offset] == valid);
+      CHECK(col.values_length == sizeof prices && memcmp((uint8_t *)record + col.values_offset, prices, sizeof prices) == 0);
+      CHECK_EQ(shmp_arrow_checker_column(checker, 3, &col), SHMP_OK);
+      CHECK(col.type == 5 && col.data_length == 7 && memcmp((uint8_t *)record + col.data_offset, text, 7) == 0);
+      CHECK_EQ(shmp_arrow_checker_column(checker, 4, &col), SHMP_OK);
+      CHECK(col.dictionary_id == 4 && col.bit_width == 32 && col.is_signed == 1 && col.type == 5);
+      CHECK_EQ(shmp_arrow_checker_column(checker, 6, &col), SHMP_OK);
+      CHECK(col.type == 10 && col.unit == 2 && strcmp(col.timezone, "Europe/Zurich") == 0);
+      CHECK_EQ(shmp_arrow_checker_column(checker, 1, &col), SHMP_OK);
+      CHECK(col.type == 2 && col.bit_width == 32 && col.is_signed == 1 && col.r_na == 0);
+      CHECK_EQ(shmp_arrow_checker_column(checker, 8, &col), SHMP_E_INVALID);
+    }
     free(record);
   }
   CHECK_EQ(shmp_arrow_encode_batch(columns, count, ROWS, prices, 8, &err), SHMP_E_INVALID); /* too small */
