@@ -5,7 +5,9 @@
 #' A creator owns the name: close() (or the end of the session) removes it.
 #' `wait`: seconds to wait for a channel not created yet (0: it must exist).
 shm_reader <- function(name, create = FALSE, capacity = 16 * 2^20, wait = 0) {
-  structure(list(pointer = .Call(shmp_r_open, name, "reader", create, capacity, wait)),
+  state <- new.env()
+  state$dictionaries <- new.env()
+  structure(list(pointer = .Call(shmp_r_open, name, "reader", create, capacity, wait), state = state),
             class = "shmpipe_reader")
 }
 
@@ -65,3 +67,21 @@ write_batch <- function(writer, df, timeout = 30) {
   writer$state$signature <- signature
   invisible(writer)
 }
+
+#' The next Arrow record batch as a data.frame, or NULL at the end of the
+#' stream (waiting up to `timeout` seconds; Ctrl-C ends the wait). Its
+#' float64 and int32 columns are the shared memory itself (no copy); a
+#' request to change one copies it first, so R never writes into shared
+#' memory. The batch's record is given back to the writer when its columns
+#' are garbage collected, or at once by release_batch().
+read_batch <- function(reader, timeout = Inf) {
+  stopifnot(inherits(reader, "shmpipe_reader"))
+  .Call(shmp_r_read_batch, reader$pointer, reader$state$dictionaries, timeout)
+}
+
+#' Gives a batch's record back to the writer now; its columns keep their
+#' values (they are copied first).
+release_batch <- function(batch) invisible(.Call(shmp_r_release_batch, batch))
+
+#' TRUE if `x` is a column that still views shared memory (not copied).
+is_shared <- function(x) .Call(shmp_r_is_shared, x)

@@ -9,18 +9,13 @@
 
 #include "shmpipe_r.h"
 
-typedef struct end {
-  shmp_segment *segment;
-  shmp_reader *reader; /* one of reader, writer */
-  shmp_writer *writer;
-  int owned;           /* this process created the name: close removes it */
-  char name[SHMP_NAME_MAX + 1];
-} end;
 
 #define SLICE_NS INT64_C(100000000)
 
 static void end_close(end *e) {
   if (e == NULL) return;
+  if (e->checker) shmp_arrow_checker_free(e->checker);
+  e->checker = NULL;
   if (e->reader) shmp_reader_close(e->reader);
   if (e->writer) shmp_writer_close(e->writer);
   e->reader = NULL;
@@ -39,8 +34,7 @@ static void end_finalize(SEXP pointer) {
   R_ClearExternalPtr(pointer);
 }
 
-/* The end behind an R object, or an R error if it was closed. */
-static end *live_end(SEXP pointer, const char *op) {
+end *live_end(SEXP pointer, const char *op) {
   end *e = TYPEOF(pointer) == EXTPTRSXP ? R_ExternalPtrAddr(pointer) : NULL;
   if (e == NULL || e->segment == NULL)
     shmp_r_raise_usage(shmp_r_constant("ECLOSED"), op, e ? e->name : "", "this end of the channel was closed");
@@ -52,13 +46,13 @@ static const char *string_arg(SEXP x, const char *what) {
   return CHAR(STRING_ELT(x, 0));
 }
 
-static int64_t seconds_ns(SEXP seconds) {
+int64_t seconds_ns(SEXP seconds) {
   double s = Rf_asReal(seconds);
   if (ISNAN(s) || s < 0) Rf_error("a timeout is a number of seconds >= 0 (Inf: no limit)");
   return R_FINITE(s) ? (int64_t)(s * 1e9) : -1;
 }
 
-static int64_t now_ns(void) {
+int64_t now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
@@ -66,7 +60,7 @@ static int64_t now_ns(void) {
 
 /* The core's wait limit for the next slice of a wait that ends at `deadline`
  * (-1: none): at most SLICE_NS, so that Ctrl-C is seen between slices. */
-static int64_t next_slice(int64_t deadline) {
+int64_t next_slice(int64_t deadline) {
   if (deadline < 0) return SLICE_NS;
   int64_t left = deadline - now_ns();
   return left < 0 ? 0 : left < SLICE_NS ? left : SLICE_NS;

@@ -13,6 +13,10 @@ SEXP shmp_r_send_bytes(SEXP, SEXP, SEXP);
 SEXP shmp_r_unlink(SEXP);
 SEXP shmp_r_version(void);
 SEXP shmp_r_write_batch(SEXP, SEXP, SEXP, SEXP);
+SEXP shmp_r_read_batch(SEXP, SEXP, SEXP);
+SEXP shmp_r_release_batch(SEXP);
+SEXP shmp_r_is_shared(SEXP);
+void shmp_r_init_altrep(DllInfo *info);
 
 static const R_CallMethodDef routines[] = {
     {"shmp_r_open", (DL_FUNC)&shmp_r_open, 5},
@@ -24,6 +28,9 @@ static const R_CallMethodDef routines[] = {
     {"shmp_r_unlink", (DL_FUNC)&shmp_r_unlink, 1},
     {"shmp_r_version", (DL_FUNC)&shmp_r_version, 0},
     {"shmp_r_write_batch", (DL_FUNC)&shmp_r_write_batch, 4},
+    {"shmp_r_read_batch", (DL_FUNC)&shmp_r_read_batch, 3},
+    {"shmp_r_release_batch", (DL_FUNC)&shmp_r_release_batch, 1},
+    {"shmp_r_is_shared", (DL_FUNC)&shmp_r_is_shared, 1},
     {NULL, NULL, 0},
 };
 
@@ -34,5 +41,6 @@ void R_init_shmpipe(DllInfo *info) {
   if (shmp_abi() != CORE_ABI)
     Rf_error("shmpipe: the compiled-in C core %s has ABI %u, this package needs %u", shmp_version(), shmp_abi(), CORE_ABI);
   R_registerRoutines(info, NULL, routines, NULL, NULL);
+  shmp_r_init_altrep(info);
   R_useDynamicSymbols(info, FALSE);
 }

@@ -20,6 +20,25 @@ void shmp_r_raise_usage(int code, const char *op, const char *segment, const cha
 /* A named constant of the core (shmp_constant). */
 int shmp_r_constant(const char *name);
 
+/* One end of a channel, behind an R external pointer. */
+typedef struct end {
+  shmp_segment *segment;
+  shmp_reader *reader; /* one of reader, writer */
+  shmp_writer *writer;
+  shmp_arrow_checker *checker; /* a reader's, made at its first read_batch() */
+  int owned;           /* this process created the name: close removes it */
+  char name[SHMP_NAME_MAX + 1];
+} end;
+
+/* The end behind an R object, or an R error if it was closed. */
+end *live_end(SEXP pointer, const char *op);
+
+/* Waits: a timeout in seconds (Inf: none) as ns (-1), the clock, and the
+ * limit of the next slice of a wait (Ctrl-C is seen between slices). */
+int64_t seconds_ns(SEXP seconds);
+int64_t now_ns(void);
+int64_t next_slice(int64_t deadline);
+
 /* The writer behind an R object (an R error if it was closed), with its
  * segment and channel name. */
 shmp_writer *shmp_r_live_writer(SEXP pointer, shmp_segment **segment, const char **name);

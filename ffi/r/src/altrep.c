@@ -1,0 +1,173 @@
+/* Numeric columns that are shared memory: ALTREP real and integer vectors
+ * whose data pointer is the Arrow buffer in the ring, read in place.
+ *
+ * R asks for a writable pointer on any REAL()/INTEGER() access: such a
+ * request gets a private copy (copy on write), made once and kept, so R
+ * never writes into shared memory (a reader maps the ring read-only, so it
+ * could not). A column with nulls whose null slots do not hold R's NA bit
+ * patterns is read element by element (each null an NA) until a pointer is
+ * asked for, which then is a copy with the NAs filled in.
+ *
+ * data1: an external pointer to the view (where the values lie), which
+ *        also keeps the batch's lease alive (its prot), and holds the
+ *        private copy once made (its tag; R_NilValue before). The copy
+ *        lives there rather than in data2 so that release_batch() can make
+ *        it through a weak reference to this pointer (R cannot weakly
+ *        reference a vector). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "shmpipe_r.h"
+
+#include <R_ext/Altrep.h>
+#include <R_ext/Rdynload.h>
+
+typedef struct view {
+  const void *values;
+  const uint8_t *validity; /* NULL: every slot holds its value (or R's NA) */
+  R_xlen_t length;
+  int real;                /* double, else int */
+} view;
+
+static R_altrep_class_t real_class, integer_class;
+
+static const view *view_of(SEXP x) { return R_ExternalPtrAddr(R_altrep_data1(x)); }
+
+static SEXP copy_of(SEXP x) { return R_ExternalPtrTag(R_altrep_data1(x)); }
+
+static int valid(const view *v, R_xlen_t i) { return v->validity == NULL || (v->validity[i / 8] >> (i % 8) & 1); }
+
+/* The private copy, NAs filled in: made on the first request to write
+ * (or before the record goes back), from the view's pointer. */
+/* An ordinary vector with the view's values, NAs filled in. */
+static SEXP fresh_copy(const view *v) {
+  int real = v->real;
+  SEXP copy = PROTECT(Rf_allocVector(real ? REALSXP : INTSXP, v->length));
+  memcpy(real ? (void *)REAL(copy) : (void *)INTEGER(copy), v->values, (size_t)v->length * (real ? 8 : 4));
+  if (v->validity != NULL)
+    for (R_xlen_t i = 0; i < v->length; i++)
+      if (!valid(v, i)) {
+        if (real) REAL(copy)[i] = NA_REAL;
+        else INTEGER(copy)[i] = NA_INTEGER;
+      }
+  UNPROTECT(1);
+  return copy;
+}
+
+static SEXP materialize_view(SEXP pointer) {
+  SEXP copy = R_ExternalPtrTag(pointer);
+  if (copy != R_NilValue) return copy;
+  copy = PROTECT(fresh_copy(R_ExternalPtrAddr(pointer)));
+  R_SetExternalPtrTag(pointer, copy);
+  UNPROTECT(1);
+  return copy;
+}
+
+static SEXP materialize(SEXP x) { return materialize_view(R_altrep_data1(x)); }
+
+void shmp_r_materialize_view(SEXP pointer) {
+  if (TYPEOF(pointer) == EXTPTRSXP && R_ExternalPtrAddr(pointer) != NULL) materialize_view(pointer);
+}
+
+int shmp_r_is_view_class(SEXP x) {
+  return ALTREP(x) && (R_altrep_inherits(x, real_class) || R_altrep_inherits(x, integer_class));
+}
+
+int shmp_r_is_view(SEXP x) { return shmp_r_is_view_class(x) && copy_of(x) == R_NilValue; }
+
+static R_xlen_t view_length(SEXP x) { return view_of(x)->length; }
+
+static void *view_dataptr(SEXP x, Rboolean writable) {
+  SEXP copy = copy_of(x);
+  if (copy != R_NilValue) return DATAPTR(copy);
+  const view *v = view_of(x);
+  if (writable || v->validity != NULL) return DATAPTR(materialize(x));
+  return (void *)v->values; /* read only: the ring is mapped PROT_READ */
+}
+
+static const void *view_dataptr_or_null(SEXP x) {
+  SEXP copy = copy_of(x);
+  if (copy != R_NilValue) return DATAPTR(copy);
+  const view *v = view_of(x);
+  return v->validity == NULL ? v->values : NULL;
+}
+
+static double real_elt(SEXP x, R_xlen_t i) {
+  SEXP copy = copy_of(x);
+  if (copy != R_NilValue) return REAL(copy)[i];
+  const view *v = view_of(x);
+  return valid(v, i) ? ((const double *)v->values)[i] : NA_REAL;
+}
+
+static int integer_elt(SEXP x, R_xlen_t i) {
+  SEXP copy = copy_of(x);
+  if (copy != R_NilValue) return INTEGER(copy)[i];
+  const view *v = view_of(x);
+  return valid(v, i) ? ((const int *)v->values)[i] : NA_INTEGER;
+}
+
+static R_xlen_t real_region(SEXP x, R_xlen_t from, R_xlen_t n, double *out) {
+  R_xlen_t end = from + n > view_length(x) ? view_length(x) : from + n;
+  for (R_xlen_t i = from; i < end; i++) out[i - from] = real_elt(x, i);
+  return end - from;
+}
+
+static R_xlen_t integer_region(SEXP x, R_xlen_t from, R_xlen_t n, int *out) {
+  R_xlen_t end = from + n > view_length(x) ? view_length(x) : from + n;
+  for (R_xlen_t i = from; i < end; i++) out[i - from] = integer_elt(x, i);
+  return end - from;
+}
+
+/* A duplicate is an ordinary vector, the user's to change; the view
+ * itself stays a view. */
+static SEXP view_duplicate(SEXP x, Rboolean deep) {
+  (void)deep;
+  SEXP copy = copy_of(x);
+  return copy != R_NilValue ? Rf_duplicate(copy) : fresh_copy(view_of(x));
+}
+
+/* The lease a view keeps alive (its pointer's prot), or R_NilValue. */
+SEXP shmp_r_view_lease(SEXP x) { return shmp_r_is_view_class(x) ? R_ExternalPtrProtected(R_altrep_data1(x)) : R_NilValue; }
+
+static Rboolean view_inspect(SEXP x, int pre, int deep, int pvec, void (*inspect)(SEXP, int, int, int)) {
+  (void)pre, (void)deep, (void)pvec, (void)inspect;
+  Rprintf(" shmpipe %s view of %lld values (%s)\n", TYPEOF(x) == REALSXP ? "double" : "integer",
+          (long long)view_length(x), copy_of(x) == R_NilValue ? "in shared memory" : "copied");
+  return TRUE;
+}
+
+static void view_free(SEXP pointer) {
+  free(R_ExternalPtrAddr(pointer));
+  R_ClearExternalPtr(pointer);
+}
+
+/* The external pointer behind a view (to reference it weakly). */
+SEXP shmp_r_view_pointer(SEXP x) { return R_altrep_data1(x); }
+
+SEXP shmp_r_view(int real, const void *values, const uint8_t *validity, R_xlen_t length, SEXP lease) {
+  view *v = malloc(sizeof *v);
+  if (v == NULL) Rf_error("out of memory");
+  *v = (view){values, validity, length, real};
+  SEXP pointer = PROTECT(R_MakeExternalPtr(v, R_NilValue, lease));
+  R_RegisterCFinalizer(pointer, view_free);
+  SEXP x = R_new_altrep(real ? real_class : integer_class, pointer, R_NilValue);
+  UNPROTECT(1);
+  return x;
+}
+
+void shmp_r_init_altrep(DllInfo *info) {
+  real_class = R_make_altreal_class("shmpipe_real", "shmpipe", info);
+  integer_class = R_make_altinteger_class("shmpipe_integer", "shmpipe", info);
+  R_altrep_class_t classes[] = {real_class, integer_class};
+  for (int i = 0; i < 2; i++) {
+    R_set_altrep_Length_method(classes[i], view_length);
+    R_set_altrep_Duplicate_method(classes[i], view_duplicate);
+    R_set_altrep_Inspect_method(classes[i], view_inspect);
+    R_set_altvec_Dataptr_method(classes[i], view_dataptr);
+    R_set_altvec_Dataptr_or_null_method(classes[i], view_dataptr_or_null);
+  }
+  R_set_altreal_Elt_method(real_class, real_elt);
+  R_set_altreal_Get_region_method(real_class, real_region);
+  R_set_altinteger_Elt_method(integer_class, integer_elt);
+  R_set_altinteger_Get_region_method(integer_class, integer_region);
+}

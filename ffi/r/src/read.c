@@ -1,0 +1,335 @@
+/* Reading Arrow batches as data.frames. The core checks every message and
+ * says where each column's buffers lie (shmp_arrow_checker_column); this
+ * file turns them into R vectors: float64 and int32 columns are ALTREP views
+ * of the ring (altrep.c), the others are converted into R's types.
+ *
+ * A batch's record is held as a lease while any of its views lives (the
+ * lease is an external pointer the views keep; its finalizer gives the
+ * record back). release_batch() gives it back at once: the views still
+ * alive copy their values first, so a released record's views never show
+ * another record's data. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shmpipe_r.h"
+
+SEXP shmp_r_view(int real, const void *values, const uint8_t *validity, R_xlen_t length, SEXP lease);
+SEXP shmp_r_view_pointer(SEXP x);
+void shmp_r_materialize_view(SEXP pointer);
+int shmp_r_is_view(SEXP x);
+SEXP shmp_r_view_lease(SEXP x);
+
+/* Arrow's type tags (Schema.fbs). */
+enum { T_INT = 2, T_FLOAT = 3, T_BINARY = 4, T_UTF8 = 5, T_BOOL = 6, T_DATE = 8, T_TIMESTAMP = 10, T_LARGE_UTF8 = 20 };
+
+typedef struct lease {
+  SEXP reader;      /* the reader's external pointer (kept alive by the lease's prot) */
+  uint64_t lease;   /* the core's name for the record */
+  shmp_segment *segment;
+  int released;
+} lease;
+
+static void lease_release(lease *l) {
+  if (l->released) return;
+  l->released = 1;
+  end *e = R_ExternalPtrAddr(l->reader);
+  if (e != NULL && e->reader != NULL) shmp_reader_release_lease(e->reader, l->lease, NULL);
+  shmp_segment_unref(l->segment);
+}
+
+static void lease_finalize(SEXP pointer) {
+  lease *l = R_ExternalPtrAddr(pointer);
+  if (l == NULL) return;
+  lease_release(l);
+  free(l);
+  R_ClearExternalPtr(pointer);
+}
+
+/* ---- conversions --------------------------------------------------------- */
+
+typedef struct column_in {
+  shmp_arrow_column c;
+  const uint8_t *record;
+} column_in;
+
+static int bit(const uint8_t *bits, int64_t i) { return bits[i / 8] >> (i % 8) & 1; }
+
+static int is_null(const column_in *in, int64_t i) {
+  return in->c.null_count > 0 && in->c.validity_length > 0 && !bit(in->record + in->c.validity_offset, i);
+}
+
+static int64_t int_at(const column_in *in, int64_t i) {
+  const uint8_t *p = in->record + in->c.values_offset;
+  switch (in->c.bit_width) {
+    case 8: return in->c.is_signed ? (int8_t)p[i] : p[i];
+    case 16: { uint16_t v; memcpy(&v, p + 2 * i, 2); return in->c.is_signed ? (int16_t)v : v; }
+    case 32: { uint32_t v; memcpy(&v, p + 4 * i, 4); return in->c.is_signed ? (int32_t)v : (int64_t)v; }
+    default: { int64_t v; memcpy(&v, p + 8 * i, 8); return v; }
+  }
+}
+
+static SEXP strings_of(const column_in *in) {
+  int64_t n = in->c.length;
+  SEXP out = PROTECT(Rf_allocVector(STRSXP, n));
+  int wide = in->c.type == T_LARGE_UTF8;
+  const uint8_t *offsets = in->record + in->c.values_offset, *data = in->record + in->c.data_offset;
+  for (int64_t i = 0; i < n; i++) {
+    if (is_null(in, i)) {
+      SET_STRING_ELT(out, i, NA_STRING);
+      continue;
+    }
+    int64_t from, to;
+    if (wide) {
+      memcpy(&from, offsets + 8 * i, 8);
+      memcpy(&to, offsets + 8 * (i + 1), 8);
+    } else {
+      int32_t a, b;
+      memcpy(&a, offsets + 4 * i, 4);
+      memcpy(&b, offsets + 4 * (i + 1), 4);
+      from = a;
+      to = b;
+    }
+    if (to - from > INT32_MAX) Rf_error("a string of %lld bytes is longer than R allows", (long long)(to - from));
+    SET_STRING_ELT(out, i, Rf_mkCharLenCE((const char *)data + from, (int)(to - from), CE_UTF8));
+  }
+  UNPROTECT(1);
+  return out;
+}
+
+static void set_class(SEXP x, const char *a, const char *b) {
+  SEXP classes = PROTECT(Rf_allocVector(STRSXP, b ? 2 : 1));
+  SET_STRING_ELT(classes, 0, Rf_mkChar(a));
+  if (b) SET_STRING_ELT(classes, 1, Rf_mkChar(b));
+  Rf_setAttrib(x, R_ClassSymbol, classes);
+  UNPROTECT(1);
+}
+
+/* The R vector for a column; views keep `lease_ptr`. *viewed is set when a
+ * view was made. An R error names the column when R has no counterpart. */
+static SEXP column_vector(const column_in *in, SEXP lease_ptr, SEXP levels, const char *channel, int *viewed) {
+  const shmp_arrow_column *c = &in->c;
+  int64_t n = c->length;
+  const uint8_t *values = in->record + c->values_offset;
+  const uint8_t *validity = c->null_count > 0 && c->validity_length > 0 ? in->record + c->validity_offset : NULL;
+  if (c->dictionary_id >= 0) { /* a factor: codes are the indices + 1 */
+    if (levels == R_NilValue) Rf_error("column \"%s\": its dictionary has not arrived", c->name);
+    SEXP codes = PROTECT(Rf_allocVector(INTSXP, n));
+    for (int64_t i = 0; i < n; i++) INTEGER(codes)[i] = is_null(in, i) ? NA_INTEGER : (int)int_at(in, i) + 1;
+    Rf_setAttrib(codes, R_LevelsSymbol, levels);
+    set_class(codes, "factor", NULL);
+    UNPROTECT(1);
+    return codes;
+  }
+  switch (c->type) {
+    case T_FLOAT:
+      if (c->bit_width == 64) {
+        *viewed = 1; /* R's NA patterns in the null slots: used as they are */
+        return shmp_r_view(1, values, c->r_na ? NULL : validity, n, lease_ptr);
+      }
+      if (c->bit_width == 32) {
+        SEXP out = PROTECT(Rf_allocVector(REALSXP, n));
+        for (int64_t i = 0; i < n; i++) {
+          float f;
+          memcpy(&f, values + 4 * i, 4);
+          REAL(out)[i] = is_null(in, i) ? NA_REAL : f;
+        }
+        UNPROTECT(1);
+        return out;
+      }
+      break;
+    case T_INT:
+      if (c->bit_width == 32 && c->is_signed) {
+        *viewed = 1;
+        return shmp_r_view(0, values, c->r_na ? NULL : validity, n, lease_ptr);
+      }
+      if (c->bit_width < 32 || (c->bit_width == 32 && !c->is_signed) || c->bit_width == 64) {
+        /* int8/16, uint8/16 fit R's integers; uint32 and int64 become
+         * doubles (exact up to 2^53); bit64's integer64 for int64. */
+        int as_integer = c->bit_width < 32;
+        int as_integer64 = c->bit_width == 64 && c->is_signed;
+        SEXP out = PROTECT(Rf_allocVector(as_integer ? INTSXP : REALSXP, n));
+        for (int64_t i = 0; i < n; i++) {
+          int null = is_null(in, i);
+          int64_t v = int_at(in, i);
+          if (as_integer) INTEGER(out)[i] = null ? NA_INTEGER : (int)v;
+          else if (as_integer64) {
+            int64_t bits = null ? INT64_MIN : v;
+            memcpy(&REAL(out)[i], &bits, 8);
+          } else REAL(out)[i] = null ? NA_REAL : (double)(uint64_t)v;
+        }
+        if (as_integer64) set_class(out, "integer64", NULL);
+        UNPROTECT(1);
+        return out;
+      }
+      break;
+    case T_BOOL: {
+      SEXP out = PROTECT(Rf_allocVector(LGLSXP, n));
+      for (int64_t i = 0; i < n; i++) LOGICAL(out)[i] = is_null(in, i) ? NA_LOGICAL : bit(values, i);
+      UNPROTECT(1);
+      return out;
+    }
+    case T_UTF8:
+    case T_LARGE_UTF8: return strings_of(in);
+    case T_DATE: {
+      SEXP out = PROTECT(Rf_allocVector(REALSXP, n));
+      for (int64_t i = 0; i < n; i++) {
+        int64_t v = c->unit == 0 ? int_at(&(column_in){.c = {.bit_width = 32, .is_signed = 1, .values_offset = c->values_offset}, .record = in->record}, i)
+                                 : int_at(&(column_in){.c = {.bit_width = 64, .is_signed = 1, .values_offset = c->values_offset}, .record = in->record}, i) / 86400000;
+        REAL(out)[i] = is_null(in, i) ? NA_REAL : (double)v;
+      }
+      set_class(out, "Date", NULL);
+      UNPROTECT(1);
+      return out;
+    }
+    case T_TIMESTAMP: {
+      static const double per_second[] = {1, 1e3, 1e6, 1e9};
+      double scale = per_second[c->unit & 3];
+      SEXP out = PROTECT(Rf_allocVector(REALSXP, n));
+      for (int64_t i = 0; i < n; i++) {
+        int64_t v;
+        memcpy(&v, values + 8 * i, 8);
+        REAL(out)[i] = is_null(in, i) ? NA_REAL : (double)v / scale;
+      }
+      set_class(out, "POSIXct", "POSIXt");
+      Rf_setAttrib(out, Rf_install("tzone"), Rf_mkString(c->timezone ? c->timezone : ""));
+      UNPROTECT(1);
+      return out;
+    }
+    default: break;
+  }
+  shmp_error err;
+  char detail[200];
+  snprintf(detail, sizeof detail, "column \"%s\" has an Arrow type R cannot read yet (type tag %u, %u bits)", c->name,
+           c->type, c->bit_width);
+  shmp_error_set(&err, shmp_r_constant("EARROW"), "recv", channel, detail);
+  shmp_r_raise(&err);
+}
+
+/* ---- the reader ---------------------------------------------------------- */
+
+/* The next record, held as a lease; the length, or a code (ECLOSED at the end). */
+static int64_t take(end *e, uint64_t *offset, uint64_t *lease_id, int64_t deadline, shmp_error *err) {
+  for (;;) {
+    int64_t length = shmp_reader_take(e->reader, offset, lease_id, next_slice(deadline), 256, err);
+    if (length != shmp_constant("ETIMEOUT") || (deadline >= 0 && now_ns() >= deadline)) return length;
+    R_CheckUserInterrupt();
+  }
+}
+
+/* The levels of dictionary `id` (dictionaries: an environment by id). */
+static SEXP levels_of(SEXP dictionaries, int64_t id) {
+  char key[32];
+  snprintf(key, sizeof key, "%lld", (long long)id);
+  SEXP levels = Rf_findVarInFrame(dictionaries, Rf_install(key));
+  return levels == R_UnboundValue ? R_NilValue : levels;
+}
+
+static void keep_levels(SEXP dictionaries, int64_t id, SEXP levels, int delta) {
+  char key[32];
+  snprintf(key, sizeof key, "%lld", (long long)id);
+  SEXP known = levels_of(dictionaries, id);
+  if (delta && known != R_NilValue) {
+    R_xlen_t a = Rf_xlength(known), b = Rf_xlength(levels);
+    SEXP both = PROTECT(Rf_allocVector(STRSXP, a + b));
+    for (R_xlen_t i = 0; i < a; i++) SET_STRING_ELT(both, i, STRING_ELT(known, i));
+    for (R_xlen_t i = 0; i < b; i++) SET_STRING_ELT(both, a + i, STRING_ELT(levels, i));
+    Rf_defineVar(Rf_install(key), both, dictionaries);
+    UNPROTECT(1);
+  } else {
+    Rf_defineVar(Rf_install(key), levels, dictionaries);
+  }
+}
+
+SEXP shmp_r_read_batch(SEXP pointer, SEXP dictionaries, SEXP timeout) {
+  end *e = live_end(pointer, "recv");
+  if (e->reader == NULL) Rf_error("read_batch() reads from a reader");
+  shmp_error err;
+  if (e->checker == NULL && (e->checker = shmp_arrow_checker_new(e->name, "recv", &err)) == NULL) shmp_r_raise(&err);
+  int64_t t = seconds_ns(timeout);
+  int64_t deadline = t < 0 ? -1 : now_ns() + t;
+  for (;;) {
+    uint64_t offset = 0, lease_id = 0;
+    int64_t length = take(e, &offset, &lease_id, deadline, &err);
+    if (length == shmp_constant("ECLOSED")) return R_NilValue;
+    if (length < 0) shmp_r_raise(&err);
+    const uint8_t *record = (const uint8_t *)shmp_segment_base(e->segment) + offset;
+    int kind = shmp_reader_check_arrow(e->reader, e->checker, record, (uint64_t)length, &err);
+    if (kind <= 0 || kind != SHMP_ARROW_RECORD_BATCH) {
+      if (kind == SHMP_ARROW_DICTIONARY) {
+        int delta = 0;
+        int64_t id = shmp_arrow_checker_dictionary(e->checker, &delta);
+        column_in in = {.record = record};
+        shmp_arrow_checker_column(e->checker, 0, &in.c);
+        SEXP levels = PROTECT(strings_of(&in));
+        keep_levels(dictionaries, id, levels, delta);
+        UNPROTECT(1);
+      }
+      shmp_reader_release_lease(e->reader, lease_id, NULL);
+      if (kind < 0) shmp_r_raise(&err);
+      continue; /* a schema, a dictionary, or a message skipped until the schema */
+    }
+    /* A batch: its columns, views holding the lease. */
+    lease *l = calloc(1, sizeof *l);
+    if (l == NULL) {
+      shmp_reader_release_lease(e->reader, lease_id, NULL);
+      Rf_error("out of memory");
+    }
+    *l = (lease){pointer, lease_id, e->segment, 0};
+    shmp_segment_ref(e->segment);
+    SEXP lease_ptr = PROTECT(R_MakeExternalPtr(l, R_NilValue, pointer));
+    R_RegisterCFinalizerEx(lease_ptr, lease_finalize, TRUE);
+    uint32_t count = shmp_arrow_checker_batch_columns(e->checker);
+    SEXP frame = PROTECT(Rf_allocVector(VECSXP, count));
+    SEXP names = PROTECT(Rf_allocVector(STRSXP, count));
+    /* The views, weakly: release_batch() finds them wherever they went. */
+    SEXP views = PROTECT(Rf_allocVector(VECSXP, count));
+    R_SetExternalPtrTag(lease_ptr, views);
+    int viewed = 0;
+    int64_t rows = 0;
+    for (uint32_t i = 0; i < count; i++) {
+      column_in in = {.record = record};
+      shmp_arrow_checker_column(e->checker, i, &in.c);
+      rows = in.c.length;
+      SEXP levels = in.c.dictionary_id >= 0 ? levels_of(dictionaries, in.c.dictionary_id) : R_NilValue;
+      int was_viewed = viewed;
+      viewed = 0;
+      SEXP column = column_vector(&in, lease_ptr, levels, e->name, &viewed);
+      SET_VECTOR_ELT(frame, i, column);
+      if (viewed) SET_VECTOR_ELT(views, i, R_MakeWeakRef(shmp_r_view_pointer(column), R_NilValue, R_NilValue, FALSE));
+      viewed |= was_viewed;
+      SET_STRING_ELT(names, i, Rf_mkCharCE(in.c.name, CE_UTF8));
+    }
+    Rf_setAttrib(frame, R_NamesSymbol, names);
+    SEXP row_names = PROTECT(Rf_allocVector(INTSXP, 2)); /* compact: c(NA, -rows) */
+    INTEGER(row_names)[0] = NA_INTEGER;
+    INTEGER(row_names)[1] = -(int)rows;
+    Rf_setAttrib(frame, R_RowNamesSymbol, row_names);
+    set_class(frame, "data.frame", NULL);
+    if (!viewed) lease_release(l); /* nothing views the record: give it back now */
+    UNPROTECT(5);
+    return frame;
+  }
+}
+
+/* Gives a batch's record back now: its views still alive, wherever they
+ * are (the lease keeps weak references to them), copy their values first.
+ * A batch without views gave its record back when it was read. */
+SEXP shmp_r_release_batch(SEXP frame) {
+  /* The lease, found through any of the batch's views. */
+  SEXP lease_ptr = R_NilValue;
+  for (R_xlen_t i = 0; Rf_isNewList(frame) && i < Rf_xlength(frame) && lease_ptr == R_NilValue; i++)
+    lease_ptr = shmp_r_view_lease(VECTOR_ELT(frame, i));
+  if (TYPEOF(lease_ptr) != EXTPTRSXP) return R_NilValue;
+  SEXP views = R_ExternalPtrTag(lease_ptr);
+  for (R_xlen_t i = 0; TYPEOF(views) == VECSXP && i < Rf_xlength(views); i++) {
+    SEXP ref = VECTOR_ELT(views, i);
+    if (ref != R_NilValue) shmp_r_materialize_view(R_WeakRefKey(ref));
+  }
+  lease *l = R_ExternalPtrAddr(lease_ptr);
+  if (l != NULL) lease_release(l);
+  return R_NilValue;
+}
+
+SEXP shmp_r_is_shared(SEXP x) { return Rf_ScalarLogical(shmp_r_is_view(x)); }

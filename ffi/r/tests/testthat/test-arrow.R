@@ -1,0 +1,92 @@
+unique_name <- local({
+  counter <- 0
+  function(label) {
+    counter <<- counter + 1
+    sprintf("ra%d-%d-%s", Sys.getpid(), counter, label)
+  }
+})
+
+sample_frame <- function() {
+  data.frame(
+    price = c(1.5, NA, -3.25, 1e300),
+    qty = c(10L, NA, 30L, -2L),
+    ok = c(TRUE, NA, FALSE, TRUE),
+    who = c("alpha", NA, "gamma é", ""),
+    symbol = factor(c("MSFT", "AAPL", NA, "MSFT"), levels = c("AAPL", "MSFT")),
+    day = as.Date(c("2024-01-02", NA, "1969-12-31", "2000-02-29")),
+    at = as.POSIXct(c(0, 1.5, NA, 1e9), origin = "1970-01-01", tz = "Europe/Zurich"),
+    stringsAsFactors = FALSE
+  )
+}
+
+test_that("a data.frame R writes comes back equal, doubles and integers in place", {
+  name <- unique_name("roundtrip")
+  reader <- shm_reader(name, create = TRUE, capacity = 1e6)
+  writer <- shm_writer(name)
+  frame <- sample_frame()
+  write_batch(writer, frame)
+  write_batch(writer, frame[2:1, ])
+  close(writer)
+  first <- read_batch(reader, timeout = 2)
+  expect_true(is_shared(first$price))
+  expect_true(is_shared(first$qty))
+  expect_equal(first, frame)
+  second <- read_batch(reader, timeout = 2)
+  expect_equal(second, frame[2:1, ], ignore_attr = "row.names")
+  expect_null(read_batch(reader, timeout = 2))
+  release_batch(first)
+  expect_false(is_shared(first$price)) # copied before the record went back
+  expect_equal(first$price, frame$price)
+  close(reader)
+})
+
+test_that("R never writes into shared memory: changing a column copies it", {
+  name <- unique_name("cow")
+  reader <- shm_reader(name, create = TRUE, capacity = 1e6)
+  writer <- shm_writer(name)
+  write_batch(writer, data.frame(x = c(1, 2, 3)))
+  write_batch(writer, data.frame(x = c(1, 2, 3)))
+  batch <- read_batch(reader, timeout = 2)
+  column <- batch$x
+  column[1] <- 99
+  expect_equal(column, c(99, 2, 3))
+  expect_true(is_shared(batch$x))   # the batch's column is untouched
+  expect_equal(batch$x, c(1, 2, 3))
+  other <- shm_reader(name)         # another reader sees what the writer wrote
+  close(writer)
+  expect_equal(read_batch(other, timeout = 2)$x, c(1, 2, 3))
+  # The ring is mapped read only in a reader that opened it: a write would fault.
+  maps <- readLines(sprintf("/proc/%d/maps", Sys.getpid()))
+  mine <- grep(paste0("shmpipe.", name), maps, value = TRUE)
+  expect_true(any(grepl(" r--s ", mine)))
+  close(other)
+  close(reader)
+})
+
+test_that("a batch's record goes back to the writer when its columns are collected", {
+  name <- unique_name("gc")
+  reader <- shm_reader(name, create = TRUE, capacity = 16384)
+  writer <- shm_writer(name)
+  big <- data.frame(x = as.numeric(seq_len(1000)))  # 8 KB: one fits, two do not
+  write_batch(writer, big)
+  batch <- read_batch(reader, timeout = 2)
+  full <- tryCatch(write_batch(writer, big, timeout = 0.1), shmpipe_error = function(e) e)
+  expect_equal(full$name, "ETIMEOUT")
+  rm(batch)
+  invisible(gc())
+  write_batch(writer, big, timeout = 2)
+  expect_equal(sum(read_batch(reader, timeout = 2)$x), sum(big$x))
+  close(writer)
+  close(reader)
+})
+
+test_that("columns R cannot write are refused with a sentence naming them", {
+  name <- unique_name("refused")
+  reader <- shm_reader(name, create = TRUE, capacity = 65536)
+  writer <- shm_writer(name)
+  err <- tryCatch(write_batch(writer, data.frame(z = I(list(1, 2)))), shmpipe_error = function(e) e)
+  expect_equal(err$name, "EINVAL")
+  expect_match(err$message, 'column "z" cannot be written', fixed = TRUE)
+  close(writer)
+  close(reader)
+})
