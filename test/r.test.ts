@@ -1,10 +1,12 @@
 // The R package with real processes: R writes data.frames that Python
-// (pyarrow, the oracle) and TypeScript read; Go, Python and TypeScript
+// (pyarrow, the oracle), Go and TypeScript read; Go, Python and TypeScript
 // write batches that R reads.
 import { expect, test } from "bun:test";
 import { Bool, DateDay, Dictionary, Float64, Int8, Int32, Int64, Table, TimestampMicrosecond, Utf8, vectorFromArray } from "apache-arrow";
-import { ArrowWriter, openWriter } from "../lib/index.ts";
-import { finished, spawnPython, spawnR, uniqueName, waitForLine } from "./helpers.ts";
+import { ArrowReader, ArrowWriter, createReader, openWriter } from "../lib/index.ts";
+import { finished, goFixture, spawnGo, spawnPython, spawnR, uniqueName, waitForLine } from "./helpers.ts";
+
+goFixture(); // built here, before any test's clock starts
 
 test("R → Python: pyarrow reads every column R wrote, NAs as nulls, value for value", async () => {
   const name = uniqueName("r-to-py");
@@ -53,6 +55,50 @@ test("Python → R: every column type, nulls as NA; doubles and integers are vie
   await waitForLine(r, (line) => line === "ready");
   await finished(spawnPython("frames_send.py", [name]));
   expect(columnsOf(await finished(r))).toEqual(EXPECTED_FROM_OTHERS);
+});
+
+test("Go → R: arrow-go's batch read as R vectors", async () => {
+  const name = uniqueName("go-to-r");
+  const r = spawnR("read_frames.R", [name]);
+  await waitForLine(r, (line) => line === "ready");
+  await finished(spawnGo(["frames-send", name]));
+  expect(columnsOf(await finished(r))).toEqual(EXPECTED_FROM_OTHERS);
+});
+
+test("R → Go: arrow-go reads every column R wrote, NAs as nulls", async () => {
+  const name = uniqueName("r-to-go");
+  const go = spawnGo(["frames-dump", name]);
+  await waitForLine(go, (line) => line === "ready");
+  expect((await finished(spawnR("write_frames.R", [name]))).trim()).toBe("written");
+  const [first, second] = (await finished(go)).trim().split("\n--").map((batch) => batch.trim().split("\n"));
+  const text = first!.join("\n");
+  for (const field of ["price: type=float64, nullable\n       metadata: [\"shmpipe.r_na\": \"true\"]", "qty: type=int32, nullable\n     metadata: [\"shmpipe.r_na\": \"true\"]",
+    "ok: type=bool, nullable", "who: type=utf8, nullable", "symbol: type=dictionary<values=utf8, indices=int32, ordered=false>, nullable",
+    "day: type=date32, nullable", "at: type=timestamp[us, tz=Europe/Zurich], nullable"]) {
+    expect(text).toContain(field);
+  }
+  const rows = (lines: string[]) => lines.filter((line) => line.startsWith("{")).map((line) => JSON.parse(line));
+  expect(rows(first!)).toEqual([
+    { price: 1.5, qty: 10, ok: true, who: "alpha", symbol: "MSFT", day: "2024-01-02", at: "1970-01-01T01:00:00+01:00" },
+    { price: null, qty: null, ok: null, who: null, symbol: "AAPL", day: null, at: "1970-01-01T01:00:01.5+01:00" },
+    { price: -3.25, qty: 30, ok: false, who: "gamma é", symbol: null, day: "1969-12-31", at: null },
+  ]);
+  expect(rows(second!).map((row) => row.price)).toEqual([-3.25, 1.5]);
+});
+
+test("R → TypeScript: apache-arrow reads every column R wrote, NAs as nulls", async () => {
+  const name = uniqueName("r-to-ts");
+  using reader = new ArrowReader(createReader(name, { capacity: 1 << 20 }));
+  const r = spawnR("write_frames.R", [name]);
+  const batches = [];
+  for await (const batch of reader) batches.push(batch.toArray().map((row) => row.toJSON()));
+  expect((await finished(r)).trim()).toBe("written");
+  expect(batches[0]!.map((row) => [row.price, row.qty, row.ok, row.who, row.symbol, row.day])).toEqual([
+    [1.5, 10, true, "alpha", "MSFT", Date.UTC(2024, 0, 2)],
+    [null, null, null, null, "AAPL", null],
+    [-3.25, 30, false, "gamma é", null, Date.UTC(1969, 11, 31)],
+  ]);
+  expect(batches[1]!.map((row) => row.price)).toEqual([-3.25, 1.5]);
 });
 
 test("TypeScript → R: apache-arrow's batch read as R vectors", async () => {
