@@ -337,38 +337,13 @@ func TestArrowOffsetsOutsideTheirDataAreRefused(t *testing.T) {
 	defer column.Release()
 	batch := array.NewRecordBatch(arrow.NewSchema([]arrow.Field{{Name: "s", Type: arrow.BinaryTypes.String}}, nil), []arrow.Array{column}, 3)
 	defer batch.Release()
-	messages := rawMessages(t, batch)
-	reader, writer, _ := arrowPair(t, 1<<20)
-	ctx := context.Background()
-	if err := writer.w.Send(ctx, messages[0]); err != nil {
-		t.Fatal(err)
-	}
-	good := offsets(0, 1, 3, 4)
-	at := strings.LastIndex(string(messages[1]), string(good))
-	for _, bad := range []struct {
-		offsets []byte
-		why     string
-	}{
+	got, messages, at := refusesPatched(t, batch, offsets(0, 1, 3, 4), []patch{
 		{offsets(0, 1, 3, 1000), "ends at offset 1000, past the"},
 		{offsets(0, 1, 0, 4), "go back from 1 to 0"},
-	} {
-		patched := append([]byte(nil), messages[1]...)
-		copy(patched[at:], bad.offsets)
-		if err := writer.w.Send(ctx, patched); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := reader.Read(ctx); !errors.Is(err, ErrArrow) || !strings.Contains(err.Error(), bad.why) {
-			t.Fatalf("offsets %v: %v", bad.offsets, err)
-		}
+	})
+	if got.Column(0).(*array.String).Value(1) != "yy" {
+		t.Fatalf("the good batch after the refused ones: %v", got)
 	}
-	if err := writer.w.Send(ctx, messages[1]); err != nil {
-		t.Fatal(err)
-	}
-	got, err := reader.Read(ctx)
-	if err != nil || got.Column(0).(*array.String).Value(1) != "yy" {
-		t.Fatalf("the good batch after the refused ones: %v", err)
-	}
-	got.Release()
 
 	// A reader that trusts its writer skips that check (not the metadata's).
 	r, w := pair(t, 1<<20)
@@ -380,11 +355,11 @@ func TestArrowOffsetsOutsideTheirDataAreRefused(t *testing.T) {
 	patched := append([]byte(nil), messages[1]...)
 	copy(patched[at:], offsets(0, 1, 0, 4))
 	for _, message := range [][]byte{messages[0], patched} {
-		if err := w.Send(ctx, message); err != nil {
+		if err := w.Send(context.Background(), message); err != nil {
 			t.Fatal(err)
 		}
 	}
-	unchecked, err := trusting.Read(ctx)
+	unchecked, err := trusting.Read(context.Background())
 	if err != nil {
 		t.Fatalf("a trusting reader: %v", err)
 	}
@@ -418,4 +393,47 @@ func TestArrowWriterRefusesWhatNoReaderCouldRead(t *testing.T) {
 		t.Fatalf("the reader: %v", err)
 	}
 	got.Release()
+}
+
+// patch is bytes written over a message's, and what the reader must say of it.
+type patch struct {
+	bytes []byte
+	why   string
+}
+
+// refusesPatched sends batch's schema, then its batch message with each
+// patch written in turn over the bytes good: the reader must refuse each
+// with ErrArrow saying why. Then it sends the message unpatched and returns
+// the batch as read, the raw messages and where good lies in messages[1].
+func refusesPatched(t *testing.T, batch arrow.RecordBatch, good []byte, patches []patch) (arrow.RecordBatch, [][]byte, int) {
+	t.Helper()
+	messages := rawMessages(t, batch)
+	reader, writer, _ := arrowPair(t, 1<<20)
+	ctx := context.Background()
+	if err := writer.w.Send(ctx, messages[0]); err != nil {
+		t.Fatal(err)
+	}
+	at := strings.LastIndex(string(messages[1]), string(good))
+	if at < 0 {
+		t.Fatal("the bytes to patch are not in the message")
+	}
+	for _, p := range patches {
+		patched := append([]byte(nil), messages[1]...)
+		copy(patched[at:], p.bytes)
+		if err := writer.w.Send(ctx, patched); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := reader.Read(ctx); !errors.Is(err, ErrArrow) || !strings.Contains(err.Error(), p.why) {
+			t.Fatalf("%q: %v", p.why, err)
+		}
+	}
+	if err := writer.w.Send(ctx, messages[1]); err != nil {
+		t.Fatal(err)
+	}
+	got, err := reader.Read(ctx)
+	if err != nil {
+		t.Fatalf("the good batch after the refused ones: %v", err)
+	}
+	t.Cleanup(got.Release)
+	return got, messages, at
 }
