@@ -6,7 +6,7 @@
 //   bun scripts/bench/value-check.ts <bytes> [rounds]
 // Prints two {"case", "value" (µs per batch, median), "unit"} lines; the
 // checked one also has "mibps", the batch bytes checked per second.
-import { makeTable, vectorFromArray, Dictionary, Utf8, Int32 } from "apache-arrow";
+import { Dictionary, Int32, Table, Utf8, vectorFromArray } from "apache-arrow";
 import { sizeLabel } from "./size-label.ts";
 import { MessageCheck } from "../../lib/arrow/check.ts";
 import { encodeTable, writeMessage } from "../../lib/arrow/ipc.ts";
@@ -17,10 +17,10 @@ const rounds = Number(process.argv[3] ?? 500);
 // a row: 8 string bytes + a 4-byte offset, and a 4-byte dictionary index
 const rows = Math.max(1, Math.floor(bytes / 16));
 const symbols = Array.from({ length: 20 }, (_, i) => `SYM${i}`);
-const table = makeTable({
+const table = new Table({
   s: vectorFromArray(Array.from({ length: rows }, (_, i) => `${i % 100_000_000}`.padStart(8, "0")), new Utf8()),
   d: vectorFromArray(Array.from({ length: rows }, (_, i) => symbols[i % symbols.length]!), new Dictionary(new Utf8(), new Int32())),
-} as any);
+});
 const messages = encodeTable(table); // schema, dictionary, batch
 const size = messages.reduce((sum, m) => sum + m.byteLength + 4096, 4096);
 const segment = Segment.create(`bench-values-${process.pid}`, { capacity: size });
