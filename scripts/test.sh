@@ -16,6 +16,6 @@ step "Go package"
 go vet ./ffi/go/...
 go test -race -count=1 ./ffi/go/...
 step "R package (testthat)"
-R_LIBS=.rlib Rscript -e 'testthat::test_dir("ffi/r/tests/testthat", package = "shmpipe", load_package = "installed", reporter = "summary", stop_on_failure = TRUE)'
+R_LIBS="$PWD/.rlib" Rscript -e 'testthat::test_dir("ffi/r/tests/testthat", package = "shmpipe", load_package = "installed", reporter = "summary", stop_on_failure = TRUE)'
 step "bun test"
 node_modules/.bin/bun test --timeout 120000

@@ -3,7 +3,10 @@
 // write batches that R reads.
 import { expect, test } from "bun:test";
 import { Bool, DateDay, Dictionary, Float64, Int8, Int32, Int64, Table, TimestampMicrosecond, Utf8, vectorFromArray } from "apache-arrow";
-import { ArrowReader, ArrowWriter, createReader, openWriter } from "../lib/index.ts";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { ArrowReader, ArrowWriter, createReader, openWriter, publish, shmPath } from "../lib/index.ts";
 import { finished, goFixture, spawnGo, spawnPython, spawnR, uniqueName, waitForLine } from "./helpers.ts";
 
 goFixture(); // built here, before any test's clock starts
@@ -101,13 +104,10 @@ test("R → TypeScript: apache-arrow reads every column R wrote, NAs as nulls", 
   expect(batches[1]!.map((row) => row.price)).toEqual([-3.25, 1.5]);
 });
 
-test("TypeScript → R: apache-arrow's batch read as R vectors", async () => {
-  const name = uniqueName("ts-to-r");
-  const r = spawnR("read_frames.R", [name]);
-  await waitForLine(r, (line) => line === "ready");
-  using writer = new ArrowWriter(openWriter(name, { waitMs: 10_000 }));
+/** A table with every column type R reads, as apache-arrow builds it. */
+function everyType(): Table {
   const type = new Dictionary(new Utf8(), new Int32());
-  writer.write(new Table({
+  return new Table({
     price: vectorFromArray([1.5, null, -3.25], new Float64()),
     qty: vectorFromArray([10, null, 30], new Int32()),
     small: vectorFromArray([-1, 2, null], new Int8()),
@@ -117,7 +117,35 @@ test("TypeScript → R: apache-arrow's batch read as R vectors", async () => {
     symbol: vectorFromArray(["MSFT", "AAPL", null], type),
     day: vectorFromArray([new Date(Date.UTC(2024, 0, 2)), null, new Date(Date.UTC(1969, 11, 31))], new DateDay()),
     at: vectorFromArray([0, 1500, null], new TimestampMicrosecond("UTC")),
-  }));
+  });
+}
+
+test("TypeScript → R: apache-arrow's batch read as R vectors", async () => {
+  const name = uniqueName("ts-to-r");
+  const r = spawnR("read_frames.R", [name]);
+  await waitForLine(r, (line) => line === "ready");
+  using writer = new ArrowWriter(openWriter(name, { waitMs: 10_000 }));
+  writer.write(everyType());
   writer.close();
   expect(columnsOf(await finished(r))).toEqual(EXPECTED_FROM_OTHERS);
+});
+
+test("TypeScript → R: a published table opens in R with its numeric columns in place", async () => {
+  const name = uniqueName("ts-table-to-r");
+  using _table = publish(name, everyType());
+  const [columns, serialized] = (await finished(spawnR("open_table.R", [name]))).split("--\n");
+  expect(columnsOf(columns!)).toEqual(EXPECTED_FROM_OTHERS);
+  expect(serialized).toMatch(/^serialized \d+/);
+});
+
+test("R → Python: a table R published opens in pyarrow; the name goes when R's session ends", async () => {
+  const name = uniqueName("r-table-to-py");
+  const done = join(mkdtempSync(join(tmpdir(), "shmpipe-r-")), "done");
+  const r = spawnR("publish_table.R", [name, done]);
+  await waitForLine(r, (line) => line === "published");
+  expect(JSON.parse(await finished(spawnPython("table_reader.py", [name])))).toEqual({ rows: 1000, sum: 500500 });
+  writeFileSync(done, "");
+  await finished(r);
+  rmSync(dirname(done), { recursive: true });
+  expect(existsSync(shmPath(name))).toBe(false);
 });

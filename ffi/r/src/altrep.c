@@ -13,7 +13,13 @@
  *        private copy once made (its tag; R_NilValue before). The copy
  *        lives there rather than in data2 so that release_batch() can make
  *        it through a weak reference to this pointer (R cannot weakly
- *        reference a vector). */
+ *        reference a vector).
+ * data2: for a column of a published table, where it lies:
+ *        list(table name, batch, token, column). serialize() writes that
+ *        (about a hundred bytes) instead of the values, and unserialize()
+ *        in another process maps the same table (shared_column() in
+ *        R/table.R). R_NilValue for a channel's record, which lives only
+ *        as long as its lease: such a view serializes its values. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -141,16 +147,34 @@ static void view_free(SEXP pointer) {
   R_ClearExternalPtr(pointer);
 }
 
+/* By name while the view still is the table's memory; NULL (serialize the
+ * values) for a channel's record or a view that was copied (and so may
+ * have been changed). */
+static SEXP view_serialized_state(SEXP x) {
+  SEXP where = R_altrep_data2(x);
+  return where != R_NilValue && copy_of(x) == R_NilValue ? where : NULL;
+}
+
+static SEXP view_unserialize(SEXP class, SEXP state) {
+  (void)class;
+  SEXP package = PROTECT(Rf_mkString("shmpipe"));
+  SEXP namespace = PROTECT(R_FindNamespace(package));
+  SEXP call = PROTECT(Rf_lang2(Rf_install("shared_column"), state));
+  SEXP column = Rf_eval(call, namespace);
+  UNPROTECT(3);
+  return column;
+}
+
 /* The external pointer behind a view (to reference it weakly). */
 SEXP shmp_r_view_pointer(SEXP x) { return R_altrep_data1(x); }
 
-SEXP shmp_r_view(int real, const void *values, const uint8_t *validity, R_xlen_t length, SEXP lease) {
+SEXP shmp_r_view(int real, const void *values, const uint8_t *validity, R_xlen_t length, SEXP lease, SEXP where) {
   view *v = malloc(sizeof *v);
   if (v == NULL) Rf_error("out of memory");
   *v = (view){values, validity, length, real};
   SEXP pointer = PROTECT(R_MakeExternalPtr(v, R_NilValue, lease));
   R_RegisterCFinalizer(pointer, view_free);
-  SEXP x = R_new_altrep(real ? real_class : integer_class, pointer, R_NilValue);
+  SEXP x = R_new_altrep(real ? real_class : integer_class, pointer, where);
   UNPROTECT(1);
   return x;
 }
@@ -163,6 +187,8 @@ void shmp_r_init_altrep(DllInfo *info) {
     R_set_altrep_Length_method(classes[i], view_length);
     R_set_altrep_Duplicate_method(classes[i], view_duplicate);
     R_set_altrep_Inspect_method(classes[i], view_inspect);
+    R_set_altrep_Serialized_state_method(classes[i], view_serialized_state);
+    R_set_altrep_Unserialize_method(classes[i], view_unserialize);
     R_set_altvec_Dataptr_method(classes[i], view_dataptr);
     R_set_altvec_Dataptr_or_null_method(classes[i], view_dataptr_or_null);
   }

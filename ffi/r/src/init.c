@@ -16,6 +16,10 @@ SEXP shmp_r_write_batch(SEXP, SEXP, SEXP, SEXP);
 SEXP shmp_r_read_batch(SEXP, SEXP, SEXP);
 SEXP shmp_r_release_batch(SEXP);
 SEXP shmp_r_is_shared(SEXP);
+SEXP shmp_r_publish_table(SEXP, SEXP, SEXP);
+SEXP shmp_r_close_publication(SEXP);
+SEXP shmp_r_publication_open(SEXP);
+SEXP shmp_r_open_table(SEXP, SEXP, SEXP, SEXP);
 void shmp_r_init_altrep(DllInfo *info);
 
 static const R_CallMethodDef routines[] = {
@@ -31,6 +35,10 @@ static const R_CallMethodDef routines[] = {
     {"shmp_r_read_batch", (DL_FUNC)&shmp_r_read_batch, 3},
     {"shmp_r_release_batch", (DL_FUNC)&shmp_r_release_batch, 1},
     {"shmp_r_is_shared", (DL_FUNC)&shmp_r_is_shared, 1},
+    {"shmp_r_publish_table", (DL_FUNC)&shmp_r_publish_table, 3},
+    {"shmp_r_close_publication", (DL_FUNC)&shmp_r_close_publication, 1},
+    {"shmp_r_publication_open", (DL_FUNC)&shmp_r_publication_open, 1},
+    {"shmp_r_open_table", (DL_FUNC)&shmp_r_open_table, 4},
     {NULL, NULL, 0},
 };
 

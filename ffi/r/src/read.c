@@ -15,7 +15,7 @@
 
 #include "shmpipe_r.h"
 
-SEXP shmp_r_view(int real, const void *values, const uint8_t *validity, R_xlen_t length, SEXP lease);
+SEXP shmp_r_view(int real, const void *values, const uint8_t *validity, R_xlen_t length, SEXP lease, SEXP state);
 SEXP shmp_r_view_pointer(SEXP x);
 void shmp_r_materialize_view(SEXP pointer);
 int shmp_r_is_view(SEXP x);
@@ -25,7 +25,8 @@ SEXP shmp_r_view_lease(SEXP x);
 enum { T_INT = 2, T_FLOAT = 3, T_BINARY = 4, T_UTF8 = 5, T_BOOL = 6, T_DATE = 8, T_TIMESTAMP = 10, T_LARGE_UTF8 = 20 };
 
 typedef struct lease {
-  SEXP reader;      /* the reader's external pointer (kept alive by the lease's prot) */
+  SEXP reader;      /* the reader's external pointer (kept alive by the lease's prot); R_NilValue
+                       for a published table, whose records are never given back */
   uint64_t lease;   /* the core's name for the record */
   shmp_segment *segment;
   int released;
@@ -34,7 +35,7 @@ typedef struct lease {
 static void lease_release(lease *l) {
   if (l->released) return;
   l->released = 1;
-  end *e = R_ExternalPtrAddr(l->reader);
+  end *e = l->reader == R_NilValue ? NULL : R_ExternalPtrAddr(l->reader);
   if (e != NULL && e->reader != NULL) shmp_reader_release_lease(e->reader, l->lease, NULL);
   shmp_segment_unref(l->segment);
 }
@@ -108,7 +109,8 @@ static void set_class(SEXP x, const char *a, const char *b) {
 
 /* The R vector for a column; views keep `lease_ptr`. *viewed is set when a
  * view was made. An R error names the column when R has no counterpart. */
-static SEXP column_vector(const column_in *in, SEXP lease_ptr, SEXP levels, const char *channel, int *viewed) {
+static SEXP column_vector(const column_in *in, SEXP lease_ptr, SEXP levels, const char *channel, SEXP state,
+                          int *viewed) {
   const shmp_arrow_column *c = &in->c;
   int64_t n = c->length;
   const uint8_t *values = in->record + c->values_offset;
@@ -126,7 +128,7 @@ static SEXP column_vector(const column_in *in, SEXP lease_ptr, SEXP levels, cons
     case T_FLOAT:
       if (c->bit_width == 64) {
         *viewed = 1; /* R's NA patterns in the null slots: used as they are */
-        return shmp_r_view(1, values, c->r_na ? NULL : validity, n, lease_ptr);
+        return shmp_r_view(1, values, c->r_na ? NULL : validity, n, lease_ptr, state);
       }
       if (c->bit_width == 32) {
         SEXP out = PROTECT(Rf_allocVector(REALSXP, n));
@@ -142,7 +144,7 @@ static SEXP column_vector(const column_in *in, SEXP lease_ptr, SEXP levels, cons
     case T_INT:
       if (c->bit_width == 32 && c->is_signed) {
         *viewed = 1;
-        return shmp_r_view(0, values, c->r_na ? NULL : validity, n, lease_ptr);
+        return shmp_r_view(0, values, c->r_na ? NULL : validity, n, lease_ptr, state);
       }
       if (c->bit_width < 32 || (c->bit_width == 32 && !c->is_signed) || c->bit_width == 64) {
         /* int8/16, uint8/16 fit R's integers; uint32 and int64 become
@@ -242,6 +244,86 @@ static void keep_levels(SEXP dictionaries, int64_t id, SEXP levels, int delta) {
   }
 }
 
+void shmp_r_take_dictionary(shmp_arrow_checker *checker, const uint8_t *record, SEXP dictionaries) {
+  int delta = 0;
+  int64_t id = shmp_arrow_checker_dictionary(checker, &delta);
+  column_in in = {.record = record};
+  shmp_arrow_checker_column(checker, 0, &in.c);
+  SEXP levels = PROTECT(strings_of(&in));
+  keep_levels(dictionaries, id, levels, delta);
+  UNPROTECT(1);
+}
+
+/* A lease on `segment` for views of a record: `reader` (an end's external
+ * pointer) gets record `lease_id` back when it is released; R_NilValue for
+ * a published table's records, which only need the mapping. */
+SEXP shmp_r_new_lease(SEXP reader, uint64_t lease_id, shmp_segment *segment) {
+  lease *l = calloc(1, sizeof *l);
+  end *e = reader == R_NilValue ? NULL : R_ExternalPtrAddr(reader);
+  if (l == NULL) {
+    if (e != NULL && e->reader != NULL) shmp_reader_release_lease(e->reader, lease_id, NULL);
+    Rf_error("out of memory");
+  }
+  *l = (lease){reader, lease_id, segment, 0};
+  shmp_segment_ref(segment);
+  SEXP lease_ptr = PROTECT(R_MakeExternalPtr(l, R_NilValue, reader));
+  R_RegisterCFinalizerEx(lease_ptr, lease_finalize, TRUE);
+  /* The views, weakly: release_batch() finds them wherever they went. */
+  R_SetExternalPtrTag(lease_ptr, R_NilValue);
+  UNPROTECT(1);
+  return lease_ptr;
+}
+
+void shmp_r_release_lease(SEXP lease_ptr) {
+  lease *l = R_ExternalPtrAddr(lease_ptr);
+  if (l != NULL) lease_release(l);
+}
+
+/* The checked batch in `record` as a data.frame whose float64 and int32
+ * columns view the record and keep `lease_ptr`. `origin`, for a published
+ * table: list(name, batch, token), which each view's serialized state
+ * extends with its column (R_NilValue for a channel's record). Returns
+ * whether any column is a view in *viewed. */
+SEXP shmp_r_batch_frame(shmp_arrow_checker *checker, const uint8_t *record, SEXP lease_ptr, SEXP dictionaries,
+                        const char *segment, SEXP origin, int *viewed) {
+  uint32_t count = shmp_arrow_checker_batch_columns(checker);
+  SEXP frame = PROTECT(Rf_allocVector(VECSXP, count));
+  SEXP names = PROTECT(Rf_allocVector(STRSXP, count));
+  SEXP views = PROTECT(Rf_allocVector(VECSXP, count));
+  R_SetExternalPtrTag(lease_ptr, views);
+  *viewed = 0;
+  int64_t rows = 0;
+  for (uint32_t i = 0; i < count; i++) {
+    column_in in = {.record = record};
+    shmp_arrow_checker_column(checker, i, &in.c);
+    rows = in.c.length;
+    SEXP levels = in.c.dictionary_id >= 0 ? levels_of(dictionaries, in.c.dictionary_id) : R_NilValue;
+    SEXP state = R_NilValue;
+    if (origin != R_NilValue) {
+      state = PROTECT(Rf_allocVector(VECSXP, 4));
+      for (int k = 0; k < 3; k++) SET_VECTOR_ELT(state, k, VECTOR_ELT(origin, k));
+      SET_VECTOR_ELT(state, 3, Rf_ScalarInteger((int)i + 1));
+      UNPROTECT(1);
+    }
+    PROTECT(state);
+    int was_view = 0;
+    SEXP column = column_vector(&in, lease_ptr, levels, segment, state, &was_view);
+    SET_VECTOR_ELT(frame, i, column);
+    UNPROTECT(1);
+    if (was_view) SET_VECTOR_ELT(views, i, R_MakeWeakRef(shmp_r_view_pointer(column), R_NilValue, R_NilValue, FALSE));
+    *viewed |= was_view;
+    SET_STRING_ELT(names, i, Rf_mkCharCE(in.c.name, CE_UTF8));
+  }
+  Rf_setAttrib(frame, R_NamesSymbol, names);
+  SEXP row_names = PROTECT(Rf_allocVector(INTSXP, 2)); /* compact: c(NA, -rows) */
+  INTEGER(row_names)[0] = NA_INTEGER;
+  INTEGER(row_names)[1] = -(int)rows;
+  Rf_setAttrib(frame, R_RowNamesSymbol, row_names);
+  set_class(frame, "data.frame", NULL);
+  UNPROTECT(4);
+  return frame;
+}
+
 SEXP shmp_r_read_batch(SEXP pointer, SEXP dictionaries, SEXP timeout) {
   end *e = live_end(pointer, "recv");
   if (e->reader == NULL) Rf_error("read_batch() reads from a reader");
@@ -256,59 +338,18 @@ SEXP shmp_r_read_batch(SEXP pointer, SEXP dictionaries, SEXP timeout) {
     if (length < 0) shmp_r_raise(&err);
     const uint8_t *record = (const uint8_t *)shmp_segment_base(e->segment) + offset;
     int kind = shmp_reader_check_arrow(e->reader, e->checker, record, (uint64_t)length, &err);
-    if (kind <= 0 || kind != SHMP_ARROW_RECORD_BATCH) {
-      if (kind == SHMP_ARROW_DICTIONARY) {
-        int delta = 0;
-        int64_t id = shmp_arrow_checker_dictionary(e->checker, &delta);
-        column_in in = {.record = record};
-        shmp_arrow_checker_column(e->checker, 0, &in.c);
-        SEXP levels = PROTECT(strings_of(&in));
-        keep_levels(dictionaries, id, levels, delta);
-        UNPROTECT(1);
-      }
+    if (kind != SHMP_ARROW_RECORD_BATCH) {
+      if (kind == SHMP_ARROW_DICTIONARY) shmp_r_take_dictionary(e->checker, record, dictionaries);
       shmp_reader_release_lease(e->reader, lease_id, NULL);
       if (kind < 0) shmp_r_raise(&err);
       continue; /* a schema, a dictionary, or a message skipped until the schema */
     }
     /* A batch: its columns, views holding the lease. */
-    lease *l = calloc(1, sizeof *l);
-    if (l == NULL) {
-      shmp_reader_release_lease(e->reader, lease_id, NULL);
-      Rf_error("out of memory");
-    }
-    *l = (lease){pointer, lease_id, e->segment, 0};
-    shmp_segment_ref(e->segment);
-    SEXP lease_ptr = PROTECT(R_MakeExternalPtr(l, R_NilValue, pointer));
-    R_RegisterCFinalizerEx(lease_ptr, lease_finalize, TRUE);
-    uint32_t count = shmp_arrow_checker_batch_columns(e->checker);
-    SEXP frame = PROTECT(Rf_allocVector(VECSXP, count));
-    SEXP names = PROTECT(Rf_allocVector(STRSXP, count));
-    /* The views, weakly: release_batch() finds them wherever they went. */
-    SEXP views = PROTECT(Rf_allocVector(VECSXP, count));
-    R_SetExternalPtrTag(lease_ptr, views);
+    SEXP lease_ptr = PROTECT(shmp_r_new_lease(pointer, lease_id, e->segment));
     int viewed = 0;
-    int64_t rows = 0;
-    for (uint32_t i = 0; i < count; i++) {
-      column_in in = {.record = record};
-      shmp_arrow_checker_column(e->checker, i, &in.c);
-      rows = in.c.length;
-      SEXP levels = in.c.dictionary_id >= 0 ? levels_of(dictionaries, in.c.dictionary_id) : R_NilValue;
-      int was_viewed = viewed;
-      viewed = 0;
-      SEXP column = column_vector(&in, lease_ptr, levels, e->name, &viewed);
-      SET_VECTOR_ELT(frame, i, column);
-      if (viewed) SET_VECTOR_ELT(views, i, R_MakeWeakRef(shmp_r_view_pointer(column), R_NilValue, R_NilValue, FALSE));
-      viewed |= was_viewed;
-      SET_STRING_ELT(names, i, Rf_mkCharCE(in.c.name, CE_UTF8));
-    }
-    Rf_setAttrib(frame, R_NamesSymbol, names);
-    SEXP row_names = PROTECT(Rf_allocVector(INTSXP, 2)); /* compact: c(NA, -rows) */
-    INTEGER(row_names)[0] = NA_INTEGER;
-    INTEGER(row_names)[1] = -(int)rows;
-    Rf_setAttrib(frame, R_RowNamesSymbol, row_names);
-    set_class(frame, "data.frame", NULL);
-    if (!viewed) lease_release(l); /* nothing views the record: give it back now */
-    UNPROTECT(5);
+    SEXP frame = PROTECT(shmp_r_batch_frame(e->checker, record, lease_ptr, dictionaries, e->name, R_NilValue, &viewed));
+    if (!viewed) shmp_r_release_lease(lease_ptr); /* nothing views the record: give it back now */
+    UNPROTECT(2);
     return frame;
   }
 }

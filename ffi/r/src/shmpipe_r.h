@@ -47,4 +47,23 @@ shmp_writer *shmp_r_live_writer(SEXP pointer, shmp_segment **segment, const char
  * between which Ctrl-C is seen; the offset, or the failure in `err`. */
 int64_t shmp_r_claim(shmp_writer *writer, uint64_t size, int64_t timeout_ns, shmp_error *err);
 
+/* Reading batches (read.c): a lease on a record that views keep alive
+ * (reader: an end's external pointer, or R_NilValue for a published
+ * table), a checked batch as a data.frame, a dictionary batch kept as a
+ * factor's levels (dictionaries: an environment by id). */
+SEXP shmp_r_new_lease(SEXP reader, uint64_t lease_id, shmp_segment *segment);
+void shmp_r_release_lease(SEXP lease_ptr);
+SEXP shmp_r_batch_frame(shmp_arrow_checker *checker, const uint8_t *record, SEXP lease_ptr, SEXP dictionaries,
+                        const char *segment, SEXP origin, int *viewed);
+void shmp_r_take_dictionary(shmp_arrow_checker *checker, const uint8_t *record, SEXP dictionaries);
+
+/* Writing data.frames (write.c): the columns described for the core's
+ * encoder (R's transient memory; an R error names a column R cannot
+ * write), sent as messages (the schema first if asked), and the ring
+ * bytes those messages take with the schema. */
+shmp_column *shmp_r_describe_frame(SEXP frame, const char *op, const char *segment, uint32_t *count, int64_t *rows);
+int shmp_r_send_frame(shmp_writer *writer, shmp_segment *segment, const shmp_column *columns, uint32_t count,
+                      int64_t rows, int with_schema, int64_t timeout_ns, shmp_error *err);
+int64_t shmp_r_frame_footprint(const shmp_column *columns, uint32_t count, int64_t rows, shmp_error *err);
+
 #endif

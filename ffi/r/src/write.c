@@ -188,41 +188,73 @@ static int send_message(shmp_writer *writer, shmp_segment *segment, const encodi
   return shmp_writer_commit(writer, (uint64_t)written, err);
 }
 
+/* The columns of data.frame `frame` described for the core's encoder (in R's
+ * transient memory); raises an R error naming a column R cannot write. */
+shmp_column *shmp_r_describe_frame(SEXP frame, const char *op, const char *segment, uint32_t *count, int64_t *rows) {
+  if (!Rf_isNewList(frame) || !Rf_inherits(frame, "data.frame")) Rf_error("expected a data.frame");
+  R_xlen_t n = Rf_xlength(frame);
+  SEXP names = Rf_getAttrib(frame, R_NamesSymbol);
+  *rows = n ? Rf_xlength(VECTOR_ELT(frame, 0)) : 0;
+  scratch s = {0};
+  shmp_column *columns = take(&s, sizeof(shmp_column) * (size_t)n);
+  for (R_xlen_t i = 0; i < n; i++) {
+    const char *name = CHAR(STRING_ELT(names, i));
+    const char *why = describe(&s, VECTOR_ELT(frame, i), name, *rows, &columns[i]);
+    if (why != NULL) {
+      char detail[300];
+      snprintf(detail, sizeof detail, "column \"%s\" cannot be written: %s", name, why);
+      shmp_r_raise_usage(shmp_r_constant("EINVAL"), op, segment, detail);
+    }
+  }
+  *count = (uint32_t)n;
+  return columns;
+}
+
+/* The messages of a frame, in the order they go out: the schema (if
+ * asked), each factor's levels, the batch. */
+static uint32_t messages_of(const shmp_column *columns, uint32_t count, int64_t rows, int with_schema,
+                            encoding *out /* count + 2 */) {
+  uint32_t m = 0;
+  if (with_schema) out[m++] = (encoding){columns, count, rows, 0, 0};
+  for (uint32_t i = 0; i < count; i++)
+    if (columns[i].kind == SHMP_COLUMN_DICTIONARY_UTF8) out[m++] = (encoding){columns, count, rows, 1, i};
+  out[m++] = (encoding){columns, count, rows, 2, 0};
+  return m;
+}
+
+int shmp_r_send_frame(shmp_writer *writer, shmp_segment *segment, const shmp_column *columns, uint32_t count,
+                      int64_t rows, int with_schema, int64_t timeout_ns, shmp_error *err) {
+  encoding *messages = (encoding *)R_alloc(count + 2, sizeof(encoding));
+  uint32_t m = messages_of(columns, count, rows, with_schema, messages);
+  for (uint32_t i = 0; i < m; i++) {
+    int rc = send_message(writer, segment, &messages[i], timeout_ns, err);
+    if (rc != 0) return rc;
+  }
+  return 0;
+}
+
+int64_t shmp_r_frame_footprint(const shmp_column *columns, uint32_t count, int64_t rows, shmp_error *err) {
+  encoding *messages = (encoding *)R_alloc(count + 2, sizeof(encoding));
+  uint32_t m = messages_of(columns, count, rows, 1, messages);
+  uint64_t total = 0;
+  for (uint32_t i = 0; i < m; i++) {
+    int64_t size = encode(&messages[i], NULL, 0, err);
+    if (size < 0) return size;
+    total += shmp_record_footprint((uint64_t)size);
+  }
+  return (int64_t)total;
+}
+
 SEXP shmp_r_write_batch(SEXP pointer, SEXP frame, SEXP with_schema, SEXP timeout) {
   shmp_segment *segment;
   const char *channel;
   shmp_writer *writer = shmp_r_live_writer(pointer, &segment, &channel);
-  if (!Rf_isNewList(frame) || !Rf_inherits(frame, "data.frame")) Rf_error("write_batch() writes a data.frame");
-  R_xlen_t count = Rf_xlength(frame);
-  if (count > 64) Rf_error("write_batch() writes at most 64 columns at a time");
-  SEXP names = Rf_getAttrib(frame, R_NamesSymbol);
-  R_xlen_t rows = count ? Rf_xlength(VECTOR_ELT(frame, 0)) : 0;
-  double seconds = Rf_asReal(timeout);
-  int64_t timeout_ns = R_FINITE(seconds) ? (int64_t)(seconds * 1e9) : -1;
-  shmp_column columns[64];
-  scratch s = {0};
-  for (R_xlen_t i = 0; i < count; i++) {
-    const char *name = CHAR(STRING_ELT(names, i));
-    const char *why = describe(&s, VECTOR_ELT(frame, i), name, rows, &columns[i]);
-    if (why != NULL) {
-      shmp_error err;
-      char detail[300];
-      snprintf(detail, sizeof detail, "column \"%s\" cannot be written: %s", name, why);
-      shmp_error_set(&err, shmp_r_constant("EINVAL"), "send", channel, detail);
-      shmp_r_raise(&err);
-    }
-  }
+  uint32_t count;
+  int64_t rows;
+  shmp_column *columns = shmp_r_describe_frame(frame, "send", channel, &count, &rows);
   shmp_error err;
-  int rc = 0;
-  encoding e = {columns, (uint32_t)count, (int64_t)rows, 0, 0};
-  if (Rf_asLogical(with_schema) == TRUE) rc = send_message(writer, segment, &e, timeout_ns, &err);
-  for (uint32_t i = 0; rc == 0 && i < (uint32_t)count; i++) {
-    if (columns[i].kind != SHMP_COLUMN_DICTIONARY_UTF8) continue;
-    encoding d = {columns, (uint32_t)count, (int64_t)rows, 1, i};
-    rc = send_message(writer, segment, &d, timeout_ns, &err);
-  }
-  e.what = 2;
-  if (rc == 0) rc = send_message(writer, segment, &e, timeout_ns, &err);
-  if (rc != 0) shmp_r_raise(&err);
+  if (shmp_r_send_frame(writer, segment, columns, count, rows, Rf_asLogical(with_schema) == TRUE, seconds_ns(timeout),
+                        &err) != 0)
+    shmp_r_raise(&err);
   return R_NilValue;
 }

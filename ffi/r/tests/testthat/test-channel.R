@@ -1,11 +1,3 @@
-unique_name <- local({
-  counter <- 0
-  function(label) {
-    counter <<- counter + 1
-    sprintf("r%d-%d-%s", Sys.getpid(), counter, label)
-  }
-})
-
 test_that("bytes go through a channel and the stream ends when the writer closes", {
   name <- unique_name("bytes")
   reader <- shm_reader(name, create = TRUE, capacity = 65536)

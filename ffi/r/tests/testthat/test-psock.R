@@ -1,0 +1,46 @@
+# The PSOCK story: 4 workers get a 1 GB table by name, not by copy.
+
+pss_bytes <- function(pid) {
+  rollup <- readLines(sprintf("/proc/%d/smaps_rollup", pid))
+  kb <- as.numeric(sub("^Pss: +([0-9]+) kB$", "\\1", grep("^Pss:", rollup, value = TRUE)))
+  kb * 1024
+}
+
+test_that("4 PSOCK workers get a 1 GB table by name and share one copy of it", {
+  name <- unique_name("psock")
+  columns <- 16
+  rows <- 2^23 # 16 columns x 8 Mi rows x 8 bytes = 1 GiB
+  frame <- as.data.frame(setNames(lapply(seq_len(columns), function(k) as.numeric(seq_len(rows)) * k),
+                                  sprintf("f%02d", seq_len(columns))))
+  table <- publish_table(name, frame)
+  rm(frame)
+  invisible(gc())
+  features <- open_table(name)
+  sent <- serialize(features, NULL) # what clusterExport sends each worker
+  expect_lt(length(sent), 200 * columns) # about 160 bytes a column, whatever its length
+  cluster <- parallel::makePSOCKcluster(4)
+  on.exit(parallel::stopCluster(cluster), add = TRUE)
+  expect_true(shm_cluster_check(cluster))
+  parallel::clusterExport(cluster, "features", envir = environment())
+  sums <- parallel::parLapply(cluster, seq_len(columns), function(k) sum(features[[k]]))
+  expected <- as.numeric(rows) * (rows + 1) / 2 * seq_len(columns)
+  expect_equal(unlist(sums), expected)
+  # Every worker reads every column: each maps the whole table.
+  totals <- parallel::clusterEvalQ(cluster, sum(vapply(features, sum, 0)))
+  expect_equal(unlist(totals), rep(sum(expected), 4))
+  expect_true(all(unlist(parallel::clusterEvalQ(cluster, all(vapply(features, shmpipe::is_shared, NA))))))
+  pids <- unlist(parallel::clusterEvalQ(cluster, Sys.getpid()))
+  table_bytes <- 8 * columns * rows
+  # Pss splits a shared page among the processes that map it: the workers'
+  # total is at most one copy (plus R itself in each), not four.
+  expect_lt(sum(vapply(pids, pss_bytes, 0)), 1.2 * table_bytes)
+  close(table)
+})
+
+test_that("a cluster whose workers cannot load the package is refused, naming them", {
+  libs <- Sys.getenv("R_LIBS")
+  Sys.setenv(R_LIBS = tempfile("no-library"))
+  cluster <- tryCatch(parallel::makePSOCKcluster(2), finally = Sys.setenv(R_LIBS = libs))
+  on.exit(parallel::stopCluster(cluster), add = TRUE)
+  expect_error(shm_cluster_check(cluster), "workers 1, 2 cannot load the shmpipe package")
+})

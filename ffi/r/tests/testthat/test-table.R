@@ -1,0 +1,69 @@
+test_that("a published table opens as a data.frame whose numeric columns are the table's memory", {
+  name <- unique_name("table")
+  frame <- sample_frame()
+  table <- publish_table(name, frame)
+  expect_output(print(table), sprintf('<shmpipe table "%s": 4 rows, 7 columns, published>', name), fixed = TRUE)
+  opened <- open_table(name)
+  expect_true(is_shared(opened$price))
+  expect_true(is_shared(opened$qty))
+  expect_equal(opened, frame)
+  # Read only: the table is mapped r--s in a process that opened it.
+  maps <- grep(paste0("shmpipe.", name), readLines(sprintf("/proc/%d/maps", Sys.getpid())), value = TRUE)
+  expect_true(any(grepl(" r--s ", maps)))
+  close(table)
+  expect_false(file.exists(shm_file(name)))
+  expect_equal(opened$price, frame$price) # the mapping outlives the name
+  expect_output(print(table), "closed")
+})
+
+test_that("a column of a published table serializes by name, in about a hundred bytes", {
+  name <- unique_name("byname")
+  table <- publish_table(name, data.frame(x = as.numeric(seq_len(1e6)), n = seq_len(1e6)))
+  opened <- open_table(name)
+  bytes <- serialize(opened$x, NULL)
+  expect_lt(length(bytes), 300)
+  expect_lt(length(serialize(opened, NULL)), 1000)
+  back <- unserialize(bytes)
+  expect_true(is_shared(back))
+  expect_equal(sum(back), sum(as.numeric(seq_len(1e6))))
+  # A column that was changed is the user's own copy: it serializes its values.
+  changed <- opened$n
+  changed[1] <- -1L
+  expect_gt(length(serialize(changed, NULL)), 4e6)
+  expect_equal(unserialize(serialize(changed, NULL))[1:2], c(-1L, 2L))
+  close(table)
+})
+
+test_that("a column serialized by name fails loudly when its table is gone or was published again", {
+  name <- unique_name("gone")
+  table <- publish_table(name, data.frame(x = c(1, 2, 3)))
+  bytes <- serialize(open_table(name)$x, NULL)
+  close(table)
+  err <- tryCatch(unserialize(bytes), error = function(e) e)
+  expect_s3_class(err, "shmpipe_error")
+  expect_equal(err$name, "ENOENT")
+  again <- publish_table(name, data.frame(x = c(1, 2, 3, 4, 5)))
+  # Same name, another publication: refused, never another table's values.
+  expect_error(unserialize(bytes), "published again")
+  close(again)
+})
+
+test_that("tables from other processes open in R; a channel is not a table", {
+  name <- unique_name("notatable")
+  reader <- shm_reader(name, create = TRUE, capacity = 65536)
+  err <- tryCatch(open_table(name), shmpipe_error = function(e) e)
+  expect_s3_class(err, "shmpipe_error")
+  close(reader)
+  missing <- tryCatch(open_table(unique_name("missing")), shmpipe_error = function(e) e)
+  expect_equal(missing$name, "ENOENT")
+})
+
+test_that("a persistent table outlives close() until unpublish_table()", {
+  name <- unique_name("persistent")
+  table <- publish_table(name, data.frame(x = 1:3), persistent = TRUE)
+  close(table)
+  expect_true(file.exists(shm_file(name)))
+  expect_equal(open_table(name)$x, 1:3)
+  unpublish_table(name)
+  expect_false(file.exists(shm_file(name)))
+})
