@@ -58,7 +58,8 @@ conditionMessage.shmpipe_error <- function(c) c$message
 #' Writes a data.frame as one Arrow record batch, straight into the channel
 #' (numeric, integer, logical, character, factor, Date, POSIXct and
 #' bit64::integer64 columns). The schema goes first, and again whenever the
-#' columns' names or types change; factors send their levels each time.
+#' columns' names or types change or a reader joined mid-stream; factors
+#' send their levels each time.
 write_batch <- function(writer, df, timeout = 30) {
   stopifnot(inherits(writer, "shmpipe_writer"), is.data.frame(df))
   signature <- paste(names(df), vapply(df, function(x) paste(class(x), collapse = "/"), ""), collapse = "|")

@@ -253,8 +253,9 @@ SEXP shmp_r_write_batch(SEXP pointer, SEXP frame, SEXP with_schema, SEXP timeout
   int64_t rows;
   shmp_column *columns = shmp_r_describe_frame(frame, "send", channel, &count, &rows);
   shmp_error err;
-  if (shmp_r_send_frame(writer, segment, columns, count, rows, Rf_asLogical(with_schema) == TRUE, seconds_ns(timeout),
-                        &err) != 0)
+  /* A reader that joined mid-stream missed the schema: it goes again. */
+  int schema = Rf_asLogical(with_schema) == TRUE || shmp_writer_readers_joined(writer) != 0;
+  if (shmp_r_send_frame(writer, segment, columns, count, rows, schema, seconds_ns(timeout), &err) != 0)
     shmp_r_raise(&err);
   return R_NilValue;
 }

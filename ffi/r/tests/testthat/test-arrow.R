@@ -69,3 +69,26 @@ test_that("columns R cannot write are refused with a sentence naming them", {
   close(writer)
   close(reader)
 })
+
+test_that("a reader that joins mid-stream gets the schema again with the next batch", {
+  name <- unique_name("late")
+  early <- shm_reader(name, create = TRUE, capacity = 32768)
+  writer <- shm_writer(name)
+  batch_of <- function(k) data.frame(x = rep(as.numeric(k), 600)) # 4.8 KB: the ring wraps every few
+  # Batches written, read and given back until the ring wrapped: the start
+  # a joining reader gets has moved past the schema.
+  for (k in 1:16) {
+    write_batch(writer, batch_of(k))
+    batch <- read_batch(early, timeout = 2)
+    expect_equal(batch$x[1], k)
+    release_batch(batch)
+  }
+  late <- shm_reader(name)
+  write_batch(writer, batch_of(17))
+  close(writer)
+  expect_equal(read_batch(late, timeout = 2)$x[1], 17)
+  expect_null(read_batch(late, timeout = 2))
+  expect_equal(read_batch(early, timeout = 2)$x[1], 17)
+  close(late)
+  close(early)
+})
