@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { python } from "./python.ts";
+import { isR, rCases, rReport } from "./bench/r-cases.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const baselines = join(root, "ffi/core/build/baselines");
@@ -23,9 +24,9 @@ interface Result {
   mibps?: number;
 }
 
-/** A case's group, for --only: the C baselines, TypeScript's channel cases, its Arrow hand-off cases, the Go cases. */
-type Group = "c" | "ts" | "ts-arrow" | "go";
-const GROUPS: Group[] = ["c", "ts", "ts-arrow", "go"];
+/** A case's group, for --only: the C baselines, TypeScript's channel cases, its Arrow hand-off cases, the Go cases, the R cases. */
+type Group = "c" | "ts" | "ts-arrow" | "go" | "r";
+const GROUPS: Group[] = ["c", "ts", "ts-arrow", "go", "r"];
 
 /** The Go programs (built once per run) and the CSV file their case reads. */
 interface GoTools {
@@ -49,6 +50,7 @@ function cases(quick: boolean, go: GoTools): [Group, string][] {
     ...sizes.map(([size, count]): [Group, string] => ["ts", `${bun} scripts/bench/throughput.ts ${size} ${quick ? count / 10 : count}`]),
     ...handoffCases(quick).map((command): [Group, string] => ["ts-arrow", command]),
     ...goCases(quick, go, rtts, spins, sizes).map((command): [Group, string] => ["go", command]),
+    ...rCases(quick, root, go.bench).map((command): [Group, string] => ["r", command]),
   ];
 }
 
@@ -186,7 +188,7 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-const isGo = (r: Result) => r.case.includes("Go") || r.case.startsWith("CSV of market ticks");
+const isGo = (r: Result) => !isR(r.case) && (r.case.includes("Go") || r.case.startsWith("CSV of market ticks"));
 
 function report(results: Map<string, Result & { runs: number }>, command: string): string {
   const get = (name: string) => results.get(name)?.value ?? NaN;
@@ -205,7 +207,7 @@ function report(results: Map<string, Result & { runs: number }>, command: string
     "",
     "| case | result | runs |",
     "|---|---:|---:|",
-    ...[...results.values()].filter((r) => !isGo(r)).map((r) => `| ${r.case} | ${r.value.toLocaleString("en-US")} ${r.unit}${r.mibps !== undefined ? ` (${r.mibps.toLocaleString("en-US")} MiB/s)` : ""} | ${r.runs} |`),
+    ...[...results.values()].filter((r) => !isGo(r) && !isR(r.case)).map((r) => `| ${r.case} | ${r.value.toLocaleString("en-US")} ${r.unit}${r.mibps !== undefined ? ` (${r.mibps.toLocaleString("en-US")} MiB/s)` : ""} | ${r.runs} |`),
     "",
     "| ratio | value |",
     "|---|---:|",
@@ -216,7 +218,7 @@ function report(results: Map<string, Result & { runs: number }>, command: string
       ["Unix socket ping-pong ÷ TS blocking round trip", unix / blocking],
     ] as const).filter(([, ratio]) => Number.isFinite(ratio)).map(([label, ratio]) => `| ${label} | ${ratio.toFixed(2)}× |`),
     ...handoffRatios(get),
-    ...[...results.values()].filter((r) => r.mibps !== undefined && !isGo(r)).map((r) => `| ${r.case}: payload bandwidth ÷ C memcpy | ${((r.mibps! / memcpy) * 100).toFixed(1)} % |`),
+    ...[...results.values()].filter((r) => r.mibps !== undefined && !isGo(r) && !isR(r.case)).map((r) => `| ${r.case}: payload bandwidth ÷ C memcpy | ${((r.mibps! / memcpy) * 100).toFixed(1)} % |`),
   ];
   return lines.join("\n");
 }
@@ -239,8 +241,10 @@ Runs every benchmark case N times through hyperfine (default 5) and prints
 the medians and ratios. --quick does a tenth of the work per case; --only
 runs some groups of cases: a comma-separated list of c (the C baselines),
 ts (TypeScript channels), ts-arrow (TypeScript Arrow hand-off), go (the Go
-package and shmpipe-csv). --write puts the report into docs/BENCHMARKS.md:
-the main results when every group ran, the Go section when go ran.
+package and shmpipe-csv), r (Go -> R hand-off and the PSOCK story; needs
+the R package in .rlib, which \`npm run setup\` installs). --write puts the
+report into docs/BENCHMARKS.md: the main results when every group ran, the
+Go section when go ran, the R section when r ran.
 \`npm run bench\` installs hyperfine.`);
     return;
   }
@@ -256,11 +260,11 @@ the main results when every group ran, the Go section when go ran.
   const dir = mkdtempSync(join(tmpdir(), "shmpipe-bench-"));
   try {
     const go: GoTools = { bench: join(dir, "go/shmpipe-bench"), csv: join(dir, "go/shmpipe-csv"), ticks: join(dir, "ticks.csv") };
-    if (only.includes("go")) {
+    if (only.includes("go") || only.includes("r")) {
       // Built once for the whole run; the CSV file is written once, and is in the page cache when read.
       const build = Bun.spawnSync(["go", "build", "-o", join(dir, "go") + "/", "./ffi/go/cmd/shmpipe-bench", "./ffi/go/cmd/shmpipe-csv"], { cwd: root, stdio: ["ignore", "inherit", "inherit"] });
       if (build.exitCode !== 0) throw new Error("shmpipe bench: building the Go programs failed");
-      if (Bun.spawnSync([go.bench, "csv-gen", go.ticks, String(tickRows(values.quick))], { stdio: ["ignore", "inherit", "inherit"] }).exitCode !== 0) {
+      if (only.includes("go") && Bun.spawnSync([go.bench, "csv-gen", go.ticks, String(tickRows(values.quick))], { stdio: ["ignore", "inherit", "inherit"] }).exitCode !== 0) {
         throw new Error("shmpipe bench: writing the CSV file failed");
       }
     }
@@ -294,7 +298,7 @@ the main results when every group ran, the Go section when go ran.
     });
     const command = `npm run bench -- --runs ${values.runs}${values.quick ? " --quick" : ""}${values.only !== undefined ? ` --only ${only.join(",")}` : ""}${values.write ? " --write" : ""}`;
     const everything = GROUPS.every((g) => only.includes(g));
-    if (everything || !only.includes("go")) {
+    if (everything || only.some((g) => g === "c" || g === "ts" || g === "ts-arrow")) {
       const text = report(results, command);
       console.log(text);
       if (values.write && everything) writeResults(text, BEGIN, END);
@@ -304,7 +308,12 @@ the main results when every group ran, the Go section when go ran.
       console.log(`\n${text}`);
       if (values.write) writeResults(text, GO_BEGIN, GO_END);
     }
-    if (values.write && !everything && !only.includes("go")) console.error("shmpipe bench: --write rewrites the main results only after a run of every group");
+    if (only.includes("r")) {
+      const text = rReport(results, command, values.quick);
+      console.log(`\n${text}`);
+      if (values.write) writeResults(text, R_BEGIN, R_END);
+    }
+    if (values.write && !everything && !only.includes("go") && !only.includes("r")) console.error("shmpipe bench: --write rewrites the main results only after a run of every group");
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -314,6 +323,8 @@ const BEGIN = "<!-- results: written by `shmpipe bench --write` -->";
 const END = "<!-- end of results -->";
 const GO_BEGIN = "<!-- go results: written by `shmpipe bench --write` (with the go group) -->";
 const GO_END = "<!-- end of go results -->";
+const R_BEGIN = "<!-- r results: written by `shmpipe bench --write` (with the r group) -->";
+const R_END = "<!-- end of r results -->";
 
 function writeResults(text: string, begin: string, end: string): void {
   const path = join(root, "docs/BENCHMARKS.md");

@@ -86,3 +86,6 @@ release_batch <- function(batch) invisible(.Call(shmp_r_release_batch, batch))
 
 #' TRUE if `x` is a column that still views shared memory (not copied).
 is_shared <- function(x) .Call(shmp_r_is_shared, x)
+
+# CLOCK_MONOTONIC in nanoseconds (as a double), for the benchmarks' readers.
+monotonic_ns <- function() .Call(shmp_r_monotonic_ns)

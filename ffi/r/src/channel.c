@@ -176,3 +176,7 @@ SEXP shmp_r_unlink(SEXP name_arg) {
 }
 
 SEXP shmp_r_version(void) { return Rf_mkString(shmp_version()); }
+
+/* CLOCK_MONOTONIC in ns, the clock every binding's benchmark readers stamp
+ * with (R has none of its own): shmpipe:::monotonic_ns(). */
+SEXP shmp_r_monotonic_ns(void) { return Rf_ScalarReal((double)now_ns()); }

@@ -12,6 +12,7 @@ SEXP shmp_r_recv_bytes(SEXP, SEXP);
 SEXP shmp_r_send_bytes(SEXP, SEXP, SEXP);
 SEXP shmp_r_unlink(SEXP);
 SEXP shmp_r_version(void);
+SEXP shmp_r_monotonic_ns(void);
 SEXP shmp_r_write_batch(SEXP, SEXP, SEXP, SEXP);
 SEXP shmp_r_read_batch(SEXP, SEXP, SEXP);
 SEXP shmp_r_release_batch(SEXP);
@@ -31,6 +32,7 @@ static const R_CallMethodDef routines[] = {
     {"shmp_r_send_bytes", (DL_FUNC)&shmp_r_send_bytes, 3},
     {"shmp_r_unlink", (DL_FUNC)&shmp_r_unlink, 1},
     {"shmp_r_version", (DL_FUNC)&shmp_r_version, 0},
+    {"shmp_r_monotonic_ns", (DL_FUNC)&shmp_r_monotonic_ns, 0},
     {"shmp_r_write_batch", (DL_FUNC)&shmp_r_write_batch, 4},
     {"shmp_r_read_batch", (DL_FUNC)&shmp_r_read_batch, 3},
     {"shmp_r_release_batch", (DL_FUNC)&shmp_r_release_batch, 1},

@@ -25,33 +25,60 @@ static void *take(scratch *s, size_t bytes) {
 
 static int inherits(SEXP x, const char *name) { return Rf_inherits(x, name); }
 
-/* A validity bitmap for the rows where `is_na` says NA; NULL when none is. */
-static const uint8_t *validity_of(scratch *s, R_xlen_t n, int64_t *nulls, int (*is_na)(SEXP, R_xlen_t), SEXP x) {
-  uint8_t *bits = NULL;
-  *nulls = 0;
-  for (R_xlen_t i = 0; i < n; i++) {
-    if (!is_na(x, i)) continue;
-    if (bits == NULL) {
-      bits = take(s, (size_t)(n + 7) / 8);
-      if (bits == NULL) return NULL;
-      memset(bits, 0xff, (size_t)(n + 7) / 8);
+/* What counts as NA in a column: R's NA_real_ (a NaN that is not NA stays
+ * a value), any NaN (dates and times), NA_integer_, NA (logical),
+ * NA_character_, bit64's NA (INT64_MIN). */
+enum na_rule { NA_REAL_RULE, NAN_RULE, NA_INTEGER_RULE, NA_LOGICAL_RULE, NA_STRING_RULE, NA_INTEGER64_RULE };
+
+static int is_na(int rule, SEXP x, R_xlen_t i) {
+  switch (rule) {
+    case NA_REAL_RULE: return ISNA(REAL_RO(x)[i]);
+    case NAN_RULE: return ISNAN(REAL_RO(x)[i]);
+    case NA_INTEGER_RULE: return INTEGER_RO(x)[i] == NA_INTEGER;
+    case NA_LOGICAL_RULE: return LOGICAL_RO(x)[i] == NA_LOGICAL;
+    case NA_STRING_RULE: return STRING_ELT(x, i) == NA_STRING;
+    default: {
+      int64_t v;
+      memcpy(&v, &REAL_RO(x)[i], 8);
+      return v == INT64_MIN;
     }
+  }
+}
+
+/* The first NA of `x` (n if none): one tight loop per rule over the data
+ * pointer, as a column of a billion values without NAs is the common case. */
+static R_xlen_t first_na(int rule, SEXP x, R_xlen_t n) {
+  if (rule == NA_REAL_RULE || rule == NAN_RULE) {
+    const double *v = REAL_RO(x);
+    for (R_xlen_t i = 0; i < n; i++)
+      if (isnan(v[i]) && (rule == NAN_RULE || R_IsNA(v[i]))) return i;
+    return n;
+  }
+  if (rule == NA_INTEGER_RULE || rule == NA_LOGICAL_RULE) {
+    const int *v = rule == NA_INTEGER_RULE ? INTEGER_RO(x) : LOGICAL_RO(x);
+    for (R_xlen_t i = 0; i < n; i++)
+      if (v[i] == NA_INTEGER) return i; /* NA_LOGICAL is NA_INTEGER */
+    return n;
+  }
+  for (R_xlen_t i = 0; i < n; i++)
+    if (is_na(rule, x, i)) return i;
+  return n;
+}
+
+/* A validity bitmap for the rows that are NA by `rule`; NULL when none is. */
+static const uint8_t *validity_of(scratch *s, R_xlen_t n, int64_t *nulls, int rule, SEXP x) {
+  *nulls = 0;
+  R_xlen_t first = first_na(rule, x, n);
+  if (first == n) return NULL;
+  uint8_t *bits = take(s, (size_t)(n + 7) / 8);
+  memset(bits, 0xff, (size_t)(n + 7) / 8);
+  for (R_xlen_t i = first; i < n; i++) {
+    if (!is_na(rule, x, i)) continue;
     bits[i / 8] &= (uint8_t) ~(1u << (i % 8));
     (*nulls)++;
   }
   return bits;
 }
-
-static int real_na(SEXP x, R_xlen_t i) { return ISNA(REAL(x)[i]); }
-static int int_na(SEXP x, R_xlen_t i) { return INTEGER(x)[i] == NA_INTEGER; }
-static int logical_na(SEXP x, R_xlen_t i) { return LOGICAL(x)[i] == NA_LOGICAL; }
-static int string_na(SEXP x, R_xlen_t i) { return STRING_ELT(x, i) == NA_STRING; }
-static int integer64_na(SEXP x, R_xlen_t i) {
-  int64_t v;
-  memcpy(&v, &REAL(x)[i], 8);
-  return v == INT64_MIN;
-}
-static int real_nan(SEXP x, R_xlen_t i) { return ISNAN(REAL(x)[i]); }
 
 /* Offsets and bytes of `n` strings (UTF-8); NULL on overflow or no memory. */
 static int utf8_of(scratch *s, SEXP strings, R_xlen_t n, const int32_t **offsets, const uint8_t **data) {
@@ -92,7 +119,7 @@ static const char *describe(scratch *s, SEXP x, const char *name, R_xlen_t n, sh
     for (R_xlen_t i = 0; i < n; i++) codes[i] = INTEGER(x)[i] == NA_INTEGER ? 0 : INTEGER(x)[i] - 1;
     c->kind = SHMP_COLUMN_DICTIONARY_UTF8;
     c->values = codes;
-    c->validity = validity_of(s, n, &c->null_count, int_na, x);
+    c->validity = validity_of(s, n, &c->null_count, NA_INTEGER_RULE, x);
     c->dictionary_length = Rf_xlength(levels);
     if (utf8_of(s, levels, c->dictionary_length, &c->dictionary_offsets, &c->dictionary_data) != 0) return "its levels are too long";
     return NULL;
@@ -104,7 +131,7 @@ static const char *describe(scratch *s, SEXP x, const char *name, R_xlen_t n, sh
     for (R_xlen_t i = 0; i < n; i++) days[i] = is_real ? (ISNAN(REAL(x)[i]) ? 0 : (int32_t)floor(REAL(x)[i])) : INTEGER(x)[i];
     c->kind = SHMP_COLUMN_DATE32;
     c->values = days;
-    c->validity = validity_of(s, n, &c->null_count, is_real ? real_nan : int_na, x);
+    c->validity = validity_of(s, n, &c->null_count, is_real ? NAN_RULE : NA_INTEGER_RULE, x);
     return NULL;
   }
   if (inherits(x, "POSIXct")) {
@@ -116,13 +143,13 @@ static const char *describe(scratch *s, SEXP x, const char *name, R_xlen_t n, sh
     c->kind = SHMP_COLUMN_TIMESTAMP_US;
     c->values = micros;
     c->timezone = Rf_isString(tz) && Rf_length(tz) > 0 ? CHAR(STRING_ELT(tz, 0)) : "";
-    c->validity = validity_of(s, n, &c->null_count, real_nan, x);
+    c->validity = validity_of(s, n, &c->null_count, NAN_RULE, x);
     return NULL;
   }
   if (inherits(x, "integer64")) { /* bit64: int64 values in a double vector */
     c->kind = SHMP_COLUMN_INT64;
     c->values = REAL(x);
-    c->validity = validity_of(s, n, &c->null_count, integer64_na, x);
+    c->validity = validity_of(s, n, &c->null_count, NA_INTEGER64_RULE, x);
     return NULL;
   }
   switch (TYPEOF(x)) {
@@ -130,13 +157,13 @@ static const char *describe(scratch *s, SEXP x, const char *name, R_xlen_t n, sh
       c->kind = SHMP_COLUMN_FLOAT64;
       c->values = REAL(x);
       c->r_na = 1; /* NA_real_ stays in its slot */
-      c->validity = validity_of(s, n, &c->null_count, real_na, x);
+      c->validity = validity_of(s, n, &c->null_count, NA_REAL_RULE, x);
       return NULL;
     case INTSXP:
       c->kind = SHMP_COLUMN_INT32;
       c->values = INTEGER(x);
       c->r_na = 1; /* NA_integer_ stays in its slot */
-      c->validity = validity_of(s, n, &c->null_count, int_na, x);
+      c->validity = validity_of(s, n, &c->null_count, NA_INTEGER_RULE, x);
       return NULL;
     case LGLSXP: {
       uint8_t *bits = take(s, (size_t)(n + 7) / 8);
@@ -145,12 +172,12 @@ static const char *describe(scratch *s, SEXP x, const char *name, R_xlen_t n, sh
         if (LOGICAL(x)[i] == TRUE) bits[i / 8] |= (uint8_t)(1u << (i % 8));
       c->kind = SHMP_COLUMN_BOOL;
       c->values = bits;
-      c->validity = validity_of(s, n, &c->null_count, logical_na, x);
+      c->validity = validity_of(s, n, &c->null_count, NA_LOGICAL_RULE, x);
       return NULL;
     }
     case STRSXP:
       c->kind = SHMP_COLUMN_UTF8;
-      c->validity = validity_of(s, n, &c->null_count, string_na, x);
+      c->validity = validity_of(s, n, &c->null_count, NA_STRING_RULE, x);
       return utf8_of(s, x, n, &c->offsets, &c->data) != 0 ? "its strings take more than 2 GiB" : NULL;
     default: return "its type has no Arrow counterpart in shmpipe yet (numeric, integer, logical, character, factor, Date, POSIXct and integer64 do)";
   }

@@ -6,7 +6,7 @@
 //	shmpipe-bench oneway SIZE COUNT          Go -> Go records of SIZE bytes
 //	shmpipe-bench rtt blocking|default|busy-poll COUNT
 //	                                         Go <-> Go round trips of 64 B
-//	shmpipe-bench handoff shm|unix LABEL BYTES REPS WARMUPS -- READER...
+//	shmpipe-bench handoff shm|unix|tcp-raw|csv LABEL BYTES REPS WARMUPS -- READER...
 //	                                         an Arrow batch of BYTES handed to a
 //	                                         reader process (READER... TAG)
 //	shmpipe-bench csv-gen FILE ROWS          writes a file of market ticks
@@ -321,6 +321,12 @@ func handoff(args []string) error {
 
 	var send func() (start, commit int64, err error)
 	var writer *shmpipe.Writer
+	if transport == "csv" { // the file's path goes on a channel once it is written
+		if writer, err = shmpipe.CreateWriter(tag+"-data", 1<<16); err != nil {
+			return err
+		}
+		defer writer.Close()
+	}
 	if transport == "shm" {
 		payload, err := ipc.GetRecordBatchPayload(batch)
 		if err != nil {
@@ -356,24 +362,32 @@ func handoff(args []string) error {
 		if err := shmpipe.NewArrowWriter(writer).WriteSchema(ctx, batch.Schema()); err != nil {
 			return err
 		}
-	case "unix":
-		conn, err := net.Dial("unix", address)
+	case "unix", "tcp-raw":
+		network := map[string]string{"unix": "unix", "tcp-raw": "tcp"}[transport]
+		conn, err := net.Dial(network, address)
 		if err != nil {
 			return err
 		}
 		defer conn.Close()
 		send = func() (int64, int64, error) { return sendOverSocket(conn, batch, bytes) }
+		if transport == "tcp-raw" {
+			send = func() (int64, int64, error) { return sendRawColumns(conn, batch) }
+		}
+	case "csv":
+		path := filepath.Join(os.TempDir(), tag+".csv")
+		defer os.Remove(path)
+		send = func() (int64, int64, error) { return sendCSV(writer, path, batch) }
 	default:
-		return fmt.Errorf("unknown transport %q: shm or unix", transport)
+		return fmt.Errorf("unknown transport %q: shm, unix, tcp-raw or csv", transport)
 	}
 
-	var fromStart, fromCommit []float64
+	var fromStart, fromCommit, grown []float64
 	for rep := 0; rep < warmups+reps; rep++ {
 		start, commit, err := send()
 		if err != nil {
 			return err
 		}
-		held, err := acknowledged(ack)
+		held, growth, err := acknowledged(ack)
 		if err != nil {
 			return err
 		}
@@ -384,13 +398,23 @@ func handoff(args []string) error {
 		if commit != 0 {
 			fromCommit = append(fromCommit, float64(held-commit)/1000)
 		}
+		if growth >= 0 {
+			grown = append(grown, growth)
+		}
 	}
 	size := sizeLabel(bytes)
+	name := map[string]string{
+		"shm":     "shmpipe Go->%s write -> usable, %s batch",
+		"unix":    "Arrow IPC over Unix socket Go->%s, %s batch",
+		"tcp-raw": "raw columns over TCP loopback Go->%s, %s batch",
+		"csv":     "CSV file written + parsed Go->%s, %s batch",
+	}[transport]
 	if transport == "shm" {
 		report(figure{Case: fmt.Sprintf("shmpipe Go->%s commit -> usable, %s batch", label, size), Value: round(median(fromCommit), 1), Unit: "µs"})
-		report(figure{Case: fmt.Sprintf("shmpipe Go->%s write -> usable, %s batch", label, size), Value: round(median(fromStart), 1), Unit: "µs"})
-	} else {
-		report(figure{Case: fmt.Sprintf("Arrow IPC over Unix socket Go->%s, %s batch", label, size), Value: round(median(fromStart), 1), Unit: "µs"})
+	}
+	report(figure{Case: fmt.Sprintf(name, label, size), Value: round(median(fromStart), 1), Unit: "µs"})
+	if len(grown) > 0 {
+		report(figure{Case: fmt.Sprintf(name, label, size) + ": reader's memory growth", Value: round(median(grown)/(1<<20), 2), Unit: "MiB"})
 	}
 	return nil
 }
@@ -476,15 +500,22 @@ func sendOverSocket(conn net.Conn, batch arrow.RecordBatch, bytes int) (start, c
 	return start, 0, err
 }
 
-func acknowledged(ack *shmpipe.Reader) (int64, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Second)
+// acknowledged waits for the reader's acknowledgement: its CLOCK_MONOTONIC
+// time once it held the batch, and (a reader that measures it) how many
+// bytes its resident memory grew by holding it, -1 if not measured.
+func acknowledged(ack *shmpipe.Reader) (held int64, growth float64, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 600*time.Second)
 	defer cancel()
 	m, err := ack.Recv(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("waiting for the reader's acknowledgement: %w", err)
+		return 0, 0, fmt.Errorf("waiting for the reader's acknowledgement: %w", err)
 	}
 	defer m.Release()
-	return int64(math.Float64frombits(binary.LittleEndian.Uint64(m.Bytes))), nil
+	growth = -1
+	if len(m.Bytes) >= 16 {
+		growth = math.Float64frombits(binary.LittleEndian.Uint64(m.Bytes[8:]))
+	}
+	return int64(math.Float64frombits(binary.LittleEndian.Uint64(m.Bytes))), growth, nil
 }
 
 func align64(n int) int { return (n + 63) &^ 63 }

@@ -1,0 +1,76 @@
+// The R group of `shmpipe bench`: Go -> R hand-off of a batch of numeric
+// columns against what an R user would otherwise do (the same bytes over a
+// TCP socket read with readBin, a CSV file read with read.csv or
+// data.table::fread), and the PSOCK story (a features table to 4 workers,
+// by name against clusterExport). Every case is a command that prints its
+// figures as JSON lines; R finds the package in the project's .rlib.
+import { join } from "node:path";
+import { sizeLabel } from "./size-label.ts";
+
+const MiB = 1 << 20, GiB = 1 << 30;
+
+export function rCases(quick: boolean, root: string, goBench: string): string[] {
+  const env = `R_LIBS=${join(root, ".rlib")}`;
+  const reader = (transport: string) => `Rscript ${join(root, "scripts/bench/handoff_reader.R")} ${transport}`;
+  const commands: string[] = [];
+  for (const bytes of quick ? [MiB, 100 * MiB] : [MiB, 100 * MiB, GiB]) {
+    // reps and warm-up rounds: fewer where one round takes seconds
+    const shm = bytes >= GiB ? "3 2" : bytes >= 100 * MiB ? "10 3" : "50 10";
+    const socket = bytes >= GiB ? "2 1" : bytes >= 100 * MiB ? "3 1" : "10 3";
+    commands.push(`${env} ${goBench} handoff shm R ${bytes} ${shm} -- ${reader("shm")}`);
+    commands.push(`${env} ${goBench} handoff tcp-raw R ${bytes} ${socket} -- ${reader("tcp-raw")}`);
+    // CSV of a gigabyte takes minutes per round in R: it stops at 100 MiB.
+    if (bytes < GiB) {
+      const csv = bytes >= 100 * MiB ? "1 0" : "5 1";
+      commands.push(`${env} ${goBench} handoff csv "R fread" ${bytes} ${csv} -- ${reader("csv fread")}`);
+      commands.push(`${env} ${goBench} handoff csv "R read.csv" ${bytes} ${csv} -- ${reader("csv read.csv")}`);
+    }
+  }
+  commands.push(`${env} Rscript ${join(root, "scripts/bench/psock.R")} ${quick ? 256 * MiB : GiB} 4`);
+  return commands;
+}
+
+export const isR = (name: string) => name.includes("->R") || name.startsWith("R PSOCK");
+
+type Results = Map<string, { case: string; value: number; unit: string; runs: number }>;
+
+/** The R section: the figures, and the ratios the issue set goals for. */
+export function rReport(results: Results, command: string, quick: boolean): string {
+  const get = (name: string) => results.get(name)?.value ?? NaN;
+  const ratios: [string, number][] = [];
+  for (const size of (quick ? [MiB, 100 * MiB] : [MiB, 100 * MiB, GiB]).map(sizeLabel)) {
+    const shm = get(`shmpipe Go->R commit -> usable, ${size} batch`);
+    const written = get(`shmpipe Go->R write -> usable, ${size} batch`);
+    for (const other of ["CSV file written + parsed Go->R fread", "CSV file written + parsed Go->R read.csv", "raw columns over TCP loopback Go->R"]) {
+      ratios.push([`${size} batch: ${other} ÷ shmpipe Go->R commit -> usable`, get(`${other}, ${size} batch`) / shm]);
+      ratios.push([`${size} batch: ${other} ÷ shmpipe Go->R write -> usable`, get(`${other}, ${size} batch`) / written]);
+    }
+  }
+  ratios.push([`shmpipe Go->R commit -> usable: ${quick ? "100 MiB" : "1 GiB"} ÷ 1 MiB batch`, get(`shmpipe Go->R commit -> usable, ${quick ? "100 MiB" : "1 GiB"} batch`) / get("shmpipe Go->R commit -> usable, 1 MiB batch")]);
+  const psock = (label: string) => get(`R PSOCK, 4 workers, ${quick ? "256 MiB" : "1 GiB"} table: ${label}`);
+  const copyTime = psock("clusterExport copy: clusterExport + parLapply -> results");
+  const byName = psock("shmpipe by name: clusterExport + parLapply -> results");
+  ratios.push(
+    ["PSOCK: clusterExport copy ÷ shmpipe by name, clusterExport -> results (table published before)", copyTime / byName],
+    ["PSOCK: clusterExport copy ÷ shmpipe by name, publish_table + clusterExport -> results", copyTime / (byName + psock("shmpipe by name: publish_table"))],
+    ["PSOCK: workers' total Pss, clusterExport copy ÷ shmpipe by name", psock("clusterExport copy: workers' total Pss") / psock("shmpipe by name: workers' total Pss")],
+    ["PSOCK: workers' total Pss, shmpipe by name ÷ the table's size", psock("shmpipe by name: workers' total Pss") / (quick ? 256 : 1024)],
+  );
+  const rows = [...results.values()].filter((r) => isR(r.case));
+  const times = (value: number) => `${value.toLocaleString("en-US", { maximumFractionDigits: value >= 100 ? 0 : 2 })}×`;
+  return [
+    `Measured ${new Date().toISOString().slice(0, 10)} with:`,
+    "",
+    "```sh",
+    command,
+    "```",
+    "",
+    "| case | result | runs |",
+    "|---|---:|---:|",
+    ...rows.map((r) => `| ${r.case} | ${r.value.toLocaleString("en-US")} ${r.unit} | ${r.runs} |`),
+    "",
+    "| ratio | value |",
+    "|---|---:|",
+    ...ratios.filter(([, value]) => Number.isFinite(value)).map(([label, value]) => `| ${label} | ${times(value)} |`),
+  ].join("\n");
+}
