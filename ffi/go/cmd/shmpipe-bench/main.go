@@ -24,7 +24,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -43,6 +42,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	shmpipe "github.com/shmpipe/shmpipe/ffi/go"
+	"github.com/shmpipe/shmpipe/ffi/go/sample"
 )
 
 func main() {
@@ -560,41 +560,16 @@ func sizeLabel(bytes int) string {
 
 // ---- CSV: arrow-go's reader against shmpipe-csv --------------------------
 
-const tickSchema = "symbol:string,ts:timestamp[us],price:float64,qty:int64"
+const tickSchema = sample.TickSchema
 
-// csvGen writes market ticks: a symbol among 20, a microsecond timestamp,
-// a price with 2 decimals (a random walk per symbol), a quantity.
+// csvGen writes the project's sample market ticks (package sample).
 func csvGen(path string, rows int) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	w.WriteString("symbol,ts,price,qty\n")
-	random := rand.New(rand.NewPCG(1, 2))
-	symbols := make([]string, 20)
-	prices := make([]float64, 20)
-	for i := range symbols {
-		symbols[i] = fmt.Sprintf("SYM%02d", i)
-		prices[i] = 20 + 20*float64(i)
-	}
-	at := time.Date(2026, 11, 24, 9, 30, 0, 0, time.UTC)
-	var line []byte
-	for i := 0; i < rows; i++ {
-		s := random.IntN(20)
-		prices[s] = max(1, prices[s]+float64(random.IntN(21)-10)/100)
-		at = at.Add(time.Duration(1+random.IntN(200)) * time.Microsecond)
-		line = append(line[:0], symbols[s]...)
-		line = append(line, ',')
-		line = at.AppendFormat(line, "2006-01-02T15:04:05.000000")
-		line = append(line, ',')
-		line = strconv.AppendFloat(line, prices[s], 'f', 2, 64)
-		line = append(line, ',')
-		line = strconv.AppendInt(line, int64(1+random.IntN(5000)), 10)
-		line = append(line, '\n')
-		w.Write(line)
-	}
-	if err := w.Flush(); err != nil {
+	if _, err := sample.WriteTicks(f, rows); err != nil {
+		f.Close()
 		return err
 	}
 	return f.Close()
