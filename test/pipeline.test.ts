@@ -5,7 +5,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { channelName, NAME_PREFIX, openReader, Pipeline, PipelineError, type Summary } from "../lib/index.ts";
+import { channelName, NAME_PREFIX, openReader, openTable, Pipeline, PipelineError, type Summary } from "../lib/index.ts";
 import { spawnFixture, uniqueName, waitForLine } from "./helpers.ts";
 
 const fixtures = new URL("./fixtures/pipeline/", import.meta.url).pathname;
@@ -95,6 +95,7 @@ describe("running", () => {
     p.python("py-writer", "write_numbers.py", { args: ["20000"], writes: [numbers] });
     p.bun("counter", "count-reader.ts", { args: ["{numbers}"], reads: [numbers] });
     p.fn("py-sum", summer(fromPython), { reads: [numbers] });
+    p.rscript("r-sum", "count_reader.R", { reads: [numbers] });
     p.go("go-writer", "./go-numbers", { args: ["5000", "more"], writes: [more] });
     p.fn("go-sum", async ({ channels, output }) => {
       await summer(fromGo)({ channels: { numbers: channels.more! } });
@@ -108,8 +109,9 @@ describe("running", () => {
     expect(lines).toContain("[counter] read 20000 records");
     expect(lines).toContain(`[counter] channel ${summary.channels[0]!.segment}`); // {numbers} in args
     expect(lines).toContain("[go-writer] wrote 5000 numbers");
+    expect(lines).toContain("[r-sum] R read 20000 records, sum 200010000");
     expect(summary.stages.map((stage) => [stage.name, stage.outcome.status, stage.stopped])).toEqual([
-      ["py-writer", 0, false], ["counter", 0, false], ["py-sum", 0, false], ["go-writer", 0, false], ["go-sum", 0, false],
+      ["py-writer", 0, false], ["counter", 0, false], ["py-sum", 0, false], ["r-sum", 0, false], ["go-writer", 0, false], ["go-sum", 0, false],
     ]);
     expect(summary.channels.map((channel) => [channel.name, channel.segment])).toEqual([["numbers", `${name}-${process.pid}-numbers`], ["more", `${name}-${process.pid}-more`]]);
     expect(summary.channels[0]!.bytes).toBe(20000 * 128); // a 64-byte header and 8 bytes padded to 64, each
@@ -131,6 +133,24 @@ describe("running", () => {
     }, { reads: [numbers] });
     const summary = await p.run({ quiet: true, print: (line) => line === "[writer] wrote 300 numbers" && setTimeout(() => writerDone(), 200) });
     expect(result).toEqual({ sum: 300n * 301n / 2n, records: 300 });
+    expectNothingLeft(name, stagePids(summary));
+  });
+});
+
+describe("published tables", () => {
+  test("a stage publishes a table, another opens it by name; the run removes it", async () => {
+    const name = uniqueName("table");
+    const p = new Pipeline(name, { cwd: fixtures });
+    const squares = p.table("squares");
+    let total = 0;
+    p.python("publisher", "publish_table.py", { writes: [squares] });
+    p.fn("user", ({ channels }) => {
+      const table = openTable(channels.squares!, { waitMs: 10_000 });
+      for (const value of table.getChild("square")!) total += Number(value);
+    }, { reads: [squares] });
+    const summary = await p.run({ quiet: true, print: () => {} });
+    expect(total).toBe((100 * 101 * 201) / 6);
+    expect(summary.channels).toEqual([{ name: "squares", segment: `${name}-${process.pid}-squares`, kind: "table", bytes: null, records: null }]);
     expectNothingLeft(name, stagePids(summary));
   });
 });

@@ -22,6 +22,7 @@ import { segmentName } from "./names.ts";
 import type { Pipeline, StageSpec } from "./pipeline.ts";
 import { checkShape, commandOf, endpointsOf } from "./plan.ts";
 import { Progress } from "./progress.ts";
+import { StartGate } from "./start-gate.ts";
 import { onStopSignals, SIGNAL_NUMBER, type StopSignal } from "./signals.ts";
 import { type Outcome, type RunningStage, describeEnd, succeeded } from "./stage.ts";
 import { type ChannelStatFn, defaultStat } from "./stat.ts";
@@ -42,11 +43,13 @@ export interface RunOptions {
   stat?: ChannelStatFn;
 }
 
-let runs = 0;
+/** Runs so far per pipeline name in this process: the second run of a name gets segment names of its own. */
+const runs = new Map<string, number>();
 
 export async function run(pipeline: Pipeline, options: RunOptions = {}): Promise<Summary> {
   checkShape(pipeline);
-  const runNumber = ++runs;
+  const runNumber = (runs.get(pipeline.name) ?? 0) + 1;
+  runs.set(pipeline.name, runNumber);
   const segments = new Map(pipeline.endpoints.map((endpoint) => [endpoint.name, segmentName(pipeline.name, runNumber, endpoint.name)]));
   // Every command first (Go builds included): a failure here leaves nothing.
   const commands = new Map<StageSpec, Awaited<ReturnType<typeof commandOf>>>();
@@ -71,6 +74,7 @@ export async function run(pipeline: Pipeline, options: RunOptions = {}): Promise
   let killTimer: ReturnType<typeof setTimeout> | null = null;
   let uninstall = () => {};
   let finalStats: Map<string, ReturnType<ChannelStatFn>> = new Map();
+  let gate: StartGate | null = null;
 
   const killAll = () => {
     for (const { stage } of running) if (!outcomes.has(stage)) stage.kill();
@@ -98,6 +102,10 @@ export async function run(pipeline: Pipeline, options: RunOptions = {}): Promise
 
   try {
     for (const channel of channels) created.push(Segment.create(segments.get(channel.name)!, { capacity: channel.capacity, mode: channel.mode }));
+    gate = new StartGate(channels.map((channel) => ({
+      segment: segments.get(channel.name)!,
+      readers: pipeline.stages.filter((stage) => stage.options.reads?.includes(channel)).map((stage) => stage.name),
+    })), stat);
     uninstall = onStopSignals((signal, count) => {
       interrupted ??= signal;
       if (count === 1) {
@@ -113,6 +121,7 @@ export async function run(pipeline: Pipeline, options: RunOptions = {}): Promise
       running.push({ spec, stage });
       void stage.ended.then((outcome) => {
         outcomes.set(stage, { outcome, stopped: stopping, order: outcomes.size });
+        gate?.stageEnded(spec.name);
         endChannelsOf(spec);
         if (!succeeded(outcome) && !stopping) {
           cause = { spec, stage, outcome };
@@ -120,12 +129,14 @@ export async function run(pipeline: Pipeline, options: RunOptions = {}): Promise
         }
       });
     }
+    gate.start();
     progress.start(options.progressIntervalMs ?? (statusLine ? 250 : 2000));
     await Promise.all(running.map(({ stage }) => stage.ended));
     // Let the outcome handlers above run before reading what they recorded.
     await Promise.resolve();
   } finally {
     if (killTimer) clearTimeout(killTimer);
+    gate?.close();
     progress.stop();
     finalStats = new Map(channels.map((channel) => [channel.name, stat(segments.get(channel.name)!)]));
     for (const segment of created) segment.close();
