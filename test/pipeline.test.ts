@@ -191,6 +191,19 @@ describe("failures", () => {
     expectNothingLeft(name, stagePids(error.summary!));
   });
 
+  test("a reader that stops reading: its writer fails, and the error says the readers had ended", async () => {
+    const name = uniqueName("stops");
+    const p = new Pipeline(name, { cwd: fixtures });
+    const numbers = p.channel("numbers", { capacity: 4096 });
+    p.python("writer", "write_numbers.py", { args: ["100000"], writes: [numbers] });
+    p.bun("quitter", "read-one.ts", { reads: [numbers] });
+    const error = await failureOf(p.run({ quiet: true, print: () => {} }));
+    expect(error.stage).toBe("writer");
+    expect(error.message).toContain('(the readers of "numbers" (quitter) had ended before it: a stage that stops reading ends its writer\'s stream)');
+    expect(error.summary!.stages.map((stage) => [stage.name, stage.outcome.status])).toEqual([["writer", 1], ["quitter", 0]]);
+    expectNothingLeft(name, stagePids(error.summary!));
+  });
+
   test("a function stage that throws fails the run with its error", async () => {
     const name = uniqueName("throw");
     const p = new Pipeline(name, { cwd: fixtures });

@@ -43,6 +43,9 @@ export interface RunOptions {
   stat?: ChannelStatFn;
 }
 
+/** What the core says when a writer's readers have all left (src/ring.c). */
+const READERS_LEFT = "every reader has left the channel";
+
 /** Runs so far per pipeline name in this process: the second run of a name gets segment names of its own. */
 const runs = new Map<string, number>();
 
@@ -121,12 +124,14 @@ export async function run(pipeline: Pipeline, options: RunOptions = {}): Promise
       running.push({ spec, stage });
       void stage.ended.then((outcome) => {
         outcomes.set(stage, { outcome, stopped: stopping, order: outcomes.size });
-        gate?.stageEnded(spec.name);
-        endChannelsOf(spec);
+        // The failure first: its readers, about to see their stream end,
+        // are then stopped stages, not ones that ended well.
         if (!succeeded(outcome) && !stopping) {
           cause = { spec, stage, outcome };
           stopAll();
         }
+        gate?.stageEnded(spec.name);
+        endChannelsOf(spec);
       });
     }
     gate.start();
@@ -183,12 +188,14 @@ function failure(cause: { spec: StageSpec; outcome: Outcome }, summary: Summary,
   const { spec, outcome } = cause;
   const what = spec.kind === "fn" ? "fn" : `${spec.kind} ${spec.target}`;
   const stopped = summary.stages.filter((stage) => stage.stopped).map((stage) => stage.name);
-  // A writer that fails because its readers left is usually the readers' doing: say so.
-  const readersGone = (spec.options.writes ?? []).filter((endpoint) => {
-    const readers = pipeline.stages.filter((stage) => stage.options.reads?.includes(endpoint));
-    return readers.length > 0 && readers.every((reader) => order(reader.name) < order(spec.name));
+  // A writer that failed because its readers left (the core's sentence for
+  // it, the same in every binding) was stopped by them: say who.
+  const readersLeft = outcome.stderrTail.some((line) => line.includes(READERS_LEFT));
+  const gone = (spec.options.writes ?? []).flatMap((endpoint) => {
+    const readers = pipeline.stages.filter((stage) => stage.options.reads?.includes(endpoint)).map((stage) => stage.name);
+    return readersLeft && readers.every((reader) => order(reader) < order(spec.name)) ? [`"${endpoint.name}" (${readers.join(", ")})`] : [];
   });
-  const hint = readersGone.length ? `\n  (every reader of ${readersGone.map((endpoint) => `"${endpoint.name}"`).join(", ")} had ended before it: a stage that stops reading ends its writer's stream)` : "";
+  const hint = gone.length ? `\n  (the readers of ${gone.join(", ")} had ended before it: a stage that stops reading ends its writer's stream)` : "";
   const message = `pipeline ${pipeline.name}: stage "${spec.name}" (${what}) ${describeEnd(outcome)}; ${stopped.length ? `stopped ${stopped.join(", ")}` : "no other stage was running"}${hint}${tailBlock(outcome.stderrTail)}`;
   return new PipelineError(message, { stage: spec.name, status: outcome.status, signal: outcome.signal, stderrTail: outcome.stderrTail, summary });
 }

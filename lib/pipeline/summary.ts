@@ -35,7 +35,7 @@ export interface Summary {
 }
 
 function stageLine(stage: StageSummary): string {
-  const end = succeeded(stage.outcome) ? "ok" : stage.stopped ? `stopped (${describeEnd(stage.outcome)})` : describeEnd(stage.outcome);
+  const end = stage.stopped ? `stopped (${describeEnd(stage.outcome)})` : succeeded(stage.outcome) ? "ok" : describeEnd(stage.outcome);
   return `  ${stage.name.padEnd(14)} ${stage.kind.padEnd(8)} ${duration(stage.outcome.wallMs).padStart(9)}  ${end}`;
 }
 
