@@ -1,22 +1,20 @@
 // The Python the project runs: the interpreter of its own virtual
 // environment (.venv, made by scripts/setup.sh with the pinned pyarrow),
 // never the machine's python3, and the environment that makes the binding
-// of this checkout (ffi/python) importable.
+// of this checkout (ffi/python) importable. (Pipelines, which also run
+// outside a checkout, fall back to python3: lib/pipeline/runtimes.ts, which
+// owns both paths.)
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { pythonBinding, venvPython } from "../lib/pipeline/runtimes.ts";
 
-const root = new URL("..", import.meta.url).pathname;
-
-/** The Python binding's directory in this checkout. */
-export const pythonBinding = join(root, "ffi/python");
+export { pythonBinding };
 
 /** The project's Python interpreter; throws if setup has not made it yet. */
 export function python(): string {
-  const interpreter = join(root, ".venv/bin/python");
-  if (!existsSync(interpreter)) {
-    throw new Error(`shmpipe: the project's Python environment is missing (${interpreter}): run \`npm run setup\` first`);
+  if (!existsSync(venvPython)) {
+    throw new Error(`shmpipe: the project's Python environment is missing (${venvPython}): run \`npm run setup\` first`);
   }
-  return interpreter;
+  return venvPython;
 }
 
 /** Environment variables for running the checkout's binding; `extraPaths` go on PYTHONPATH after it. */

@@ -1,0 +1,142 @@
+// Declaring a pipeline: its channels and published tables, and the stages
+// that read and write them. run() (run.ts) does the rest.
+import { DEFAULT_CAPACITY } from "../segment.ts";
+import type { StageFunction } from "./fn-stage.ts";
+import { checkLocalName } from "./names.ts";
+import { run, type RunOptions } from "./run.ts";
+import type { Summary } from "./summary.ts";
+
+/** A channel of the pipeline: made by the runner before any stage starts. */
+export interface Channel {
+  readonly kind: "channel";
+  readonly name: string;
+  readonly capacity: number;
+  readonly mode: number;
+}
+
+/**
+ * A published table of the pipeline: its name is reserved by the runner,
+ * the stage that writes it publishes it (with persist, so it outlives that
+ * stage), and the runner removes it at the end of the run.
+ */
+export interface SharedTable {
+  readonly kind: "table";
+  readonly name: string;
+}
+
+export type Endpoint = Channel | SharedTable;
+
+export interface StageOptions {
+  /** Arguments; `{name}` becomes the segment name of the pipeline's channel or table `name`. */
+  args?: string[];
+  /** Channels and tables the stage reads. */
+  reads?: Endpoint[];
+  /** Channels the stage writes, tables it publishes (one writer each). */
+  writes?: Endpoint[];
+  /** Extra environment variables. */
+  env?: Record<string, string>;
+  /** Working directory (default: the pipeline's). */
+  cwd?: string;
+}
+
+export type StageKind = "go" | "rscript" | "python" | "bun" | "fn";
+
+export interface StageSpec {
+  readonly name: string;
+  readonly kind: StageKind;
+  /** Package, binary or script; "" for a function. */
+  readonly target: string;
+  readonly fn: StageFunction | null;
+  readonly options: StageOptions;
+}
+
+export interface PipelineOptions {
+  /** Where stages run and relative paths resolve (default: process.cwd()). Pass import.meta.dir to resolve next to your script. */
+  cwd?: string;
+}
+
+const STAGE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const PIPELINE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export class Pipeline {
+  readonly endpoints: Endpoint[] = [];
+  readonly stages: StageSpec[] = [];
+  readonly cwd: string;
+
+  /** `name` starts the name of every segment of a run: `<name>-<pid>-<channel>`. */
+  constructor(readonly name: string, options: PipelineOptions = {}) {
+    if (typeof name !== "string" || !PIPELINE_NAME.test(name)) {
+      throw new TypeError(`shmpipe pipeline: name ${JSON.stringify(name)} must be 1-64 letters, digits, ".", "_" or "-", not starting with "." or "-"`);
+    }
+    this.cwd = options.cwd ?? process.cwd();
+  }
+
+  /** A channel between stages; `capacity`: bytes of ring (default 16 MiB), above the largest record. */
+  channel(name: string, options: { capacity?: number; mode?: number } = {}): Channel {
+    this.#claimName(name, "channel");
+    const channel: Channel = { kind: "channel", name, capacity: options.capacity ?? DEFAULT_CAPACITY, mode: options.mode ?? 0o600 };
+    this.endpoints.push(channel);
+    return channel;
+  }
+
+  /** A table one stage publishes (persist: true) and others open by name. */
+  table(name: string): SharedTable {
+    this.#claimName(name, "table");
+    const table: SharedTable = { kind: "table", name };
+    this.endpoints.push(table);
+    return table;
+  }
+
+  /** A Go stage: a package (a directory such as "./cmd/producer", or an import path), built once into the cache, or a binary. */
+  go(name: string, packageOrBinary: string, options: StageOptions = {}): this {
+    return this.#stage(name, "go", packageOrBinary, null, options);
+  }
+
+  /** An R script, run by Rscript. */
+  rscript(name: string, script: string, options: StageOptions = {}): this {
+    return this.#stage(name, "rscript", script, null, options);
+  }
+
+  /** A Python script, run by the project's .venv python if present, else python3. */
+  python(name: string, script: string, options: StageOptions = {}): this {
+    return this.#stage(name, "python", script, null, options);
+  }
+
+  /** A TypeScript or JavaScript file, run by Bun in a process of its own. */
+  bun(name: string, script: string, options: StageOptions = {}): this {
+    return this.#stage(name, "bun", script, null, options);
+  }
+
+  /** An async function in this process (see StageContext). Only reads, writes, env are used of the options. */
+  fn(name: string, fn: StageFunction, options: Pick<StageOptions, "reads" | "writes"> = {}): this {
+    return this.#stage(name, "fn", "", fn, options);
+  }
+
+  /**
+   * Creates the channels, starts every stage, supervises them to the end
+   * and removes every segment. Resolves with the summary; rejects with a
+   * PipelineError naming the stage that failed. On Ctrl-C (or SIGTERM,
+   * SIGHUP) it stops the stages, prints one line and exits the process
+   * with 128 + the signal's number.
+   */
+  run(options: RunOptions = {}): Promise<Summary> {
+    return run(this, options);
+  }
+
+  #claimName(name: string, what: string): void {
+    checkLocalName(name, what);
+    const same = this.endpoints.find((endpoint) => endpoint.name.toUpperCase() === name.toUpperCase());
+    if (same) throw new TypeError(`shmpipe pipeline: ${what} "${name}" is declared twice (as ${same.kind} "${same.name}"; names differing in case only clash in the environment)`);
+  }
+
+  #stage(name: string, kind: StageKind, target: string, fn: StageFunction | null, options: StageOptions): this {
+    if (typeof name !== "string" || !STAGE_NAME.test(name)) throw new TypeError(`shmpipe pipeline: stage name ${JSON.stringify(name)} must be 1-64 letters, digits, ".", "_" or "-"`);
+    if (this.stages.some((stage) => stage.name === name)) throw new TypeError(`shmpipe pipeline: stage "${name}" is declared twice`);
+    if (kind === "fn" ? typeof fn !== "function" : typeof target !== "string" || !target) throw new TypeError(`shmpipe pipeline: stage "${name}" needs ${kind === "fn" ? "a function" : "a program or script"}`);
+    for (const endpoint of [...(options.reads ?? []), ...(options.writes ?? [])]) {
+      if (!this.endpoints.includes(endpoint)) throw new TypeError(`shmpipe pipeline: stage "${name}" uses a channel of another pipeline (${JSON.stringify(endpoint?.name)})`);
+    }
+    this.stages.push({ name, kind, target, fn, options });
+    return this;
+  }
+}

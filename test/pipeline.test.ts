@@ -1,0 +1,284 @@
+// The pipeline runner with real stages in real processes: results, failures,
+// crashes and signals, and after each case nothing left in /dev/shm and no
+// stage process still running.
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { channelName, NAME_PREFIX, openReader, openTable, Pipeline, PipelineError, type Summary } from "../lib/index.ts";
+import { spawnFixture, uniqueName, waitForLine } from "./helpers.ts";
+
+const fixtures = new URL("./fixtures/pipeline/", import.meta.url).pathname;
+// Go stages are built into a cache of this test file's own.
+const cache = mkdtempSync(join(tmpdir(), "shmpipe-pipeline-cache-"));
+process.env.SHMPIPE_CACHE_DIR = cache;
+afterAll(() => rmSync(cache, { recursive: true, force: true }));
+
+/** Segments in /dev/shm whose names start with the pipeline's. */
+function segmentsOf(pipeline: string): string[] {
+  return readdirSync("/dev/shm").filter((entry) => entry.startsWith(`${NAME_PREFIX}${pipeline}-`));
+}
+
+/** True if `pid` is a process that has not ended (a zombie has ended). */
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
+}
+
+/** Nothing of the run is left: no segment with its prefix, no stage process. */
+function expectNothingLeft(name: string, pids: number[]): void {
+  expect(segmentsOf(name)).toEqual([]);
+  expect(pids.filter(alive)).toEqual([]);
+}
+
+function stagePids(summary: Summary): number[] {
+  return summary.stages.flatMap((stage) => (stage.pid === null ? [] : [stage.pid]));
+}
+
+/** A print sink that keeps the lines. */
+function collect(): { lines: string[]; print: (line: string) => void } {
+  const lines: string[] = [];
+  return { lines, print: (line) => void lines.push(line) };
+}
+
+async function failureOf(run: Promise<unknown>): Promise<PipelineError> {
+  try {
+    await run;
+  } catch (error) {
+    expect(error).toBeInstanceOf(PipelineError);
+    return error as PipelineError;
+  }
+  throw new Error("expected the run to fail");
+}
+
+/** An fn stage summing the 8-byte numbers of channel "numbers". */
+function summer(result: { sum: bigint; records: number }) {
+  return async ({ channels }: { channels: Record<string, string> }) => {
+    using reader = openReader(channels.numbers!);
+    for await (const message of reader) {
+      result.sum += new DataView(message.bytes.buffer, message.bytes.byteOffset, 8).getBigInt64(0, true);
+      result.records++;
+    }
+  };
+}
+
+describe("channelName", () => {
+  test("reads SHMPIPE_CHANNEL_<NAME>, and says which variable is missing", () => {
+    expect(channelName("raw_ticks", { SHMPIPE_CHANNEL_RAW_TICKS: "p-1-raw_ticks" })).toBe("p-1-raw_ticks");
+    expect(() => channelName("ticks", {})).toThrow('SHMPIPE_CHANNEL_TICKS is not set: this stage must be started by a shmpipe pipeline that gives it channel "ticks"');
+  });
+});
+
+describe("declaring", () => {
+  test("a channel without a writer, or with two, is refused before anything starts", () => {
+    const p = new Pipeline(uniqueName("shape"));
+    const numbers = p.channel("numbers");
+    p.fn("a", () => {}, { reads: [numbers] });
+    expect(p.run()).rejects.toThrow('channel "numbers" needs exactly one stage that writes it, has none');
+    p.fn("b", () => {}, { writes: [numbers] }).fn("c", () => {}, { writes: [numbers] });
+    expect(p.run()).rejects.toThrow("has b, c");
+    expect(() => p.channel("NUMBERS")).toThrow("declared twice");
+    expect(() => p.channel("bad-name")).toThrow("must be a letter");
+  });
+});
+
+describe("running", () => {
+  test("Python and Go writers, a Bun script and a function reading: every record arrives, fanned out", async () => {
+    const name = uniqueName("xlang");
+    const p = new Pipeline(name, { cwd: fixtures });
+    const numbers = p.channel("numbers", { capacity: 1 << 16 });
+    const more = p.channel("more", { capacity: 1 << 16 });
+    const fromPython = { sum: 0n, records: 0 }, fromGo = { sum: 0n, records: 0 };
+    p.python("py-writer", "write_numbers.py", { args: ["20000"], writes: [numbers] });
+    p.bun("counter", "count-reader.ts", { args: ["{numbers}"], reads: [numbers] });
+    p.fn("py-sum", summer(fromPython), { reads: [numbers] });
+    p.rscript("r-sum", "count_reader.R", { reads: [numbers] });
+    p.go("go-writer", "./go-numbers", { args: ["5000", "more"], writes: [more] });
+    p.fn("go-sum", async ({ channels, output }) => {
+      await summer(fromGo)({ channels: { numbers: channels.more! } });
+      output("/tmp/go-sum.txt");
+    }, { reads: [more] });
+    const { lines, print } = collect();
+    const summary = await p.run({ quiet: true, print });
+
+    expect(fromPython).toEqual({ sum: 20000n * 20001n / 2n, records: 20000 });
+    expect(fromGo).toEqual({ sum: 5000n * 5001n / 2n, records: 5000 });
+    expect(lines).toContain("[counter] read 20000 records");
+    expect(lines).toContain(`[counter] channel ${summary.channels[0]!.segment}`); // {numbers} in args
+    expect(lines).toContain("[go-writer] wrote 5000 numbers");
+    expect(lines).toContain("[r-sum] R read 20000 records, sum 200010000");
+    expect(summary.stages.map((stage) => [stage.name, stage.outcome.status, stage.stopped])).toEqual([
+      ["py-writer", 0, false], ["counter", 0, false], ["py-sum", 0, false], ["r-sum", 0, false], ["go-writer", 0, false], ["go-sum", 0, false],
+    ]);
+    expect(summary.channels.map((channel) => [channel.name, channel.segment])).toEqual([["numbers", `${name}-${process.pid}-numbers`], ["more", `${name}-${process.pid}-more`]]);
+    expect(summary.channels[0]!.bytes).toBe(20000 * 128); // a 64-byte header and 8 bytes padded to 64, each
+    expect(summary.outputs).toEqual([{ stage: "go-sum", path: "/tmp/go-sum.txt" }]);
+    expectNothingLeft(name, stagePids(summary));
+  }, 60_000);
+
+  test("a writer that finishes before its reader attached loses nothing", async () => {
+    const name = uniqueName("early");
+    const p = new Pipeline(name, { cwd: fixtures });
+    const numbers = p.channel("numbers", { capacity: 1 << 16 });
+    const result = { sum: 0n, records: 0 };
+    let writerDone: () => void;
+    const done = new Promise<void>((resolve) => (writerDone = resolve));
+    p.python("writer", "write_numbers.py", { args: ["300"], writes: [numbers] });
+    p.fn("late", async (context) => {
+      await done; // the writer has closed and its process is gone
+      await summer(result)(context);
+    }, { reads: [numbers] });
+    const summary = await p.run({ quiet: true, print: (line) => line === "[writer] wrote 300 numbers" && setTimeout(() => writerDone(), 200) });
+    expect(result).toEqual({ sum: 300n * 301n / 2n, records: 300 });
+    expectNothingLeft(name, stagePids(summary));
+  });
+});
+
+describe("published tables", () => {
+  test("a stage publishes a table, another opens it by name; the run removes it", async () => {
+    const name = uniqueName("table");
+    const p = new Pipeline(name, { cwd: fixtures });
+    const squares = p.table("squares");
+    let total = 0;
+    p.python("publisher", "publish_table.py", { writes: [squares] });
+    p.fn("user", ({ channels }) => {
+      const table = openTable(channels.squares!, { waitMs: 10_000 });
+      for (const value of table.getChild("square")!) total += Number(value);
+    }, { reads: [squares] });
+    const summary = await p.run({ quiet: true, print: () => {} });
+    expect(total).toBe((100 * 101 * 201) / 6);
+    expect(summary.channels).toEqual([{ name: "squares", segment: `${name}-${process.pid}-squares`, kind: "table", bytes: null, records: null }]);
+    expectNothingLeft(name, stagePids(summary));
+  });
+});
+
+describe("failures", () => {
+  test("a failing stage: the error names it, its status and stderr tail; the others are stopped", async () => {
+    const name = uniqueName("fail");
+    const p = new Pipeline(name, { cwd: fixtures });
+    const numbers = p.channel("numbers", { capacity: 4096 });
+    p.python("waiter", "wait-forever.py", { writes: [numbers] });
+    p.bun("reader", "count-reader.ts", { reads: [numbers] });
+    p.python("broken", "fail.py");
+    const started = performance.now();
+    const error = await failureOf(p.run({ quiet: true, print: () => {} }));
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(error.stage).toBe("broken");
+    expect(error.status).toBe(3);
+    expect(error.message).toContain('stage "broken" (python fail.py) exited with status 3; stopped waiter, reader');
+    expect(error.message).toContain("| something broke: no such symbol ZZZ");
+    expect(error.stderrTail).toEqual(["reading the configuration", "something broke: no such symbol ZZZ"]);
+    const summary = error.summary!;
+    expect(summary.stages.filter((stage) => stage.stopped).map((stage) => stage.name)).toEqual(["waiter", "reader"]);
+    expectNothingLeft(name, stagePids(summary));
+  });
+
+  test("a stage killed by SIGKILL fails the run, naming the signal", async () => {
+    const name = uniqueName("crash");
+    const p = new Pipeline(name, { cwd: fixtures });
+    const numbers = p.channel("numbers", { capacity: 4096 });
+    p.python("crasher", "crash.py", { writes: [numbers] });
+    p.bun("reader", "count-reader.ts", { reads: [numbers] });
+    const error = await failureOf(p.run({ quiet: true, print: () => {} }));
+    expect(error.stage).toBe("crasher");
+    expect(error.signal).toBe("SIGKILL");
+    expect(error.status).toBeNull();
+    expect(error.message).toContain('stage "crasher" (python crash.py) was killed by SIGKILL');
+    expect(error.message).toContain("| about to crash");
+    expectNothingLeft(name, stagePids(error.summary!));
+  });
+
+  test("a reader that stops reading: its writer fails, and the error says the readers had ended", async () => {
+    const name = uniqueName("stops");
+    const p = new Pipeline(name, { cwd: fixtures });
+    const numbers = p.channel("numbers", { capacity: 4096 });
+    p.python("writer", "write_numbers.py", { args: ["100000"], writes: [numbers] });
+    p.bun("quitter", "read-one.ts", { reads: [numbers] });
+    const error = await failureOf(p.run({ quiet: true, print: () => {} }));
+    expect(error.stage).toBe("writer");
+    expect(error.message).toContain('(the readers of "numbers" (quitter) had ended before it: a stage that stops reading ends its writer\'s stream)');
+    expect(error.summary!.stages.map((stage) => [stage.name, stage.outcome.status])).toEqual([["writer", 1], ["quitter", 0]]);
+    expectNothingLeft(name, stagePids(error.summary!));
+  });
+
+  test("a function stage that throws fails the run with its error", async () => {
+    const name = uniqueName("throw");
+    const p = new Pipeline(name, { cwd: fixtures });
+    const numbers = p.channel("numbers", { capacity: 4096 });
+    p.python("waiter", "wait-forever.py", { writes: [numbers] });
+    p.fn("checker", async () => {
+      await Bun.sleep(100);
+      throw new Error("the totals do not match");
+    }, { reads: [numbers] });
+    const error = await failureOf(p.run({ quiet: true, print: () => {} }));
+    expect(error.message).toContain('stage "checker" (fn) threw Error: the totals do not match; stopped waiter');
+    expectNothingLeft(name, stagePids(error.summary!));
+  });
+
+  test("a Go package that does not build: nothing starts, nothing is created", async () => {
+    const name = uniqueName("nobuild");
+    const p = new Pipeline(name, { cwd: fixtures });
+    const numbers = p.channel("numbers");
+    p.go("producer", "./no-such-package", { writes: [numbers] });
+    p.fn("reader", () => {}, { reads: [numbers] });
+    const error = await failureOf(p.run({ quiet: true }));
+    expect(error.message).toContain('stage "producer": go build ./no-such-package failed; nothing was started');
+    expect(error.message).toContain(`| no such package directory: ${fixtures}no-such-package`);
+    expect(segmentsOf(name)).toEqual([]);
+  }, 60_000);
+});
+
+describe("signals to the runner", () => {
+  /** Starts test/fixtures/pipeline/endless.ts and waits until both its stages run. */
+  async function startEndless(grace: number, ignoreTerm: boolean) {
+    const name = uniqueName("signal");
+    const child = spawnFixture("pipeline/endless.ts", [name, String(grace), ...(ignoreTerm ? ["--ignore-term"] : [])]);
+    const pids: number[] = [];
+    for (let i = 0; i < 2; i++) pids.push(Number((await waitForLine(child, (line) => / pid \d+$/.test(line))).split(" pid ")[1]));
+    await waitForLine(child, (line) => line === "ready");
+    expect(segmentsOf(name)).toHaveLength(1);
+    return { name, child, pids };
+  }
+
+  async function ended(child: ReturnType<typeof spawnFixture>) {
+    const [code, stderr] = await Promise.all([child.exited, new Response(child.stderr).text()]);
+    return { code, stderr: stderr.trim() };
+  }
+
+  test("Ctrl-C once: the stages are stopped gracefully, one line, exit 130", async () => {
+    const { name, child, pids } = await startEndless(5000, false);
+    const started = performance.now();
+    child.kill("SIGINT");
+    const { code, stderr } = await ended(child);
+    expect(code).toBe(130);
+    expect(stderr).toBe(`shmpipe: SIGINT: stopped pipeline ${name} (stages waiter, reader); removed its 1 segments`);
+    expect(performance.now() - started).toBeLessThan(4000); // SIGTERM was enough: no wait for the grace period
+    expectNothingLeft(name, pids);
+  });
+
+  test("Ctrl-C twice: a stage that ignores SIGTERM is killed at once", async () => {
+    const { name, child, pids } = await startEndless(30_000, true);
+    const started = performance.now();
+    child.kill("SIGINT");
+    await Bun.sleep(300);
+    expect(alive(pids[0]!)).toBe(true); // it ignores SIGTERM; the grace period is 30 s
+    child.kill("SIGINT");
+    const { code, stderr } = await ended(child);
+    expect(code).toBe(130);
+    expect(stderr.split("\n")).toEqual([`shmpipe: SIGINT: stopped pipeline ${name} (stages waiter, reader); removed its 1 segments`]);
+    expect(performance.now() - started).toBeLessThan(5000);
+    expectNothingLeft(name, pids);
+  });
+
+  test("SIGTERM: the same, exit 143", async () => {
+    const { name, child, pids } = await startEndless(5000, false);
+    child.kill("SIGTERM");
+    const { code, stderr } = await ended(child);
+    expect(code).toBe(143);
+    expect(stderr).toStartWith("shmpipe: SIGTERM: stopped pipeline");
+    expectNothingLeft(name, pids);
+  });
+});
