@@ -2,7 +2,7 @@
 # ticks that the Go producer streams (columns in shared memory, no copy),
 # computes per symbol the volume-weighted price, a rolling mean and
 # volatility over the last WINDOW ticks, and a least-squares trend of the
-# price over time, and sends the results table back on the "results"
+# price over time (per minute), and sends the results table back on the "results"
 # channel. The channels' names come from the pipeline (shm_channel_name).
 suppressPackageStartupMessages({
   library(shmpipe)
@@ -32,9 +32,9 @@ repeat {
   price <- batch$price # a view of the ring: no copy
   qty <- as.numeric(batch$qty)
   if (is.null(origin)) origin <- as.numeric(batch$ts[1])
-  hours <- (as.numeric(batch$ts) - origin) / 3600
-  part <- rowsum(cbind(ticks = 1, price, qty, notional = price * qty, t = hours, tt = hours * hours,
-                       tp = hours * price, pp = price * price), batch$symbol, reorder = FALSE)
+  minutes <- (as.numeric(batch$ts) - origin) / 60
+  part <- rowsum(cbind(ticks = 1, price, qty, notional = price * qty, t = minutes, tt = minutes * minutes,
+                       tp = minutes * price, pp = price * price), batch$symbol, reorder = FALSE)
   if (is.null(sums)) {
     sums <- part
   } else {
@@ -42,8 +42,8 @@ repeat {
     if (length(new)) sums <- rbind(sums, part[new, , drop = FALSE] * 0)
     sums[rownames(part), ] <- sums[rownames(part), , drop = FALSE] + part
   }
-  for (symbol in rownames(part)) {
-    latest <- c(tails[[symbol]], price[batch$symbol == symbol])
+  for (symbol in names(by_symbol <- split(price, batch$symbol))) {
+    latest <- c(tails[[symbol]], by_symbol[[symbol]])
     tails[[symbol]] <- latest[max(1, length(latest) - WINDOW + 1):length(latest)]
   }
   release_batch(batch) # the record goes back to the ring now
@@ -68,8 +68,9 @@ table <- data.frame(
   vwap = s[, "notional"] / s[, "qty"],
   rolling_mean = vapply(symbols, function(k) mean(tails[[k]]), 0),
   rolling_volatility = volatility,
-  trend_per_hour = slope,
+  trend_per_minute = slope,
   r_squared = 1 - residual / total,
+  written_at = Sys.time(), # for the orchestrator to time the hand-off back
   row.names = NULL
 )
 write_batch(results, table)

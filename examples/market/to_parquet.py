@@ -29,4 +29,5 @@ with shmpipe.ArrowReader(shmpipe.open_reader(shmpipe.channel_name("ticks"), wait
         price += pc.sum(batch.column("price")).as_py()
     if writer is not None:
         writer.close()
+print(f"shmpipe-output: {path}")  # listed in the pipeline's summary
 print(json.dumps({"parquet": path, "rows": rows, "price": price, "seconds": round(time.perf_counter() - started, 3)}), flush=True)
