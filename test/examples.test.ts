@@ -27,3 +27,29 @@ test("the main example: Go -> R and Python -> TypeScript, answers checked agains
     rmSync(out, { recursive: true, force: true });
   }
 }, 120_000);
+
+test("the R parallel story: 4 PSOCK workers get a table by name, beside clusterExport of a copy", () => {
+  const run = Bun.spawnSync([process.execPath, "examples/r-parallel/run.ts", "--gib", "0.0625"], { cwd: root, stdout: "pipe", stderr: "pipe" });
+  const output = `${run.stdout}${run.stderr}`;
+  expect(run.exitCode, output).toBe(0);
+  expect(output).toContain("4 PSOCK workers sum a 64 MiB features table (16 columns x 524,288 rows); every answer checked");
+  const row = (name: string) => output.split("\n").find((line) => line.startsWith(name))!.slice(38).trim().split(/ {2,}/);
+  const [byName, copy] = row("bytes sent per worker").map((cell) => Number(cell.replaceAll(",", "")));
+  expect(byName).toBeLessThan(4000); // names, not values
+  expect(copy).toBeGreaterThan(64 * 2 ** 20);
+  const [shared, copied] = row("workers' Pss growth").map((cell) => Number(cell.replace(/[, ]|MiB/g, "")));
+  expect(shared).toBeLessThan(1.2 * 64); // about one copy among the four
+  expect(copied).toBeGreaterThan(3.5 * 64); // a copy each
+  expect(segmentsOf("r-parallel")).toEqual([]);
+  expect(readdirSync("/dev/shm").filter((name) => name.startsWith("shmpipe.psock-"))).toEqual([]);
+}, 120_000);
+
+test("the template: Python writes, TypeScript sums in place", () => {
+  const run = Bun.spawnSync([process.execPath, "examples/template/pipeline.ts"], { cwd: root, stdout: "pipe", stderr: "pipe" });
+  const output = `${run.stdout}${run.stderr}`;
+  expect(run.exitCode, output).toBe(0);
+  // the sum of n² for n below 10⁶: (n-1)n(2n-1)/6
+  expect(output).toContain(`[total] 1000000 rows, sum of squares ${(999_999n * 1_000_000n * 1_999_999n) / 6n}`);
+  expect(output).toContain("[squares] wrote 10 batches");
+  expect(segmentsOf("squares")).toEqual([]);
+}, 60_000);

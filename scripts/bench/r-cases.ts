@@ -26,7 +26,7 @@ export function rCases(quick: boolean, root: string, goBench: string): string[] 
       commands.push(`${env} ${goBench} handoff csv "R read.csv" ${bytes} ${csv} -- ${reader("csv read.csv")}`);
     }
   }
-  commands.push(`${env} Rscript ${join(root, "scripts/bench/psock.R")} ${quick ? 256 * MiB : GiB} 4`);
+  commands.push(`${env} Rscript ${join(root, "examples/r-parallel/psock.R")} --json ${quick ? 256 * MiB : GiB} 4`);
   return commands;
 }
 
@@ -53,8 +53,9 @@ export function rReport(results: Results, command: string, quick: boolean): stri
   ratios.push(
     ["PSOCK: clusterExport copy ÷ shmpipe by name, clusterExport -> results (table published before)", copyTime / byName],
     ["PSOCK: clusterExport copy ÷ shmpipe by name, publish_table + clusterExport -> results", copyTime / (byName + psock("shmpipe by name: publish_table"))],
-    ["PSOCK: workers' total Pss, clusterExport copy ÷ shmpipe by name", psock("clusterExport copy: workers' total Pss") / psock("shmpipe by name: workers' total Pss")],
-    ["PSOCK: workers' total Pss, shmpipe by name ÷ the table's size", psock("shmpipe by name: workers' total Pss") / (quick ? 256 : 1024)],
+    ["PSOCK: workers' Pss growth, clusterExport copy ÷ shmpipe by name", psock("clusterExport copy: workers' Pss growth") / psock("shmpipe by name: workers' Pss growth")],
+    ["PSOCK: workers' Pss growth, shmpipe by name ÷ the table's size", psock("shmpipe by name: workers' Pss growth") / (quick ? 256 : 1024)],
+    ["PSOCK: workers' Pss growth, clusterExport copy ÷ the table's size", psock("clusterExport copy: workers' Pss growth") / (quick ? 256 : 1024)],
   );
   const rows = [...results.values()].filter((r) => isR(r.case));
   const times = (value: number) => `${value.toLocaleString("en-US", { maximumFractionDigits: value >= 100 ? 0 : 2 })}×`;

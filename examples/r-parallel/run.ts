@@ -1,0 +1,36 @@
+// The R parallel story: a features table published once, read by 4 PSOCK
+// workers by name, side by side with clusterExport of the same table.
+//
+//   bun examples/r-parallel/run.ts [--gib N] [--workers N]
+//
+// Runs examples/r-parallel/psock.R as a one-stage pipeline, which gives it
+// the clone's R library.
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { Pipeline } from "../../lib/index.ts";
+
+const { values } = parseArgs({
+  options: {
+    gib: { type: "string", default: "1" },
+    workers: { type: "string", default: "4" },
+    help: { type: "boolean", short: "h" },
+  },
+});
+if (values.help) {
+  console.log(`usage: bun examples/r-parallel/run.ts [--gib N] [--workers N]
+
+Publishes a features table of N GiB of doubles (default 1) once; WORKERS R
+workers (default 4, parallel's PSOCK cluster) get it by name and sum its
+columns; then the same with clusterExport of the data.frame. Prints the
+time to the results and the workers' memory (Pss) side by side. Needs
+about 3 × N GiB of memory.`);
+  process.exit(0);
+}
+const bytes = Math.round(Number(values.gib) * 2 ** 30), workers = Number(values.workers);
+if (!(bytes >= 2 ** 20) || !Number.isInteger(workers) || workers < 1) {
+  console.error("r-parallel: --gib takes a size of at least 1/1024 and --workers a whole number above 0");
+  process.exit(2);
+}
+const p = new Pipeline("r-parallel", { cwd: join(import.meta.dir, "../..") });
+p.rscript("psock", "examples/r-parallel/psock.R", { args: [String(bytes), String(workers)] });
+await p.run({ quiet: true, print: (line) => console.log(line.replace(/^\[psock\] /, "")) });
