@@ -29,6 +29,7 @@
 #include <R_ext/Rdynload.h>
 
 typedef struct view {
+  int kind;                /* SHMP_R_VIEW_NUMERIC (altstring.c's views say SHMP_R_VIEW_STRINGS) */
   const void *values;
   const uint8_t *validity; /* NULL: every slot holds its value (or R's NA) */
   R_xlen_t length;
@@ -72,14 +73,18 @@ static SEXP materialize_view(SEXP pointer) {
 static SEXP materialize(SEXP x) { return materialize_view(R_altrep_data1(x)); }
 
 void shmp_r_materialize_view(SEXP pointer) {
-  if (TYPEOF(pointer) == EXTPTRSXP && R_ExternalPtrAddr(pointer) != NULL) materialize_view(pointer);
+  if (TYPEOF(pointer) != EXTPTRSXP || R_ExternalPtrAddr(pointer) == NULL) return;
+  if (*(const int *)R_ExternalPtrAddr(pointer) == SHMP_R_VIEW_STRINGS) shmp_r_materialize_strings(pointer);
+  else materialize_view(pointer);
 }
 
-int shmp_r_is_view_class(SEXP x) {
+static int is_numeric_view(SEXP x) {
   return ALTREP(x) && (R_altrep_inherits(x, real_class) || R_altrep_inherits(x, integer_class));
 }
 
-int shmp_r_is_view(SEXP x) { return shmp_r_is_view_class(x) && copy_of(x) == R_NilValue; }
+int shmp_r_is_view(SEXP x) {
+  return (is_numeric_view(x) && copy_of(x) == R_NilValue) || (shmp_r_is_strings(x) && shmp_r_strings_shared(x));
+}
 
 static R_xlen_t view_length(SEXP x) { return view_of(x)->length; }
 
@@ -133,7 +138,9 @@ static SEXP view_duplicate(SEXP x, Rboolean deep) {
 }
 
 /* The lease a view keeps alive (its pointer's prot), or R_NilValue. */
-SEXP shmp_r_view_lease(SEXP x) { return shmp_r_is_view_class(x) ? R_ExternalPtrProtected(R_altrep_data1(x)) : R_NilValue; }
+SEXP shmp_r_view_lease(SEXP x) {
+  return is_numeric_view(x) || shmp_r_is_strings(x) ? R_ExternalPtrProtected(R_altrep_data1(x)) : R_NilValue;
+}
 
 static Rboolean view_inspect(SEXP x, int pre, int deep, int pvec, void (*inspect)(SEXP, int, int, int)) {
   (void)pre, (void)deep, (void)pvec, (void)inspect;
@@ -155,7 +162,7 @@ static SEXP view_serialized_state(SEXP x) {
   return where != R_NilValue && copy_of(x) == R_NilValue ? where : NULL;
 }
 
-static SEXP view_unserialize(SEXP class, SEXP state) {
+SEXP shmp_r_view_unserialize(SEXP class, SEXP state) {
   (void)class;
   SEXP package = PROTECT(Rf_mkString("shmpipe"));
   SEXP namespace = PROTECT(R_FindNamespace(package));
@@ -171,7 +178,7 @@ SEXP shmp_r_view_pointer(SEXP x) { return R_altrep_data1(x); }
 SEXP shmp_r_view(int real, const void *values, const uint8_t *validity, R_xlen_t length, SEXP lease, SEXP where) {
   view *v = malloc(sizeof *v);
   if (v == NULL) Rf_error("out of memory");
-  *v = (view){values, validity, length, real};
+  *v = (view){SHMP_R_VIEW_NUMERIC, values, validity, length, real};
   SEXP pointer = PROTECT(R_MakeExternalPtr(v, R_NilValue, lease));
   R_RegisterCFinalizer(pointer, view_free);
   SEXP x = R_new_altrep(real ? real_class : integer_class, pointer, where);
@@ -188,7 +195,7 @@ void shmp_r_init_altrep(DllInfo *info) {
     R_set_altrep_Duplicate_method(classes[i], view_duplicate);
     R_set_altrep_Inspect_method(classes[i], view_inspect);
     R_set_altrep_Serialized_state_method(classes[i], view_serialized_state);
-    R_set_altrep_Unserialize_method(classes[i], view_unserialize);
+    R_set_altrep_Unserialize_method(classes[i], shmp_r_view_unserialize);
     R_set_altvec_Dataptr_method(classes[i], view_dataptr);
     R_set_altvec_Dataptr_or_null_method(classes[i], view_dataptr_or_null);
   }

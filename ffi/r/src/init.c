@@ -22,6 +22,7 @@ SEXP shmp_r_close_publication(SEXP);
 SEXP shmp_r_publication_open(SEXP);
 SEXP shmp_r_open_table(SEXP, SEXP, SEXP, SEXP);
 void shmp_r_init_altrep(DllInfo *info);
+void shmp_r_init_altstring(DllInfo *info);
 
 static const R_CallMethodDef routines[] = {
     {"shmp_r_open", (DL_FUNC)&shmp_r_open, 5},
@@ -52,5 +53,6 @@ void R_init_shmpipe(DllInfo *info) {
     Rf_error("shmpipe: the compiled-in C core %s has ABI %u, this package needs %u", shmp_version(), shmp_abi(), CORE_ABI);
   R_registerRoutines(info, NULL, routines, NULL, NULL);
   shmp_r_init_altrep(info);
+  shmp_r_init_altstring(info);
   R_useDynamicSymbols(info, FALSE);
 }

@@ -47,6 +47,24 @@ shmp_writer *shmp_r_live_writer(SEXP pointer, shmp_segment **segment, const char
  * between which Ctrl-C is seen; the offset, or the failure in `err`. */
 int64_t shmp_r_claim(shmp_writer *writer, uint64_t size, int64_t timeout_ns, shmp_error *err);
 
+/* Columns that view shared memory (altrep.c: doubles and integers;
+ * altstring.c: strings). Each is an ALTREP vector whose data1 is an
+ * external pointer to a struct that starts with its kind, and whose prot
+ * is the lease it keeps alive. `where`: the column's place in a published
+ * table (serialized instead of the values), or R_NilValue. */
+enum { SHMP_R_VIEW_NUMERIC = 1, SHMP_R_VIEW_STRINGS = 2 };
+SEXP shmp_r_view(int real, const void *values, const uint8_t *validity, R_xlen_t length, SEXP lease, SEXP where);
+SEXP shmp_r_strings(const uint8_t *offsets, const uint8_t *data, const uint8_t *validity, R_xlen_t length, int wide,
+                    SEXP lease, SEXP where);
+SEXP shmp_r_view_pointer(SEXP x);             /* the external pointer (to reference weakly) */
+SEXP shmp_r_view_lease(SEXP x);               /* the lease a view keeps, or R_NilValue */
+int shmp_r_is_view(SEXP x);                   /* a view still reading shared memory */
+void shmp_r_materialize_view(SEXP pointer);   /* copies what it views: the record may go */
+void shmp_r_materialize_strings(SEXP pointer);
+int shmp_r_is_strings(SEXP x);
+int shmp_r_strings_shared(SEXP x);
+SEXP shmp_r_view_unserialize(SEXP class, SEXP state); /* a column serialized by name */
+
 /* Reading batches (read.c): a lease on a record that views keep alive
  * (reader: an end's external pointer, or R_NilValue for a published
  * table), a checked batch as a data.frame, a dictionary batch kept as a

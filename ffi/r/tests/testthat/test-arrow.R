@@ -92,3 +92,16 @@ test_that("a reader that joins mid-stream gets the schema again with the next ba
   close(late)
   close(early)
 })
+
+test_that("a channel's string columns are R strings at once (R's loops over them are faster)", {
+  name <- unique_name("strings")
+  reader <- shm_reader(name, create = TRUE, capacity = 1e6)
+  writer <- shm_writer(name)
+  words <- c("alpha", NA, "gamma é", "", strrep("x", 1000))
+  write_batch(writer, data.frame(w = words, stringsAsFactors = FALSE))
+  close(writer)
+  batch <- read_batch(reader, timeout = 2)
+  expect_false(is_shared(batch$w))
+  expect_equal(batch$w, words)
+  close(reader)
+})

@@ -67,3 +67,33 @@ test_that("a persistent table outlives close() until unpublish_table()", {
   unpublish_table(name)
   expect_false(file.exists(shm_file(name)))
 })
+
+test_that("a string column of a published table serializes by name too", {
+  name <- unique_name("strings")
+  labels <- sprintf("label number %d", seq_len(1e5))
+  table <- publish_table(name, data.frame(label = labels))
+  opened <- open_table(name)
+  bytes <- serialize(opened$label, NULL)
+  expect_lt(length(bytes), 300)
+  back <- unserialize(bytes)
+  expect_true(is_shared(back))
+  expect_equal(back[c(1, 1e5)], labels[c(1, 1e5)])
+  close(table)
+})
+
+test_that("a table's string column is made element by element, and copied when changed", {
+  name <- unique_name("lazy")
+  words <- c("alpha", NA, "gamma é", "", strrep("x", 1000), sprintf("w%d", 1:200))
+  table <- publish_table(name, data.frame(w = words))
+  w <- open_table(name)$w
+  expect_true(is_shared(w))
+  expect_equal(w[3], "gamma é")
+  expect_true(is.na(w[2]))
+  expect_true(is_shared(w)) # single elements do not make the column
+  expect_equal(w, words)
+  changed <- w
+  changed[1] <- "changed"
+  expect_equal(changed, c("changed", words[-1]))
+  expect_equal(w, words)    # the column itself is untouched
+  close(table)
+})
