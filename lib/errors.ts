@@ -6,7 +6,7 @@ import { core, cString } from "./ffi/bun.ts";
 /** Operations named in errors: what the user was doing when it failed. */
 export type Operation =
   | "create" | "open" | "attach" | "send" | "claim" | "commit" | "abort"
-  | "recv" | "release" | "close" | "unlink" | "publish" | "drain" | "unpublish";
+  | "recv" | "release" | "close" | "unlink" | "publish" | "drain" | "unpublish" | "stat" | "list";
 
 /** The value of one of the core's named constants (see shmp_constant). */
 export function constant(name: string): number {

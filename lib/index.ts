@@ -10,3 +10,5 @@ export { ArrowReader } from "./arrow/reader.ts";
 export { copyBatch } from "./arrow/ipc.ts";
 export { openTable, publish, type PublishOptions, PublishedTable, unpublish } from "./arrow/table.ts";
 export * from "./pipeline/index.ts";
+export { collectGarbage, list, type Peer, remove, type SegmentStat, stat, survey, type Survey } from "./inspect.ts";
+export { consume, type Received } from "./consume.ts";

@@ -10,8 +10,8 @@
 import { type Address, core, cString, dieBySignal, errno, libc, mappedBuffer, sleepSync } from "./ffi/bun.ts";
 import { Code, constant, coreError, errorBuffer, type Operation, setInterruptHandler, usageError } from "./errors.ts";
 
-const O_RDWR = 0o2, O_CREAT = 0o100, O_EXCL = 0o200, O_CLOEXEC = 0o2000000;
-const PROT_READ_WRITE = 0x3, MAP_SHARED = 0x1;
+const O_RDONLY = 0o0, O_RDWR = 0o2, O_CREAT = 0o100, O_EXCL = 0o200, O_CLOEXEC = 0o2000000;
+const PROT_READ = 0x1, PROT_READ_WRITE = 0x3, MAP_SHARED = 0x1;
 const Call = {
   SHM_OPEN: constant("CALL_SHM_OPEN"),
   FALLOCATE: constant("CALL_FALLOCATE"),
@@ -21,6 +21,7 @@ const Call = {
 };
 const ALLOW_OTHER_OWNER = constant("OPEN_ALLOW_OTHER_OWNER");
 const WAIT_FOR_NAME = constant("OPEN_WAIT_FOR_NAME");
+const INSPECT = constant("OPEN_INSPECT");
 
 /** Record space of a channel created without a capacity (16 MiB). */
 export const DEFAULT_CAPACITY = constant("DEFAULT_CAPACITY");
@@ -188,16 +189,31 @@ export class Segment {
   }
 
   static open(name: string, options: OpenOptions = {}): Segment {
+    return Segment.#open(name, options, false);
+  }
+
+  /**
+   * Opens a segment to look at it (SHMP_OPEN_INSPECT): mapped read-only
+   * from a read-only descriptor, so it takes no role and writes nothing;
+   * the core refuses to attach an end to it. No wait for a creator still
+   * setting it up (ENOTREADY at once). Make no views of it that a caller
+   * could write to.
+   */
+  static inspect(name: string, options: Pick<OpenOptions, "allowOtherOwner"> = {}): Segment {
+    return Segment.#open(name, { allowOtherOwner: options.allowOtherOwner, readyTimeoutMs: 0 }, true);
+  }
+
+  static #open(name: string, options: OpenOptions, inspect: boolean): Segment {
     const err = errorBuffer();
     const path = shmName(name, "open", err);
     const cname = cString(name);
     const waitMs = options.waitMs ?? 0;
     // With waitMs, one limit for both: the name to appear, then the header.
     const readyTimeoutNs = nanoseconds(waitMs > 0 ? waitMs : (options.readyTimeoutMs ?? 2000));
-    const flags = (options.allowOtherOwner ? ALLOW_OTHER_OWNER : 0) | (waitMs > 0 ? WAIT_FOR_NAME : 0);
+    const flags = (options.allowOtherOwner ? ALLOW_OTHER_OWNER : 0) | (waitMs > 0 ? WAIT_FOR_NAME : 0) | (inspect ? INSPECT : 0);
     const start = performance.now();
     let fd: number;
-    while ((fd = libc.shm_open(path, O_RDWR | O_CLOEXEC, 0)) < 0) {
+    while ((fd = libc.shm_open(path, (inspect ? O_RDONLY : O_RDWR) | O_CLOEXEC, 0)) < 0) {
       const errorNumber = errno();
       if (errorNumber !== ENOENT) syscallFailed(err, "open", name, Call.SHM_OPEN, errorNumber);
       const rc = core.shmp_open_missing(cname, flags, nanoseconds(performance.now() - start), readyTimeoutNs, err);
@@ -208,7 +224,7 @@ export class Segment {
       for (;;) {
         const { size, uid } = fstat(fd, name, err);
         // Its creator may have made the name but not yet sized it.
-        const base = size > 0 ? mapFd(fd, size, "open", name, err) : null;
+        const base = size > 0 ? mapFd(fd, size, "open", name, err, inspect ? PROT_READ : PROT_READ_WRITE) : null;
         const waitedNs = nanoseconds(performance.now() - start);
         const handle = core.shmp_segment_adopt(cname, base, size, uid, flags, waitedNs, readyTimeoutNs, err) as Address | null;
         if (handle !== null) return new Segment(name, handle, base!, size, false);
@@ -249,8 +265,8 @@ export class Segment {
   }
 }
 
-function mapFd(fd: number, size: number, op: Operation, name: string, err: Uint8Array): Address {
-  const base = libc.mmap(0, size, PROT_READ_WRITE, MAP_SHARED, fd, 0) as number;
+function mapFd(fd: number, size: number, op: Operation, name: string, err: Uint8Array, prot = PROT_READ_WRITE): Address {
+  const base = libc.mmap(0, size, prot, MAP_SHARED, fd, 0) as number;
   if (base === -1) syscallFailed(err, op, name, Call.MMAP, errno(), size);
   return base as Address;
 }

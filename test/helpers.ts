@@ -57,6 +57,16 @@ export function spawnFixture(fixture: string, args: string[]): Subprocess<"ignor
   return child;
 }
 
+const cli = new URL("../scripts/shmpipe.ts", import.meta.url).pathname;
+
+/** Runs the shmpipe command (scripts/shmpipe.ts) under bun as a real child process. */
+export function spawnCli(args: string[]): Subprocess<"ignore", "pipe", "pipe"> {
+  const child = Bun.spawn([bun, cli, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  children.add(child);
+  child.exited.then(() => children.delete(child));
+  return child;
+}
+
 const pythonTests = new URL("../ffi/python/tests", import.meta.url).pathname;
 
 /** Runs a Python fixture with the shmpipe package (from this checkout) importable. */

@@ -53,6 +53,8 @@ const symbols = {
   shmp_segment_refs: { args: [pointer], returns: u32 },
   shmp_view_deallocator: { args: [pointer, pointer], returns: none },
   shmp_record_footprint: { args: [u64], returns: u64_fast },
+  shmp_segment_stat: { args: [pointer, pointer, pointer], returns: i32 },
+  shmp_segment_list: { args: [pointer, u64, pointer], returns: i64_fast },
   shmp_writer_attach: { args: [pointer, pointer], returns: pointer },
   shmp_reader_attach: { args: [pointer, pointer], returns: pointer },
   shmp_writer_close: { args: [pointer], returns: none },

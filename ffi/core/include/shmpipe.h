@@ -58,6 +58,7 @@ uint32_t shmp_abi(void);
 #define SHMP_PAGE 4096u         /* capacities are rounded up to whole pages */
 #define SHMP_NAME_MAX 200u      /* longest channel name */
 #define SHMP_NAME_PREFIX "shmpipe." /* /dev/shm/shmpipe.<name> */
+#define SHMP_SHM_DIR "/dev/shm"     /* where glibc's shm_open keeps the objects */
 #define SHMP_DEFAULT_CAPACITY (16u << 20) /* ring bytes when a binding's user names none */
 
 /* Protocol and usage errors (system errors are -errno, all > -4096). */
@@ -107,7 +108,8 @@ int shmp_error_set(shmp_error *err, int code, const char *op, const char *segmen
  * error codes by name ("ETIMEOUT", "ECLOSED", ... as shmp_error_name gives
  * them), and "ARROW_SCHEMA", "ARROW_DICTIONARY", "ARROW_RECORD_BATCH",
  * "NAME_MAX", "MAX_READERS", "ERROR_SIZE", "DEFAULT_CAPACITY", "OPEN_ALLOW_OTHER_OWNER",
- * "OPEN_READ_ONLY_DATA" and "CALL_SHM_OPEN" ... "CALL_SHM_UNLINK".
+ * "OPEN_READ_ONLY_DATA", "OPEN_WAIT_FOR_NAME", "OPEN_INSPECT", "STAT_SIZE", "KIND_CHANNEL",
+ * "KIND_TABLE" and "CALL_SHM_OPEN" ... "CALL_SHM_UNLINK".
  * INT64_MIN if unknown. */
 int64_t shmp_constant(const char *name);
 
@@ -121,6 +123,10 @@ typedef struct shmp_segment shmp_segment;
                                           stays writable (a reader's position is there) */
 #define SHMP_OPEN_WAIT_FOR_NAME 4u     /* a channel not created yet is waited for,
                                           up to the ready timeout */
+#define SHMP_OPEN_INSPECT 8u           /* map the whole segment read-only, to look at
+                                          it: attaching as writer or reader is refused
+                                          (EINVAL); shmp_segment_stat and shmp_table_open
+                                          work. Opens with O_RDONLY. */
 
 /* Creates /dev/shm/shmpipe.<name> (O_EXCL; `mode` permission bits, 0600 is
  * the private default), reserves `capacity` bytes of ring (rounded up to a
@@ -206,6 +212,69 @@ void shmp_view_deallocator(void *bytes, void *segment);
 /* Ring bytes one record of `payload` bytes takes (header plus payload
  * rounded up to 64): capacity a published table needs is their sum. */
 uint64_t shmp_record_footprint(uint64_t payload);
+
+/* ---- Inspection ------------------------------------------------------------
+ *
+ * What tools (shmpipe ls/stat/gc, a pipeline's progress display) see of a
+ * segment without taking part in it: open it with SHMP_OPEN_INSPECT (or a
+ * read-only mapping adopted with that flag), then ask. Nothing here writes
+ * to the segment or waits. */
+
+enum shmp_kind {
+  SHMP_KIND_CHANNEL = 1, /* a channel (or a table still being published) */
+  SHMP_KIND_TABLE = 2,   /* a sealed published table */
+};
+
+/* A snapshot of a segment's header, read without stopping anyone: each
+ * value is exact, but they are read a moment apart, so on a busy channel
+ * they may disagree by a record or two. The layout is part of the ABI
+ * (bindings without C structs read it at these offsets). */
+#define SHMP_STAT_READERS 32u
+typedef struct shmp_stat {
+  uint64_t size;              /* offset 0: bytes of the segment (header and ring) */
+  uint64_t capacity;          /* 8: bytes of the ring */
+  uint64_t committed_bytes;   /* 16: ring bytes ever committed (the head: record
+                                 headers of 64 B and padding included) */
+  uint64_t committed_records; /* 24: records ever committed */
+  uint64_t bytes_in_flight;   /* 32: committed and not yet released by the slowest
+                                 live reader (with none attached: not yet read);
+                                 0 for a table, whose records stay */
+  uint64_t records_in_flight; /* 40: the records in those bytes */
+  uint32_t kind;              /* 48: enum shmp_kind */
+  uint32_t creator_pid;       /* 52 */
+  uint32_t creator_uid;       /* 56 */
+  int32_t creator_alive;      /* 60: 1 or 0 (pid and start time, so pid reuse is seen) */
+  uint32_t writer_pid;        /* 64: 0 if no writer ever attached */
+  int32_t writer_alive;       /* 68 */
+  int32_t writer_closed;      /* 72: end of stream: the writer closed (or sealed) */
+  int32_t sealed;             /* 76: a published table */
+  int32_t persistent;         /* 80: a table meant to outlive its publisher */
+  uint32_t readers;           /* 84: readers attached now */
+  uint32_t readers_alive;     /* 88: of those, alive (a dead one's slot is emptied
+                                 by the writer's next look) */
+  uint32_t readers_ever;      /* 92: readers that ever attached */
+  int32_t stale;              /* 96: nothing uses it and nothing meant it to
+                                 last: its creator and every attached peer are
+                                 dead and it is not a persistent table (shmpipe gc
+                                 removes such segments) */
+  uint32_t reserved;          /* 100 */
+  uint32_t reader_pid[SHMP_STAT_READERS];  /* 104: the first `readers` entries */
+  uint8_t reader_alive[SHMP_STAT_READERS]; /* 232: 1 or 0, likewise */
+} shmp_stat;                  /* 264 bytes */
+
+/* Fills `out` from the header of `s`, after checking it again (a peer may
+ * have written it since it was opened): a corrupt or hostile header is an
+ * error (ECORRUPT...), never a wrong read. Costs one /proc read per process
+ * named (creator, writer, readers) and a walk over the record headers in
+ * flight; committed_* alone are two loads. */
+int shmp_segment_stat(const shmp_segment *s, shmp_stat *out, shmp_error *err);
+
+/* The channel names of the shmpipe segments in SHMP_SHM_DIR (files named
+ * SHMP_NAME_PREFIX + a valid name), each followed by a NUL, in directory
+ * order. Returns the bytes the list takes; when that is more than
+ * `out_len` (`out` may be NULL), only whole names that fit were written:
+ * call again with a larger buffer. */
+int64_t shmp_segment_list(char *out, uint64_t out_len, shmp_error *err);
 
 /* ---- Endpoints ---------------------------------------------------------- */
 

@@ -58,8 +58,11 @@ struct shmp_header {
   _Alignas(64) _Atomic uint64_t read_mark; /* furthest position a reader that left had released (monotonic) */
   _Atomic uint32_t readers_attached;       /* readers that ever attached */
   _Atomic uint32_t late_joins;             /* of those, readers that started after records were released */
-  /* line 4: bytes ever published by the writer (monotonic) */
+  /* line 4: bytes ever published by the writer (monotonic), and the data
+   * records among them. The count is stored before head (one relaxed
+   * store; head's barrier orders it), for tools: the ring never reads it. */
   _Alignas(64) _Atomic uint64_t head;
+  _Atomic uint64_t records;
   /* line 5: the low-water mark, written by the writer (monotonic): it may
    * reuse the ring below it. A reader attaching starts here. */
   _Alignas(64) _Atomic uint64_t tail;
@@ -89,6 +92,7 @@ _Static_assert(offsetof(struct shmp_header, late_joins) == 204, "layout");
 _Static_assert(offsetof(struct shmp_header, slots) == 1024, "layout");
 _Static_assert(sizeof(struct shmp_slot) == 64, "layout");
 _Static_assert(offsetof(struct shmp_header, head) == 256, "layout");
+_Static_assert(offsetof(struct shmp_header, records) == 264, "layout");
 _Static_assert(offsetof(struct shmp_header, tail) == 320, "layout");
 _Static_assert(offsetof(struct shmp_header, data_futex) == 384, "layout");
 _Static_assert(offsetof(struct shmp_header, space_futex) == 448, "layout");
@@ -107,8 +111,18 @@ struct shmp_segment {
   uint64_t size;     /* bytes mapped */
   uint64_t capacity; /* data ring bytes, copied from the header once it was checked */
   int created;       /* this mapping made the segment: the binding removes its name when done */
+  int inspecting;    /* mapped read-only to look at it (SHMP_OPEN_INSPECT): no role may be taken */
   char name[SHMP_NAME_MAX + 1];
 };
+
+/* The name rule (src/shm.c): 1 if `name` is a valid channel name. */
+int shmp_name_ok(const char *name);
+
+/* The data records in ring positions [from, head) of a ring of `capacity`
+ * bytes at `data`, walked through their headers, each read once and
+ * checked (a peer may be writing over them); stops at the first that does
+ * not fit (src/ring.c). */
+uint64_t shmp_ring_records(const uint8_t *data, uint64_t capacity, uint64_t from, uint64_t head);
 
 /* The header of a fresh zero-filled mapping / of a mapped segment. */
 int shmp_header_format(void *base, uint64_t size);

@@ -51,6 +51,7 @@ struct geometry {
 struct shmp_writer {
   struct geometry g;
   uint64_t head;       /* next position to write; equals h->head between calls */
+  uint64_t records;    /* data records committed; equals h->records between calls */
   uint64_t tail_seen;  /* the lowest reader tail last seen: refreshed only when short of space */
   uint64_t claim_len;  /* payload bytes reserved by claim */
   int claimed;
@@ -121,6 +122,23 @@ static int take_role(shmp_peer_word *role) {
 
 static int writer_gone(void *ctx) { return shmp_peer_gone(ctx); }
 
+uint64_t shmp_ring_records(const uint8_t *data, uint64_t capacity, uint64_t from, uint64_t head) {
+  if (!aligned(from) || from > head || head - from > capacity) return 0;
+  uint64_t count = 0;
+  for (uint64_t pos = from; pos < head;) {
+    uint64_t ring_offset = pos % capacity, room = capacity - ring_offset;
+    const struct shmp_record *rec = (const struct shmp_record *)(data + ring_offset);
+    uint64_t at = READ_PLAIN_ONCE(rec->pos), len = READ_PLAIN_ONCE(rec->len);
+    uint32_t kind = READ_PLAIN_ONCE(rec->kind);
+    if (room < SHMP_RECORD_HEADER || at != pos || len > room - SHMP_RECORD_HEADER) break;
+    uint64_t size = shmp_record_size(len);
+    if (size > head - pos) break;
+    count += kind == SHMP_RECORD_DATA;
+    pos += size;
+  }
+  return count;
+}
+
 /* ---- writer ---------------------------------------------------------------- */
 
 /* Empties the slot of a reader that died, so it holds nobody back. The
@@ -182,13 +200,15 @@ static int refresh_low(shmp_writer *w) {
 static int attach_failed(shmp_segment *seg, int rc, const char *busy, shmp_error *err) {
   const char *detail = rc == SHMP_E_BUSY ? busy
                        : rc == SHMP_E_CLOSED ? "its writer has closed it: a channel has one writer for its life"
-                                              : "";
+                       : rc == SHMP_E_INVALID && seg && seg->inspecting
+                           ? "it was opened for inspection (read-only): open it again to write or read"
+                           : "";
   return shmp_fail(err, rc, "attach", seg ? seg->name : "(null)", "%s", detail);
 }
 
 SHMP_EXPORT shmp_writer *shmp_writer_attach(shmp_segment *seg, shmp_error *err) {
   shmp_writer *w = seg ? calloc(1, sizeof *w) : NULL;
-  int rc = seg == NULL ? SHMP_E_INVALID : w ? load_geometry(seg, &w->g) : -ENOMEM;
+  int rc = seg == NULL || seg->inspecting ? SHMP_E_INVALID : w ? load_geometry(seg, &w->g) : -ENOMEM;
   if (rc == SHMP_OK && (READ_ONCE(&w->g.h->flags) & SHMP_FLAG_WRITER_CLOSED)) rc = SHMP_E_CLOSED;
   if (rc == SHMP_OK) rc = take_role(&w->g.h->writer);
   if (rc != SHMP_OK) {
@@ -199,6 +219,7 @@ SHMP_EXPORT shmp_writer *shmp_writer_attach(shmp_segment *seg, shmp_error *err) 
   }
   struct shmp_header *h = w->g.h;
   w->head = smp_load_acquire(&h->head);
+  w->records = READ_ONCE(&h->records); /* a writer taking over from a dead one counts on */
   w->tail_seen = smp_load_acquire(&h->tail);
   if (!aligned(w->head) || !aligned(w->tail_seen) || w->tail_seen > w->head ||
       w->head - w->tail_seen > w->g.capacity) {
@@ -371,6 +392,9 @@ static int commit(shmp_writer *w, uint64_t len, const char *op, shmp_error *err)
   write_record_header(w, len, SHMP_RECORD_DATA);
   w->head += shmp_record_size(len);
   w->claimed = 0;
+  /* For tools only; publish_head()'s barrier orders it before the head,
+   * so whoever ACQUIREs the head sees at least the count of its records. */
+  WRITE_ONCE(&w->g.h->records, ++w->records);
   publish_head(w);
   return SHMP_OK;
 }
@@ -407,24 +431,8 @@ static uint64_t unread_from(shmp_writer *w) {
   return from > w->head ? w->head : from;
 }
 
-/* The data records in [from, head), walked through their headers, each read
- * once and checked (a peer may have written over them); stops at the first
- * that does not fit. */
 static uint64_t records_between(const shmp_writer *w, uint64_t from) {
-  if (!aligned(from) || from > w->head || w->head - from > w->g.capacity) return 0;
-  uint64_t count = 0;
-  for (uint64_t pos = from; pos < w->head;) {
-    uint64_t ring_offset = pos % w->g.capacity, room = w->g.capacity - ring_offset;
-    const struct shmp_record *rec = (const struct shmp_record *)(w->g.data + ring_offset);
-    uint64_t at = READ_PLAIN_ONCE(rec->pos), len = READ_PLAIN_ONCE(rec->len);
-    uint32_t kind = READ_PLAIN_ONCE(rec->kind);
-    if (room < SHMP_RECORD_HEADER || at != pos || len > room - SHMP_RECORD_HEADER) break;
-    uint64_t size = shmp_record_size(len);
-    if (size > w->head - pos) break;
-    count += kind == SHMP_RECORD_DATA;
-    pos += size;
-  }
-  return count;
+  return shmp_ring_records(w->g.data, w->g.capacity, from, w->head);
 }
 
 /* True if closing this writer now would lose records: this mapping created
@@ -562,7 +570,7 @@ static int await_sealed(shmp_reader *r, int64_t ready_timeout_ns) {
 
 static shmp_reader *new_reader(shmp_segment *seg, int observer, int64_t ready_timeout_ns, shmp_error *err) {
   shmp_reader *r = seg ? calloc(1, sizeof *r) : NULL;
-  int rc = seg == NULL ? SHMP_E_INVALID : r ? load_geometry(seg, &r->g) : -ENOMEM;
+  int rc = seg == NULL || (seg->inspecting && !observer) ? SHMP_E_INVALID : r ? load_geometry(seg, &r->g) : -ENOMEM;
   if (rc == SHMP_OK) rc = observer ? await_sealed(r, ready_timeout_ns) : attach_slot(r);
   if (rc != SHMP_OK) {
     if (r) shmp_segment_unref(r->g.seg);

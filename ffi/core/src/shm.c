@@ -29,7 +29,7 @@
 static const char *NAME_RULE =
     "A channel name is 1-200 characters of letters, digits, '.', '_' and '-', not starting with '.' or '-'";
 
-static int name_ok(const char *name) {
+int shmp_name_ok(const char *name) {
   if (name == NULL || name[0] == '.' || name[0] == '-') return 0;
   size_t n = strnlen(name, SHMP_NAME_MAX + 1);
   if (n == 0 || n > SHMP_NAME_MAX) return 0;
@@ -45,7 +45,7 @@ static int name_ok(const char *name) {
 static const char *shown(const char *name) { return name ? name : "(null)"; }
 
 SHMP_EXPORT int shmp_shm_name(const char *name, const char *op, char *out, uint64_t out_len, shmp_error *err) {
-  if (!name_ok(name)) return shmp_fail(err, SHMP_E_INVALID, op, shown(name), "%s", NAME_RULE);
+  if (!shmp_name_ok(name)) return shmp_fail(err, SHMP_E_INVALID, op, shown(name), "%s", NAME_RULE);
   if (out == NULL || out_len < SHM_NAME_BYTES)
     return shmp_fail(err, SHMP_E_INVALID, op, name, "the buffer for the shm name holds %llu bytes, not %zu",
                      (unsigned long long)out_len, SHM_NAME_BYTES);
@@ -103,8 +103,8 @@ SHMP_EXPORT int shmp_syscall_failed(shmp_error *err, const char *op, const char 
                          "it is a persistent published table (published by pid %u): unpublish it by name first", pid);
       case 0:
         return shmp_fail(err, code, op, shown(name),
-                         "it is stale: its creator (pid %u) has exited; remove it with `rm %s%s`", pid,
-                         "/dev/shm/" SHMP_NAME_PREFIX, name);
+                         "it is stale: its creator (pid %u) has exited; remove it with `shmpipe rm %s` (or `rm %s/%s%s`)",
+                         pid, name, SHMP_SHM_DIR, SHMP_NAME_PREFIX, name);
       default: break;
     }
   }
@@ -150,7 +150,7 @@ static const char *check_detail(int rc) {
 }
 
 SHMP_EXPORT shmp_segment *shmp_segment_format(const char *name, void *base, uint64_t size, shmp_error *err) {
-  if (!name_ok(name)) {
+  if (!shmp_name_ok(name)) {
     shmp_fail(err, SHMP_E_INVALID, "create", shown(name), "%s", NAME_RULE);
     return NULL;
   }
@@ -178,7 +178,7 @@ SHMP_EXPORT shmp_segment *shmp_segment_format(const char *name, void *base, uint
 static int adopt(const char *name, void *base, uint64_t size, uint32_t owner_uid, uint32_t flags, int64_t waited_ns,
                  int64_t ready_timeout_ns, shmp_segment **out, shmp_error *err) {
   *out = NULL;
-  if (!name_ok(name)) return shmp_fail(err, SHMP_E_INVALID, "open", shown(name), "%s", NAME_RULE);
+  if (!shmp_name_ok(name)) return shmp_fail(err, SHMP_E_INVALID, "open", shown(name), "%s", NAME_RULE);
   uint32_t self = (uint32_t)getuid();
   if (owner_uid != self && !(flags & SHMP_OPEN_ALLOW_OTHER_OWNER))
     return shmp_fail(err, -EACCES, "open", name,
@@ -195,11 +195,14 @@ static int adopt(const char *name, void *base, uint64_t size, uint32_t owner_uid
     return shmp_fail(err, rc, "open", name, "waited %lld ms for its creator", (long long)(waited_ns / 1000000));
   }
   if (rc != SHMP_OK) return shmp_fail(err, rc, "open", name, "%s", check_detail(rc));
-  if ((flags & SHMP_OPEN_READ_ONLY_DATA) &&
+  /* An inspector's mapping is read-only already (PROT_READ over O_RDONLY). */
+  if ((flags & SHMP_OPEN_READ_ONLY_DATA) && !(flags & SHMP_OPEN_INSPECT) &&
       mprotect((uint8_t *)base + SHMP_HEADER_SIZE, size - SHMP_HEADER_SIZE, PROT_READ) != 0)
     return shmp_syscall_failed(err, "open", name, SHMP_CALL_MMAP, errno, size);
   *out = wrap(name, base, size, capacity, "open", err);
-  return *out ? SHMP_OK : -ENOMEM;
+  if (*out == NULL) return -ENOMEM;
+  (*out)->inspecting = (flags & SHMP_OPEN_INSPECT) != 0;
+  return SHMP_OK;
 }
 
 SHMP_EXPORT shmp_segment *shmp_segment_adopt(const char *name, void *base, uint64_t size, uint32_t owner_uid,
@@ -218,8 +221,8 @@ static int64_t now_ns(void) {
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static void *map(int fd, uint64_t size, const char *op, const char *name, shmp_error *err) {
-  void *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+static void *map(int fd, uint64_t size, int prot, const char *op, const char *name, shmp_error *err) {
+  void *base = mmap(NULL, size, prot, MAP_SHARED, fd, 0);
   if (base != MAP_FAILED) return base;
   shmp_syscall_failed(err, op, name, SHMP_CALL_MMAP, errno, size);
   return NULL;
@@ -243,7 +246,7 @@ SHMP_EXPORT shmp_segment *shmp_segment_create(const char *name, uint64_t capacit
   if (rc != 0) {
     shmp_syscall_failed(err, "create", name, SHMP_CALL_FALLOCATE, rc, (uint64_t)size);
   } else {
-    void *base = map(fd, (uint64_t)size, "create", name, err);
+    void *base = map(fd, (uint64_t)size, PROT_READ | PROT_WRITE, "create", name, err);
     if (base != NULL && (s = shmp_segment_format(name, base, (uint64_t)size, err)) == NULL) munmap(base, (size_t)size);
   }
   close(fd);
@@ -257,7 +260,9 @@ SHMP_EXPORT shmp_segment *shmp_segment_open(const char *name, uint32_t flags, in
   if (shmp_shm_name(name, "open", path, sizeof path, err) != SHMP_OK) return NULL;
   int64_t start = now_ns();
   int fd;
-  while ((fd = shm_open(path, O_RDWR | O_CLOEXEC, 0)) < 0) {
+  /* An inspector needs no write permission and gets none. */
+  int inspect = (flags & SHMP_OPEN_INSPECT) != 0;
+  while ((fd = shm_open(path, (inspect ? O_RDONLY : O_RDWR) | O_CLOEXEC, 0)) < 0) {
     int rc = errno == ENOENT ? shmp_open_missing(name, flags, now_ns() - start, ready_timeout_ns, err)
                              : shmp_syscall_failed(err, "open", name, SHMP_CALL_SHM_OPEN, errno, 0);
     if (rc != SHMP_E_AGAIN) return NULL;
@@ -272,7 +277,8 @@ SHMP_EXPORT shmp_segment *shmp_segment_open(const char *name, uint32_t flags, in
     }
     uint64_t size = (uint64_t)st.st_size;
     void *base = NULL;
-    if (size > 0 && (base = map(fd, size, "open", name, err)) == NULL) break;
+    if (size > 0 && (base = map(fd, size, inspect ? PROT_READ : PROT_READ | PROT_WRITE, "open", name, err)) == NULL)
+      break;
     int rc = adopt(name, base, size, st.st_uid, flags, now_ns() - start, ready_timeout_ns, &s, err);
     if (rc == SHMP_OK) break;
     if (base != NULL) munmap(base, size);

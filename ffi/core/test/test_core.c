@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1125,6 +1126,191 @@ static void test_persistent_tables(void) {
   shmp_unlink(name, NULL);
 }
 
+/* Inspection: a snapshot of who uses a segment and how far the stream got,
+ * taken without a role; a corrupt header is an error, never a wrong read. */
+static void test_stat(void) {
+  struct seg s = seg_new(4096);
+  shmp_error err = {0};
+  shmp_stat st;
+  CHECK_EQ(shmp_segment_stat(s.sp, &st, &err), SHMP_OK);
+  CHECK_EQ(st.kind, SHMP_KIND_CHANNEL);
+  CHECK_EQ(st.capacity, 4096);
+  CHECK_EQ(st.size, SHMP_HEADER_SIZE + 4096);
+  CHECK_EQ(st.creator_pid, getpid());
+  CHECK_EQ(st.creator_uid, getuid());
+  CHECK_EQ(st.creator_alive, 1);
+  CHECK_EQ(st.writer_pid, 0);
+  CHECK_EQ(st.readers, 0);
+  CHECK_EQ(st.committed_records, 0);
+  CHECK_EQ(st.stale, 0);
+
+  shmp_writer *w = shmp_writer_attach(s.sp, &err);
+  for (int i = 0; i < 3; i++) CHECK_EQ(shmp_writer_send(w, "abc", 3, 0, 0, &err), SHMP_OK);
+  CHECK_EQ(shmp_segment_stat(s.sp, &st, &err), SHMP_OK);
+  CHECK_EQ(st.writer_pid, getpid());
+  CHECK_EQ(st.writer_alive, 1);
+  CHECK_EQ(st.committed_records, 3);
+  CHECK_EQ(st.committed_bytes, 3 * 128);
+  CHECK_EQ(st.records_in_flight, 3); /* no reader yet: none was read */
+  CHECK_EQ(st.bytes_in_flight, 3 * 128);
+  shmp_reader *r = shmp_reader_attach(s.sp, &err);
+  CHECK_EQ(shmp_reader_next(r, NULL, 0, 0, &err), 3);
+  CHECK_EQ(shmp_reader_release(r, &err), SHMP_OK);
+  CHECK_EQ(shmp_segment_stat(s.sp, &st, &err), SHMP_OK);
+  CHECK_EQ(st.readers, 1);
+  CHECK_EQ(st.readers_alive, 1);
+  CHECK_EQ(st.readers_ever, 1);
+  CHECK_EQ(st.reader_pid[0], getpid());
+  CHECK_EQ(st.reader_alive[0], 1);
+  CHECK_EQ(st.records_in_flight, 2);
+  CHECK_EQ(st.bytes_in_flight, 2 * 128);
+  /* Padding is not a record: 40 more records wrap the ring once. */
+  for (int i = 0; i < 40; i++) {
+    CHECK_EQ(shmp_writer_send(w, "0123456789", 10, 0, 0, &err), SHMP_OK);
+    CHECK_EQ(shmp_reader_next(r, NULL, 0, 0, &err) >= 0, 1);
+    CHECK_EQ(shmp_reader_release(r, &err), SHMP_OK);
+  }
+  CHECK_EQ(shmp_segment_stat(s.sp, &st, &err), SHMP_OK);
+  CHECK_EQ(st.committed_records, 43);
+  CHECK_EQ(st.records_in_flight, 2);
+  shmp_writer_close(w);
+  CHECK_EQ(shmp_segment_stat(s.sp, &st, &err), SHMP_OK);
+  CHECK_EQ(st.writer_closed, 1);
+
+  /* Forged positions: refused with a sentence. */
+  struct shmp_header *h = hdr(s);
+  uint64_t tail = atomic_load(&h->slots[0].tail);
+  atomic_store(&h->slots[0].tail, atomic_load(&h->head) + 64);
+  CHECK_EQ(shmp_segment_stat(s.sp, &st, &err), SHMP_E_CORRUPT);
+  CHECK(strstr(err.message, "a reader's position is out of range") != NULL && strcmp(err.op, "stat") == 0);
+  atomic_store(&h->slots[0].tail, tail + 1);
+  CHECK_EQ(shmp_segment_stat(s.sp, &st, &err), SHMP_E_CORRUPT);
+  atomic_store(&h->slots[0].tail, tail);
+  atomic_store(&h->magic, 0x1234);
+  CHECK_EQ(shmp_segment_stat(s.sp, &st, &err), SHMP_E_BAD_MAGIC);
+  atomic_store(&h->magic, SHMP_MAGIC);
+  CHECK_EQ(shmp_segment_stat(s.sp, &st, &err), SHMP_OK);
+  CHECK_EQ(shmp_segment_stat(NULL, &st, &err), SHMP_E_INVALID);
+  shmp_reader_close(r);
+  seg_free(s);
+}
+
+/* A child that creates `name` (a persistent table if `table`) and exits
+ * without removing it, as a SIGKILLed one would. */
+static void leave_behind(const char *name, int table) {
+  pid_t child = fork();
+  if (child == 0) {
+    shmp_segment *s = shmp_segment_create(name, 4096, 0600, NULL);
+    shmp_writer *w = s ? shmp_writer_attach(s, NULL) : NULL;
+    if (w == NULL || shmp_writer_send(w, "x", 1, 0, 0, NULL) != SHMP_OK) _exit(1);
+    if (table) shmp_writer_seal_persistent(w);
+    _exit(0);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static int listed(const char *list, int64_t len, const char *name) {
+  for (int64_t at = 0; at < len; at += (int64_t)strlen(list + at) + 1)
+    if (strcmp(list + at, name) == 0) return 1;
+  return 0;
+}
+
+/* Opening for inspection takes no role and cannot write; stale segments and
+ * persistent tables are told apart; the lister finds shmpipe names only;
+ * a garbage file named like a segment is an error. */
+static void test_inspect_named(void) {
+  char live[64], stale[64], table[64], garbage[64], bad[64];
+  snprintf(live, sizeof live, "core-inspect-live-%d", (int)getpid());
+  snprintf(stale, sizeof stale, "core-inspect-stale-%d", (int)getpid());
+  snprintf(table, sizeof table, "core-inspect-table-%d", (int)getpid());
+  snprintf(garbage, sizeof garbage, "core-inspect-garbage-%d", (int)getpid());
+  snprintf(bad, sizeof bad, "/" SHMP_NAME_PREFIX "-bad-%d", (int)getpid());
+  shmp_error err = {0};
+  shmp_stat st;
+
+  shmp_segment *created = shmp_segment_create(live, 4096, 0600, &err);
+  shmp_segment *look = shmp_segment_open(live, SHMP_OPEN_INSPECT, 0, &err);
+  CHECK(created != NULL && look != NULL);
+  CHECK(shmp_writer_attach(look, &err) == NULL);
+  CHECK_EQ(err.code, SHMP_E_INVALID);
+  CHECK(strstr(err.message, "opened for inspection") != NULL);
+  CHECK(shmp_reader_attach(look, &err) == NULL);
+  CHECK_EQ(err.code, SHMP_E_INVALID);
+  CHECK_EQ(shmp_segment_stat(look, &st, &err), SHMP_OK);
+  CHECK_EQ(st.creator_alive, 1);
+  CHECK_EQ(st.stale, 0);
+  pid_t child = fork();
+  if (child == 0) {
+    signal(SIGSEGV, SIG_DFL);
+    ((volatile uint8_t *)shmp_segment_base(look))[64] = 1; /* the header too is read-only */
+    _exit(0);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+  shmp_segment_unref(look);
+
+  leave_behind(stale, 0);
+  leave_behind(table, 1);
+  look = shmp_segment_open(stale, SHMP_OPEN_INSPECT, 0, &err);
+  CHECK(look != NULL);
+  CHECK_EQ(shmp_segment_stat(look, &st, &err), SHMP_OK);
+  CHECK_EQ(st.creator_alive, 0);
+  CHECK_EQ(st.writer_alive, 0);
+  CHECK_EQ(st.stale, 1);
+  CHECK_EQ(st.records_in_flight, 1);
+  shmp_segment_unref(look);
+  look = shmp_segment_open(table, SHMP_OPEN_INSPECT, 0, &err);
+  CHECK(look != NULL);
+  CHECK_EQ(shmp_segment_stat(look, &st, &err), SHMP_OK);
+  CHECK_EQ(st.kind, SHMP_KIND_TABLE);
+  CHECK_EQ(st.persistent, 1);
+  CHECK_EQ(st.stale, 0);
+  CHECK_EQ(st.committed_records, 1);
+  CHECK_EQ(st.records_in_flight, 0);
+  shmp_reader *t = shmp_table_open(look, 0, &err); /* reads a table without writing */
+  CHECK(t != NULL);
+  CHECK_EQ(shmp_reader_peek(t, NULL, &err), 1);
+  CHECK_EQ(shmp_reader_release(t, &err), SHMP_OK);
+  shmp_reader_close(t);
+  shmp_segment_unref(look);
+
+  /* Garbage named like a segment, and an object whose name is not a channel's. */
+  char path[SHMP_NAME_MAX + 16];
+  shmp_shm_name(garbage, "create", path, sizeof path, NULL);
+  int fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+  CHECK(fd >= 0 && ftruncate(fd, 8192) == 0);
+  void *junk = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  memset(junk, 0xa5, 8192);
+  munmap(junk, 8192);
+  close(fd);
+  CHECK(shmp_segment_open(garbage, SHMP_OPEN_INSPECT, 0, &err) == NULL);
+  CHECK_EQ(err.code, SHMP_E_BAD_MAGIC);
+  CHECK(strstr(err.message, garbage) != NULL);
+  fd = shm_open(bad, O_RDWR | O_CREAT | O_EXCL, 0600);
+  CHECK(fd >= 0);
+  close(fd);
+
+  int64_t need = shmp_segment_list(NULL, 0, &err);
+  CHECK(need > 0);
+  char *list = malloc((size_t)need + 256);
+  int64_t len = shmp_segment_list(list, (uint64_t)need + 256, &err);
+  CHECK(len >= 0 && len <= need + 256);
+  CHECK(listed(list, len, live) && listed(list, len, stale) && listed(list, len, table) && listed(list, len, garbage));
+  CHECK(!listed(list, len, bad + 1 + strlen(SHMP_NAME_PREFIX)));
+  CHECK(shmp_segment_list(list, 3, &err) > 3); /* too small: says how much */
+  free(list);
+
+  shm_unlink(bad);
+  shmp_unlink(garbage, NULL);
+  shmp_unlink(stale, NULL);
+  CHECK_EQ(shmp_table_unpublish(table, 0, &err), SHMP_OK);
+  shmp_segment_unref(created);
+  shmp_unlink(live, NULL);
+}
+
 int main(void) {
   test_header_checks();
   test_errors_named();
@@ -1150,6 +1336,8 @@ int main(void) {
   test_named_segments();
   test_read_only_data();
   test_stale_name();
+  test_stat();
+  test_inspect_named();
   test_signal_ends_waits();
   test_writer_learns_readers_went();
   test_open_waits_for_the_name();

@@ -1,0 +1,39 @@
+// shmpipe run FILE [args...]: runs a pipeline script with this bun, as
+// `bun FILE` would, passing on SIGINT and SIGTERM and its exit status.
+import { existsSync } from "node:fs";
+import { constants } from "node:os";
+import { type Command, UsageError } from "./common.ts";
+
+export const run: Command = {
+  summary: "run a pipeline script with bun (signals passed on, its exit status returned)",
+  help: `usage: shmpipe run FILE [ARGS...]
+
+Runs FILE (a TypeScript or JavaScript pipeline script) with bun and ARGS,
+its output and input as this command's. SIGINT and SIGTERM sent to this
+command are passed on to the script once each (it runs in a session of its
+own, so a Ctrl-C at the terminal reaches it once, through this command).
+The exit status is the script's, or 128 + the signal that ended it.`,
+  async run(args) {
+    // Everything after FILE is the script's, --help included.
+    if (args[0] === "--help" || args[0] === "-h") {
+      console.log(this.help);
+      return 0;
+    }
+    const [file, ...rest] = args;
+    if (file === undefined) throw new UsageError("run takes a FILE to run");
+    if (!existsSync(file)) throw new UsageError(`no such file: ${file}`);
+    const child = Bun.spawn([process.execPath, file, ...rest], { stdio: ["inherit", "inherit", "inherit"], detached: true });
+    const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
+    const onInt = forward("SIGINT"), onTerm = forward("SIGTERM");
+    process.on("SIGINT", onInt);
+    process.on("SIGTERM", onTerm);
+    try {
+      const code = await child.exited;
+      if (child.signalCode) return 128 + (constants.signals[child.signalCode as keyof typeof constants.signals] ?? 0);
+      return code;
+    } finally {
+      process.off("SIGINT", onInt);
+      process.off("SIGTERM", onTerm);
+    }
+  },
+};
