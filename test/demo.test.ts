@@ -1,20 +1,31 @@
-// The README's first command runs this pipeline: TypeScript writes Arrow
-// batches, a Python and a TypeScript consumer read them in place, and both
-// answers must match the producer's.
+// The README's first command, `npm run demo`, is `shmpipe demo`: the main
+// example (test/examples.test.ts runs it directly too), through the command.
 import { expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
-test("the demo pipeline runs end to end and both consumers agree with the producer", () => {
-  const cli = new URL("../scripts/shmpipe.ts", import.meta.url).pathname;
-  const run = Bun.spawnSync([process.execPath, cli, "demo", "--batches", "6", "--rows", "20000"], { stdout: "pipe", stderr: "pipe" });
-  const output = `${run.stdout}${run.stderr}`;
-  expect(run.exitCode, output).toBe(0);
-  expect(output).toContain("Python     read 120,000 rows");
-  expect(output).toContain("TypeScript read 120,000 rows");
-  expect(output).toContain("both consumers agree with the producer: yes");
+const cli = new URL("../scripts/shmpipe.ts", import.meta.url).pathname;
+
+test("shmpipe demo runs the main example and its check passes", () => {
+  const out = mkdtempSync(join(tmpdir(), "shmpipe-demo-"));
+  try {
+    const run = Bun.spawnSync([process.execPath, cli, "demo", "--rows", "100000", "--out", out, "--quiet"], { stdout: "pipe", stderr: "pipe" });
+    const output = `${run.stdout}${run.stderr}`;
+    expect(run.exitCode, output).toBe(0);
+    expect(output).toContain("check: R's ticks, mean prices and VWAPs for 20 symbols and Python's rows and price sum agree with the producer's own sums.");
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}, 120_000);
+
+test("shmpipe demo --help describes the main example", () => {
+  const run = Bun.spawnSync([process.execPath, cli, "demo", "--help"], { stdout: "pipe", stderr: "pipe" });
+  expect(run.exitCode).toBe(0);
+  expect(run.stdout.toString()).toContain("usage: bun examples/market/pipeline.ts [--rows N] [--out DIR] [--quiet]");
 });
 
 test("the byte-record demo still runs", () => {
-  const cli = new URL("../scripts/shmpipe.ts", import.meta.url).pathname;
   const run = Bun.spawnSync([process.execPath, cli, "demo", "--bytes", "--records", "20000"], { stdout: "pipe", stderr: "pipe" });
   const output = `${run.stdout}${run.stderr}`;
   expect(run.exitCode, output).toBe(0);

@@ -1,10 +1,12 @@
-// shmpipe demo: the sample Arrow pipeline (or, with --bytes, raw records
-// between two bun processes). Its options are parsed by the demos.
+// shmpipe demo: the main example, examples/market/pipeline.ts (Go -> R and
+// Python -> TypeScript on the built-in sample ticks), or with --bytes raw
+// records between two bun processes. Each parses its own options.
 import { existsSync } from "node:fs";
 import type { Command } from "./common.ts";
+import { runScript } from "./run.ts";
 
 export const demo: Command = {
-  summary: "an Arrow pipeline on sample data: TypeScript writes, Python and TypeScript read (--bytes: raw records)",
+  summary: "the main example: Go streams sample ticks to R and Python, TypeScript checks the answers (--bytes: raw records)",
   help: "", // the demos print their own (shmpipe demo --help, shmpipe demo --bytes --help)
   async run(args) {
     if (args.includes("--bytes")) {
@@ -12,13 +14,12 @@ export const demo: Command = {
       await bytesDemo(args.filter((arg) => arg !== "--bytes"));
       return Number(process.exitCode ?? 0);
     }
-    // Its Python consumer runs the repository's binding in the repository's venv.
-    if (!existsSync(new URL("../../ffi/python/shmpipe", import.meta.url))) {
+    // Its stages are the repository's: the Go producer's sources, the R and Python stages.
+    const example = new URL("../../examples/market/pipeline.ts", import.meta.url).pathname;
+    if (!existsSync(new URL("../../ffi/go/cmd/shmpipe-csv", import.meta.url))) {
       console.error("shmpipe: demo runs from a clone of the shmpipe repository (`npm run demo` there); `shmpipe demo --bytes` runs anywhere");
       return 2;
     }
-    const { pipeline } = await import("../pipeline.ts");
-    await pipeline(args);
-    return Number(process.exitCode ?? 0);
+    return runScript(example, args);
   },
 };

@@ -22,18 +22,23 @@ The exit status is the script's, or 128 + the signal that ended it.`,
     const [file, ...rest] = args;
     if (file === undefined) throw new UsageError("run takes a FILE to run");
     if (!existsSync(file)) throw new UsageError(`no such file: ${file}`);
-    const child = Bun.spawn([process.execPath, file, ...rest], { stdio: ["inherit", "inherit", "inherit"], detached: true });
-    const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
-    const onInt = forward("SIGINT"), onTerm = forward("SIGTERM");
-    process.on("SIGINT", onInt);
-    process.on("SIGTERM", onTerm);
-    try {
-      const code = await child.exited;
-      if (child.signalCode) return 128 + (constants.signals[child.signalCode as keyof typeof constants.signals] ?? 0);
-      return code;
-    } finally {
-      process.off("SIGINT", onInt);
-      process.off("SIGTERM", onTerm);
-    }
+    return runScript(file, rest);
   },
 };
+
+/** Runs `file` with this bun and `args`, passing on SIGINT and SIGTERM; its exit status, or 128 + its signal. */
+export async function runScript(file: string, args: string[]): Promise<number> {
+  const child = Bun.spawn([process.execPath, file, ...args], { stdio: ["inherit", "inherit", "inherit"], detached: true });
+  const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
+  const onInt = forward("SIGINT"), onTerm = forward("SIGTERM");
+  process.on("SIGINT", onInt);
+  process.on("SIGTERM", onTerm);
+  try {
+    const code = await child.exited;
+    if (child.signalCode) return 128 + (constants.signals[child.signalCode as keyof typeof constants.signals] ?? 0);
+    return code;
+  } finally {
+    process.off("SIGINT", onInt);
+    process.off("SIGTERM", onTerm);
+  }
+}
