@@ -150,3 +150,16 @@ test("R → Python: a table R published opens in pyarrow; the name goes when R's
   rmSync(dirname(done), { recursive: true });
   expect(existsSync(shmPath(name))).toBe(false);
 });
+
+for (const signal of ["SIGTERM", "SIGHUP"] as const) {
+  test(`R killed by ${signal} removes the names it created (a channel and a table)`, async () => {
+    const channel = uniqueName("r-owned"), table = uniqueName("r-owned-table");
+    const r = spawnR("owner.R", [channel, table]);
+    await waitForLine(r, (line) => line === "ready");
+    expect(existsSync(shmPath(channel)) && existsSync(shmPath(table))).toBe(true);
+    r.kill(signal);
+    await r.exited;
+    expect(r.signalCode).toBe(signal); // the signal took its course
+    expect([existsSync(shmPath(channel)), existsSync(shmPath(table))]).toEqual([false, false]);
+  });
+}

@@ -21,7 +21,10 @@ static void end_close(end *e) {
   e->reader = NULL;
   e->writer = NULL;
   if (e->segment) {
-    if (e->owned) shmp_unlink(e->name, NULL);
+    if (e->owned) {
+      shmp_unlink(e->name, NULL);
+      shmp_r_disown(e->name);
+    }
     shmp_segment_unref(e->segment);
     e->segment = NULL;
   }
@@ -79,6 +82,7 @@ SEXP shmp_r_open(SEXP name_arg, SEXP role_arg, SEXP create_arg, SEXP capacity_ar
   if (create) {
     e->segment = shmp_segment_create(name, capacity > 0 ? (uint64_t)capacity : 0, 0600, &err);
     e->owned = e->segment != NULL;
+    if (e->owned) shmp_r_own(name);
   } else {
     /* R never writes into shared memory: a reader maps the ring read-only. */
     uint32_t flags = (reader ? SHMP_OPEN_READ_ONLY_DATA : 0) | (wait != 0 ? SHMP_OPEN_WAIT_FOR_NAME : 0);

@@ -47,6 +47,11 @@ shmp_writer *shmp_r_live_writer(SEXP pointer, shmp_segment **segment, const char
  * between which Ctrl-C is seen; the offset, or the failure in `err`. */
 int64_t shmp_r_claim(shmp_writer *writer, uint64_t size, int64_t timeout_ns, shmp_error *err);
 
+/* Names this process created (owned.c): removed by whoever closes them,
+ * and by a SIGTERM or SIGHUP handler while owned. */
+void shmp_r_own(const char *name);
+void shmp_r_disown(const char *name);
+
 /* Columns that view shared memory (altrep.c: doubles and integers;
  * altstring.c: strings). Each is an ALTREP vector whose data1 is an
  * external pointer to a struct that starts with its kind, and whose prot

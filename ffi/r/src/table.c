@@ -21,7 +21,10 @@ typedef struct publication {
 
 static void publication_close(publication *p) {
   if (p == NULL || p->segment == NULL) return;
-  if (!p->persistent) shmp_unlink(p->name, NULL);
+  if (!p->persistent) {
+    shmp_unlink(p->name, NULL);
+    shmp_r_disown(p->name);
+  }
   shmp_segment_unref(p->segment);
   p->segment = NULL;
 }
@@ -55,6 +58,7 @@ SEXP shmp_r_publish_table(SEXP name_arg_, SEXP frame, SEXP persistent_arg) {
   R_RegisterCFinalizerEx(pointer, publication_finalize, TRUE);
   p->segment = shmp_segment_create(name, (uint64_t)footprint, 0600, &err);
   if (p->segment == NULL) shmp_r_raise(&err);
+  shmp_r_own(name);
   shmp_writer *writer = shmp_writer_attach(p->segment, &err);
   if (writer == NULL) shmp_r_raise(&err);
   if (shmp_r_send_frame(writer, p->segment, columns, count, rows, 1, 0, &err) != 0) {
@@ -62,6 +66,7 @@ SEXP shmp_r_publish_table(SEXP name_arg_, SEXP frame, SEXP persistent_arg) {
     shmp_r_raise(&err);
   }
   p->persistent = Rf_asLogical(persistent_arg) == TRUE;
+  if (p->persistent) shmp_r_disown(name); /* it outlives this session */
   if (p->persistent) shmp_writer_seal_persistent(writer);
   else shmp_writer_seal(writer);
   UNPROTECT(1);
