@@ -38,9 +38,19 @@ test_that("4 PSOCK workers get a 1 GB table by name and share one copy of it", {
 })
 
 test_that("a cluster whose workers cannot load the package is refused, naming them", {
-  libs <- Sys.getenv("R_LIBS")
-  Sys.setenv(R_LIBS = tempfile("no-library"))
-  cluster <- tryCatch(parallel::makePSOCKcluster(2), finally = Sys.setenv(R_LIBS = libs))
+  cluster <- parallel::makePSOCKcluster(2)
   on.exit(parallel::stopCluster(cluster), add = TRUE)
+  # Workers whose library paths hold no shmpipe, wherever this machine
+  # installed it (the README's `R CMD INSTALL` puts it in the site library).
+  # The function's environment is the global one: a test's would bring the
+  # package's namespace along, and the worker would load it to receive it.
+  hide_library <- function(empty) {
+    dir.create(empty)
+    unlockBinding(".Library.site", baseenv())
+    assign(".Library.site", character(), envir = baseenv())
+    assign(".lib.loc", empty, envir = environment(.libPaths))
+  }
+  environment(hide_library) <- globalenv()
+  parallel::clusterCall(cluster, hide_library, tempfile("no-library"))
   expect_error(shm_cluster_check(cluster), "workers 1, 2 cannot load the shmpipe package")
 })
