@@ -38,16 +38,8 @@ export function count(value: string | undefined, option: string, fallback: numbe
   return n;
 }
 
-/** Bytes for people: 512 B, 16.0 KiB, 1.5 GiB. */
-export function bytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let unit = 0;
-  while (n >= 1024 && unit < units.length - 1) {
-    n /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${n} B` : `${n.toFixed(1)} ${units[unit]}`;
-}
+/** Bytes for people: 512 B, 16.0 KiB, 1.5 GiB (as the pipeline's progress prints them). */
+export { bytes } from "../../lib/pipeline/format.ts";
 
 /** Rows under a header, in columns as wide as their widest cell; `right` columns align right. */
 export function columns(header: string[], rows: string[][], right: boolean[] = []): string {

@@ -21,10 +21,7 @@ static void end_close(end *e) {
   e->reader = NULL;
   e->writer = NULL;
   if (e->segment) {
-    if (e->owned) {
-      shmp_unlink(e->name, NULL);
-      shmp_r_disown(e->name);
-    }
+    if (e->owned) shmp_r_unlink_owned(e->name);
     shmp_segment_unref(e->segment);
     e->segment = NULL;
   }

@@ -61,3 +61,8 @@ void shmp_r_disown(const char *name) {
       return;
     }
 }
+
+void shmp_r_unlink_owned(const char *name) {
+  shmp_unlink(name, NULL);
+  shmp_r_disown(name);
+}

@@ -51,6 +51,7 @@ int64_t shmp_r_claim(shmp_writer *writer, uint64_t size, int64_t timeout_ns, shm
  * and by a SIGTERM or SIGHUP handler while owned. */
 void shmp_r_own(const char *name);
 void shmp_r_disown(const char *name);
+void shmp_r_unlink_owned(const char *name); /* removes the name, and disowns it */
 
 /* Columns that view shared memory (altrep.c: doubles and integers;
  * altstring.c: strings). Each is an ALTREP vector whose data1 is an

@@ -21,10 +21,7 @@ typedef struct publication {
 
 static void publication_close(publication *p) {
   if (p == NULL || p->segment == NULL) return;
-  if (!p->persistent) {
-    shmp_unlink(p->name, NULL);
-    shmp_r_disown(p->name);
-  }
+  if (!p->persistent) shmp_r_unlink_owned(p->name);
   shmp_segment_unref(p->segment);
   p->segment = NULL;
 }
