@@ -163,3 +163,17 @@ for (const signal of ["SIGTERM", "SIGHUP"] as const) {
     expect([existsSync(shmPath(channel)), existsSync(shmPath(table))]).toEqual([false, false]);
   });
 }
+
+test("Ctrl-C ends R's wait for a batch at once, and the reader goes on working", async () => {
+  const name = uniqueName("r-interrupt");
+  const r = spawnR("interrupted.R", [name]);
+  await waitForLine(r, (line) => line === "ready");
+  await Bun.sleep(300); // well inside the wait
+  r.kill("SIGINT");
+  const [outcome, next, left] = (await finished(r)).trim().split("\n");
+  const seconds = Number(outcome!.match(/^interrupted after ([\d.]+) s$/)?.[1]);
+  expect(seconds).toBeGreaterThanOrEqual(0.3);
+  expect(seconds).toBeLessThan(1.3); // Ctrl-C is seen between the wait's 0.1 s slices
+  expect(next!.trim()).toBe("ETIMEOUT");
+  expect(left!.trim()).toBe("name left: FALSE");
+});

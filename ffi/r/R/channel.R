@@ -80,6 +80,21 @@ read_batch <- function(reader, timeout = Inf) {
   .Call(shmp_r_read_batch, reader$pointer, reader$state$dictionaries, timeout)
 }
 
+#' Calls `f(batch)` for each batch until the end of the stream (each wait
+#' up to `timeout` seconds) and gives each batch's record back when `f`
+#' returns (columns `f` kept elsewhere are copied first, as by
+#' release_batch()). Returns the number of batches, invisibly.
+each_batch <- function(reader, f, timeout = Inf) {
+  stopifnot(inherits(reader, "shmpipe_reader"), is.function(f))
+  count <- 0
+  while (!is.null(batch <- read_batch(reader, timeout))) {
+    f(batch)
+    release_batch(batch)
+    count <- count + 1
+  }
+  invisible(count)
+}
+
 #' Gives a batch's record back to the writer now; its columns keep their
 #' values (they are copied first).
 release_batch <- function(batch) invisible(.Call(shmp_r_release_batch, batch))

@@ -105,3 +105,24 @@ test_that("a channel's string columns are R strings at once (R's loops over them
   expect_equal(batch$w, words)
   close(reader)
 })
+
+test_that("each_batch() calls a function on every batch and gives each record back", {
+  name <- unique_name("each")
+  reader <- shm_reader(name, create = TRUE, capacity = 32768)
+  writer <- shm_writer(name)
+  kept <- list()
+  # 8 KB batches in a 32 KB ring: the fifth fits only if records came back.
+  producer <- function(k) write_batch(writer, data.frame(x = rep(as.numeric(k), 1000)), timeout = 2)
+  producer(1)
+  seen <- 0
+  count <- each_batch(reader, function(batch) {
+    seen <<- seen + sum(batch$x)
+    kept[[length(kept) + 1]] <<- batch$x # kept past the batch: copied, not lost
+    if (length(kept) < 5) producer(length(kept) + 1) else close(writer)
+  }, timeout = 2)
+  expect_equal(count, 5)
+  expect_equal(seen, 1000 * sum(1:5))
+  expect_equal(vapply(kept, function(x) x[1], 0), as.numeric(1:5))
+  expect_false(any(vapply(kept, is_shared, NA)))
+  close(reader)
+})
