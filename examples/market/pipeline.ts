@@ -55,10 +55,12 @@ const sums: SymbolSums[] = JSON.parse(readFileSync(`${csv}.sums.json`, "utf8"));
 
 const answers: Answers = { results: [], python: null, resultsDelayMs: NaN };
 const p = new Pipeline("market", { cwd: repository });
-const ticks = p.channel("ticks", { capacity: 64 << 20 });
-const results = p.channel("results", { capacity: 1 << 20 });
+const BATCH_ROWS = 65536;
+// Records: the schema, then the batches (the progress shows a bar).
+const ticks = p.channel("ticks", { capacity: 64 << 20, expectedRecords: 1 + Math.ceil(rows / BATCH_ROWS) });
+const results = p.channel("results", { capacity: 1 << 20, expectedRecords: 2 });
 p.go("producer", "./ffi/go/cmd/shmpipe-csv", {
-  args: ["--schema", "symbol:string,ts:timestamp[us],price:float64,qty:int64", csv, "{ticks}"],
+  args: ["--schema", "symbol:string,ts:timestamp[us],price:float64,qty:int64", "--batch-rows", String(BATCH_ROWS), csv, "{ticks}"],
   writes: [ticks],
 });
 p.rscript("stats", "examples/market/stats.R", { reads: [ticks], writes: [results] });

@@ -12,6 +12,8 @@ export interface Channel {
   readonly name: string;
   readonly capacity: number;
   readonly mode: number;
+  /** How many records the writer will send, if known: the progress then shows a bar. */
+  readonly expectedRecords?: number;
 }
 
 /**
@@ -72,9 +74,13 @@ export class Pipeline {
   }
 
   /** A channel between stages; `capacity`: bytes of ring (default 16 MiB), above the largest record. */
-  channel(name: string, options: { capacity?: number; mode?: number } = {}): Channel {
+  channel(name: string, options: { capacity?: number; mode?: number; expectedRecords?: number } = {}): Channel {
     this.#claimName(name, "channel");
-    const channel: Channel = { kind: "channel", name, capacity: options.capacity ?? DEFAULT_CAPACITY, mode: options.mode ?? 0o600 };
+    const { capacity = DEFAULT_CAPACITY, mode = 0o600, expectedRecords } = options;
+    if (expectedRecords !== undefined && !(Number.isInteger(expectedRecords) && expectedRecords > 0)) {
+      throw new TypeError(`pipeline ${this.name}: channel "${name}": expectedRecords is a whole number above 0`);
+    }
+    const channel: Channel = { kind: "channel", name, capacity, mode, expectedRecords };
     this.endpoints.push(channel);
     return channel;
   }

@@ -66,7 +66,7 @@ export async function run(pipeline: Pipeline, options: RunOptions = {}): Promise
   const mode = options.quiet ? "off" : (options.progress ?? "auto");
   const statusLine = mode === "tty" || (mode === "auto" && process.stderr.isTTY === true);
   const display = new Display(options.print ?? defaultPrinter, statusLine);
-  const progress = new Progress(channels.map((channel) => ({ local: channel.name, segment: segments.get(channel.name)! })), stat, display);
+  const progress = new Progress(channels.map((channel) => ({ local: channel.name, segment: segments.get(channel.name)!, expectedRecords: channel.expectedRecords })), stat, display);
   const sink: LineSink = (stage, stream, line) => display.stageLine(stage, stream, line);
   const running: { spec: StageSpec; stage: RunningStage }[] = [];
   // How each stage ended, whether the runner had stopped it, and in which order they ended.
