@@ -21,7 +21,7 @@ export async function demo(argv: string[]): Promise<void> {
     },
   });
   if (values.help) {
-    console.log(`usage: shmpipe demo [--records N] [--size BYTES] [--capacity BYTES]
+    console.log(`usage: shmpipe demo --bytes [--records N] [--size BYTES] [--capacity BYTES]
 
 Streams N records of BYTES bytes from one bun process to another through a
 shared-memory channel, checks their order, and prints throughput.

@@ -59,7 +59,7 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     if (error instanceof ShmpipeError) {
-      console.error(error.message);
+      console.error(`shmpipe ${name}: ${error.message}`);
       return 1;
     }
     // A bug of ours: still one line, with the trace on request.

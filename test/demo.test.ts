@@ -22,7 +22,7 @@ test("shmpipe demo runs the main example and its check passes", () => {
 test("shmpipe demo --help describes the main example", () => {
   const run = Bun.spawnSync([process.execPath, cli, "demo", "--help"], { stdout: "pipe", stderr: "pipe" });
   expect(run.exitCode).toBe(0);
-  expect(run.stdout.toString()).toContain("usage: bun examples/market/pipeline.ts [--rows N] [--out DIR] [--quiet]");
+  expect(run.stdout.toString()).toContain("usage: shmpipe demo [--rows N] [--out DIR] [--quiet]");
 });
 
 test("the byte-record demo still runs", () => {
@@ -30,4 +30,14 @@ test("the byte-record demo still runs", () => {
   const output = `${run.stdout}${run.stderr}`;
   expect(run.exitCode, output).toBe(0);
   expect(output).toContain("received 20,000 records (0 out of order)");
+});
+
+test("a wrong option to the demo is one line and the usage, exit status 2, no stack trace", () => {
+  for (const args of [["--rows", "-5"], ["--rowz", "10"], ["extra"], ["--rows", "abc"]]) {
+    const run = Bun.spawnSync([process.execPath, cli, "demo", ...args], { stdout: "pipe", stderr: "pipe" });
+    expect(run.exitCode).toBe(2);
+    const lines = run.stderr.toString().trim().split("\n");
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toBe("usage: shmpipe demo [--rows N] [--out DIR] [--quiet]");
+  }
 });

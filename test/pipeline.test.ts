@@ -254,7 +254,7 @@ describe("signals to the runner", () => {
     child.kill("SIGINT");
     const { code, stderr } = await ended(child);
     expect(code).toBe(130);
-    expect(stderr).toBe(`shmpipe: SIGINT: stopped pipeline ${name} (stages waiter, reader); removed its 1 segments`);
+    expect(stderr).toBe(`shmpipe: SIGINT: stopped pipeline ${name} (stages waiter, reader); removed its segment`);
     expect(performance.now() - started).toBeLessThan(4000); // SIGTERM was enough: no wait for the grace period
     expectNothingLeft(name, pids);
   });
@@ -268,7 +268,7 @@ describe("signals to the runner", () => {
     child.kill("SIGINT");
     const { code, stderr } = await ended(child);
     expect(code).toBe(130);
-    expect(stderr.split("\n")).toEqual([`shmpipe: SIGINT: stopped pipeline ${name} (stages waiter, reader); removed its 1 segments`]);
+    expect(stderr.split("\n")).toEqual([`shmpipe: SIGINT: stopped pipeline ${name} (stages waiter, reader); removed its segment`]);
     expect(performance.now() - started).toBeLessThan(5000);
     expectNothingLeft(name, pids);
   });

@@ -10,47 +10,40 @@
 // to a Parquet file. This script runs them, prints R's table, and checks
 // R's and Python's answers against the sums the generator wrote with the
 // file.
-import { parseArgs } from "node:util";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { ArrowReader, openReader, Pipeline } from "../../lib/index.ts";
 import { type Answers, checkAnswers, type SymbolSums } from "./check.ts";
 import { printResults, type ResultRow } from "./results.ts";
+import { fail, optionsOf, runOrExit } from "../script.ts";
 
-const { values } = parseArgs({
-  options: {
-    rows: { type: "string", default: "5000000" },
-    out: { type: "string", default: join(import.meta.dir, "../../out/market") },
-    quiet: { type: "boolean", default: false },
-    help: { type: "boolean", short: "h" },
-  },
-});
-if (values.help) {
-  console.log(`usage: bun examples/market/pipeline.ts [--rows N] [--out DIR] [--quiet]
+const usage = `usage: shmpipe demo [--rows N] [--out DIR] [--quiet]
+       bun examples/market/pipeline.ts [--rows N] [--out DIR] [--quiet]
 
 Go streams N market ticks (default 5,000,000; the CSV file is generated
 once into DIR, default out/market) as Arrow batches through shared memory
 to an R stage (statistics per symbol, sent back as a table) and a Python
 stage (a Parquet file in DIR); prints R's table and checks both answers
-against the generator's own sums. --quiet prints no progress or summary.`);
-  process.exit(0);
-}
+against the generator's own sums. --quiet prints no progress or summary.
+(\`shmpipe demo --bytes --help\`: the byte-record demo.)`;
+const values = optionsOf(usage, {
+  rows: { type: "string", default: "5000000" },
+  out: { type: "string", default: join(import.meta.dir, "../../out/market") },
+  quiet: { type: "boolean", default: false },
+});
 const rows = Number(values.rows);
-if (!Number.isInteger(rows) || rows < 1) {
-  console.error(`market: --rows takes a positive whole number, not "${values.rows}"`);
-  process.exit(2);
-}
+if (!Number.isInteger(rows) || rows < 1) fail(`--rows takes a positive whole number, not "${values.rows}"`, usage);
 const repository = join(import.meta.dir, "../..");
-const out = values.out;
+const out = String(values.out);
 mkdirSync(out, { recursive: true });
 const csv = join(out, `ticks-${rows}.csv`);
 const parquet = join(out, `ticks-${rows}.parquet`);
-const quiet = values.quiet;
+const quiet = values.quiet === true;
 
 // The sample data, written once (go build caches the generator).
 const data = new Pipeline("market-data", { cwd: repository });
 data.go("generate", "./examples/market/ticks", { args: [csv, String(rows)] });
-await data.run({ quiet: true });
+await runOrExit(data, { quiet: true });
 const sums: SymbolSums[] = JSON.parse(readFileSync(`${csv}.sums.json`, "utf8"));
 
 const answers: Answers = { results: [], python: null, resultsDelayMs: NaN };
@@ -75,7 +68,7 @@ p.fn("results", async ({ channels }) => {
 }, { reads: [results] });
 
 const started = performance.now();
-const summary = await p.run({
+const summary = await runOrExit(p, {
   quiet,
   // The Python stage's last line is its answer, as JSON; the rest is printed.
   print: (line, stream) => {

@@ -5,32 +5,25 @@
 //
 // Runs examples/r-parallel/psock.R as a one-stage pipeline, which gives it
 // the clone's R library.
-import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { Pipeline } from "../../lib/index.ts";
+import { fail, optionsOf, runOrExit } from "../script.ts";
 
-const { values } = parseArgs({
-  options: {
-    gib: { type: "string", default: "1" },
-    workers: { type: "string", default: "4" },
-    help: { type: "boolean", short: "h" },
-  },
-});
-if (values.help) {
-  console.log(`usage: bun examples/r-parallel/run.ts [--gib N] [--workers N]
+const usage = `usage: bun examples/r-parallel/run.ts [--gib N] [--workers N]
 
 Publishes a features table of N GiB of doubles (default 1) once; WORKERS R
 workers (default 4, parallel's PSOCK cluster) get it by name and sum its
 columns; then the same with clusterExport of the data.frame. Prints the
 time to the results and the workers' memory (Pss) side by side. Needs
-about 3 × N GiB of memory.`);
-  process.exit(0);
-}
+about 3 × N GiB of memory.`;
+const values = optionsOf(usage, {
+  gib: { type: "string", default: "1" },
+  workers: { type: "string", default: "4" },
+});
 const bytes = Math.round(Number(values.gib) * 2 ** 30), workers = Number(values.workers);
 if (!(bytes >= 2 ** 20) || !Number.isInteger(workers) || workers < 1) {
-  console.error("r-parallel: --gib takes a size of at least 1/1024 and --workers a whole number above 0");
-  process.exit(2);
+  fail("--gib takes a size of at least 1/1024 and --workers a whole number above 0", usage);
 }
 const p = new Pipeline("r-parallel", { cwd: join(import.meta.dir, "../..") });
 p.rscript("psock", "examples/r-parallel/psock.R", { args: [String(bytes), String(workers)] });
-await p.run({ quiet: true, print: (line) => console.log(line.replace(/^\[psock\] /, "")) });
+await runOrExit(p, { quiet: true, print: (line) => console.log(line.replace(/^\[psock\] /, "")) });

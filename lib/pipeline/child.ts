@@ -36,7 +36,10 @@ export class ChildStage implements RunningStage {
     // grandchild could keep them open, so the end is the child's exit
     // plus whatever output is already on its way (bounded).
     this.ended = this.#child.exited.then(async (status) => {
-      await Promise.race([streams, Bun.sleep(500)]);
+      // (A timer cleared once the streams end: a pending one would keep the runner's process alive.)
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([streams, new Promise((done) => (timer = setTimeout(done, 500)))]);
+      clearTimeout(timer);
       const signal = this.#child.signalCode;
       return { status: signal ? null : status, signal: signal ? String(signal) : null, stderrTail: tail.lines, wallMs: performance.now() - started };
     });

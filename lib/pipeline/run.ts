@@ -161,7 +161,7 @@ export async function run(pipeline: Pipeline, options: RunOptions = {}): Promise
   };
   if (interrupted) {
     const stopped = summary.stages.filter((stage) => stage.stopped).map((stage) => stage.name);
-    display.note(`shmpipe: ${interrupted}: stopped pipeline ${pipeline.name} (${stopped.length ? `stages ${stopped.join(", ")}` : "no stage was still running"}); removed its ${pipeline.endpoints.length} segments`);
+    display.note(`shmpipe: ${interrupted}: stopped pipeline ${pipeline.name} (${stopped.length ? `stages ${stopped.join(", ")}` : "no stage was still running"}); removed its ${pipeline.endpoints.length === 1 ? "segment" : `${pipeline.endpoints.length} segments`}`);
     process.exit(128 + SIGNAL_NUMBER[interrupted]);
   }
   if (!options.quiet) for (const line of formatSummary(summary)) display.note(line);
