@@ -59,7 +59,7 @@ fi
 # The R package, into the project's own library (.rlib), again whenever
 # its sources or the core's changed (R CMD INSTALL bundles the core).
 R_STAMP=.rlib/.stamp
-if [ ! -f "$R_STAMP" ] || [ -n "$(find ffi/r/R ffi/r/src ffi/r/DESCRIPTION ffi/r/NAMESPACE ffi/core/src ffi/core/include \
+if [ ! -f "$R_STAMP" ] || [ -n "$(find ffi/r/R ffi/r/src ffi/r/DESCRIPTION ffi/r/NAMESPACE ffi/r/configure ffi/core/src ffi/core/include \
      -newer "$R_STAMP" -type f ! -name '*.o' ! -name '*.so' ! -path 'ffi/r/src/core/*' 2>/dev/null | head -1)" ]; then
   say "installing the R package into .rlib (R CMD INSTALL)"
   mkdir -p .rlib

@@ -177,3 +177,22 @@ test("Ctrl-C ends R's wait for a batch at once, and the reader goes on working",
   expect(next!.trim()).toBe("ETIMEOUT");
   expect(left!.trim()).toBe("name left: FALSE");
 });
+
+test("a table of several batches: release_batch() of one leaves the others in place", async () => {
+  const name = uniqueName("ts-batches-to-r");
+  const x = (from: number) => vectorFromArray(Array.from({ length: 1000 }, (_, i) => from + i), new Float64());
+  const table = new Table([new Table({ x: x(0) }).batches[0]!, new Table({ x: x(1000) }).batches[0]!]);
+  using _published = publish(name, table);
+  const lines = (await finished(spawnR("open_batches.R", [name]))).trim().split("\n");
+  expect(lines).toEqual(["FALSE 499500", "TRUE 1499500"]);
+});
+
+test("Ctrl-C ends R's wait for a channel to be created", async () => {
+  const r = spawnR("open_waiting.R", [uniqueName("r-never-created")]);
+  await waitForLine(r, (line) => line === "ready");
+  await Bun.sleep(400);
+  r.kill("SIGINT");
+  const seconds = Number((await finished(r)).trim().match(/^interrupted after ([\d.]+) s$/)?.[1]);
+  expect(seconds).toBeGreaterThanOrEqual(0.3);
+  expect(seconds).toBeLessThan(1.4);
+});

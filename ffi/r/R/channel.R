@@ -32,8 +32,16 @@ send_bytes <- function(writer, bytes, timeout = 30) {
   invisible(.Call(shmp_r_send_bytes, writer$pointer, bytes, timeout))
 }
 
-close.shmpipe_reader <- function(con, ...) invisible(.Call(shmp_r_close, con$pointer))
-close.shmpipe_writer <- function(con, ...) invisible(.Call(shmp_r_close, con$pointer))
+#' Closes the reading end; the columns of its batches still alive are
+#' copied first (the writer may reuse their records once the reader is gone).
+close.shmpipe_reader <- function(con, ...) invisible(.Call(shmp_r_close, con$pointer, 0))
+
+#' Closes the writing end: the readers see the end of the stream. Nothing is
+#' lost silently: if this process created the channel (its name goes now)
+#' and no reader ever attached to read what it wrote, close() first waits
+#' up to `timeout` seconds for one to come, then fails with EUNREAD naming
+#' the records lost.
+close.shmpipe_writer <- function(con, timeout = 30, ...) invisible(.Call(shmp_r_close, con$pointer, timeout))
 
 print.shmpipe_reader <- function(x, ...) {
   state <- if (.Call(shmp_r_is_open, x$pointer)) "open" else "closed"
@@ -62,7 +70,8 @@ conditionMessage.shmpipe_error <- function(c) c$message
 #' send their levels each time.
 write_batch <- function(writer, df, timeout = 30) {
   stopifnot(inherits(writer, "shmpipe_writer"), is.data.frame(df))
-  signature <- paste(names(df), vapply(df, function(x) paste(class(x), collapse = "/"), ""), collapse = "|")
+  # What the schema says of each column: its name, its class, a POSIXct's time zone.
+  signature <- paste(names(df), vapply(df, function(x) paste(c(class(x), attr(x, "tzone")), collapse = "/"), ""), collapse = "|")
   with_schema <- !identical(writer$state$signature, signature)
   .Call(shmp_r_write_batch, writer$pointer, df, with_schema, timeout)
   writer$state$signature <- signature

@@ -32,7 +32,7 @@ unpublish_table <- function(name) {
     rm(list = name, envir = .published)
     .Call(shmp_r_close_publication, pointer)
   } else {
-    shm_unlink(name)
+    .Call(shmp_r_unpublish, name) # the core checks that it is a table, not a channel
   }
   invisible(NULL)
 }
@@ -65,9 +65,11 @@ open_table <- function(name, wait = 0, batches = FALSE) {
 }
 
 # unserialize() of a column that was serialized by name: `where` is
-# list(table name, batch, token, column). Fails loudly when the table is
-# gone or was published again since (the token no longer matches).
-shared_column <- function(where) {
+# list(table name, batch, token, column, length). The column, or the
+# condition that says why it cannot be had (the table is gone, or was
+# published again since: the token no longer matches), which the C side
+# turns into a stand-in that signals it on first use.
+shared_column <- function(where) tryCatch({
   name <- where[[1]]
   table <- .opened[[name]]
   if (is.null(table) || !identical(attr(table, "token"), where[[3]])) {
@@ -77,7 +79,7 @@ shared_column <- function(where) {
   if (!identical(attr(table, "token"), where[[3]]) || where[[2]] > length(table))
     stop(sprintf("table \"%s\" was published again since this column was serialized", name))
   table[[where[[2]]]][[where[[4]]]]
-}
+}, error = function(e) e)
 
 #' Checks that every worker of a parallel cluster can load this package,
 #' and fails naming those that cannot. A worker without it would receive a

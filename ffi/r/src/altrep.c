@@ -162,13 +162,21 @@ static SEXP view_serialized_state(SEXP x) {
   return where != R_NilValue && copy_of(x) == R_NilValue ? where : NULL;
 }
 
+/* A column serialized by name comes back as the table's memory
+ * (shared_column() in R/table.R); when the table cannot be opened (gone,
+ * published again), as a stand-in that signals why on first use
+ * (altrep_gone.c): an error inside unserialize() would end a PSOCK
+ * worker's loop, and the whole cluster with it. */
 SEXP shmp_r_view_unserialize(SEXP class, SEXP state) {
-  (void)class;
   SEXP package = PROTECT(Rf_mkString("shmpipe"));
   SEXP namespace = PROTECT(R_FindNamespace(package));
   SEXP call = PROTECT(Rf_lang2(Rf_install("shared_column"), state));
-  SEXP column = Rf_eval(call, namespace);
-  UNPROTECT(3);
+  SEXP column = PROTECT(Rf_eval(call, namespace));
+  if (Rf_inherits(column, "condition")) {
+    int type = class == real_class.ptr ? REALSXP : class == integer_class.ptr ? INTSXP : STRSXP;
+    column = shmp_r_gone_column(type, state, column);
+  }
+  UNPROTECT(4);
   return column;
 }
 
@@ -176,11 +184,13 @@ SEXP shmp_r_view_unserialize(SEXP class, SEXP state) {
 SEXP shmp_r_view_pointer(SEXP x) { return R_altrep_data1(x); }
 
 SEXP shmp_r_view(int real, const void *values, const uint8_t *validity, R_xlen_t length, SEXP lease, SEXP where) {
+  /* The pointer and its finalizer first: an allocation that fails later leaks nothing. */
+  SEXP pointer = PROTECT(R_MakeExternalPtr(NULL, R_NilValue, lease));
+  R_RegisterCFinalizer(pointer, view_free);
   view *v = malloc(sizeof *v);
   if (v == NULL) Rf_error("out of memory");
   *v = (view){SHMP_R_VIEW_NUMERIC, values, validity, length, real};
-  SEXP pointer = PROTECT(R_MakeExternalPtr(v, R_NilValue, lease));
-  R_RegisterCFinalizer(pointer, view_free);
+  R_SetExternalPtrAddr(pointer, v);
   SEXP x = R_new_altrep(real ? real_class : integer_class, pointer, where);
   UNPROTECT(1);
   return x;

@@ -24,6 +24,8 @@ typedef struct strings {
   int kind;                 /* SHMP_R_VIEW_STRINGS: tells release_batch() what this is */
   const uint8_t *offsets;   /* int32 (utf8) or int64 (large_utf8), length + 1, checked by the core */
   const uint8_t *data;
+  uint64_t data_length;
+  char *column, *segment;   /* for error sentences */
   const uint8_t *validity;  /* NULL: no nulls */
   R_xlen_t length;
   int wide;
@@ -39,22 +41,10 @@ static strings *strings_of(SEXP x) { return R_ExternalPtrAddr(R_altrep_data1(x))
 
 static SEXP made_so_far(SEXP x) { return R_ExternalPtrTag(R_altrep_data1(x)); }
 
-/* The CHARSXP of element i, read from the ring. */
+/* The CHARSXP of element i, read from the segment (checked again: read.c). */
 static SEXP element_from_ring(const strings *s, R_xlen_t i) {
   if (s->validity != NULL && !(s->validity[i / 8] >> (i % 8) & 1)) return NA_STRING;
-  int64_t from, to;
-  if (s->wide) {
-    memcpy(&from, s->offsets + 8 * i, 8);
-    memcpy(&to, s->offsets + 8 * (i + 1), 8);
-  } else {
-    int32_t a, b;
-    memcpy(&a, s->offsets + 4 * i, 4);
-    memcpy(&b, s->offsets + 4 * (i + 1), 4);
-    from = a;
-    to = b;
-  }
-  if (to - from > INT32_MAX) Rf_error("a string of %lld bytes is longer than R allows", (long long)(to - from));
-  return Rf_mkCharLenCE((const char *)s->data + from, (int)(to - from), CE_UTF8);
+  return shmp_r_arrow_string(s->offsets, s->data, s->data_length, s->wide, i, s->column, s->segment);
 }
 
 /* The STRSXP the made elements go in, and the bits that say which are. */
@@ -134,18 +124,26 @@ static Rboolean strings_inspect(SEXP x, int pre, int deep, int pvec, void (*insp
 
 static void strings_free(SEXP pointer) {
   strings *s = R_ExternalPtrAddr(pointer);
-  if (s != NULL) free(s->made);
+  if (s != NULL) {
+    free(s->made);
+    free(s->column);
+    free(s->segment);
+  }
   free(s);
   R_ClearExternalPtr(pointer);
 }
 
-SEXP shmp_r_strings(const uint8_t *offsets, const uint8_t *data, const uint8_t *validity, R_xlen_t length, int wide,
-                    SEXP lease, SEXP where) {
+SEXP shmp_r_strings(const uint8_t *offsets, const uint8_t *data, uint64_t data_length, const uint8_t *validity,
+                    R_xlen_t length, int wide, const char *column, const char *segment, SEXP lease, SEXP where) {
+  /* The pointer and its finalizer first: an allocation that fails later leaks nothing. */
+  SEXP pointer = PROTECT(R_MakeExternalPtr(NULL, R_NilValue, lease));
+  R_RegisterCFinalizer(pointer, strings_free);
   strings *s = calloc(1, sizeof *s);
   if (s == NULL) Rf_error("out of memory");
-  *s = (strings){SHMP_R_VIEW_STRINGS, offsets, data, validity, length, wide, 0, 0, 0, NULL};
-  SEXP pointer = PROTECT(R_MakeExternalPtr(s, R_NilValue, lease));
-  R_RegisterCFinalizer(pointer, strings_free);
+  R_SetExternalPtrAddr(pointer, s);
+  *s = (strings){SHMP_R_VIEW_STRINGS, offsets, data, data_length, strdup(column), strdup(segment), validity, length, wide,
+                 0, 0, 0, NULL};
+  if (s->column == NULL || s->segment == NULL) Rf_error("out of memory");
   SEXP x = R_new_altrep(string_class, pointer, where);
   UNPROTECT(1);
   return x;

@@ -12,12 +12,20 @@
 
 #define SLICE_NS INT64_C(100000000)
 
-static void end_close(end *e) {
-  if (e == NULL) return;
+/* Closes the end. A writer that would lose records (its creator's name
+ * goes, and no reader ever attached to read them) reports it: in `err`
+ * if given, else on stderr (a finalizer has no one to tell). */
+static int end_close(end *e, shmp_error *err) {
+  if (e == NULL) return 0;
+  int rc = 0;
   if (e->checker) shmp_arrow_checker_free(e->checker);
   e->checker = NULL;
   if (e->reader) shmp_reader_close(e->reader);
-  if (e->writer) shmp_writer_close(e->writer);
+  if (e->writer) {
+    shmp_error lost;
+    rc = shmp_writer_close_checked(e->writer, err ? err : &lost);
+    if (rc < 0 && err == NULL) REprintf("shmpipe: %s\n", lost.message);
+  }
   e->reader = NULL;
   e->writer = NULL;
   if (e->segment) {
@@ -25,11 +33,14 @@ static void end_close(end *e) {
     shmp_segment_unref(e->segment);
     e->segment = NULL;
   }
+  if (e->created) shmp_segment_unref(e->created);
+  e->created = NULL;
+  return rc;
 }
 
 static void end_finalize(SEXP pointer) {
   end *e = R_ExternalPtrAddr(pointer);
-  end_close(e);
+  end_close(e, NULL);
   free(e);
   R_ClearExternalPtr(pointer);
 }
@@ -66,6 +77,26 @@ int64_t next_slice(int64_t deadline) {
   return left < 0 ? 0 : left < SLICE_NS ? left : SLICE_NS;
 }
 
+/* Opens `name`, waiting up to `wait_ns` (-1: for ever; 0: it must exist)
+ * for it to be created, in slices between which Ctrl-C is seen. */
+static shmp_segment *open_waiting(const char *name, uint32_t flags, int64_t wait_ns, shmp_error *err) {
+  if (wait_ns == 0) return shmp_segment_open(name, flags, 2000000000, err); /* a creator still setting it up */
+  int64_t started = now_ns(), deadline = wait_ns < 0 ? -1 : started + wait_ns;
+  for (;;) {
+    shmp_segment *s = shmp_segment_open(name, flags | SHMP_OPEN_WAIT_FOR_NAME, next_slice(deadline), err);
+    if (s != NULL) return s;
+    int missing = err->code == shmp_r_constant("ENOENT") || err->code == shmp_r_constant("ENOTREADY");
+    if (!missing) return NULL;
+    if (deadline >= 0 && now_ns() >= deadline) {
+      /* The sentence for the whole wait, not for its last slice. */
+      if (err->code == shmp_r_constant("ENOENT"))
+        shmp_open_missing(name, flags | SHMP_OPEN_WAIT_FOR_NAME, now_ns() - started, wait_ns, err);
+      return NULL;
+    }
+    R_CheckUserInterrupt();
+  }
+}
+
 SEXP shmp_r_open(SEXP name_arg, SEXP role_arg, SEXP create_arg, SEXP capacity_arg, SEXP wait_arg) {
   const char *name = string_arg(name_arg, "name");
   int reader = strcmp(string_arg(role_arg, "role"), "reader") == 0;
@@ -73,36 +104,79 @@ SEXP shmp_r_open(SEXP name_arg, SEXP role_arg, SEXP create_arg, SEXP capacity_ar
   double capacity = Rf_asReal(capacity_arg);
   int64_t wait = seconds_ns(wait_arg);
   shmp_error err;
+  /* The pointer and its finalizer first: whatever fails or is interrupted
+   * later, what was made goes with it (the name too). */
+  SEXP pointer = PROTECT(R_MakeExternalPtr(NULL, R_NilValue, R_NilValue));
+  R_RegisterCFinalizerEx(pointer, end_finalize, TRUE); /* also at the end of the session */
   end *e = calloc(1, sizeof *e);
   if (e == NULL) Rf_error("out of memory");
+  R_SetExternalPtrAddr(pointer, e);
   snprintf(e->name, sizeof e->name, "%s", name);
+  /* R never writes into shared memory: a reader maps the ring read-only,
+   * also one that created the channel (the created mapping only owns the name). */
+  uint32_t flags = reader ? SHMP_OPEN_READ_ONLY_DATA : 0;
   if (create) {
-    e->segment = shmp_segment_create(name, capacity > 0 ? (uint64_t)capacity : 0, 0600, &err);
-    e->owned = e->segment != NULL;
-    if (e->owned) shmp_r_own(name);
+    e->created = shmp_segment_create(name, capacity > 0 ? (uint64_t)capacity : 0, 0600, &err);
+    if (e->created == NULL) shmp_r_raise(&err);
+    e->owned = 1;
+    shmp_r_own(name);
+    if (reader) e->segment = shmp_segment_open(name, flags, 0, &err);
+    else shmp_segment_ref(e->segment = e->created);
   } else {
-    /* R never writes into shared memory: a reader maps the ring read-only. */
-    uint32_t flags = (reader ? SHMP_OPEN_READ_ONLY_DATA : 0) | (wait != 0 ? SHMP_OPEN_WAIT_FOR_NAME : 0);
-    e->segment = shmp_segment_open(name, flags, wait != 0 ? wait : 2000000000, &err);
+    e->segment = open_waiting(name, flags, wait, &err);
   }
-  if (e->segment != NULL) {
-    if (reader) e->reader = shmp_reader_attach(e->segment, &err);
-    else e->writer = shmp_writer_attach(e->segment, &err);
-  }
-  if (e->reader == NULL && e->writer == NULL) {
-    end_close(e);
-    free(e);
-    shmp_r_raise(&err);
-  }
-  SEXP pointer = PROTECT(R_MakeExternalPtr(e, R_NilValue, R_NilValue));
-  R_RegisterCFinalizerEx(pointer, end_finalize, TRUE); /* also at the end of the session */
+  if (e->segment == NULL) shmp_r_raise(&err);
+  if (reader) e->reader = shmp_reader_attach(e->segment, &err);
+  else e->writer = shmp_writer_attach(e->segment, &err);
+  if (e->reader == NULL && e->writer == NULL) shmp_r_raise(&err);
   UNPROTECT(1);
   return pointer;
 }
 
-SEXP shmp_r_close(SEXP pointer) {
+/* Lets go of a reader's batches still alive: their views copy what they
+ * show (the leases the reader made, held weakly in its pointer's tag), so
+ * that none shows a record the writer reuses once the reader is gone. */
+static void release_leases(SEXP pointer) {
+  for (SEXP ref = R_ExternalPtrTag(pointer); ref != R_NilValue; ref = CDR(ref)) {
+    SEXP lease_ptr = R_WeakRefKey(CAR(ref));
+    if (lease_ptr != R_NilValue) shmp_r_release_lease_copying(lease_ptr);
+  }
+  R_SetExternalPtrTag(pointer, R_NilValue);
+}
+
+void shmp_r_track_lease(SEXP pointer, SEXP lease_ptr) {
+  /* The new lease first, then those still held (the list forgets the
+   * batches collected or released since: it stays as long as those alive). */
+  SEXP ref = PROTECT(R_MakeWeakRef(lease_ptr, R_NilValue, R_NilValue, FALSE));
+  SEXP fresh = PROTECT(Rf_cons(ref, R_NilValue)), tail = fresh;
+  for (SEXP old = R_ExternalPtrTag(pointer); old != R_NilValue; old = CDR(old)) {
+    SEXP key = R_WeakRefKey(CAR(old));
+    if (key == R_NilValue || !shmp_r_lease_held(key)) continue;
+    SETCDR(tail, Rf_cons(CAR(old), R_NilValue));
+    tail = CDR(tail);
+  }
+  R_SetExternalPtrTag(pointer, fresh);
+  UNPROTECT(2);
+}
+
+SEXP shmp_r_close(SEXP pointer, SEXP timeout_arg) {
   end *e = TYPEOF(pointer) == EXTPTRSXP ? R_ExternalPtrAddr(pointer) : NULL;
-  end_close(e);
+  if (e == NULL || e->segment == NULL) return R_NilValue;
+  if (e->reader) release_leases(pointer);
+  if (e->writer) {
+    /* Nothing is lost silently: a creator whose records no reader ever
+     * attached to read waits for one (in slices: Ctrl-C is seen). */
+    int64_t t = seconds_ns(timeout_arg), deadline = t < 0 ? -1 : now_ns() + t;
+    shmp_error err;
+    for (;;) {
+      int rc = shmp_writer_linger(e->writer, next_slice(deadline), 256, &err);
+      if (rc != shmp_constant("ETIMEOUT") || (deadline >= 0 && now_ns() >= deadline)) break;
+      R_CheckUserInterrupt();
+    }
+    if (end_close(e, &err) < 0) shmp_r_raise(&err);
+    return R_NilValue;
+  }
+  end_close(e, NULL);
   return R_NilValue;
 }
 

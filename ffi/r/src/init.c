@@ -5,7 +5,7 @@
 #include "shmpipe_r.h"
 
 SEXP shmp_r_open(SEXP, SEXP, SEXP, SEXP, SEXP);
-SEXP shmp_r_close(SEXP);
+SEXP shmp_r_close(SEXP, SEXP);
 SEXP shmp_r_is_open(SEXP);
 SEXP shmp_r_name(SEXP);
 SEXP shmp_r_recv_bytes(SEXP, SEXP);
@@ -21,12 +21,14 @@ SEXP shmp_r_publish_table(SEXP, SEXP, SEXP);
 SEXP shmp_r_close_publication(SEXP);
 SEXP shmp_r_publication_open(SEXP);
 SEXP shmp_r_open_table(SEXP, SEXP, SEXP, SEXP);
+SEXP shmp_r_unpublish(SEXP);
 void shmp_r_init_altrep(DllInfo *info);
 void shmp_r_init_altstring(DllInfo *info);
+void shmp_r_init_altrep_gone(DllInfo *info);
 
 static const R_CallMethodDef routines[] = {
     {"shmp_r_open", (DL_FUNC)&shmp_r_open, 5},
-    {"shmp_r_close", (DL_FUNC)&shmp_r_close, 1},
+    {"shmp_r_close", (DL_FUNC)&shmp_r_close, 2},
     {"shmp_r_is_open", (DL_FUNC)&shmp_r_is_open, 1},
     {"shmp_r_name", (DL_FUNC)&shmp_r_name, 1},
     {"shmp_r_recv_bytes", (DL_FUNC)&shmp_r_recv_bytes, 2},
@@ -42,6 +44,7 @@ static const R_CallMethodDef routines[] = {
     {"shmp_r_close_publication", (DL_FUNC)&shmp_r_close_publication, 1},
     {"shmp_r_publication_open", (DL_FUNC)&shmp_r_publication_open, 1},
     {"shmp_r_open_table", (DL_FUNC)&shmp_r_open_table, 4},
+    {"shmp_r_unpublish", (DL_FUNC)&shmp_r_unpublish, 1},
     {NULL, NULL, 0},
 };
 
@@ -54,5 +57,6 @@ void R_init_shmpipe(DllInfo *info) {
   R_registerRoutines(info, NULL, routines, NULL, NULL);
   shmp_r_init_altrep(info);
   shmp_r_init_altstring(info);
+  shmp_r_init_altrep_gone(info);
   R_useDynamicSymbols(info, FALSE);
 }

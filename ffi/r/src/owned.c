@@ -16,7 +16,7 @@
 
 static char owned[OWNED_MAX][SHMP_NAME_MAX + 16]; /* shm_open names, "/shmpipe.<name>" */
 static volatile sig_atomic_t used[OWNED_MAX];
-static pid_t owner[OWNED_MAX]; /* a child forked by parallel::mclapply inherits the table, not the names */
+static volatile pid_t owner[OWNED_MAX]; /* a child forked by parallel::mclapply inherits the table, not the names */
 static int handlers_installed;
 
 static void on_signal(int sig) {

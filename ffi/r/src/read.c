@@ -66,30 +66,46 @@ static int64_t int_at(const column_in *in, int64_t i) {
   }
 }
 
-static SEXP strings_of(const column_in *in) {
+/* String i of an Arrow utf8 (wide: large_utf8) column as an R string.
+ * The core checked the offsets; they are checked again against the data
+ * here, as a peer could rewrite them after that check, and R strings
+ * cannot hold a NUL byte: a shmpipe_error naming the column either way. */
+SEXP shmp_r_arrow_string(const uint8_t *offsets, const uint8_t *data, uint64_t data_length, int wide, R_xlen_t i,
+                         const char *column, const char *segment) {
+  int64_t from, to;
+  if (wide) {
+    memcpy(&from, offsets + 8 * i, 8);
+    memcpy(&to, offsets + 8 * (i + 1), 8);
+  } else {
+    int32_t a, b;
+    memcpy(&a, offsets + 4 * i, 4);
+    memcpy(&b, offsets + 4 * (i + 1), 4);
+    from = a;
+    to = b;
+  }
+  char detail[300];
+  if (from < 0 || to < from || (uint64_t)to > data_length)
+    snprintf(detail, sizeof detail, "column \"%s\": string %lld has offsets %lld..%lld outside its %llu bytes of data",
+             column, (long long)i, (long long)from, (long long)to, (unsigned long long)data_length);
+  else if (to - from > INT32_MAX)
+    snprintf(detail, sizeof detail, "column \"%s\": string %lld has %lld bytes, more than an R string holds", column,
+             (long long)i, (long long)(to - from));
+  else if (memchr(data + from, 0, (size_t)(to - from)) != NULL)
+    snprintf(detail, sizeof detail, "column \"%s\": string %lld holds a NUL byte, which R strings cannot", column,
+             (long long)i);
+  else
+    return Rf_mkCharLenCE((const char *)data + from, (int)(to - from), CE_UTF8);
+  shmp_r_raise_usage(shmp_r_constant("EARROW"), "recv", segment, detail);
+}
+
+static SEXP strings_of(const column_in *in, const char *segment) {
   int64_t n = in->c.length;
   SEXP out = PROTECT(Rf_allocVector(STRSXP, n));
-  int wide = in->c.type == T_LARGE_UTF8;
   const uint8_t *offsets = in->record + in->c.values_offset, *data = in->record + in->c.data_offset;
-  for (int64_t i = 0; i < n; i++) {
-    if (is_null(in, i)) {
-      SET_STRING_ELT(out, i, NA_STRING);
-      continue;
-    }
-    int64_t from, to;
-    if (wide) {
-      memcpy(&from, offsets + 8 * i, 8);
-      memcpy(&to, offsets + 8 * (i + 1), 8);
-    } else {
-      int32_t a, b;
-      memcpy(&a, offsets + 4 * i, 4);
-      memcpy(&b, offsets + 4 * (i + 1), 4);
-      from = a;
-      to = b;
-    }
-    if (to - from > INT32_MAX) Rf_error("a string of %lld bytes is longer than R allows", (long long)(to - from));
-    SET_STRING_ELT(out, i, Rf_mkCharLenCE((const char *)data + from, (int)(to - from), CE_UTF8));
-  }
+  for (int64_t i = 0; i < n; i++)
+    SET_STRING_ELT(out, i, is_null(in, i) ? NA_STRING
+                                          : shmp_r_arrow_string(offsets, data, in->c.data_length, in->c.type == T_LARGE_UTF8,
+                                                                i, in->c.name, segment));
   UNPROTECT(1);
   return out;
 }
@@ -111,7 +127,11 @@ static SEXP column_vector(const column_in *in, SEXP lease_ptr, SEXP levels, cons
   const uint8_t *values = in->record + c->values_offset;
   const uint8_t *validity = c->null_count > 0 && c->validity_length > 0 ? in->record + c->validity_offset : NULL;
   if (c->dictionary_id >= 0) { /* a factor: codes are the indices + 1 */
-    if (levels == R_NilValue) Rf_error("column \"%s\": its dictionary has not arrived", c->name);
+    if (levels == R_NilValue) {
+      char detail[200];
+      snprintf(detail, sizeof detail, "column \"%s\": its dictionary has not arrived", c->name);
+      shmp_r_raise_usage(shmp_r_constant("EARROW"), "recv", channel, detail);
+    }
     SEXP codes = PROTECT(Rf_allocVector(INTSXP, n));
     for (int64_t i = 0; i < n; i++) INTEGER(codes)[i] = is_null(in, i) ? NA_INTEGER : (int)int_at(in, i) + 1;
     Rf_setAttrib(codes, R_LevelsSymbol, levels);
@@ -173,9 +193,10 @@ static SEXP column_vector(const column_in *in, SEXP lease_ptr, SEXP levels, cons
        * name); a channel's are made now: R's own loops call a method per
        * element of an ALTREP string vector, which made rowsum() and
        * split() by a string column 2-3x slower than on a plain vector. */
-      if (state == R_NilValue) return strings_of(in);
+      if (state == R_NilValue) return strings_of(in, channel);
       *viewed = 1;
-      return shmp_r_strings(values, in->record + c->data_offset, validity, n, c->type == T_LARGE_UTF8, lease_ptr, state);
+      return shmp_r_strings(values, in->record + c->data_offset, c->data_length, validity, n, c->type == T_LARGE_UTF8,
+                            c->name, channel, lease_ptr, state);
     case T_DATE: {
       SEXP out = PROTECT(Rf_allocVector(REALSXP, n));
       for (int64_t i = 0; i < n; i++) {
@@ -246,12 +267,12 @@ static void keep_levels(SEXP dictionaries, int64_t id, SEXP levels, int delta) {
   }
 }
 
-void shmp_r_take_dictionary(shmp_arrow_checker *checker, const uint8_t *record, SEXP dictionaries) {
+void shmp_r_take_dictionary(shmp_arrow_checker *checker, const uint8_t *record, SEXP dictionaries, const char *segment) {
   int delta = 0;
   int64_t id = shmp_arrow_checker_dictionary(checker, &delta);
   column_in in = {.record = record};
   shmp_arrow_checker_column(checker, 0, &in.c);
-  SEXP levels = PROTECT(strings_of(&in));
+  SEXP levels = PROTECT(strings_of(&in, segment));
   keep_levels(dictionaries, id, levels, delta);
   UNPROTECT(1);
 }
@@ -260,18 +281,18 @@ void shmp_r_take_dictionary(shmp_arrow_checker *checker, const uint8_t *record, 
  * pointer) gets record `lease_id` back when it is released; R_NilValue for
  * a published table's records, which only need the mapping. */
 SEXP shmp_r_new_lease(SEXP reader, uint64_t lease_id, shmp_segment *segment) {
-  lease *l = calloc(1, sizeof *l);
   end *e = reader == R_NilValue ? NULL : R_ExternalPtrAddr(reader);
+  /* The pointer and its finalizer first: if an allocation fails, the record still goes back. */
+  SEXP lease_ptr = PROTECT(R_MakeExternalPtr(NULL, R_NilValue, reader));
+  R_RegisterCFinalizerEx(lease_ptr, lease_finalize, TRUE);
+  lease *l = calloc(1, sizeof *l);
   if (l == NULL) {
     if (e != NULL && e->reader != NULL) shmp_reader_release_lease(e->reader, lease_id, NULL);
     Rf_error("out of memory");
   }
   *l = (lease){reader, lease_id, segment, 0};
   shmp_segment_ref(segment);
-  SEXP lease_ptr = PROTECT(R_MakeExternalPtr(l, R_NilValue, reader));
-  R_RegisterCFinalizerEx(lease_ptr, lease_finalize, TRUE);
-  /* The views, weakly: release_batch() finds them wherever they went. */
-  R_SetExternalPtrTag(lease_ptr, R_NilValue);
+  R_SetExternalPtrAddr(lease_ptr, l);
   UNPROTECT(1);
   return lease_ptr;
 }
@@ -284,7 +305,7 @@ void shmp_r_release_lease(SEXP lease_ptr) {
 /* The checked batch in `record` as a data.frame whose float64 and int32
  * columns view the record and keep `lease_ptr`. `origin`, for a published
  * table: list(name, batch, token), which each view's serialized state
- * extends with its column (R_NilValue for a channel's record). Returns
+ * extends with its column and length (R_NilValue for a channel's record). Returns
  * whether any column is a view in *viewed. */
 SEXP shmp_r_batch_frame(shmp_arrow_checker *checker, const uint8_t *record, SEXP lease_ptr, SEXP dictionaries,
                         const char *segment, SEXP origin, int *viewed) {
@@ -302,9 +323,10 @@ SEXP shmp_r_batch_frame(shmp_arrow_checker *checker, const uint8_t *record, SEXP
     SEXP levels = in.c.dictionary_id >= 0 ? levels_of(dictionaries, in.c.dictionary_id) : R_NilValue;
     SEXP state = R_NilValue;
     if (origin != R_NilValue) {
-      state = PROTECT(Rf_allocVector(VECSXP, 4));
+      state = PROTECT(Rf_allocVector(VECSXP, 5));
       for (int k = 0; k < 3; k++) SET_VECTOR_ELT(state, k, VECTOR_ELT(origin, k));
       SET_VECTOR_ELT(state, 3, Rf_ScalarInteger((int)i + 1));
+      SET_VECTOR_ELT(state, 4, Rf_ScalarReal((double)in.c.length)); /* for a stand-in, if the table is gone */
       UNPROTECT(1);
     }
     PROTECT(state);
@@ -326,9 +348,27 @@ SEXP shmp_r_batch_frame(shmp_arrow_checker *checker, const uint8_t *record, SEXP
   return frame;
 }
 
+typedef struct dictionary_read {
+  end *e;
+  const uint8_t *record;
+  SEXP dictionaries;
+  uint64_t lease_id;
+} dictionary_read;
+
+static SEXP read_dictionary(void *data) {
+  dictionary_read *d = data;
+  shmp_r_take_dictionary(d->e->checker, d->record, d->dictionaries, d->e->name);
+  return R_NilValue;
+}
+
+static void release_record(void *data) {
+  dictionary_read *d = data;
+  shmp_reader_release_lease(d->e->reader, d->lease_id, NULL);
+}
+
 SEXP shmp_r_read_batch(SEXP pointer, SEXP dictionaries, SEXP timeout) {
   end *e = live_end(pointer, "recv");
-  if (e->reader == NULL) Rf_error("read_batch() reads from a reader");
+  if (e->reader == NULL) shmp_r_raise_usage(shmp_r_constant("EINVAL"), "recv", e->name, "read_batch() reads from a reader, not a writer");
   shmp_error err;
   if (e->checker == NULL && (e->checker = shmp_arrow_checker_new(e->name, "recv", &err)) == NULL) shmp_r_raise(&err);
   int64_t t = seconds_ns(timeout);
@@ -341,8 +381,10 @@ SEXP shmp_r_read_batch(SEXP pointer, SEXP dictionaries, SEXP timeout) {
     const uint8_t *record = (const uint8_t *)shmp_segment_base(e->segment) + offset;
     int kind = shmp_reader_check_arrow(e->reader, e->checker, record, (uint64_t)length, &err);
     if (kind != SHMP_ARROW_RECORD_BATCH) {
-      if (kind == SHMP_ARROW_DICTIONARY) shmp_r_take_dictionary(e->checker, record, dictionaries);
-      shmp_reader_release_lease(e->reader, lease_id, NULL);
+      /* The record goes back whatever happens, an R error in the dictionary's strings included. */
+      dictionary_read d = {e, record, dictionaries, lease_id};
+      if (kind == SHMP_ARROW_DICTIONARY) R_ExecWithCleanup(read_dictionary, &d, release_record, &d);
+      else release_record(&d);
       if (kind < 0) shmp_r_raise(&err);
       continue; /* a schema, a dictionary, or a message skipped until the schema */
     }
@@ -351,6 +393,7 @@ SEXP shmp_r_read_batch(SEXP pointer, SEXP dictionaries, SEXP timeout) {
     int viewed = 0;
     SEXP frame = PROTECT(shmp_r_batch_frame(e->checker, record, lease_ptr, dictionaries, e->name, R_NilValue, &viewed));
     if (!viewed) shmp_r_release_lease(lease_ptr); /* nothing views the record: give it back now */
+    else shmp_r_track_lease(pointer, lease_ptr);
     UNPROTECT(2);
     return frame;
   }
@@ -364,7 +407,11 @@ SEXP shmp_r_release_batch(SEXP frame) {
   SEXP lease_ptr = R_NilValue;
   for (R_xlen_t i = 0; Rf_isNewList(frame) && i < Rf_xlength(frame) && lease_ptr == R_NilValue; i++)
     lease_ptr = shmp_r_view_lease(VECTOR_ELT(frame, i));
-  if (TYPEOF(lease_ptr) != EXTPTRSXP) return R_NilValue;
+  if (TYPEOF(lease_ptr) == EXTPTRSXP) shmp_r_release_lease_copying(lease_ptr);
+  return R_NilValue;
+}
+
+SEXP shmp_r_release_lease_copying(SEXP lease_ptr) {
   SEXP views = R_ExternalPtrTag(lease_ptr);
   for (R_xlen_t i = 0; TYPEOF(views) == VECSXP && i < Rf_xlength(views); i++) {
     SEXP ref = VECTOR_ELT(views, i);
@@ -373,6 +420,11 @@ SEXP shmp_r_release_batch(SEXP frame) {
   lease *l = R_ExternalPtrAddr(lease_ptr);
   if (l != NULL) lease_release(l);
   return R_NilValue;
+}
+
+int shmp_r_lease_held(SEXP lease_ptr) {
+  lease *l = R_ExternalPtrAddr(lease_ptr);
+  return l != NULL && !l->released;
 }
 
 SEXP shmp_r_is_shared(SEXP x) { return Rf_ScalarLogical(shmp_r_is_view(x)); }

@@ -27,6 +27,8 @@ typedef struct end {
   shmp_writer *writer;
   shmp_arrow_checker *checker; /* a reader's, made at its first read_batch() */
   int owned;           /* this process created the name: close removes it */
+  shmp_segment *created; /* the read-write mapping that created it (a reader's own is read-only), or NULL */
+  int schema_owed;     /* a writer's: a reader joined mid-stream and has not been sent the schema yet */
   char name[SHMP_NAME_MAX + 1];
 } end;
 
@@ -60,8 +62,12 @@ void shmp_r_unlink_owned(const char *name); /* removes the name, and disowns it 
  * table (serialized instead of the values), or R_NilValue. */
 enum { SHMP_R_VIEW_NUMERIC = 1, SHMP_R_VIEW_STRINGS = 2 };
 SEXP shmp_r_view(int real, const void *values, const uint8_t *validity, R_xlen_t length, SEXP lease, SEXP where);
-SEXP shmp_r_strings(const uint8_t *offsets, const uint8_t *data, const uint8_t *validity, R_xlen_t length, int wide,
-                    SEXP lease, SEXP where);
+SEXP shmp_r_strings(const uint8_t *offsets, const uint8_t *data, uint64_t data_length, const uint8_t *validity,
+                    R_xlen_t length, int wide, const char *column, const char *segment, SEXP lease, SEXP where);
+/* String i of an Arrow utf8/large_utf8 column, bounds and NUL checked (an
+ * EARROW shmpipe_error naming the column otherwise). */
+SEXP shmp_r_arrow_string(const uint8_t *offsets, const uint8_t *data, uint64_t data_length, int wide, R_xlen_t i,
+                         const char *column, const char *segment);
 SEXP shmp_r_view_pointer(SEXP x);             /* the external pointer (to reference weakly) */
 SEXP shmp_r_view_lease(SEXP x);               /* the lease a view keeps, or R_NilValue */
 int shmp_r_is_view(SEXP x);                   /* a view still reading shared memory */
@@ -70,6 +76,7 @@ void shmp_r_materialize_strings(SEXP pointer);
 int shmp_r_is_strings(SEXP x);
 int shmp_r_strings_shared(SEXP x);
 SEXP shmp_r_view_unserialize(SEXP class, SEXP state); /* a column serialized by name */
+SEXP shmp_r_gone_column(int type, SEXP state, SEXP why); /* its stand-in when its table cannot be opened */
 
 /* Reading batches (read.c): a lease on a record that views keep alive
  * (reader: an end's external pointer, or R_NilValue for a published
@@ -79,7 +86,10 @@ SEXP shmp_r_new_lease(SEXP reader, uint64_t lease_id, shmp_segment *segment);
 void shmp_r_release_lease(SEXP lease_ptr);
 SEXP shmp_r_batch_frame(shmp_arrow_checker *checker, const uint8_t *record, SEXP lease_ptr, SEXP dictionaries,
                         const char *segment, SEXP origin, int *viewed);
-void shmp_r_take_dictionary(shmp_arrow_checker *checker, const uint8_t *record, SEXP dictionaries);
+SEXP shmp_r_release_lease_copying(SEXP lease_ptr); /* views copy what they show, then the record goes back */
+int shmp_r_lease_held(SEXP lease_ptr);
+void shmp_r_track_lease(SEXP reader_pointer, SEXP lease_ptr); /* close() of the reader releases it (channel.c) */
+void shmp_r_take_dictionary(shmp_arrow_checker *checker, const uint8_t *record, SEXP dictionaries, const char *segment);
 
 /* Writing data.frames (write.c): the columns described for the core's
  * encoder (R's transient memory; an R error names a column R cannot

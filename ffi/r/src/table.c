@@ -121,7 +121,6 @@ static SEXP read_table(void *data) {
   REAL(token)[0] = shmp_segment_creator_pid(o->segment);
   REAL(token)[1] = (double)shmp_segment_capacity(o->segment);
   REAL(token)[2] = r->inode;
-  SEXP lease_ptr = PROTECT(shmp_r_new_lease(R_NilValue, 0, o->segment));
   SEXP batches = PROTECT(Rf_allocVector(VECSXP, 0));
   R_xlen_t count = 0;
   for (;;) {
@@ -132,24 +131,27 @@ static SEXP read_table(void *data) {
     const uint8_t *record = (const uint8_t *)shmp_segment_base(o->segment) + offset;
     int kind = shmp_arrow_checker_check(o->checker, record, (uint64_t)length, &err);
     if (kind < 0) shmp_r_raise(&err);
-    if (kind == SHMP_ARROW_DICTIONARY) shmp_r_take_dictionary(o->checker, record, r->dictionaries);
+    if (kind == SHMP_ARROW_DICTIONARY) shmp_r_take_dictionary(o->checker, record, r->dictionaries, r->name);
     if (kind == SHMP_ARROW_RECORD_BATCH) {
       SEXP origin = PROTECT(Rf_allocVector(VECSXP, 3));
       SET_VECTOR_ELT(origin, 0, Rf_mkString(r->name));
       SET_VECTOR_ELT(origin, 1, Rf_ScalarInteger((int)count + 1));
       SET_VECTOR_ELT(origin, 2, token);
+      /* A lease of its own for each batch (a hold on the mapping): release_batch()
+       * of one batch copies its views, and the others keep the mapping. */
+      SEXP lease_ptr = PROTECT(shmp_r_new_lease(R_NilValue, 0, o->segment));
       int viewed = 0;
       SEXP frame = PROTECT(shmp_r_batch_frame(o->checker, record, lease_ptr, r->dictionaries, r->name, origin, &viewed));
       SEXP longer = PROTECT(Rf_lengthgets(batches, count + 1));
       SET_VECTOR_ELT(longer, count++, frame);
-      UNPROTECT(4);
+      UNPROTECT(5);
       batches = longer;
       PROTECT(batches);
     }
     if (shmp_reader_release(o->reader, &err) != SHMP_OK) shmp_r_raise(&err);
   }
   Rf_setAttrib(batches, Rf_install("token"), token);
-  UNPROTECT(3);
+  UNPROTECT(2);
   return batches;
 }
 
@@ -176,4 +178,10 @@ SEXP shmp_r_open_table(SEXP name_arg_, SEXP wait_arg, SEXP ready_arg, SEXP dicti
   if (inode_of(name) != inode) inode = -2;
   reading r = {&o, name, dictionaries, inode};
   return R_ExecWithCleanup(read_table, &r, close_opening, &o);
+}
+
+SEXP shmp_r_unpublish(SEXP name_arg_) {
+  shmp_error err;
+  if (shmp_table_unpublish(name_arg(name_arg_), 0, &err) != SHMP_OK) shmp_r_raise(&err);
+  return R_NilValue;
 }

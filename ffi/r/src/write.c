@@ -116,7 +116,8 @@ static const char *describe(scratch *s, SEXP x, const char *name, R_xlen_t n, sh
     SEXP levels = Rf_getAttrib(x, R_LevelsSymbol);
     int32_t *codes = take(s, sizeof(int32_t) * (size_t)n);
     if (codes == NULL) return "out of memory";
-    for (R_xlen_t i = 0; i < n; i++) codes[i] = INTEGER(x)[i] == NA_INTEGER ? 0 : INTEGER(x)[i] - 1;
+    const int *in = INTEGER_RO(x);
+    for (R_xlen_t i = 0; i < n; i++) codes[i] = in[i] == NA_INTEGER ? 0 : in[i] - 1;
     c->kind = SHMP_COLUMN_DICTIONARY_UTF8;
     c->values = codes;
     c->validity = validity_of(s, n, &c->null_count, NA_INTEGER_RULE, x);
@@ -128,7 +129,9 @@ static const char *describe(scratch *s, SEXP x, const char *name, R_xlen_t n, sh
     int32_t *days = take(s, sizeof(int32_t) * (size_t)n);
     if (days == NULL) return "out of memory";
     int is_real = TYPEOF(x) == REALSXP;
-    for (R_xlen_t i = 0; i < n; i++) days[i] = is_real ? (ISNAN(REAL(x)[i]) ? 0 : (int32_t)floor(REAL(x)[i])) : INTEGER(x)[i];
+    const double *real = is_real ? REAL_RO(x) : NULL;
+    const int *integer = is_real ? NULL : INTEGER_RO(x);
+    for (R_xlen_t i = 0; i < n; i++) days[i] = is_real ? (ISNAN(real[i]) ? 0 : (int32_t)floor(real[i])) : integer[i];
     c->kind = SHMP_COLUMN_DATE32;
     c->values = days;
     c->validity = validity_of(s, n, &c->null_count, is_real ? NAN_RULE : NA_INTEGER_RULE, x);
@@ -138,7 +141,8 @@ static const char *describe(scratch *s, SEXP x, const char *name, R_xlen_t n, sh
     if (TYPEOF(x) != REALSXP) return "a POSIXct column is stored as doubles";
     int64_t *micros = take(s, sizeof(int64_t) * (size_t)n);
     if (micros == NULL) return "out of memory";
-    for (R_xlen_t i = 0; i < n; i++) micros[i] = ISNAN(REAL(x)[i]) ? 0 : (int64_t)llround(REAL(x)[i] * 1e6);
+    const double *seconds = REAL_RO(x);
+    for (R_xlen_t i = 0; i < n; i++) micros[i] = ISNAN(seconds[i]) ? 0 : (int64_t)llround(seconds[i] * 1e6);
     SEXP tz = Rf_getAttrib(x, Rf_install("tzone"));
     c->kind = SHMP_COLUMN_TIMESTAMP_US;
     c->values = micros;
@@ -148,20 +152,20 @@ static const char *describe(scratch *s, SEXP x, const char *name, R_xlen_t n, sh
   }
   if (inherits(x, "integer64")) { /* bit64: int64 values in a double vector */
     c->kind = SHMP_COLUMN_INT64;
-    c->values = REAL(x);
+    c->values = REAL_RO(x); /* read only: a view of shared memory stays a view */
     c->validity = validity_of(s, n, &c->null_count, NA_INTEGER64_RULE, x);
     return NULL;
   }
   switch (TYPEOF(x)) {
     case REALSXP:
       c->kind = SHMP_COLUMN_FLOAT64;
-      c->values = REAL(x);
+      c->values = REAL_RO(x); /* read only: a view of shared memory stays a view */
       c->r_na = 1; /* NA_real_ stays in its slot */
       c->validity = validity_of(s, n, &c->null_count, NA_REAL_RULE, x);
       return NULL;
     case INTSXP:
       c->kind = SHMP_COLUMN_INT32;
-      c->values = INTEGER(x);
+      c->values = INTEGER_RO(x);
       c->r_na = 1; /* NA_integer_ stays in its slot */
       c->validity = validity_of(s, n, &c->null_count, NA_INTEGER_RULE, x);
       return NULL;
@@ -169,7 +173,7 @@ static const char *describe(scratch *s, SEXP x, const char *name, R_xlen_t n, sh
       uint8_t *bits = take(s, (size_t)(n + 7) / 8);
       if (bits == NULL) return "out of memory";
       for (R_xlen_t i = 0; i < n; i++)
-        if (LOGICAL(x)[i] == TRUE) bits[i / 8] |= (uint8_t)(1u << (i % 8));
+        if (LOGICAL_RO(x)[i] == TRUE) bits[i / 8] |= (uint8_t)(1u << (i % 8));
       c->kind = SHMP_COLUMN_BOOL;
       c->values = bits;
       c->validity = validity_of(s, n, &c->null_count, NA_LOGICAL_RULE, x);
@@ -218,7 +222,8 @@ static int send_message(shmp_writer *writer, shmp_segment *segment, const encodi
 /* The columns of data.frame `frame` described for the core's encoder (in R's
  * transient memory); raises an R error naming a column R cannot write. */
 shmp_column *shmp_r_describe_frame(SEXP frame, const char *op, const char *segment, uint32_t *count, int64_t *rows) {
-  if (!Rf_isNewList(frame) || !Rf_inherits(frame, "data.frame")) Rf_error("expected a data.frame");
+  if (!Rf_isNewList(frame) || !Rf_inherits(frame, "data.frame"))
+    shmp_r_raise_usage(shmp_r_constant("EINVAL"), op, segment, "a data.frame is what goes out");
   R_xlen_t n = Rf_xlength(frame);
   SEXP names = Rf_getAttrib(frame, R_NamesSymbol);
   *rows = n ? Rf_xlength(VECTOR_ELT(frame, 0)) : 0;
@@ -226,7 +231,14 @@ shmp_column *shmp_r_describe_frame(SEXP frame, const char *op, const char *segme
   shmp_column *columns = take(&s, sizeof(shmp_column) * (size_t)n);
   for (R_xlen_t i = 0; i < n; i++) {
     const char *name = CHAR(STRING_ELT(names, i));
-    const char *why = describe(&s, VECTOR_ELT(frame, i), name, *rows, &columns[i]);
+    /* Every column as long as the first: the encoder reads that many values of each. */
+    SEXP x = VECTOR_ELT(frame, i);
+    char why_length[100];
+    snprintf(why_length, sizeof why_length, "it has %lld values, the first column %lld", (long long)Rf_xlength(x),
+             (long long)*rows);
+    const char *why = Rf_xlength(x) != *rows ? why_length
+                      : Rf_isMatrix(x)       ? "a matrix column has no Arrow counterpart in shmpipe"
+                                             : describe(&s, x, name, *rows, &columns[i]);
     if (why != NULL) {
       char detail[300];
       snprintf(detail, sizeof detail, "column \"%s\" cannot be written: %s", name, why);
@@ -276,13 +288,17 @@ SEXP shmp_r_write_batch(SEXP pointer, SEXP frame, SEXP with_schema, SEXP timeout
   shmp_segment *segment;
   const char *channel;
   shmp_writer *writer = shmp_r_live_writer(pointer, &segment, &channel);
+  end *e = R_ExternalPtrAddr(pointer);
   uint32_t count;
   int64_t rows;
   shmp_column *columns = shmp_r_describe_frame(frame, "send", channel, &count, &rows);
   shmp_error err;
-  /* A reader that joined mid-stream missed the schema: it goes again. */
-  int schema = Rf_asLogical(with_schema) == TRUE || shmp_writer_readers_joined(writer) != 0;
+  /* A reader that joined mid-stream missed the schema: it goes again, and
+   * is owed until a send with it succeeds (one that timed out still owes it). */
+  if (shmp_writer_readers_joined(writer) != 0) e->schema_owed = 1;
+  int schema = Rf_asLogical(with_schema) == TRUE || e->schema_owed;
   if (shmp_r_send_frame(writer, segment, columns, count, rows, schema, seconds_ns(timeout), &err) != 0)
     shmp_r_raise(&err);
+  if (schema) e->schema_owed = 0;
   return R_NilValue;
 }

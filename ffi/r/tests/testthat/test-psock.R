@@ -37,6 +37,21 @@ test_that("4 PSOCK workers get a 1 GB table by name and share one copy of it", {
   close(table)
 })
 
+test_that("a column whose table is gone fails the worker's task, saying so, and the cluster goes on", {
+  name <- unique_name("psock-gone")
+  table <- publish_table(name, data.frame(x = c(1, 2, 3)))
+  column <- open_table(name)$x
+  close(table) # this process keeps its mapping; a new worker finds no table
+  cluster <- parallel::makePSOCKcluster(1)
+  on.exit(parallel::stopCluster(cluster), add = TRUE)
+  sum_of <- function(x) sum(x)
+  environment(sum_of) <- globalenv()
+  err <- tryCatch(parallel::clusterCall(cluster, sum_of, column), error = function(e) e)
+  expect_s3_class(err, "error")
+  expect_match(conditionMessage(err), "No such file or directory")
+  expect_equal(parallel::clusterEvalQ(cluster, 1 + 1)[[1]], 2)
+})
+
 test_that("a cluster whose workers cannot load the package is refused, naming them", {
   cluster <- parallel::makePSOCKcluster(2)
   on.exit(parallel::stopCluster(cluster), add = TRUE)
