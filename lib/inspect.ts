@@ -82,16 +82,19 @@ function decode(name: string, bytes: Uint8Array): SegmentStat {
  * A snapshot of the segment `name`, taken without joining it: cheap enough
  * to poll (an open, a map, the core's look at the header, one /proc read
  * per process attached and a walk over the record headers in flight: tens
- * of microseconds). On a busy channel the counts are each exact but read
- * a moment apart. Throws ShmpipeError (ENOENT, EBADMAGIC, ECORRUPT, ...)
- * naming the segment and the cause.
+ * of microseconds, milliseconds for a full ring of small records; with
+ * `recordsInFlight: false` no walk, and recordsInFlight reads 0). On a
+ * busy channel the counts are each exact but read a moment apart. Throws
+ * ShmpipeError (ENOENT, EBADMAGIC, ECORRUPT, ...) naming the segment and
+ * the cause.
  */
-export function stat(name: string, options: { allowOtherOwner?: boolean } = {}): SegmentStat {
+export function stat(name: string, options: { allowOtherOwner?: boolean; recordsInFlight?: boolean } = {}): SegmentStat {
   const segment = Segment.inspect(name, { allowOtherOwner: options.allowOtherOwner ?? true });
   try {
     const out = new Uint8Array(STAT_SIZE);
     const err = errorBuffer();
-    if (core.shmp_segment_stat(segment.handle, out, err) !== 0) throw coreError(err);
+    const look = options.recordsInFlight === false ? core.shmp_segment_counts : core.shmp_segment_stat;
+    if (look(segment.handle, out, err) !== 0) throw coreError(err);
     return decode(name, out);
   } finally {
     segment.close();
@@ -142,22 +145,22 @@ export function remove(name: string): void {
 
 /**
  * The stale segments (as shmp_segment_stat decides: creator and every
- * attached peer dead, not a persistent table) among those whose names
- * start with `prefix`, removed unless `dryRun`. Each is looked at again
- * just before its name goes.
+ * attached peer dead, not a persistent table) among this user's whose
+ * names start with `prefix`, removed unless `dryRun`. Each is looked at
+ * again, as this user's (the core checks the file's owner), just before
+ * its name goes: another user's segments are theirs to collect, also
+ * for root.
  */
 export function collectGarbage(options: { dryRun?: boolean; prefix?: string } = {}): SegmentStat[] {
   const removed: SegmentStat[] = [];
   for (const entry of survey(options.prefix)) {
     if (!entry.stat?.stale) continue;
-    if (!options.dryRun) {
-      try {
-        if (!stat(entry.name).stale) continue; // someone attached meanwhile
-        removeName(entry.name, "unlink", true);
-      } catch (error) {
-        if (!(error instanceof ShmpipeError)) throw error;
-        continue; // gone or changed meanwhile: not ours to judge any more
-      }
+    try {
+      if (!stat(entry.name, { allowOtherOwner: false, recordsInFlight: false }).stale) continue; // someone attached meanwhile
+      if (!options.dryRun) removeName(entry.name, "unlink", true);
+    } catch (error) {
+      if (!(error instanceof ShmpipeError)) throw error;
+      continue; // another user's, or gone or changed meanwhile: not ours to judge
     }
     removed.push(entry.stat);
   }

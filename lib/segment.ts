@@ -10,7 +10,7 @@
 import { type Address, core, cString, dieBySignal, errno, libc, mappedBuffer, sleepSync } from "./ffi/bun.ts";
 import { Code, constant, coreError, errorBuffer, type Operation, setInterruptHandler, usageError } from "./errors.ts";
 
-const O_RDONLY = 0o0, O_RDWR = 0o2, O_CREAT = 0o100, O_EXCL = 0o200, O_CLOEXEC = 0o2000000;
+const O_RDONLY = 0o0, O_RDWR = 0o2, O_CREAT = 0o100, O_EXCL = 0o200, O_NONBLOCK = 0o4000, O_CLOEXEC = 0o2000000;
 const PROT_READ = 0x1, PROT_READ_WRITE = 0x3, MAP_SHARED = 0x1;
 const Call = {
   SHM_OPEN: constant("CALL_SHM_OPEN"),
@@ -95,6 +95,12 @@ let cleanupInstalled = false;
 
 function unlinkName(name: string, err: Uint8Array): number {
   return libc.shm_unlink(shmName(name, "unlink", err)) === 0 ? 0 : errno();
+}
+
+/** A name this process does not create but answers for (a pipeline's tables): removed at exit, and on the signals below. */
+export function removeAtExit(name: string): void {
+  installCleanup();
+  ownedNames.add(name);
 }
 
 function removeOwnedNames(): void {
@@ -213,7 +219,8 @@ export class Segment {
     const flags = (options.allowOtherOwner ? ALLOW_OTHER_OWNER : 0) | (waitMs > 0 ? WAIT_FOR_NAME : 0) | (inspect ? INSPECT : 0);
     const start = performance.now();
     let fd: number;
-    while ((fd = libc.shm_open(path, (inspect ? O_RDONLY : O_RDWR) | O_CLOEXEC, 0)) < 0) {
+    // O_NONBLOCK: a FIFO planted under the name would block the open for ever (the core refuses it below).
+    while ((fd = libc.shm_open(path, (inspect ? O_RDONLY : O_RDWR) | O_NONBLOCK | O_CLOEXEC, 0)) < 0) {
       const errorNumber = errno();
       if (errorNumber !== ENOENT) syscallFailed(err, "open", name, Call.SHM_OPEN, errorNumber);
       const rc = core.shmp_open_missing(cname, flags, nanoseconds(performance.now() - start), readyTimeoutNs, err);
@@ -222,7 +229,8 @@ export class Segment {
     }
     try {
       for (;;) {
-        const { size, uid } = fstat(fd, name, err);
+        const { size, uid, mode } = fstat(fd, name, err);
+        if (core.shmp_segment_check_file(cname, mode, err) !== 0) failed(err);
         // Its creator may have made the name but not yet sized it.
         const base = size > 0 ? mapFd(fd, size, "open", name, err, inspect ? PROT_READ : PROT_READ_WRITE) : null;
         const waitedNs = nanoseconds(performance.now() - start);
@@ -272,18 +280,18 @@ function mapFd(fd: number, size: number, op: Operation, name: string, err: Uint8
 }
 
 // struct stat offsets of st_uid and st_size for the Linux ABIs we run on.
-const STAT_LAYOUT: Record<string, { uid: number; size: number }> = {
-  x64: { uid: 28, size: 48 },
-  arm64: { uid: 24, size: 48 },
+const STAT_LAYOUT: Record<string, { mode: number; uid: number; size: number }> = {
+  x64: { mode: 24, uid: 28, size: 48 },
+  arm64: { mode: 16, uid: 24, size: 48 },
 };
 
-function fstat(fd: number, name: string, err: Uint8Array): { size: number; uid: number } {
+function fstat(fd: number, name: string, err: Uint8Array): { size: number; uid: number; mode: number } {
   const layout = STAT_LAYOUT[process.arch];
   if (!layout) throw new Error(`shmpipe: no struct stat layout for ${process.arch}`);
   const bytes = new Uint8Array(256);
   const buf = new DataView(bytes.buffer);
   if (libc.fstat(fd, bytes) !== 0) syscallFailed(err, "open", name, Call.FSTAT, errno());
-  return { uid: buf.getUint32(layout.uid, true), size: Number(buf.getBigInt64(layout.size, true)) };
+  return { mode: buf.getUint32(layout.mode, true), uid: buf.getUint32(layout.uid, true), size: Number(buf.getBigInt64(layout.size, true)) };
 }
 
 /** Removes a channel's name from /dev/shm (existing mappings stay valid). */

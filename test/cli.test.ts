@@ -221,6 +221,34 @@ test("a garbage file named like a segment is an error line for stat, rm and cat,
   oneErrorLine(await shmpipe("stat", name), /\[(ENOTREADY|ETRUNCATED)\]/);
 });
 
+test("a FIFO named like a segment: every command ends at once with an error line, and a create of the name too", async () => {
+  const name = uniqueName("cli-fifo");
+  const path = shmPath(name);
+  garbage.push(path);
+  expect(Bun.spawnSync(["mkfifo", "-m", "600", path]).exitCode).toBe(0);
+  for (const command of ["stat", "rm", "cat"]) oneErrorLine(await shmpipe(command, name), /is a FIFO, not a file: not a shmpipe segment/);
+  expect((await shmpipe("ls", "--prefix", name)).out).toContain("unreadable: EBADMAGIC");
+  expect((await shmpipe("gc", "--prefix", name)).out).toContain("gc: nothing stale");
+  const { createWriter } = await import("../lib/index.ts");
+  expect(() => createWriter(name)).toThrow("[EEXIST]");
+  expect(existsSync(path)).toBe(true);
+});
+
+test("gc leaves another user's stale segment alone (rm refuses it too)", async () => {
+  const name = uniqueName("cli-other");
+  const victim = await segment("channel", name, "1");
+  victim.kill("SIGKILL"); // stale
+  await victim.exited;
+  running.splice(running.indexOf(victim), 1);
+  garbage.push(shmPath(name));
+  const asRoot = process.getuid?.() === 0 ? [] : ["sudo", "-n"];
+  expect(Bun.spawnSync([...asRoot, "chown", "65534", shmPath(name)]).exitCode).toBe(0); // nobody's now
+  expect((await shmpipe("gc", "--prefix", name)).out).toContain("gc: nothing stale");
+  oneErrorLine(await shmpipe("rm", name), /\[EACCES\]/);
+  expect(existsSync(shmPath(name))).toBe(true);
+  if (asRoot.length) Bun.spawnSync([...asRoot, "rm", "-f", shmPath(name)]);
+});
+
 test("run runs a script with bun, passing its arguments and exit status, and each signal once", async () => {
   const script = new URL("./fixtures/cli-run-script.ts", import.meta.url).pathname;
   const exit = await shmpipe("run", script, "exit", "3", "a", "--help");

@@ -135,6 +135,41 @@ describe("running", () => {
     expect(result).toEqual({ sum: 300n * 301n / 2n, records: 300 });
     expectNothingLeft(name, stagePids(summary));
   });
+  test("the start gate waits for every reader stage, not for a number of attaches", async () => {
+    // One reader looks first (attaches twice), the other starts late: both get every record.
+    const name = uniqueName("gate");
+    const p = new Pipeline(name, { cwd: fixtures });
+    const t = p.channel("t", { capacity: 4096 });
+    p.bun("writer", "gate-writer.ts", { writes: [t] });
+    p.bun("peeker", "gate-reader.ts", { args: ["peek"], reads: [t] });
+    p.bun("late", "gate-reader.ts", { args: ["slow"], reads: [t] });
+    const { lines, print } = collect();
+    const summary = await p.run({ quiet: true, print });
+    expect(lines.sort()).toEqual(["[late] read 500", "[peeker] read 500"]);
+    expectNothingLeft(name, stagePids(summary));
+  });
+
+  test("quiet: no progress and no summary, only the stages' lines", async () => {
+    const name = uniqueName("quiet");
+    const p = new Pipeline(name, { cwd: fixtures });
+    const t = p.channel("t", { capacity: 4096 });
+    p.bun("writer", "gate-writer.ts", { writes: [t] });
+    p.bun("reader", "gate-reader.ts", { args: ["slow"], reads: [t] });
+    const { lines, print } = collect();
+    await p.run({ quiet: true, progressIntervalMs: 5, print });
+    expect(lines).toEqual(["[reader] read 500"]);
+  });
+
+  test("a printer that throws loses its lines, not the run: every stage ends, nothing is left", async () => {
+    const name = uniqueName("printer");
+    const p = new Pipeline(name, { cwd: fixtures });
+    const t = p.channel("t", { capacity: 4096 });
+    p.bun("writer", "gate-writer.ts", { writes: [t] });
+    p.bun("reader", "gate-reader.ts", { reads: [t] });
+    const summary = await p.run({ quiet: true, print: () => { throw new Error("a broken pipe"); } });
+    expect(summary.stages.map((stage) => stage.outcome.status)).toEqual([0, 0]);
+    expectNothingLeft(name, stagePids(summary));
+  });
 });
 
 describe("published tables", () => {

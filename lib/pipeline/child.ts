@@ -22,16 +22,24 @@ export class ChildStage implements RunningStage {
     });
     this.pid = this.#child.pid;
     const tail = new Tail();
+    // A sink that throws (a broken pipe under the runner) loses that line, never the stage's outcome.
+    const show = (stream: "stdout" | "stderr", line: string) => {
+      try {
+        sink(name, stream, line);
+      } catch {
+        // the line is lost; the stage goes on
+      }
+    };
     const streams = Promise.all([
       eachLine(this.#child.stdout, (line) => {
         if (line.startsWith(OUTPUT_LINE)) this.outputs.push(line.slice(OUTPUT_LINE.length).trim());
-        else sink(name, "stdout", line);
+        else show("stdout", line);
       }),
       eachLine(this.#child.stderr, (line) => {
         tail.push(line);
-        sink(name, "stderr", line);
+        show("stderr", line);
       }),
-    ]);
+    ]).catch(() => {}); // a stream that fails ends the output, not the outcome
     // The output streams end when the last process holding them does: a
     // grandchild could keep them open, so the end is the child's exit
     // plus whatever output is already on its way (bounded).

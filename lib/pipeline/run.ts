@@ -13,7 +13,7 @@
 // records until the run ends (docs/PROTOCOL.md, "What a writer's close
 // leaves behind").
 import { openWriter } from "../channel.ts";
-import { removeName, Segment } from "../segment.ts";
+import { removeAtExit, removeName, Segment } from "../segment.ts";
 import { ChildStage, type LineSink } from "./child.ts";
 import { Display, defaultPrinter, type Printer } from "./display.ts";
 import { PipelineError, tailBlock } from "./errors.ts";
@@ -105,9 +105,16 @@ export async function run(pipeline: Pipeline, options: RunOptions = {}): Promise
 
   try {
     for (const channel of channels) created.push(Segment.create(segments.get(channel.name)!, { capacity: channel.capacity, mode: channel.mode }));
+    // A stage publishes each table (to outlive itself); the runner answers for the name, also if it exits early.
+    for (const table of tables) removeAtExit(segments.get(table.name)!);
+    // A reader stage's pid once it started ("fn" for a function stage).
+    const pidOf = (name: string) => () => {
+      const entry = running.find(({ spec }) => spec.name === name);
+      return entry?.spec.kind === "fn" ? "fn" : (entry?.stage.pid ?? null);
+    };
     gate = new StartGate(channels.map((channel) => ({
       segment: segments.get(channel.name)!,
-      readers: pipeline.stages.filter((stage) => stage.options.reads?.includes(channel)).map((stage) => stage.name),
+      readers: pipeline.stages.filter((stage) => stage.options.reads?.includes(channel)).map((stage) => ({ name: stage.name, pid: pidOf(stage.name) })),
     })), stat);
     uninstall = onStopSignals((signal, count) => {
       interrupted ??= signal;
@@ -135,18 +142,36 @@ export async function run(pipeline: Pipeline, options: RunOptions = {}): Promise
       });
     }
     gate.start();
-    progress.start(options.progressIntervalMs ?? (statusLine ? 250 : 2000));
+    if (mode !== "off") progress.start(options.progressIntervalMs ?? (statusLine ? 250 : 2000));
     await Promise.all(running.map(({ stage }) => stage.ended));
     // Let the outcome handlers above run before reading what they recorded.
     await Promise.resolve();
   } finally {
-    if (killTimer) clearTimeout(killTimer);
-    gate?.close();
-    progress.stop();
-    finalStats = new Map(channels.map((channel) => [channel.name, stat(segments.get(channel.name)!)]));
-    for (const segment of created) segment.close();
-    for (const table of tables) removeName(segments.get(table.name)!, "unlink", true);
-    uninstall();
+    // Whatever ended the run, a throw in it too: no stage outlives it, and
+    // every segment goes (each step on its own, so that one failing does
+    // not keep the next from running).
+    const steps: (() => void)[] = [
+      () => {
+        if (running.some(({ stage }) => !outcomes.has(stage))) {
+          stopAll();
+          killAll();
+        }
+      },
+      () => killTimer && clearTimeout(killTimer),
+      () => gate?.close(),
+      () => progress.stop(),
+      () => (finalStats = new Map(channels.map((channel) => [channel.name, stat(segments.get(channel.name)!)]))),
+      ...created.map((segment) => () => segment.close()),
+      ...tables.map((table) => () => removeName(segments.get(table.name)!, "unlink", true)),
+      () => uninstall(),
+    ];
+    for (const step of steps) {
+      try {
+        step();
+      } catch {
+        // the next step still runs
+      }
+    }
   }
 
   const summary: Summary = {

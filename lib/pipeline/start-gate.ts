@@ -5,19 +5,37 @@
 // reader of its own to each channel before any stage starts: it reads
 // nothing and holds the ring at the first record, so every reader stage
 // starts there too; a writer fills at most the ring before it waits. The
-// runner lets go once every reader stage of the channel has attached (or
-// every one has ended: the start-up is over either way).
+// runner lets go once every reader stage of the channel is attached (or
+// has ended: the start-up is over either way).
+//
+// "Attached" is told from the channel's live readers, not from how many
+// attaches there were (a stage may open, close and open again; a tool may
+// look in): a process stage is attached when a live reader is in its
+// process group (stages run in groups of their own, so a helper process
+// of the stage counts), and the function stages together when the
+// runner's own process holds as many readers besides the gate's.
+import { readFileSync } from "node:fs";
 import { openReader } from "../channel.ts";
 import type { Reader } from "../reader.ts";
 import type { ChannelStatFn } from "./stat.ts";
 
 export interface GatedChannel {
   segment: string;
-  /** Names of the stages that read it. */
-  readers: string[];
+  /** The stages that read it: a process stage by its pid once started (null before), a function stage as "fn". */
+  readers: { name: string; pid: () => number | null | "fn" }[];
 }
 
 const POLL_MS = 10;
+
+/** The process group of `pid`, or null if it is gone. */
+function groupOf(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]); // after the name: state, ppid, pgrp
+  } catch {
+    return null;
+  }
+}
 
 export class StartGate {
   readonly #held = new Map<GatedChannel, Reader>();
@@ -47,11 +65,22 @@ export class StartGate {
     this.#timer = null;
   }
 
+  #attached(channel: GatedChannel): boolean {
+    const pids = this.stat(channel.segment)?.readerPids;
+    if (!pids) return false;
+    const groups = new Set(pids.map(groupOf));
+    const waiting = channel.readers.filter((stage) => !this.#ended.has(stage.name));
+    const functions = waiting.filter((stage) => stage.pid() === "fn").length;
+    const mine = pids.filter((pid) => pid === process.pid).length - 1; // less the gate's own reader
+    return mine >= functions && waiting.every((stage) => {
+      const pid = stage.pid();
+      return pid === "fn" || (pid !== null && groups.has(pid));
+    });
+  }
+
   #check(): void {
     for (const [channel, reader] of this.#held) {
-      // The stat counts every reader that ever attached, the runner's own included.
-      const attached = (this.stat(channel.segment)?.readersAttached ?? 0) - 1;
-      if (attached >= channel.readers.length || channel.readers.every((stage) => this.#ended.has(stage))) {
+      if (this.#attached(channel)) {
         reader.close();
         this.#held.delete(channel);
       }

@@ -12,6 +12,8 @@ export interface ChannelStat {
   records?: number;
   /** Readers that ever attached. */
   readersAttached: number;
+  /** The pids of the readers attached now and alive (for the start gate), when the source knows them. */
+  readerPids?: number[];
 }
 
 /** The stats of the channel whose segment is `segment`, or null if it cannot be read. */
@@ -19,8 +21,13 @@ export type ChannelStatFn = (segment: string) => ChannelStat | null;
 
 export const defaultStat: ChannelStatFn = (segment) => {
   try {
-    const s = stat(segment);
-    return { bytes: s.committedBytes, records: s.committedRecords, readersAttached: s.readersEver };
+    const s = stat(segment, { recordsInFlight: false }); // polled often: no walk over the records
+    return {
+      bytes: s.committedBytes,
+      records: s.committedRecords,
+      readersAttached: s.readersEver,
+      readerPids: s.readers.filter((reader) => reader.alive).map((reader) => reader.pid),
+    };
   } catch (error) {
     if (error instanceof ShmpipeError) return null; // gone, or not readable: no figure this time
     throw error;

@@ -1,5 +1,5 @@
 // shmpipe run FILE [args...]: runs a pipeline script with this bun, as
-// `bun FILE` would, passing on SIGINT and SIGTERM and its exit status.
+// `bun FILE` would, passing on SIGINT, SIGTERM, SIGHUP and SIGQUIT and its exit status.
 import { existsSync } from "node:fs";
 import { constants } from "node:os";
 import { type Command, UsageError } from "./common.ts";
@@ -9,8 +9,8 @@ export const run: Command = {
   help: `usage: shmpipe run FILE [ARGS...]
 
 Runs FILE (a TypeScript or JavaScript pipeline script) with bun and ARGS,
-its output and input as this command's. SIGINT and SIGTERM sent to this
-command are passed on to the script once each (it runs in a session of its
+its output and input as this command's. SIGINT, SIGTERM, SIGHUP and
+SIGQUIT sent to this command are passed on to the script once each (it runs in a session of its
 own, so a Ctrl-C at the terminal reaches it once, through this command).
 The exit status is the script's, or 128 + the signal that ended it.`,
   async run(args) {
@@ -26,19 +26,18 @@ The exit status is the script's, or 128 + the signal that ended it.`,
   },
 };
 
-/** Runs `file` with this bun and `args`, passing on SIGINT and SIGTERM; its exit status, or 128 + its signal. */
+/** Runs `file` with this bun and `args`, passing on SIGINT, SIGTERM, SIGHUP and SIGQUIT; its exit status, or 128 + its signal. */
 export async function runScript(file: string, args: string[]): Promise<number> {
   const child = Bun.spawn([process.execPath, file, ...args], { stdio: ["inherit", "inherit", "inherit"], detached: true });
-  const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
-  const onInt = forward("SIGINT"), onTerm = forward("SIGTERM");
-  process.on("SIGINT", onInt);
-  process.on("SIGTERM", onTerm);
+  // The script runs in a session of its own: what ends this command is passed on (a closed terminal's SIGHUP too).
+  const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"];
+  const handlers = signals.map((signal) => [signal, () => child.kill(signal)] as const);
+  for (const [signal, handler] of handlers) process.on(signal, handler);
   try {
     const code = await child.exited;
     if (child.signalCode) return 128 + (constants.signals[child.signalCode as keyof typeof constants.signals] ?? 0);
     return code;
   } finally {
-    process.off("SIGINT", onInt);
-    process.off("SIGTERM", onTerm);
+    for (const [signal, handler] of handlers) process.off(signal, handler);
   }
 }

@@ -175,6 +175,11 @@ int shmp_syscall_failed(shmp_error *err, const char *op, const char *name, uint3
  * else -ENOENT (or -EINTR) with its sentence. */
 int shmp_open_missing(const char *name, uint32_t flags, int64_t waited_ns, int64_t ready_timeout_ns, shmp_error *err);
 
+/* After fstat() of an opened name: SHMP_OK for a regular file, else
+ * SHMP_E_BAD_MAGIC saying what it is (a FIFO, a directory, ...). Open the
+ * name with O_NONBLOCK: a FIFO would otherwise block the open for ever. */
+int shmp_segment_check_file(const char *name, uint32_t st_mode, shmp_error *err);
+
 /* Formats a fresh, zero-filled read-write mapping of shmp_create_size()
  * bytes as an empty channel and takes it over (the segment unmaps it). */
 shmp_segment *shmp_segment_format(const char *name, void *base, uint64_t size, shmp_error *err);
@@ -268,6 +273,11 @@ typedef struct shmp_stat {
  * named (creator, writer, readers) and a walk over the record headers in
  * flight; committed_* alone are two loads. */
 int shmp_segment_stat(const shmp_segment *s, shmp_stat *out, shmp_error *err);
+
+/* shmp_segment_stat without the walk: records_in_flight is left 0. For
+ * what polls often (a pipeline's progress): the walk over a full ring of
+ * small records takes milliseconds. */
+int shmp_segment_counts(const shmp_segment *s, shmp_stat *out, shmp_error *err);
 
 /* The channel names of the shmpipe segments in SHMP_SHM_DIR (files named
  * SHMP_NAME_PREFIX + a valid name), each followed by a NUL, in directory

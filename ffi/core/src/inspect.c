@@ -26,7 +26,7 @@ static int corrupt(const shmp_segment *s, shmp_error *err, const char *what) {
   return shmp_fail(err, SHMP_E_CORRUPT, "stat", s->name, "%s", what);
 }
 
-SHMP_EXPORT int shmp_segment_stat(const shmp_segment *s, shmp_stat *out, shmp_error *err) {
+static int stat_of(const shmp_segment *s, shmp_stat *out, int walk, shmp_error *err) {
   if (s == NULL || out == NULL) return shmp_fail(err, SHMP_E_INVALID, "stat", "(null)", "no segment or no shmp_stat");
   memset(out, 0, sizeof *out);
   /* A peer may have written the header since it was opened: check it again. */
@@ -90,8 +90,16 @@ SHMP_EXPORT int shmp_segment_stat(const shmp_segment *s, shmp_stat *out, shmp_er
                out->readers_alive == 0;
   if (out->sealed) return SHMP_OK; /* a table's records stay: none is in flight */
   out->bytes_in_flight = head - from;
-  out->records_in_flight = shmp_ring_records((const uint8_t *)s->base + SHMP_HEADER_SIZE, capacity, from, head);
+  if (walk) out->records_in_flight = shmp_ring_records((const uint8_t *)s->base + SHMP_HEADER_SIZE, capacity, from, head);
   return SHMP_OK;
+}
+
+SHMP_EXPORT int shmp_segment_stat(const shmp_segment *s, shmp_stat *out, shmp_error *err) {
+  return stat_of(s, out, 1, err);
+}
+
+SHMP_EXPORT int shmp_segment_counts(const shmp_segment *s, shmp_stat *out, shmp_error *err) {
+  return stat_of(s, out, 0, err);
 }
 
 SHMP_EXPORT int64_t shmp_segment_list(char *out, uint64_t out_len, shmp_error *err) {

@@ -672,6 +672,9 @@ static int64_t peek(shmp_reader *r, uint64_t *offset) {
     int64_t available = committed_bytes(r);
     if (available < 0) return available;
     if (available == 0) {
+      /* A table's observer found it sealed: complete, whatever a peer does
+       * to the flags since (it never waits: its mapping may be read-only). */
+      if (r->slot == NULL) return SHMP_E_CLOSED;
       /* The writer sets CLOSED after its last commit: look at head once
        * more after seeing the flag, or the last records would be lost. */
       if (!(smp_load_acquire(&r->g.h->flags) & SHMP_FLAG_WRITER_CLOSED)) return SHMP_E_AGAIN;
@@ -771,6 +774,10 @@ static int data_ready(void *ctx) {
 }
 
 static int wait_data(shmp_reader *r, int64_t timeout_ns, uint32_t spin) {
+  if (r->slot == NULL) { /* a table's observer has nothing to wait for (peek above) */
+    int64_t len = peek(r, NULL);
+    return len >= 0 ? SHMP_OK : (int)len;
+  }
   int64_t deadline = shmp_deadline(timeout_ns);
   for (;;) {
     int rc = shmp_wait_until(&r->wait, data_ready, r, deadline, spin);

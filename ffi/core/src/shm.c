@@ -71,11 +71,11 @@ SHMP_EXPORT int64_t shmp_create_size(const char *name, uint64_t capacity, uint32
 static int creator_alive(const char *name, uint32_t *pid) {
   char path[SHM_NAME_BYTES];
   if (shmp_shm_name(name, "create", path, sizeof path, NULL) != SHMP_OK) return -1;
-  int fd = shm_open(path, O_RDONLY | O_CLOEXEC, 0);
+  int fd = shm_open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0); /* a FIFO must not block us */
   if (fd < 0) return -1;
   struct stat st;
   void *header = MAP_FAILED;
-  if (fstat(fd, &st) == 0 && (uint64_t)st.st_size >= SHMP_HEADER_SIZE)
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size >= SHMP_HEADER_SIZE)
     header = mmap(NULL, SHMP_HEADER_SIZE, PROT_READ, MAP_SHARED, fd, 0);
   close(fd);
   if (header == MAP_FAILED) return -1;
@@ -126,6 +126,14 @@ SHMP_EXPORT int shmp_open_missing(const char *name, uint32_t flags, int64_t wait
     return shmp_fail(err, -ENOENT, "open", shown(name), "waited %lld ms for it to be created",
                      (long long)(waited_ns / 1000000));
   return shmp_syscall_failed(err, "open", name, SHMP_CALL_SHM_OPEN, ENOENT, 0);
+}
+
+SHMP_EXPORT int shmp_segment_check_file(const char *name, uint32_t st_mode, shmp_error *err) {
+  if (S_ISREG(st_mode)) return SHMP_OK;
+  const char *what = S_ISFIFO(st_mode) ? "a FIFO" : S_ISDIR(st_mode) ? "a directory" : S_ISLNK(st_mode) ? "a symbolic link"
+                     : S_ISSOCK(st_mode) ? "a socket" : "a device";
+  return shmp_fail(err, SHMP_E_BAD_MAGIC, "open", shown(name), "%s/%s%s is %s, not a file: not a shmpipe segment",
+                   SHMP_SHM_DIR, SHMP_NAME_PREFIX, shown(name), what);
 }
 
 /* ---- the segment object ------------------------------------------------------ */
@@ -262,7 +270,8 @@ SHMP_EXPORT shmp_segment *shmp_segment_open(const char *name, uint32_t flags, in
   int fd;
   /* An inspector needs no write permission and gets none. */
   int inspect = (flags & SHMP_OPEN_INSPECT) != 0;
-  while ((fd = shm_open(path, (inspect ? O_RDONLY : O_RDWR) | O_CLOEXEC, 0)) < 0) {
+  /* O_NONBLOCK: a FIFO planted under the name would block the open for ever (regular files ignore it). */
+  while ((fd = shm_open(path, (inspect ? O_RDONLY : O_RDWR) | O_NONBLOCK | O_CLOEXEC, 0)) < 0) {
     int rc = errno == ENOENT ? shmp_open_missing(name, flags, now_ns() - start, ready_timeout_ns, err)
                              : shmp_syscall_failed(err, "open", name, SHMP_CALL_SHM_OPEN, errno, 0);
     if (rc != SHMP_E_AGAIN) return NULL;
@@ -275,6 +284,7 @@ SHMP_EXPORT shmp_segment *shmp_segment_open(const char *name, uint32_t flags, in
       shmp_syscall_failed(err, "open", name, SHMP_CALL_FSTAT, errno, 0);
       break;
     }
+    if (shmp_segment_check_file(name, (uint32_t)st.st_mode, err) != SHMP_OK) break;
     uint64_t size = (uint64_t)st.st_size;
     void *base = NULL;
     if (size > 0 && (base = map(fd, size, inspect ? PROT_READ : PROT_READ | PROT_WRITE, "open", name, err)) == NULL)

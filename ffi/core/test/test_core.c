@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -529,8 +530,38 @@ static void test_sealed_table(void) {
   /* A later reader still finds every record. */
   shmp_reader *c = shmp_table_open(s.sp, 0, &err);
   CHECK_EQ(shmp_reader_peek(c, NULL, NULL), 1);
+  /* A peer clearing the flags after the open: the observer never waits
+   * (its mapping may be read-only), the table is complete as sealed. */
+  CHECK_EQ(shmp_reader_release(c, NULL), SHMP_OK);
+  for (int i = 0; i < 2; i++) {
+    CHECK_EQ(shmp_reader_next(c, NULL, 0, 0, NULL), 1);
+    CHECK_EQ(shmp_reader_release(c, NULL), SHMP_OK);
+  }
+  hdr(s)->flags = 0;
+  CHECK_EQ(shmp_reader_next(c, NULL, 1000000000, 0, NULL), SHMP_E_CLOSED);
+  CHECK_EQ(shmp_reader_wait(c, 1000000000, 0, NULL), SHMP_E_CLOSED);
   shmp_reader_close(c);
   seg_free(s);
+}
+
+/* A FIFO planted under a segment's name: every open (to read, to write,
+ * to inspect) and a create of the name end at once, saying what it is. */
+static void test_fifo_under_the_name(void) {
+  char name[64], path[128];
+  snprintf(name, sizeof name, "core-fifo-%d", (int)getpid());
+  snprintf(path, sizeof path, "%s/%s%s", SHMP_SHM_DIR, SHMP_NAME_PREFIX, name);
+  CHECK_EQ(mkfifo(path, 0600), 0);
+  shmp_error err = {0};
+  uint32_t flags[] = {0, SHMP_OPEN_READ_ONLY_DATA, SHMP_OPEN_INSPECT};
+  for (int i = 0; i < 3; i++) {
+    CHECK(shmp_segment_open(name, flags[i], 0, &err) == NULL);
+    CHECK_EQ(err.code, SHMP_E_BAD_MAGIC);
+    CHECK(strstr(err.message, "is a FIFO, not a file") != NULL);
+  }
+  CHECK(shmp_segment_create(name, 4096, 0600, &err) == NULL);
+  CHECK_EQ(err.code, -EEXIST);
+  CHECK_EQ(shmp_segment_check_file(name, S_IFREG | 0600, &err), SHMP_OK);
+  unlink(path);
 }
 
 /* Named segments in /dev/shm: the rules every binding relies on. */
@@ -1321,6 +1352,7 @@ int main(void) {
   test_interrupt();
   test_segment_refcount();
   test_sealed_table();
+  test_fifo_under_the_name();
   test_fan_out();
   test_dead_reader_among_many();
   test_cross_process_stream();
