@@ -37,10 +37,10 @@ export async function goBuild(target: string, cwd: string): Promise<string | GoB
   const out = join(cacheDir(), "go", key);
   mkdirSync(out, { recursive: true });
   const program = join(out, basename(local ? dir : target));
-  let build: Bun.Subprocess<"ignore", "pipe", "pipe">;
+  let build: Bun.Subprocess<"ignore", "ignore", "pipe">;
   try {
     build = Bun.spawn(["go", "build", "-buildvcs=false", "-o", program, local ? "." : target], {
-      cwd: dir, stdin: "ignore", stdout: "pipe", stderr: "pipe",
+      cwd: dir, stdin: "ignore", stdout: "ignore", stderr: "pipe", // go build prints on stderr; a pipe nobody reads could fill
     });
   } catch (error) {
     return { status: null, stderr: `could not run go (Go 1.25 or later must be on PATH): ${error instanceof Error ? error.message : error}` };

@@ -86,6 +86,7 @@ async function catChannel(name: string, format: Format, limit: number, timeoutMs
     let printed = 0, index = 0;
     let header = ""; // what the last header was printed for: the columns, or "bytes"
     for await (const received of consume(reader, { timeoutMs })) {
+      if (printed >= limit) break; // --limit 0: nothing
       if (received.kind === "bytes") {
         const row = byteRecord(index++, received.bytes);
         const names = format === "table" ? ["record", "bytes", row.utf8 !== null ? "utf8" : "hex"] : ["record", "bytes", "utf8", "hex"];

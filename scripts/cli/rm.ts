@@ -21,7 +21,7 @@ segments nobody uses any more, \`shmpipe gc\` finds them for you.`,
         console.log(`removed ${name}`);
       } catch (error) {
         if (!(error instanceof ShmpipeError)) throw error;
-        console.error(error.message);
+        console.error(`shmpipe rm: ${error.message}`);
         failed = true;
       }
     }

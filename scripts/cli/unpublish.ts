@@ -17,7 +17,7 @@ data. A channel is refused (use \`shmpipe rm\` for any segment).`,
         unpublishTable(name);
       } catch (error) {
         if (!(error instanceof ShmpipeError)) throw error;
-        console.error(error.message);
+        console.error(`shmpipe unpublish: ${error.message}`);
         failed = true;
       }
     }

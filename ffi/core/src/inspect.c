@@ -84,7 +84,10 @@ static int stat_of(const shmp_segment *s, shmp_stat *out, int walk, shmp_error *
   }
   if (from == SHMP_SLOT_FREE) from = mark > read_mark ? mark : read_mark;
   if (from > head) from = head;
-  if (from % SHMP_ALIGN || head - from > capacity) return corrupt(s, err, "the readers' positions are out of range");
+  /* A reader attaching holds, for a moment, a start the writer may have
+   * passed (it moves up once it sees the writer's mark): count from there. */
+  if (head - from > capacity) from = head - capacity;
+  if (from % SHMP_ALIGN) return corrupt(s, err, "the readers' positions are out of range");
 
   out->stale = !out->persistent && !out->creator_alive && !(out->writer_alive && !out->writer_closed) &&
                out->readers_alive == 0;
