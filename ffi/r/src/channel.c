@@ -69,6 +69,14 @@ int64_t now_ns(void) {
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+int64_t deadline_after(int64_t timeout_ns) { return timeout_ns < 0 ? -1 : now_ns() + timeout_ns; }
+
+int wait_more(int64_t rc, int64_t deadline) {
+  if (rc != shmp_constant("ETIMEOUT") || (deadline >= 0 && now_ns() >= deadline)) return 0;
+  R_CheckUserInterrupt(); /* Ctrl-C ends the wait here, with nothing held */
+  return 1;
+}
+
 /* The core's wait limit for the next slice of a wait that ends at `deadline`
  * (-1: none): at most SLICE_NS, so that Ctrl-C is seen between slices. */
 int64_t next_slice(int64_t deadline) {
@@ -81,7 +89,7 @@ int64_t next_slice(int64_t deadline) {
  * for it to be created, in slices between which Ctrl-C is seen. */
 static shmp_segment *open_waiting(const char *name, uint32_t flags, int64_t wait_ns, shmp_error *err) {
   if (wait_ns == 0) return shmp_segment_open(name, flags, 2000000000, err); /* a creator still setting it up */
-  int64_t started = now_ns(), deadline = wait_ns < 0 ? -1 : started + wait_ns;
+  int64_t started = now_ns(), deadline = deadline_after(wait_ns);
   for (;;) {
     shmp_segment *s = shmp_segment_open(name, flags | SHMP_OPEN_WAIT_FOR_NAME, next_slice(deadline), err);
     if (s != NULL) return s;
@@ -166,13 +174,9 @@ SEXP shmp_r_close(SEXP pointer, SEXP timeout_arg) {
   if (e->writer) {
     /* Nothing is lost silently: a creator whose records no reader ever
      * attached to read waits for one (in slices: Ctrl-C is seen). */
-    int64_t t = seconds_ns(timeout_arg), deadline = t < 0 ? -1 : now_ns() + t;
+    int64_t deadline = deadline_after(seconds_ns(timeout_arg));
     shmp_error err;
-    for (;;) {
-      int rc = shmp_writer_linger(e->writer, next_slice(deadline), 256, &err);
-      if (rc != shmp_constant("ETIMEOUT") || (deadline >= 0 && now_ns() >= deadline)) break;
-      R_CheckUserInterrupt();
-    }
+    while (wait_more(shmp_writer_linger(e->writer, next_slice(deadline), 256, &err), deadline)) continue;
     if (end_close(e, &err) < 0) shmp_r_raise(&err);
     return R_NilValue;
   }
@@ -193,38 +197,32 @@ SEXP shmp_r_name(SEXP pointer) {
 SEXP shmp_r_recv_bytes(SEXP pointer, SEXP timeout_arg) {
   end *e = live_end(pointer, "recv");
   if (e->reader == NULL) Rf_error("recv_bytes() reads from a reader");
-  int64_t timeout = seconds_ns(timeout_arg);
-  int64_t deadline = timeout < 0 ? -1 : now_ns() + timeout;
+  int64_t deadline = deadline_after(seconds_ns(timeout_arg));
   shmp_error err;
   uint64_t offset = 0;
-  for (;;) {
-    int64_t length = shmp_reader_next(e->reader, &offset, next_slice(deadline), 256, &err);
-    if (length >= 0) {
-      SEXP bytes = PROTECT(Rf_allocVector(RAWSXP, (R_xlen_t)length));
-      memcpy(RAW(bytes), (const uint8_t *)shmp_segment_base(e->segment) + offset, (size_t)length);
-      shmp_reader_release(e->reader, NULL);
-      UNPROTECT(1);
-      return bytes;
-    }
-    if (length == shmp_constant("ECLOSED")) return R_NilValue;
-    if (length != shmp_constant("ETIMEOUT") || (deadline >= 0 && now_ns() >= deadline)) shmp_r_raise(&err);
-    R_CheckUserInterrupt();
-  }
+  int64_t length;
+  while (wait_more(length = shmp_reader_next(e->reader, &offset, next_slice(deadline), 256, &err), deadline)) continue;
+  if (length == shmp_constant("ECLOSED")) return R_NilValue;
+  if (length < 0) shmp_r_raise(&err);
+  SEXP bytes = PROTECT(Rf_allocVector(RAWSXP, (R_xlen_t)length));
+  memcpy(RAW(bytes), (const uint8_t *)shmp_segment_base(e->segment) + offset, (size_t)length);
+  shmp_reader_release(e->reader, NULL);
+  UNPROTECT(1);
+  return bytes;
 }
 
 SEXP shmp_r_send_bytes(SEXP pointer, SEXP bytes, SEXP timeout_arg) {
   end *e = live_end(pointer, "send");
   if (e->writer == NULL) Rf_error("send_bytes() writes to a writer");
   if (TYPEOF(bytes) != RAWSXP) Rf_error("send_bytes() sends a raw vector");
-  int64_t timeout = seconds_ns(timeout_arg);
-  int64_t deadline = timeout < 0 ? -1 : now_ns() + timeout;
+  int64_t deadline = deadline_after(seconds_ns(timeout_arg));
   shmp_error err;
-  for (;;) {
-    int rc = shmp_writer_send(e->writer, RAW(bytes), (uint64_t)XLENGTH(bytes), next_slice(deadline), 256, &err);
-    if (rc == SHMP_OK) return R_NilValue;
-    if (rc != shmp_constant("ETIMEOUT") || (deadline >= 0 && now_ns() >= deadline)) shmp_r_raise(&err);
-    R_CheckUserInterrupt();
-  }
+  int rc;
+  while (wait_more(rc = shmp_writer_send(e->writer, RAW(bytes), (uint64_t)XLENGTH(bytes), next_slice(deadline), 256, &err),
+                   deadline))
+    continue;
+  if (rc != SHMP_OK) shmp_r_raise(&err);
+  return R_NilValue;
 }
 
 shmp_writer *shmp_r_live_writer(SEXP pointer, shmp_segment **segment, const char **name) {
@@ -236,12 +234,9 @@ shmp_writer *shmp_r_live_writer(SEXP pointer, shmp_segment **segment, const char
 }
 
 int64_t shmp_r_claim(shmp_writer *writer, uint64_t size, int64_t timeout_ns, shmp_error *err) {
-  int64_t deadline = timeout_ns < 0 ? -1 : now_ns() + timeout_ns;
-  for (;;) {
-    int64_t offset = shmp_writer_claim(writer, size, next_slice(deadline), 256, err);
-    if (offset >= 0 || offset != shmp_constant("ETIMEOUT") || (deadline >= 0 && now_ns() >= deadline)) return offset;
-    R_CheckUserInterrupt();
-  }
+  int64_t deadline = deadline_after(timeout_ns), offset;
+  while (wait_more(offset = shmp_writer_claim(writer, size, next_slice(deadline), 256, err), deadline)) continue;
+  return offset;
 }
 
 SEXP shmp_r_unlink(SEXP name_arg) {

@@ -236,11 +236,9 @@ static SEXP column_vector(const column_in *in, SEXP lease_ptr, SEXP levels, cons
 
 /* The next record, held as a lease; the length, or a code (ECLOSED at the end). */
 static int64_t take(end *e, uint64_t *offset, uint64_t *lease_id, int64_t deadline, shmp_error *err) {
-  for (;;) {
-    int64_t length = shmp_reader_take(e->reader, offset, lease_id, next_slice(deadline), 256, err);
-    if (length != shmp_constant("ETIMEOUT") || (deadline >= 0 && now_ns() >= deadline)) return length;
-    R_CheckUserInterrupt();
-  }
+  int64_t length;
+  while (wait_more(length = shmp_reader_take(e->reader, offset, lease_id, next_slice(deadline), 256, err), deadline)) continue;
+  return length;
 }
 
 /* The levels of dictionary `id` (dictionaries: an environment by id). */
@@ -371,8 +369,7 @@ SEXP shmp_r_read_batch(SEXP pointer, SEXP dictionaries, SEXP timeout) {
   if (e->reader == NULL) shmp_r_raise_usage(shmp_r_constant("EINVAL"), "recv", e->name, "read_batch() reads from a reader, not a writer");
   shmp_error err;
   if (e->checker == NULL && (e->checker = shmp_arrow_checker_new(e->name, "recv", &err)) == NULL) shmp_r_raise(&err);
-  int64_t t = seconds_ns(timeout);
-  int64_t deadline = t < 0 ? -1 : now_ns() + t;
+  int64_t deadline = deadline_after(seconds_ns(timeout));
   for (;;) {
     uint64_t offset = 0, lease_id = 0;
     int64_t length = take(e, &offset, &lease_id, deadline, &err);

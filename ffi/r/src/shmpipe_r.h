@@ -40,6 +40,12 @@ end *live_end(SEXP pointer, const char *op);
 int64_t seconds_ns(SEXP seconds);
 int64_t now_ns(void);
 int64_t next_slice(int64_t deadline);
+int64_t deadline_after(int64_t timeout_ns); /* -1 (none) for a timeout of -1 */
+
+/* After one slice of a wait returned `rc`: 1 if it timed out with time
+ * left before `deadline` (Ctrl-C is checked, and ends the wait there),
+ * else 0: `rc` is the outcome. Every wait of the package loops on it. */
+int wait_more(int64_t rc, int64_t deadline);
 
 /* The writer behind an R object (an R error if it was closed), with its
  * segment and channel name. */

@@ -106,9 +106,10 @@ typedef struct reading {
 /* The inode of the file behind `name`, -1 if none. It tells two
  * publications of one name apart (tmpfs gives each new file its own). */
 static double inode_of(const char *name) {
-  char path[SHMP_NAME_MAX + 32] = "/dev/shm";
+  char path[SHMP_NAME_MAX + 32] = SHMP_SHM_DIR; /* where the core's shm names live */
+  size_t dir = strlen(path);
   struct stat st;
-  if (shmp_shm_name(name, "open", path + 8, sizeof path - 8, NULL) != SHMP_OK || stat(path, &st) != 0) return -1;
+  if (shmp_shm_name(name, "open", path + dir, sizeof path - dir, NULL) != SHMP_OK || stat(path, &st) != 0) return -1;
   return (double)st.st_ino;
 }
 
