@@ -18,11 +18,11 @@ export function constant(name: string): number {
 
 /** Numeric codes the binding branches on, by their names in the core. */
 export const Code = {
-  AGAIN: constant("EAGAIN"),
+  AGAIN: constant("ENOTYET"),
   TIMEOUT: constant("ETIMEOUT"),
   CLOSED: constant("ECLOSED"),
   STATE: constant("ESTATE"),
-  INVALID: constant("EINVAL"),
+  INVALID: constant("EBADARG"),
   ARROW: constant("EARROW"),
 } as const;
 

@@ -222,7 +222,7 @@ describe("segments", () => {
   test("names are validated and namespaced", () => {
     for (const bad of ["", "a/b", "../x", ".hidden", "-x", "x".repeat(201), "sp ace"]) {
       const error = errorOf(() => createReader(bad, { capacity: 4096 }));
-      expect(error.code).toBe("EINVAL");
+      expect(error.code).toBe("EBADARG");
       expect(error.segment).toBe(bad);
     }
     const name = uniqueName("path");
@@ -262,7 +262,7 @@ describe("segments", () => {
   test("a role held by a live process is refused", () => {
     using p = pair();
     const error = errorOf(() => openWriter(p.name));
-    expect(error.code).toBe("EBUSY");
+    expect(error.code).toBe("EINUSE");
     expect(error.op).toBe("attach");
   });
 
@@ -284,14 +284,14 @@ describe("segments", () => {
     expect(statSync(shmPath(name)).size).toBe(4096 + 4096);
     for (const capacity of [0, -5, Number.NaN]) {
       const error = errorOf(() => createReader(uniqueName("bad-capacity"), { capacity }));
-      expect(error.code).toBe("EINVAL");
-      expect(error.message).toContain("capacity must be between 1 byte and 64 TiB");
+      expect(error.code).toBe("EBADARG");
+      expect(error.message).toContain("Capacity must be between 1 byte and 64 TiB");
     }
     expect(reader.closed).toBe(false);
   });
 
   test("a mode is permission bits that let the owner read and write", () => {
-    for (const mode of [0o7777, 0o400]) expect(errorOf(() => createReader(uniqueName("mode"), { capacity: 4096, mode })).code).toBe("EINVAL");
+    for (const mode of [0o7777, 0o400]) expect(errorOf(() => createReader(uniqueName("mode"), { capacity: 4096, mode })).code).toBe("EBADARG");
   });
 
   test("a channel created without options gets the default capacity", () => {
@@ -305,14 +305,14 @@ describe("segments", () => {
     using p = pair();
     const error = errorOf(() => createReader(p.name));
     expect(error.code).toBe("EEXIST");
-    expect(error.message).toContain(`it is in use: its creator (pid ${process.pid}) is running`);
+    expect(error.message).toContain(`It is in use: its creator (pid ${process.pid}) is running`);
   });
 
   test("opening may wait for the channel to be created, so start-up order need not matter", async () => {
     const name = uniqueName("later");
     const missing = errorOf(() => openWriter(name, { waitMs: 30 }));
     expect(missing.code).toBe("ENOENT");
-    expect(missing.message).toMatch(/waited \d+ ms for it to be created/);
+    expect(missing.message).toMatch(/Waited \d+ ms for it to be created/);
     const creator = spawnFixture("idle-reader.ts", [name, "create-later"]);
     const writer = openWriter(name, { waitMs: 5000 }); // blocks this thread while it waits
     writer.close();
@@ -322,7 +322,7 @@ describe("segments", () => {
 
   test("a name with a NUL character is refused, not cut short", () => {
     const error = errorOf(() => createWriter("cut\0../../etc", { capacity: 4096 }));
-    expect(error.code).toBe("EINVAL");
+    expect(error.code).toBe("EBADARG");
     expect(error.segment).toBe("cut?../../etc");
     expect(statSync("/dev/shm/shmpipe.cut", { throwIfNoEntry: false })).toBeUndefined();
   });

@@ -48,7 +48,7 @@ const CORE_SENTENCES = [
   "does not fit: this channel carries at most",
   "already this channel's writer",
   "reader slots of this channel",
-  "could not reserve",
+  "Could not reserve",
   "allow-other-owner",
   "still being published",
 ];

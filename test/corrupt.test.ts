@@ -125,7 +125,7 @@ test("random mutations of header and records never crash or read out of bounds",
       void second;
     } catch (error) {
       if (!(error instanceof ShmpipeError)) throw error;
-      if (error.code !== "EBUSY") outcome = `open:${error.code}`;
+      if (error.code !== "EINUSE") outcome = `open:${error.code}`;
     }
     try {
       for (let m = reader.recvSync({ timeoutMs: 0 }); m; m = reader.recvSync({ timeoutMs: 0 })) {

@@ -64,6 +64,6 @@ test("a malformed list view is refused by the core's check, with a sentence nami
   for (const error of errors) expect(error.code).toBe("EARROW");
   expect(errors[0]!.message).toContain("ListView");
   sentences.forEach((sentence, i) => expect(errors[i + 1]!.message).toContain(sentence));
-  expect(errors[4]!.message).toContain("apache-arrow could not load the stream's schema");
+  expect(errors[4]!.message).toContain("The apache-arrow package could not load the stream's schema");
   expect(errors[4]!.message).toContain("ListView");
 });

@@ -95,5 +95,5 @@ try {
 `);
   const result = run([bun, "main.ts", uniqueName("two-arrows")], other);
   expect(result.code, result.err).toBe(0);
-  expect(result.out).toContain("this Table comes from another copy of apache-arrow than the one shmpipe uses");
+  expect(result.out).toContain("This Table comes from another copy of apache-arrow than the one shmpipe uses");
 });

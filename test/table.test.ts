@@ -114,7 +114,7 @@ test("persistence is asked for: a table published without it goes with its publi
   expect([...openTable(name).getChild("value")!]).toEqual([1, 2]);
   const again = errorOf(() => publish(name, makeTable({ value: Int32Array.of(3) })));
   expect(again.code).toBe("EEXIST");
-  expect(again.message).toMatch(/it is a persistent published table \(published by pid \d+\): unpublish it by name first/);
+  expect(again.message).toMatch(/It is a persistent published table \(published by pid \d+\): unpublish it by name first/);
   unpublish(name);
   expect(existsSync(shmPath(name))).toBe(false);
 
@@ -125,7 +125,7 @@ test("persistence is asked for: a table published without it goes with its publi
   const channel = uniqueName("channel");
   using reader = createReader(channel, { capacity: 4096 });
   const refused = errorOf(() => unpublish(channel));
-  expect([refused.code, refused.op]).toEqual(["EINVAL", "unpublish"]);
-  expect(refused.message).toContain("it is a channel (or a table still being published), not a published table");
+  expect([refused.code, refused.op]).toEqual(["EBADARG", "unpublish"]);
+  expect(refused.message).toContain("It is a channel (or a table still being published), not a published table");
   expect(existsSync(shmPath(channel))).toBe(true);
 });

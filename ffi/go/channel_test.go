@@ -153,7 +153,7 @@ func TestErrorsAreTypedAndWorded(t *testing.T) {
 	}
 	r, w := pair(t, 4096)
 	if err := w.Send(context.Background(), make([]byte, 5000)); !errors.Is(err, ErrTooLarge) ||
-		!strings.Contains(err.Error(), "a 5000-byte record does not fit: this channel carries at most 4032 bytes") {
+		!strings.Contains(err.Error(), "A 5000-byte record does not fit: this channel carries at most 4032 bytes") {
 		t.Fatalf("too large: %v", err)
 	}
 	if _, err := OpenWriter(r.Name()); !errors.Is(err, ErrBusy) {

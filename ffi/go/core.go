@@ -86,10 +86,10 @@ var (
 	ErrClosed    = sentinel("ECLOSED")    // the other end closed the channel
 	ErrPeerGone  = sentinel("EPEERGONE")  // the process at the other end died
 	ErrTooLarge  = sentinel("ETOOLARGE")  // a record larger than the channel can hold
-	ErrBusy      = sentinel("EBUSY")      // the role is held by another live process
+	ErrBusy      = sentinel("EINUSE")      // the role is held by another live process
 	ErrNotReady  = sentinel("ENOTREADY")  // the segment's creator has not finished
 	ErrState     = sentinel("ESTATE")     // a call out of order
-	ErrInvalid   = sentinel("EINVAL")     // a bad argument
+	ErrInvalid   = sentinel("EBADARG")     // a bad argument
 	ErrArrow     = sentinel("EARROW")     // a record is not a valid Arrow IPC message
 	ErrCorrupt   = sentinel("ECORRUPT")   // the segment's header or a record is corrupt
 	ErrBadMagic  = sentinel("EBADMAGIC")  // not a shmpipe segment
@@ -98,7 +98,7 @@ var (
 	ErrUnread    = sentinel("EUNREAD")    // a close lost records that no reader ever read
 )
 
-var codeAgain = constant("EAGAIN")
+var codeAgain = constant("ENOTYET")
 
 // fromCore turns the core's shmp_error into an *Error.
 func fromCore(e *C.shmp_error) *Error {

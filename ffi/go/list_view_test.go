@@ -200,9 +200,9 @@ func TestListViewsOutsideTheirChildAreRefused(t *testing.T) {
 	defer batch.Release()
 	// The offsets and the sizes buffers, each padded to 8 bytes.
 	got, _, _ := refusesPatched(t, batch, append(int32s(0, 1, 2, 0), int32s(1, 1, 2, 0)...), []patch{
-		{append(int32s(0, 1, 2, 0), int32s(1, 1, 9, 0)...), `field "v" has a list view at row 2 of 9 values from offset 2, past the 4 child values there are`},
-		{append(int32s(0, 1, 2, 0), int32s(1, -1, 2, 0)...), `field "v" has a list view of size -1 at row 1`},
-		{append(int32s(0, -3, 2, 0), int32s(1, 1, 2, 0)...), `field "v" has a list view at row 1 starting at offset -3`},
+		{append(int32s(0, 1, 2, 0), int32s(1, 1, 9, 0)...), `Field "v" has a list view at row 2 of 9 values from offset 2, past the 4 child values there are`},
+		{append(int32s(0, 1, 2, 0), int32s(1, -1, 2, 0)...), `Field "v" has a list view of size -1 at row 1`},
+		{append(int32s(0, -3, 2, 0), int32s(1, 1, 2, 0)...), `Field "v" has a list view at row 1 starting at offset -3`},
 	})
 	if !array.RecordEqual(got, batch) {
 		t.Fatal("the good batch after the refused ones differs from the batch sent")

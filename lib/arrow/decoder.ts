@@ -58,7 +58,7 @@ export class MessageDecoder<T extends TypeMap = any> implements Disposable {
       }
       return loadRecordBatch(this.#schema!, metadata.header() as RecordBatchHeader, body, this.#dictionaries);
     } catch (error) {
-      const why = `apache-arrow could not load the ${kind === Kind.SCHEMA ? "stream's schema" : "message"}: ${(error as Error).message}`;
+      const why = `The apache-arrow package could not load the ${kind === Kind.SCHEMA ? "stream's schema" : "message"}: ${(error as Error).message}`;
       if (kind === Kind.SCHEMA) {
         this.#schemaFailure = why;
         this.#schema = null;

@@ -44,7 +44,7 @@ export interface RunOptions {
 }
 
 /** What the core says when a writer's readers have all left (src/ring.c). */
-const READERS_LEFT = "every reader has left the channel";
+const READERS_LEFT = "Every reader has left the channel";
 
 /** Runs so far per pipeline name in this process: the second run of a name gets segment names of its own. */
 const runs = new Map<string, number>();

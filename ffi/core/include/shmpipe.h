@@ -60,6 +60,9 @@ uint32_t shmp_abi(void);
 #define SHMP_NAME_PREFIX "shmpipe." /* /dev/shm/shmpipe.<name> */
 #define SHMP_SHM_DIR "/dev/shm"     /* where glibc's shm_open keeps the objects */
 #define SHMP_DEFAULT_CAPACITY (16u << 20) /* ring bytes when a binding's user names none */
+#define SHMP_DEFAULT_SPIN 256u            /* polls before a wait sleeps */
+#define SHMP_DEFAULT_TIMEOUT_NS INT64_C(30000000000) /* a send or receive waits 30 s */
+#define SHMP_DEFAULT_READY_TIMEOUT_NS INT64_C(2000000000) /* an open waits 2 s for a creator still at work */
 
 /* Protocol and usage errors (system errors are -errno, all > -4096). */
 enum shmp_code {
@@ -107,7 +110,8 @@ int shmp_error_set(shmp_error *err, int code, const char *op, const char *segmen
 /* The value of a named constant, so bindings hold no copies of numbers:
  * error codes by name ("ETIMEOUT", "ECLOSED", ... as shmp_error_name gives
  * them), and "ARROW_SCHEMA", "ARROW_DICTIONARY", "ARROW_RECORD_BATCH",
- * "NAME_MAX", "MAX_READERS", "ERROR_SIZE", "DEFAULT_CAPACITY", "OPEN_ALLOW_OTHER_OWNER",
+ * "NAME_MAX", "MAX_READERS", "ERROR_SIZE", "DEFAULT_CAPACITY", "DEFAULT_SPIN",
+ * "DEFAULT_TIMEOUT_NS", "DEFAULT_READY_TIMEOUT_NS", "OPEN_ALLOW_OTHER_OWNER",
  * "OPEN_READ_ONLY_DATA", "OPEN_WAIT_FOR_NAME", "OPEN_INSPECT", "STAT_SIZE", "KIND_CHANNEL",
  * "KIND_TABLE" and "CALL_SHM_OPEN" ... "CALL_SHM_UNLINK".
  * INT64_MIN if unknown. */
@@ -142,8 +146,43 @@ shmp_segment *shmp_segment_create(const char *name, uint64_t capacity, uint32_t 
  * header. A signal (shmp_interrupt_waits_on_signals) ends the wait. */
 shmp_segment *shmp_segment_open(const char *name, uint32_t flags, int64_t ready_timeout_ns, shmp_error *err);
 
-/* Removes the name (mappings stay valid). */
+/* Removes the name (mappings stay valid) and forgets it as this
+ * process's (shmp_owned_forget). */
 int shmp_unlink(const char *name, shmp_error *err);
+
+/* ---- Names this process owns (since SHMPIPE_1.1) ---------------------------
+ *
+ * One registry of the names a process created and answers for, and one
+ * signal policy around it, for every binding. shmp_segment_create() and
+ * shmp_segment_format() record the name; shmp_unlink() forgets it. Every
+ * entry carries the pid that recorded it: a forked child inherits the
+ * registry but never removes its parent's names. */
+
+/* Records `name` as this process's to remove (a name it answers for
+ * without having created it, such as a pipeline's tables). */
+int shmp_owned_add(const char *name, shmp_error *err);
+
+/* Forgets `name` without removing it: the name is to outlive this process
+ * (a persistent table), or the binding removed it itself. */
+void shmp_owned_forget(const char *name);
+
+/* How many names this process owns now. */
+int shmp_owned_count(void);
+
+/* Removes every name this process owns (never those a parent owned before
+ * a fork) and forgets them; returns how many were removed. Bindings call it
+ * from their language's exit hook. Async-signal-safe (unlink(2) of the
+ * /dev/shm path, no locks). */
+int shmp_owned_unlink_all(void);
+
+/* The signal policy: for each of SIGINT, SIGTERM and SIGHUP whose action
+ * is still the default, a handler that removes this process's names, then
+ * lets the signal take its default course (the process ends by it). A
+ * signal the program (or its runtime) handles or ignores is left alone:
+ * the program decides when it ends, and its exit path removes the names. A
+ * handler installed later replaces this one. Returns how many of the three
+ * signals carry the policy, or -errno. */
+int shmp_owned_unlink_on_signals(void);
 
 /* -- For bindings that make the system calls themselves -- */
 
@@ -412,19 +451,16 @@ uint64_t shmp_reader_offset(const shmp_reader *r);
 /* Give the current record's space back to the writer. */
 int shmp_reader_release(shmp_reader *r, shmp_error *err);
 
-/* Keep the current record and read on: the record stays where it is (the
- * writer does not reuse its space) until shmp_reader_release_lease(), and
- * the next peek looks at the record after it. `*lease` names it. Leases
- * may be released in any order; the writer gets space back up to the
- * oldest one still held. For bindings whose records live as long as their
- * users' objects (Go's Arrow buffers, R's vectors). */
-int shmp_reader_hold(shmp_reader *r, uint64_t *lease, shmp_error *err);
-int shmp_reader_release_lease(shmp_reader *r, uint64_t lease, shmp_error *err);
-
-/* shmp_reader_next, then shmp_reader_hold, in one call: the next record's
- * length, its payload offset in *offset and its lease in *lease. */
+/* The next record, kept: shmp_reader_next, then the record stays where it
+ * is (the writer does not reuse its space) until
+ * shmp_reader_release_lease(), and the next call looks at the record after
+ * it. Returns its length, its payload offset in *offset and its lease in
+ * *lease. Leases may be released in any order; the writer gets space back
+ * up to the oldest one still held. For bindings whose records live as long
+ * as their users' objects (Go's Arrow buffers, R's vectors). */
 int64_t shmp_reader_take(shmp_reader *r, uint64_t *offset, uint64_t *lease, int64_t timeout_ns, uint32_t spin,
                          shmp_error *err);
+int shmp_reader_release_lease(shmp_reader *r, uint64_t lease, shmp_error *err);
 
 /* Wait until a record is readable (0), the writer closed and all is read
  * (SHMP_E_CLOSED), the writer died (SHMP_E_PEER_GONE), the time ran out
@@ -500,8 +536,6 @@ int shmp_arrow_checker_column(const shmp_arrow_checker *c, uint32_t column, shmp
 /* The id of the last dictionary batch, and whether it was a delta. */
 int64_t shmp_arrow_checker_dictionary(const shmp_arrow_checker *c, int *delta);
 
-/* Top-level columns of the current schema (0 before the first). */
-uint32_t shmp_arrow_checker_columns(const shmp_arrow_checker *c);
 
 /* The check a channel's Arrow reader makes: shmp_arrow_checker_check() on
  * `record` for the stream `r` reads (NULL for a published table), with one
@@ -570,13 +604,6 @@ int shmp_interrupt_waits_on_signals(void);
 
 /* The signal that ended waits (SIGINT, ...), 0 if none; clears it. */
 int shmp_interrupted_signal(void);
-
-/* ---- Liveness ------------------------------------------------------------ */
-
-/* 1 if the process `pid` with start-time tag `start_tag` is alive (not a
- * zombie), 0 if not. The tag survives pid reuse; see docs/PROTOCOL.md. */
-int shmp_process_alive(uint32_t pid, uint32_t start_tag);
-uint32_t shmp_process_start_tag(uint32_t pid);
 
 #ifdef __cplusplus
 }

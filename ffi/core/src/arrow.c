@@ -908,6 +908,6 @@ SHMP_EXPORT int shmp_arrow_checker_check(shmp_arrow_checker *c, const void *reco
 SHMP_EXPORT const void *shmp_arrow_checker_prefix(const shmp_arrow_checker *c) { return c->prefix; }
 SHMP_EXPORT uint64_t shmp_arrow_checker_prefix_length(const shmp_arrow_checker *c) { return c->prefix_length; }
 SHMP_EXPORT uint64_t shmp_arrow_checker_body_length(const shmp_arrow_checker *c) { return c->body_length; }
-SHMP_EXPORT uint32_t shmp_arrow_checker_columns(const shmp_arrow_checker *c) {
+uint32_t shmp_arrow_checker_columns(const shmp_arrow_checker *c) {
   return c->schema ? c->schema->top : 0;
 }

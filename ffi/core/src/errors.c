@@ -24,11 +24,11 @@ static const struct code_text own[] = {
     {SHMP_E_TIMEOUT, "ETIMEOUT", "timed out waiting for the other end"},
     {SHMP_E_CLOSED, "ECLOSED", "the channel is closed"},
     {SHMP_E_TOO_LARGE, "ETOOLARGE", "record is larger than the channel can ever hold"},
-    {SHMP_E_BUSY, "EBUSY", "another live process already holds this end of the channel"},
+    {SHMP_E_BUSY, "EINUSE", "another live process already holds this end of the channel"},
     {SHMP_E_NOT_READY, "ENOTREADY", "segment exists but its creator has not finished setting it up"},
-    {SHMP_E_AGAIN, "EAGAIN", "no record is available yet"},
+    {SHMP_E_AGAIN, "ENOTYET", "no record is available yet"},
     {SHMP_E_STATE, "ESTATE", "call out of order"},
-    {SHMP_E_INVALID, "EINVAL", "invalid argument"},
+    {SHMP_E_INVALID, "EBADARG", "invalid argument"},
     {SHMP_E_ARROW, "EARROW", "record is not a valid Arrow IPC message"},
     {SHMP_E_UNREAD, "EUNREAD", "records written to the channel were never read"},
 };
@@ -110,6 +110,8 @@ static int fill(shmp_error *err, int code, const char *op, const char *segment, 
   if (err == NULL) return code;
   char detail[SHMP_ERROR_MESSAGE_MAX] = "";
   if (fmt != NULL) vsnprintf(detail, sizeof detail, fmt, ap);
+  /* The detail follows a full stop: it starts a sentence of its own. */
+  if (detail[0] >= 'a' && detail[0] <= 'z') detail[0] = (char)(detail[0] - 'a' + 'A');
   err->code = code;
   copy_text(err->op, sizeof err->op, op);
   copy_text(err->segment, sizeof err->segment, segment);

@@ -11,6 +11,7 @@
 #include "atomics.h"
 #include "error.h"
 #include "layout.h"
+#include "wait.h"
 
 static int alive(uint64_t peer_word) {
   return shmp_process_alive((uint32_t)(peer_word >> 32), (uint32_t)peer_word);

@@ -118,6 +118,14 @@ struct shmp_segment {
 /* The name rule (src/shm.c): 1 if `name` is a valid channel name. */
 int shmp_name_ok(const char *name);
 
+/* Top-level columns of a checker's current schema, 0 before the first
+ * (src/arrow.c; for the core's tests). */
+uint32_t shmp_arrow_checker_columns(const shmp_arrow_checker *c);
+
+/* Keeps the record peek handed out and reads on (src/ring.c; the first half
+ * of shmp_reader_take, which bindings call). */
+int shmp_reader_hold(shmp_reader *r, uint64_t *lease, shmp_error *err);
+
 /* The data records in ring positions [from, head) of a ring of `capacity`
  * bytes at `data`, walked through their headers, each read once and
  * checked (a peer may be writing over them); stops at the first that does

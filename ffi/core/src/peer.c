@@ -37,13 +37,13 @@ static int read_stat(uint32_t pid, char *state, uint32_t *start_tag) {
   return 1;
 }
 
-SHMP_EXPORT uint32_t shmp_process_start_tag(uint32_t pid) {
+uint32_t shmp_process_start_tag(uint32_t pid) {
   char state;
   uint32_t tag = 0;
   return read_stat(pid, &state, &tag) ? tag : 0;
 }
 
-SHMP_EXPORT int shmp_process_alive(uint32_t pid, uint32_t start_tag) {
+int shmp_process_alive(uint32_t pid, uint32_t start_tag) {
   char state;
   uint32_t tag;
   if (pid == 0 || !read_stat(pid, &state, &tag)) return 0;

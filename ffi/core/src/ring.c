@@ -62,7 +62,7 @@ struct shmp_writer {
   struct shmp_wait wait;
 };
 
-/* A record a reader keeps after reading on (shmp_reader_hold). */
+/* A record a reader keeps after reading on (shmp_reader_take). */
 struct lease {
   uint64_t pos;  /* ring position of its record header */
   uint64_t size; /* ring bytes */
@@ -729,7 +729,7 @@ SHMP_EXPORT int shmp_reader_release(shmp_reader *r, shmp_error *err) {
   return SHMP_OK;
 }
 
-SHMP_EXPORT int shmp_reader_hold(shmp_reader *r, uint64_t *lease, shmp_error *err) {
+int shmp_reader_hold(shmp_reader *r, uint64_t *lease, shmp_error *err) {
   if (!r->cur_size) return shmp_fail(err, SHMP_E_STATE, "recv", name_of(&r->g), "no record is held: receive one first");
   if (r->lease_count == r->lease_capacity) {
     uint32_t capacity = r->lease_capacity ? 2 * r->lease_capacity : 16;

@@ -177,8 +177,12 @@ SHMP_EXPORT shmp_segment *shmp_segment_format(const char *name, void *base, uint
     shmp_fail(err, rc, "create", name, "%s", check_detail(rc));
     return NULL;
   }
+  /* From here on the name is this process's to remove (on exit, on a
+   * signal under the default action), until the binding forgets it. */
+  if (shmp_owned_add(name, err) != SHMP_OK) return NULL;
   shmp_segment *s = wrap(name, base, size, capacity, "create", err);
   if (s != NULL) s->created = 1;
+  else shmp_owned_forget(name);
   return s;
 }
 
@@ -258,7 +262,7 @@ SHMP_EXPORT shmp_segment *shmp_segment_create(const char *name, uint64_t capacit
     if (base != NULL && (s = shmp_segment_format(name, base, (uint64_t)size, err)) == NULL) munmap(base, (size_t)size);
   }
   close(fd);
-  if (s == NULL) shm_unlink(path);
+  if (s == NULL) shm_unlink(path); /* never recorded: format records only what it returns */
   return s;
 }
 
@@ -303,7 +307,9 @@ SHMP_EXPORT int shmp_unlink(const char *name, shmp_error *err) {
   char path[SHM_NAME_BYTES];
   int rc = shmp_shm_name(name, "unlink", path, sizeof path, err);
   if (rc != SHMP_OK) return rc;
-  if (shm_unlink(path) != 0) return shmp_syscall_failed(err, "unlink", name, SHMP_CALL_SHM_UNLINK, errno, 0);
+  int failed = shm_unlink(path) != 0 ? errno : 0;
+  if (failed != EACCES && failed != EPERM) shmp_owned_forget(name); /* gone, by us or before */
+  if (failed) return shmp_syscall_failed(err, "unlink", name, SHMP_CALL_SHM_UNLINK, failed, 0);
   return SHMP_OK;
 }
 

@@ -25,6 +25,9 @@ static const struct {
     {"MAX_READERS", SHMP_MAX_READERS},
     {"ERROR_SIZE", sizeof(shmp_error)},
     {"DEFAULT_CAPACITY", SHMP_DEFAULT_CAPACITY},
+    {"DEFAULT_SPIN", SHMP_DEFAULT_SPIN},
+    {"DEFAULT_TIMEOUT_NS", SHMP_DEFAULT_TIMEOUT_NS},
+    {"DEFAULT_READY_TIMEOUT_NS", SHMP_DEFAULT_READY_TIMEOUT_NS},
     {"OPEN_ALLOW_OTHER_OWNER", SHMP_OPEN_ALLOW_OTHER_OWNER},
     {"OPEN_READ_ONLY_DATA", SHMP_OPEN_READ_ONLY_DATA},
     {"OPEN_WAIT_FOR_NAME", SHMP_OPEN_WAIT_FOR_NAME},
@@ -49,8 +52,8 @@ SHMP_EXPORT int64_t shmp_constant(const char *name) {
   if (name == NULL) return INT64_MIN;
   for (size_t i = 0; i < sizeof constants / sizeof *constants; i++)
     if (strcmp(constants[i].name, name) == 0) return constants[i].value;
-  /* The core's codes first: "EAGAIN" and "EINVAL" name its own, as the
-   * bindings branch on those; then system errors by name, as -errno. */
+  /* The core's codes, then system errors by name, as -errno: the core's
+   * names (ENOTYET, EBADARG, EINUSE, ...) are none of errno's. */
   for (size_t i = 0; i < sizeof own_codes / sizeof *own_codes; i++)
     if (strcmp(shmp_error_name(own_codes[i]), name) == 0) return own_codes[i];
   for (int e = 1; e < 4096; e++)

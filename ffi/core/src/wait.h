@@ -38,6 +38,11 @@ void shmp_wake_all(_Atomic uint32_t *futex);
 int shmp_pending_signal(void);
 const char *shmp_signal_detail(void);
 
+/* 1 if the process `pid` with start-time tag `start_tag` is alive (not a
+ * zombie), 0 if not. The tag survives pid reuse; see docs/PROTOCOL.md. */
+int shmp_process_alive(uint32_t pid, uint32_t start_tag);
+uint32_t shmp_process_start_tag(uint32_t pid);
+
 /* This process's peer word, (pid << 32) | start tag. */
 uint64_t shmp_self_peer_word(void);
 

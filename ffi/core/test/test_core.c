@@ -126,10 +126,19 @@ static void test_errors_named(void) {
   CHECK(strcmp(err.message, "open on segment \"ticks\" failed: No such file or directory [ENOENT]. No channel by "
                             "that name exists: start the side that creates it first, or check the name") == 0);
   shmp_error_set(&err, SHMP_E_CLOSED, "send", "bad\nname", "this writer was closed");
-  CHECK(strcmp(err.message, "send on segment \"bad?name\" failed: the channel is closed [ECLOSED]. this writer was closed") == 0);
+  CHECK(strcmp(err.message, "send on segment \"bad?name\" failed: the channel is closed [ECLOSED]. This writer was closed") == 0);
   /* Constants by name, so bindings keep no numbers of their own. */
   CHECK_EQ(shmp_constant("ETIMEOUT"), SHMP_E_TIMEOUT);
-  CHECK_EQ(shmp_constant("EAGAIN"), SHMP_E_AGAIN);
+  CHECK_EQ(shmp_constant("ENOTYET"), SHMP_E_AGAIN);
+  /* The core's own codes are named unlike any errno. */
+  CHECK_EQ(shmp_constant("EAGAIN"), -EAGAIN);
+  CHECK_EQ(shmp_constant("EINVAL"), -EINVAL);
+  CHECK_EQ(shmp_constant("EBUSY"), -EBUSY);
+  CHECK(strcmp(shmp_error_name(SHMP_E_INVALID), "EBADARG") == 0);
+  CHECK(strcmp(shmp_error_name(SHMP_E_BUSY), "EINUSE") == 0);
+  CHECK_EQ(shmp_constant("DEFAULT_SPIN"), 256);
+  CHECK_EQ(shmp_constant("DEFAULT_TIMEOUT_NS"), INT64_C(30000000000));
+  CHECK_EQ(shmp_constant("DEFAULT_READY_TIMEOUT_NS"), INT64_C(2000000000));
   CHECK_EQ(shmp_constant("ENOENT"), -2);
   CHECK_EQ(shmp_constant("ARROW_RECORD_BATCH"), SHMP_ARROW_RECORD_BATCH);
   CHECK_EQ(shmp_constant("ERROR_SIZE"), sizeof(shmp_error));
@@ -587,12 +596,12 @@ static void test_named_segments(void) {
   CHECK_EQ(shmp_shm_name(long_name, "open", path, sizeof path, &err), SHMP_OK);
   CHECK(strncmp(path, "/shmpipe.aaa", 12) == 0);
   CHECK_EQ(shmp_create_size(name, 0, 0600, &err), SHMP_E_INVALID);
-  CHECK(strstr(err.message, "capacity must be between 1 byte and 64 TiB") != NULL);
+  CHECK(strstr(err.message, "Capacity must be between 1 byte and 64 TiB") != NULL);
   CHECK_EQ(shmp_create_size(name, 1000, 0600, &err), SHMP_HEADER_SIZE + 4096);
   CHECK_EQ(shmp_create_size(name, 4097, 0600, &err), SHMP_HEADER_SIZE + 8192);
   CHECK_EQ(shmp_create_size(name, 4096, 07777, &err), SHMP_E_INVALID);
   CHECK_EQ(shmp_create_size(name, 4096, 0400, &err), SHMP_E_INVALID);
-  CHECK(strstr(err.message, "mode 0400") != NULL);
+  CHECK(strstr(err.message, "Mode 0400") != NULL);
 
   /* Create, open, a second creator, unlink. */
   CHECK(shmp_segment_open(name, 0, 0, &err) == NULL);
@@ -604,7 +613,7 @@ static void test_named_segments(void) {
   CHECK(strcmp(shmp_segment_name(created), name) == 0);
   CHECK(shmp_segment_create(name, 4096, 0600, &err) == NULL);
   CHECK_EQ(err.code, -EEXIST);
-  CHECK(strstr(err.message, "it is in use: its creator (pid") != NULL);
+  CHECK(strstr(err.message, "It is in use: its creator (pid") != NULL);
   shmp_segment *opened = shmp_segment_open(name, 0, 0, &err);
   CHECK(opened != NULL);
   CHECK_EQ(shmp_segment_creator_pid(opened), getpid());
@@ -617,7 +626,7 @@ static void test_named_segments(void) {
   /* Errors name the operation the caller made, not the one inside it. */
   CHECK_EQ(shmp_writer_send(w, NULL, 9000, 0, 0, &err), SHMP_E_TOO_LARGE);
   CHECK(strcmp(err.op, "send") == 0);
-  CHECK(strstr(err.message, "a 9000-byte record does not fit: this channel carries at most 8128 bytes") != NULL);
+  CHECK(strstr(err.message, "A 9000-byte record does not fit: this channel carries at most 8128 bytes") != NULL);
   CHECK_EQ(shmp_writer_claim(w, 9000, 0, 0, &err), SHMP_E_TOO_LARGE);
   CHECK(strcmp(err.op, "claim") == 0);
   shmp_writer *second = shmp_writer_attach(opened, &err);
@@ -638,7 +647,7 @@ static void test_named_segments(void) {
   CHECK_EQ(err.code, SHMP_E_AGAIN); /* not formatted yet: look again */
   CHECK(shmp_segment_adopt(name, NULL, 0, me, 0, 60 * MS, 50 * MS, &err) == NULL);
   CHECK_EQ(err.code, SHMP_E_NOT_READY);
-  CHECK(strstr(err.message, "waited 60 ms") != NULL);
+  CHECK(strstr(err.message, "Waited 60 ms") != NULL);
   shmp_segment *fresh = shmp_segment_format(name, base, 8192, &err);
   CHECK(fresh != NULL);
   CHECK(shmp_segment_adopt(name, base, 8192, me + 1, 0, 0, 0, &err) == NULL);
@@ -648,7 +657,7 @@ static void test_named_segments(void) {
   CHECK(other != NULL);
   free(other); /* shares fresh's mapping: drop the object without unmapping */
   CHECK_EQ(shmp_syscall_failed(&err, "create", name, SHMP_CALL_FALLOCATE, ENOSPC, 1 << 20), -ENOSPC);
-  CHECK(strstr(err.message, "could not reserve 1048576 bytes in /dev/shm. /dev/shm has no room") != NULL);
+  CHECK(strstr(err.message, "Could not reserve 1048576 bytes in /dev/shm. /dev/shm has no room") != NULL);
   shmp_segment_unref(fresh);
 }
 
@@ -816,6 +825,74 @@ static void test_arrow_encode(void) {
 }
 
 /* A second creator is told whether the name is in use or stale. */
+static int shm_exists(const char *name) {
+  char path[300];
+  snprintf(path, sizeof path, "/dev/shm/shmpipe.%s", name);
+  return access(path, F_OK) == 0;
+}
+
+/* The owned-name registry: a created name is this process's; unlink_all
+ * removes it, a forgotten one stays, a forked child removes none of its
+ * parent's names, and the signal policy acts only where the action was the
+ * default. */
+static void test_owned_names(void) {
+  char made[64], kept[64], childs[64];
+  snprintf(made, sizeof made, "core-owned-%d", (int)getpid());
+  snprintf(kept, sizeof kept, "core-kept-%d", (int)getpid());
+  snprintf(childs, sizeof childs, "core-childs-%d", (int)getpid());
+  shmp_segment *a = shmp_segment_create(made, 4096, 0600, NULL);
+  shmp_segment *b = shmp_segment_create(kept, 4096, 0600, NULL);
+  CHECK(a != NULL && b != NULL);
+  int before = shmp_owned_count();
+  shmp_owned_forget(kept);
+  CHECK_EQ(shmp_owned_count(), before - 1);
+  shmp_error err = {0};
+  CHECK_EQ(shmp_owned_add("bad/name", &err), SHMP_E_INVALID);
+
+  /* A forked child, ended by SIGTERM under the policy, removes its own
+   * name and none of its parent's, and dies by the signal. */
+  pid_t child = fork();
+  if (child == 0) {
+    if (shmp_segment_create(childs, 4096, 0600, NULL) == NULL) _exit(3);
+    if (shmp_owned_unlink_on_signals() != 3) _exit(4);
+    raise(SIGTERM);
+    _exit(5);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+  CHECK(!shm_exists(childs));
+  CHECK(shm_exists(made) && shm_exists(kept));
+
+  /* A child whose program handles SIGTERM itself: the policy leaves the
+   * signal alone, the program lives on and its name stays. */
+  child = fork();
+  if (child == 0) {
+    signal(SIGTERM, SIG_IGN);
+    if (shmp_segment_create(childs, 4096, 0600, NULL) == NULL) _exit(3);
+    if (shmp_owned_unlink_on_signals() != 2) _exit(4); /* SIGINT and SIGHUP only */
+    raise(SIGTERM);
+    _exit(shm_exists(childs) ? 0 : 6);
+  }
+  waitpid(child, &status, 0);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  CHECK_EQ(shmp_unlink(childs, NULL), SHMP_OK);
+
+  /* The child's exit path calls unlink_all: still none of the parent's. */
+  child = fork();
+  if (child == 0) _exit(shmp_owned_unlink_all() == 0 ? 0 : 7);
+  waitpid(child, &status, 0);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  CHECK(shm_exists(made));
+
+  CHECK(shmp_owned_unlink_all() >= 1);
+  CHECK(!shm_exists(made));
+  CHECK(shm_exists(kept));
+  CHECK_EQ(shmp_unlink(kept, NULL), SHMP_OK);
+  shmp_segment_unref(a);
+  shmp_segment_unref(b);
+}
+
 static void test_stale_name(void) {
   char name[64];
   snprintf(name, sizeof name, "core-stale-%d", (int)getpid());
@@ -828,7 +905,7 @@ static void test_stale_name(void) {
   CHECK(shmp_segment_create(name, 4096, 0600, &err) == NULL);
   CHECK_EQ(err.code, -EEXIST);
   char expected[128];
-  snprintf(expected, sizeof expected, "it is stale: its creator (pid %d) has exited", (int)child);
+  snprintf(expected, sizeof expected, "It is stale: its creator (pid %d) has exited", (int)child);
   CHECK(strstr(err.message, expected) != NULL);
   CHECK_EQ(shmp_unlink(name, NULL), SHMP_OK);
 }
@@ -1029,7 +1106,7 @@ static void test_late_joiners(void) {
   /* Without a schema the batch would be refused; a late joiner skips it. */
   shmp_arrow_checker *fresh = shmp_arrow_checker_new("test", "recv", &err);
   CHECK_EQ(shmp_reader_check_arrow(early, fresh, BATCH_X, sizeof BATCH_X, &err), SHMP_E_ARROW);
-  CHECK(strstr(err.message, "a record batch arrived before any schema") != NULL);
+  CHECK(strstr(err.message, "A record batch arrived before any schema") != NULL);
   shmp_arrow_checker_free(fresh);
   int skipped = 0, kind;
   while ((kind = next_arrow(s, late, seen_late, &err)) == 0) skipped++;
@@ -1117,7 +1194,7 @@ static void test_what_close_leaves(void) {
   CHECK_EQ(shmp_writer_send(w, "c", 1, 0, 0, NULL), SHMP_OK);
   shmp_reader_close(r);
   CHECK_EQ(shmp_writer_drain(w, 1000 * MS, 0, &err), SHMP_E_CLOSED);
-  CHECK(strstr(err.message, "every reader left the channel with 1 record (128 bytes) unread") != NULL);
+  CHECK(strstr(err.message, "Every reader left the channel with 1 record (128 bytes) unread") != NULL);
   CHECK_EQ(shmp_writer_claim(w, 1, 0, 0, NULL), SHMP_E_CLOSED);
   CHECK_EQ(shmp_writer_close_checked(w, &err), SHMP_OK);
   seg_free(s);
@@ -1213,7 +1290,7 @@ static void test_stat(void) {
   uint64_t tail = atomic_load(&h->slots[0].tail);
   atomic_store(&h->slots[0].tail, atomic_load(&h->head) + 64);
   CHECK_EQ(shmp_segment_stat(s.sp, &st, &err), SHMP_E_CORRUPT);
-  CHECK(strstr(err.message, "a reader's position is out of range") != NULL && strcmp(err.op, "stat") == 0);
+  CHECK(strstr(err.message, "A reader's position is out of range") != NULL && strcmp(err.op, "stat") == 0);
   atomic_store(&h->slots[0].tail, tail + 1);
   CHECK_EQ(shmp_segment_stat(s.sp, &st, &err), SHMP_E_CORRUPT);
   atomic_store(&h->slots[0].tail, tail);
@@ -1368,6 +1445,7 @@ int main(void) {
   test_named_segments();
   test_read_only_data();
   test_stale_name();
+  test_owned_names();
   test_stat();
   test_inspect_named();
   test_signal_ends_waits();

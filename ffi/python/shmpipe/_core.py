@@ -112,7 +112,7 @@ def _constant(name: str) -> int:
 
 
 # What the binding branches on or reports itself, by the core's names.
-TIMEOUT, CLOSED, STATE, INVALID, ARROW, AGAIN = (_constant(n) for n in ("ETIMEOUT", "ECLOSED", "ESTATE", "EINVAL", "EARROW", "EAGAIN"))
+TIMEOUT, CLOSED, STATE, INVALID, ARROW, AGAIN = (_constant(n) for n in ("ETIMEOUT", "ECLOSED", "ESTATE", "EBADARG", "EARROW", "ENOTYET"))
 ARROW_SCHEMA, ARROW_RECORD_BATCH = _constant("ARROW_SCHEMA"), _constant("ARROW_RECORD_BATCH")
 NAME_MAX = _constant("NAME_MAX")
 OPEN_ALLOW_OTHER_OWNER, OPEN_READ_ONLY_DATA = _constant("OPEN_ALLOW_OTHER_OWNER"), _constant("OPEN_READ_ONLY_DATA")

@@ -42,9 +42,9 @@ def _ints(*values):
 # The offsets and sizes buffers of malformed_messages()' batch, each padded to 8 bytes.
 GOOD_VIEWS = _ints(0, 1, 2, 0) + _ints(1, 1, 2, 0)
 MALFORMED = [
-    (_ints(0, 1, 2, 0) + _ints(1, 1, 9, 0), 'field "v" has a list view at row 2 of 9 values from offset 2, past the 4 child values there are'),
-    (_ints(0, 1, 2, 0) + _ints(1, -1, 2, 0), 'field "v" has a list view of size -1 at row 1'),
-    (_ints(0, -3, 2, 0) + _ints(1, 1, 2, 0), 'field "v" has a list view at row 1 starting at offset -3, before its child values'),
+    (_ints(0, 1, 2, 0) + _ints(1, 1, 9, 0), 'Field "v" has a list view at row 2 of 9 values from offset 2, past the 4 child values there are'),
+    (_ints(0, 1, 2, 0) + _ints(1, -1, 2, 0), 'Field "v" has a list view of size -1 at row 1'),
+    (_ints(0, -3, 2, 0) + _ints(1, 1, 2, 0), 'Field "v" has a list view at row 1 starting at offset -3, before its child values'),
 ]
 
 

@@ -60,10 +60,10 @@ def test_errors_name_the_segment_and_the_cause(name):
                                   "No channel by that name exists: start the side that creates it first, or check the name")
     with pytest.raises(shmpipe.ShmpipeError) as bad:
         shmpipe.create_writer("../etc", capacity=4096)
-    assert bad.value.code == "EINVAL" and "A channel name is 1-200 characters" in str(bad.value)
+    assert bad.value.code == "EBADARG" and "A channel name is 1-200 characters" in str(bad.value)
     with pytest.raises(shmpipe.ShmpipeError) as nul:
         shmpipe.create_writer("a\0b", capacity=4096)
-    assert nul.value.code == "EINVAL" and not os.path.exists(shmpipe.shm_path("a"))
+    assert nul.value.code == "EBADARG" and not os.path.exists(shmpipe.shm_path("a"))
     with shmpipe.create_writer(name, capacity=4096) as writer:
         with pytest.raises(shmpipe.ShmpipeError) as exists:
             shmpipe.create_reader(name, capacity=4096)
@@ -71,20 +71,20 @@ def test_errors_name_the_segment_and_the_cause(name):
         with pytest.raises(shmpipe.ShmpipeError) as too_large:
             writer.send(b"x" * 5000)
         assert too_large.value.code == "ETOOLARGE" and too_large.value.op == "send"
-        assert "a 5000-byte record does not fit: this channel carries at most 4032 bytes" in str(too_large.value)
+        assert "A 5000-byte record does not fit: this channel carries at most 4032 bytes" in str(too_large.value)
         with pytest.raises(shmpipe.ShmpipeError) as busy:
             shmpipe.open_writer(name)
-        assert busy.value.code == "EBUSY" and "already this channel's writer" in str(busy.value)
+        assert busy.value.code == "EINUSE" and "already this channel's writer" in str(busy.value)
 
 
 def test_misuse_is_worded_by_the_core_too(name):
     with shmpipe.create_reader(name, capacity=4096) as reader:
         with pytest.raises(shmpipe.ShmpipeError) as negative:
             reader.recv(timeout=-1)
-        assert negative.value.code == "EINVAL" and str(negative.value).startswith(f'recv on segment "{name}" failed: invalid argument [EINVAL]. timeout')
+        assert negative.value.code == "EBADARG" and str(negative.value).startswith(f'recv on segment "{name}" failed: invalid argument [EBADARG]. Timeout')
     with pytest.raises(shmpipe.ShmpipeError) as closed:
         reader.recv()
-    assert (closed.value.code, closed.value.op) == ("ECLOSED", "recv") and "this reader was closed" in str(closed.value)
+    assert (closed.value.code, closed.value.op) == ("ECLOSED", "recv") and "This reader was closed" in str(closed.value)
     copied = pickle.loads(pickle.dumps(closed.value))  # errors cross process boundaries whole
     assert (copied.code, copied.errno, copied.segment, copied.op, str(copied)) == \
         (closed.value.code, closed.value.errno, name, "recv", str(closed.value))

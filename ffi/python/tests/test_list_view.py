@@ -77,11 +77,11 @@ def test_list_views_outside_their_child_are_refused(arrow_channel, width, kind):
     schema, good = _messages(batch)
     raw.send(schema)
     for new_offsets, new_sizes, why in [
-        ([0, 1, 2], [1, 1, 9], 'field "v" has a list view at row 2 of 9 values from offset 2, past the 4 child values there are'),
-        ([0, 1, 4], [1, 1, 2], 'field "v" has a list view at row 2 of 2 values from offset 4, past the 4 child values there are'),
-        ([0, 1, 2], [1, -1, 2], 'field "v" has a list view of size -1 at row 1'),
-        ([0, -3, 2], [1, 1, 2], 'field "v" has a list view at row 1 starting at offset -3, before its child values'),
-        ([2**31 - 1, 1, 2], [1, 1, 2], 'field "v" has a list view at row 0 of 1 values from offset 2147483647, past the 4'),
+        ([0, 1, 2], [1, 1, 9], 'Field "v" has a list view at row 2 of 9 values from offset 2, past the 4 child values there are'),
+        ([0, 1, 4], [1, 1, 2], 'Field "v" has a list view at row 2 of 2 values from offset 4, past the 4 child values there are'),
+        ([0, 1, 2], [1, -1, 2], 'Field "v" has a list view of size -1 at row 1'),
+        ([0, -3, 2], [1, 1, 2], 'Field "v" has a list view at row 1 starting at offset -3, before its child values'),
+        ([2**31 - 1, 1, 2], [1, 1, 2], 'Field "v" has a list view at row 0 of 1 values from offset 2147483647, past the 4'),
     ]:
         raw.send(_patched(good, width, offsets, sizes, new_offsets, new_sizes))
         with pytest.raises(shmpipe.ShmpipeError) as refused:
@@ -115,6 +115,6 @@ def test_a_list_view_pyarrow_built_past_its_child_is_refused_by_the_reader(arrow
     with pytest.raises(shmpipe.ShmpipeError) as refused:
         reader.read(timeout=2)
     assert refused.value.code == "EARROW" and refused.value.op == "recv"
-    assert 'field "bad" has a list view at row 1 of 2 values from offset 5, past the 3 child values' in str(refused.value)
+    assert 'Field "bad" has a list view at row 1 of 2 values from offset 5, past the 3 child values' in str(refused.value)
     writer.write(pa.table({"v": pa.array([[1, 2], None], pa.list_view(pa.int32()))}))
     assert reader.read(timeout=2).column(0).to_pylist() == [[1, 2], None]

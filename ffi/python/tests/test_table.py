@@ -58,7 +58,7 @@ def test_persistence_is_asked_for_and_unpublish_takes_only_tables(name):
     assert os.path.exists(shmpipe.shm_path(name))  # leaving the with-block let go of it, no more
     with pytest.raises(shmpipe.ShmpipeError) as taken:
         shmpipe.publish(name, pa.table({"x": [3]}))
-    assert taken.value.code == "EEXIST" and "it is a persistent published table (published by pid" in str(taken.value)
+    assert taken.value.code == "EEXIST" and "It is a persistent published table (published by pid" in str(taken.value)
     kept.unpublish()
     assert not os.path.exists(shmpipe.shm_path(name))
     with shmpipe.publish(name, pa.table({"x": [1]})):
@@ -67,6 +67,6 @@ def test_persistence_is_asked_for_and_unpublish_takes_only_tables(name):
     with shmpipe.create_reader(name, 4096):
         with pytest.raises(shmpipe.ShmpipeError) as refused:
             shmpipe.unpublish(name)
-        assert (refused.value.code, refused.value.op) == ("EINVAL", "unpublish")
+        assert (refused.value.code, refused.value.op) == ("EBADARG", "unpublish")
         assert "not a published table" in str(refused.value)
         assert os.path.exists(shmpipe.shm_path(name))

@@ -366,7 +366,7 @@ static void release_record(void *data) {
 
 SEXP shmp_r_read_batch(SEXP pointer, SEXP dictionaries, SEXP timeout) {
   end *e = live_end(pointer, "recv");
-  if (e->reader == NULL) shmp_r_raise_usage(shmp_r_constant("EINVAL"), "recv", e->name, "read_batch() reads from a reader, not a writer");
+  if (e->reader == NULL) shmp_r_raise_usage(shmp_r_constant("EBADARG"), "recv", e->name, "read_batch() reads from a reader, not a writer");
   shmp_error err;
   if (e->checker == NULL && (e->checker = shmp_arrow_checker_new(e->name, "recv", &err)) == NULL) shmp_r_raise(&err);
   int64_t deadline = deadline_after(seconds_ns(timeout));

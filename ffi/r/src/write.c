@@ -223,7 +223,7 @@ static int send_message(shmp_writer *writer, shmp_segment *segment, const encodi
  * transient memory); raises an R error naming a column R cannot write. */
 shmp_column *shmp_r_describe_frame(SEXP frame, const char *op, const char *segment, uint32_t *count, int64_t *rows) {
   if (!Rf_isNewList(frame) || !Rf_inherits(frame, "data.frame"))
-    shmp_r_raise_usage(shmp_r_constant("EINVAL"), op, segment, "a data.frame is what goes out");
+    shmp_r_raise_usage(shmp_r_constant("EBADARG"), op, segment, "a data.frame is what goes out");
   R_xlen_t n = Rf_xlength(frame);
   SEXP names = Rf_getAttrib(frame, R_NamesSymbol);
   *rows = n ? Rf_xlength(VECTOR_ELT(frame, 0)) : 0;
@@ -242,7 +242,7 @@ shmp_column *shmp_r_describe_frame(SEXP frame, const char *op, const char *segme
     if (why != NULL) {
       char detail[300];
       snprintf(detail, sizeof detail, "column \"%s\" cannot be written: %s", name, why);
-      shmp_r_raise_usage(shmp_r_constant("EINVAL"), op, segment, detail);
+      shmp_r_raise_usage(shmp_r_constant("EBADARG"), op, segment, detail);
     }
   }
   *count = (uint32_t)n;

@@ -20,7 +20,7 @@ test_that("errors are shmpipe_error conditions with the core's code and sentence
   expect_equal(err$segment, "no-such-channel-here")
   expect_match(conditionMessage(err), "start the side that creates it first", fixed = TRUE)
   bad <- tryCatch(shm_writer("bad/name", create = TRUE), shmpipe_error = function(e) e)
-  expect_equal(bad$name, "EINVAL")
+  expect_equal(bad$name, "EBADARG")
   expect_match(bad$message, "1-200 characters", fixed = TRUE)
 })
 
