@@ -4,7 +4,7 @@
 #' Opens (or, with create = TRUE, creates) the reading end of channel `name`.
 #' A creator owns the name: close() (or the end of the session) removes it.
 #' `wait`: seconds to wait for a channel not created yet (0: it must exist).
-shm_reader <- function(name, create = FALSE, capacity = 16 * 2^20, wait = 0) {
+shm_reader <- function(name, create = FALSE, capacity = NULL, wait = 0) {
   state <- new.env()
   state$dictionaries <- new.env()
   structure(list(pointer = .Call(shmp_r_open, name, "reader", create, capacity, wait), state = state),
@@ -12,7 +12,7 @@ shm_reader <- function(name, create = FALSE, capacity = 16 * 2^20, wait = 0) {
 }
 
 #' Opens (or creates) the writing end of channel `name`.
-shm_writer <- function(name, create = FALSE, capacity = 16 * 2^20, wait = 0) {
+shm_writer <- function(name, create = FALSE, capacity = NULL, wait = 0) {
   structure(list(pointer = .Call(shmp_r_open, name, "writer", create, capacity, wait), state = new.env()),
             class = "shmpipe_writer")
 }
@@ -26,7 +26,7 @@ recv_bytes <- function(reader, timeout = Inf) {
 }
 
 #' Sends a raw vector (or a string, as its bytes) as one record.
-send_bytes <- function(writer, bytes, timeout = 30) {
+send_bytes <- function(writer, bytes, timeout = NULL) {
   stopifnot(inherits(writer, "shmpipe_writer"))
   if (is.character(bytes)) bytes <- charToRaw(bytes)
   invisible(.Call(shmp_r_send_bytes, writer$pointer, bytes, timeout))
@@ -41,7 +41,7 @@ close.shmpipe_reader <- function(con, ...) invisible(.Call(shmp_r_close, con$poi
 #' and no reader ever attached to read what it wrote, close() first waits
 #' up to `timeout` seconds for one to come, then fails with EUNREAD naming
 #' the records lost.
-close.shmpipe_writer <- function(con, timeout = 30, ...) invisible(.Call(shmp_r_close, con$pointer, timeout))
+close.shmpipe_writer <- function(con, timeout = NULL, ...) invisible(.Call(shmp_r_close, con$pointer, timeout))
 
 print.shmpipe_reader <- function(x, ...) {
   state <- if (.Call(shmp_r_is_open, x$pointer)) "open" else "closed"
@@ -68,7 +68,7 @@ conditionMessage.shmpipe_error <- function(c) c$message
 #' bit64::integer64 columns). The schema goes first, and again whenever the
 #' columns' names or types change or a reader joined mid-stream; factors
 #' send their levels each time.
-write_batch <- function(writer, df, timeout = 30) {
+write_batch <- function(writer, df, timeout = NULL) {
   stopifnot(inherits(writer, "shmpipe_writer"), is.data.frame(df))
   # What the schema says of each column: its name, its class, a POSIXct's time zone.
   signature <- paste(names(df), vapply(df, function(x) paste(c(class(x), attr(x, "tzone")), collapse = "/"), ""), collapse = "|")

@@ -57,7 +57,7 @@ print.shmpipe_publication <- function(x, ...) {
 #' Such columns serialize by name: a PSOCK worker that receives them maps
 #' the same table (it needs this package installed).
 open_table <- function(name, wait = 0, batches = FALSE) {
-  parts <- .Call(shmp_r_open_table, name, wait, 2, new.env(parent = emptyenv()))
+  parts <- .Call(shmp_r_open_table, name, wait, NULL, new.env(parent = emptyenv()))
   if (batches) return(parts)
   if (length(parts) == 1) return(parts[[1]])
   if (length(parts) == 0) stop(sprintf("table \"%s\" holds no batch", name))
@@ -73,7 +73,7 @@ shared_column <- function(where) tryCatch({
   name <- where[[1]]
   table <- .opened[[name]]
   if (is.null(table) || !identical(attr(table, "token"), where[[3]])) {
-    table <- .Call(shmp_r_open_table, name, 0, 2, new.env(parent = emptyenv()))
+    table <- .Call(shmp_r_open_table, name, 0, NULL, new.env(parent = emptyenv()))
     assign(name, table, envir = .opened)
   }
   if (!identical(attr(table, "token"), where[[3]]) || where[[2]] > length(table))

@@ -12,6 +12,20 @@
 
 #define SLICE_NS INT64_C(100000000)
 
+/* The names this process created are the core's to track (owned.c of the
+ * core): close() and the finalizers remove them with shmp_unlink(), the
+ * session's end with shmp_owned_unlink_all() (shmp_r_owned_unlink_all,
+ * from the finalizer .onLoad registers), and SIGTERM or SIGHUP, which R
+ * leaves at their default action, by the core's signal policy (never in a
+ * forked child, such as parallel::mclapply's: the core keys names by pid). */
+void shmp_r_unlink_on_signals(void) {
+  static int installed;
+  if (!installed) shmp_owned_unlink_on_signals();
+  installed = 1;
+}
+
+SEXP shmp_r_owned_unlink_all(void) { return Rf_ScalarInteger(shmp_owned_unlink_all()); }
+
 /* Closes the end. A writer that would lose records (its creator's name
  * goes, and no reader ever attached to read them) reports it: in `err`
  * if given, else on stderr (a finalizer has no one to tell). */
@@ -29,7 +43,7 @@ static int end_close(end *e, shmp_error *err) {
   e->reader = NULL;
   e->writer = NULL;
   if (e->segment) {
-    if (e->owned) shmp_r_unlink_owned(e->name);
+    if (e->owned) shmp_unlink(e->name, NULL); /* and the core forgets it as this process's */
     shmp_segment_unref(e->segment);
     e->segment = NULL;
   }
@@ -58,6 +72,7 @@ static const char *string_arg(SEXP x, const char *what) {
 }
 
 int64_t seconds_ns(SEXP seconds) {
+  if (seconds == R_NilValue) return shmp_constant("DEFAULT_TIMEOUT_NS");
   double s = Rf_asReal(seconds);
   if (ISNAN(s) || s < 0) Rf_error("a timeout is a number of seconds >= 0 (Inf: no limit)");
   return R_FINITE(s) ? (int64_t)(s * 1e9) : -1;
@@ -88,7 +103,7 @@ int64_t next_slice(int64_t deadline) {
 /* Opens `name`, waiting up to `wait_ns` (-1: for ever; 0: it must exist)
  * for it to be created, in slices between which Ctrl-C is seen. */
 static shmp_segment *open_waiting(const char *name, uint32_t flags, int64_t wait_ns, shmp_error *err) {
-  if (wait_ns == 0) return shmp_segment_open(name, flags, 2000000000, err); /* a creator still setting it up */
+  if (wait_ns == 0) return shmp_segment_open(name, flags, shmp_constant("DEFAULT_READY_TIMEOUT_NS"), err); /* a creator still setting it up */
   int64_t started = now_ns(), deadline = deadline_after(wait_ns);
   for (;;) {
     shmp_segment *s = shmp_segment_open(name, flags | SHMP_OPEN_WAIT_FOR_NAME, next_slice(deadline), err);
@@ -109,7 +124,7 @@ SEXP shmp_r_open(SEXP name_arg, SEXP role_arg, SEXP create_arg, SEXP capacity_ar
   const char *name = string_arg(name_arg, "name");
   int reader = strcmp(string_arg(role_arg, "role"), "reader") == 0;
   int create = Rf_asLogical(create_arg) == TRUE;
-  double capacity = Rf_asReal(capacity_arg);
+  double capacity = capacity_arg == R_NilValue ? (double)shmp_constant("DEFAULT_CAPACITY") : Rf_asReal(capacity_arg);
   int64_t wait = seconds_ns(wait_arg);
   shmp_error err;
   /* The pointer and its finalizer first: whatever fails or is interrupted
@@ -126,8 +141,8 @@ SEXP shmp_r_open(SEXP name_arg, SEXP role_arg, SEXP create_arg, SEXP capacity_ar
   if (create) {
     e->created = shmp_segment_create(name, capacity > 0 ? (uint64_t)capacity : 0, 0600, &err);
     if (e->created == NULL) shmp_r_raise(&err);
-    e->owned = 1;
-    shmp_r_own(name);
+    e->owned = 1; /* the core recorded the name as this process's */
+    shmp_r_unlink_on_signals();
     if (reader) e->segment = shmp_segment_open(name, flags, 0, &err);
     else shmp_segment_ref(e->segment = e->created);
   } else {
@@ -176,7 +191,7 @@ SEXP shmp_r_close(SEXP pointer, SEXP timeout_arg) {
      * attached to read waits for one (in slices: Ctrl-C is seen). */
     int64_t deadline = deadline_after(seconds_ns(timeout_arg));
     shmp_error err;
-    while (wait_more(shmp_writer_linger(e->writer, next_slice(deadline), 256, &err), deadline)) continue;
+    while (wait_more(shmp_writer_linger(e->writer, next_slice(deadline), SPIN, &err), deadline)) continue;
     if (end_close(e, &err) < 0) shmp_r_raise(&err);
     return R_NilValue;
   }
@@ -201,7 +216,7 @@ SEXP shmp_r_recv_bytes(SEXP pointer, SEXP timeout_arg) {
   shmp_error err;
   uint64_t offset = 0;
   int64_t length;
-  while (wait_more(length = shmp_reader_next(e->reader, &offset, next_slice(deadline), 256, &err), deadline)) continue;
+  while (wait_more(length = shmp_reader_next(e->reader, &offset, next_slice(deadline), SPIN, &err), deadline)) continue;
   if (length == shmp_constant("ECLOSED")) return R_NilValue;
   if (length < 0) shmp_r_raise(&err);
   SEXP bytes = PROTECT(Rf_allocVector(RAWSXP, (R_xlen_t)length));
@@ -218,7 +233,7 @@ SEXP shmp_r_send_bytes(SEXP pointer, SEXP bytes, SEXP timeout_arg) {
   int64_t deadline = deadline_after(seconds_ns(timeout_arg));
   shmp_error err;
   int rc;
-  while (wait_more(rc = shmp_writer_send(e->writer, RAW(bytes), (uint64_t)XLENGTH(bytes), next_slice(deadline), 256, &err),
+  while (wait_more(rc = shmp_writer_send(e->writer, RAW(bytes), (uint64_t)XLENGTH(bytes), next_slice(deadline), SPIN, &err),
                    deadline))
     continue;
   if (rc != SHMP_OK) shmp_r_raise(&err);
@@ -235,7 +250,7 @@ shmp_writer *shmp_r_live_writer(SEXP pointer, shmp_segment **segment, const char
 
 int64_t shmp_r_claim(shmp_writer *writer, uint64_t size, int64_t timeout_ns, shmp_error *err) {
   int64_t deadline = deadline_after(timeout_ns), offset;
-  while (wait_more(offset = shmp_writer_claim(writer, size, next_slice(deadline), 256, err), deadline)) continue;
+  while (wait_more(offset = shmp_writer_claim(writer, size, next_slice(deadline), SPIN, err), deadline)) continue;
   return offset;
 }
 

@@ -22,6 +22,7 @@ SEXP shmp_r_close_publication(SEXP);
 SEXP shmp_r_publication_open(SEXP);
 SEXP shmp_r_open_table(SEXP, SEXP, SEXP, SEXP);
 SEXP shmp_r_unpublish(SEXP);
+SEXP shmp_r_owned_unlink_all(void);
 void shmp_r_init_altrep(DllInfo *info);
 void shmp_r_init_altstring(DllInfo *info);
 void shmp_r_init_altrep_gone(DllInfo *info);
@@ -45,6 +46,7 @@ static const R_CallMethodDef routines[] = {
     {"shmp_r_publication_open", (DL_FUNC)&shmp_r_publication_open, 1},
     {"shmp_r_open_table", (DL_FUNC)&shmp_r_open_table, 4},
     {"shmp_r_unpublish", (DL_FUNC)&shmp_r_unpublish, 1},
+    {"shmp_r_owned_unlink_all", (DL_FUNC)&shmp_r_owned_unlink_all, 0},
     {NULL, NULL, 0},
 };
 

@@ -237,7 +237,7 @@ static SEXP column_vector(const column_in *in, SEXP lease_ptr, SEXP levels, cons
 /* The next record, held as a lease; the length, or a code (ECLOSED at the end). */
 static int64_t take(end *e, uint64_t *offset, uint64_t *lease_id, int64_t deadline, shmp_error *err) {
   int64_t length;
-  while (wait_more(length = shmp_reader_take(e->reader, offset, lease_id, next_slice(deadline), 256, err), deadline)) continue;
+  while (wait_more(length = shmp_reader_take(e->reader, offset, lease_id, next_slice(deadline), SPIN, err), deadline)) continue;
   return length;
 }
 

@@ -35,7 +35,7 @@ typedef struct end {
 /* The end behind an R object, or an R error if it was closed. */
 end *live_end(SEXP pointer, const char *op);
 
-/* Waits: a timeout in seconds (Inf: none) as ns (-1), the clock, and the
+/* Waits: a timeout in seconds (Inf: none; NULL: the core's default) as ns (-1), the clock, and the
  * limit of the next slice of a wait (Ctrl-C is seen between slices). */
 int64_t seconds_ns(SEXP seconds);
 int64_t now_ns(void);
@@ -55,11 +55,12 @@ shmp_writer *shmp_r_live_writer(SEXP pointer, shmp_segment **segment, const char
  * between which Ctrl-C is seen; the offset, or the failure in `err`. */
 int64_t shmp_r_claim(shmp_writer *writer, uint64_t size, int64_t timeout_ns, shmp_error *err);
 
-/* Names this process created (owned.c): removed by whoever closes them,
- * and by a SIGTERM or SIGHUP handler while owned. */
-void shmp_r_own(const char *name);
-void shmp_r_disown(const char *name);
-void shmp_r_unlink_owned(const char *name); /* removes the name, and disowns it */
+/* The core's signal policy for the names this process created (the core
+ * records them at create), set up at the first create. */
+void shmp_r_unlink_on_signals(void);
+
+/* The core's spin count before a wait sleeps. */
+#define SPIN ((uint32_t)shmp_constant("DEFAULT_SPIN"))
 
 /* Columns that view shared memory (altrep.c: doubles and integers;
  * altstring.c: strings). Each is an ALTREP vector whose data1 is an

@@ -21,7 +21,7 @@ typedef struct publication {
 
 static void publication_close(publication *p) {
   if (p == NULL || p->segment == NULL) return;
-  if (!p->persistent) shmp_r_unlink_owned(p->name);
+  if (!p->persistent) shmp_unlink(p->name, NULL);
   shmp_segment_unref(p->segment);
   p->segment = NULL;
 }
@@ -55,7 +55,7 @@ SEXP shmp_r_publish_table(SEXP name_arg_, SEXP frame, SEXP persistent_arg) {
   R_RegisterCFinalizerEx(pointer, publication_finalize, TRUE);
   p->segment = shmp_segment_create(name, (uint64_t)footprint, 0600, &err);
   if (p->segment == NULL) shmp_r_raise(&err);
-  shmp_r_own(name);
+  shmp_r_unlink_on_signals(); /* the core recorded the name as this process's */
   shmp_writer *writer = shmp_writer_attach(p->segment, &err);
   if (writer == NULL) shmp_r_raise(&err);
   if (shmp_r_send_frame(writer, p->segment, columns, count, rows, 1, 0, &err) != 0) {
@@ -63,7 +63,7 @@ SEXP shmp_r_publish_table(SEXP name_arg_, SEXP frame, SEXP persistent_arg) {
     shmp_r_raise(&err);
   }
   p->persistent = Rf_asLogical(persistent_arg) == TRUE;
-  if (p->persistent) shmp_r_disown(name); /* it outlives this session */
+  if (p->persistent) shmp_owned_forget(name); /* it outlives this session */
   if (p->persistent) shmp_writer_seal_persistent(writer);
   else shmp_writer_seal(writer);
   UNPROTECT(1);
@@ -158,7 +158,7 @@ static SEXP read_table(void *data) {
 
 SEXP shmp_r_open_table(SEXP name_arg_, SEXP wait_arg, SEXP ready_arg, SEXP dictionaries) {
   const char *name = name_arg(name_arg_);
-  int64_t wait = seconds_ns(wait_arg), ready = seconds_ns(ready_arg);
+  int64_t wait = seconds_ns(wait_arg), ready = ready_arg == R_NilValue ? shmp_constant("DEFAULT_READY_TIMEOUT_NS") : seconds_ns(ready_arg);
   shmp_error err;
   opening o = {0};
   double inode = inode_of(name);

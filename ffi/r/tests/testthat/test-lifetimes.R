@@ -113,3 +113,29 @@ test_that("unpublish_table() refuses a channel", {
   expect_true(file.exists(shm_file(name)))
   close(reader)
 })
+
+test_that("a forked child ended by SIGTERM leaves its parent's names (the core keys them by pid)", {
+  name <- unique_name("forked")
+  reader <- shm_reader(name, create = TRUE, capacity = 65536)
+  on.exit(close(reader), add = TRUE)
+  child <- parallel::mcparallel({
+    tools::pskill(Sys.getpid(), tools::SIGTERM)
+    Sys.sleep(5)
+  })
+  suppressWarnings(parallel::mccollect(child, wait = TRUE)) # "did not deliver a result": it died by the signal
+  expect_true(file.exists(shm_file(name)))
+  close(reader)
+  expect_false(file.exists(shm_file(name)))
+})
+
+test_that("the end of the session removes the names it still owns; a persistent table's stays", {
+  channel <- unique_name("session-end")
+  table <- unique_name("session-end-kept")
+  script <- sprintf('library(shmpipe); r <- shm_reader("%s", create = TRUE, capacity = 65536); publish_table("%s", data.frame(x = 1), persistent = TRUE); cat(file.exists("%s"))',
+                    channel, table, shm_file(channel))
+  out <- system2(file.path(R.home("bin"), "Rscript"), c("-e", shQuote(script)), stdout = TRUE)
+  on.exit(unlink(shm_file(table)), add = TRUE)
+  expect_equal(out, "TRUE")
+  expect_false(file.exists(shm_file(channel)))
+  expect_true(file.exists(shm_file(table)))
+})
