@@ -536,6 +536,45 @@ int shmp_arrow_checker_column(const shmp_arrow_checker *c, uint32_t column, shmp
 /* The id of the last dictionary batch, and whether it was a delta. */
 int64_t shmp_arrow_checker_dictionary(const shmp_arrow_checker *c, int *delta);
 
+/* Since SHMPIPE_1.1: every field node of the last record batch (or of
+ * the dictionary batch: its value field's tree) that passed the check, at
+ * every level of nesting, in pre-order: a node, then its children's
+ * subtrees. The top-level columns are node 0, then node 0 + its subtree,
+ * and so on. A dictionary-encoded node has no children (its values are the
+ * dictionary's). Its `column` describes it as shmp_arrow_column does, with
+ * the buffers of every layout:
+ *   fixed-width, Bool:        validity, values
+ *   Utf8/Binary (and large):  validity, values = offsets, data
+ *   Utf8View/BinaryView:      validity, values = views; the data buffers
+ *                             are buffers first_buffer + 2 ... (buffer_count - 2 of them)
+ *   List, Map (and large):    validity, values = offsets
+ *   ListView (and large):     validity, values = offsets, data = sizes
+ *   FixedSizeList, Struct:    validity
+ *   Union:                    values = type ids, data = offsets (dense)
+ *   dictionary-encoded:       validity, values = indices
+ *   Null, RunEndEncoded:      none (run ends and values are its children)
+ * Only the metadata and the offsets and indices named above were checked
+ * (a peer may still change the body): a reader bounds-checks every offset
+ * it reads from the body itself. */
+typedef struct shmp_arrow_node {
+  shmp_arrow_column column;
+  uint32_t children;        /* direct children, which follow in pre-order */
+  uint32_t subtree;         /* nodes in this subtree, itself included */
+  int64_t fixed_size;       /* FixedSizeList: values per list; FixedSizeBinary: bytes per value */
+  int32_t precision, scale; /* Decimal */
+  int32_t unit;             /* Date, Time, Timestamp, Duration (0 s .. 3 ns), Interval (0 year-month, 1 day-time, 2 month-day-nano) */
+  int32_t union_mode;       /* Union: 0 sparse, 1 dense */
+  uint32_t first_buffer;    /* the batch's buffer index of its first buffer */
+  uint32_t buffer_count;    /* the buffers it owns (its children's follow) */
+} shmp_arrow_node;
+
+uint32_t shmp_arrow_checker_nodes(const shmp_arrow_checker *c);
+int shmp_arrow_checker_node(const shmp_arrow_checker *c, uint32_t node, shmp_arrow_node *out);
+
+/* Buffer `buffer` of the last batch that passed, as an offset from the
+ * record's start and a length (checked to lie inside the body). */
+int shmp_arrow_checker_buffer(const shmp_arrow_checker *c, uint32_t buffer, uint64_t *offset, uint64_t *length);
+
 
 /* The check a channel's Arrow reader makes: shmp_arrow_checker_check() on
  * `record` for the stream `r` reads (NULL for a published table), with one

@@ -74,6 +74,7 @@ typedef struct arrow_field {
   uint8_t is_signed;     /* Int */
   uint8_t unit;          /* Date, Time, Timestamp, Duration */
   uint8_t r_na;          /* custom metadata shmpipe.r_na = "true" */
+  int32_t precision, scale; /* Decimal */
   char timezone[NAME_BYTES];
 } arrow_field;
 
@@ -247,6 +248,8 @@ static int decode_type(parser *p, arrow_field *f, const fb_table *tt) {
       if (a >= 0 && a <= 2) rc = fixed(f, 16u << a);
       break;
     case T_DECIMAL:
+      f->precision = (int32_t)PROP(0, 4, 0);
+      f->scale = (int32_t)PROP(1, 4, 0);
       a = PROP(2, 4, 128);
       if (a == 32 || a == 64 || a == 128 || a == 256) rc = fixed(f, (uint64_t)a);
       break;
@@ -258,6 +261,7 @@ static int decode_type(parser *p, arrow_field *f, const fb_table *tt) {
     case T_TIME:
       a = PROP(0, 2, 1);
       b = PROP(1, 4, 32);
+      f->unit = (uint8_t)a;
       if (a >= 0 && a <= 3 && (b == 32 || b == 64)) rc = fixed(f, (uint64_t)b);
       break;
     case T_TIMESTAMP:
@@ -269,6 +273,7 @@ static int decode_type(parser *p, arrow_field *f, const fb_table *tt) {
       break;
     case T_INTERVAL:
       a = PROP(0, 2, 0);
+      f->unit = (uint8_t)a;
       if (a >= 0 && a <= 2) rc = fixed(f, a == 0 ? 32 : a == 1 ? 64 : 128);
       break;
     case T_FIXED_BINARY:
@@ -430,7 +435,15 @@ typedef struct walk {
   uint64_t body_length;
   const uint8_t *body; /* to check offsets and indices; NULL: the metadata only */
   const dictionaries *dictionaries;
+  struct node_list *described; /* every node, described for bindings (NULL: none) */
+  uint64_t body_at;            /* the body's offset in the record */
 } walk;
+
+/* Every node of the last batch that passed, described (shmp_arrow_node). */
+typedef struct node_list {
+  shmp_arrow_node *items;
+  uint32_t count, capacity;
+} node_list;
 
 /* Where a buffer lies in the body. */
 typedef struct span {
@@ -583,6 +596,7 @@ static int check_views(walk *w, const arrow_field *f, span views, uint64_t lengt
 }
 
 static int check_column(walk *w, uint32_t index, int as_dictionary_value, uint64_t min_length, int exact);
+static void buffer_span(const walk *w, uint32_t index, uint64_t body_at, uint64_t *offset, uint64_t *length);
 
 static int check_children(walk *w, uint32_t index, uint64_t min_length, int exact) {
   const arrow_field *f = &w->schema->fields[index];
@@ -595,7 +609,82 @@ static int check_children(walk *w, uint32_t index, uint64_t min_length, int exac
   return 0;
 }
 
+static int check_node(walk *w, uint32_t index, int as_dictionary_value, uint64_t min_length, int exact);
+static void describe(const walk *w, const arrow_field *f, int as_dictionary_value, uint32_t node, uint32_t buffer,
+                     uint64_t body_at, shmp_arrow_column *out);
+
+/* The buffers a node owns itself (its children's follow them). */
+static uint32_t own_buffers(const walk *w, const arrow_field *f, int as_dictionary_value, uint32_t view) {
+  if (f->dictionary_id >= 0 && !as_dictionary_value) return 2;
+  switch (f->layout) {
+    case L_FIXED: case L_LIST: case L_DENSE_UNION: return 2;
+    case L_VARBIN: case L_LIST_VIEW: return 3;
+    case L_VIEW: return 2 + (uint32_t)fb_i64(w->meta, w->variadic.start + 8u * view);
+    case L_FIXED_LIST: case L_STRUCT: case L_SPARSE_UNION: return 1;
+    default: return 0;
+  }
+}
+
+/* Checks one node and its subtree; with w->described, describes each node
+ * that passed, in pre-order (its entry is made before its children's). */
 static int check_column(walk *w, uint32_t index, int as_dictionary_value, uint64_t min_length, int exact) {
+  node_list *list = w->described;
+  if (list == NULL) return check_node(w, index, as_dictionary_value, min_length, exact);
+  if (list->count == list->capacity) {
+    uint32_t capacity = list->capacity ? 2 * list->capacity : 16;
+    shmp_arrow_node *grown = realloc(list->items, capacity * sizeof *grown);
+    if (grown == NULL) return -ENOMEM;
+    list->items = grown;
+    list->capacity = capacity;
+  }
+  uint32_t at = list->count++, node = w->node, buffer = w->buffer, view = w->view;
+  int rc = check_node(w, index, as_dictionary_value, min_length, exact);
+  if (rc != 0) return rc;
+  const arrow_field *f = &w->schema->fields[index];
+  int dictionary = f->dictionary_id >= 0 && !as_dictionary_value;
+  shmp_arrow_node *out = &list->items[at];
+  memset(out, 0, sizeof *out);
+  describe(w, f, as_dictionary_value, node, buffer, w->body_at, &out->column);
+  out->children = dictionary ? 0 : f->children;
+  out->subtree = list->count - at;
+  out->unit = f->unit;
+  out->precision = f->precision;
+  out->scale = f->scale;
+  out->fixed_size = f->type == T_FIXED_LIST ? f->list_size : f->type == T_FIXED_BINARY ? (int64_t)(f->bits / 8) : 0;
+  out->first_buffer = buffer;
+  out->buffer_count = own_buffers(w, f, as_dictionary_value, view);
+  out->union_mode = f->layout == L_DENSE_UNION ? 1 : 0;
+  if (dictionary) return 0;
+  /* Every layout's buffers, not only the flat ones describe() gives. */
+  shmp_arrow_column *c = &out->column;
+  uint64_t unused;
+  switch (f->layout) {
+    case L_VIEW: case L_LIST:
+      buffer_span(w, buffer, w->body_at, &c->validity_offset, &c->validity_length);
+      buffer_span(w, buffer + 1, w->body_at, &c->values_offset, &c->values_length);
+      break;
+    case L_LIST_VIEW:
+      buffer_span(w, buffer, w->body_at, &c->validity_offset, &c->validity_length);
+      buffer_span(w, buffer + 1, w->body_at, &c->values_offset, &c->values_length);
+      buffer_span(w, buffer + 2, w->body_at, &c->data_offset, &c->data_length);
+      break;
+    case L_FIXED_LIST: case L_STRUCT:
+      buffer_span(w, buffer, w->body_at, &c->validity_offset, &c->validity_length);
+      break;
+    case L_SPARSE_UNION:
+      buffer_span(w, buffer, w->body_at, &c->values_offset, &c->values_length);
+      break;
+    case L_DENSE_UNION:
+      buffer_span(w, buffer, w->body_at, &c->values_offset, &c->values_length);
+      buffer_span(w, buffer + 1, w->body_at, &c->data_offset, &unused);
+      c->data_length = unused;
+      break;
+    default: break;
+  }
+  return 0;
+}
+
+static int check_node(walk *w, uint32_t index, int as_dictionary_value, uint64_t min_length, int exact) {
   const arrow_field *f = &w->schema->fields[index];
   if (w->node >= w->nodes.count)
     return fail(w->r, "the batch lists %u field nodes, too few for the schema (none left for field \"%s\")", w->nodes.count, f->name);
@@ -711,8 +800,11 @@ static void describe(const walk *w, const arrow_field *f, int as_dictionary_valu
 
 static int check_batch(report *r, const shmp_arrow_schema *schema, const message *m, const fb_table *batch,
                        uint32_t first, uint32_t columns, int dictionary, const uint8_t *body,
-                       const dictionaries *dicts, int64_t *rows_out, shmp_arrow_column *out, uint64_t body_at) {
-  walk w = {.r = r, .schema = schema, .meta = &m->meta, .body_length = m->body_length, .body = body, .dictionaries = dicts};
+                       const dictionaries *dicts, int64_t *rows_out, shmp_arrow_column *out, uint64_t body_at,
+                       node_list *described) {
+  walk w = {.r = r, .schema = schema, .meta = &m->meta, .body_length = m->body_length, .body = body, .dictionaries = dicts,
+            .described = described, .body_at = body_at};
+  if (described != NULL) described->count = 0;
   int bad = 0;
   fb_table compression;
   int64_t rows = fb_int(batch, 0, 8, 0, &bad);
@@ -742,7 +834,7 @@ static int check_batch(report *r, const shmp_arrow_schema *schema, const message
  * extends the dictionary of that id (a delta) rather than replacing it. */
 static int check_dictionary(report *r, const shmp_arrow_schema *schema, const message *m, const uint8_t *body,
                             const dictionaries *dicts, int64_t *id, int64_t *length, int *delta,
-                            shmp_arrow_column *out, uint64_t body_at) {
+                            shmp_arrow_column *out, uint64_t body_at, node_list *described) {
   int bad = 0;
   fb_table data;
   *id = fb_int(&m->header, 0, 8, 0, &bad);
@@ -751,7 +843,7 @@ static int check_dictionary(report *r, const shmp_arrow_schema *schema, const me
   if (bad || !has_data) return fail(r, "the DictionaryBatch table is out of bounds or has no data");
   for (uint32_t i = 0; i < schema->count; i++)
     if (schema->fields[i].dictionary_id == *id)
-      return check_batch(r, schema, m, &data, i, 1, 1, body, dicts, length, out, body_at);
+      return check_batch(r, schema, m, &data, i, 1, 1, body, dicts, length, out, body_at, described);
   return fail(r, "dictionary batch %lld belongs to no field of the schema", (long long)*id);
 }
 
@@ -765,6 +857,8 @@ struct shmp_arrow_checker {
   int trust_values;          /* skip the offsets and indices */
   shmp_arrow_column *columns; /* the last batch's top-level columns (its schema's count) */
   uint32_t column_count;
+  node_list nodes;            /* the last batch's nodes, every level (node_count of them valid) */
+  uint32_t node_count;
   int64_t dictionary_id;      /* of the last dictionary batch */
   int dictionary_delta;
   uint8_t *prefix;           /* private copy of the last message's framing and metadata */
@@ -789,6 +883,7 @@ SHMP_EXPORT void shmp_arrow_checker_free(shmp_arrow_checker *c) {
   schema_free(c->schema);
   free(c->dictionaries.items);
   free(c->columns);
+  free(c->nodes.items);
   free(c->prefix);
   free(c);
 }
@@ -796,6 +891,7 @@ SHMP_EXPORT void shmp_arrow_checker_free(shmp_arrow_checker *c) {
 /* Room to describe `count` columns of the next batch. */
 static int make_room(shmp_arrow_checker *c, uint32_t count) {
   c->column_count = 0;
+  c->node_count = 0;
   shmp_arrow_column *grown = realloc(c->columns, (count ? count : 1) * sizeof *grown);
   if (grown == NULL) return -ENOMEM;
   c->columns = grown;
@@ -857,6 +953,7 @@ static int check(report *r, shmp_arrow_checker *c, const uint8_t *record, uint64
     if (rc != 0) return rc;
     schema_free(c->schema);
     c->schema = parsed;
+    c->column_count = c->node_count = 0; /* they named the old schema's fields */
     c->dictionaries.count = 0; /* a new stream: no dictionary yet */
     return m.kind;
   }
@@ -866,16 +963,19 @@ static int check(report *r, shmp_arrow_checker *c, const uint8_t *record, uint64
   if (m.kind == SHMP_ARROW_RECORD_BATCH) {
     if ((rc = make_room(c, c->schema->top)) != 0) return rc;
     rc = check_batch(r, c->schema, &m, &m.header, 0, c->schema->top, 0, body, &c->dictionaries, NULL, c->columns,
-                     c->prefix_length);
+                     c->prefix_length, &c->nodes);
     c->column_count = rc == 0 ? c->schema->top : 0;
+    c->node_count = rc == 0 ? c->nodes.count : 0;
     return rc != 0 ? rc : m.kind;
   }
   int64_t id = 0, length = 0;
   int delta = 0;
   if ((rc = make_room(c, 1)) != 0) return rc;
-  rc = check_dictionary(r, c->schema, &m, body, &c->dictionaries, &id, &length, &delta, c->columns, c->prefix_length);
+  rc = check_dictionary(r, c->schema, &m, body, &c->dictionaries, &id, &length, &delta, c->columns, c->prefix_length,
+                        &c->nodes);
   if (rc == 0) rc = remember_dictionary(c, id, length, delta);
   c->column_count = rc == 0 ? 1 : 0;
+  c->node_count = rc == 0 ? c->nodes.count : 0;
   c->dictionary_id = id;
   c->dictionary_delta = delta;
   return rc != 0 ? rc : m.kind;
@@ -886,6 +986,33 @@ SHMP_EXPORT uint32_t shmp_arrow_checker_batch_columns(const shmp_arrow_checker *
 SHMP_EXPORT int shmp_arrow_checker_column(const shmp_arrow_checker *c, uint32_t column, shmp_arrow_column *out) {
   if (column >= c->column_count) return SHMP_E_INVALID;
   *out = c->columns[column];
+  return SHMP_OK;
+}
+
+SHMP_EXPORT uint32_t shmp_arrow_checker_nodes(const shmp_arrow_checker *c) { return c->node_count; }
+
+SHMP_EXPORT int shmp_arrow_checker_node(const shmp_arrow_checker *c, uint32_t node, shmp_arrow_node *out) {
+  if (node >= c->node_count) return SHMP_E_INVALID;
+  *out = c->nodes.items[node];
+  return SHMP_OK;
+}
+
+SHMP_EXPORT int shmp_arrow_checker_buffer(const shmp_arrow_checker *c, uint32_t buffer, uint64_t *offset,
+                                          uint64_t *length) {
+  if (c->node_count == 0 || c->prefix_length == 0) return SHMP_E_INVALID;
+  message m;
+  report r = {NULL, 0};
+  if (open_message(&r, c->prefix, c->prefix_length, c->body_length, &m) != 0) return SHMP_E_INVALID;
+  fb_table batch = m.header, data;
+  int bad = 0;
+  if (m.kind == SHMP_ARROW_DICTIONARY) {
+    if (!fb_subtable(&m.header, 1, &data, &bad) || bad) return SHMP_E_INVALID;
+    batch = data;
+  }
+  walk w = {.meta = &m.meta};
+  fb_vector_of(&batch, 2, 16, &w.buffers, &bad);
+  if (bad || buffer >= w.buffers.count) return SHMP_E_INVALID;
+  buffer_span(&w, buffer, c->prefix_length, offset, length);
   return SHMP_OK;
 }
 
