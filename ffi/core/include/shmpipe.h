@@ -82,6 +82,8 @@ enum shmp_code {
   SHMP_E_INVALID = -5013,    /* bad argument */
   SHMP_E_ARROW = -5014,      /* a record is not a valid Arrow IPC message */
   SHMP_E_UNREAD = -5015,     /* a close lost records no reader ever read */
+  SHMP_E_TYPE = -5016,       /* since 0.3: a valid Arrow message holds a column (its type,
+                                or a value) a binding cannot give its language */
 };
 
 /* ---- Errors ---------------------------------------------------------------

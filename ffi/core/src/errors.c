@@ -31,6 +31,7 @@ static const struct code_text own[] = {
     {SHMP_E_INVALID, "EBADARG", "invalid argument"},
     {SHMP_E_ARROW, "EARROW", "record is not a valid Arrow IPC message"},
     {SHMP_E_UNREAD, "EUNREAD", "records written to the channel were never read"},
+    {SHMP_E_TYPE, "ETYPE", "the Arrow message is valid, but holds a column this reader cannot convert"},
 };
 
 /* The system errors a binding is likely to meet, by their usual names. */
@@ -81,6 +82,7 @@ static const char *code_hint(int code) {
     case SHMP_E_TRUNCATED:
     case SHMP_E_CORRUPT: return "Something other than a matching shmpipe wrote this memory; recreate the channel";
     case SHMP_E_ARROW: return "The message is not valid Arrow, or uses a type shmpipe does not read yet";
+    case SHMP_E_TYPE: return "The writer can send that column as a type the reader's language has (see its conversion table)";
     case SHMP_E_UNREAD:
       return "Open a reader before the writer closes, or wait for the readers with drain() (Drain in Go) before closing";
     default: return NULL;

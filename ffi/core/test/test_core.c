@@ -1151,6 +1151,8 @@ static void test_arrow_nodes(void) {
   CHECK_EQ(shmp_arrow_checker_buffer(c, n.first_buffer + 2, &offset, &length), SHMP_OK);
   CHECK(length >= 27 && memcmp(batch + offset, "a string longer than twelve", 27) == 0);
   CHECK_EQ(shmp_arrow_checker_buffer(c, 99, &offset, &length), SHMP_E_INVALID);
+  /* A binding that cannot convert a valid column says so with ETYPE. */
+  CHECK(shmp_constant("ETYPE") == SHMP_E_TYPE && strcmp(shmp_error_name(SHMP_E_TYPE), "ETYPE") == 0);
   CHECK_EQ(shmp_arrow_checker_node(c, 6, &n), SHMP_E_INVALID);
   /* A new schema forgets the nodes (their names were the old schema's). */
   CHECK_EQ(shmp_arrow_checker_check(c, schema, sizeof SCHEMA_NESTED, &err), SHMP_ARROW_SCHEMA);

@@ -16,8 +16,6 @@
 #include "shmpipe_r.h"
 
 
-/* Arrow's type tags (Schema.fbs). */
-enum { T_INT = 2, T_FLOAT = 3, T_BINARY = 4, T_UTF8 = 5, T_BOOL = 6, T_DATE = 8, T_TIMESTAMP = 10, T_LARGE_UTF8 = 20 };
 
 typedef struct lease {
   SEXP reader;      /* the reader's external pointer (kept alive by the lease's prot); R_NilValue
@@ -44,27 +42,6 @@ static void lease_finalize(SEXP pointer) {
 }
 
 /* ---- conversions --------------------------------------------------------- */
-
-typedef struct column_in {
-  shmp_arrow_column c;
-  const uint8_t *record;
-} column_in;
-
-static int bit(const uint8_t *bits, int64_t i) { return bits[i / 8] >> (i % 8) & 1; }
-
-static int is_null(const column_in *in, int64_t i) {
-  return in->c.null_count > 0 && in->c.validity_length > 0 && !bit(in->record + in->c.validity_offset, i);
-}
-
-static int64_t int_at(const column_in *in, int64_t i) {
-  const uint8_t *p = in->record + in->c.values_offset;
-  switch (in->c.bit_width) {
-    case 8: return in->c.is_signed ? (int8_t)p[i] : p[i];
-    case 16: { uint16_t v; memcpy(&v, p + 2 * i, 2); return in->c.is_signed ? (int16_t)v : v; }
-    case 32: { uint32_t v; memcpy(&v, p + 4 * i, 4); return in->c.is_signed ? (int32_t)v : (int64_t)v; }
-    default: { int64_t v; memcpy(&v, p + 8 * i, 8); return v; }
-  }
-}
 
 /* String i of an Arrow utf8 (wide: large_utf8) column as an R string.
  * The core checked the offsets; they are checked again against the data
@@ -98,138 +75,56 @@ SEXP shmp_r_arrow_string(const uint8_t *offsets, const uint8_t *data, uint64_t d
   shmp_r_raise_usage(shmp_r_constant("EARROW"), "recv", segment, detail);
 }
 
-static SEXP strings_of(const column_in *in, const char *segment) {
-  int64_t n = in->c.length;
-  SEXP out = PROTECT(Rf_allocVector(STRSXP, n));
-  const uint8_t *offsets = in->record + in->c.values_offset, *data = in->record + in->c.data_offset;
-  for (int64_t i = 0; i < n; i++)
-    SET_STRING_ELT(out, i, is_null(in, i) ? NA_STRING
-                                          : shmp_r_arrow_string(offsets, data, in->c.data_length, in->c.type == T_LARGE_UTF8,
-                                                                i, in->c.name, segment));
-  UNPROTECT(1);
-  return out;
-}
-
-static void set_class(SEXP x, const char *a, const char *b) {
-  SEXP classes = PROTECT(Rf_allocVector(STRSXP, b ? 2 : 1));
-  SET_STRING_ELT(classes, 0, Rf_mkChar(a));
-  if (b) SET_STRING_ELT(classes, 1, Rf_mkChar(b));
-  Rf_setAttrib(x, R_ClassSymbol, classes);
-  UNPROTECT(1);
-}
-
-/* The R vector for a column; views keep `lease_ptr`. *viewed is set when a
- * view was made. An R error names the column when R has no counterpart. */
-static SEXP column_vector(const column_in *in, SEXP lease_ptr, SEXP levels, const char *channel, SEXP state,
-                          int *viewed) {
-  const shmp_arrow_column *c = &in->c;
-  int64_t n = c->length;
-  const uint8_t *values = in->record + c->values_offset;
-  const uint8_t *validity = c->null_count > 0 && c->validity_length > 0 ? in->record + c->validity_offset : NULL;
-  if (c->dictionary_id >= 0) { /* a factor: codes are the indices + 1 */
-    if (levels == R_NilValue) {
-      char detail[200];
-      snprintf(detail, sizeof detail, "column \"%s\": its dictionary has not arrived", c->name);
-      shmp_r_raise_usage(shmp_r_constant("EARROW"), "recv", channel, detail);
-    }
-    SEXP codes = PROTECT(Rf_allocVector(INTSXP, n));
-    for (int64_t i = 0; i < n; i++) INTEGER(codes)[i] = is_null(in, i) ? NA_INTEGER : (int)int_at(in, i) + 1;
-    Rf_setAttrib(codes, R_LevelsSymbol, levels);
-    set_class(codes, "factor", NULL);
-    UNPROTECT(1);
-    return codes;
+/* Whether a non-null value of an int32 column is -2147483648, R's
+ * NA_integer_: such a column cannot be a view (convert.c makes doubles). */
+static int holds_int_min(const shmp_arrow_column *c, const uint8_t *record) {
+  const uint8_t *values = record + c->values_offset;
+  const uint8_t *validity = c->null_count > 0 && c->validity_length > 0 ? record + c->validity_offset : NULL;
+  for (int64_t i = 0; i < c->length; i++) {
+    int32_t v;
+    memcpy(&v, values + 4 * i, 4);
+    if (v == INT32_MIN && (validity == NULL || (validity[i / 8] >> (i % 8) & 1))) return 1;
   }
-  switch (c->type) {
-    case T_FLOAT:
-      if (c->bit_width == 64) {
-        *viewed = 1; /* R's NA patterns in the null slots: used as they are */
-        return shmp_r_view(1, values, c->r_na ? NULL : validity, n, lease_ptr, state);
-      }
-      if (c->bit_width == 32) {
-        SEXP out = PROTECT(Rf_allocVector(REALSXP, n));
-        for (int64_t i = 0; i < n; i++) {
-          float f;
-          memcpy(&f, values + 4 * i, 4);
-          REAL(out)[i] = is_null(in, i) ? NA_REAL : f;
-        }
-        UNPROTECT(1);
-        return out;
-      }
-      break;
-    case T_INT:
-      if (c->bit_width == 32 && c->is_signed) {
-        *viewed = 1;
-        return shmp_r_view(0, values, c->r_na ? NULL : validity, n, lease_ptr, state);
-      }
-      if (c->bit_width < 32 || (c->bit_width == 32 && !c->is_signed) || c->bit_width == 64) {
-        /* int8/16, uint8/16 fit R's integers; uint32 and int64 become
-         * doubles (exact up to 2^53); bit64's integer64 for int64. */
-        int as_integer = c->bit_width < 32;
-        int as_integer64 = c->bit_width == 64 && c->is_signed;
-        SEXP out = PROTECT(Rf_allocVector(as_integer ? INTSXP : REALSXP, n));
-        for (int64_t i = 0; i < n; i++) {
-          int null = is_null(in, i);
-          int64_t v = int_at(in, i);
-          if (as_integer) INTEGER(out)[i] = null ? NA_INTEGER : (int)v;
-          else if (as_integer64) {
-            int64_t bits = null ? INT64_MIN : v;
-            memcpy(&REAL(out)[i], &bits, 8);
-          } else REAL(out)[i] = null ? NA_REAL : (double)(uint64_t)v;
-        }
-        if (as_integer64) set_class(out, "integer64", NULL);
-        UNPROTECT(1);
-        return out;
-      }
-      break;
-    case T_BOOL: {
-      SEXP out = PROTECT(Rf_allocVector(LGLSXP, n));
-      for (int64_t i = 0; i < n; i++) LOGICAL(out)[i] = is_null(in, i) ? NA_LOGICAL : bit(values, i);
-      UNPROTECT(1);
-      return out;
-    }
-    case T_UTF8:
-    case T_LARGE_UTF8:
-      /* A published table's strings are made on access (and serialize by
-       * name); a channel's are made now: R's own loops call a method per
-       * element of an ALTREP string vector, which made rowsum() and
-       * split() by a string column 2-3x slower than on a plain vector. */
-      if (state == R_NilValue) return strings_of(in, channel);
+  return 0;
+}
+
+/* The R vector for top-level column `i`; views keep `lease_ptr`. *viewed
+ * is set when a view was made: float64 and int32 columns view the record
+ * (R's NA patterns in null slots are used as they are), a published
+ * table's strings are made on access; every other column is converted. */
+static SEXP column_vector(const shmp_r_batch *b, uint32_t i, SEXP lease_ptr, SEXP state, int *viewed) {
+  shmp_arrow_column col;
+  shmp_arrow_checker_column(b->checker, i, &col);
+  const shmp_arrow_column *c = &col;
+  const uint8_t *values = b->record + c->values_offset;
+  const uint8_t *validity = c->null_count > 0 && c->validity_length > 0 ? b->record + c->validity_offset : NULL;
+  if (c->dictionary_id < 0) {
+    if (c->type == 3 && c->bit_width == 64) { /* float64 */
       *viewed = 1;
-      return shmp_r_strings(values, in->record + c->data_offset, c->data_length, validity, n, c->type == T_LARGE_UTF8,
-                            c->name, channel, lease_ptr, state);
-    case T_DATE: {
-      SEXP out = PROTECT(Rf_allocVector(REALSXP, n));
-      for (int64_t i = 0; i < n; i++) {
-        int64_t v = c->unit == 0 ? int_at(&(column_in){.c = {.bit_width = 32, .is_signed = 1, .values_offset = c->values_offset}, .record = in->record}, i)
-                                 : int_at(&(column_in){.c = {.bit_width = 64, .is_signed = 1, .values_offset = c->values_offset}, .record = in->record}, i) / 86400000;
-        REAL(out)[i] = is_null(in, i) ? NA_REAL : (double)v;
-      }
-      set_class(out, "Date", NULL);
-      UNPROTECT(1);
-      return out;
+      return shmp_r_view(1, values, c->r_na ? NULL : validity, c->length, lease_ptr, state);
     }
-    case T_TIMESTAMP: {
-      static const double per_second[] = {1, 1e3, 1e6, 1e9};
-      double scale = per_second[c->unit & 3];
-      SEXP out = PROTECT(Rf_allocVector(REALSXP, n));
-      for (int64_t i = 0; i < n; i++) {
-        int64_t v;
-        memcpy(&v, values + 8 * i, 8);
-        REAL(out)[i] = is_null(in, i) ? NA_REAL : (double)v / scale;
-      }
-      set_class(out, "POSIXct", "POSIXt");
-      Rf_setAttrib(out, Rf_install("tzone"), Rf_mkString(c->timezone ? c->timezone : ""));
-      UNPROTECT(1);
-      return out;
+    if (c->type == 2 && c->bit_width == 32 && c->is_signed && (c->r_na || !holds_int_min(c, b->record))) {
+      *viewed = 1;
+      return shmp_r_view(0, values, c->r_na ? NULL : validity, c->length, lease_ptr, state);
     }
-    default: break;
+    /* A published table's strings are made on access (and serialize by
+     * name); a channel's are made now: R's own loops call a method per
+     * element of an ALTREP string vector, which made rowsum() and split()
+     * by a string column 2-3x slower than on a plain vector. */
+    if ((c->type == 5 || c->type == 20) && state != R_NilValue) {
+      *viewed = 1;
+      return shmp_r_strings(values, b->record + c->data_offset, c->data_length, validity, c->length, c->type == 20,
+                            c->name, b->segment, lease_ptr, state);
+    }
   }
-  shmp_error err;
-  char detail[200];
-  snprintf(detail, sizeof detail, "column \"%s\" has an Arrow type R cannot read yet (type tag %u, %u bits)", c->name,
-           c->type, c->bit_width);
-  shmp_error_set(&err, shmp_r_constant("EARROW"), "recv", channel, detail);
-  shmp_r_raise(&err);
+  return shmp_r_convert(b, shmp_r_top_node(b, i), 0, c->length, c->name);
+}
+
+static shmp_r_batch batch_of(const shmp_arrow_checker *checker, const uint8_t *record, SEXP dictionaries,
+                             const char *segment, const char *op) {
+  SEXP option = Rf_GetOption1(Rf_install("shmpipe.int64"));
+  int integer64 = Rf_isString(option) && Rf_length(option) == 1 && strcmp(CHAR(STRING_ELT(option, 0)), "integer64") == 0;
+  return (shmp_r_batch){checker, record, dictionaries, segment, op, integer64};
 }
 
 /* ---- the reader ---------------------------------------------------------- */
@@ -241,38 +136,85 @@ static int64_t take(end *e, uint64_t *offset, uint64_t *lease_id, int64_t deadli
   return length;
 }
 
-/* The levels of dictionary `id` (dictionaries: an environment by id). */
-static SEXP levels_of(SEXP dictionaries, int64_t id) {
+static SEXP dictionary_key(int64_t id) {
   char key[32];
   snprintf(key, sizeof key, "%lld", (long long)id);
-  SEXP levels = Rf_findVarInFrame(dictionaries, Rf_install(key));
-  return levels == R_UnboundValue ? R_NilValue : levels;
+  return Rf_install(key);
 }
 
-static void keep_levels(SEXP dictionaries, int64_t id, SEXP levels, int delta) {
-  char key[32];
-  snprintf(key, sizeof key, "%lld", (long long)id);
-  SEXP known = levels_of(dictionaries, id);
-  if (delta && known != R_NilValue) {
-    R_xlen_t a = Rf_xlength(known), b = Rf_xlength(levels);
-    SEXP both = PROTECT(Rf_allocVector(STRSXP, a + b));
-    for (R_xlen_t i = 0; i < a; i++) SET_STRING_ELT(both, i, STRING_ELT(known, i));
-    for (R_xlen_t i = 0; i < b; i++) SET_STRING_ELT(both, a + i, STRING_ELT(levels, i));
-    Rf_defineVar(Rf_install(key), both, dictionaries);
-    UNPROTECT(1);
-  } else {
-    Rf_defineVar(Rf_install(key), levels, dictionaries);
-  }
+SEXP shmp_r_dictionary(SEXP dictionaries, int64_t id) {
+  SEXP known = Rf_findVarInFrame(dictionaries, dictionary_key(id));
+  return known == R_UnboundValue ? R_NilValue : known;
 }
 
-void shmp_r_take_dictionary(shmp_arrow_checker *checker, const uint8_t *record, SEXP dictionaries, const char *segment) {
-  int delta = 0;
-  int64_t id = shmp_arrow_checker_dictionary(checker, &delta);
-  column_in in = {.record = record};
-  shmp_arrow_checker_column(checker, 0, &in.c);
-  SEXP levels = PROTECT(strings_of(&in, segment));
-  keep_levels(dictionaries, id, levels, delta);
+void shmp_r_forget_dictionaries(SEXP dictionaries) {
+  SEXP names = PROTECT(R_lsInternal3(dictionaries, TRUE, FALSE));
+  for (R_xlen_t i = 0; i < Rf_xlength(names); i++)
+    Rf_defineVar(Rf_installChar(STRING_ELT(names, i)), R_NilValue, dictionaries);
   UNPROTECT(1);
+}
+
+typedef struct dictionary_take {
+  shmp_r_batch batch;
+  SEXP dictionaries;
+  int64_t id;
+  int delta;
+} dictionary_take;
+
+/* The dictionary's values (its batch's node 0, the value field's tree):
+ * strings as a factor's levels, others wrapped as shmpipe_values; a delta
+ * extends what is kept (package function append_values()). */
+static SEXP take_dictionary(void *data) {
+  dictionary_take *d = data;
+  shmp_arrow_node top;
+  if (shmp_arrow_checker_node(d->batch.checker, 0, &top) != SHMP_OK)
+    shmp_r_raise_usage(shmp_r_constant("EARROW"), d->batch.op, d->batch.segment, "the dictionary batch is not described");
+  char path[100];
+  snprintf(path, sizeof path, "%s (dictionary %lld)", top.column.name, (long long)d->id);
+  SEXP values = PROTECT(shmp_r_convert(&d->batch, 0, 0, top.column.length, path));
+  SEXP known = shmp_r_dictionary(d->dictionaries, d->id);
+  if (d->delta && known != R_NilValue && !Rf_inherits(known, "shmpipe_refused")) {
+    SEXP before = Rf_inherits(known, "shmpipe_values") ? VECTOR_ELT(known, 0) : known;
+    SEXP ns = PROTECT(R_FindNamespace(PROTECT(Rf_mkString("shmpipe"))));
+    SEXP call = PROTECT(Rf_lang3(Rf_install("append_values"), before, values));
+    values = Rf_eval(call, ns);
+    UNPROTECT(4);
+    PROTECT(values);
+  } else if (d->delta && known != R_NilValue) {
+    UNPROTECT(1);
+    return R_NilValue; /* a delta to a refused dictionary stays refused */
+  }
+  SEXP kept = values;
+  if (!(shmp_r_string_type(top.column.type) && top.children == 0 && TYPEOF(values) == STRSXP)) {
+    kept = PROTECT(Rf_allocVector(VECSXP, 1));
+    SET_VECTOR_ELT(kept, 0, values);
+    Rf_setAttrib(kept, R_ClassSymbol, Rf_mkString("shmpipe_values"));
+    UNPROTECT(1);
+  }
+  PROTECT(kept);
+  Rf_defineVar(dictionary_key(d->id), kept, d->dictionaries);
+  UNPROTECT(2);
+  return R_NilValue;
+}
+
+/* A dictionary R could not take is kept as refused, so that no batch that
+ * uses it is read with the labels of the one before; then the error goes on. */
+static SEXP dictionary_refused(SEXP condition, void *data) {
+  dictionary_take *d = data;
+  SEXP refused = PROTECT(Rf_mkString("refused"));
+  Rf_setAttrib(refused, R_ClassSymbol, Rf_mkString("shmpipe_refused"));
+  Rf_defineVar(dictionary_key(d->id), refused, d->dictionaries);
+  SEXP call = PROTECT(Rf_lang2(Rf_install("stop"), condition));
+  Rf_eval(call, R_BaseEnv);
+  UNPROTECT(2);
+  return R_NilValue;
+}
+
+void shmp_r_take_dictionary(shmp_arrow_checker *checker, const uint8_t *record, SEXP dictionaries, const char *segment,
+                            const char *op) {
+  dictionary_take d = {batch_of(checker, record, dictionaries, segment, op), dictionaries, 0, 0};
+  d.id = shmp_arrow_checker_dictionary(checker, &d.delta);
+  R_tryCatchError(take_dictionary, &d, dictionary_refused, &d);
 }
 
 /* A lease on `segment` for views of a record: `reader` (an end's external
@@ -314,34 +256,34 @@ SEXP shmp_r_batch_frame(shmp_arrow_checker *checker, const uint8_t *record, SEXP
   R_SetExternalPtrTag(lease_ptr, views);
   *viewed = 0;
   int64_t rows = 0;
+  shmp_r_batch b = batch_of(checker, record, dictionaries, segment, origin == R_NilValue ? "recv" : "open");
   for (uint32_t i = 0; i < count; i++) {
-    column_in in = {.record = record};
-    shmp_arrow_checker_column(checker, i, &in.c);
-    rows = in.c.length;
-    SEXP levels = in.c.dictionary_id >= 0 ? levels_of(dictionaries, in.c.dictionary_id) : R_NilValue;
+    shmp_arrow_column in;
+    shmp_arrow_checker_column(checker, i, &in);
+    rows = in.length;
     SEXP state = R_NilValue;
     if (origin != R_NilValue) {
       state = PROTECT(Rf_allocVector(VECSXP, 5));
       for (int k = 0; k < 3; k++) SET_VECTOR_ELT(state, k, VECTOR_ELT(origin, k));
       SET_VECTOR_ELT(state, 3, Rf_ScalarInteger((int)i + 1));
-      SET_VECTOR_ELT(state, 4, Rf_ScalarReal((double)in.c.length)); /* for a stand-in, if the table is gone */
+      SET_VECTOR_ELT(state, 4, Rf_ScalarReal((double)in.length)); /* for a stand-in, if the table is gone */
       UNPROTECT(1);
     }
     PROTECT(state);
     int was_view = 0;
-    SEXP column = column_vector(&in, lease_ptr, levels, segment, state, &was_view);
+    SEXP column = column_vector(&b, i, lease_ptr, state, &was_view);
     SET_VECTOR_ELT(frame, i, column);
     UNPROTECT(1);
     if (was_view) SET_VECTOR_ELT(views, i, R_MakeWeakRef(shmp_r_view_pointer(column), R_NilValue, R_NilValue, FALSE));
     *viewed |= was_view;
-    SET_STRING_ELT(names, i, Rf_mkCharCE(in.c.name, CE_UTF8));
+    SET_STRING_ELT(names, i, Rf_mkCharCE(in.name, CE_UTF8));
   }
   Rf_setAttrib(frame, R_NamesSymbol, names);
   SEXP row_names = PROTECT(Rf_allocVector(INTSXP, 2)); /* compact: c(NA, -rows) */
   INTEGER(row_names)[0] = NA_INTEGER;
   INTEGER(row_names)[1] = -(int)rows;
   Rf_setAttrib(frame, R_RowNamesSymbol, row_names);
-  set_class(frame, "data.frame", NULL);
+  Rf_setAttrib(frame, R_ClassSymbol, Rf_mkString("data.frame"));
   UNPROTECT(4);
   return frame;
 }
@@ -355,7 +297,7 @@ typedef struct dictionary_read {
 
 static SEXP read_dictionary(void *data) {
   dictionary_read *d = data;
-  shmp_r_take_dictionary(d->e->checker, d->record, d->dictionaries, d->e->name);
+  shmp_r_take_dictionary(d->e->checker, d->record, d->dictionaries, d->e->name, "recv");
   return R_NilValue;
 }
 
@@ -380,6 +322,7 @@ SEXP shmp_r_read_batch(SEXP pointer, SEXP dictionaries, SEXP timeout) {
     if (kind != SHMP_ARROW_RECORD_BATCH) {
       /* The record goes back whatever happens, an R error in the dictionary's strings included. */
       dictionary_read d = {e, record, dictionaries, lease_id};
+      if (kind == SHMP_ARROW_SCHEMA) shmp_r_forget_dictionaries(dictionaries); /* a new stream's ids */
       if (kind == SHMP_ARROW_DICTIONARY) R_ExecWithCleanup(read_dictionary, &d, release_record, &d);
       else release_record(&d);
       if (kind < 0) shmp_r_raise(&err);

@@ -85,6 +85,31 @@ int shmp_r_strings_shared(SEXP x);
 SEXP shmp_r_view_unserialize(SEXP class, SEXP state); /* a column serialized by name */
 SEXP shmp_r_gone_column(int type, SEXP state, SEXP why); /* its stand-in when its table cannot be opened */
 
+/* Converting columns of any type (convert.c): a checked batch, the
+ * dictionaries its columns use (an environment by id), where errors are
+ * told, and whether int64 always becomes integer64 (options(shmpipe.int64)). */
+typedef struct shmp_r_batch {
+  const shmp_arrow_checker *checker;
+  const uint8_t *record;
+  SEXP dictionaries;
+  const char *segment;
+  const char *op;
+  int int64_as_integer64;
+} shmp_r_batch;
+
+/* Rows [from, from + count) of node `node` as an R vector; `path` names
+ * the column in errors ("a.b" for field b of column a). */
+SEXP shmp_r_convert(const shmp_r_batch *b, uint32_t node, int64_t from, int64_t count, const char *path);
+uint32_t shmp_r_top_node(const shmp_r_batch *b, uint32_t column);
+int shmp_r_string_type(uint32_t type); /* utf8, large_utf8, utf8_view: a dictionary of them makes factors */
+
+/* Dictionary `id` as kept: a factor's levels (a character vector), other
+ * values wrapped as list(values) of class shmpipe_values, or the reason
+ * it was refused (class shmpipe_refused); R_NilValue if none arrived. */
+SEXP shmp_r_dictionary(SEXP dictionaries, int64_t id);
+/* A new schema: every dictionary goes. */
+void shmp_r_forget_dictionaries(SEXP dictionaries);
+
 /* Reading batches (read.c): a lease on a record that views keep alive
  * (reader: an end's external pointer, or R_NilValue for a published
  * table), a checked batch as a data.frame, a dictionary batch kept as a
@@ -96,7 +121,8 @@ SEXP shmp_r_batch_frame(shmp_arrow_checker *checker, const uint8_t *record, SEXP
 SEXP shmp_r_release_lease_copying(SEXP lease_ptr); /* views copy what they show, then the record goes back */
 int shmp_r_lease_held(SEXP lease_ptr);
 void shmp_r_track_lease(SEXP reader_pointer, SEXP lease_ptr); /* close() of the reader releases it (channel.c) */
-void shmp_r_take_dictionary(shmp_arrow_checker *checker, const uint8_t *record, SEXP dictionaries, const char *segment);
+void shmp_r_take_dictionary(shmp_arrow_checker *checker, const uint8_t *record, SEXP dictionaries, const char *segment,
+                            const char *op);
 
 /* Writing data.frames (write.c): the columns described for the core's
  * encoder (R's transient memory; an R error names a column R cannot

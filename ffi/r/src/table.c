@@ -132,7 +132,8 @@ static SEXP read_table(void *data) {
     const uint8_t *record = (const uint8_t *)shmp_segment_base(o->segment) + offset;
     int kind = shmp_arrow_checker_check(o->checker, record, (uint64_t)length, &err);
     if (kind < 0) shmp_r_raise(&err);
-    if (kind == SHMP_ARROW_DICTIONARY) shmp_r_take_dictionary(o->checker, record, r->dictionaries, r->name);
+    if (kind == SHMP_ARROW_SCHEMA) shmp_r_forget_dictionaries(r->dictionaries);
+    if (kind == SHMP_ARROW_DICTIONARY) shmp_r_take_dictionary(o->checker, record, r->dictionaries, r->name, "open");
     if (kind == SHMP_ARROW_RECORD_BATCH) {
       SEXP origin = PROTECT(Rf_allocVector(VECSXP, 3));
       SET_VECTOR_ELT(origin, 0, Rf_mkString(r->name));

@@ -22,3 +22,34 @@ sample_frame <- function() {
     stringsAsFactors = FALSE
   )
 }
+
+# The repository this package lies in (ffi/r/tests/testthat), for the
+# Python binding and its pyarrow, which write the streams R reads here.
+repo_root <- function() normalizePath(Sys.getenv("SHMPIPE_REPO", file.path(getwd(), "../../../..")))
+
+# Runs Python `code`, which defines `batches` (pyarrow RecordBatches or
+# Tables), and sends them through the Python binding to channel `name`
+# (which the caller created). The script's output, or an error with it.
+python_writes <- function(name, code) {
+  script <- tempfile(fileext = ".py")
+  on.exit(unlink(script))
+  writeLines(c("import datetime, decimal", "import pyarrow as pa", "import shmpipe", code,
+               sprintf("with shmpipe.ArrowWriter(shmpipe.open_writer('%s')) as w:", name),
+               "    for b in batches:", "        w.write(b)"), script)
+  python <- file.path(repo_root(), ".venv/bin/python")
+  out <- suppressWarnings(system2(python, script, stdout = TRUE, stderr = TRUE,
+                                  env = paste0("PYTHONPATH=", file.path(repo_root(), "ffi/python"))))
+  if (!is.null(attr(out, "status"))) stop("the Python writer failed:\n", paste(out, collapse = "\n"))
+  invisible(out)
+}
+
+# A reader of a new channel that Python `code` wrote `batches` into.
+python_stream <- function(label, code, capacity = 1e6) {
+  name <- unique_name(label)
+  reader <- shm_reader(name, create = TRUE, capacity = capacity)
+  python_writes(name, code)
+  reader
+}
+
+# The condition read_batch() signals (or its value if none).
+read_outcome <- function(reader) tryCatch(read_batch(reader, timeout = 2), error = function(e) e)

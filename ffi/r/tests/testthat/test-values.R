@@ -1,0 +1,88 @@
+# Values R must never get wrong silently (issue 17), fed by pyarrow through
+# the Python binding.
+
+test_that("a dictionary R refused makes the batches that use it errors until a good one comes", {
+  reader <- python_stream("stale-dict", c(
+    "d = lambda codes, words: pa.record_batch({'s': pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), pa.array(words))})",
+    "batches = [d([0, 1], ['a', 'b']), d([1, 0], ['x\\x00y', 'z']), d([0, 1], ['p', 'q'])]"))
+  on.exit(close(reader))
+  expect_equal(as.character(read_batch(reader, timeout = 2)$s), c("a", "b"))
+  refused <- read_outcome(reader) # the replacement dictionary: a NUL in a string
+  expect_s3_class(refused, "shmpipe_error")
+  expect_match(conditionMessage(refused), "NUL byte", fixed = TRUE)
+  stale <- read_outcome(reader) # its batch: never the labels of the dictionary before
+  expect_s3_class(stale, "shmpipe_error")
+  expect_match(conditionMessage(stale), 'Column "s": its dictionary 0 was refused when it arrived', fixed = TRUE)
+  expect_equal(as.character(read_batch(reader, timeout = 2)$s), c("p", "q")) # a good one clears it
+})
+
+test_that("dictionaries of other types than strings give their decoded values", {
+  reader <- python_stream("dict-values", c(
+    "enc = lambda codes, values: pa.DictionaryArray.from_arrays(pa.array(codes, pa.int8()), values)",
+    "batches = [pa.record_batch({",
+    "  'zeros': enc([0, 0, None, 1], pa.array([0, 5], pa.int64())),",
+    "  'wide': enc([1, 0, 1, 1], pa.array([2**40, -1], pa.int64())),",
+    "  'x': enc([1, 1, 0, None], pa.array([0.5, None])),",
+    "  'day': enc([0, 0, 0, 0], pa.array([datetime.date(2024, 1, 2)])),",
+    "})]"))
+  on.exit(close(reader))
+  batch <- read_batch(reader, timeout = 2)
+  expect_identical(batch$zeros, c(0L, 0L, NA, 5L))
+  expect_s3_class(batch$wide, "integer64")
+  expect_equal(as.character(batch$wide), c("-1", "1099511627776", "-1", "-1"))
+  expect_identical(batch$x, c(NA, NA, 0.5, NA))
+  expect_equal(batch$day, rep(as.Date("2024-01-02"), 4))
+})
+
+test_that("integers R's types cannot hold are never a silent NA", {
+  reader <- python_stream("int-edges", c(
+    "batches = [",
+    "  pa.record_batch({'i32': pa.array([-2**31, 1, None], pa.int32()), 'u64': pa.array([1, 2**53 + 1, 2**64 - 1], pa.uint64()),",
+    "                   'u32': pa.array([2**32 - 1, 0, None], pa.uint32())}),",
+    "  pa.record_batch({'i64': pa.array([-2**63, 1, None], pa.int64())}),",
+    "  pa.record_batch({'i32': pa.array([-2**31 + 1, None, 3], pa.int32())}),",
+    "]"))
+  on.exit(close(reader))
+  batch <- read_batch(reader, timeout = 2)
+  expect_identical(batch$i32, c(-2147483648, 1, NA)) # doubles: the value is kept
+  expect_identical(batch$u64, c(1, 2^53, 2^64))      # doubles, rounded above 2^53 (as R's arrow does)
+  expect_identical(batch$u32, c(4294967295, 0, NA))
+  err <- read_outcome(reader)
+  expect_s3_class(err, "shmpipe_error")
+  expect_match(conditionMessage(err), 'Column "i64" holds -9223372036854775808 at row 0', fixed = TRUE)
+  plain <- read_batch(reader, timeout = 2)
+  expect_true(is_shared(plain$i32)) # still a view where no value is R's NA
+  expect_identical(plain$i32, c(-2147483647L, NA, 3L))
+})
+
+test_that("int64 becomes integer where every value fits, else integer64; an option asks for integer64 always", {
+  code <- c("batches = [pa.record_batch({'small': pa.array([1, None, -7], pa.int64()), 'big': pa.array([2**40, None, -2**40], pa.int64())})]")
+  reader <- python_stream("int64", code)
+  on.exit(close(reader))
+  batch <- read_batch(reader, timeout = 2)
+  expect_identical(batch$small, c(1L, NA, -7L))
+  expect_s3_class(batch$big, "integer64")
+  expect_equal(as.character(batch$big), c("1099511627776", NA, "-1099511627776"))
+  expect_equal(format(sum(batch$big, na.rm = TRUE)), "0") # bit64's methods work without library(bit64)
+  old <- options(shmpipe.int64 = "integer64")
+  on.exit(options(old), add = TRUE)
+  again <- python_stream("int64-option", code)
+  on.exit(close(again), add = TRUE)
+  batch <- read_batch(again, timeout = 2)
+  expect_s3_class(batch$small, "integer64")
+  expect_equal(as.character(batch$small), c("1", NA, "-7"))
+})
+
+test_that("a type R does not read is refused naming the column and the type, and the stream goes on", {
+  reader <- python_stream("refusals", c(
+    "u = pa.UnionArray.from_dense(pa.array([0, 1], pa.int8()), pa.array([0, 0], pa.int32()), [pa.array([1]), pa.array(['a'])])",
+    "batches = [pa.record_batch({'u': u}), pa.record_batch({'iv': pa.array([pa.MonthDayNano([1, 2, 3])])}), pa.record_batch({'x': [1.5]})]"))
+  on.exit(close(reader))
+  union <- read_outcome(reader)
+  expect_equal(union$name, "ETYPE")
+  expect_match(conditionMessage(union), 'Column "u" has type dense_union, which R has no type for', fixed = TRUE)
+  interval <- read_outcome(reader)
+  expect_equal(interval$name, "ETYPE")
+  expect_match(conditionMessage(interval), 'Column "iv" has type interval[month_day_nano], which the R package does not read yet', fixed = TRUE)
+  expect_equal(read_batch(reader, timeout = 2)$x, 1.5)
+})
