@@ -266,7 +266,7 @@ static int decode_type(parser *p, arrow_field *f, const fb_table *tt) {
       break;
     case T_TIMESTAMP:
     case T_DURATION:
-      a = PROP(0, 2, 0);
+      a = PROP(0, 2, f->type == T_DURATION ? 1 : 0); /* Schema.fbs: a Duration's unit defaults to MILLISECOND */
       f->unit = (uint8_t)a;
       if (f->type == T_TIMESTAMP) copy_string(tt, 1, f->timezone, &bad);
       if (a >= 0 && a <= 3) rc = fixed(f, 64);

@@ -161,18 +161,22 @@ static double half_of(uint16_t h) {
 
 /* A decimal's little-endian two's complement integer of `bits`, scaled. */
 static double decimal_of(const uint8_t *p, uint32_t bits, int32_t scale) {
-  double v;
+  double v = 0;
   if (bits <= 64) v = (double)int_of(p, bits, 1);
-  else {
+  else { /* the magnitude from the top limb down (a negative one negated first), then the sign */
     uint32_t limbs = bits / 64;
-    int64_t top;
-    memcpy(&top, p + 8 * (limbs - 1), 8);
-    v = (double)top;
-    for (int l = (int)limbs - 2; l >= 0; l--) {
-      uint64_t limb;
-      memcpy(&limb, p + 8 * l, 8);
-      v = v * 18446744073709551616.0 + (double)limb;
+    uint64_t limb[4];
+    memcpy(limb, p, 8 * limbs);
+    int negative = limb[limbs - 1] >> 63;
+    if (negative) {
+      unsigned carry = 1;
+      for (uint32_t l = 0; l < limbs; l++) {
+        limb[l] = ~limb[l] + carry;
+        carry = carry && limb[l] == 0;
+      }
     }
+    for (int l = (int)limbs - 1; l >= 0; l--) v = v * 18446744073709551616.0 + (double)limb[l];
+    if (negative) v = -v;
   }
   return v / pow(10, scale);
 }
