@@ -416,6 +416,7 @@ typedef struct dictionaries {
   struct dictionary_length {
     int64_t id;
     uint64_t length;
+    int refused; /* its last dictionary batch failed the check: batches that use it fail too */
   } *items;
   uint32_t count, capacity;
 } dictionaries;
@@ -561,6 +562,9 @@ static int check_indices(walk *w, const arrow_field *f, span validity, span indi
   const struct dictionary_length *d = dictionary_find(w->dictionaries, f->dictionary_id);
   if (d == NULL)
     return fail(w->r, "field \"%s\" uses dictionary %lld, which has not arrived", f->name, (long long)f->dictionary_id);
+  if (d->refused)
+    return fail(w->r, "field \"%s\" uses dictionary %lld, which was refused when it arrived; its batches are refused until a valid one replaces it",
+                f->name, (long long)f->dictionary_id);
   if (w->body == NULL) return 0;
   unsigned width = f->index_bits / 8;
   const uint8_t *at = w->body + indices.offset;
@@ -840,6 +844,7 @@ static int check_dictionary(report *r, const shmp_arrow_schema *schema, const me
   *id = fb_int(&m->header, 0, 8, 0, &bad);
   int has_data = fb_subtable(&m->header, 1, &data, &bad);
   *delta = fb_u8(&m->header, 2, 0, &bad);
+  if (bad) *id = -1; /* no id to answer for */
   if (bad || !has_data) return fail(r, "the DictionaryBatch table is out of bounds or has no data");
   for (uint32_t i = 0; i < schema->count; i++)
     if (schema->fields[i].dictionary_id == *id)
@@ -901,11 +906,24 @@ static int make_room(shmp_arrow_checker *c, uint32_t count) {
 SHMP_EXPORT void shmp_arrow_checker_trust_values(shmp_arrow_checker *c, int trust) { c->trust_values = trust != 0; }
 
 /* Records a dictionary that passed: its length, added to for a delta. */
-static int remember_dictionary(shmp_arrow_checker *c, int64_t id, int64_t length, int delta) {
+/* Whether a field of `schema` is encoded with dictionary `id`. */
+static int has_dictionary_field(const shmp_arrow_schema *schema, int64_t id) {
+  for (uint32_t i = 0; i < schema->count; i++)
+    if (schema->fields[i].dictionary_id == id) return 1;
+  return 0;
+}
+
+/* Records a dictionary that passed (refused = 0): its length, added to
+ * for a delta (a delta to a refused dictionary leaves it refused). Or one
+ * that failed (refused = 1): the batches that use it fail until a valid
+ * replacement comes, rather than being read against the one before. */
+static int remember_dictionary(shmp_arrow_checker *c, int64_t id, int64_t length, int delta, int refused) {
   dictionaries *d = &c->dictionaries;
   struct dictionary_length *known = dictionary_find(d, id);
   if (known != NULL) {
-    known->length = delta ? known->length + (uint64_t)length : (uint64_t)length;
+    if (refused) known->refused = 1;
+    else if (!delta) known->refused = 0;
+    known->length = refused ? 0 : delta ? known->length + (uint64_t)length : (uint64_t)length;
     return 0;
   }
   if (d->count == d->capacity) {
@@ -915,7 +933,7 @@ static int remember_dictionary(shmp_arrow_checker *c, int64_t id, int64_t length
     d->items = grown;
     d->capacity = capacity;
   }
-  d->items[d->count++] = (struct dictionary_length){id, (uint64_t)length};
+  d->items[d->count++] = (struct dictionary_length){id, refused ? 0 : (uint64_t)length, refused};
   return 0;
 }
 
@@ -973,7 +991,8 @@ static int check(report *r, shmp_arrow_checker *c, const uint8_t *record, uint64
   if ((rc = make_room(c, 1)) != 0) return rc;
   rc = check_dictionary(r, c->schema, &m, body, &c->dictionaries, &id, &length, &delta, c->columns, c->prefix_length,
                         &c->nodes);
-  if (rc == 0) rc = remember_dictionary(c, id, length, delta);
+  if (rc == 0) rc = remember_dictionary(c, id, length, delta, 0);
+  else if (has_dictionary_field(c->schema, id)) remember_dictionary(c, id, 0, 0, 1); /* keeps rc, the reason */
   c->column_count = rc == 0 ? 1 : 0;
   c->node_count = rc == 0 ? c->nodes.count : 0;
   c->dictionary_id = id;

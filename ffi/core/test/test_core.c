@@ -824,6 +824,39 @@ static void test_arrow_encode(void) {
   shmp_arrow_checker_free(checker);
 }
 
+/* A dictionary that fails the check makes the batches that use it fail
+ * (they are never read against the dictionary before it), until a valid
+ * replacement comes. */
+static void test_refused_dictionary(void) {
+  int32_t codes[2] = {0, 1}, good_offsets[3] = {0, 4, 8}, bad_offsets[3] = {0, 8, 4};
+  const uint8_t levels[] = "MSFTAAPL";
+  shmp_column columns[] = {{.name = "symbol", .kind = SHMP_COLUMN_DICTIONARY_UTF8, .values = codes,
+                            .dictionary_length = 2, .dictionary_offsets = good_offsets, .dictionary_data = levels}};
+  shmp_error err = {0};
+  shmp_arrow_checker *c = shmp_arrow_checker_new("dict", "recv", &err);
+  uint8_t *record = aligned_alloc(64, 4096);
+  CHECK(shmp_arrow_encode_schema(columns, 1, record, 4096, &err) > 0);
+  CHECK_EQ(shmp_arrow_checker_check(c, record, 4096, &err), SHMP_ARROW_SCHEMA);
+  for (int round = 0; round < 2; round++) {
+    columns[0].dictionary_offsets = round == 0 ? good_offsets : bad_offsets;
+    int64_t n = shmp_arrow_encode_dictionary(columns, 1, 0, record, 4096, &err);
+    CHECK(n > 0);
+    CHECK_EQ(shmp_arrow_checker_check(c, record, (uint64_t)n, &err), round == 0 ? SHMP_ARROW_DICTIONARY : SHMP_E_ARROW);
+    n = shmp_arrow_encode_batch(columns, 1, 2, record, 4096, &err);
+    CHECK(n > 0);
+    int kind = shmp_arrow_checker_check(c, record, (uint64_t)n, &err);
+    CHECK_EQ(kind, round == 0 ? SHMP_ARROW_RECORD_BATCH : SHMP_E_ARROW);
+    if (round == 1) CHECK(strstr(err.message, "uses dictionary 0, which was refused when it arrived") != NULL);
+  }
+  columns[0].dictionary_offsets = good_offsets; /* a valid replacement: read again */
+  int64_t n = shmp_arrow_encode_dictionary(columns, 1, 0, record, 4096, &err);
+  CHECK_EQ(shmp_arrow_checker_check(c, record, (uint64_t)n, &err), SHMP_ARROW_DICTIONARY);
+  n = shmp_arrow_encode_batch(columns, 1, 2, record, 4096, &err);
+  CHECK_EQ(shmp_arrow_checker_check(c, record, (uint64_t)n, &err), SHMP_ARROW_RECORD_BATCH);
+  free(record);
+  shmp_arrow_checker_free(c);
+}
+
 /* A second creator is told whether the name is in use or stale. */
 static int shm_exists(const char *name) {
   char path[300];
@@ -1588,6 +1621,7 @@ int main(void) {
   test_open_waits_for_the_name();
   test_arrow_encode();
   test_arrow_nodes();
+  test_refused_dictionary();
   if (failures) {
     fprintf(stderr, "core tests: %d failure(s)\n", failures);
     return 1;

@@ -86,3 +86,35 @@ test_that("a type R does not read is refused naming the column and the type, and
   expect_match(conditionMessage(interval), 'Column "iv" has type interval[month_day_nano], which the R package does not read yet', fixed = TRUE)
   expect_equal(read_batch(reader, timeout = 2)$x, 1.5)
 })
+
+test_that("a dictionary the core refused makes the batches that use it errors, not the labels before", {
+  # The messages of a factor column, as R's writer sends them.
+  source <- unique_name("dict-source")
+  copy <- shm_reader(source, create = TRUE, capacity = 1e5)
+  source_writer <- shm_writer(source)
+  write_batch(source_writer, data.frame(s = factor(c("a", "b"))))
+  close(source_writer)
+  schema <- recv_bytes(copy, timeout = 2)
+  dictionary <- recv_bytes(copy, timeout = 2)
+  batch <- recv_bytes(copy, timeout = 2)
+  close(copy)
+  # The same dictionary with offsets that go back: the core refuses it.
+  body <- 8 + readBin(dictionary[5:8], "integer", size = 4)
+  offsets <- writeBin(0:2, raw(), size = 4)
+  at <- body + which(vapply(seq_len(length(dictionary) - body - 11), function(i)
+    identical(dictionary[body + i - 1 + 0:11], offsets), NA))[1] - 1
+  broken <- dictionary
+  broken[at + 4:7] <- writeBin(9L, raw(), size = 4)
+  name <- unique_name("dict-refused")
+  reader <- shm_reader(name, create = TRUE, capacity = 1e5)
+  on.exit(close(reader))
+  writer <- shm_writer(name)
+  for (record in list(schema, dictionary, batch, broken, batch, dictionary, batch)) send_bytes(writer, record)
+  close(writer)
+  outcomes <- lapply(1:4, function(i) read_outcome(reader))
+  expect_equal(as.character(outcomes[[1]]$s), c("a", "b"))
+  expect_match(conditionMessage(outcomes[[2]]), "go back", fixed = TRUE)
+  expect_s3_class(outcomes[[3]], "shmpipe_error") # never the labels of the dictionary before
+  expect_match(conditionMessage(outcomes[[3]]), "uses dictionary 0, which was refused when it arrived", fixed = TRUE)
+  expect_equal(as.character(outcomes[[4]]$s), c("a", "b"))
+})
