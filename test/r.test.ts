@@ -1,7 +1,7 @@
 // The R package with real processes: R writes data.frames that Python
 // (pyarrow, the oracle), Go and TypeScript read; Go, Python and TypeScript
 // write batches that R reads.
-import { expect, test } from "bun:test";
+import { afterAll, expect, test } from "bun:test";
 import { Bool, DateDay, Dictionary, Float64, Int8, Int32, Int64, Table, TimestampMicrosecond, Utf8, vectorFromArray } from "apache-arrow";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,6 +10,13 @@ import { ArrowReader, ArrowWriter, createReader, openWriter, publish, shmPath } 
 import { finished, goFixture, spawnGo, spawnPython, spawnR, uniqueName, waitForLine } from "./helpers.ts";
 
 goFixture(); // built here, before any test's clock starts
+
+/** test/fixtures/go/rtypes: arrow-go's writer of R's type matrix, built here too. */
+const rtypesDir = mkdtempSync(join(tmpdir(), "shmpipe-rtypes-"));
+afterAll(() => rmSync(rtypesDir, { recursive: true, force: true }));
+const rtypes = join(rtypesDir, "rtypes");
+const rtypesBuild = Bun.spawnSync(["go", "build", "-buildvcs=false", "-o", rtypes, "./test/fixtures/go/rtypes"], { cwd: new URL("..", import.meta.url).pathname, stdout: "pipe", stderr: "pipe" });
+if (rtypesBuild.exitCode !== 0) throw new Error(`go build of test/fixtures/go/rtypes failed: ${rtypesBuild.stderr.toString()}`);
 
 test("R → Python: pyarrow reads every column R wrote, NAs as nulls, value for value", async () => {
   const name = uniqueName("r-to-py");
@@ -196,3 +203,22 @@ test("Ctrl-C ends R's wait for a channel to be created", async () => {
   expect(seconds).toBeGreaterThanOrEqual(0.3);
   expect(seconds).toBeLessThan(1.4);
 });
+
+for (const [label, slice] of [["whole", []], ["a slice (arrays with offsets)", ["1", "3"]]] as const) {
+  test(`Go → R: every type of R's conversion table, as arrow-go writes it, ${label}`, async () => {
+    const program = rtypes;
+    const name = uniqueName("go-types-to-r");
+    const rows = slice.length ? ["2", "4"] : ["1", "4"];
+    const r = spawnR("read_types.R", [name, ...rows]);
+    await waitForLine(r, (line) => line === "ready");
+    const go = Bun.spawn([program, name, ...slice], { stdout: "pipe", stderr: "pipe" });
+    if ((await go.exited) !== 0) {
+      r.kill();
+      await r.exited;
+      throw new Error(`rtypes failed: ${await new Response(go.stderr).text()}`);
+    }
+    const lines = (await finished(r)).trim().split("\n").filter((line) => line !== "ready");
+    expect(lines.filter((line) => !line.startsWith("ok "))).toEqual([]);
+    expect(lines.length).toBe(slice.length ? 23 : 24); // a slice without list_view: arrow-go cannot write it sliced
+  });
+}
