@@ -604,7 +604,16 @@ enum shmp_column_kind {
   SHMP_COLUMN_DATE32 = 6,        /* values: int32_t days since 1970-01-01 */
   SHMP_COLUMN_TIMESTAMP_US = 7,  /* values: int64_t microseconds since the epoch, in `timezone` */
   SHMP_COLUMN_INT64 = 8,         /* values: int64_t */
+  /* Since 0.3 (SHMPIPE_1.1 libraries): */
+  SHMP_COLUMN_BINARY = 9,        /* offsets (length + 1 int32_t) and data, as UTF8 */
+  SHMP_COLUMN_LIST = 10,         /* offsets (length + 1 int32_t) into its one child, the
+                                    entry that follows it (offsets[length] values long) */
+  SHMP_COLUMN_STRUCT = 11,       /* `dictionary_length` children, the entries that follow it
+                                    (each with its subtree), each `length` values long */
 };
+/* `columns` lists the top-level columns in order, each followed by its
+ * children (LIST, STRUCT) in pre-order; `count` counts every entry. A
+ * dictionary-encoded entry's id is its index in `columns`. */
 
 typedef struct shmp_column {
   const char *name;

@@ -1,7 +1,9 @@
 /*
  * Arrow IPC messages for bindings that have no Arrow library (R): a schema,
  * dictionaries and record batches of simple columns (float64, int32, int64,
- * bool, utf8, dictionary-encoded utf8, date32, timestamp[us]), laid out as
+ * bool, utf8, binary, dictionary-encoded utf8, date32, timestamp[us]) and
+ * of lists and structs of them (children follow their parent in the column
+ * array, in pre-order), laid out as
  * every shmpipe writer lays them out:
  *
  *   0xFFFFFFFF | int32 metadata length | flatbuffer Message, zero padded to
@@ -20,7 +22,8 @@
 #include "layout.h"
 
 /* Schema.fbs and Message.fbs numbers. */
-enum { TYPE_INT = 2, TYPE_FLOAT = 3, TYPE_UTF8 = 5, TYPE_BOOL = 6, TYPE_DATE = 8, TYPE_TIMESTAMP = 10 };
+enum { TYPE_INT = 2, TYPE_FLOAT = 3, TYPE_BINARY = 4, TYPE_UTF8 = 5, TYPE_BOOL = 6, TYPE_DATE = 8, TYPE_TIMESTAMP = 10,
+       TYPE_LIST = 12, TYPE_STRUCT = 13 };
 enum { HEADER_SCHEMA = 1, HEADER_DICTIONARY = 2, HEADER_RECORD_BATCH = 3 };
 #define METADATA_V5 4
 #define PRECISION_DOUBLE 2
@@ -89,19 +92,49 @@ static uint8_t column_type(fbw *w, const shmp_column *c, uint64_t field) {
     case SHMP_COLUMN_BOOL: break;
     default: break;
   }
-  /* Utf8 and Bool: empty tables. */
+  /* Utf8, Binary, Bool, List and Struct_: empty tables. */
   fbw_table t = fbw_table_begin(w, NULL, NULL, 0);
   fbw_link(w, field, t.pos);
-  return c->kind == SHMP_COLUMN_BOOL ? TYPE_BOOL : TYPE_UTF8;
+  switch (c->kind) {
+    case SHMP_COLUMN_BOOL: return TYPE_BOOL;
+    case SHMP_COLUMN_BINARY: return TYPE_BINARY;
+    case SHMP_COLUMN_LIST: return TYPE_LIST;
+    case SHMP_COLUMN_STRUCT: return TYPE_STRUCT;
+    default: return TYPE_UTF8;
+  }
 }
 
-/* One Field table of the schema (dictionary-encoded with id `index`). */
-static void column_field(fbw *w, const shmp_column *c, uint32_t index, uint64_t link) {
-  /* name, nullable, type_type, type, custom_metadata, and dictionary if encoded. */
-  static const uint16_t ids[] = {0, 1, 2, 3, 6, 4};
-  static const uint8_t sizes[] = {4, 1, 1, 4, 4, 4};
+/* The direct children of entry i (LIST: 1, STRUCT: dictionary_length). */
+static uint32_t children_of(const shmp_column *c) {
+  return c->kind == SHMP_COLUMN_LIST ? 1 : c->kind == SHMP_COLUMN_STRUCT ? (uint32_t)c->dictionary_length : 0;
+}
+
+/* The index after entry i's subtree; `count` + 1 if it runs past `count`. */
+static uint32_t subtree_end(const shmp_column *columns, uint32_t count, uint32_t i, unsigned depth) {
+  if (i >= count || depth > 32) return count + 1;
+  if (columns[i].kind == SHMP_COLUMN_STRUCT && (columns[i].dictionary_length < 0 || columns[i].dictionary_length > count))
+    return count + 1;
+  uint32_t next = i + 1;
+  for (uint32_t k = 0; k < children_of(&columns[i]) && next <= count; k++) next = subtree_end(columns, count, next, depth + 1);
+  return next;
+}
+
+/* The top-level columns of an entry list. */
+static uint32_t top_level(const shmp_column *columns, uint32_t count) {
+  uint32_t top = 0;
+  for (uint32_t i = 0; i < count; i = subtree_end(columns, count, i, 0)) top++;
+  return top;
+}
+
+/* One Field table of the schema (dictionary-encoded with id `index`),
+ * with its children's; returns the index after its subtree. */
+static uint32_t column_field(fbw *w, const shmp_column *columns, uint32_t index, uint64_t link) {
+  const shmp_column *c = &columns[index];
+  /* name, nullable, type_type, type, custom_metadata, children, and dictionary if encoded. */
+  static const uint16_t ids[] = {0, 1, 2, 3, 6, 5, 4};
+  static const uint8_t sizes[] = {4, 1, 1, 4, 4, 4, 4};
   int dictionary = c->kind == SHMP_COLUMN_DICTIONARY_UTF8;
-  fbw_table t = fbw_table_begin(w, ids, sizes, dictionary ? 6 : 5);
+  fbw_table t = fbw_table_begin(w, ids, sizes, dictionary ? 7 : 6);
   fbw_link(w, link, t.pos);
   fbw_link(w, t.slot[0], fbw_string(w, c->name ? c->name : ""));
   fbw_u8(w, t.slot[1], 1); /* nullable */
@@ -131,6 +164,11 @@ static void column_field(fbw *w, const shmp_column *c, uint32_t index, uint64_t 
     fbw_link(w, kv.slot[0], fbw_string(w, R_NA_KEY));
     fbw_link(w, kv.slot[1], fbw_string(w, "true"));
   }
+  uint32_t children = children_of(c), next = index + 1;
+  uint64_t kids = fbw_vector(w, children, 4, 4);
+  fbw_link(w, t.slot[5], kids - 4);
+  for (uint32_t k = 0; k < children; k++) next = column_field(w, columns, next, kids + 4 * (uint64_t)k);
+  return next;
 }
 
 static void schema_metadata(fbw *w, const shmp_column *columns, uint32_t count) {
@@ -139,9 +177,10 @@ static void schema_metadata(fbw *w, const shmp_column *columns, uint32_t count) 
   static const uint8_t sizes[] = {4};
   fbw_table schema = fbw_table_begin(w, ids, sizes, 1);
   fbw_link(w, header, schema.pos);
-  uint64_t fields = fbw_vector(w, count, 4, 4);
+  uint32_t top = top_level(columns, count);
+  uint64_t fields = fbw_vector(w, top, 4, 4);
   fbw_link(w, schema.slot[1], fields - 4);
-  for (uint32_t i = 0; i < count; i++) column_field(w, &columns[i], i, fields + 4 * (uint64_t)i);
+  for (uint32_t i = 0, k = 0; k < top; k++) i = column_field(w, columns, i, fields + 4 * (uint64_t)k);
 }
 
 /* ---- bodies ----------------------------------------------------------- */
@@ -182,7 +221,9 @@ static void add_piece(body *b, const void *from, uint64_t length) {
 
 static uint64_t bitmap_bytes(int64_t n) { return (uint64_t)(n + 7) / 8; }
 
-static void add_column(body *b, const shmp_column *c, int64_t rows) {
+/* Entry `index` (and its subtree) of `rows` values; the index after it. */
+static uint32_t add_column(body *b, const shmp_column *columns, uint32_t index, int64_t rows) {
+  const shmp_column *c = &columns[index];
   add_node(b, rows, c->null_count);
   add_piece(b, c->null_count > 0 ? c->validity : NULL, bitmap_bytes(rows));
   switch (c->kind) {
@@ -194,11 +235,21 @@ static void add_column(body *b, const shmp_column *c, int64_t rows) {
     case SHMP_COLUMN_DICTIONARY_UTF8: add_piece(b, c->values, 4 * (uint64_t)rows); break;
     case SHMP_COLUMN_BOOL: add_piece(b, c->values, bitmap_bytes(rows)); break;
     case SHMP_COLUMN_UTF8:
+    case SHMP_COLUMN_BINARY:
       add_piece(b, c->offsets, 4 * (uint64_t)(rows + 1));
       add_piece(b, c->data, rows > 0 ? (uint64_t)c->offsets[rows] : 0);
       break;
+    case SHMP_COLUMN_LIST:
+      add_piece(b, c->offsets, 4 * (uint64_t)(rows + 1));
+      return add_column(b, columns, index + 1, c->offsets[rows]);
+    case SHMP_COLUMN_STRUCT: {
+      uint32_t next = index + 1;
+      for (uint32_t k = 0; k < children_of(c); k++) next = add_column(b, columns, next, rows);
+      return next;
+    }
     default: b->overflow = 1;
   }
+  return index + 1;
 }
 
 /* The RecordBatch table for a laid-out body; written at the link `link`. */
@@ -251,8 +302,14 @@ static int64_t frame(fbw *w, const body *b, void *out, uint64_t capacity, const 
 
 static int kinds_ok(const shmp_column *columns, uint32_t count, const char *op, shmp_error *err) {
   for (uint32_t i = 0; i < count; i++)
-    if (columns[i].kind < SHMP_COLUMN_FLOAT64 || columns[i].kind > SHMP_COLUMN_INT64)
+    if (columns[i].kind < SHMP_COLUMN_FLOAT64 || columns[i].kind > SHMP_COLUMN_STRUCT)
       return shmp_fail(err, SHMP_E_INVALID, op, "", "column %u has no kind shmpipe can encode (%u)", i, columns[i].kind);
+  for (uint32_t i = 0; i < count; i = subtree_end(columns, count, i, 0))
+    if (subtree_end(columns, count, i, 0) > count)
+      return shmp_fail(err, SHMP_E_INVALID, op, "", "column %u lists children past the %u columns given (or nests them more than 32 deep)", i, count);
+  for (uint32_t i = 0; i < count; i++)
+    if (columns[i].kind == SHMP_COLUMN_LIST && (columns[i].offsets == NULL))
+      return shmp_fail(err, SHMP_E_INVALID, op, "", "list column %u has no offsets", i);
   return 0;
 }
 
@@ -274,7 +331,7 @@ SHMP_EXPORT int64_t shmp_arrow_encode_dictionary(const shmp_column *columns, uin
   const shmp_column *c = &columns[column];
   shmp_column values = {.kind = SHMP_COLUMN_UTF8, .offsets = c->dictionary_offsets, .data = c->dictionary_data};
   body b = {0};
-  add_column(&b, &values, c->dictionary_length);
+  add_column(&b, &values, 0, c->dictionary_length);
   fbw w = {0};
   uint64_t header = message(&w, HEADER_DICTIONARY, (int64_t)b.length);
   static const uint16_t ids[] = {0, 1};
@@ -294,7 +351,7 @@ SHMP_EXPORT int64_t shmp_arrow_encode_batch(const shmp_column *columns, uint32_t
   if (rc != 0) return rc;
   if (rows < 0) return shmp_fail(err, SHMP_E_INVALID, "send", "", "a batch has %lld rows", (long long)rows);
   body b = {0};
-  for (uint32_t i = 0; i < count; i++) add_column(&b, &columns[i], rows);
+  for (uint32_t i = 0; i < count;) i = add_column(&b, columns, i, rows);
   fbw w = {0};
   uint64_t header = message(&w, HEADER_RECORD_BATCH, (int64_t)b.length);
   batch_table(&w, &b, rows, header);

@@ -857,6 +857,58 @@ static void test_refused_dictionary(void) {
   shmp_arrow_checker_free(c);
 }
 
+/* Nested columns encode (children after their parent, pre-order) into
+ * messages that pass the check and describe back as written. */
+static void test_arrow_encode_nested(void) {
+  enum { ROWS = 3 };
+  int32_t list_offsets[ROWS + 1] = {0, 2, 2, 3}; /* [1.5, 2.5], null, [4.5] */
+  uint8_t list_valid = 0x5;
+  double items[3] = {1.5, 2.5, 4.5};
+  int32_t numbers[ROWS] = {7, 8, 9};
+  int32_t word_offsets[ROWS + 1] = {0, 1, 3, 3};
+  const uint8_t words[] = "abc";
+  int32_t blob_offsets[ROWS + 1] = {0, 2, 2, 3};
+  const uint8_t blobs[] = {0x00, 0xff, 0x10};
+  shmp_column columns[] = {
+      {.name = "l", .kind = SHMP_COLUMN_LIST, .null_count = 1, .validity = &list_valid, .offsets = list_offsets},
+      {.name = "item", .kind = SHMP_COLUMN_FLOAT64, .values = items},
+      {.name = "s", .kind = SHMP_COLUMN_STRUCT, .dictionary_length = 2},
+      {.name = "n", .kind = SHMP_COLUMN_INT32, .values = numbers},
+      {.name = "w", .kind = SHMP_COLUMN_UTF8, .offsets = word_offsets, .data = words},
+      {.name = "b", .kind = SHMP_COLUMN_BINARY, .offsets = blob_offsets, .data = blobs},
+  };
+  uint32_t count = sizeof columns / sizeof *columns;
+  shmp_error err = {0};
+  shmp_arrow_checker *c = shmp_arrow_checker_new("nested", "recv", &err);
+  uint8_t *record = aligned_alloc(64, 4096);
+  int64_t n = shmp_arrow_encode_schema(columns, count, record, 4096, &err);
+  CHECK(n > 0);
+  CHECK_EQ(shmp_arrow_checker_check(c, record, (uint64_t)n, &err), SHMP_ARROW_SCHEMA);
+  n = shmp_arrow_encode_batch(columns, count, ROWS, record, 4096, &err);
+  CHECK(n > 0);
+  int kind = shmp_arrow_checker_check(c, record, (uint64_t)n, &err);
+  if (kind < 0) fprintf(stderr, "nested batch refused: %s\n", err.message);
+  CHECK_EQ(kind, SHMP_ARROW_RECORD_BATCH);
+  CHECK_EQ(shmp_arrow_checker_batch_columns(c), 3);
+  CHECK_EQ(shmp_arrow_checker_nodes(c), 6);
+  shmp_arrow_node node;
+  CHECK_EQ(shmp_arrow_checker_node(c, 0, &node), SHMP_OK);
+  CHECK(node.column.type == 12 && node.children == 1 && node.column.null_count == 1);
+  CHECK_EQ(shmp_arrow_checker_node(c, 1, &node), SHMP_OK);
+  CHECK(node.column.type == 3 && node.column.length == 3 && memcmp(record + node.column.values_offset, items, sizeof items) == 0);
+  CHECK_EQ(shmp_arrow_checker_node(c, 2, &node), SHMP_OK);
+  CHECK(node.column.type == 13 && node.children == 2 && strcmp(node.column.name, "s") == 0);
+  CHECK_EQ(shmp_arrow_checker_node(c, 4, &node), SHMP_OK);
+  CHECK(node.column.type == 5 && memcmp(record + node.column.data_offset, "abc", 3) == 0);
+  CHECK_EQ(shmp_arrow_checker_node(c, 5, &node), SHMP_OK);
+  CHECK(node.column.type == 4 && node.column.data_length == 3 && memcmp(record + node.column.data_offset, blobs, 3) == 0);
+  /* A struct whose children run past the array is refused. */
+  columns[2].dictionary_length = 9;
+  CHECK_EQ(shmp_arrow_encode_schema(columns, count, NULL, 0, &err), SHMP_E_INVALID);
+  free(record);
+  shmp_arrow_checker_free(c);
+}
+
 /* A second creator is told whether the name is in use or stale. */
 static int shm_exists(const char *name) {
   char path[300];
@@ -1622,6 +1674,7 @@ int main(void) {
   test_arrow_encode();
   test_arrow_nodes();
   test_refused_dictionary();
+  test_arrow_encode_nested();
   if (failures) {
     fprintf(stderr, "core tests: %d failure(s)\n", failures);
     return 1;

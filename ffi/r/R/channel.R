@@ -65,15 +65,17 @@ conditionMessage.shmpipe_error <- function(c) c$message
 
 #' Writes a data.frame as one Arrow record batch, straight into the channel
 #' (numeric, integer, logical, character, factor, Date, POSIXct and
-#' bit64::integer64 columns). The schema goes first, and again whenever the
+#' bit64::integer64 columns, lists of them, data.frame columns as structs,
+#' lists of raw vectors as binary). The schema goes first, and again whenever the
 #' columns' names or types change or a reader joined mid-stream; factors
 #' send their levels each time.
 write_batch <- function(writer, df, timeout = NULL) {
   stopifnot(inherits(writer, "shmpipe_writer"), is.data.frame(df))
-  # What the schema says of each column: its name, its class, a POSIXct's time zone.
-  signature <- paste(names(df), vapply(df, function(x) paste(c(class(x), attr(x, "tzone")), collapse = "/"), ""), collapse = "|")
+  prepared <- prepare_frame(df)
+  # What the schema says of each column: its name and its type (a list's and a struct's, inside).
+  signature <- paste(names(df), vapply(prepared, type_signature, ""), collapse = "|")
   with_schema <- !identical(writer$state$signature, signature)
-  .Call(shmp_r_write_batch, writer$pointer, df, with_schema, timeout)
+  .Call(shmp_r_write_batch, writer$pointer, prepared, with_schema, timeout)
   writer$state$signature <- signature
   invisible(writer)
 }

@@ -18,7 +18,7 @@
 #' from any process).
 publish_table <- function(name, df, persistent = FALSE) {
   stopifnot(is.data.frame(df))
-  pointer <- .Call(shmp_r_publish_table, name, df, persistent)
+  pointer <- .Call(shmp_r_publish_table, name, prepare_frame(df), persistent)
   if (!persistent) assign(name, pointer, envir = .published)
   invisible(structure(list(name = name, pointer = pointer, rows = nrow(df), columns = ncol(df)),
                       class = "shmpipe_publication"))

@@ -183,8 +183,114 @@ static const char *describe(scratch *s, SEXP x, const char *name, R_xlen_t n, sh
       c->kind = SHMP_COLUMN_UTF8;
       c->validity = validity_of(s, n, &c->null_count, NA_STRING_RULE, x);
       return utf8_of(s, x, n, &c->offsets, &c->data) != 0 ? "its strings take more than 2 GiB" : NULL;
-    default: return "its type has no Arrow counterpart in shmpipe yet (numeric, integer, logical, character, factor, Date, POSIXct and integer64 do)";
+    default: return "its type has no Arrow counterpart in shmpipe yet (numeric, integer, logical, character, factor, Date, POSIXct, integer64, lists of them, raw vectors and data.frames do)";
   }
+}
+
+/* The entries of a frame for the encoder: each column, then its children
+ * (a list's values, a struct's fields) in pre-order, in transient memory. */
+typedef struct entries {
+  shmp_column *items;
+  uint32_t count, capacity;
+} entries;
+
+static uint32_t reserve(scratch *s, entries *e) {
+  if (e->count == e->capacity) {
+    uint32_t capacity = e->capacity ? 2 * e->capacity : 16;
+    shmp_column *grown = take(s, sizeof(shmp_column) * capacity);
+    if (e->count) memcpy(grown, e->items, sizeof(shmp_column) * e->count);
+    e->items = grown;
+    e->capacity = capacity;
+  }
+  memset(&e->items[e->count], 0, sizeof(shmp_column));
+  return e->count++;
+}
+
+/* The rows of a prepared column (R/convert.R: prepare_column()). */
+static R_xlen_t rows_of(SEXP x) {
+  if (Rf_inherits(x, "shmpipe_list")) return Rf_xlength(VECTOR_ELT(x, 0));
+  if (Rf_inherits(x, "shmpipe_struct")) return (R_xlen_t)Rf_asReal(Rf_getAttrib(x, Rf_install("rows")));
+  return Rf_xlength(x);
+}
+
+/* Offsets of `n` elements of `lengths` (NA: a null, no values), and the
+ * validity; an error sentence or NULL. */
+static const char *offsets_of(scratch *s, R_xlen_t n, SEXP lengths, shmp_column *c) {
+  int32_t *o = take(s, sizeof(int32_t) * (size_t)(n + 1));
+  int64_t at = 0;
+  for (R_xlen_t i = 0; i < n; i++) {
+    o[i] = (int32_t)at;
+    int length = INTEGER_RO(lengths)[i];
+    if (length != NA_INTEGER) at += length;
+    if (at > INT32_MAX) return "its values take more than 2^31 - 1 entries (Arrow's list offsets are 32-bit)";
+  }
+  o[n] = (int32_t)at;
+  c->offsets = o;
+  c->validity = validity_of(s, n, &c->null_count, NA_INTEGER_RULE, lengths);
+  return NULL;
+}
+
+/* Describes prepared column `x` (and its subtree) as entries from the
+ * next one; an error sentence, with `path` naming the column it is about. */
+static const char *describe_into(scratch *s, entries *e, SEXP x, const char *name, R_xlen_t n, char *path, size_t path_len) {
+  uint32_t k = reserve(s, e);
+  size_t base = strlen(path);
+  snprintf(path + base, path_len - base, "%s%s", base ? "." : "", name);
+  if (rows_of(x) != n) return "its length differs from its parent's";
+  if (Rf_inherits(x, "shmpipe_binary")) {
+    int32_t *o = take(s, sizeof(int32_t) * (size_t)(n + 1));
+    int64_t total = 0;
+    for (R_xlen_t i = 0; i < n; i++) {
+      SEXP v = VECTOR_ELT(x, i);
+      if (v != R_NilValue && TYPEOF(v) != RAWSXP) return "a list of raw vectors holds something else";
+      total += v == R_NilValue ? 0 : Rf_xlength(v);
+    }
+    if (total > INT32_MAX) return "its raw vectors take more than 2 GiB";
+    uint8_t *d = take(s, (size_t)total);
+    int64_t at = 0;
+    uint8_t *bits = NULL;
+    int64_t nulls = 0;
+    for (R_xlen_t i = 0; i < n; i++) {
+      o[i] = (int32_t)at;
+      SEXP v = VECTOR_ELT(x, i);
+      if (v == R_NilValue) {
+        if (bits == NULL) memset(bits = take(s, (size_t)(n + 7) / 8), 0xff, (size_t)(n + 7) / 8);
+        bits[i / 8] &= (uint8_t) ~(1u << (i % 8));
+        nulls++;
+        continue;
+      }
+      if (Rf_xlength(v)) memcpy(d + at, RAW(v), (size_t)Rf_xlength(v));
+      at += Rf_xlength(v);
+    }
+    o[n] = (int32_t)at;
+    shmp_column *c = &e->items[k];
+    *c = (shmp_column){.name = name, .kind = SHMP_COLUMN_BINARY, .offsets = o, .data = d, .validity = bits, .null_count = nulls};
+    return NULL;
+  }
+  if (Rf_inherits(x, "shmpipe_list")) {
+    shmp_column list = {.name = name, .kind = SHMP_COLUMN_LIST};
+    const char *why = offsets_of(s, n, VECTOR_ELT(x, 0), &list);
+    if (why != NULL) return why;
+    e->items[k] = list;
+    const char *child = describe_into(s, e, VECTOR_ELT(x, 1), "item", list.offsets[n], path, path_len);
+    if (child == NULL) path[base] = '\0';
+    return child;
+  }
+  if (Rf_inherits(x, "shmpipe_struct")) {
+    R_xlen_t fields = Rf_xlength(x);
+    SEXP names = Rf_getAttrib(x, R_NamesSymbol);
+    e->items[k] = (shmp_column){.name = name, .kind = SHMP_COLUMN_STRUCT, .dictionary_length = fields};
+    for (R_xlen_t j = 0; j < fields; j++) {
+      const char *why = describe_into(s, e, VECTOR_ELT(x, j), CHAR(STRING_ELT(names, j)), n, path, path_len);
+      if (why != NULL) return why;
+    }
+    path[base] = '\0';
+    return NULL;
+  }
+  if (Rf_isMatrix(x)) return "a matrix column has no Arrow counterpart in shmpipe";
+  const char *why = describe(s, x, name, n, &e->items[k]);
+  if (why == NULL) path[base] = '\0';
+  return why;
 }
 
 
@@ -226,27 +332,25 @@ shmp_column *shmp_r_describe_frame(SEXP frame, const char *op, const char *segme
     shmp_r_raise_usage(shmp_r_constant("EBADARG"), op, segment, "a data.frame is what goes out");
   R_xlen_t n = Rf_xlength(frame);
   SEXP names = Rf_getAttrib(frame, R_NamesSymbol);
-  *rows = n ? Rf_xlength(VECTOR_ELT(frame, 0)) : 0;
+  *rows = n ? rows_of(VECTOR_ELT(frame, 0)) : 0;
   scratch s = {0};
-  shmp_column *columns = take(&s, sizeof(shmp_column) * (size_t)n);
+  entries e = {0};
   for (R_xlen_t i = 0; i < n; i++) {
     const char *name = CHAR(STRING_ELT(names, i));
     /* Every column as long as the first: the encoder reads that many values of each. */
     SEXP x = VECTOR_ELT(frame, i);
-    char why_length[100];
-    snprintf(why_length, sizeof why_length, "it has %lld values, the first column %lld", (long long)Rf_xlength(x),
+    char why_length[100], path[256] = "";
+    snprintf(why_length, sizeof why_length, "it has %lld values, the first column %lld", (long long)rows_of(x),
              (long long)*rows);
-    const char *why = Rf_xlength(x) != *rows ? why_length
-                      : Rf_isMatrix(x)       ? "a matrix column has no Arrow counterpart in shmpipe"
-                                             : describe(&s, x, name, *rows, &columns[i]);
+    const char *why = rows_of(x) != *rows ? why_length : describe_into(&s, &e, x, name, *rows, path, sizeof path);
     if (why != NULL) {
-      char detail[300];
-      snprintf(detail, sizeof detail, "column \"%s\" cannot be written: %s", name, why);
+      char detail[400];
+      snprintf(detail, sizeof detail, "column \"%s\" cannot be written: %s", path[0] ? path : name, why);
       shmp_r_raise_usage(shmp_r_constant("EBADARG"), op, segment, detail);
     }
   }
-  *count = (uint32_t)n;
-  return columns;
+  *count = e.count;
+  return e.items;
 }
 
 /* The messages of a frame, in the order they go out: the schema (if

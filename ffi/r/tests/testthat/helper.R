@@ -53,3 +53,26 @@ python_stream <- function(label, code, capacity = 1e6) {
 
 # The condition read_batch() signals (or its value if none).
 read_outcome <- function(reader) tryCatch(read_batch(reader, timeout = 2), error = function(e) e)
+
+# Starts `program` with `args` in the background, its stdout into file
+# `out` (PYTHONPATH: the Python binding); returns a function that waits for
+# it to end and fails if it failed.
+processx_free_spawn <- function(program, args, out) {
+  status <- tempfile()
+  command <- sprintf("(PYTHONPATH=%s %s %s > %s 2>&1; echo $? > %s)", shQuote(file.path(repo_root(), "ffi/python")),
+                     shQuote(program), paste(shQuote(args), collapse = " "), shQuote(out), shQuote(status))
+  system(command, wait = FALSE)
+  function(timeout = 20) {
+    deadline <- Sys.time() + timeout
+    while (!file.exists(status) || length(readLines(status)) == 0) {
+      if (Sys.time() > deadline) stop("the child did not end within ", timeout, " s")
+      Sys.sleep(0.05)
+    }
+    code <- readLines(status)
+    unlink(status)
+    if (code != "0") stop("the child failed:\n", paste(readLines(out), collapse = "\n"))
+  }
+}
+
+# The JSON line a child printed last (compared as text: no JSON package needed).
+jsonlite_free_parse <- function(lines) lines[length(lines)]

@@ -63,7 +63,7 @@ test_that("columns R cannot write are refused with a sentence naming them", {
   name <- unique_name("refused")
   reader <- shm_reader(name, create = TRUE, capacity = 65536)
   writer <- shm_writer(name)
-  err <- tryCatch(write_batch(writer, data.frame(z = I(list(1, 2)))), shmpipe_error = function(e) e)
+  err <- tryCatch(write_batch(writer, data.frame(z = c(1i, 2i))), shmpipe_error = function(e) e)
   expect_equal(err$name, "EBADARG")
   expect_match(err$message, 'Column "z" cannot be written', fixed = TRUE)
   close(writer)

@@ -54,3 +54,73 @@ test_that("the conversions hold under gctorture (a small input)", {
     expect_equal(batch[[column]], want, info = column)
   }
 })
+
+nested_frame <- function() {
+  df <- data.frame(x = 1:3)
+  df$l <- list(c(1.5, NA), NULL, numeric(0))
+  df$ls <- list("a", c("b", NA), character(0))
+  df$b <- list(as.raw(c(0, 255)), NULL, raw(0))
+  df$st <- data.frame(a = c(1L, NA, 3L), s = c("p", "q", NA))
+  df$ll <- list(list(1L, 2:3), NULL, list())
+  df$ls2 <- list(data.frame(k = "a", v = 1), NULL, data.frame(k = character(0), v = numeric(0)))
+  df
+}
+
+test_that("R writes list, data.frame and raw-list columns that come back as they were", {
+  name <- unique_name("nested-roundtrip")
+  reader <- shm_reader(name, create = TRUE, capacity = 1e6)
+  on.exit(close(reader))
+  writer <- shm_writer(name)
+  df <- nested_frame()
+  write_batch(writer, df)
+  write_batch(writer, df[3:2, ]) # the same types: no schema again
+  df2 <- df
+  df2$l <- list(1L, 2L, NULL)    # list<int32> now: the schema goes again
+  write_batch(writer, df2)
+  err <- tryCatch(write_batch(writer, data.frame(z = I(list(1, "a", sin)))), shmpipe_error = function(e) e)
+  expect_match(conditionMessage(err), 'Column "z" cannot be written', fixed = TRUE)
+  err <- tryCatch(write_batch(writer, data.frame(z = I(list(1, list(2, sin))))), shmpipe_error = function(e) e)
+  expect_match(conditionMessage(err), 'Column "z.item" cannot be written', fixed = TRUE)
+  close(writer)
+  expect_equal(read_batch(reader, timeout = 2), df)
+  expect_equal(read_batch(reader, timeout = 2), df[3:2, ], ignore_attr = "row.names")
+  expect_equal(read_batch(reader, timeout = 2), df2)
+})
+
+test_that("pyarrow reads R's list, struct and binary columns as their Arrow types", {
+  name <- unique_name("nested-to-py")
+  reader_script <- tempfile(fileext = ".py")
+  on.exit(unlink(reader_script))
+  writeLines(c("import json, sys", "import shmpipe",
+               "with shmpipe.ArrowReader(shmpipe.create_reader(sys.argv[1], 1 << 20)) as r:",
+               "    print('ready', flush=True)",
+               "    b = r.read(timeout=20)",
+               "    print(json.dumps({'schema': {f.name: str(f.type) for f in b.schema},",
+               "                      'rows': [{k: (v.hex() if isinstance(v, bytes) else v) for k, v in row.items()} for row in b.to_pylist()]}))"),
+             reader_script)
+  out <- tempfile()
+  on.exit(unlink(out), add = TRUE)
+  python <- processx_free_spawn(file.path(repo_root(), ".venv/bin/python"), c(reader_script, name), out)
+  deadline <- Sys.time() + 20
+  while (!file.exists(shm_file(name)) && Sys.time() < deadline) Sys.sleep(0.05)
+  if (!file.exists(shm_file(name))) stop("the Python reader did not start:\n", paste(readLines(out), collapse = "\n"))
+  writer <- shm_writer(name)
+  write_batch(writer, nested_frame())
+  close(writer)
+  python()
+  result <- jsonlite_free_parse(readLines(out))
+  expect_match(result, '"l": "list<item: double>"', fixed = TRUE)
+  expect_match(result, '"b": "binary"', fixed = TRUE)
+  expect_match(result, '"st": "struct<a: int32, s: string>"', fixed = TRUE)
+  expect_match(result, '"ll": "list<item: list<item: int32>>"', fixed = TRUE)
+  expect_match(result, '"ls2": "list<item: struct<k: string, v: double>>"', fixed = TRUE)
+  expect_match(result, '"l": [1.5, null], "ls": ["a"], "b": "00ff", "st": {"a": 1, "s": "p"}, "ll": [[1], [2, 3]], "ls2": [{"k": "a", "v": 1.0}]', fixed = TRUE)
+  expect_match(result, '"l": null, "ls": ["b", null], "b": null, "st": {"a": null, "s": "q"}, "ll": null, "ls2": null', fixed = TRUE)
+})
+
+test_that("a published table keeps list, data.frame and raw-list columns", {
+  name <- unique_name("nested-table")
+  published <- publish_table(name, nested_frame())
+  on.exit(close(published))
+  expect_equal(open_table(name), nested_frame())
+})
