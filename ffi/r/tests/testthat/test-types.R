@@ -124,3 +124,17 @@ test_that("a published table keeps list, data.frame and raw-list columns", {
   on.exit(close(published))
   expect_equal(open_table(name), nested_frame())
 })
+
+test_that("writing and reading nested columns hold under gctorture (a small input)", {
+  name <- unique_name("nested-torture")
+  reader <- shm_reader(name, create = TRUE, capacity = 1e6)
+  on.exit(close(reader))
+  writer <- shm_writer(name)
+  df <- nested_frame()[1:2, ]
+  gctorture(TRUE)
+  write_batch(writer, df)
+  back <- read_batch(reader, timeout = 2)
+  gctorture(FALSE)
+  close(writer)
+  expect_equal(back, df, ignore_attr = "row.names")
+})
