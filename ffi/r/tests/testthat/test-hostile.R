@@ -40,3 +40,34 @@ test_that("records that are not Arrow messages, or cut short, are refused and th
   expect_null(read_batch(reader, timeout = 2))
   close(reader)
 })
+
+test_that("bodies of every type, bytes changed at random, give batches or errors, never a crash", {
+  # The type matrix as pyarrow writes it, taken record by record.
+  source <- python_stream("hostile-types-source", c(type_matrix, "batches = [full]"))
+  schema <- recv_bytes(source, timeout = 2)
+  dictionary <- recv_bytes(source, timeout = 2)
+  batch <- recv_bytes(source, timeout = 2)
+  close(source)
+  body <- 8 + readBin(batch[5:8], "integer", size = 4)
+  name <- unique_name("hostile-types")
+  reader <- shm_reader(name, create = TRUE, capacity = 4e6)
+  on.exit(close(reader))
+  writer <- shm_writer(name)
+  send_bytes(writer, schema)
+  send_bytes(writer, dictionary)
+  set.seed(17)
+  outcomes <- character(0)
+  for (round in 1:150) {
+    changed <- batch
+    at <- body + sample(length(batch) - body, 4)
+    changed[at] <- as.raw(sample(0:255, 4, replace = TRUE))
+    send_bytes(writer, changed)
+    got <- tryCatch(read_batch(reader, timeout = 2), shmpipe_error = function(e) e)
+    outcomes <- c(outcomes, if (inherits(got, "shmpipe_error")) got$name else "batch")
+  }
+  send_bytes(writer, batch)
+  expect_equal(names(read_batch(reader, timeout = 2)), names(expected_full())) # the stream goes on
+  close(writer)
+  expect_true(all(outcomes %in% c("batch", "EARROW", "ETYPE")))
+  expect_true(any(outcomes == "batch"))
+})
