@@ -547,6 +547,44 @@ int64_t shmp_arrow_checker_dictionary(const shmp_arrow_checker *c, int *delta);
 int shmp_reader_check_arrow(shmp_reader *r, shmp_arrow_checker *c, const void *record, uint64_t len,
                             shmp_error *err);
 
+/* ---- Sending an Arrow stream (since SHMPIPE_1.1) ------------------------
+ *
+ * The rules every binding's Arrow writer follows, kept here once: a
+ * stream starts with its schema; a reader that joined mid-stream, or a
+ * message that failed, makes the schema (and every dictionary after it)
+ * owed again; each message is checked by the core (a checker that follows
+ * the stream as its readers will) before it is committed, so a message no
+ * reader could read is the writer's error and never reaches a reader. The
+ * binding encodes messages with its Arrow library, laid out as the check
+ * wants them (the body 8-byte aligned within the record), and decides
+ * itself whether its schema changed. One sender per writer; not
+ * thread-safe, like the writer. */
+typedef struct shmp_arrow_sender shmp_arrow_sender;
+
+/* A sender for `w`'s stream; with `trust_values` the check skips the values
+ * (offsets, dictionary indices) that came from the binding's own Arrow
+ * library. Free it before closing the writer. */
+shmp_arrow_sender *shmp_arrow_sender_new(shmp_writer *w, int trust_values, shmp_error *err);
+void shmp_arrow_sender_free(shmp_arrow_sender *s);
+
+/* 1 if the next batch must be preceded by its schema and every dictionary
+ * it uses: nothing was sent yet, a reader joined mid-stream since the last
+ * look, or the last message failed. Send them also when the schema changed
+ * (the binding's Arrow library compares schemas). */
+int shmp_arrow_sender_schema_owed(shmp_arrow_sender *s);
+
+/* The binding claims a record with shmp_writer_claim() and writes one
+ * message into it, then, instead of shmp_writer_commit(), calls this: it
+ * checks the first `len` bytes of the claimed record and commits them.
+ * Returns the message's kind (> 0), or the check's error (SHMP_E_ARROW,
+ * with the fault named), in which case the claim is abandoned unpublished
+ * and the schema is owed again. A committed schema pays what was owed. */
+int shmp_arrow_sender_commit(shmp_arrow_sender *s, uint64_t len, shmp_error *err);
+
+/* Abandons the claim (the binding could not write its message): nothing is
+ * published and the schema is owed again. */
+void shmp_arrow_sender_abort(shmp_arrow_sender *s);
+
 /* ---- Arrow messages from bindings without an Arrow library ---------------
  *
  * The core encodes the messages of a table of simple columns (R uses it):
