@@ -36,7 +36,7 @@ const segments = () => readdirSync("/dev/shm").filter((name) => name.startsWith(
 
 // What the blocks make outside the repository, as a reader's machine keeps it.
 afterAll(() => {
-  for (const made of ["/tmp/shmpipe-env", "/tmp/ticks.csv", "/tmp/ticks.csv.sums.json"]) rmSync(made, { recursive: true, force: true });
+  for (const made of ["/tmp/shmpipe-env", "/tmp/shmpipe-py", "/tmp/ticks.csv", "/tmp/ticks.csv.sums.json"]) rmSync(made, { recursive: true, force: true });
 });
 
 test("the README has its two commands first", () => {
