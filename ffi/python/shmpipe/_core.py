@@ -122,5 +122,10 @@ NAME_MAX = _constant("NAME_MAX")
 OPEN_ALLOW_OTHER_OWNER, OPEN_READ_ONLY_DATA = _constant("OPEN_ALLOW_OTHER_OWNER"), _constant("OPEN_READ_ONLY_DATA")
 OPEN_WAIT_FOR_NAME = _constant("OPEN_WAIT_FOR_NAME")
 ENOENT, NOT_READY = _constant("ENOENT"), _constant("ENOTREADY")
+# The defaults every binding shares, in Python's units (seconds).
+DEFAULT_TIMEOUT = _constant("DEFAULT_TIMEOUT_NS") / 1e9
+DEFAULT_READY_TIMEOUT = _constant("DEFAULT_READY_TIMEOUT_NS") / 1e9
+DEFAULT_SPIN = _constant("DEFAULT_SPIN")
+DEFAULT_CAPACITY = _constant("DEFAULT_CAPACITY")
 if ctypes.sizeof(Error) != _constant("ERROR_SIZE"):
     raise ImportError(f"shmpipe: {lib._name} lays out shmp_error differently from this binding")

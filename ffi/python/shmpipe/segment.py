@@ -15,7 +15,7 @@ import time
 import weakref
 from typing import Optional
 
-from ._core import (ENOENT, INVALID, NAME_MAX, NOT_READY, OPEN_ALLOW_OTHER_OWNER, OPEN_READ_ONLY_DATA,
+from ._core import (DEFAULT_READY_TIMEOUT, ENOENT, INVALID, NAME_MAX, NOT_READY, OPEN_ALLOW_OTHER_OWNER, OPEN_READ_ONLY_DATA,
                     OPEN_WAIT_FOR_NAME, Error, lib)
 from .errors import ShmpipeError, check, error
 
@@ -102,7 +102,7 @@ class Segment:
         return cls(pointer, owned=True)
 
     @classmethod
-    def open(cls, name: str, flags: int = 0, ready_timeout: float = 2.0, wait: float = 0.0) -> "Segment":
+    def open(cls, name: str, flags: int = 0, ready_timeout: float = DEFAULT_READY_TIMEOUT, wait: float = 0.0) -> "Segment":
         """Opens the segment; with `wait` > 0, waits that long for it to be
         created, in slices of 0.1 s so that Ctrl-C is seen."""
         err = Error()

@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from ._core import ARROW, ENOENT, Error, lib
 from .arrow import _Checker, _Records, ipc_messages, send_message
-from .channel import Reader, create_writer, open_flags
+from .channel import DEFAULT_READY_TIMEOUT, Reader, create_writer, open_flags
 from .errors import ShmpipeError, check, error
 from .segment import OPEN_READ_ONLY_DATA, Segment, _c_name
 
@@ -93,7 +93,7 @@ def unpublish(name: str, allow_other_owner: bool = False) -> None:
     lib.shmp_owned_forget(cname)  # gone: not this process's to remove at exit any more
 
 
-def open_table(name: str, allow_other_owner: bool = False, ready_timeout: float = 2.0, wait: float = 0.0) -> pa.Table:
+def open_table(name: str, allow_other_owner: bool = False, ready_timeout: float = DEFAULT_READY_TIMEOUT, wait: float = 0.0) -> pa.Table:
     """The table published as `name` (waiting up to `wait` seconds for it to
     be published); its buffers view the segment in place."""
     segment = Segment.open(name, open_flags(allow_other_owner) | OPEN_READ_ONLY_DATA, ready_timeout, wait)

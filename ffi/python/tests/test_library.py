@@ -1,4 +1,5 @@
 """Loading the C core: the binding refuses a library built for another ABI."""
+import inspect
 import os
 import subprocess
 import sys
@@ -27,3 +28,26 @@ def test_shmpipe_lib_chooses_the_library():
     run = subprocess.run([sys.executable, "-c", "import shmpipe; print(shmpipe._core.lib._name)"], env=env,
                          capture_output=True, text=True, check=True)
     assert run.stdout.strip() == library
+
+
+def test_the_defaults_are_the_cores():
+    constant = shmpipe._core.lib.shmp_constant
+    assert shmpipe.DEFAULT_TIMEOUT == constant(b"DEFAULT_TIMEOUT_NS") / 1e9
+    assert shmpipe.DEFAULT_READY_TIMEOUT == constant(b"DEFAULT_READY_TIMEOUT_NS") / 1e9
+    assert shmpipe.DEFAULT_SPIN == constant(b"DEFAULT_SPIN")
+    assert shmpipe.DEFAULT_CAPACITY == constant(b"DEFAULT_CAPACITY")
+    defaults = {
+        "timeout": shmpipe.DEFAULT_TIMEOUT, "spin": shmpipe.DEFAULT_SPIN, "ready_timeout": shmpipe.DEFAULT_READY_TIMEOUT,
+        "capacity": shmpipe.DEFAULT_CAPACITY,
+    }
+    functions = [shmpipe.Writer.send, shmpipe.Writer.claim, shmpipe.Writer.drain, shmpipe.Writer.close, shmpipe.Reader.recv,
+                 shmpipe.ArrowWriter.write, shmpipe.ArrowWriter.close, shmpipe.ArrowReader.read, shmpipe.create_writer,
+                 shmpipe.create_reader, shmpipe.open_writer, shmpipe.open_reader, shmpipe.open_table,
+                 shmpipe.segment.Segment.open]
+    seen = set()
+    for function in functions:
+        for parameter in inspect.signature(function).parameters.values():
+            if parameter.name in defaults:
+                assert parameter.default == defaults[parameter.name], f"{function.__qualname__}({parameter.name})"
+                seen.add(parameter.name)
+    assert seen == set(defaults)
