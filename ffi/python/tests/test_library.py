@@ -1,6 +1,7 @@
 """Loading the C core: the binding refuses a library built for another ABI."""
 import inspect
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -51,3 +52,26 @@ def test_the_defaults_are_the_cores():
                 assert parameter.default == defaults[parameter.name], f"{function.__qualname__}({parameter.name})"
                 seen.add(parameter.name)
     assert seen == set(defaults)
+
+
+def test_a_library_older_than_the_binding_is_refused_at_import():
+    """The newest version node the binding uses is checked when the library loads, not at the first call."""
+    subprocess.run(["make", "-s", "-C", str(CORE), "old-abi-lib"], check=True)
+    library = CORE / "build" / "old-abi" / "libshmpipe.so"
+    env = dict(os.environ, SHMPIPE_LIB=str(library), PYTHONPATH=str(Path(shmpipe.__file__).parents[1]))
+    run = subprocess.run([sys.executable, "-c", "import shmpipe"], env=env, capture_output=True, text=True)
+    assert run.returncode != 0
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"ImportError: shmpipe: {library} (shmpipe core ")
+    assert ("is older than this binding: its newest version node is SHMPIPE_1.0 and this binding needs SHMPIPE_1.1; "
+            "rebuild the core from the same checkout (make -C ffi/core), or reinstall shmpipe") in last
+
+
+def test_the_binding_checks_the_newest_node_it_uses():
+    """NODES must name, last, the newest node of the map among the calls the binding declares."""
+    nodes = re.findall(r"^(SHMPIPE_[0-9.]+) \{(.*?)\}", (CORE / "shmpipe.map").read_text(), re.M | re.S)
+    declared = set(shmpipe._core._SIGNATURES) | {"shmp_abi", "shmp_version"}
+    used = [node for node, body in nodes if declared & set(re.findall(r"\b(shmp_\w+);", body))]
+    assert list(shmpipe._core.NODES)[-1] == used[-1]
+    for node, call in shmpipe._core.NODES.items():
+        assert re.search(rf"\b{call};", dict(nodes)[node]), f"{call} is not in {node}"
