@@ -53,8 +53,11 @@ def test_a_table_published_to_persist_outlives_its_publisher(name, spawn):
 
 
 def test_persistence_is_asked_for_and_unpublish_takes_only_tables(name):
+    owned = shmpipe._core.lib.shmp_owned_count  # the names the core removes for this process at exit
+    before = owned()
     with shmpipe.publish(name, pa.table({"x": [1, 2]}), persist=True) as kept:
         assert kept.persistent
+        assert owned() == before  # not this process's to remove: it outlives it
     assert os.path.exists(shmpipe.shm_path(name))  # leaving the with-block let go of it, no more
     with pytest.raises(shmpipe.ShmpipeError) as taken:
         shmpipe.publish(name, pa.table({"x": [3]}))
@@ -62,7 +65,8 @@ def test_persistence_is_asked_for_and_unpublish_takes_only_tables(name):
     kept.unpublish()
     assert not os.path.exists(shmpipe.shm_path(name))
     with shmpipe.publish(name, pa.table({"x": [1]})):
-        pass
+        assert owned() == before + 1
+    assert owned() == before
     assert not os.path.exists(shmpipe.shm_path(name))
     with shmpipe.create_reader(name, 4096):
         with pytest.raises(shmpipe.ShmpipeError) as refused:
