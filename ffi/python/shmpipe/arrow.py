@@ -23,7 +23,11 @@ from ._core import ARROW, ARROW_RECORD_BATCH, ARROW_SCHEMA, INVALID, Error, lib
 from .channel import DEFAULT_TIMEOUT, Message, Reader, Writer
 from .errors import ShmpipeError, check, error
 
-# Buffers inside a record start on 64-byte boundaries, as the TypeScript writer puts them.
+# The body starts on a 64-byte boundary of the record (serialize_to pads the
+# metadata up to it). The buffers inside it are where pyarrow's IPC writer put
+# them, on 8-byte boundaries: the C++ IpcWriteOptions.alignment that would
+# make them 64 is not exposed by pyarrow, so they fall short of the 64 that
+# shmpipe.h promises (the TypeScript writer and the core's encoder keep it).
 _ALIGN = 64
 
 
