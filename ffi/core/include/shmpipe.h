@@ -166,6 +166,13 @@ int shmp_owned_add(const char *name, shmp_error *err);
  * (a persistent table), or the binding removed it itself. */
 void shmp_owned_forget(const char *name);
 
+/* What a creating end's close does with its name: removes it if this
+ * process still owns it (returns 1; a name already gone counts), else
+ * leaves it alone (returns 0: unpublished, forgotten, or owned by the
+ * parent of this forked child — a segment under the name now is another's
+ * business). A negative code if the removal failed. */
+int shmp_owned_unlink(const char *name, shmp_error *err);
+
 /* How many names this process owns now. */
 int shmp_owned_count(void);
 
@@ -587,10 +594,12 @@ void shmp_arrow_sender_abort(shmp_arrow_sender *s);
 
 /* ---- Arrow messages from bindings without an Arrow library ---------------
  *
- * The core encodes the messages of a table of simple columns (R uses it):
- * laid out as every shmpipe writer lays them out (the body 64 bytes into the
- * record, each buffer at a 64-byte boundary), so that they pass the check
- * above. Dictionary-encoded columns use dictionary id = their column index. */
+ * The core encodes the messages of a table of simple columns (R uses it),
+ * with the body 64 bytes into the record and each buffer at a 64-byte
+ * boundary (the TypeScript writer lays them out so too; pyarrow and
+ * arrow-go place buffers at multiples of 8 within a body that starts on 64,
+ * which the check and every reader accept). Dictionary-encoded columns use
+ * dictionary id = their column index. */
 
 enum shmp_column_kind {
   SHMP_COLUMN_FLOAT64 = 1,       /* values: double */

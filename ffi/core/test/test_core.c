@@ -885,6 +885,17 @@ static void test_owned_names(void) {
   CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   CHECK(shm_exists(made));
 
+  /* A close removes only what this process still owns. */
+  CHECK_EQ(shmp_owned_unlink(kept, &err), 0);
+  CHECK(shm_exists(kept));
+  char again[64];
+  snprintf(again, sizeof again, "core-again-%d", (int)getpid());
+  shmp_segment *c = shmp_segment_create(again, 4096, 0600, NULL);
+  CHECK_EQ(shmp_owned_unlink(again, &err), 1);
+  CHECK(!shm_exists(again));
+  CHECK_EQ(shmp_owned_unlink(again, &err), 0); /* forgotten with it */
+  shmp_segment_unref(c);
+
   CHECK(shmp_owned_unlink_all() >= 1);
   CHECK(!shm_exists(made));
   CHECK(shm_exists(kept));
