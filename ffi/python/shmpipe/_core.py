@@ -88,6 +88,7 @@ _SIGNATURES = {
     "shmp_segment_open": ([_s, _u32, _i64, _e], _p),
     "shmp_unlink": ([_s, _e], _i32),
     "shmp_owned_forget": ([_s], None),
+    "shmp_owned_unlink": ([_s, _e], _i32),
     "shmp_owned_count": ([], _i32),
     "shmp_owned_unlink_all": ([], _i32),
     "shmp_owned_unlink_on_signals": ([], _i32),

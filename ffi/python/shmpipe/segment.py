@@ -142,6 +142,8 @@ class Segment:
             return
         if self.owned:
             self.owned = False
-            lib.shmp_unlink(self.name.encode(), None)
+            # Only while still this process's: a name unpublished since may
+            # belong to another process's segment now.
+            lib.shmp_owned_unlink(self.name.encode(), None)
         self._memory = self._readonly = None
         self._release()

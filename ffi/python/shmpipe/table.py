@@ -90,7 +90,6 @@ def unpublish(name: str, allow_other_owner: bool = False) -> None:
     err = Error()
     cname = _c_name(name, "unpublish")
     check(lib.shmp_table_unpublish(cname, open_flags(allow_other_owner), ctypes.byref(err)), err)
-    lib.shmp_owned_forget(cname)  # gone: not this process's to remove at exit any more
 
 
 def open_table(name: str, allow_other_owner: bool = False, ready_timeout: float = DEFAULT_READY_TIMEOUT, wait: float = 0.0) -> pa.Table:

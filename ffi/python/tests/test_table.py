@@ -77,15 +77,16 @@ def test_persistence_is_asked_for_and_unpublish_takes_only_tables(name):
 
 
 def test_a_table_unpublished_by_name_is_no_longer_this_processs_to_remove(name, spawn):
-    """At exit a process removes only what it still answers for: not a name
-    another process took after this one unpublished it."""
+    """At close and at exit a process removes only what it still answers
+    for: not a name another process took after this one unpublished it."""
     publisher = spawn("import os, sys, time, pyarrow as pa, shmpipe\n"
                       "table = shmpipe.publish(sys.argv[1], pa.table({'x': [1]}))\n"
                       "shmpipe.unpublish(sys.argv[1])\n"
                       "print('unpublished', flush=True)\n"
                       "deadline = time.monotonic() + 10\n"
                       "while not os.path.exists(shmpipe.shm_path(sys.argv[1])) and time.monotonic() < deadline:\n"
-                      "    time.sleep(0.01)\n", name)
+                      "    time.sleep(0.01)\n"
+                      "table.close()\n", name)
     assert publisher.stdout.readline() == "unpublished\n"
     with shmpipe.create_reader(name, 4096):
         assert publisher.wait(15) == 0
