@@ -9,7 +9,7 @@
 // claimed record: the column buffers are copied once, from the batch into
 // shared memory, and nowhere else.
 import { type Data, DataType, RecordBatch, type Schema, Table, util, type Vector } from "apache-arrow";
-import { type Address, core } from "../ffi/bun.ts";
+import { type Address, core, cString } from "../ffi/bun.ts";
 import { Code, coreError, errorBuffer, usageError } from "../errors.ts";
 import type { WaitOptions } from "../options.ts";
 import type { Writer } from "../writer.ts";
@@ -35,7 +35,7 @@ export class ArrowWriter implements Disposable {
   constructor(writer: Writer) {
     this.#writer = writer;
     const err = errorBuffer();
-    this.#sender = core.shmp_arrow_sender_new(writer.handle, 1, err) as Address | null;
+    this.#sender = core.shmp_arrow_sender_new(writer.handle, cString("send"), 1, err) as Address | null;
     if (this.#sender === null) throw coreError(err);
   }
 

@@ -83,7 +83,7 @@ const symbols = {
   shmp_reader_next: { args: [pointer, pointer, i64, u32, pointer], returns: i64_fast },
   shmp_interrupt_waits_on_signals: { args: [], returns: i32 },
   shmp_interrupted_signal: { args: [], returns: i32 },
-  shmp_arrow_sender_new: { args: [pointer, i32, pointer], returns: pointer },
+  shmp_arrow_sender_new: { args: [pointer, pointer, i32, pointer], returns: pointer },
   shmp_arrow_sender_free: { args: [pointer], returns: none },
   shmp_arrow_sender_schema_owed: { args: [pointer], returns: i32 },
   shmp_arrow_sender_commit: { args: [pointer, u64, pointer], returns: i32 },

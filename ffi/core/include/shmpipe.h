@@ -568,10 +568,11 @@ int shmp_reader_check_arrow(shmp_reader *r, shmp_arrow_checker *c, const void *r
  * thread-safe, like the writer. */
 typedef struct shmp_arrow_sender shmp_arrow_sender;
 
-/* A sender for `w`'s stream; with `trust_values` the check skips the values
- * (offsets, dictionary indices) that came from the binding's own Arrow
- * library. Free it before closing the writer. */
-shmp_arrow_sender *shmp_arrow_sender_new(shmp_writer *w, int trust_values, shmp_error *err);
+/* A sender for `w`'s stream; `op` ("send", "publish") names what it does in
+ * error sentences; with `trust_values` the check skips the values (offsets,
+ * dictionary indices) that came from the binding's own Arrow library. Free
+ * it before closing the writer. */
+shmp_arrow_sender *shmp_arrow_sender_new(shmp_writer *w, const char *op, int trust_values, shmp_error *err);
 void shmp_arrow_sender_free(shmp_arrow_sender *s);
 
 /* 1 if the next batch must be preceded by its schema and every dictionary

@@ -14,6 +14,7 @@
  *     leaves the stream where the readers cannot know what was meant, so
  *     the schema is owed again. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "error.h"
@@ -21,21 +22,24 @@
 
 struct shmp_arrow_sender {
   shmp_writer *writer;
-  shmp_arrow_checker *checker; /* follows the stream as the readers will */
+  shmp_arrow_checker *checker; /* follows the stream as the readers will; knows the op */
   int schema_owed;
+  char op[SHMP_ERROR_OP_MAX];
 };
 
-SHMP_EXPORT shmp_arrow_sender *shmp_arrow_sender_new(shmp_writer *w, int trust_values, shmp_error *err) {
+SHMP_EXPORT shmp_arrow_sender *shmp_arrow_sender_new(shmp_writer *w, const char *op, int trust_values,
+                                                     shmp_error *err) {
+  if (op == NULL) op = "send";
   if (w == NULL) {
-    shmp_fail(err, SHMP_E_INVALID, "send", "(none)", "An Arrow sender needs a writer");
+    shmp_fail(err, SHMP_E_INVALID, op, "(none)", "An Arrow sender needs a writer");
     return NULL;
   }
   shmp_arrow_sender *s = calloc(1, sizeof *s);
   if (s == NULL) {
-    shmp_fail(err, -ENOMEM, "send", shmp_writer_name(w), "No memory for the Arrow sender");
+    shmp_fail(err, -ENOMEM, op, shmp_writer_name(w), "No memory for the Arrow sender");
     return NULL;
   }
-  s->checker = shmp_arrow_checker_new(shmp_writer_name(w), "send", err);
+  s->checker = shmp_arrow_checker_new(shmp_writer_name(w), op, err);
   if (s->checker == NULL) {
     free(s);
     return NULL;
@@ -43,6 +47,7 @@ SHMP_EXPORT shmp_arrow_sender *shmp_arrow_sender_new(shmp_writer *w, int trust_v
   shmp_arrow_checker_trust_values(s->checker, trust_values);
   s->writer = w;
   s->schema_owed = 1;
+  snprintf(s->op, sizeof s->op, "%s", op);
   return s;
 }
 
@@ -66,9 +71,9 @@ SHMP_EXPORT void shmp_arrow_sender_abort(shmp_arrow_sender *s) {
 SHMP_EXPORT int shmp_arrow_sender_commit(shmp_arrow_sender *s, uint64_t len, shmp_error *err) {
   uint64_t claimed = 0;
   const uint8_t *message = shmp_writer_claimed(s->writer, &claimed);
-  if (message == NULL) return shmp_fail(err, SHMP_E_STATE, "send", shmp_writer_name(s->writer), "Claim a record first");
+  if (message == NULL) return shmp_fail(err, SHMP_E_STATE, s->op, shmp_writer_name(s->writer), "Claim a record first");
   if (len > claimed)
-    return shmp_fail(err, SHMP_E_INVALID, "send", shmp_writer_name(s->writer),
+    return shmp_fail(err, SHMP_E_INVALID, s->op, shmp_writer_name(s->writer),
                      "Length %llu is outside the %llu bytes claimed", (unsigned long long)len,
                      (unsigned long long)claimed);
   int kind = shmp_arrow_checker_check(s->checker, message, len, err);

@@ -1150,7 +1150,7 @@ static void test_arrow_sender(void) {
   shmp_error err = {0};
   shmp_reader *r = shmp_reader_attach(s.sp, &err);
   shmp_writer *w = shmp_writer_attach(s.sp, &err);
-  shmp_arrow_sender *sender = shmp_arrow_sender_new(w, 0, &err);
+  shmp_arrow_sender *sender = shmp_arrow_sender_new(w, "send", 0, &err);
   CHECK(sender != NULL);
   CHECK_EQ(shmp_arrow_sender_schema_owed(sender), 1);
   uint8_t *base = s.base;

@@ -162,6 +162,15 @@ class Writer(_Endpoint):
         check(self._call("commit", lambda handle: lib.shmp_writer_commit(handle, length, self._errp)), self._err)
         self._drop_claim()
 
+    def _commit_arrow(self, sender: int, length: int) -> int:
+        """commit() through the core's Arrow sender of this writer (arrow.py),
+        which checks the message first and refuses it unpublished (EARROW);
+        the claim is over either way. Returns the message's kind."""
+        try:
+            return check(self._call("send", lambda _handle: lib.shmp_arrow_sender_commit(sender, length, self._errp)), self._err)
+        finally:
+            self._drop_claim()
+
     def abort(self) -> None:
         """Gives the claimed space back unpublished."""
         check(self._call("abort", lambda handle: lib.shmp_writer_abort(handle, self._errp)), self._err)

@@ -12,7 +12,7 @@ from typing import Union
 import pyarrow as pa
 
 from ._core import ARROW, ENOENT, Error, lib
-from .arrow import _Checker, _Records, ipc_messages, send_message
+from .arrow import _Checker, _Records, _Sender, ipc_messages
 from .channel import DEFAULT_READY_TIMEOUT, Reader, create_writer, open_flags
 from .errors import ShmpipeError, check, error
 from .segment import OPEN_READ_ONLY_DATA, Segment, _c_name
@@ -68,15 +68,15 @@ def publish(name: str, table: Union[pa.Table, pa.RecordBatch], mode: int = 0o600
     messages = ipc_messages(table, name)
     byte_length = sum(lib.shmp_record_footprint(length) for _, length in messages)
     writer = create_writer(name, byte_length, mode)
-    sent = _Checker(name, "publish").trust_values(True)
+    sender = _Sender(writer, "publish")
     try:
         for message, length in messages:
-            send_message(writer, message, length, 0, sent)
+            sender.send(message, length, 0)
     except BaseException:
         writer._discard()
         raise
     finally:
-        sent.free()
+        sender.free()
     segment = writer._seal(persist)
     if persist:
         segment.keep_name()  # sealed: from now on the name outlives this process
