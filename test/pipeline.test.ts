@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { channelName, NAME_PREFIX, openReader, openTable, Pipeline, PipelineError, type Summary } from "../lib/index.ts";
-import { spawnFixture, uniqueName, waitForLine } from "./helpers.ts";
+import { spawnCli, spawnFixture, uniqueName, waitForLine } from "./helpers.ts";
 
 const fixtures = new URL("./fixtures/pipeline/", import.meta.url).pathname;
 // Go stages are built into a cache of this test file's own.
@@ -267,10 +267,11 @@ describe("failures", () => {
 });
 
 describe("signals to the runner", () => {
-  /** Starts test/fixtures/pipeline/endless.ts and waits until both its stages run. */
-  async function startEndless(grace: number, ignoreTerm: boolean) {
+  /** Starts test/fixtures/pipeline/endless.ts (through `shmpipe run` if `cli`) and waits until both its stages run. */
+  async function startEndless(grace: number, ignoreTerm: boolean, { cli = false, loud = false } = {}) {
     const name = uniqueName("signal");
-    const child = spawnFixture("pipeline/endless.ts", [name, String(grace), ...(ignoreTerm ? ["--ignore-term"] : [])]);
+    const args = [name, String(grace), ...(ignoreTerm ? ["--ignore-term"] : []), ...(loud ? ["--loud"] : [])];
+    const child = cli ? spawnCli(["run", `${fixtures}endless.ts`, ...args]) : spawnFixture("pipeline/endless.ts", args);
     const pids: number[] = [];
     for (let i = 0; i < 2; i++) pids.push(Number((await waitForLine(child, (line) => / pid \d+$/.test(line))).split(" pid ")[1]));
     await waitForLine(child, (line) => line === "ready");
@@ -291,6 +292,15 @@ describe("signals to the runner", () => {
     expect(code).toBe(130);
     expect(stderr).toBe(`shmpipe: SIGINT: stopped pipeline ${name} (stages waiter, reader); removed its segment`);
     expect(performance.now() - started).toBeLessThan(4000); // SIGTERM was enough: no wait for the grace period
+    expectNothingLeft(name, pids);
+  });
+
+  test("Ctrl-C to `shmpipe run` of a pipeline that is not quiet: one line on stderr, exit 130", async () => {
+    const { name, child, pids } = await startEndless(5000, false, { cli: true, loud: true });
+    child.kill("SIGINT");
+    const { code, stderr } = await ended(child);
+    expect(code).toBe(130);
+    expect(stderr.split("\n")).toEqual([`shmpipe: SIGINT: stopped pipeline ${name} (stages waiter, reader); removed its segment`]);
     expectNothingLeft(name, pids);
   });
 

@@ -119,7 +119,11 @@ export async function run(pipeline: Pipeline, options: RunOptions = {}): Promise
     uninstall = onStopSignals((signal, count) => {
       interrupted ??= signal;
       if (count === 1) {
-        if (!options.quiet) display.note(`shmpipe: ${signal}: stopping pipeline ${pipeline.name} (again to kill at once)`);
+        // One line tells what a signal did, once the run has ended (below).
+        // On a terminal the wait till then shows as the status line, which
+        // goes when the run ends: it is not a second line.
+        progress.stop();
+        if (statusLine) display.progress(`shmpipe: ${signal}: stopping pipeline ${pipeline.name} (again to kill at once)`);
         stopAll();
       } else {
         stopAll();
