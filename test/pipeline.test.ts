@@ -211,6 +211,19 @@ describe("failures", () => {
     expectNothingLeft(name, stagePids(summary));
   });
 
+  test("an uncaught PipelineError prints its sentence, not the library's source or stack", async () => {
+    const name = uniqueName("bare");
+    const child = spawnFixture("pipeline/bare-run.ts", [name]);
+    const [code, stderr] = await Promise.all([child.exited, new Response(child.stderr).text()]);
+    expect(code).toBe(1);
+    expect(stderr).toContain(`PipelineError: pipeline ${name}: stage "broken" (python fail.py) exited with status 3; no other stage was running`);
+    expect(stderr).toContain("  | something broke: no such symbol ZZZ");
+    expect(stderr).not.toContain("lib/pipeline");
+    expect(stderr).not.toMatch(/^ +at /m); // no stack frames
+    expect(stderr).not.toMatch(/^\d+ \| /m); // no source lines
+    expect(segmentsOf(name)).toEqual([]);
+  });
+
   test("a stage killed by SIGKILL fails the run, naming the signal", async () => {
     const name = uniqueName("crash");
     const p = new Pipeline(name, { cwd: fixtures });
