@@ -2,10 +2,11 @@
 // crashes and signals, and after each case nothing left in /dev/shm and no
 // stage process still running.
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { channelName, NAME_PREFIX, openReader, openTable, Pipeline, PipelineError, type Summary } from "../lib/index.ts";
+import { venvPython } from "../lib/pipeline/runtimes.ts";
 import { spawnCli, spawnFixture, uniqueName, waitForLine } from "./helpers.ts";
 
 const fixtures = new URL("./fixtures/pipeline/", import.meta.url).pathname;
@@ -277,6 +278,80 @@ describe("failures", () => {
     expect(error.message).toContain(`| no such package directory: ${fixtures}no-such-package`);
     expect(segmentsOf(name)).toEqual([]);
   }, 60_000);
+});
+
+describe("which interpreter runs a stage", () => {
+  /** `dir`/bin/python: an interpreter of its own path (a link to the project's). */
+  function interpreterIn(dir: string): string {
+    mkdirSync(join(dir, "bin"), { recursive: true });
+    symlinkSync(venvPython, join(dir, "bin/python"));
+    return join(dir, "bin/python");
+  }
+
+  test("the stage's python option, else the pipeline's, else VIRTUAL_ENV's python", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "shmpipe-interpreters-"));
+    const saved = process.env.VIRTUAL_ENV;
+    try {
+      const [own, shared, active] = ["own", "shared", "active"].map((name) => interpreterIn(join(dir, name)));
+      const name = uniqueName("python-option");
+      const p = new Pipeline(name, { cwd: fixtures, python: shared });
+      p.python("own", "which-python.py", { python: join(dir, "own/bin/python") });
+      p.python("shared", "which-python.py");
+      const { lines, print } = collect();
+      await p.run({ quiet: true, print });
+      expect(lines.sort()).toEqual([`[own] python ${own}`, `[shared] python ${shared}`]);
+
+      process.env.VIRTUAL_ENV = join(dir, "active");
+      const q = new Pipeline(uniqueName("virtual-env"), { cwd: fixtures });
+      q.python("active", "which-python.py");
+      const seen = collect();
+      await q.run({ quiet: true, print: seen.print });
+      expect(seen.lines).toEqual([`[active] python ${active}`]);
+      expect(segmentsOf(name)).toEqual([]);
+    } finally {
+      if (saved === undefined) delete process.env.VIRTUAL_ENV;
+      else process.env.VIRTUAL_ENV = saved;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("an interpreter that lacks a module, or cannot start: the error names it, where it came from, and how to choose another", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "shmpipe-interpreters-"));
+    const saved = process.env.VIRTUAL_ENV;
+    try {
+      const python = interpreterIn(join(dir, "env"));
+      const p = new Pipeline(uniqueName("no-module"), { cwd: fixtures });
+      p.python("needy", "needs-module.py", { python });
+      const missing = await failureOf(p.run({ quiet: true, print: () => {} }));
+      expect(missing.message).toContain(`its interpreter was ${python} (from the stage's python option), which has no module "shmpipe_test_absent_module": choose another with the python option of the stage or of the pipeline (new Pipeline(name, { python: "/path/to/venv/bin/python" })), or activate a virtual environment (VIRTUAL_ENV)`);
+
+      process.env.VIRTUAL_ENV = join(dir, "no-such-env");
+      const q = new Pipeline(uniqueName("no-python"), { cwd: fixtures });
+      q.python("lost", "which-python.py");
+      const absent = await failureOf(q.run({ quiet: true, print: () => {} }));
+      expect(absent.message).toContain(`its interpreter was ${dir}/no-such-env/bin/python (from the activated virtual environment, VIRTUAL_ENV): choose another with the python option`);
+
+      delete process.env.VIRTUAL_ENV;
+      const r = new Pipeline(uniqueName("no-rscript"), { cwd: fixtures, rscript: "no-such-Rscript" });
+      r.rscript("counter", "count_reader.R");
+      const noR = await failureOf(r.run({ quiet: true, print: () => {} }));
+      expect(noR.message).toContain("its interpreter was no-such-Rscript (not found on PATH): choose another with the rscript option of the stage or of the pipeline");
+    } finally {
+      if (saved === undefined) delete process.env.VIRTUAL_ENV;
+      else process.env.VIRTUAL_ENV = saved;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("the go option picks the toolchain that builds Go stages, and a missing one is named", async () => {
+    const p = new Pipeline(uniqueName("no-go"), { cwd: fixtures });
+    const numbers = p.channel("numbers");
+    p.go("producer", "./go-numbers", { writes: [numbers], go: "/nonexistent/go" });
+    p.fn("reader", () => {}, { reads: [numbers] });
+    const error = await failureOf(p.run({ quiet: true }));
+    expect(error.message).toContain("could not run /nonexistent/go (from the stage's go option) (Go 1.25 or later is needed)");
+    expect(error.message).toContain("choose another with the go option of the stage or of the pipeline");
+  });
 });
 
 describe("signals to the runner", () => {
