@@ -225,6 +225,22 @@ describe("failures", () => {
     expect(segmentsOf(name)).toEqual([]);
   });
 
+  test("a stage that creates a channel the runner made is told that a stage opens its channels", async () => {
+    const name = uniqueName("creates");
+    const p = new Pipeline(name, { cwd: fixtures });
+    const numbers = p.channel("numbers", { capacity: 4096 });
+    p.python("creator", "creates-its-channel.py", { writes: [numbers] });
+    p.fn("reader", async ({ channels }) => {
+      using reader = openReader(channels.numbers!);
+      for await (const _ of reader);
+    }, { reads: [numbers] });
+    const error = await failureOf(p.run({ quiet: true, print: () => {} }));
+    const tail = error.stderrTail.join("\n");
+    expect(tail).toContain(`create on segment "${name}-${process.pid}-numbers" failed: File exists [EEXIST]. It is a channel of the pipeline that started this process (SHMPIPE_CHANNEL_NUMBERS), created by its runner (pid ${process.pid}). A pipeline stage opens its channels (open_writer, open_reader): the runner created them`);
+    expect(tail).not.toContain("Pick another name");
+    expectNothingLeft(name, stagePids(error.summary!));
+  });
+
   test("a stage killed by SIGKILL fails the run, naming the signal", async () => {
     const name = uniqueName("crash");
     const p = new Pipeline(name, { cwd: fixtures });

@@ -112,7 +112,7 @@ int shmp_error_set(shmp_error *err, int code, const char *op, const char *segmen
  * them), and "ARROW_SCHEMA", "ARROW_DICTIONARY", "ARROW_RECORD_BATCH",
  * "NAME_MAX", "MAX_READERS", "ERROR_SIZE", "DEFAULT_CAPACITY", "DEFAULT_SPIN",
  * "DEFAULT_TIMEOUT_NS", "DEFAULT_READY_TIMEOUT_NS", "OPEN_ALLOW_OTHER_OWNER",
- * "OPEN_READ_ONLY_DATA", "OPEN_WAIT_FOR_NAME", "OPEN_INSPECT", "STAT_SIZE", "KIND_CHANNEL",
+ * "OPEN_READ_ONLY_DATA", "OPEN_WAIT_FOR_NAME", "OPEN_INSPECT", "OPEN_TABLE", "STAT_SIZE", "KIND_CHANNEL",
  * "KIND_TABLE" and "CALL_SHM_OPEN" ... "CALL_SHM_UNLINK".
  * INT64_MIN if unknown. */
 int64_t shmp_constant(const char *name);
@@ -131,6 +131,9 @@ typedef struct shmp_segment shmp_segment;
                                           it: attaching as writer or reader is refused
                                           (EINVAL); shmp_segment_stat and shmp_table_open
                                           work. Opens with O_RDONLY. */
+#define SHMP_OPEN_TABLE 16u            /* the name is a published table's (open_table):
+                                          errors name the operation "open_table" and
+                                          a missing name is worded as a table's */
 
 /* Creates /dev/shm/shmpipe.<name> (O_EXCL; `mode` permission bits, 0600 is
  * the private default), reserves `capacity` bytes of ring (rounded up to a
