@@ -368,6 +368,14 @@ int shmp_writer_drain(shmp_writer *w, int64_t timeout_ns, uint32_t spin, shmp_er
  * came; SHMP_E_AGAIN if interrupted. */
 int shmp_writer_linger(shmp_writer *w, int64_t timeout_ns, uint32_t spin, shmp_error *err);
 
+/* What a close is about to wait for, to say once before shmp_writer_linger
+ * with the same timeout: when that call would wait (it would lose records)
+ * for a second or more (or without end: `timeout_ns` < 0), writes one line naming the channel, the
+ * records unread and how long it waits into `out` (NUL-terminated,
+ * truncated to `out_len`) and returns its length, as snprintf does; else
+ * writes "" and returns 0. A binding prints the line on stderr. */
+int64_t shmp_writer_linger_notice(shmp_writer *w, int64_t timeout_ns, char *out, uint64_t out_len);
+
 /* shmp_writer_close() that tells: returns SHMP_E_UNREAD, naming the
  * records and bytes never read, when the close loses records (as
  * shmp_writer_linger defines it), else 0. The writer is closed and freed

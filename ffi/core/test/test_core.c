@@ -1210,6 +1210,21 @@ static void test_what_close_leaves(void) {
   for (uint8_t i = 0; i < 3; i++) CHECK_EQ(shmp_writer_send(w, &i, 1, 0, 0, NULL), SHMP_OK);
   CHECK_EQ(shmp_writer_drain(w, 10 * MS, 0, &err), SHMP_E_TIMEOUT);
   CHECK(strstr(err.message, "3 records (384 bytes) were still unread when the wait ended: no reader has opened") != NULL);
+  /* Before it waits, the close says once what for and how long. */
+  char notice[256];
+  const char *said = "shmpipe: closing \"test\" waits up to 30 s for a reader: none has opened the channel, and its "
+                     "3 records (384 bytes) go with its name if none comes";
+  CHECK_EQ(shmp_writer_linger_notice(w, 30000 * MS, notice, sizeof notice), strlen(said));
+  CHECK(strcmp(notice, said) == 0);
+  CHECK_EQ(shmp_writer_linger_notice(w, 0, notice, sizeof notice), 0); /* no wait: nothing to say */
+  CHECK(notice[0] == '\0');
+  CHECK(shmp_writer_linger_notice(w, 1500 * MS, notice, sizeof notice) > 0 && strstr(notice, "waits up to 1.5 s") != NULL);
+  CHECK_EQ(shmp_writer_linger_notice(w, 999 * MS, notice, sizeof notice), 0); /* under a second: no line */
+  CHECK(shmp_writer_linger_notice(w, 1000 * MS, notice, sizeof notice) > 0 && strstr(notice, "waits up to 1 s") != NULL);
+  CHECK(shmp_writer_linger_notice(w, -1, notice, sizeof notice) > 0 && strstr(notice, "waits until one comes") != NULL);
+  CHECK_EQ(shmp_writer_linger_notice(w, 30000 * MS, NULL, 0), strlen(said)); /* its length, as snprintf */
+  CHECK_EQ(shmp_writer_linger_notice(w, 30000 * MS, notice, 10), strlen(said));
+  CHECK(strcmp(notice, "shmpipe: ") == 0);
   int64_t start = now_ms();
   CHECK_EQ(shmp_writer_linger(w, 30 * MS, 0, &err), SHMP_E_TIMEOUT);
   CHECK(now_ms() - start >= 30);
@@ -1223,6 +1238,7 @@ static void test_what_close_leaves(void) {
    * close loses nothing, and the reader reads them all after it. */
   s = seg_new(4096);
   w = shmp_writer_attach(s.sp, &err);
+  CHECK_EQ(shmp_writer_linger_notice(w, 30000 * MS, notice, sizeof notice), 0); /* nothing written yet */
   for (uint8_t i = 0; i < 2; i++) CHECK_EQ(shmp_writer_send(w, &i, 1, 0, 0, NULL), SHMP_OK);
   pid_t child = fork();
   if (child == 0) {
@@ -1233,6 +1249,7 @@ static void test_what_close_leaves(void) {
     _exit(read);
   }
   CHECK_EQ(shmp_writer_linger(w, 5000 * MS, 0, &err), SHMP_OK);
+  CHECK_EQ(shmp_writer_linger_notice(w, 30000 * MS, notice, sizeof notice), 0); /* a reader holds them now */
   CHECK_EQ(shmp_writer_close_checked(w, &err), SHMP_OK);
   int status = 0;
   waitpid(child, &status, 0);
@@ -1296,6 +1313,8 @@ static void test_persistent_tables(void) {
   w = shmp_writer_attach(opened, &err);
   CHECK_EQ(shmp_writer_send(w, "x", 1, 0, 0, NULL), SHMP_OK);
   CHECK_EQ(shmp_writer_linger(w, 1000 * MS, 0, &err), SHMP_OK); /* the name is not its to remove */
+  char notice[256];
+  CHECK_EQ(shmp_writer_linger_notice(w, 1000 * MS, notice, sizeof notice), 0);
   CHECK_EQ(shmp_writer_close_checked(w, &err), SHMP_OK);
   shmp_segment_unref(opened);
   shmp_segment_unref(s);
