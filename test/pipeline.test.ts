@@ -348,6 +348,11 @@ describe("which interpreter runs a stage", () => {
       expect(absent.message).toContain(`its interpreter was ${dir}/no-such-env/bin/python (from the activated virtual environment, VIRTUAL_ENV): choose another with the python option`);
 
       delete process.env.VIRTUAL_ENV;
+      const lacking = new Pipeline(uniqueName("no-package"), { cwd: fixtures });
+      lacking.rscript("needy", "needs-package.R");
+      const noPackage = await failureOf(lacking.run({ quiet: true, print: () => {} }));
+      expect(noPackage.message).toContain(`its interpreter was Rscript (${Bun.which("Rscript")}, from PATH), which has no package "shmpipetestabsentpackage": choose another with the rscript option of the stage or of the pipeline`);
+
       const r = new Pipeline(uniqueName("no-rscript"), { cwd: fixtures, rscript: "no-such-Rscript" });
       r.rscript("counter", "count_reader.R");
       const noR = await failureOf(r.run({ quiet: true, print: () => {} }));

@@ -147,7 +147,7 @@ export async function run(pipeline: Pipeline, options: RunOptions = {}): Promise
       });
     }
     gate.start();
-    if (mode !== "off") progress.start(options.progressIntervalMs ?? (statusLine ? 250 : 2000));
+    if (mode !== "off" && !stopping) progress.start(options.progressIntervalMs ?? (statusLine ? 250 : 2000));
     await Promise.all(running.map(({ stage }) => stage.ended));
     // Let the outcome handlers above run before reading what they recorded.
     await Promise.resolve();
