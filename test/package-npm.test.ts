@@ -99,6 +99,33 @@ await p.run({ quiet: true });
   const ran = run([join(app, "node_modules/.bin/shmpipe"), "run", "pipeline.ts"], app, { PATH: path });
   expect(ran.code, ran.err).toBe(0);
   expect(ran.out).toMatch(new RegExp(`^\\[hello\\] ran by ${app}/node_modules/`, "m"));
+
+  // A Python stage of that project: the machine's python3 has no shmpipe
+  // (nor pyarrow): the error names it and how to pick another; with a
+  // virtual environment active (here: the clone's, with its binding on
+  // PYTHONPATH), the stage runs that environment's python.
+  writeFileSync(join(app, "stage.py"), "import shmpipe, pyarrow, sys\nprint(sys.executable)\n");
+  writeFileSync(join(app, "python.ts"), `
+import { Pipeline, PipelineError } from "shmpipe";
+const p = new Pipeline("npm-python", { cwd: import.meta.dir });
+p.python("stage", "stage.py");
+try {
+  await p.run({ quiet: true });
+} catch (error) {
+  if (!(error instanceof PipelineError)) throw error;
+  console.error(error.message);
+  process.exit(1);
+}
+`);
+  const { VIRTUAL_ENV: _, PYTHONPATH: __, ...bare } = process.env;
+  const machine = Bun.spawnSync([join(app, "node_modules/.bin/shmpipe"), "run", "python.ts"], { cwd: app, env: { ...bare, PATH: path }, stdout: "pipe", stderr: "pipe" });
+  const said = machine.stderr.toString();
+  expect(machine.exitCode, said).toBe(1);
+  expect(said).toContain(`its interpreter was python3 (${Bun.which("python3", { PATH: path })}, from PATH), which has no module "shmpipe": choose another with the python option of the stage or of the pipeline`);
+  const venv = join(root, ".venv");
+  const active = run([join(app, "node_modules/.bin/shmpipe"), "run", "python.ts"], app, { PATH: path, VIRTUAL_ENV: venv, PYTHONPATH: join(root, "ffi/python") });
+  expect(active.code, active.err).toBe(0);
+  expect(active.out).toContain(`[stage] ${venv}/bin/python`);
 }, 300_000);
 
 test("a table from a second copy of apache-arrow is refused with a sentence that says so", () => {
