@@ -92,6 +92,7 @@ _SIGNATURES = {
     "shmp_arrow_sender_schema_owed": ([_p], _i32),
     "shmp_arrow_sender_commit": ([_p, _u64, _e], _i32),
     "shmp_arrow_sender_abort": ([_p], None),
+    "shmp_writer_linger_notice": ([_p, _i64, ctypes.c_char_p, _u64], _i64),
     "shmp_owned_forget": ([_s], None),
     "shmp_owned_unlink": ([_s, _e], _i32),
     "shmp_owned_count": ([], _i32),
@@ -155,6 +156,7 @@ ARROW_SCHEMA, ARROW_RECORD_BATCH = _constant("ARROW_SCHEMA"), _constant("ARROW_R
 NAME_MAX = _constant("NAME_MAX")
 OPEN_ALLOW_OTHER_OWNER, OPEN_READ_ONLY_DATA = _constant("OPEN_ALLOW_OTHER_OWNER"), _constant("OPEN_READ_ONLY_DATA")
 OPEN_WAIT_FOR_NAME = _constant("OPEN_WAIT_FOR_NAME")
+OPEN_TABLE = _constant("OPEN_TABLE")  # the opener wants a published table: sentences say so
 ENOENT, NOT_READY = _constant("ENOENT"), _constant("ENOTREADY")
 # The defaults every binding shares, in Python's units (seconds).
 DEFAULT_TIMEOUT = _constant("DEFAULT_TIMEOUT_NS") / 1e9

@@ -202,7 +202,12 @@ class Writer(_Endpoint):
             raise error(INVALID, "close", self.name, f"timeout must be >= 0 seconds or None, got {timeout}")
 
         def linger(handle: int) -> None:
-            """Waits only when records would be lost, in slices (Ctrl-C is seen)."""
+            """Waits only when records would be lost, in slices (Ctrl-C is seen),
+            having said once what for when it is a wait to notice (the core's sentence)."""
+            notice = ctypes.create_string_buffer(512)
+            if lib.shmp_writer_linger_notice(handle, -1 if timeout is None else int(timeout * 1e9), notice, len(notice)) > 0:
+                sys.stderr.write(notice.value.decode(errors="replace") + "\n")
+                sys.stderr.flush()
             deadline = None if timeout is None else time.monotonic() + timeout
             while True:
                 left = _SLICE if deadline is None else min(_SLICE, max(0.0, deadline - time.monotonic()))

@@ -11,7 +11,7 @@ from typing import Union
 
 import pyarrow as pa
 
-from ._core import ARROW, ENOENT, Error, lib
+from ._core import ARROW, ENOENT, OPEN_TABLE, Error, lib
 from .arrow import _Checker, _Records, _Sender, ipc_messages
 from .channel import DEFAULT_READY_TIMEOUT, Reader, create_writer, open_flags
 from .errors import ShmpipeError, check, error
@@ -95,7 +95,7 @@ def unpublish(name: str, allow_other_owner: bool = False) -> None:
 def open_table(name: str, allow_other_owner: bool = False, ready_timeout: float = DEFAULT_READY_TIMEOUT, wait: float = 0.0) -> pa.Table:
     """The table published as `name` (waiting up to `wait` seconds for it to
     be published); its buffers view the segment in place."""
-    segment = Segment.open(name, open_flags(allow_other_owner) | OPEN_READ_ONLY_DATA, ready_timeout, wait)
+    segment = Segment.open(name, open_flags(allow_other_owner) | OPEN_READ_ONLY_DATA | OPEN_TABLE, ready_timeout, wait)
     ready_ns = int(ready_timeout * 1e9)
     with Reader(segment, lambda pointer, errp: lib.shmp_table_open(pointer, ready_ns, errp)) as reader:
         try:

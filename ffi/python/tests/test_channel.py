@@ -223,6 +223,20 @@ def test_a_creators_close_with_no_reader_ever_raises_eunread(name):
     writer.close()  # once is enough
 
 
+def test_a_close_that_waits_for_a_reader_says_so_once_first(name, spawn):
+    child = spawn("import sys, shmpipe\n"
+                  "w = shmpipe.create_writer(sys.argv[1], 4096)\n"
+                  "w.send(b'one')\n"
+                  "try:\n"
+                  "    w.close(timeout=1.5)\n"
+                  "except shmpipe.ShmpipeError as lost:\n"
+                  "    print(lost.code)\n", name)
+    out, err = child.communicate(timeout=10)
+    assert out == "EUNREAD\n"
+    lines = [line for line in err.splitlines() if "waits up to" in line]
+    assert len(lines) == 1 and f'closing "{name}" waits up to 1.5 s for a reader' in lines[0], err
+
+
 def test_an_exception_leaving_a_writer_is_not_masked_or_delayed(name):
     start = time.monotonic()
     with pytest.raises(ValueError):

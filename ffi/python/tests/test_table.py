@@ -52,6 +52,15 @@ def test_a_table_published_to_persist_outlives_its_publisher(name, spawn):
     assert gone.value.code == "ENOENT"
 
 
+def test_a_missing_table_is_called_a_table_and_a_near_name_is_offered(name):
+    with shmpipe.publish(name, pa.table({"x": [1]})):
+        with pytest.raises(shmpipe.ShmpipeError) as missing:
+            shmpipe.open_table(name + "x")
+    assert (missing.value.code, missing.value.op) == ("ENOENT", "open_table")
+    assert "No table by that name is published" in str(missing.value)
+    assert f'Did you mean "{name}"?' in str(missing.value)
+
+
 def test_persistence_is_asked_for_and_unpublish_takes_only_tables(name):
     owned = shmpipe._core.lib.shmp_owned_count  # the names the core removes for this process at exit
     before = owned()
