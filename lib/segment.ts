@@ -20,6 +20,7 @@ const Call = {
   SHM_UNLINK: constant("CALL_SHM_UNLINK"),
 };
 const ALLOW_OTHER_OWNER = constant("OPEN_ALLOW_OTHER_OWNER");
+const READ_ONLY_DATA = constant("OPEN_READ_ONLY_DATA");
 const WAIT_FOR_NAME = constant("OPEN_WAIT_FOR_NAME");
 const INSPECT = constant("OPEN_INSPECT");
 
@@ -44,6 +45,9 @@ export interface OpenOptions {
    */
   waitMs?: number;
 }
+
+/** Whether a segment opened by this process may write into its records: only a writer's may. */
+export type DataAccess = "read-only" | "read-write";
 
 /** The core's verdict on a failed call: the error it wrote into `err`. */
 function failed(err: Uint8Array): never {
@@ -194,8 +198,14 @@ export class Segment {
     }
   }
 
-  static open(name: string, options: OpenOptions = {}): Segment {
-    return Segment.#open(name, options, false);
+  /**
+   * Opens a segment another process created. Its records are mapped
+   * read-only (the header, where a reader keeps its position, stays
+   * writable) unless `access` is "read-write", which only a writer asks
+   * for: with fan-out, no reader may change what another reads.
+   */
+  static open(name: string, options: OpenOptions = {}, access: DataAccess = "read-only"): Segment {
+    return Segment.#open(name, options, access === "read-only" ? READ_ONLY_DATA : 0);
   }
 
   /**
@@ -206,17 +216,18 @@ export class Segment {
    * could write to.
    */
   static inspect(name: string, options: Pick<OpenOptions, "allowOtherOwner"> = {}): Segment {
-    return Segment.#open(name, { allowOtherOwner: options.allowOtherOwner, readyTimeoutMs: 0 }, true);
+    return Segment.#open(name, { allowOtherOwner: options.allowOtherOwner, readyTimeoutMs: 0 }, INSPECT);
   }
 
-  static #open(name: string, options: OpenOptions, inspect: boolean): Segment {
+  static #open(name: string, options: OpenOptions, access: number): Segment {
+    const inspect = access === INSPECT;
     const err = errorBuffer();
     const path = shmName(name, "open", err);
     const cname = cString(name);
     const waitMs = options.waitMs ?? 0;
     // With waitMs, one limit for both: the name to appear, then the header.
     const readyTimeoutNs = nanoseconds(waitMs > 0 ? waitMs : (options.readyTimeoutMs ?? 2000));
-    const flags = (options.allowOtherOwner ? ALLOW_OTHER_OWNER : 0) | (waitMs > 0 ? WAIT_FOR_NAME : 0) | (inspect ? INSPECT : 0);
+    const flags = (options.allowOtherOwner ? ALLOW_OTHER_OWNER : 0) | (waitMs > 0 ? WAIT_FOR_NAME : 0) | access;
     const start = performance.now();
     let fd: number;
     // O_NONBLOCK: a FIFO planted under the name would block the open for ever (the core refuses it below).
@@ -257,6 +268,21 @@ export class Segment {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /**
+   * Maps the records read-only from now on, for a reader of a segment this
+   * process created (one it opened had them mapped so by the core): the
+   * header stays writable, as the reader's position is kept there. A write
+   * into a received view then faults (SIGSEGV) instead of changing what the
+   * other readers of the record see. The core checked the layout: the ring
+   * is the last `capacity` bytes of the segment.
+   */
+  protectRecords(): void {
+    const capacity = core.shmp_segment_capacity(this.handle) as number;
+    if (libc.mprotect((this.base + (this.size - capacity)) as Address, capacity, PROT_READ) !== 0) {
+      syscallFailed(errorBuffer(), "create", this.name, Call.MMAP, errno(), this.size);
+    }
   }
 
   /** The name outlives this process: neither close() nor exit removes it any more. */

@@ -16,6 +16,7 @@ const libc = dlopen("libc.so.6", {
   // express: read the address as a signed integer instead.
   mmap: { args: [u64, u64, i32, i32, i32, i64], returns: i64_fast },
   munmap: { args: [pointer, u64], returns: i32 },
+  mprotect: { args: [pointer, u64, i32], returns: i32 },
   close: { args: [i32], returns: i32 },
   clock_gettime: { args: [i32, pointer], returns: i32 },
   signal: { args: [i32, pointer], returns: pointer },
