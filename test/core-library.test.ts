@@ -33,6 +33,22 @@ test("a core built with another ABI is refused when the binding loads it", () =>
   expect(run.stderr.toString()).toContain(`${other} is shmpipe core ${String(core.shmp_version())} with ABI 99, but this binding needs ABI 1`);
 });
 
+test("a core older than the binding (without its newest version node) is refused when the binding loads it", () => {
+  const build = Bun.spawnSync(["make", "-s", "-C", join(root, "ffi/core"), "old-abi-lib"], { stderr: "pipe" });
+  expect(build.exitCode, build.stderr.toString()).toBe(0);
+  const older = join(root, "ffi/core/build/old-abi/libshmpipe.so");
+  const run = Bun.spawnSync([process.execPath, "-e", `await import(${JSON.stringify(join(root, "lib/index.ts"))})`], {
+    env: { ...process.env, SHMPIPE_LIB: older },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  expect(run.exitCode).not.toBe(0);
+  const stderr = run.stderr.toString();
+  expect(stderr).toContain(`${older} is shmpipe core ${String(core.shmp_version())} without the version node SHMPIPE_1.1 this binding calls into`);
+  expect(stderr).toContain("rebuild the core (`make -C ffi/core`) or reinstall shmpipe, or point SHMPIPE_LIB at a newer core.");
+  expect(stderr).not.toContain("not found"); // refused by the check, not by bun:ffi's binding of a missing call
+});
+
 test("the packages' versions are the core's version", () => {
   const version = String(core.shmp_version());
   expect(JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version).toBe(version);
