@@ -9,6 +9,7 @@
 // telling that registry what only the binding knows, and calling it at exit
 // and on Ctrl-C.
 import { type Address, core, cString, dieBySignal, errno, libc, mappedBuffer, sleepSync } from "./ffi/bun.ts";
+import { DEFAULT_READY_TIMEOUT_MS } from "./options.ts";
 import { Code, constant, coreError, errorBuffer, type Operation, setInterruptHandler, usageError } from "./errors.ts";
 
 const O_RDONLY = 0o0, O_RDWR = 0o2, O_CREAT = 0o100, O_EXCL = 0o200, O_NONBLOCK = 0o4000, O_CLOEXEC = 0o2000000;
@@ -38,7 +39,7 @@ export interface CreateOptions {
 export interface OpenOptions {
   /** Open a segment created by another user (refused by default). */
   allowOtherOwner?: boolean;
-  /** How long to wait for a segment that is being created (default 2000 ms). */
+  /** How long to wait for a segment that is being created (default DEFAULT_READY_TIMEOUT_MS, 2 s). */
   readyTimeoutMs?: number;
   /**
    * How long to wait for a channel that does not exist yet (default 0: it
@@ -253,7 +254,7 @@ export class Segment {
     const cname = cString(name);
     const waitMs = options.waitMs ?? 0;
     // With waitMs, one limit for both: the name to appear, then the header.
-    const readyTimeoutNs = nanoseconds(waitMs > 0 ? waitMs : (options.readyTimeoutMs ?? 2000));
+    const readyTimeoutNs = nanoseconds(waitMs > 0 ? waitMs : (options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS));
     const flags = (options.allowOtherOwner ? ALLOW_OTHER_OWNER : 0) | (waitMs > 0 ? WAIT_FOR_NAME : 0) | access;
     const start = performance.now();
     let fd: number;

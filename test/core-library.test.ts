@@ -5,6 +5,7 @@ import { expect, test } from "bun:test";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { core } from "../lib/ffi/bun.ts";
+import { DEFAULT_CAPACITY, DEFAULT_READY_TIMEOUT_MS, DEFAULT_SPIN, DEFAULT_TIMEOUT_MS } from "../lib/index.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 
@@ -47,6 +48,21 @@ test("a core older than the binding (without its newest version node) is refused
   expect(stderr).toContain(`${older} is shmpipe core ${String(core.shmp_version())} without the version node SHMPIPE_1.1 this binding calls into`);
   expect(stderr).toContain("rebuild the core (`make -C ffi/core`) or reinstall shmpipe, or point SHMPIPE_LIB at a newer core.");
   expect(stderr).not.toContain("not found"); // refused by the check, not by bun:ffi's binding of a missing call
+});
+
+test("the binding's defaults are the core's constants", () => {
+  const ns = (name: string) => Number(core.shmp_constant(new TextEncoder().encode(`${name}\0`)));
+  expect({ DEFAULT_SPIN, DEFAULT_TIMEOUT_MS, DEFAULT_READY_TIMEOUT_MS, DEFAULT_CAPACITY }).toEqual({
+    DEFAULT_SPIN: ns("DEFAULT_SPIN"),
+    DEFAULT_TIMEOUT_MS: ns("DEFAULT_TIMEOUT_NS") / 1e6,
+    DEFAULT_READY_TIMEOUT_MS: ns("DEFAULT_READY_TIMEOUT_NS") / 1e6,
+    DEFAULT_CAPACITY: ns("DEFAULT_CAPACITY"),
+  });
+  // And no copy of them is left in the binding's sources.
+  for (const file of sources("lib", /\.ts$/)) {
+    const text = readFileSync(file, "utf8");
+    expect(/\?\? *(2000|2_000|30_?000|256)\b/.test(text), `${relative(root, file)} defaults to a number of its own`).toBe(false);
+  }
 });
 
 test("the packages' versions are the core's version", () => {
