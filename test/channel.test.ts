@@ -4,7 +4,8 @@ import { describe, expect, test } from "bun:test";
 import { addressOf, core } from "../lib/ffi/bun.ts";
 import { Segment } from "../lib/segment.ts";
 import { chownSync, readFileSync, statSync } from "node:fs";
-import { COPY_BELOW, createReader, createWriter, openReader, openWriter, shmPath, ShmpipeError } from "../lib/index.ts";
+import { makeTable } from "apache-arrow";
+import { ArrowReader, ArrowWriter, COPY_BELOW, copyBatch, createReader, createWriter, openReader, openWriter, shmPath, ShmpipeError } from "../lib/index.ts";
 import { errorOf, spawnFixture, uniqueName } from "./helpers.ts";
 
 function pair(capacity = 64 * 1024) {
@@ -119,6 +120,27 @@ describe("views and lifetimes", () => {
     expect(kept.length).toBe(1000);
     expect(kept.every((b) => b === 5)).toBe(true);
     expect(errorOf(() => message.copy()).code).toBe("ESTATE");
+  });
+
+  test("a released Arrow batch's columns may show later batches; closing the reader empties them; copyBatch() keeps one", () => {
+    using p = pair(32 * 1024);
+    const writer = new ArrowWriter(p.writer);
+    const reader = new ArrowReader(p.reader);
+    writer.write(makeTable({ v: Float64Array.from({ length: 1000 }, (_, i) => i) }));
+    const batch = reader.readSync()!;
+    const kept = copyBatch(batch);
+    const column = batch.getChild("v")!.data[0]!.values as Float64Array;
+    reader.release();
+    // The writer wraps around the 32 KiB ring and reuses that space.
+    for (let k = 1; k <= 6; k++) {
+      writer.write(makeTable({ v: new Float64Array(1000).fill(100 + k) }));
+      reader.readSync();
+    }
+    expect(column[5]).not.toBe(5);
+    expect(column[5]! > 100).toBe(true);
+    reader.close();
+    expect(column.length).toBe(0); // detached, not dangling
+    expect(kept.getChild("v")!.get(5)).toBe(5);
   });
 
   test("records below COPY_BELOW bytes are private copies, their space freed at once", () => {
