@@ -70,6 +70,26 @@ export class Writer implements Disposable {
     this.#detachClaim();
   }
 
+  /**
+   * Publishes the claimed record through the core's Arrow sender of this
+   * writer (lib/arrow/writer.ts), which checks the message first: a message
+   * no reader could read is refused unpublished (EARROW). Either way the
+   * claim is over. Returns the message's kind.
+   */
+  commitArrow(sender: Address): number {
+    this.#live("send");
+    if (!this.#claimed) throw usageError(Code.STATE, this.name, "send", "claim() a record first");
+    const kind = core.shmp_arrow_sender_commit(sender, this.#claimedLength, this.#err);
+    this.#detachClaim();
+    if (kind < 0) throw coreError(this.#err);
+    return kind;
+  }
+
+  /** The core's shmp_writer*, for the Arrow sender made over it. */
+  get handle(): Address {
+    return this.#live("send");
+  }
+
   /** Gives the claimed space back unpublished. */
   abort(): void {
     const handle = this.#live("abort");

@@ -166,6 +166,13 @@ int shmp_owned_add(const char *name, shmp_error *err);
  * (a persistent table), or the binding removed it itself. */
 void shmp_owned_forget(const char *name);
 
+/* What a creating end's close does with its name: removes it if this
+ * process still owns it (returns 1; a name already gone counts), else
+ * leaves it alone (returns 0: unpublished, forgotten, or owned by the
+ * parent of this forked child — a segment under the name now is another's
+ * business). A negative code if the removal failed. */
+int shmp_owned_unlink(const char *name, shmp_error *err);
+
 /* How many names this process owns now. */
 int shmp_owned_count(void);
 
@@ -547,12 +554,53 @@ int64_t shmp_arrow_checker_dictionary(const shmp_arrow_checker *c, int *delta);
 int shmp_reader_check_arrow(shmp_reader *r, shmp_arrow_checker *c, const void *record, uint64_t len,
                             shmp_error *err);
 
+/* ---- Sending an Arrow stream (since SHMPIPE_1.1) ------------------------
+ *
+ * The rules every binding's Arrow writer follows, kept here once: a
+ * stream starts with its schema; a reader that joined mid-stream, or a
+ * message that failed, makes the schema (and every dictionary after it)
+ * owed again; each message is checked by the core (a checker that follows
+ * the stream as its readers will) before it is committed, so a message no
+ * reader could read is the writer's error and never reaches a reader. The
+ * binding encodes messages with its Arrow library, laid out as the check
+ * wants them (the body 8-byte aligned within the record), and decides
+ * itself whether its schema changed. One sender per writer; not
+ * thread-safe, like the writer. */
+typedef struct shmp_arrow_sender shmp_arrow_sender;
+
+/* A sender for `w`'s stream; `op` ("send", "publish") names what it does in
+ * error sentences; with `trust_values` the check skips the values (offsets,
+ * dictionary indices) that came from the binding's own Arrow library. Free
+ * it before closing the writer. */
+shmp_arrow_sender *shmp_arrow_sender_new(shmp_writer *w, const char *op, int trust_values, shmp_error *err);
+void shmp_arrow_sender_free(shmp_arrow_sender *s);
+
+/* 1 if the next batch must be preceded by its schema and every dictionary
+ * it uses: nothing was sent yet, a reader joined mid-stream since the last
+ * look, or the last message failed. Send them also when the schema changed
+ * (the binding's Arrow library compares schemas). */
+int shmp_arrow_sender_schema_owed(shmp_arrow_sender *s);
+
+/* The binding claims a record with shmp_writer_claim() and writes one
+ * message into it, then, instead of shmp_writer_commit(), calls this: it
+ * checks the first `len` bytes of the claimed record and commits them.
+ * Returns the message's kind (> 0), or the check's error (SHMP_E_ARROW,
+ * with the fault named), in which case the claim is abandoned unpublished
+ * and the schema is owed again. A committed schema pays what was owed. */
+int shmp_arrow_sender_commit(shmp_arrow_sender *s, uint64_t len, shmp_error *err);
+
+/* Abandons the claim (the binding could not write its message): nothing is
+ * published and the schema is owed again. */
+void shmp_arrow_sender_abort(shmp_arrow_sender *s);
+
 /* ---- Arrow messages from bindings without an Arrow library ---------------
  *
- * The core encodes the messages of a table of simple columns (R uses it):
- * laid out as every shmpipe writer lays them out (the body 64 bytes into the
- * record, each buffer at a 64-byte boundary), so that they pass the check
- * above. Dictionary-encoded columns use dictionary id = their column index. */
+ * The core encodes the messages of a table of simple columns (R uses it),
+ * with the body 64 bytes into the record and each buffer at a 64-byte
+ * boundary (the TypeScript writer lays them out so too; pyarrow and
+ * arrow-go place buffers at multiples of 8 within a body that starts on 64,
+ * which the check and every reader accept). Dictionary-encoded columns use
+ * dictionary id = their column index. */
 
 enum shmp_column_kind {
   SHMP_COLUMN_FLOAT64 = 1,       /* values: double */

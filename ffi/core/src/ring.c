@@ -54,6 +54,7 @@ struct shmp_writer {
   uint64_t records;    /* data records committed; equals h->records between calls */
   uint64_t tail_seen;  /* the lowest reader tail last seen: refreshed only when short of space */
   uint64_t claim_len;  /* payload bytes reserved by claim */
+  uint64_t claim_offset; /* and where they start, from the mapping base */
   int claimed;
   int had_reader;         /* a scan of the slots once found a reader */
   uint32_t joins_seen;    /* the header's late_joins when shmp_writer_readers_joined last looked */
@@ -376,7 +377,8 @@ static int64_t claim(shmp_writer *w, uint64_t len, int64_t timeout_ns, uint32_t 
   if (rc != SHMP_OK) return writer_failed(w, rc, op, err);
   w->claimed = 1;
   w->claim_len = len;
-  return (int64_t)(w->g.data_offset + offset + SHMP_RECORD_HEADER);
+  w->claim_offset = w->g.data_offset + offset + SHMP_RECORD_HEADER;
+  return (int64_t)w->claim_offset;
 }
 
 SHMP_EXPORT int64_t shmp_writer_claim(shmp_writer *w, uint64_t len, int64_t timeout_ns, uint32_t spin,
@@ -400,6 +402,14 @@ static int commit(shmp_writer *w, uint64_t len, const char *op, shmp_error *err)
 }
 
 SHMP_EXPORT int shmp_writer_commit(shmp_writer *w, uint64_t len, shmp_error *err) { return commit(w, len, "commit", err); }
+
+const uint8_t *shmp_writer_claimed(const shmp_writer *w, uint64_t *len) {
+  if (!w->claimed) return NULL;
+  *len = w->claim_len;
+  return (const uint8_t *)w->g.h + w->claim_offset;
+}
+
+const char *shmp_writer_name(const shmp_writer *w) { return name_of(&w->g); }
 
 SHMP_EXPORT int shmp_writer_abort(shmp_writer *w, shmp_error *err) {
   if (!w->claimed) return shmp_fail(err, SHMP_E_STATE, "abort", name_of(&w->g), "claim a record first");

@@ -334,6 +334,9 @@ SHMP_EXPORT int shmp_table_unpublish(const char *name, uint32_t flags, shmp_erro
   char path[SHM_NAME_BYTES];
   shmp_shm_name(name, "unpublish", path, sizeof path, NULL);
   if (shm_unlink(path) != 0) return shmp_syscall_failed(err, "unpublish", name, SHMP_CALL_SHM_UNLINK, errno, 0);
+  /* Gone: if it was this process's, it is no longer (a later segment
+   * under the name is someone else's). */
+  shmp_owned_forget(name);
   return SHMP_OK;
 }
 

@@ -885,6 +885,17 @@ static void test_owned_names(void) {
   CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   CHECK(shm_exists(made));
 
+  /* A close removes only what this process still owns. */
+  CHECK_EQ(shmp_owned_unlink(kept, &err), 0);
+  CHECK(shm_exists(kept));
+  char again[64];
+  snprintf(again, sizeof again, "core-again-%d", (int)getpid());
+  shmp_segment *c = shmp_segment_create(again, 4096, 0600, NULL);
+  CHECK_EQ(shmp_owned_unlink(again, &err), 1);
+  CHECK(!shm_exists(again));
+  CHECK_EQ(shmp_owned_unlink(again, &err), 0); /* forgotten with it */
+  shmp_segment_unref(c);
+
   CHECK(shmp_owned_unlink_all() >= 1);
   CHECK(!shm_exists(made));
   CHECK(shm_exists(kept));
@@ -1131,6 +1142,52 @@ static void test_late_joiners(void) {
 }
 
 /* What a writer's close does with records nobody read, and drain. */
+/* The Arrow sender: the schema is owed at first, after a refused or
+ * abandoned message and after a reader joined mid-stream; a refused
+ * message is never published. */
+static void test_arrow_sender(void) {
+  struct seg s = seg_new(4096);
+  shmp_error err = {0};
+  shmp_reader *r = shmp_reader_attach(s.sp, &err);
+  shmp_writer *w = shmp_writer_attach(s.sp, &err);
+  shmp_arrow_sender *sender = shmp_arrow_sender_new(w, "send", 0, &err);
+  CHECK(sender != NULL);
+  CHECK_EQ(shmp_arrow_sender_schema_owed(sender), 1);
+  uint8_t *base = s.base;
+  int64_t at = shmp_writer_claim(w, sizeof SCHEMA_X, 0, 0, &err);
+  CHECK(at > 0);
+  memcpy(base + at, SCHEMA_X, sizeof SCHEMA_X);
+  CHECK_EQ(shmp_arrow_sender_commit(sender, sizeof SCHEMA_X, &err), SHMP_ARROW_SCHEMA);
+  CHECK_EQ(shmp_arrow_sender_schema_owed(sender), 0);
+  at = shmp_writer_claim(w, sizeof BATCH_X, 0, 0, &err);
+  memcpy(base + at, BATCH_X, sizeof BATCH_X);
+  CHECK_EQ(shmp_arrow_sender_commit(sender, sizeof BATCH_X, &err), SHMP_ARROW_RECORD_BATCH);
+  /* Not Arrow: refused before any reader sees it, and the schema is owed. */
+  at = shmp_writer_claim(w, 64, 0, 0, &err);
+  memset(base + at, 0x5a, 64);
+  CHECK_EQ(shmp_arrow_sender_commit(sender, 64, &err), SHMP_E_ARROW);
+  CHECK(strstr(err.message, "send on segment \"test\" failed") != NULL);
+  CHECK_EQ(shmp_arrow_sender_schema_owed(sender), 1);
+  CHECK_EQ(shmp_arrow_sender_commit(sender, 64, &err), SHMP_E_STATE); /* the claim went with the refusal */
+  at = shmp_writer_claim(w, sizeof SCHEMA_X, 0, 0, &err);
+  memcpy(base + at, SCHEMA_X, sizeof SCHEMA_X);
+  CHECK_EQ(shmp_arrow_sender_commit(sender, sizeof SCHEMA_X, &err), SHMP_ARROW_SCHEMA);
+  /* Abandoned half-written: owed again, nothing published. */
+  CHECK(shmp_writer_claim(w, sizeof BATCH_X, 0, 0, &err) > 0);
+  shmp_arrow_sender_abort(sender);
+  CHECK_EQ(shmp_arrow_sender_schema_owed(sender), 1);
+  /* The reader got exactly schema, batch, schema. */
+  int kinds[3] = {SHMP_ARROW_SCHEMA, SHMP_ARROW_RECORD_BATCH, SHMP_ARROW_SCHEMA};
+  shmp_arrow_checker *seen = shmp_arrow_checker_new("test", "recv", &err);
+  for (int i = 0; i < 3; i++) CHECK_EQ(next_arrow(s, r, seen, &err), kinds[i]);
+  CHECK_EQ(shmp_reader_peek(r, NULL, &err), SHMP_E_AGAIN);
+  shmp_arrow_checker_free(seen);
+  shmp_arrow_sender_free(sender);
+  shmp_writer_close(w);
+  shmp_reader_close(r);
+  seg_free(s);
+}
+
 static void test_what_close_leaves(void) {
   shmp_error err = {0};
   /* The creator writes, nobody ever attaches: linger times out, and the
@@ -1441,6 +1498,7 @@ int main(void) {
   test_readers_leave_together();
   test_late_joiners();
   test_what_close_leaves();
+  test_arrow_sender();
   test_persistent_tables();
   test_named_segments();
   test_read_only_data();

@@ -23,7 +23,11 @@ from ._core import ARROW, ARROW_RECORD_BATCH, ARROW_SCHEMA, INVALID, Error, lib
 from .channel import DEFAULT_TIMEOUT, Message, Reader, Writer
 from .errors import ShmpipeError, check, error
 
-# Buffers inside a record start on 64-byte boundaries, as the TypeScript writer puts them.
+# The body starts on a 64-byte boundary of the record (serialize_to pads the
+# metadata up to it). The buffers inside it are where pyarrow's IPC writer put
+# them, on 8-byte boundaries: the C++ IpcWriteOptions.alignment that would
+# make them 64 is not exposed by pyarrow, so they fall short of the 64 that
+# shmpipe.h promises (the TypeScript writer and the core's encoder keep it).
 _ALIGN = 64
 
 
@@ -37,10 +41,6 @@ class _Checker:
         if not self._pointer:
             raise ShmpipeError.from_error(self._err)
         self.free = weakref.finalize(self, lib.shmp_arrow_checker_free, self._pointer)
-
-    def trust_values(self, trust: bool) -> "_Checker":
-        lib.shmp_arrow_checker_trust_values(self._pointer, int(trust))
-        return self
 
     def check_at(self, address: int, length: int) -> int:
         """The kind of the message at `address`; raises EARROW if it is not valid."""
@@ -230,66 +230,76 @@ def ipc_messages(data: Union[pa.RecordBatch, pa.Table], channel: str) -> List[Tu
     return sized
 
 
-def send_message(writer: Writer, message: "pa.ipc.Message", length: int, timeout: Optional[float],
-                 sent: _Checker) -> None:
-    """Serialises `message` straight into a claimed record of `length` bytes,
-    and commits it once the core's checker `sent` of this writer's stream
-    (metadata, dictionaries before their batches) agrees: a message no reader
-    could read is the writer's error, not every reader's."""
-    target = writer.claim(length, timeout)
-    try:
-        sink = pa.FixedSizeBufferWriter(pa.py_buffer(target))
-        message.serialize_to(sink, alignment=_ALIGN)
-        sink.close()
-        del sink  # lets go of `target`, which commit() invalidates
-        anchor = ctypes.c_char.from_buffer(target)
+class _Sender:
+    """The core's Arrow sender of one writer (ffi/core/src/arrow_send.c): the
+    rules of the stream live there, once for every binding: when the schema
+    is owed again (a reader joined mid-stream, a message failed) and the
+    check of each message before it is committed, so that a message no
+    reader could read is the writer's error, not every reader's. What is
+    pyarrow's stays here: encoding each message straight into its record."""
+
+    def __init__(self, writer: Writer, op: str):
+        self._writer = writer
+        self._err = Error()
+        # The values come from pyarrow itself: the check trusts them.
+        self._pointer = writer._call(op, lambda handle: lib.shmp_arrow_sender_new(handle, op.encode(), 1, ctypes.byref(self._err)))
+        if not self._pointer:
+            raise ShmpipeError.from_error(self._err)
+        self.free = weakref.finalize(self, lib.shmp_arrow_sender_free, self._pointer)
+
+    def schema_owed(self) -> bool:
+        return bool(lib.shmp_arrow_sender_schema_owed(self._pointer))
+
+    def send(self, message: "pa.ipc.Message", length: int, timeout: Optional[float]) -> None:
+        """Serialises `message` straight into a claimed record of `length`
+        bytes and commits it once the core's check agrees."""
+        target = self._writer.claim(length, timeout)
         try:
-            sent.check_at(ctypes.addressof(anchor), length)
-        finally:
-            del anchor
-    except BaseException:
-        writer.abort()
-        raise
-    writer.commit()
+            sink = pa.FixedSizeBufferWriter(pa.py_buffer(target))
+            message.serialize_to(sink, alignment=_ALIGN)
+            sink.close()
+            del sink  # lets go of `target`, which the commit invalidates
+        except BaseException:
+            self._writer.abort()
+            lib.shmp_arrow_sender_abort(self._pointer)
+            raise
+        self._writer._commit_arrow(self._pointer, length)
 
 
 class ArrowWriter:
     """Sends pyarrow RecordBatches and Tables; the schema goes first, and again
-    when it changes or a reader joined mid-stream (with every dictionary: each
-    write sends its dictionaries whole). A table without rows sends its schema alone."""
+    when it changes or the core says it is owed (a reader joined mid-stream, a
+    message failed), with every dictionary: each write sends its dictionaries
+    whole. A table without rows sends its schema alone."""
 
     def __init__(self, writer: Writer):
         self._writer = writer
         self._schema: Optional[pa.Schema] = None
-        self._sent = _Checker(writer.name, "send").trust_values(True)  # the values come from pyarrow itself
+        self._sender = _Sender(writer, "send")
 
     @property
     def name(self) -> str:
         return self._writer.name
 
     def write(self, data: Union[pa.RecordBatch, pa.Table], timeout: Optional[float] = DEFAULT_TIMEOUT) -> None:
-        joined = self._writer.readers_joined() > 0  # they missed the schema: send it again
+        owed = self._sender.schema_owed()
         for message, length in ipc_messages(data, self.name):
             if message.type == "schema":
-                if not joined and self._schema is not None and self._schema.equals(data.schema, check_metadata=True):
+                if not owed and self._schema is not None and self._schema.equals(data.schema, check_metadata=True):
                     continue
                 self._schema = data.schema
-            try:
-                send_message(self._writer, message, length, timeout, self._sent)
-            except BaseException:
-                self._schema = None  # the next write sends its schema again
-                raise
+            self._sender.send(message, length, timeout)
 
     def close(self, timeout: Optional[float] = DEFAULT_TIMEOUT) -> None:
         """Ends the stream and closes the channel's writer (see Writer.close)."""
-        self._sent.free()
+        self._sender.free()
         self._writer.close(timeout)
 
     def __enter__(self) -> "ArrowWriter":
         return self
 
     def __exit__(self, *exc) -> None:
-        self._sent.free()
+        self._sender.free()
         self._writer.__exit__(*exc)
 
 

@@ -12,10 +12,10 @@ from typing import Union
 import pyarrow as pa
 
 from ._core import ARROW, ENOENT, Error, lib
-from .arrow import _Checker, _Records, ipc_messages, send_message
-from .channel import Reader, create_writer, open_flags
+from .arrow import _Checker, _Records, _Sender, ipc_messages
+from .channel import DEFAULT_READY_TIMEOUT, Reader, create_writer, open_flags
 from .errors import ShmpipeError, check, error
-from .segment import OPEN_READ_ONLY_DATA, Segment, _c_name, _owned
+from .segment import OPEN_READ_ONLY_DATA, Segment, _c_name
 
 
 class PublishedTable:
@@ -68,18 +68,18 @@ def publish(name: str, table: Union[pa.Table, pa.RecordBatch], mode: int = 0o600
     messages = ipc_messages(table, name)
     byte_length = sum(lib.shmp_record_footprint(length) for _, length in messages)
     writer = create_writer(name, byte_length, mode)
-    sent = _Checker(name, "publish").trust_values(True)
+    sender = _Sender(writer, "publish")
     try:
         for message, length in messages:
-            send_message(writer, message, length, 0, sent)
+            sender.send(message, length, 0)
     except BaseException:
         writer._discard()
         raise
     finally:
-        sent.free()
+        sender.free()
     segment = writer._seal(persist)
     if persist:
-        _owned.discard(name)  # sealed: from now on the name outlives this process
+        segment.keep_name()  # sealed: from now on the name outlives this process
     return PublishedTable(segment, byte_length, persist)
 
 
@@ -88,11 +88,11 @@ def unpublish(name: str, allow_other_owner: bool = False) -> None:
     process of its user; the core checks that it is a table, not a channel.
     Processes that opened it keep their data."""
     err = Error()
-    check(lib.shmp_table_unpublish(_c_name(name, "unpublish"), open_flags(allow_other_owner), ctypes.byref(err)), err)
-    _owned.discard(name)  # gone: not this process's to remove any more
+    cname = _c_name(name, "unpublish")
+    check(lib.shmp_table_unpublish(cname, open_flags(allow_other_owner), ctypes.byref(err)), err)
 
 
-def open_table(name: str, allow_other_owner: bool = False, ready_timeout: float = 2.0, wait: float = 0.0) -> pa.Table:
+def open_table(name: str, allow_other_owner: bool = False, ready_timeout: float = DEFAULT_READY_TIMEOUT, wait: float = 0.0) -> pa.Table:
     """The table published as `name` (waiting up to `wait` seconds for it to
     be published); its buffers view the segment in place."""
     segment = Segment.open(name, open_flags(allow_other_owner) | OPEN_READ_ONLY_DATA, ready_timeout, wait)
