@@ -101,23 +101,14 @@ function count(n: number): number {
 // the segment up; this file tells it the rest: a name this process answers
 // for without creating it (removeAtExit), a name that is to outlive the
 // process (keepName), a name this binding removed itself with libc's
-// shm_unlink (removeName). At exit the core removes what is left.
+// shm_unlink (removeName). Closing a created segment removes its name only
+// while the core has it as this process's (shmp_owned_unlink). At exit the
+// core removes what is left.
 
 let cleanupInstalled = false;
 
 function unlinkName(name: string, err: Uint8Array): number {
   return libc.shm_unlink(shmName(name, "unlink", err)) === 0 ? 0 : errno();
-}
-
-/**
- * Forgets `name` as this process's; true if the core had it as such. (The
- * core answers only with a count: this process's names change on this
- * thread only, so a count that fell is this name's.)
- */
-function disown(name: string): boolean {
-  const before = core.shmp_owned_count() as number;
-  core.shmp_owned_forget(cString(name));
-  return (core.shmp_owned_count() as number) < before;
 }
 
 /** A name this process does not create but answers for (a pipeline's tables): removed at exit, and on the signals below. */
@@ -323,8 +314,12 @@ export class Segment {
     if (this.#closed) return;
     this.#closed = true;
     // Only while the name is still this process's: kept, or removed already
-    // (perhaps made again since by another process), it is not ours to remove.
-    if (this.owned && disown(this.name)) unlinkName(this.name, errorBuffer());
+    // (perhaps made again since by another process), it is not ours to
+    // remove. Asking and removing is one call of the core, so that no
+    // other thread's change to the registry comes between the two. close()
+    // throws nothing: a removal that fails leaves a stale name, which
+    // `shmpipe gc` removes.
+    if (this.owned) core.shmp_owned_unlink(cString(this.name), errorBuffer());
     core.shmp_segment_unref(this.handle);
   }
 }

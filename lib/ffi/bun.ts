@@ -95,6 +95,7 @@ const symbols = {
   shmp_reader_next: { args: [pointer, pointer, i64, u32, pointer], returns: i64_fast },
   shmp_owned_add: { args: [pointer, pointer], returns: i32 },
   shmp_owned_forget: { args: [pointer], returns: none },
+  shmp_owned_unlink: { args: [pointer, pointer], returns: i32 },
   shmp_owned_count: { args: [], returns: i32 },
   shmp_owned_unlink_all: { args: [], returns: i32 },
   shmp_owned_unlink_on_signals: { args: [], returns: i32 },
