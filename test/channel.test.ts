@@ -3,10 +3,10 @@
 import { describe, expect, test } from "bun:test";
 import { addressOf, core } from "../lib/ffi/bun.ts";
 import { Segment } from "../lib/segment.ts";
-import { chownSync, readFileSync, statSync } from "node:fs";
+import { chownSync, existsSync, readFileSync, statSync } from "node:fs";
 import { makeTable } from "apache-arrow";
-import { ArrowReader, ArrowWriter, COPY_BELOW, copyBatch, createReader, createWriter, openReader, openWriter, shmPath, ShmpipeError } from "../lib/index.ts";
-import { errorOf, spawnFixture, uniqueName } from "./helpers.ts";
+import { ArrowReader, ArrowWriter, COPY_BELOW, copyBatch, createReader, createWriter, openReader, openWriter, shmPath, ShmpipeError, unlink } from "../lib/index.ts";
+import { errorOf, spawnFixture, uniqueName, waitForLine } from "./helpers.ts";
 
 function pair(capacity = 64 * 1024) {
   const name = uniqueName("pair");
@@ -357,4 +357,20 @@ describe("segments", () => {
     expect(core.shmp_segment_refs(segment.handle)).toBe(1);
     segment.close();
   });
+});
+
+test("a creator's close leaves alone a name it no longer owns: removed by name, then made again by another process", async () => {
+  const name = uniqueName("remade");
+  const writer = createWriter(name, { capacity: 4096 });
+  unlink(name);
+  const other = spawnFixture("blocked-creator.ts", ["recv", name]);
+  try {
+    await waitForLine(other, (line) => line === "ready");
+    writer.close();
+    expect(existsSync(shmPath(name))).toBe(true); // the other process's channel
+  } finally {
+    other.kill("SIGTERM"); // its creator removes it
+    await other.exited;
+  }
+  expect(existsSync(shmPath(name))).toBe(false);
 });
