@@ -77,8 +77,14 @@ export class Reader implements Disposable, AsyncIterable<Message> {
   #handle: Address | null;
   /** The zero-copy message handed out and not yet released. */
   #current: Message | null = null;
-  /** The whole mapping: small records are copied out of it, larger ones are views of it. Detached on close. */
+  /**
+   * The record ring (read-only memory): small records are copied out of
+   * it, larger ones are views of it. Not the header: a view's `buffer`
+   * reaches no byte a reader could change. Detached on close.
+   */
   readonly #mapped: Uint8Array;
+  /** Where the ring starts in the segment (the core's offsets count from the segment's start). */
+  readonly #ringAt: number;
   readonly #waiter = new Waiter();
   #closing = false;
   /** The core's error out-parameter for this reader's calls. */
@@ -88,7 +94,8 @@ export class Reader implements Disposable, AsyncIterable<Message> {
     this.#segment = segment;
     this.#handle = handle;
     this.#err = err;
-    this.#mapped = new Uint8Array(segment.view(0, segment.size));
+    this.#ringAt = segment.ringOffset;
+    this.#mapped = new Uint8Array(segment.view(this.#ringAt, segment.size - this.#ringAt));
   }
 
   get name(): string {
@@ -212,7 +219,7 @@ export class Reader implements Disposable, AsyncIterable<Message> {
     const handle = this.#handle!;
     // Asked of the core rather than passed back through a typed array: the
     // address of a small typed array can go stale when the engine moves it.
-    const offset = core.shmp_reader_offset(handle) as number;
+    const offset = (core.shmp_reader_offset(handle) as number) - this.#ringAt;
     if (length < COPY_BELOW) {
       const copy = this.#mapped.slice(offset, offset + length);
       core.shmp_reader_release(handle, this.#err);

@@ -294,14 +294,18 @@ export class Segment {
    * process created (one it opened had them mapped so by the core): the
    * header stays writable, as the reader's position is kept there. A write
    * into a received view then faults (SIGSEGV) instead of changing what the
-   * other readers of the record see. The core checked the layout: the ring
-   * is the last `capacity` bytes of the segment.
+   * other readers of the record see.
    */
   protectRecords(): void {
-    const capacity = core.shmp_segment_capacity(this.handle) as number;
-    if (libc.mprotect((this.base + (this.size - capacity)) as Address, capacity, PROT_READ) !== 0) {
+    const at = this.ringOffset;
+    if (libc.mprotect((this.base + at) as Address, this.size - at, PROT_READ) !== 0) {
       syscallFailed(errorBuffer(), "create", this.name, Call.MMAP, errno(), this.size);
     }
+  }
+
+  /** Where the record ring starts: it is the last `capacity` bytes of the segment (the core checked that). */
+  get ringOffset(): number {
+    return this.size - (core.shmp_segment_capacity(this.handle) as number);
   }
 
   /** The name outlives this process: neither close() nor exit removes it any more. */

@@ -78,6 +78,20 @@ for (const mode of ["open", "create"] as const) {
   });
 }
 
+test("a TypeScript reader that writes into the ArrayBuffer under a record's view faults too; a Python reader of the channel is unharmed", async () => {
+  const name = uniqueName("scribble-buffer");
+  const { bytes, sha256 } = record();
+  using writer = createWriter(name, { capacity: 1 << 16 });
+  const scribbler = spawnFixture("scribbling-reader.ts", ["buffer", name]);
+  await waitForLine(scribbler, (line) => line === "ready");
+  const checker = spawnPythonReader(name, "check");
+  await waitForLine(checker, (line) => line === "ready");
+  writer.send(bytes);
+  await expectFaulted(scribbler); // the buffer is the record ring, all of it read-only: not the header
+  go(checker);
+  expect(JSON.parse(await finished(checker))).toEqual({ length: bytes.length, sha256 });
+});
+
 test("a Python reader that writes into a record is refused or faults; a TypeScript reader of the same record sees the committed bytes", async () => {
   const name = uniqueName("scribble-python");
   const { bytes, sha256 } = record();
