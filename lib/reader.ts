@@ -1,11 +1,11 @@
 // The reading end of a channel.
 //
 // A record of COPY_BELOW bytes or more arrives as a zero-copy view into
-// shared memory: a subarray of one ArrayBuffer over the whole mapping,
+// shared memory: a subarray of one ArrayBuffer over the whole record ring,
 // which costs the same at any size. It is valid until released; after that
 // the writer may overwrite the memory it shows (it stays mapped, so reading
 // it is safe, but the bytes are no longer the record's). copy() keeps a
-// record's data past release. close() detaches the mapping's buffer, so
+// record's data past release. close() detaches the ring's buffer, so
 // every view of it reads as empty from then on.
 //
 // The records are mapped read-only in every reader (the header, where the
