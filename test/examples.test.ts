@@ -53,3 +53,14 @@ test("the template: Python writes, TypeScript sums in place", () => {
   expect(output).toContain("[squares] wrote 10 batches");
   expect(segmentsOf("squares")).toEqual([]);
 }, 60_000);
+
+test("the template's handling of a failed stage: the sentence and status 1, no stack (here: no Python at VIRTUAL_ENV)", () => {
+  const run = Bun.spawnSync([process.execPath, "examples/template/pipeline.ts"], { cwd: root, stdout: "pipe", stderr: "pipe", env: { ...process.env, VIRTUAL_ENV: "/nonexistent-venv" } });
+  const stderr = run.stderr.toString();
+  expect(run.exitCode, stderr).toBe(1);
+  expect(stderr).toContain('pipeline squares: stage "squares" (python squares.py) could not be started');
+  expect(stderr).toContain("its interpreter was /nonexistent-venv/bin/python (from the activated virtual environment, VIRTUAL_ENV): choose another with the python option");
+  expect(stderr).not.toMatch(/^ +at /m);
+  expect(stderr).not.toContain("lib/pipeline");
+  expect(segmentsOf("squares")).toEqual([]);
+}, 60_000);

@@ -74,6 +74,7 @@ const symbols = {
   shmp_writer_close: { args: [pointer], returns: none },
   shmp_writer_drain: { args: [pointer, i64, u32, pointer], returns: i32 },
   shmp_writer_linger: { args: [pointer, i64, u32, pointer], returns: i32 },
+  shmp_writer_linger_notice: { args: [pointer, i64, pointer, u64], returns: i64_fast },
   shmp_writer_close_checked: { args: [pointer, pointer], returns: i32 },
   shmp_writer_readers_joined: { args: [pointer], returns: u32 },
   shmp_reader_close: { args: [pointer], returns: none },

@@ -112,7 +112,7 @@ int shmp_error_set(shmp_error *err, int code, const char *op, const char *segmen
  * them), and "ARROW_SCHEMA", "ARROW_DICTIONARY", "ARROW_RECORD_BATCH",
  * "NAME_MAX", "MAX_READERS", "ERROR_SIZE", "DEFAULT_CAPACITY", "DEFAULT_SPIN",
  * "DEFAULT_TIMEOUT_NS", "DEFAULT_READY_TIMEOUT_NS", "OPEN_ALLOW_OTHER_OWNER",
- * "OPEN_READ_ONLY_DATA", "OPEN_WAIT_FOR_NAME", "OPEN_INSPECT", "STAT_SIZE", "KIND_CHANNEL",
+ * "OPEN_READ_ONLY_DATA", "OPEN_WAIT_FOR_NAME", "OPEN_INSPECT", "OPEN_TABLE", "STAT_SIZE", "KIND_CHANNEL",
  * "KIND_TABLE" and "CALL_SHM_OPEN" ... "CALL_SHM_UNLINK".
  * INT64_MIN if unknown. */
 int64_t shmp_constant(const char *name);
@@ -131,6 +131,9 @@ typedef struct shmp_segment shmp_segment;
                                           it: attaching as writer or reader is refused
                                           (EINVAL); shmp_segment_stat and shmp_table_open
                                           work. Opens with O_RDONLY. */
+#define SHMP_OPEN_TABLE 16u            /* the name is a published table's (open_table):
+                                          errors name the operation "open_table" and
+                                          a missing name is worded as a table's */
 
 /* Creates /dev/shm/shmpipe.<name> (O_EXCL; `mode` permission bits, 0600 is
  * the private default), reserves `capacity` bytes of ring (rounded up to a
@@ -371,6 +374,14 @@ int shmp_writer_drain(shmp_writer *w, int64_t timeout_ns, uint32_t spin, shmp_er
  * holds the records, also once the name is gone. SHMP_E_TIMEOUT if none
  * came; SHMP_E_AGAIN if interrupted. */
 int shmp_writer_linger(shmp_writer *w, int64_t timeout_ns, uint32_t spin, shmp_error *err);
+
+/* What a close is about to wait for, to say once before shmp_writer_linger
+ * with the same timeout: when that call would wait (it would lose records)
+ * for a second or more (or without end: `timeout_ns` < 0), writes one line naming the channel, the
+ * records unread and how long it waits into `out` (NUL-terminated,
+ * truncated to `out_len`) and returns its length, as snprintf does; else
+ * writes "" and returns 0. A binding prints the line on stderr. */
+int64_t shmp_writer_linger_notice(shmp_writer *w, int64_t timeout_ns, char *out, uint64_t out_len);
 
 /* shmp_writer_close() that tells: returns SHMP_E_UNREAD, naming the
  * records and bytes never read, when the close loses records (as

@@ -506,6 +506,34 @@ SHMP_EXPORT int shmp_writer_linger(shmp_writer *w, int64_t timeout_ns, uint32_t 
   return writer_failed(w, rc, "close", err);
 }
 
+/* The shortest close wait that is announced. */
+#define NOTICE_AFTER_NS INT64_C(1000000000)
+
+/* "30 s", "1.5 s": a wait of a second or more as a person reads it. */
+static void say_duration(char *out, size_t cap, int64_t ns) {
+  if (ns % 1000000000 == 0) snprintf(out, cap, "%lld s", (long long)(ns / 1000000000));
+  else snprintf(out, cap, "%.1f s", (double)ns / 1e9);
+}
+
+SHMP_EXPORT int64_t shmp_writer_linger_notice(shmp_writer *w, int64_t timeout_ns, char *out, uint64_t out_len) {
+  if (out != NULL && out_len > 0) out[0] = '\0';
+  /* A wait under a second is no silence worth a line (the EUNREAD that may end it says enough). */
+  if (w == NULL || (timeout_ns >= 0 && timeout_ns < NOTICE_AFTER_NS) || !close_would_lose(w)) return 0;
+  struct unread u = unread_of(w);
+  char wait[32];
+  if (timeout_ns < 0) snprintf(wait, sizeof wait, "until one comes");
+  else {
+    char duration[24];
+    say_duration(duration, sizeof duration, timeout_ns);
+    snprintf(wait, sizeof wait, "up to %s", duration);
+  }
+  int n = snprintf(out, out != NULL ? out_len : 0,
+                   "shmpipe: closing \"%s\" waits %s for a reader: none has opened the channel, and its " UNREAD_FMT
+                   " %s with its name if none comes",
+                   name_of(&w->g), wait, UNREAD_ARGS(u), u.records == 1 ? "goes" : "go");
+  return n < 0 ? 0 : n;
+}
+
 SHMP_EXPORT int shmp_writer_close_checked(shmp_writer *w, shmp_error *err) {
   if (w == NULL) return SHMP_OK;
   char name[SHMP_NAME_MAX + 1];

@@ -661,6 +661,74 @@ static void test_named_segments(void) {
   shmp_segment_unref(fresh);
 }
 
+/* Sentences about names name the right thing: a table is a table, a
+ * pipeline stage is told the runner made its channels, and a name a typo
+ * away from an existing one is suggested. */
+static void test_names_in_sentences(void) {
+  char name[64], typo[64], far[64];
+  int pid = (int)getpid();
+  snprintf(name, sizeof name, "core-test-features-%d", pid);
+  snprintf(typo, sizeof typo, "core-test-featurs-%d", pid);
+  snprintf(far, sizeof far, "core-test-zzz-%d-unrelated", pid);
+  shmp_error err = {0};
+  shmp_segment *s = shmp_segment_create(name, 4096, 0600, &err);
+  CHECK(s != NULL);
+  char expected[256];
+  snprintf(expected, sizeof expected, "No table by that name is published: publish it first, or check the name. Did you mean \"%s\"?", name);
+
+  CHECK(shmp_segment_open(typo, SHMP_OPEN_TABLE, 0, &err) == NULL);
+  CHECK_EQ(err.code, -ENOENT);
+  CHECK(strcmp(err.op, "open_table") == 0);
+  CHECK(strstr(err.message, expected) != NULL);
+  CHECK(strstr(err.message, "channel") == NULL);
+  CHECK_EQ(shmp_open_missing(typo, SHMP_OPEN_TABLE, 0, 0, &err), -ENOENT); /* a binding that opens by itself */
+  CHECK(strcmp(err.op, "open_table") == 0 && strstr(err.message, expected) != NULL);
+  CHECK_EQ(shmp_table_unpublish(typo, 0, &err), -ENOENT);
+  CHECK(strcmp(err.op, "unpublish") == 0);
+  CHECK(strstr(err.message, expected) != NULL);
+  CHECK_EQ(shmp_syscall_failed(&err, "unpublish", typo, SHMP_CALL_SHM_UNLINK, ENOENT, 0), -ENOENT);
+  CHECK(strstr(err.message, expected) != NULL);
+  /* A channel's open keeps the channel's words; nothing near: no suggestion. */
+  CHECK(shmp_segment_open(typo, 0, 0, &err) == NULL);
+  CHECK(strstr(err.message, "No channel by that name exists: start the side that creates it first, or check the name. Did you mean") != NULL);
+  CHECK(shmp_segment_open(far, 0, 0, &err) == NULL);
+  CHECK(strstr(err.message, "Did you mean") == NULL);
+  CHECK_EQ(shmp_unlink(far, &err), -ENOENT);
+  CHECK(strstr(err.message, "No segment by that name exists: check the name") != NULL);
+  CHECK(shmp_segment_open(far, SHMP_OPEN_WAIT_FOR_NAME | SHMP_OPEN_TABLE, 5 * MS, &err) == NULL);
+  CHECK(strstr(err.message, "failed: No such file or directory [ENOENT]. Waited ") != NULL);
+  CHECK(strstr(err.message, "No table by that name is published") != NULL);
+  CHECK_EQ(shmp_constant("OPEN_TABLE"), SHMP_OPEN_TABLE);
+
+  /* A pipeline stage (its environment names the channel) that creates a
+   * channel its runner made is told so; another process is told it is in use. */
+  for (int stage = 0; stage <= 1; stage++) {
+    pid_t child = fork();
+    if (child == 0) {
+      char variable[96];
+      snprintf(variable, sizeof variable, "SHMPIPE_CHANNEL_NUMBERS=%s", name);
+      if (stage) putenv(variable);
+      shmp_error own = {0};
+      int ok = shmp_segment_create(name, 4096, 0600, &own) == NULL && own.code == -EEXIST;
+      if (stage)
+        ok = ok && strstr(own.message, "It is a channel of the pipeline that started this process "
+                                       "(SHMPIPE_CHANNEL_NUMBERS), created by its runner (pid") != NULL &&
+             strstr(own.message, "). A pipeline stage opens its channels (open_writer, open_reader): the runner "
+                                 "created them") != NULL &&
+             strstr(own.message, "Pick another name") == NULL;
+      else
+        ok = ok && strstr(own.message, "It is in use: its creator (pid") != NULL;
+      if (!ok) fprintf(stderr, "%s\n", own.message);
+      _exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    waitpid(child, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  shmp_segment_unref(s);
+  CHECK_EQ(shmp_unlink(name, &err), SHMP_OK);
+}
+
 static volatile sig_atomic_t own_handler_ran;
 static void own_handler(int sig) { own_handler_ran = sig; }
 
@@ -1199,6 +1267,21 @@ static void test_what_close_leaves(void) {
   for (uint8_t i = 0; i < 3; i++) CHECK_EQ(shmp_writer_send(w, &i, 1, 0, 0, NULL), SHMP_OK);
   CHECK_EQ(shmp_writer_drain(w, 10 * MS, 0, &err), SHMP_E_TIMEOUT);
   CHECK(strstr(err.message, "3 records (384 bytes) were still unread when the wait ended: no reader has opened") != NULL);
+  /* Before it waits, the close says once what for and how long. */
+  char notice[256];
+  const char *said = "shmpipe: closing \"test\" waits up to 30 s for a reader: none has opened the channel, and its "
+                     "3 records (384 bytes) go with its name if none comes";
+  CHECK_EQ(shmp_writer_linger_notice(w, 30000 * MS, notice, sizeof notice), strlen(said));
+  CHECK(strcmp(notice, said) == 0);
+  CHECK_EQ(shmp_writer_linger_notice(w, 0, notice, sizeof notice), 0); /* no wait: nothing to say */
+  CHECK(notice[0] == '\0');
+  CHECK(shmp_writer_linger_notice(w, 1500 * MS, notice, sizeof notice) > 0 && strstr(notice, "waits up to 1.5 s") != NULL);
+  CHECK_EQ(shmp_writer_linger_notice(w, 999 * MS, notice, sizeof notice), 0); /* under a second: no line */
+  CHECK(shmp_writer_linger_notice(w, 1000 * MS, notice, sizeof notice) > 0 && strstr(notice, "waits up to 1 s") != NULL);
+  CHECK(shmp_writer_linger_notice(w, -1, notice, sizeof notice) > 0 && strstr(notice, "waits until one comes") != NULL);
+  CHECK_EQ(shmp_writer_linger_notice(w, 30000 * MS, NULL, 0), strlen(said)); /* its length, as snprintf */
+  CHECK_EQ(shmp_writer_linger_notice(w, 30000 * MS, notice, 10), strlen(said));
+  CHECK(strcmp(notice, "shmpipe: ") == 0);
   int64_t start = now_ms();
   CHECK_EQ(shmp_writer_linger(w, 30 * MS, 0, &err), SHMP_E_TIMEOUT);
   CHECK(now_ms() - start >= 30);
@@ -1212,6 +1295,7 @@ static void test_what_close_leaves(void) {
    * close loses nothing, and the reader reads them all after it. */
   s = seg_new(4096);
   w = shmp_writer_attach(s.sp, &err);
+  CHECK_EQ(shmp_writer_linger_notice(w, 30000 * MS, notice, sizeof notice), 0); /* nothing written yet */
   for (uint8_t i = 0; i < 2; i++) CHECK_EQ(shmp_writer_send(w, &i, 1, 0, 0, NULL), SHMP_OK);
   pid_t child = fork();
   if (child == 0) {
@@ -1222,6 +1306,7 @@ static void test_what_close_leaves(void) {
     _exit(read);
   }
   CHECK_EQ(shmp_writer_linger(w, 5000 * MS, 0, &err), SHMP_OK);
+  CHECK_EQ(shmp_writer_linger_notice(w, 30000 * MS, notice, sizeof notice), 0); /* a reader holds them now */
   CHECK_EQ(shmp_writer_close_checked(w, &err), SHMP_OK);
   int status = 0;
   waitpid(child, &status, 0);
@@ -1285,6 +1370,8 @@ static void test_persistent_tables(void) {
   w = shmp_writer_attach(opened, &err);
   CHECK_EQ(shmp_writer_send(w, "x", 1, 0, 0, NULL), SHMP_OK);
   CHECK_EQ(shmp_writer_linger(w, 1000 * MS, 0, &err), SHMP_OK); /* the name is not its to remove */
+  char notice[256];
+  CHECK_EQ(shmp_writer_linger_notice(w, 1000 * MS, notice, sizeof notice), 0);
   CHECK_EQ(shmp_writer_close_checked(w, &err), SHMP_OK);
   shmp_segment_unref(opened);
   shmp_segment_unref(s);
@@ -1501,6 +1588,7 @@ int main(void) {
   test_arrow_sender();
   test_persistent_tables();
   test_named_segments();
+  test_names_in_sentences();
   test_read_only_data();
   test_stale_name();
   test_owned_names();
