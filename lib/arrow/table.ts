@@ -10,6 +10,7 @@ import { RecordBatch, Table } from "apache-arrow";
 import { type Address, core, cString } from "../ffi/bun.ts";
 import { Code, constant, coreError, errorBuffer, ShmpipeError, usageError } from "../errors.ts";
 import { type OpenOptions, removeName, Segment } from "../segment.ts";
+import { DEFAULT_READY_TIMEOUT_MS } from "../options.ts";
 import { createWriter } from "../channel.ts";
 import { MessageDecoder } from "./decoder.ts";
 import { encodeTable } from "./ipc.ts";
@@ -134,7 +135,7 @@ export function openTable(name: string, options: OpenOptions = {}): Table {
   let handle: Address | null = null;
   try {
     // A private reader of the sealed table; the core waits while the publisher still writes.
-    handle = core.shmp_table_open(segment.handle, Math.round((options.readyTimeoutMs ?? 2000) * 1e6), err) as Address | null;
+    handle = core.shmp_table_open(segment.handle, Math.round((options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS) * 1e6), err) as Address | null;
     if (handle === null) throw coreError(err);
     const batches: RecordBatch[] = [];
     for (;;) {
