@@ -297,10 +297,8 @@ export class Segment {
    * other readers of the record see.
    */
   protectRecords(): void {
-    const at = this.ringOffset;
-    if (libc.mprotect((this.base + at) as Address, this.size - at, PROT_READ) !== 0) {
-      syscallFailed(errorBuffer(), "create", this.name, Call.MMAP, errno(), this.size);
-    }
+    const err = errorBuffer();
+    if (core.shmp_segment_protect_records(this.handle, err) !== 0) failed(err);
   }
 
   /** Where the record ring starts: it is the last `capacity` bytes of the segment (the core checked that). */

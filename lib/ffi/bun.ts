@@ -16,7 +16,6 @@ const libc = dlopen("libc.so.6", {
   // express: read the address as a signed integer instead.
   mmap: { args: [u64, u64, i32, i32, i32, i64], returns: i64_fast },
   munmap: { args: [pointer, u64], returns: i32 },
-  mprotect: { args: [pointer, u64, i32], returns: i32 },
   close: { args: [i32], returns: i32 },
   clock_gettime: { args: [i32, pointer], returns: i32 },
   signal: { args: [i32, pointer], returns: pointer },
@@ -59,6 +58,7 @@ const symbols = {
   shmp_segment_adopt: { args: [pointer, pointer, u64, u32, u32, i64, i64, pointer], returns: pointer },
   shmp_segment_check_file: { args: [pointer, u32, pointer], returns: i32 },
   shmp_segment_capacity: { args: [pointer], returns: u64_fast },
+  shmp_segment_protect_records: { args: [pointer, pointer], returns: i32 },
   shmp_segment_creator_pid: { args: [pointer], returns: u32 },
   shmp_segment_range: { args: [pointer, u64, u64, pointer, pointer], returns: i32 },
   shmp_segment_ref: { args: [pointer], returns: none },

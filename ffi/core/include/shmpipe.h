@@ -254,6 +254,13 @@ uint32_t shmp_segment_creator_pid(const shmp_segment *s);
  * binding makes a view of it. */
 int shmp_segment_range(const shmp_segment *s, uint64_t offset, uint64_t length, const char *op, shmp_error *err);
 
+/* Maps the record ring of `s` read-only (since SHMPIPE_1.1), for a reader
+ * that created its channel (an opening reader asks with
+ * SHMP_OPEN_READ_ONLY_DATA): no reader can change what another reads. The
+ * header stays writable. Writing into the ring through this mapping then
+ * faults; take no writer on it. */
+int shmp_segment_protect_records(shmp_segment *s, shmp_error *err);
+
 /* References: each endpoint and each view holds one; the last unref unmaps. */
 void shmp_segment_ref(shmp_segment *s);
 void shmp_segment_unref(shmp_segment *s);

@@ -294,6 +294,19 @@ SHMP_EXPORT shmp_segment *shmp_segment_format(const char *name, void *base, uint
   return s;
 }
 
+/* Maps the record ring read-only (the header, where a reader keeps its
+ * position, stays writable): with fan-out, no reader can change what
+ * another reads. The ring is everything after the header. */
+static int protect_records(void *base, uint64_t size) {
+  return mprotect((uint8_t *)base + SHMP_HEADER_SIZE, size - SHMP_HEADER_SIZE, PROT_READ);
+}
+
+SHMP_EXPORT int shmp_segment_protect_records(shmp_segment *s, shmp_error *err) {
+  if (protect_records(s->base, s->size) != 0)
+    return shmp_syscall_failed(err, s->created ? "create" : "open", s->name, SHMP_CALL_MMAP, errno, s->size);
+  return SHMP_OK;
+}
+
 /* shmp_segment_adopt, returning its code also when `err` is NULL. */
 static int adopt(const char *name, void *base, uint64_t size, uint32_t owner_uid, uint32_t flags, int64_t waited_ns,
                  int64_t ready_timeout_ns, shmp_segment **out, shmp_error *err) {
@@ -317,8 +330,7 @@ static int adopt(const char *name, void *base, uint64_t size, uint32_t owner_uid
   }
   if (rc != SHMP_OK) return shmp_fail(err, rc, op, name, "%s", check_detail(rc));
   /* An inspector's mapping is read-only already (PROT_READ over O_RDONLY). */
-  if ((flags & SHMP_OPEN_READ_ONLY_DATA) && !(flags & SHMP_OPEN_INSPECT) &&
-      mprotect((uint8_t *)base + SHMP_HEADER_SIZE, size - SHMP_HEADER_SIZE, PROT_READ) != 0)
+  if ((flags & SHMP_OPEN_READ_ONLY_DATA) && !(flags & SHMP_OPEN_INSPECT) && protect_records(base, size) != 0)
     return shmp_syscall_failed(err, op, name, SHMP_CALL_MMAP, errno, size);
   *out = wrap(name, base, size, capacity, op, err);
   if (*out == NULL) return -ENOMEM;

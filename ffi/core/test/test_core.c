@@ -1014,6 +1014,21 @@ static void test_read_only_data(void) {
   waitpid(child, &status, 0);
   CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
   CHECK(memcmp((uint8_t *)shmp_segment_base(created) + off, "data", 4) == 0);
+  /* A reader that created the channel protects its records likewise. */
+  char made[64];
+  snprintf(made, sizeof made, "core-ro-made-%d", (int)getpid());
+  shmp_segment *mine = shmp_segment_create(made, 4096, 0600, &err);
+  CHECK_EQ(shmp_segment_protect_records(mine, &err), SHMP_OK);
+  child = fork();
+  if (child == 0) {
+    signal(SIGSEGV, SIG_DFL);
+    ((volatile uint8_t *)shmp_segment_base(mine))[SHMP_HEADER_SIZE] = 'X';
+    _exit(0);
+  }
+  waitpid(child, &status, 0);
+  CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+  shmp_segment_unref(mine);
+  shmp_unlink(made, NULL);
   shmp_reader_close(r);
   shmp_writer_close(w);
   shmp_segment_unref(ro);

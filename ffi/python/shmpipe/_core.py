@@ -93,6 +93,7 @@ _SIGNATURES = {
     "shmp_arrow_sender_commit": ([_p, _u64, _e], _i32),
     "shmp_arrow_sender_abort": ([_p], None),
     "shmp_writer_linger_notice": ([_p, _i64, ctypes.c_char_p, _u64], _i64),
+    "shmp_segment_protect_records": ([_p, _e], _i32),
     "shmp_owned_forget": ([_s], None),
     "shmp_owned_unlink": ([_s, _e], _i32),
     "shmp_owned_count": ([], _i32),

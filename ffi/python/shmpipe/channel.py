@@ -370,8 +370,15 @@ def open_writer(name: str, allow_other_owner: bool = False, ready_timeout: float
 
 
 def create_reader(name: str, capacity: int = DEFAULT_CAPACITY, mode: int = 0o600) -> Reader:
-    """Creates the channel and reads from it. Closing the reader removes the name."""
-    return Reader(Segment.create(name, capacity, mode))
+    """Creates the channel and reads from it, its records mapped read-only as
+    every reader's are. Closing the reader removes the name."""
+    segment = Segment.create(name, capacity, mode)
+    try:
+        segment.protect_records()
+        return Reader(segment)
+    except BaseException:
+        segment.close()
+        raise
 
 
 def open_reader(name: str, allow_other_owner: bool = False, ready_timeout: float = DEFAULT_READY_TIMEOUT, wait: float = 0.0) -> Reader:

@@ -121,6 +121,11 @@ class Segment:
             raise ShmpipeError.from_error(err)
         return cls(pointer, owned=False)
 
+    def protect_records(self) -> None:
+        """Maps the records read-only from now on (a reader of a channel this
+        process created): no reader can change what another reads."""
+        check(lib.shmp_segment_protect_records(self.pointer, ctypes.byref(self._err)), self._err)
+
     def keep_name(self) -> None:
         """The name outlives this process (a persistent table): close() and exit leave it."""
         if self.owned:

@@ -237,6 +237,22 @@ def test_a_close_that_waits_for_a_reader_says_so_once_first(name, spawn):
     assert len(lines) == 1 and f'closing "{name}" waits up to 1.5 s for a reader' in lines[0], err
 
 
+def test_a_reader_that_created_the_channel_reads_through_a_read_only_mapping(name, spawn):
+    """As every reader: a write into a received record faults, it never
+    changes what another reader of the record sees."""
+    child = spawn("import ctypes, sys, shmpipe\n"
+                  "reader = shmpipe.create_reader(sys.argv[1], 4096)\n"
+                  "writer = shmpipe.open_writer(sys.argv[1])\n"
+                  "writer.send(b'committed')\n"
+                  "message = reader.recv(timeout=5)\n"
+                  "print(bytes(message.data).decode(), flush=True)\n"
+                  "ctypes.memset(message._address, 9, 4)\n"
+                  "print('wrote', flush=True)\n", name)
+    out, err = child.communicate(timeout=10)
+    shmpipe.unlink(name)  # a crash removes nothing: the test does
+    assert out == "committed\n" and child.returncode == -signal.SIGSEGV, (out, err)
+
+
 def test_an_exception_leaving_a_writer_is_not_masked_or_delayed(name):
     start = time.monotonic()
     with pytest.raises(ValueError):
