@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -44,13 +45,36 @@ func child(role, name string) {
 	switch role {
 	case "persistent-publisher": // lifecycle_test.go
 		publishPersistent(name)
-	case "creator-blocked-in-recv":
+	case "creator-blocked-in-recv", "opted-in-creator-blocked-in-recv":
+		if role == "opted-in-creator-blocked-in-recv" {
+			RemoveNamesOnSignals()
+		}
 		r, err := CreateReader(name, 1<<16)
 		if err != nil {
 			panic(err)
 		}
 		fmt.Println("ready")
 		r.Recv(context.Background()) // blocked until the signal ends the process
+	case "writer-with-its-own-sigterm-handler":
+		terminated := make(chan os.Signal, 1)
+		signal.Notify(terminated, syscall.SIGTERM)
+		w, err := CreateWriter(name, 1<<16)
+		if err != nil {
+			panic(err)
+		}
+		if err := w.Send(context.Background(), []byte("before")); err != nil {
+			panic(err)
+		}
+		fmt.Println("ready")
+		<-terminated
+		// The program's own graceful end, which takes its time: finish the
+		// work in hand, send the last record, then Close.
+		time.Sleep(200 * time.Millisecond)
+		if err := w.Send(context.Background(), []byte("last")); err != nil {
+			panic(err)
+		}
+		fmt.Println("closed:", w.Close())
+		os.Exit(0)
 	case "writer-killed-mid-record":
 		w, err := OpenWriter(name)
 		if err != nil {
@@ -326,34 +350,110 @@ func TestWriterKilledMidRecord(t *testing.T) {
 	}
 }
 
-// Ctrl-C (or SIGTERM) ends a process blocked in a wait at once, and the
-// names it created go with it.
-func TestSignalEndsABlockedCreatorAndRemovesItsName(t *testing.T) {
-	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+// startChild runs this test binary as a child in the given role on the
+// channel name and waits for its "ready" line.
+func startChild(t *testing.T, role, name string) (*exec.Cmd, *bufio.Reader) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), "SHMPIPE_TEST_CHILD="+role, "SHMPIPE_TEST_CHANNEL="+name)
+	cmd.Stderr = os.Stderr
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := bufio.NewReader(out)
+	if line, _ := lines.ReadString('\n'); line != "ready\n" {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("child %s said %q", role, line)
+	}
+	return cmd, lines
+}
+
+// endedBy is the signal that ended a child, or 0 if it exited.
+func endedBy(err error) syscall.Signal {
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		if status := exit.Sys().(syscall.WaitStatus); status.Signaled() {
+			return status.Signal()
+		}
+	}
+	return 0
+}
+
+// A program that handles SIGTERM itself decides when it ends: the package
+// never kills it before its handler has run.
+func TestProgramsOwnSignalHandlerRuns(t *testing.T) {
+	name := uniqueName("own-handler")
+	cmd, lines := startChild(t, "writer-with-its-own-sigterm-handler", name)
+	defer cmd.Process.Kill()
+	defer os.Remove("/dev/shm/shmpipe." + name) // if the test fails half-way
+	r, err := OpenReader(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if got := recvString(t, r); got != "before" {
+		t.Fatalf("first record %q", got)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	m, err := r.Recv(ctx)
+	if err != nil {
+		t.Fatalf("the record the handler sent: %v", err)
+	}
+	if string(m.Bytes) != "last" {
+		t.Fatalf("the handler's record %q", m.Bytes)
+	}
+	m.Release()
+	if _, err := r.Recv(ctx); err != io.EOF {
+		t.Fatalf("after the handler's Close: %v", err)
+	}
+	said, _ := io.ReadAll(lines)
+	if err := cmd.Wait(); err != nil || string(said) != "closed: <nil>\n" {
+		t.Fatalf("the child ended with %v (signal %v), said %q", err, endedBy(err), said)
+	}
+	if _, err := os.Stat("/dev/shm/shmpipe." + name); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the closed writer's channel is still in /dev/shm (%v)", err)
+	}
+}
+
+// Ctrl-C (or SIGTERM, SIGHUP) ends a process blocked in a wait at once; the
+// names it created go with it where it asked for that.
+func TestSignalEndsABlockedCreatorThatAskedAndRemovesItsName(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
 		name := uniqueName("signal")
-		cmd := exec.Command(os.Args[0])
-		cmd.Env = append(os.Environ(), "SHMPIPE_TEST_CHILD=creator-blocked-in-recv", "SHMPIPE_TEST_CHANNEL="+name)
-		out, _ := cmd.StdoutPipe()
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		if line, _ := bufio.NewReader(out).ReadString('\n'); line != "ready\n" {
-			cmd.Process.Kill()
-			t.Fatalf("child said %q", line)
-		}
+		cmd, _ := startChild(t, "opted-in-creator-blocked-in-recv", name)
 		start := time.Now()
 		cmd.Process.Signal(sig)
 		err := cmd.Wait()
-		var exit *exec.ExitError
-		if !errors.As(err, &exit) || exit.Sys().(syscall.WaitStatus).Signal() != sig {
+		if endedBy(err) != sig {
+			os.Remove("/dev/shm/shmpipe." + name)
 			t.Fatalf("%v: child ended with %v", sig, err)
 		}
 		if took := time.Since(start); took > 500*time.Millisecond {
 			t.Fatalf("%v took %v to end the child", sig, took)
 		}
 		if _, err := os.Stat("/dev/shm/shmpipe." + name); !errors.Is(err, fs.ErrNotExist) {
+			os.Remove("/dev/shm/shmpipe." + name)
 			t.Fatalf("%v: the child's channel is still in /dev/shm (%v)", sig, err)
 		}
+	}
+}
+
+// A program that neither handles the signal nor asked for its names to go
+// is ended by it as Go ends any program; its names stay (for shmpipe gc).
+func TestSignalEndsABlockedCreatorThatDidNotAsk(t *testing.T) {
+	name := uniqueName("signal-kept")
+	defer os.Remove("/dev/shm/shmpipe." + name)
+	cmd, _ := startChild(t, "creator-blocked-in-recv", name)
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); endedBy(err) != syscall.SIGTERM {
+		t.Fatalf("child ended with %v", err)
+	}
+	if _, err := os.Stat("/dev/shm/shmpipe." + name); err != nil {
+		t.Fatalf("the dead creator's channel: %v", err)
 	}
 }
 

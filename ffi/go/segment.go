@@ -8,9 +8,6 @@ import "C"
 
 import (
 	"os"
-	"os/signal"
-	"sync"
-	"syscall"
 	"time"
 	"unsafe"
 )
@@ -89,7 +86,7 @@ type segment struct {
 	name  string
 	base  unsafe.Pointer
 	size  int
-	owned bool // this process created the name and removes it
+	owned bool // this endpoint created the name (the core's registry holds it) and removes it
 }
 
 func wrapSegment(ptr *C.shmp_segment, owned bool) *segment {
@@ -114,7 +111,8 @@ func createSegment(name string, capacity int, c config) (*segment, error) {
 	if ptr == nil {
 		return nil, fromCore(&e)
 	}
-	owned.add(name)
+	// The core recorded the name as this process's (shmp_owned_*): see
+	// RemoveNamesOnSignals for what happens to it when the process ends.
 	return wrapSegment(ptr, true), nil
 }
 
@@ -166,16 +164,24 @@ func (s *segment) close() {
 	s.unref()
 }
 
-// forget removes the name if this process made it (mappings stay valid).
+// forget removes the name if this endpoint made it (mappings stay valid);
+// the core forgets it as this process's.
 func (s *segment) forget() {
-	if s.owned && owned.remove(s.name) {
+	if s.owned {
+		s.owned = false
 		unlinkName(s.name)
 	}
 }
 
+// keep lets the name outlive this process (a persistent table): the core
+// forgets it as this process's, and closing the segment leaves it.
+func (s *segment) keep() {
+	s.owned = false
+	forgetName(s.name)
+}
+
 // Unlink removes a channel's name from /dev/shm; mappings stay valid.
 func Unlink(name string) error {
-	owned.remove(name)
 	cname := C.CString(name)
 	defer C.free(unsafe.Pointer(cname))
 	var e C.shmp_error
@@ -191,45 +197,8 @@ func unlinkName(name string) {
 	C.shmp_unlink(cname, nil)
 }
 
-// ownedNames are the names this process created and must remove, also when
-// it is ended by SIGINT, SIGTERM or SIGHUP: the handler removes them, then
-// lets the signal take its default course.
-type ownedNames struct {
-	sync.Mutex
-	names   map[string]bool
-	watched bool
-}
-
-var owned = ownedNames{names: map[string]bool{}}
-
-func (o *ownedNames) add(name string) {
-	o.Lock()
-	defer o.Unlock()
-	o.names[name] = true
-	if !o.watched {
-		o.watched = true
-		signals := make(chan os.Signal, 1)
-		signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-		go o.removeOnSignal(signals)
-	}
-}
-
-func (o *ownedNames) remove(name string) bool {
-	o.Lock()
-	defer o.Unlock()
-	was := o.names[name]
-	delete(o.names, name)
-	return was
-}
-
-func (o *ownedNames) removeOnSignal(signals chan os.Signal) {
-	sig := <-signals
-	o.Lock()
-	for name := range o.names {
-		unlinkName(name)
-	}
-	o.names = map[string]bool{}
-	o.Unlock()
-	signal.Reset(sig)
-	syscall.Kill(os.Getpid(), sig.(syscall.Signal))
+func forgetName(name string) {
+	cname := C.CString(name)
+	defer C.free(unsafe.Pointer(cname))
+	C.shmp_owned_forget(cname)
 }

@@ -54,7 +54,7 @@ func Unpublish(name string, options ...Option) error {
 	if C.shmp_table_unpublish(cname, flags, &e) != 0 {
 		return fromCore(&e)
 	}
-	owned.remove(name) // gone: not this process's to remove any more
+	forgetName(name) // gone: not this process's to remove any more
 	return nil
 }
 
@@ -81,8 +81,7 @@ func Publish(name string, table arrow.Table, options ...Option) (*PublishedTable
 	persist := configOf(options).persist
 	seg := w.seal(persist)
 	if persist { // sealed: from now on the name outlives this process
-		owned.remove(name)
-		seg.owned = false
+		seg.keep()
 	}
 	return &PublishedTable{Name: name, OwnerPid: int(C.shmp_segment_creator_pid(seg.ptr)), Persistent: persist, seg: seg}, nil
 }
