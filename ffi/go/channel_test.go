@@ -496,3 +496,11 @@ func TestOpenWaitsForTheChannelToBeCreated(t *testing.T) {
 	w.Close()
 	r.Close()
 }
+
+// The defaults are the core's numbers, not copies of them.
+func TestDefaultsAreTheCores(t *testing.T) {
+	got := fmt.Sprint(DefaultSpin, DefaultReadyTimeout, DefaultLinger, DefaultCapacity)
+	if got != "256 2s 30s 16777216" {
+		t.Fatalf("defaults %s", got)
+	}
+}

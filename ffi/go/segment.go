@@ -12,9 +12,18 @@ import (
 	"unsafe"
 )
 
-// DefaultReadyTimeout is how long opening waits for a channel whose creator
-// has not finished setting it up.
-const DefaultReadyTimeout = 2 * time.Second
+// The defaults are the core's (shmp_constant), the same in every language.
+var (
+	// DefaultReadyTimeout is how long opening waits for a channel whose
+	// creator has not finished setting it up.
+	DefaultReadyTimeout = time.Duration(constant("DEFAULT_READY_TIMEOUT_NS"))
+	// DefaultLinger is how long a writer's Close waits for a reader to
+	// come for records that would otherwise be lost (the core's wait).
+	DefaultLinger = time.Duration(constant("DEFAULT_TIMEOUT_NS"))
+	// DefaultCapacity is the record space to create a channel with when
+	// the program has no better figure.
+	DefaultCapacity = constant("DEFAULT_CAPACITY")
+)
 
 // Option sets how a channel is created or opened, or how its waits poll.
 type Option func(*config)
@@ -31,7 +40,7 @@ type config struct {
 }
 
 func configOf(options []Option) config {
-	c := config{mode: 0o600, readyTimeout: DefaultReadyTimeout, spin: DefaultSpin, linger: DefaultLinger}
+	c := config{mode: 0o600, readyTimeout: DefaultReadyTimeout, spin: uint32(DefaultSpin), linger: DefaultLinger}
 	for _, option := range options {
 		option(&c)
 	}
@@ -56,10 +65,6 @@ func WithWait(timeout time.Duration) Option { return func(c *config) { c.wait = 
 
 // WithSpin sets how many times a wait polls before it sleeps (default DefaultSpin).
 func WithSpin(polls int) Option { return func(c *config) { c.spin = uint32(max(polls, 0)) } }
-
-// DefaultLinger is how long a writer's Close waits for a reader to come for
-// records that would otherwise be lost.
-const DefaultLinger = 30 * time.Second
 
 // WithLinger sets how long a writer's Close waits (default DefaultLinger;
 // negative: as long as it takes) when it created the channel and no reader
