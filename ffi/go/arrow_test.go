@@ -3,6 +3,7 @@ package shmpipe
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"runtime"
@@ -436,4 +437,87 @@ func refusesPatched(t *testing.T, batch arrow.RecordBatch, good []byte, patches 
 	}
 	t.Cleanup(got.Release)
 	return got, messages, at
+}
+
+// symbolBatch is one dictionary-encoded column of strings.
+func symbolBatch(symbols ...string) arrow.RecordBatch {
+	dictType := &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}
+	schema := arrow.NewSchema([]arrow.Field{{Name: "symbol", Type: dictType}}, nil)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	defer b.Release()
+	for _, symbol := range symbols {
+		b.Field(0).(*array.BinaryDictionaryBuilder).AppendString(symbol)
+	}
+	return b.NewRecordBatch()
+}
+
+// streamMessages is what an ArrowWriter sends for batches, one message each.
+func streamMessages(t *testing.T, batches ...arrow.RecordBatch) [][]byte {
+	t.Helper()
+	r, w := pair(t, 1<<20)
+	writer := NewArrowWriter(w)
+	for _, batch := range batches {
+		if err := writer.Write(context.Background(), batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close()
+	var messages [][]byte
+	for {
+		m, err := r.Recv(context.Background())
+		if err == io.EOF {
+			return messages
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		messages = append(messages, m.Copy())
+		m.Release()
+	}
+}
+
+func symbols(batch arrow.RecordBatch) []string {
+	column := batch.Column(0).(*array.Dictionary)
+	values := column.Dictionary().(*array.String)
+	var out []string
+	for i := 0; i < column.Len(); i++ {
+		out = append(out, values.Value(column.GetValueIndex(i)))
+	}
+	return out
+}
+
+// A delta for a dictionary never sent is refused (arrow-go cannot add to
+// nothing), naming the channel; the next schema starts a readable stream.
+func TestArrowDeltaForAnUnknownDictionaryLeavesTheNextStreamReadable(t *testing.T) {
+	first, grown := symbolBatch("a", "b"), symbolBatch("a", "b", "c")
+	defer first.Release()
+	defer grown.Release()
+	sent := streamMessages(t, first, grown) // schema, dictionary, batch, delta, batch
+	if len(sent) != 5 {
+		t.Fatalf("%d messages", len(sent))
+	}
+	schema, dictionary, batch, delta := sent[0], sent[1], sent[2], sent[3]
+	reader, writer, r := arrowPair(t, 1<<20)
+	ctx := context.Background()
+	for _, message := range [][]byte{schema, delta, schema, dictionary, batch, batch} {
+		if err := writer.w.Send(ctx, message); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := reader.Read(ctx)
+	var refused *Error
+	if !errors.As(err, &refused) || !errors.Is(err, ErrArrow) || refused.Segment != r.Name() ||
+		!strings.Contains(err.Error(), r.Name()) || !strings.Contains(err.Error(), "delta") {
+		t.Fatalf("the delta for a dictionary never sent: %v", err)
+	}
+	for i := 0; i < 2; i++ {
+		got, err := reader.Read(ctx)
+		if err != nil {
+			t.Fatalf("batch %d of the next stream: %v", i, err)
+		}
+		if fmt.Sprint(symbols(got)) != "[a b]" {
+			t.Fatalf("batch %d: %v", i, symbols(got))
+		}
+		got.Release()
+	}
 }

@@ -70,7 +70,18 @@ func (a *ArrowWriter) Write(ctx context.Context, batch arrow.RecordBatch) error 
 	if ours := a.out.failure(); ours != nil { // rather than arrow-go's wrapping of it
 		return ours
 	}
-	return err
+	if err != nil {
+		return usageError(ErrArrow.Code, "send", a.name(), "arrow-go could not encode the batch: "+err.Error())
+	}
+	return nil
+}
+
+// name is the channel's, for errors ("" while Publish sizes a table).
+func (a *ArrowWriter) name() string {
+	if a.w == nil {
+		return ""
+	}
+	return a.w.Name()
 }
 
 // readersJoined is true when a reader joined the channel mid-stream since
@@ -155,7 +166,7 @@ func (p *recordPayloads) WritePayload(payload ipc.Payload) error {
 	fill := sliceWriter{buf: record[prefix:]}
 	if err := payload.SerializeBody(&fill); err != nil || fill.n != int(body) {
 		p.w.Abort()
-		return fmt.Errorf("arrow body of %d bytes laid out as %d: %v", body, fill.n, err)
+		return fmt.Errorf("arrow-go laid out a body of %d bytes as %d: %v", body, fill.n, err)
 	}
 	if err := p.check(record); err != nil {
 		p.w.Abort()
