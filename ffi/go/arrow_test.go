@@ -521,3 +521,99 @@ func TestArrowDeltaForAnUnknownDictionaryLeavesTheNextStreamReadable(t *testing.
 		got.Release()
 	}
 }
+
+// flatbuffer reads the few fields of an Arrow Message this package's tests
+// look at, with no help from the core or arrow-go (an independent reading).
+type flatbuffer []byte
+
+func (f flatbuffer) u16(at int) int { return int(f[at]) | int(f[at+1])<<8 }
+func (f flatbuffer) u32(at int) int {
+	return int(uint32(f[at]) | uint32(f[at+1])<<8 | uint32(f[at+2])<<16 | uint32(f[at+3])<<24)
+}
+func (f flatbuffer) i64(at int) int64 {
+	return int64(uint64(f.u32(at)) | uint64(f.u32(at+4))<<32)
+}
+
+// field is the position of table's field id, or 0 if absent.
+func (f flatbuffer) field(table, id int) int {
+	vtable := table - int(int32(f.u32(table)))
+	if slot := 4 + 2*id; slot < f.u16(vtable) {
+		if off := f.u16(vtable + slot); off != 0 {
+			return table + off
+		}
+	}
+	return 0
+}
+
+// sub is the table (or vector) an offset field points to.
+func (f flatbuffer) sub(table, id int) int {
+	at := f.field(table, id)
+	return at + f.u32(at)
+}
+
+// bufferOffsets are the body offsets of a batch or dictionary message's
+// buffers, its body length, and its kind (2 dictionary, 3 batch).
+func bufferOffsets(meta flatbuffer) (offsets []int64, bodyLength int64, kind int) {
+	root := meta.u32(0)
+	kind = int(meta[meta.field(root, 1)])
+	header := meta.sub(root, 2)
+	bodyLength = meta.i64(meta.field(root, 3))
+	batch := header
+	if kind == 2 {
+		batch = meta.sub(header, 1)
+	}
+	vector := meta.sub(batch, 2)
+	for i := 0; i < meta.u32(vector); i++ {
+		offsets = append(offsets, meta.i64(vector+4+16*i))
+	}
+	return offsets, bodyLength, kind
+}
+
+// shmpipe.h promises that writers lay every Arrow buffer at a 64-byte
+// boundary (arrow-go pads them to 8 only): each buffer of every message the
+// ArrowWriter sends starts at a multiple of 64 in shared memory.
+func TestArrowWriterLaysBuffersAt64ByteBoundaries(t *testing.T) {
+	r, w := pair(t, 1<<20)
+	ctx := context.Background()
+	batch := sampleBatch(11) // odd lengths: bitmaps of 2 bytes, int8 values of 11, ...
+	defer batch.Release()
+	if err := NewArrowWriter(w).Write(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	var kinds []int
+	for {
+		m, err := r.Recv(ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		record := m.Bytes
+		metaLength := int(flatbuffer(record).u32(4))
+		body := 8 + metaLength
+		if addr := uintptr(unsafe.Pointer(&record[0])); addr%64 != 0 || body%64 != 0 {
+			t.Fatalf("record at %#x, body %d bytes in", addr, body)
+		}
+		if meta := flatbuffer(record[8:]); meta[meta.field(meta.u32(0), 1)] == 1 { // the schema: no body
+			kinds = append(kinds, 1)
+			m.Release()
+			continue
+		}
+		offsets, bodyLength, kind := bufferOffsets(flatbuffer(record[8 : 8+metaLength]))
+		kinds = append(kinds, kind)
+		if len(offsets) < 2 || body+int(bodyLength) != len(record) {
+			t.Fatalf("kind %d: %d buffers, body of %d bytes in a record of %d", kind, len(offsets), bodyLength, len(record))
+		}
+		for i, offset := range offsets {
+			if offset%64 != 0 {
+				t.Fatalf("kind %d: buffer %d at offset %d of the body (offsets %v)", kind, i, offset, offsets)
+			}
+		}
+		m.Release()
+	}
+	if fmt.Sprint(kinds) != "[1 2 3]" {
+		t.Fatalf("messages of kinds %v", kinds)
+	}
+}

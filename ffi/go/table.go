@@ -67,7 +67,7 @@ func Publish(name string, table arrow.Table, options ...Option) (*PublishedTable
 	if err := NewArrowWriter(nil).withPayloads(&size).WriteTable(context.Background(), table); err != nil {
 		return nil, err
 	}
-	w, err := CreateWriter(name, int(size), options...)
+	w, err := CreateWriter(name, int(size.bytes), options...)
 	if err != nil {
 		return nil, err
 	}
@@ -177,20 +177,22 @@ func (o *oneMessage) Message() (*ipc.Message, error) {
 func (o *oneMessage) Retain()  {}
 func (o *oneMessage) Release() {}
 
-// footprint adds up the ring bytes a stream of messages takes.
-type footprint int64
+// footprint adds up the ring bytes a stream of messages takes, laid out
+// as recordPayloads lays them out.
+type footprint struct {
+	bytes  int64
+	layout layout
+}
 
 func (f *footprint) Start() error          { return nil }
 func (f *footprint) Close() error          { return nil }
 func (f *footprint) begin(context.Context) {}
 func (f *footprint) failure() error        { return nil }
 func (f *footprint) WritePayload(payload ipc.Payload) error {
-	meta := payload.Meta()
-	defer meta.Release()
-	var body byteCounter
-	if err := payload.SerializeBody(&body); err != nil {
+	if err := f.layout.of(payload, ""); err != nil {
 		return err
 	}
-	*f += footprint(C.shmp_record_footprint(C.uint64_t(align64(uint64(8+meta.Len())) + uint64(body))))
+	payloadBytes := align64(uint64(8+len(f.layout.meta))) + uint64(f.layout.body)
+	f.bytes += int64(C.shmp_record_footprint(C.uint64_t(payloadBytes)))
 	return nil
 }

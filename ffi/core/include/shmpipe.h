@@ -547,6 +547,26 @@ int64_t shmp_arrow_checker_dictionary(const shmp_arrow_checker *c, int *delta);
 int shmp_reader_check_arrow(shmp_reader *r, shmp_arrow_checker *c, const void *record, uint64_t len,
                             shmp_error *err);
 
+/* The writers' layout (since SHMPIPE_1.1): every shmpipe writer lays each
+ * body buffer at a multiple of SHMP_ALIGN (64) bytes into the body, which
+ * starts 64 bytes into its record, so that every buffer can be viewed in
+ * place at a 64-byte boundary. Arrow libraries that pad buffers to 8 bytes
+ * only (arrow-go, pyarrow) write the metadata, then ask this: it rewrites,
+ * in place, each buffer's offset and the body length in `metadata` (the
+ * flatbuffer Message after the 8 bytes of framing, `len` bytes) to that
+ * layout, and fills `moves` with where each buffer lies in the library's
+ * body (`from`) and in the new one (`to`). The caller copies each buffer's
+ * bytes from `from` to `to` and zero-fills the rest of the new body.
+ * Returns the new body length (0 for a schema, left as it is), or
+ * SHMP_E_ARROW for metadata it cannot read, or SHMP_E_INVALID if `room`
+ * moves are too few (*count says how many the message needs). */
+typedef struct shmp_arrow_move {
+  uint64_t from, to, length;
+} shmp_arrow_move;
+
+int64_t shmp_arrow_align_buffers(void *metadata, uint64_t len, shmp_arrow_move *moves, uint32_t room,
+                                 uint32_t *count, const char *segment, shmp_error *err);
+
 /* ---- Arrow messages from bindings without an Arrow library ---------------
  *
  * The core encodes the messages of a table of simple columns (R uses it):
