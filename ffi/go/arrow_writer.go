@@ -28,6 +28,7 @@ import (
 // buffers to 8 only), so readers view them in place at 64-byte boundaries.
 type ArrowWriter struct {
 	w      *Writer
+	name   string      // the channel's (or the table's), for errors
 	ipc    *ipc.Writer // arrow-go's encoder, which hands each message to records
 	out    payloadSink
 	schema *arrow.Schema
@@ -45,13 +46,14 @@ type payloadSink interface {
 // use them) before it is committed, so a message no reader could read is
 // the writer's error, not every reader's.
 func NewArrowWriter(w *Writer) *ArrowWriter {
-	return &ArrowWriter{w: w, out: &recordPayloads{w: w}}
+	return &ArrowWriter{w: w, name: w.Name(), out: &recordPayloads{w: w}}
 }
 
-// withPayloads sends the messages elsewhere (Publish sizes a table so).
-func (a *ArrowWriter) withPayloads(sink payloadSink) *ArrowWriter {
-	a.out = sink
-	return a
+// sizing is an ArrowWriter that only measures the messages of the table
+// name (Publish sizes its segment so).
+func sizing(name string, size *footprint) *ArrowWriter {
+	size.name = name
+	return &ArrowWriter{name: name, out: size}
 }
 
 // Write sends one batch, waiting for room as ctx allows. A batch with a
@@ -72,17 +74,9 @@ func (a *ArrowWriter) Write(ctx context.Context, batch arrow.RecordBatch) error 
 		return ours
 	}
 	if err != nil {
-		return usageError(ErrArrow.Code, "send", a.name(), "arrow-go could not encode the batch: "+err.Error())
+		return usageError(ErrArrow.Code, "send", a.name, "arrow-go could not encode the batch: "+err.Error())
 	}
 	return nil
-}
-
-// name is the channel's, for errors ("" while Publish sizes a table).
-func (a *ArrowWriter) name() string {
-	if a.w == nil {
-		return ""
-	}
-	return a.w.Name()
 }
 
 // readersJoined is true when a reader joined the channel mid-stream since
@@ -203,6 +197,9 @@ func (l *layout) of(payload ipc.Payload, segment string) error {
 	meta := payload.Meta()
 	l.meta = append(l.meta[:0], meta.Bytes()...)
 	meta.Release()
+	if len(l.meta) == 0 {
+		return usageError(ErrArrow.Code, "send", segment, "arrow-go gave a message without metadata")
+	}
 	if len(l.moves) == 0 {
 		l.moves = make([]C.shmp_arrow_move, 16)
 	}

@@ -64,7 +64,7 @@ func Unpublish(name string, options ...Option) error {
 // Unpublish(name) in any process.
 func Publish(name string, table arrow.Table, options ...Option) (*PublishedTable, error) {
 	var size footprint
-	if err := NewArrowWriter(nil).withPayloads(&size).WriteTable(context.Background(), table); err != nil {
+	if err := sizing(name, &size).WriteTable(context.Background(), table); err != nil {
 		return nil, err
 	}
 	w, err := CreateWriter(name, int(size.bytes), options...)
@@ -180,6 +180,7 @@ func (o *oneMessage) Release() {}
 // footprint adds up the ring bytes a stream of messages takes, laid out
 // as recordPayloads lays them out.
 type footprint struct {
+	name   string
 	bytes  int64
 	layout layout
 }
@@ -189,7 +190,7 @@ func (f *footprint) Close() error          { return nil }
 func (f *footprint) begin(context.Context) {}
 func (f *footprint) failure() error        { return nil }
 func (f *footprint) WritePayload(payload ipc.Payload) error {
-	if err := f.layout.of(payload, ""); err != nil {
+	if err := f.layout.of(payload, f.name); err != nil {
 		return err
 	}
 	payloadBytes := align64(uint64(8+len(f.layout.meta))) + uint64(f.layout.body)
