@@ -933,8 +933,8 @@ SHMP_EXPORT int64_t shmp_arrow_align_buffers(void *metadata, uint64_t len, shmp_
   int has_header = fb_subtable(&root, 2, &m.header, &bad);
   length_at = fb_field(&root, 3, 8, &bad);
   int64_t old_length = length_at ? fb_i64(&m.meta, length_at) : 0;
-  if (bad || !has_header) {
-    rc = fail(&r, "the Message flatbuffer has a field out of bounds, or no header");
+  if (bad || !has_header || old_length < 0) {
+    rc = fail(&r, "the Message flatbuffer has a field out of bounds, no header or a negative body length");
     goto out;
   }
   if (m.kind == SHMP_ARROW_SCHEMA) return 0; /* no body */
