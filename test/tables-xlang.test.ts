@@ -1,7 +1,8 @@
 // Published tables across languages, with real processes: a table Go
-// publishes opens in R, one R publishes opens in Go and in TypeScript, one
-// TypeScript publishes opens in Go; each reader's values are checked, and
-// the publisher's name goes when it unpublishes or its session ends.
+// publishes opens in R (and in R's PSOCK workers, sent by name), one R
+// publishes opens in Go and in TypeScript, one TypeScript publishes opens
+// in Go; each reader's values are checked, and the publisher's name goes
+// when it unpublishes or its session ends.
 // (TypeScript → R and R → Python are in test/r.test.ts, Python → TypeScript
 // in test/table.test.ts, Go → Go in ffi/go.)
 import { afterEach, expect, test } from "bun:test";
@@ -54,6 +55,23 @@ test("Go → R: a table Go published opens in R, whole and batch by batch, nulls
   }
   expect((await finished(go)).trim()).toBe("unpublished");
   expect(existsSync(shmPath(name))).toBe(false);
+});
+
+test("Go → R's PSOCK workers: a table Go published reaches them by name, and each maps it itself", async () => {
+  const name = tableName("go-table-to-psock");
+  const rows = 100_000;
+  const go = spawnGo(["table-publish-numbers", name, String(rows)]);
+  try {
+    await waitForLine(go, (line) => line === "published");
+    const [sent, ...workers] = (await finished(spawnR("psock_table.R", [name]))).trim().split("\n");
+    // The table's 1.2 MB travel as names: a few hundred bytes.
+    const [, bytes] = sent!.match(/^serialized (\d+) bytes for 100000 rows$/) ?? [];
+    expect(Number(bytes)).toBeLessThan(1000);
+    expect(workers).toEqual(["TRUE 5000050000 5000050000", "TRUE 5000050000 5000050000"]);
+  } finally {
+    go.stdin.end();
+  }
+  expect((await finished(go)).trim()).toBe("unpublished");
 });
 
 test("R → Go and R → TypeScript: a table R published opens in both, value for value; the name goes when R's session ends", async () => {
