@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -497,10 +498,34 @@ func TestOpenWaitsForTheChannelToBeCreated(t *testing.T) {
 	r.Close()
 }
 
-// The defaults are the core's numbers, not copies of them.
+// The defaults are the core's numbers (shmpipe.h), whatever they become.
 func TestDefaultsAreTheCores(t *testing.T) {
-	got := fmt.Sprint(DefaultSpin, DefaultReadyTimeout, DefaultLinger, DefaultCapacity)
-	if got != "256 2s 30s 16777216" {
-		t.Fatalf("defaults %s", got)
+	header, err := os.ReadFile("../core/include/shmpipe.h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	define := func(name string) int64 {
+		for _, line := range strings.Split(string(header), "\n") {
+			line, _, _ = strings.Cut(line, "/*")
+			fields := strings.Fields(line)
+			if len(fields) >= 3 && fields[0] == "#define" && fields[1] == name {
+				value := strings.Join(fields[2:], "")
+				value = strings.TrimSuffix(strings.TrimPrefix(value, "INT64_C("), ")")
+				if shift := strings.Split(strings.Trim(value, "()"), "<<"); len(shift) == 2 {
+					base, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(shift[0], "u")), 10, 64)
+					bits, _ := strconv.ParseInt(strings.TrimSpace(shift[1]), 10, 64)
+					return base << bits
+				}
+				n, _ := strconv.ParseInt(strings.TrimSuffix(value, "u"), 10, 64)
+				return n
+			}
+		}
+		t.Fatalf("shmpipe.h defines no %s", name)
+		return 0
+	}
+	got := []int64{int64(DefaultSpin), int64(DefaultReadyTimeout), int64(DefaultLinger), int64(DefaultCapacity)}
+	want := []int64{define("SHMP_DEFAULT_SPIN"), define("SHMP_DEFAULT_READY_TIMEOUT_NS"), define("SHMP_DEFAULT_TIMEOUT_NS"), define("SHMP_DEFAULT_CAPACITY")}
+	if fmt.Sprint(got) != fmt.Sprint(want) || want[0] == 0 || want[3] == 0 {
+		t.Fatalf("spin, ready timeout, linger, capacity: %v; shmpipe.h: %v", got, want)
 	}
 }
