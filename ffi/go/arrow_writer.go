@@ -1,14 +1,15 @@
 package shmpipe
 
 /*
+#include <stdlib.h>
 #include "shmpipe.h"
 */
 import "C"
 
 import (
 	"context"
-	"fmt"
 	"io"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
@@ -22,11 +23,12 @@ import (
 // with one load per batch). Every message
 // is written straight into its claimed record: the column buffers are
 // copied once, from the batch into the ring. The body starts on a 64-byte
-// boundary in shared memory; arrow-go places the buffers in it at multiples
-// of 8 bytes (what the Arrow format requires, and enough for any reader to
-// view them as typed arrays in place).
+// boundary in shared memory and each buffer in it at a multiple of 64 bytes
+// (the core's layout, shmp_arrow_align_buffers: arrow-go itself pads
+// buffers to 8 only), so readers view them in place at 64-byte boundaries.
 type ArrowWriter struct {
 	w      *Writer
+	name   string      // the channel's (or the table's), for errors
 	ipc    *ipc.Writer // arrow-go's encoder, which hands each message to records
 	out    payloadSink
 	schema *arrow.Schema
@@ -44,13 +46,14 @@ type payloadSink interface {
 // use them) before it is committed, so a message no reader could read is
 // the writer's error, not every reader's.
 func NewArrowWriter(w *Writer) *ArrowWriter {
-	return &ArrowWriter{w: w, out: &recordPayloads{w: w}}
+	return &ArrowWriter{w: w, name: w.Name(), out: &recordPayloads{w: w}}
 }
 
-// withPayloads sends the messages elsewhere (Publish sizes a table so).
-func (a *ArrowWriter) withPayloads(sink payloadSink) *ArrowWriter {
-	a.out = sink
-	return a
+// sizing is an ArrowWriter that only measures the messages of the table
+// name (Publish sizes its segment so).
+func sizing(name string, size *footprint) *ArrowWriter {
+	size.name = name
+	return &ArrowWriter{name: name, out: size}
 }
 
 // Write sends one batch, waiting for room as ctx allows. A batch with a
@@ -70,7 +73,10 @@ func (a *ArrowWriter) Write(ctx context.Context, batch arrow.RecordBatch) error 
 	if ours := a.out.failure(); ours != nil { // rather than arrow-go's wrapping of it
 		return ours
 	}
-	return err
+	if err != nil {
+		return usageError(ErrArrow.Code, "send", a.name, "arrow-go could not encode the batch: "+err.Error())
+	}
+	return nil
 }
 
 // readersJoined is true when a reader joined the channel mid-stream since
@@ -123,11 +129,14 @@ func (a *ArrowWriter) Close() error {
 //	0xFFFFFFFF | int32 metadata length | flatbuffer, zero padded | body
 //
 // with the metadata padded so that the body starts at a multiple of 64
-// bytes into the record, which itself starts on a 64-byte boundary.
+// bytes into the record, which itself starts on a 64-byte boundary, and
+// each buffer of the body at a multiple of 64 (the core's layout:
+// arrow-go pads buffers to 8 bytes only).
 type recordPayloads struct {
 	w       *Writer
 	ctx     context.Context
 	err     error
+	layout  layout
 	checker *messageSource // the core's checker of what this writer sends
 }
 
@@ -137,26 +146,26 @@ func (p *recordPayloads) begin(ctx context.Context) { p.ctx, p.err = ctx, nil }
 func (p *recordPayloads) failure() error            { return p.err }
 
 func (p *recordPayloads) WritePayload(payload ipc.Payload) error {
-	meta := payload.Meta()
-	defer meta.Release()
-	var body byteCounter
-	if err := payload.SerializeBody(&body); err != nil {
+	if err := p.layout.of(payload, p.w.Name()); err != nil {
+		p.err = err
 		return err
 	}
-	prefix := int(align64(uint64(8 + meta.Len())))
-	record, err := p.w.Claim(p.ctx, prefix+int(body))
+	meta, body := p.layout.meta, p.layout.body
+	prefix := int(align64(uint64(8 + len(meta))))
+	record, err := p.w.Claim(p.ctx, prefix+body)
 	if err != nil {
 		p.err = err
 		return err
 	}
 	putUint32(record[0:], 0xFFFFFFFF)
 	putUint32(record[4:], uint32(prefix-8))
-	clear(record[8+copy(record[8:], meta.Bytes()) : prefix])
-	fill := sliceWriter{buf: record[prefix:]}
-	if err := payload.SerializeBody(&fill); err != nil || fill.n != int(body) {
+	clear(record[8+copy(record[8:], meta) : prefix])
+	fill := alignedBody{buf: record[prefix:], moves: p.layout.moves}
+	if err := payload.SerializeBody(&fill); err != nil {
 		p.w.Abort()
-		return fmt.Errorf("arrow body of %d bytes laid out as %d: %v", body, fill.n, err)
+		return err
 	}
+	fill.finish()
 	if err := p.check(record); err != nil {
 		p.w.Abort()
 		p.err = err
@@ -175,27 +184,86 @@ func putUint32(b []byte, v uint32) {
 	b[0], b[1], b[2], b[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 }
 
-// byteCounter sizes a body without copying it.
-type byteCounter int64
-
-func (c *byteCounter) Write(b []byte) (int, error) {
-	*c += byteCounter(len(b))
-	return len(b), nil
+// layout is one message as shmpipe lays it out: its metadata with the
+// buffers' offsets and the body length rewritten by the core
+// (shmp_arrow_align_buffers), and where each buffer of arrow-go's body goes.
+type layout struct {
+	meta  []byte
+	moves []C.shmp_arrow_move
+	body  int
 }
 
-// sliceWriter writes into a claimed record.
-type sliceWriter struct {
-	buf []byte
-	n   int
-}
-
-func (s *sliceWriter) Write(b []byte) (int, error) {
-	if len(b) > len(s.buf)-s.n {
-		return 0, io.ErrShortWrite
+func (l *layout) of(payload ipc.Payload, segment string) error {
+	meta := payload.Meta()
+	l.meta = append(l.meta[:0], meta.Bytes()...)
+	meta.Release()
+	if len(l.meta) == 0 {
+		return usageError(ErrArrow.Code, "send", segment, "arrow-go gave a message without metadata")
 	}
-	s.n += copy(s.buf[s.n:], b)
-	return len(b), nil
+	if len(l.moves) == 0 {
+		l.moves = make([]C.shmp_arrow_move, 16)
+	}
+	cseg := C.CString(segment)
+	defer C.free(unsafe.Pointer(cseg))
+	var e C.shmp_error
+	for {
+		var count C.uint32_t
+		n := int64(C.shmp_arrow_align_buffers(unsafe.Pointer(&l.meta[0]), C.uint64_t(len(l.meta)), &l.moves[0], C.uint32_t(len(l.moves)), &count, cseg, &e))
+		if n == int64(ErrInvalid.Code) && int(count) > len(l.moves) {
+			l.moves = make([]C.shmp_arrow_move, count)
+			continue
+		}
+		if n < 0 {
+			return fromCore(&e)
+		}
+		l.moves, l.body = l.moves[:count], int(n)
+		return nil
+	}
 }
+
+// alignedBody takes arrow-go's body as SerializeBody writes it (buffers
+// padded to 8 bytes) and writes each buffer where its move says, in a
+// claimed record, zero-filling the bytes between them: one copy.
+type alignedBody struct {
+	buf    []byte
+	moves  []C.shmp_arrow_move
+	next   int    // the move of the buffer being written, or the next
+	at     uint64 // position in arrow-go's body
+	filled uint64 // bytes of buf written or zeroed
+}
+
+func (a *alignedBody) Write(b []byte) (int, error) {
+	n := len(b)
+	for len(b) > 0 {
+		for a.next < len(a.moves) && a.at >= uint64(a.moves[a.next].from+a.moves[a.next].length) {
+			a.next++
+		}
+		if a.next == len(a.moves) { // padding after the last buffer
+			break
+		}
+		m := a.moves[a.next]
+		if from := uint64(m.from); a.at < from { // arrow-go's padding: not copied
+			skip := min(uint64(len(b)), from-a.at)
+			b, a.at = b[skip:], a.at+skip
+			continue
+		}
+		into := a.at - uint64(m.from)
+		k := min(uint64(len(b)), uint64(m.length)-into)
+		to := uint64(m.to) + into
+		if to+k > uint64(len(a.buf)) {
+			return 0, io.ErrShortWrite
+		}
+		clear(a.buf[min(a.filled, to):to])
+		copy(a.buf[to:to+k], b[:k])
+		a.filled = max(a.filled, to+k)
+		b, a.at = b[k:], a.at+k
+	}
+	a.at += uint64(len(b))
+	return n, nil
+}
+
+// finish zero-fills the body after the last buffer.
+func (a *alignedBody) finish() { clear(a.buf[min(a.filled, uint64(len(a.buf))):]) }
 
 // check runs the core's check of a message this writer is about to commit
 // (metadata only: the values come from arrow-go itself).

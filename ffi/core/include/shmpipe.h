@@ -610,6 +610,25 @@ int shmp_arrow_sender_commit(shmp_arrow_sender *s, uint64_t len, shmp_error *err
 /* Abandons the claim (the binding could not write its message): nothing is
  * published and the schema is owed again. */
 void shmp_arrow_sender_abort(shmp_arrow_sender *s);
+/* The writers' layout (since SHMPIPE_1.1): every shmpipe writer lays each
+ * body buffer at a multiple of SHMP_ALIGN (64) bytes into the body, which
+ * starts 64 bytes into its record, so that every buffer can be viewed in
+ * place at a 64-byte boundary. Arrow libraries that pad buffers to 8 bytes
+ * only (arrow-go, pyarrow) write the metadata, then ask this: it rewrites,
+ * in place, each buffer's offset and the body length in `metadata` (the
+ * flatbuffer Message after the 8 bytes of framing, `len` bytes) to that
+ * layout, and fills `moves` with where each buffer lies in the library's
+ * body (`from`) and in the new one (`to`). The caller copies each buffer's
+ * bytes from `from` to `to` and zero-fills the rest of the new body.
+ * Returns the new body length (0 for a schema, left as it is), or
+ * SHMP_E_ARROW for metadata it cannot read, or SHMP_E_INVALID if `room`
+ * moves are too few (*count says how many the message needs). */
+typedef struct shmp_arrow_move {
+  uint64_t from, to, length;
+} shmp_arrow_move;
+
+int64_t shmp_arrow_align_buffers(void *metadata, uint64_t len, shmp_arrow_move *moves, uint32_t room,
+                                 uint32_t *count, const char *segment, shmp_error *err);
 
 /* ---- Arrow messages from bindings without an Arrow library ---------------
  *
