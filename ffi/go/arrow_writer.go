@@ -18,9 +18,11 @@ import (
 
 // ArrowWriter sends arrow-go record batches down a channel, one Arrow IPC
 // message per record: the schema when it is new or changed, dictionaries
-// when new, replaced or grown (as deltas), then each batch; the schema and
-// every dictionary again when a reader joined mid-stream (the core tells,
-// with one load per batch). Every message
+// when new, replaced or grown (as deltas), then each batch. The rules of
+// the stream are the core's Arrow sender's (ffi/core/src/arrow_send.c):
+// when the schema and every dictionary are owed again (a reader joined
+// mid-stream, a message failed), and the check of each message before it
+// is committed. Every message
 // is written straight into its claimed record: the column buffers are
 // copied once, from the batch into the ring. The body starts on a 64-byte
 // boundary in shared memory and each buffer in it at a multiple of 64 bytes
@@ -38,7 +40,9 @@ type ArrowWriter struct {
 type payloadSink interface {
 	ipc.PayloadWriter
 	begin(ctx context.Context)
-	failure() error // the sink's own error, which arrow-go wraps
+	failure() error   // the sink's own error, which arrow-go wraps
+	schemaOwed() bool // the next batch must come after its schema and dictionaries
+	release()         // lets go of what the sink holds in C
 }
 
 // NewArrowWriter writes Arrow batches to w. Each message is checked by the
@@ -60,7 +64,7 @@ func sizing(name string, size *footprint) *ArrowWriter {
 // schema other than the last one's starts a new stream on the channel.
 func (a *ArrowWriter) Write(ctx context.Context, batch arrow.RecordBatch) error {
 	a.out.begin(ctx)
-	if a.schema == nil || !a.schema.Equal(batch.Schema()) || a.readersJoined() {
+	if a.out.schemaOwed() || a.schema == nil || !a.schema.Equal(batch.Schema()) {
 		a.schema = batch.Schema()
 		// A new encoder: it sends the schema first, and no dictionary it
 		// sent before is assumed known.
@@ -77,12 +81,6 @@ func (a *ArrowWriter) Write(ctx context.Context, batch arrow.RecordBatch) error 
 		return usageError(ErrArrow.Code, "send", a.name, "arrow-go could not encode the batch: "+err.Error())
 	}
 	return nil
-}
-
-// readersJoined is true when a reader joined the channel mid-stream since
-// the last batch: it needs the schema and dictionaries again.
-func (a *ArrowWriter) readersJoined() bool {
-	return a.w != nil && a.w.ReadersJoined() > 0
 }
 
 // WriteTable sends the batches of a table that have rows; a table without
@@ -116,10 +114,7 @@ func (a *ArrowWriter) WriteSchema(ctx context.Context, schema *arrow.Schema) err
 // Close marks end-of-stream for the readers and closes the channel's writer
 // (see Writer.Close).
 func (a *ArrowWriter) Close() error {
-	if out, ok := a.out.(*recordPayloads); ok && out.checker != nil {
-		out.checker.free()
-		out.checker = nil
-	}
+	a.out.release()
 	return a.w.Close()
 }
 
@@ -133,11 +128,11 @@ func (a *ArrowWriter) Close() error {
 // each buffer of the body at a multiple of 64 (the core's layout:
 // arrow-go pads buffers to 8 bytes only).
 type recordPayloads struct {
-	w       *Writer
-	ctx     context.Context
-	err     error
-	layout  layout
-	checker *messageSource // the core's checker of what this writer sends
+	w      *Writer
+	ctx    context.Context
+	err    error
+	layout layout
+	sender *C.shmp_arrow_sender // the core's rules of the stream; made on the first message
 }
 
 func (p *recordPayloads) Start() error              { return nil }
@@ -145,10 +140,28 @@ func (p *recordPayloads) Close() error              { return nil }
 func (p *recordPayloads) begin(ctx context.Context) { p.ctx, p.err = ctx, nil }
 func (p *recordPayloads) failure() error            { return p.err }
 
+func (p *recordPayloads) schemaOwed() bool {
+	return p.sender == nil || C.shmp_arrow_sender_schema_owed(p.sender) != 0
+}
+
+func (p *recordPayloads) release() {
+	if p.sender != nil {
+		C.shmp_arrow_sender_free(p.sender)
+		p.sender = nil
+	}
+}
+
 func (p *recordPayloads) WritePayload(payload ipc.Payload) error {
-	if err := p.layout.of(payload, p.w.Name()); err != nil {
+	err := p.layout.of(payload, p.w.Name())
+	if err != nil {
 		p.err = err
 		return err
+	}
+	if p.sender == nil {
+		if p.sender, err = p.w.newArrowSender(); err != nil {
+			p.err = err
+			return err
+		}
 	}
 	meta, body := p.layout.meta, p.layout.body
 	prefix := int(align64(uint64(8 + len(meta))))
@@ -163,15 +176,13 @@ func (p *recordPayloads) WritePayload(payload ipc.Payload) error {
 	fill := alignedBody{buf: record[prefix:], moves: p.layout.moves}
 	if err := payload.SerializeBody(&fill); err != nil {
 		p.w.Abort()
+		C.shmp_arrow_sender_abort(p.sender) // the readers cannot know what was meant: the schema is owed
 		return err
 	}
 	fill.finish()
-	if err := p.check(record); err != nil {
-		p.w.Abort()
-		p.err = err
-		return err
-	}
-	if err := p.w.Commit(len(record)); err != nil {
+	// The core checks the message first (the metadata: the values come
+	// from arrow-go itself) and refuses it unpublished.
+	if err := p.w.commitArrow(p.sender, len(record)); err != nil {
 		p.err = err
 		return err
 	}
@@ -264,18 +275,3 @@ func (a *alignedBody) Write(b []byte) (int, error) {
 
 // finish zero-fills the body after the last buffer.
 func (a *alignedBody) finish() { clear(a.buf[min(a.filled, uint64(len(a.buf))):]) }
-
-// check runs the core's check of a message this writer is about to commit
-// (metadata only: the values come from arrow-go itself).
-func (p *recordPayloads) check(record []byte) error {
-	if p.checker == nil {
-		checker, err := newMessageSource(p.w.Name(), "send", nil)
-		if err != nil {
-			return err
-		}
-		TrustValues()(checker)
-		p.checker = checker
-	}
-	_, err := p.checker.check(record)
-	return err
-}

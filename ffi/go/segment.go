@@ -158,6 +158,7 @@ var (
 	opRecv  = C.CString("recv")
 	opClaim = C.CString("claim")
 	opOpen  = C.CString("open")
+	opSend  = C.CString("send")
 )
 
 func (s *segment) ref()   { C.shmp_segment_ref(s.ptr) }

@@ -74,7 +74,9 @@ func Publish(name string, table arrow.Table, options ...Option) (*PublishedTable
 	// The segment was sized for exactly these messages: nothing waits.
 	ctx, cancel := context.WithTimeout(context.Background(), 0)
 	defer cancel()
-	if err := NewArrowWriter(w).WriteTable(ctx, table); err != nil {
+	a := NewArrowWriter(w)
+	defer a.out.release()
+	if err := a.WriteTable(ctx, table); err != nil {
 		w.discard()
 		return nil, err
 	}
@@ -189,6 +191,8 @@ func (f *footprint) Start() error          { return nil }
 func (f *footprint) Close() error          { return nil }
 func (f *footprint) begin(context.Context) {}
 func (f *footprint) failure() error        { return nil }
+func (f *footprint) schemaOwed() bool      { return false }
+func (f *footprint) release()              {}
 func (f *footprint) WritePayload(payload ipc.Payload) error {
 	if err := f.layout.of(payload, f.name); err != nil {
 		return err
