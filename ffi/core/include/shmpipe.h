@@ -610,6 +610,7 @@ int shmp_arrow_sender_commit(shmp_arrow_sender *s, uint64_t len, shmp_error *err
 /* Abandons the claim (the binding could not write its message): nothing is
  * published and the schema is owed again. */
 void shmp_arrow_sender_abort(shmp_arrow_sender *s);
+
 /* The writers' layout (since SHMPIPE_1.1): every shmpipe writer lays each
  * body buffer at a multiple of SHMP_ALIGN (64) bytes into the body, which
  * starts 64 bytes into its record, so that every buffer can be viewed in

@@ -72,6 +72,11 @@ def _node_check(lib: ctypes.CDLL):
 lib = _load()
 
 
+class Move(ctypes.Structure):
+    """shmp_arrow_move: where a body buffer lies in pyarrow's body and in shmpipe's."""
+    _fields_ = [("src", ctypes.c_uint64), ("dst", ctypes.c_uint64), ("length", ctypes.c_uint64)]
+
+
 class Error(ctypes.Structure):
     """shmp_error: filled by the core when a call fails."""
     _fields_ = [("code", ctypes.c_int32), ("op", ctypes.c_char * 16), ("segment", ctypes.c_char * 256),
@@ -88,6 +93,7 @@ _SIGNATURES = {
     "shmp_segment_open": ([_s, _u32, _i64, _e], _p),
     "shmp_unlink": ([_s, _e], _i32),
     "shmp_arrow_sender_new": ([_p, _s, _i32, _e], _p),
+    "shmp_arrow_align_buffers": ([_p, _u64, ctypes.POINTER(Move), _u32, ctypes.POINTER(_u32), _s, _e], _i64),
     "shmp_arrow_sender_free": ([_p], None),
     "shmp_arrow_sender_schema_owed": ([_p], _i32),
     "shmp_arrow_sender_commit": ([_p, _u64, _e], _i32),

@@ -19,16 +19,60 @@ from typing import Iterator, List, Optional, Tuple, Union
 
 import pyarrow as pa
 
-from ._core import ARROW, ARROW_RECORD_BATCH, ARROW_SCHEMA, INVALID, Error, lib
+from ._core import ARROW, ARROW_RECORD_BATCH, ARROW_SCHEMA, INVALID, Error, Move, lib
 from .channel import DEFAULT_TIMEOUT, Message, Reader, Writer
 from .errors import ShmpipeError, check, error
 
-# The body starts on a 64-byte boundary of the record (serialize_to pads the
-# metadata up to it). The buffers inside it are where pyarrow's IPC writer put
-# them, on 8-byte boundaries: the C++ IpcWriteOptions.alignment that would
-# make them 64 is not exposed by pyarrow, so they fall short of the 64 that
-# shmpipe.h promises (the TypeScript writer and the core's encoder keep it).
+# shmpipe's layout: the body starts 64 bytes into its record, and each
+# buffer 64 bytes into the body. pyarrow pads buffers to 8 only (the C++
+# IpcWriteOptions.alignment that would make them 64 is not exposed), so the
+# core rewrites each message's buffer offsets (shmp_arrow_align_buffers) and
+# the writer copies each buffer of pyarrow's body to its place.
 _ALIGN = 64
+_FRAMING = 8  # 0xFFFFFFFF and the metadata length
+
+
+class _Layout:
+    """One message as shmpipe lays it out: its metadata with the offsets
+    rewritten by the core, and where each buffer of pyarrow's body goes."""
+
+    def __init__(self, message: "pa.ipc.Message", channel: str):
+        self.metadata = bytearray(message.metadata.to_pybytes())
+        self.body = message.body
+        self.prefix = -(-(_FRAMING + len(self.metadata)) // _ALIGN) * _ALIGN
+        err = Error()
+        count = ctypes.c_uint32(0)
+        moves = (Move * 16)()
+        anchor = (ctypes.c_char * len(self.metadata)).from_buffer(self.metadata)
+        while True:
+            body_length = lib.shmp_arrow_align_buffers(anchor, len(self.metadata), moves, len(moves), ctypes.byref(count),
+                                                      channel.encode(), ctypes.byref(err))
+            if body_length == INVALID and count.value > len(moves):
+                moves = (Move * count.value)()
+                continue
+            break
+        del anchor
+        check(body_length, err)
+        self.moves = [(m.src, m.dst, m.length) for m in moves[:count.value]]
+        self.body_length = body_length
+        self.length = self.prefix + body_length
+
+    def write(self, target: memoryview) -> None:
+        """Frames the message into `target` (self.length bytes): one copy of each buffer, the gaps zeroed."""
+        target[0:4] = b"\xff\xff\xff\xff"
+        target[4:8] = (self.prefix - _FRAMING).to_bytes(4, "little")
+        end = _FRAMING + len(self.metadata)
+        target[_FRAMING:end] = self.metadata
+        target[end:self.prefix] = bytes(self.prefix - end)
+        body = memoryview(self.body).cast("B") if self.body is not None else memoryview(b"")
+        target = target.cast("B")
+        at = self.prefix
+        for src, dst, length in self.moves:
+            start = self.prefix + dst
+            target[at:start] = bytes(start - at)
+            target[start:start + length] = body[src:src + length]
+            at = start + length
+        target[at:self.length] = bytes(self.length - at)
 
 
 class _Checker:
@@ -210,8 +254,8 @@ class ArrowReader:
         self.close()
 
 
-def ipc_messages(data: Union[pa.RecordBatch, pa.Table], channel: str) -> List[Tuple["pa.ipc.Message", int]]:
-    """`data` as the IPC messages a writer sends, each with the bytes it takes in its record."""
+def ipc_messages(data: Union[pa.RecordBatch, pa.Table], channel: str) -> List[Tuple["pa.ipc.Message", _Layout]]:
+    """`data` as the IPC messages a writer sends, each with its layout in a record."""
     if not isinstance(data, (pa.RecordBatch, pa.Table)):
         raise error(INVALID, "send", channel, "shmpipe writes a pyarrow RecordBatch or Table")
     sink = pa.BufferOutputStream()
@@ -222,12 +266,7 @@ def ipc_messages(data: Union[pa.RecordBatch, pa.Table], channel: str) -> List[Tu
                     stream.write_batch(batch)
         else:
             stream.write(data)
-    sized = []
-    for message in pa.ipc.MessageReader.open_stream(sink.getvalue()):
-        size = pa.MockOutputStream()
-        message.serialize_to(size, alignment=_ALIGN)
-        sized.append((message, size.size()))
-    return sized
+    return [(message, _Layout(message, channel)) for message in pa.ipc.MessageReader.open_stream(sink.getvalue())]
 
 
 class _Sender:
@@ -250,20 +289,17 @@ class _Sender:
     def schema_owed(self) -> bool:
         return bool(lib.shmp_arrow_sender_schema_owed(self._pointer))
 
-    def send(self, message: "pa.ipc.Message", length: int, timeout: Optional[float]) -> None:
-        """Serialises `message` straight into a claimed record of `length`
-        bytes and commits it once the core's check agrees."""
-        target = self._writer.claim(length, timeout)
+    def send(self, layout: _Layout, timeout: Optional[float]) -> None:
+        """Writes a message straight into a claimed record, laid out as
+        `layout` says, and commits it once the core's check agrees."""
+        target = self._writer.claim(layout.length, timeout)
         try:
-            sink = pa.FixedSizeBufferWriter(pa.py_buffer(target))
-            message.serialize_to(sink, alignment=_ALIGN)
-            sink.close()
-            del sink  # lets go of `target`, which the commit invalidates
+            layout.write(target)
         except BaseException:
             self._writer.abort()
             lib.shmp_arrow_sender_abort(self._pointer)
             raise
-        self._writer._commit_arrow(self._pointer, length)
+        self._writer._commit_arrow(self._pointer, layout.length)
 
 
 class ArrowWriter:
@@ -283,12 +319,12 @@ class ArrowWriter:
 
     def write(self, data: Union[pa.RecordBatch, pa.Table], timeout: Optional[float] = DEFAULT_TIMEOUT) -> None:
         owed = self._sender.schema_owed()
-        for message, length in ipc_messages(data, self.name):
+        for message, layout in ipc_messages(data, self.name):
             if message.type == "schema":
                 if not owed and self._schema is not None and self._schema.equals(data.schema, check_metadata=True):
                     continue
                 self._schema = data.schema
-            self._sender.send(message, length, timeout)
+            self._sender.send(layout, timeout)
 
     def close(self, timeout: Optional[float] = DEFAULT_TIMEOUT) -> None:
         """Ends the stream and closes the channel's writer (see Writer.close)."""

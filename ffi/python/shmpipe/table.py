@@ -66,12 +66,12 @@ def publish(name: str, table: Union[pa.Table, pa.RecordBatch], mode: int = 0o600
     any process. With persist=True the table outlives this process: its name
     stays until unpublish(name) in any process."""
     messages = ipc_messages(table, name)
-    byte_length = sum(lib.shmp_record_footprint(length) for _, length in messages)
+    byte_length = sum(lib.shmp_record_footprint(layout.length) for _, layout in messages)
     writer = create_writer(name, byte_length, mode)
     sender = _Sender(writer, "publish")
     try:
-        for message, length in messages:
-            sender.send(message, length, 0)
+        for _, layout in messages:
+            sender.send(layout, 0)
     except BaseException:
         writer._discard()
         raise

@@ -50,6 +50,22 @@ def test_batches_are_views_of_the_mapping_until_released(arrow_channel):
     assert kept.column(0)[9_999].as_py() == 4999.5
 
 
+def test_every_buffer_python_writes_lies_at_a_64_byte_boundary(arrow_channel):
+    """shmpipe's layout, though pyarrow pads buffers to 8 only: the core
+    rewrites the offsets, the writer moves each buffer to its place."""
+    raw, writer, reader = arrow_channel
+    sent = pa.table({"f": pa.array([0.5, None, 2.5]), "i": pa.array([1, 2, 3], pa.int32()),
+                     "s": pa.array(["a", "bb", None]), "b": pa.array([True, False, True]),
+                     "d": pa.array(["x", "y", "x"]).dictionary_encode()})
+    writer.write(sent)
+    batch = reader.read(timeout=2)
+    assert pa.Table.from_batches([batch]).equals(sent)
+    # (a dictionary's values are the reader's private copy, not the record)
+    addresses = [buffer.address for column in batch.columns for buffer in column.buffers() if buffer is not None]
+    assert len(addresses) >= 8 and all(address % 64 == 0 for address in addresses), [a % 64 for a in addresses]
+    reader.release()
+
+
 def test_schema_changes_and_dictionaries(arrow_channel):
     _, writer, reader = arrow_channel
     colors = pa.array(["red", "green", "red"]).dictionary_encode()
