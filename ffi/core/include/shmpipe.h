@@ -634,11 +634,11 @@ int64_t shmp_arrow_align_buffers(void *metadata, uint64_t len, shmp_arrow_move *
 /* ---- Arrow messages from bindings without an Arrow library ---------------
  *
  * The core encodes the messages of a table of simple columns (R uses it),
- * with the body 64 bytes into the record and each buffer at a 64-byte
- * boundary (the TypeScript writer lays them out so too; pyarrow and
- * arrow-go place buffers at multiples of 8 within a body that starts on 64,
- * which the check and every reader accept). Dictionary-encoded columns use
- * dictionary id = their column index. */
+ * laid out as every shmpipe writer lays them out: the body 64 bytes into
+ * the record, each buffer at a 64-byte boundary (the Go and Python writers
+ * get there through shmp_arrow_align_buffers). The check and every reader
+ * accept any 8-byte layout, as other Arrow writers make. Dictionary-encoded
+ * columns use dictionary id = their column index. */
 
 enum shmp_column_kind {
   SHMP_COLUMN_FLOAT64 = 1,       /* values: double */
