@@ -2,9 +2,9 @@
 
 A pyarrow Table, RecordBatch, ChunkedArray or Array whose buffers view a
 table opened with open_table() pickles as that table's name, a token of
-the publication, and its own structure (schema, lengths, offsets: which
-columns, which slice) with every shared buffer written as (offset, length)
-in the table's segment. Unpickling maps the same table read-only (open_table)
+the publication, and its own structure (pyarrow's own pickle of it, which
+says which columns, which slice: schema, lengths, offsets; compressed) with
+every shared buffer written as (offset, length) in the table's segment. Unpickling maps the same table read-only (open_table)
 and rebuilds the object over it: no value is copied. Everything else pickles
 exactly as pyarrow pickles it.
 
@@ -37,6 +37,7 @@ import os
 import pickle
 import threading
 import weakref
+import zlib
 from typing import Dict, List, Optional, Tuple
 
 import pyarrow as pa
@@ -169,7 +170,9 @@ def _reduce(obj):
     out = io.BytesIO()
     writer = _Writer(out)
     writer.dump(obj)
-    return _restore, (tuple(writer.refs), out.getvalue())
+    # Compressed: a table's columns repeat the same few opcodes and types
+    # (16 columns of doubles: 1.8 kB, 0.3 kB compressed).
+    return _restore, (tuple(writer.refs), zlib.compress(out.getvalue()))
 
 
 for _type in {pa.Table, pa.RecordBatch, pa.ChunkedArray, pa.Array, *(lambda f: f(f, pa.Array))(
@@ -229,7 +232,7 @@ def _restore(refs: tuple, data: bytes):
         memories = [_resolve(name, token) for name, token in refs]
     except ShmpipeError as failure:
         return GoneTable(refs, data, failure)
-    return _Reader(data, memories).load()
+    return _Reader(zlib.decompress(data), memories).load()
 
 
 class GoneTable:
