@@ -78,9 +78,11 @@ class _Mapping:
     """One live read-only mapping of a published table in this process."""
     __slots__ = ("name", "token", "ref", "start", "end", "array")
 
-    def __init__(self, name: str, token: Token, start: int, end: int, array):
+    def __init__(self, name: str, token: Token, start: int, end: int, array, allow_other_owner: bool):
         self.name, self.token, self.start, self.end = name, token, start, end
-        self.ref = (name, token)  # one object per mapping: pickle sends it once per message
+        # What a reference to it says: one object per mapping, which pickle
+        # sends once per message. A table of another user's is opened as it was here.
+        self.ref = (name, token, True) if allow_other_owner else (name, token)
         self.array = weakref.ref(array)
 
     def memory(self) -> Optional[memoryview]:
@@ -88,27 +90,27 @@ class _Mapping:
         return None if array is None else memoryview(array).cast("B").toreadonly()
 
 
-_mappings: Dict[int, _Mapping] = {}  # by start address; an entry goes with its mapping
-_lock = threading.Lock()
-_last = threading.local()
+# By start address; an entry goes with its mapping. No lock: each change is
+# one dict operation (atomic under the GIL), and a lock held by another
+# thread at a fork would stay held in the child.
+_mappings: Dict[int, _Mapping] = {}
+_last = threading.local()  # the entry open_table() registered last, in this thread
 
 
 def _forget(start: int, entry: _Mapping) -> None:
-    with _lock:
-        if _mappings.get(start) is entry:
-            del _mappings[start]
+    if _mappings.get(start) is entry:
+        _mappings.pop(start, None)
 
 
-def register(segment) -> None:
+def register(segment, allow_other_owner: bool = False) -> None:
     """Called by open_table(): buffers in this segment's mapping may travel by name."""
     _last.entry = None
     token = token_of(segment.pointer, segment.base)
     if token is None:
         return  # no file to tell publications apart by: such tables pickle by value
     array = segment.view(0, 0, "open").obj  # the ctypes array whose life is the mapping's
-    entry = _Mapping(segment.name, token, segment.base, segment.base + segment.size, array)
-    with _lock:
-        _mappings[entry.start] = entry
+    entry = _Mapping(segment.name, token, segment.base, segment.base + segment.size, array, allow_other_owner)
+    _mappings[entry.start] = entry
     weakref.finalize(array, _forget, entry.start, entry).atexit = False
     _last.entry = entry
 
@@ -187,11 +189,11 @@ def _gone(name: str, detail: str) -> ShmpipeError:
     return error(ENOENT, "unpickle", name, detail)
 
 
-def _open_checked(name: str, token: Token):
+def _open_checked(name: str, token: Token, allow_other_owner: bool = False):
     """open_table(name), and its mapping if it is publication `token`; raises ShmpipeError if it is gone."""
     from .table import open_table
     try:
-        table = open_table(name)
+        table = open_table(name, allow_other_owner)
     except ShmpipeError as failure:
         if failure.errno != ENOENT:
             raise
@@ -203,15 +205,15 @@ def _open_checked(name: str, token: Token):
     return table, entry
 
 
-def _resolve(name: str, token: Token) -> memoryview:
+def _resolve(name: str, token: Token, allow_other_owner: bool = False) -> memoryview:
     """The memory of publication `token` of `name`: a mapping this process
     holds, or the name opened again. Raises ShmpipeError if it is gone."""
     for entry in list(_mappings.values()):
-        if entry.ref == (name, token):
+        if entry.name == name and entry.token == tuple(token):
             memory = entry.memory()
             if memory is not None:
                 return memory
-    table, entry = _open_checked(name, token)
+    table, entry = _open_checked(name, token, allow_other_owner)
     memory = entry.memory()  # alive: `table` holds it
     del table
     return memory
@@ -229,7 +231,7 @@ class _Reader(pickle.Unpickler):
 
 def _restore(refs: tuple, data: bytes):
     try:
-        memories = [_resolve(name, token) for name, token in refs]
+        memories = [_resolve(*ref) for ref in refs]
     except ShmpipeError as failure:
         return GoneTable(refs, data, failure)
     return _Reader(zlib.decompress(data), memories).load()

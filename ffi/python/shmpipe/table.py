@@ -105,7 +105,7 @@ def open_table(name: str, allow_other_owner: bool = False, ready_timeout: float 
     be published); its buffers view the segment in place. It, and any part
     of it (columns, slices, batches, arrays), pickles by name (pickling.py)."""
     segment = Segment.open(name, open_flags(allow_other_owner) | OPEN_READ_ONLY_DATA | OPEN_TABLE, ready_timeout, wait)
-    _pickling.register(segment)  # what views this mapping pickles by name
+    _pickling.register(segment, allow_other_owner)  # what views this mapping pickles by name
     ready_ns = int(ready_timeout * 1e9)
     with Reader(segment, lambda pointer, errp: lib.shmp_table_open(pointer, ready_ns, errp)) as reader:
         try:

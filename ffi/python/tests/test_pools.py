@@ -217,3 +217,14 @@ def test_a_channel_batch_pickles_as_a_copy(name):
     finally:
         writer.close()
         reader.close()
+
+
+def test_a_forked_worker_uses_the_mapping_it_inherited_even_after_unpublish(name):
+    """With fork, the worker inherits this process's mapping of the table: a
+    reference to that same publication resolves to it, name or no name."""
+    published = shmpipe.publish(name, make_table())
+    part = shmpipe.open_table(name).slice(10, 100)
+    published.unpublish()
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        value, shared_memory, *_ = pool.apply(task, (part,))
+    assert value == total(part) and shared_memory
