@@ -193,19 +193,20 @@ def _gone(name: str, detail: str) -> ShmpipeError:
 def _open_checked(name: str, token: Token, allow_other_owner: bool = False):
     """open_table(name), and its mapping if it is publication `token`; raises ShmpipeError if it is gone."""
     from .table import open_table
+    publisher = token[0] if token else "?"
     try:
         table = open_table(name, allow_other_owner)
     except ShmpipeError as failure:
         if failure.errno != ENOENT:
             raise
-        raise _gone(name, f"The table was unpublished after this object was pickled (it was published by pid {token[0]})") from None
+        raise _gone(name, f"The table was unpublished after this object was pickled (it was published by pid {publisher})") from None
     entry = getattr(_last, "entry", None)
     if entry is None or entry.name != name:
         raise _gone(name, "This process cannot tell which publication of the name it opened (/proc/self/maps shows no file "
                           "for the mapping), so it cannot check that it is the table this object was pickled from")
-    if entry.token != tuple(token):
+    if entry.token != tuple(token or ()):
         raise _gone(name, f"The table this object was pickled from is gone: the name now holds a table published again "
-                          f"(by pid {entry.token[0]}; the pickled one was published by pid {token[0]})")
+                          f"(by pid {entry.token[0]}; the pickled one was published by pid {publisher})")
     return table, entry
 
 
