@@ -5,6 +5,7 @@ import { expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { python, pythonEnv } from "../scripts/python.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 
@@ -42,6 +43,23 @@ test("the R parallel story: 4 PSOCK workers get a table by name, beside clusterE
   expect(copied).toBeGreaterThan(3.5 * 64); // a copy each
   expect(segmentsOf("r-parallel")).toEqual([]);
   expect(readdirSync("/dev/shm").filter((name) => name.startsWith("shmpipe.psock-"))).toEqual([]);
+}, 120_000);
+
+test("the Python pool story: 4 workers of a ProcessPoolExecutor and a multiprocessing.Pool get a table by name, beside pickling it", () => {
+  const run = Bun.spawnSync([python(), "examples/python-pool/pool.py", "--mib", "64"], { cwd: root, env: pythonEnv(), stdout: "pipe", stderr: "pipe" });
+  const output = `${run.stdout}${run.stderr}`;
+  expect(run.exitCode, output).toBe(0);
+  expect(output).toContain("4 spawned Python workers sum a 64 MiB features table (16 columns x 524,288 rows); every answer checked");
+  for (const pool of ["ProcessPoolExecutor", "multiprocessing.Pool"]) {
+    const row = (name: string) => output.split("\n").find((line) => line.startsWith(`${pool}: ${name}`))!.slice(50).trim().split(/ {2,}/);
+    const [byName, copy] = row("bytes pickled per worker").map((cell) => Number(cell.replaceAll(",", "")));
+    expect(byName).toBeLessThan(1024); // a name, not values
+    expect(copy).toBeGreaterThan(64 * 2 ** 20);
+    const [shared, copied] = row("workers' Pss growth").map((cell) => Number(cell.replace(/[, ]|MiB/g, "")));
+    expect(shared).toBeLessThan(1.2 * 64); // about one copy among the four
+    expect(copied).toBeGreaterThan(3.5 * 64); // a copy each
+  }
+  expect(readdirSync("/dev/shm").filter((name) => name.startsWith("shmpipe.pool-"))).toEqual([]);
 }, 120_000);
 
 test("the template: Python writes, TypeScript sums in place", () => {

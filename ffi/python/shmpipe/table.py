@@ -11,6 +11,7 @@ from typing import Union
 
 import pyarrow as pa
 
+from . import pickling as _pickling
 from ._core import ARROW, ENOENT, OPEN_TABLE, Error, lib
 from .arrow import _Checker, _Records, _Sender, ipc_messages
 from .channel import DEFAULT_READY_TIMEOUT, Reader, create_writer, open_flags
@@ -29,6 +30,13 @@ class PublishedTable:
         self.owner_pid = lib.shmp_segment_creator_pid(segment.pointer)
         self._segment = segment
         self._unpublished = False
+        self._token = _pickling.token_of(segment.pointer, segment.base)
+
+    def __reduce__(self):
+        """Pickles as the table's name (and a token of this publication):
+        unpickled, in any process, it is the table opened (open_table), or a
+        GoneTable if the table was unpublished or published again since."""
+        return _pickling.reduce_published(self.name, self._token)
 
     def unpublish(self) -> None:
         """Removes the name (a persistent table's too, also after close());
@@ -94,8 +102,10 @@ def unpublish(name: str, allow_other_owner: bool = False) -> None:
 
 def open_table(name: str, allow_other_owner: bool = False, ready_timeout: float = DEFAULT_READY_TIMEOUT, wait: float = 0.0) -> pa.Table:
     """The table published as `name` (waiting up to `wait` seconds for it to
-    be published); its buffers view the segment in place."""
+    be published); its buffers view the segment in place. It, and any part
+    of it (columns, slices, batches, arrays), pickles by name (pickling.py)."""
     segment = Segment.open(name, open_flags(allow_other_owner) | OPEN_READ_ONLY_DATA | OPEN_TABLE, ready_timeout, wait)
+    _pickling.register(segment, allow_other_owner)  # what views this mapping pickles by name
     ready_ns = int(ready_timeout * 1e9)
     with Reader(segment, lambda pointer, errp: lib.shmp_table_open(pointer, ready_ns, errp)) as reader:
         try:
