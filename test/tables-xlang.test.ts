@@ -6,7 +6,7 @@
 // (TypeScript → R and R → Python are in test/r.test.ts, Python → TypeScript
 // in test/table.test.ts, Go → Go in ffi/go.)
 import { afterEach, expect, test } from "bun:test";
-import { makeTable, Utf8, vectorFromArray } from "apache-arrow";
+import { makeVector, Table, Utf8, vectorFromArray } from "apache-arrow";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -95,8 +95,8 @@ test("R → Go and R → TypeScript: a table R published opens in both, value fo
 test("TypeScript → Go: a table TypeScript published opens in Go, value for value", async () => {
   const name = tableName("ts-table-to-go");
   const rows = 1000;
-  using _published = publish(name, makeTable({
-    value: Float64Array.from({ length: rows }, (_, i) => i + 1),
+  using _published = publish(name, new Table({
+    value: makeVector(Float64Array.from({ length: rows }, (_, i) => i + 1)),
     label: vectorFromArray(Array.from({ length: rows }, (_, i) => `row ${i + 1}`), new Utf8()),
   }));
   expect(JSON.parse(await finished(spawnGo(["table-open", name])))).toEqual({
