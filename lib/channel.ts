@@ -31,17 +31,23 @@ export function createWriter(name: string, options?: CreateOptions): Writer {
 
 /** Writes to a channel another process created. */
 export function openWriter(name: string, options?: OpenOptions): Writer {
-  const segment = Segment.open(name, options);
+  const segment = Segment.open(name, options, "read-write");
   return attach(segment, core.shmp_writer_attach, (handle, err) => new Writer(segment, handle, err));
 }
 
 /** Creates the channel and reads from it. Closing the reader removes the name. */
 export function createReader(name: string, options?: CreateOptions): Reader {
   const segment = Segment.create(name, options);
+  try {
+    segment.protectRecords(); // as every reader's: another reader's records are not its to change
+  } catch (error) {
+    segment.close();
+    throw error;
+  }
   return attach(segment, core.shmp_reader_attach, (handle, err) => new Reader(segment, handle, err));
 }
 
-/** Reads from a channel another process created. */
+/** Reads from a channel another process created (its records mapped read-only). */
 export function openReader(name: string, options?: OpenOptions): Reader {
   const segment = Segment.open(name, options);
   return attach(segment, core.shmp_reader_attach, (handle, err) => new Reader(segment, handle, err));

@@ -4,7 +4,7 @@ export { Writer } from "./writer.ts";
 export { COPY_BELOW, Message, Reader } from "./reader.ts";
 export { ShmpipeError, type Operation } from "./errors.ts";
 export { type CreateOptions, DEFAULT_CAPACITY, type OpenOptions, NAME_PREFIX, shmPath, unlink } from "./segment.ts";
-export { DEFAULT_SPIN, DEFAULT_TIMEOUT_MS, SPIN_FOREVER, type WaitOptions } from "./options.ts";
+export { DEFAULT_READY_TIMEOUT_MS, DEFAULT_SPIN, DEFAULT_TIMEOUT_MS, SPIN_FOREVER, type WaitOptions } from "./options.ts";
 export { ArrowWriter } from "./arrow/writer.ts";
 export { ArrowReader } from "./arrow/reader.ts";
 export { copyBatch } from "./arrow/ipc.ts";

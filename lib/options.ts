@@ -1,14 +1,20 @@
-// Defaults shared by writers and readers, and their conversion for the core.
+// Defaults shared by writers and readers, and their conversion for the
+// core. The numbers are the core's (shmp_constant), the same in every
+// binding; this file only gives them in milliseconds.
+import { constant } from "./errors.ts";
 
-/** How long a send or receive waits for the other side unless told otherwise. */
-export const DEFAULT_TIMEOUT_MS = 30_000;
+/** How long a send or receive waits for the other side unless told otherwise (30 s). */
+export const DEFAULT_TIMEOUT_MS = constant("DEFAULT_TIMEOUT_NS") / 1e6;
 
 /**
- * Polls before sleeping on the futex. Enough to catch a peer that answers
- * within a few microseconds without a syscall; small enough that an idle
- * waiter gives its core back almost at once.
+ * Polls before sleeping on the futex (256). Enough to catch a peer that
+ * answers within a few microseconds without a syscall; small enough that an
+ * idle waiter gives its core back almost at once.
  */
-export const DEFAULT_SPIN = 256;
+export const DEFAULT_SPIN = constant("DEFAULT_SPIN");
+
+/** How long opening a channel waits for a creator still setting it up (2 s). */
+export const DEFAULT_READY_TIMEOUT_MS = constant("DEFAULT_READY_TIMEOUT_NS") / 1e6;
 
 /** Spin until the timeout: lowest latency, one core busy while waiting. */
 export const SPIN_FOREVER = 0xffffffff;

@@ -1,12 +1,17 @@
 // The reading end of a channel.
 //
 // A record of COPY_BELOW bytes or more arrives as a zero-copy view into
-// shared memory: a subarray of one ArrayBuffer over the whole mapping,
+// shared memory: a subarray of one ArrayBuffer over the whole record ring,
 // which costs the same at any size. It is valid until released; after that
 // the writer may overwrite the memory it shows (it stays mapped, so reading
 // it is safe, but the bytes are no longer the record's). copy() keeps a
-// record's data past release. close() detaches the mapping's buffer, so
+// record's data past release. close() detaches the ring's buffer, so
 // every view of it reads as empty from then on.
+//
+// The records are mapped read-only in every reader (the header, where the
+// reader's position is kept, stays writable): with fan-out, other readers
+// read the same bytes. A write into a zero-copy view faults: the process
+// ends by SIGSEGV at the written address. Change a copy() instead.
 //
 // Why not one detachable ArrayBuffer per record, so release could empty the
 // view: Bun's toArrayBuffer costs grow with the length it covers (0.5 µs at
@@ -29,7 +34,7 @@ export const COPY_BELOW = 512;
 
 /** One received record. */
 export class Message implements Disposable {
-  /** The payload: in shared memory if `zeroCopy`, else a private copy. Use it until release(). */
+  /** The payload: in shared memory, read-only, if `zeroCopy`, else a private copy. Use it until release(). */
   readonly bytes: Uint8Array;
   /** The channel it came from. */
   readonly channel: string;
@@ -72,8 +77,14 @@ export class Reader implements Disposable, AsyncIterable<Message> {
   #handle: Address | null;
   /** The zero-copy message handed out and not yet released. */
   #current: Message | null = null;
-  /** The whole mapping: small records are copied out of it, larger ones are views of it. Detached on close. */
+  /**
+   * The record ring (read-only memory): small records are copied out of
+   * it, larger ones are views of it. Not the header: a view's `buffer`
+   * reaches no byte a reader could change. Detached on close.
+   */
   readonly #mapped: Uint8Array;
+  /** Where the ring starts in the segment (the core's offsets count from the segment's start). */
+  readonly #ringAt: number;
   readonly #waiter = new Waiter();
   #closing = false;
   /** The core's error out-parameter for this reader's calls. */
@@ -83,7 +94,8 @@ export class Reader implements Disposable, AsyncIterable<Message> {
     this.#segment = segment;
     this.#handle = handle;
     this.#err = err;
-    this.#mapped = new Uint8Array(segment.view(0, segment.size));
+    this.#ringAt = segment.ringOffset;
+    this.#mapped = new Uint8Array(segment.view(this.#ringAt, segment.size - this.#ringAt));
   }
 
   get name(): string {
@@ -207,7 +219,7 @@ export class Reader implements Disposable, AsyncIterable<Message> {
     const handle = this.#handle!;
     // Asked of the core rather than passed back through a typed array: the
     // address of a small typed array can go stale when the engine moves it.
-    const offset = core.shmp_reader_offset(handle) as number;
+    const offset = (core.shmp_reader_offset(handle) as number) - this.#ringAt;
     if (length < COPY_BELOW) {
       const copy = this.#mapped.slice(offset, offset + length);
       core.shmp_reader_release(handle, this.#err);

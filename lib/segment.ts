@@ -4,10 +4,12 @@
 // TypeScript users, and asks the C core for every decision: the name, the
 // size, the checks, the wait for a creator still at work, and the sentence
 // of every failure. The core's shmp_segment then holds the mapping and its
-// reference count (views hold references; the last one unmaps). What is
-// this file's own: remembering the names this process created and removing
-// them on exit and on Ctrl-C.
+// reference count (views hold references; the last one unmaps), and its
+// registry the names this process must remove. What is this file's own:
+// telling that registry what only the binding knows, and calling it at exit
+// and on Ctrl-C.
 import { type Address, core, cString, dieBySignal, errno, libc, mappedBuffer, sleepSync } from "./ffi/bun.ts";
+import { DEFAULT_READY_TIMEOUT_MS } from "./options.ts";
 import { Code, constant, coreError, errorBuffer, type Operation, setInterruptHandler, usageError } from "./errors.ts";
 
 const O_RDONLY = 0o0, O_RDWR = 0o2, O_CREAT = 0o100, O_EXCL = 0o200, O_NONBLOCK = 0o4000, O_CLOEXEC = 0o2000000;
@@ -20,6 +22,7 @@ const Call = {
   SHM_UNLINK: constant("CALL_SHM_UNLINK"),
 };
 const ALLOW_OTHER_OWNER = constant("OPEN_ALLOW_OTHER_OWNER");
+const READ_ONLY_DATA = constant("OPEN_READ_ONLY_DATA");
 const WAIT_FOR_NAME = constant("OPEN_WAIT_FOR_NAME");
 const INSPECT = constant("OPEN_INSPECT");
 
@@ -36,7 +39,7 @@ export interface CreateOptions {
 export interface OpenOptions {
   /** Open a segment created by another user (refused by default). */
   allowOtherOwner?: boolean;
-  /** How long to wait for a segment that is being created (default 2000 ms). */
+  /** How long to wait for a segment that is being created (default DEFAULT_READY_TIMEOUT_MS, 2 s). */
   readyTimeoutMs?: number;
   /**
    * How long to wait for a channel that does not exist yet (default 0: it
@@ -44,6 +47,9 @@ export interface OpenOptions {
    */
   waitMs?: number;
 }
+
+/** Whether a segment opened by this process may write into its records: only a writer's may. */
+export type DataAccess = "read-only" | "read-write";
 
 /** The core's verdict on a failed call: the error it wrote into `err`. */
 function failed(err: Uint8Array): never {
@@ -89,8 +95,16 @@ function count(n: number): number {
 }
 
 // ---- names this process must remove ----------------------------------------
+//
+// The core keeps the list (one registry for every binding, by pid: see
+// ffi/core/src/owned.c). It records a name when shmp_segment_format sets
+// the segment up; this file tells it the rest: a name this process answers
+// for without creating it (removeAtExit), a name that is to outlive the
+// process (keepName), a name this binding removed itself with libc's
+// shm_unlink (removeName). Closing a created segment removes its name only
+// while the core has it as this process's (shmp_owned_unlink). At exit the
+// core removes what is left.
 
-const ownedNames = new Set<string>();
 let cleanupInstalled = false;
 
 function unlinkName(name: string, err: Uint8Array): number {
@@ -100,13 +114,8 @@ function unlinkName(name: string, err: Uint8Array): number {
 /** A name this process does not create but answers for (a pipeline's tables): removed at exit, and on the signals below. */
 export function removeAtExit(name: string): void {
   installCleanup();
-  ownedNames.add(name);
-}
-
-function removeOwnedNames(): void {
   const err = errorBuffer();
-  for (const name of ownedNames) unlinkName(name, err);
-  ownedNames.clear();
+  if (core.shmp_owned_add(cString(name), err) !== 0) failed(err);
 }
 
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
@@ -114,26 +123,40 @@ type Signal = (typeof SIGNALS)[number];
 const SIGNAL_NUMBERS: Record<number, Signal> = { 2: "SIGINT", 15: "SIGTERM", 1: "SIGHUP" };
 
 /**
- * What SIGINT, SIGTERM and SIGHUP do to a process that created names: if
+ * What SIGINT, SIGTERM and SIGHUP do to a process that owns names (the
+ * core's policy, shmp_owned_unlink_on_signals, applied from JavaScript): if
  * the program listens for the signal itself, nothing here (it decides, and
  * its exit removes the names); if not, the names go and the signal takes
  * its default course (the process ends by it).
  */
 function onSignal(signal: Signal): void {
   if (process.listenerCount(signal) > 1) return;
-  removeOwnedNames();
+  core.shmp_owned_unlink_all();
   dieBySignal(signal);
 }
 
-// Names this process created are removed on exit and on those signals.
+// Why JavaScript listeners rather than the core's handlers
+// (shmp_owned_unlink_on_signals, which Python, Go and R use): Bun installs
+// its own sigaction for a signal when the first JavaScript listener for it
+// is added, replacing whatever C handler was there, and restores SIG_DFL
+// when the last one is removed (measured with sigaction(2) on Bun 1.4).
+// The core's handler would go the moment the program started listening,
+// and with it the core's wrapper that ends blocked waits
+// (shmp_interrupt_waits_on_signals, installed once): a program that
+// listened after its first channel could no longer stop a recvSync with
+// Ctrl-C. Listening ourselves keeps Bun's handler installed, and wrapped,
+// for the life of the process; the program's later listeners only join
+// ours. The decisions stay the core's: what to remove, and when a signal
+// is the program's (its listener, here; its handler, in C).
+//
 // JavaScript listeners cannot run while a synchronous FFI call blocks (a
-// recvSync, a send on a full ring): the core is asked to end its waits when
-// one of the signals arrives, and the binding then acts as the listener
-// would (signalInterrupted, called for every -EINTR a core call returns).
+// recvSync, a send on a full ring): the core ends its waits when one of the
+// signals arrives, and the binding then acts as the listener would
+// (signalInterrupted, called for every -EINTR a core call returns).
 function installCleanup(): void {
   if (cleanupInstalled) return;
   cleanupInstalled = true;
-  process.on("exit", removeOwnedNames);
+  process.on("exit", () => core.shmp_owned_unlink_all());
   for (const signal of SIGNALS) process.on(signal, onSignal);
   core.shmp_interrupt_waits_on_signals();
   setInterruptHandler(signalInterrupted);
@@ -170,6 +193,7 @@ export class Segment {
     const cname = cString(name);
     const size = core.shmp_create_size(cname, count(options.capacity ?? DEFAULT_CAPACITY), options.mode ?? 0o600, err) as number;
     if (size < 0) failed(err);
+    installCleanup(); // before the name exists: its removal on a signal is set up already
     const fd = libc.shm_open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, options.mode ?? 0o600);
     if (fd < 0) syscallFailed(err, "create", name, Call.SHM_OPEN, errno());
     // Created: from here on, every failure must remove the name again.
@@ -180,10 +204,9 @@ export class Segment {
       const rc = libc.posix_fallocate(fd, 0, size);
       if (rc !== 0) syscallFailed(err, "create", name, Call.FALLOCATE, rc, size);
       base = mapFd(fd, size, "create", name, err);
+      // Formatted, the name is this process's in the core's registry.
       const handle = core.shmp_segment_format(cname, base, size, err) as Address | null;
       if (handle === null) failed(err);
-      installCleanup();
-      ownedNames.add(name);
       return new Segment(name, handle, base, size, true);
     } catch (error) {
       if (base) libc.munmap(base, size);
@@ -194,8 +217,14 @@ export class Segment {
     }
   }
 
-  static open(name: string, options: OpenOptions = {}): Segment {
-    return Segment.#open(name, options, false);
+  /**
+   * Opens a segment another process created. Its records are mapped
+   * read-only (the header, where a reader keeps its position, stays
+   * writable) unless `access` is "read-write", which only a writer asks
+   * for: with fan-out, no reader may change what another reads.
+   */
+  static open(name: string, options: OpenOptions = {}, access: DataAccess = "read-only"): Segment {
+    return Segment.#open(name, options, access === "read-only" ? READ_ONLY_DATA : 0);
   }
 
   /**
@@ -206,17 +235,18 @@ export class Segment {
    * could write to.
    */
   static inspect(name: string, options: Pick<OpenOptions, "allowOtherOwner"> = {}): Segment {
-    return Segment.#open(name, { allowOtherOwner: options.allowOtherOwner, readyTimeoutMs: 0 }, true);
+    return Segment.#open(name, { allowOtherOwner: options.allowOtherOwner, readyTimeoutMs: 0 }, INSPECT);
   }
 
-  static #open(name: string, options: OpenOptions, inspect: boolean): Segment {
+  static #open(name: string, options: OpenOptions, access: number): Segment {
+    const inspect = access === INSPECT;
     const err = errorBuffer();
     const path = shmName(name, "open", err);
     const cname = cString(name);
     const waitMs = options.waitMs ?? 0;
     // With waitMs, one limit for both: the name to appear, then the header.
-    const readyTimeoutNs = nanoseconds(waitMs > 0 ? waitMs : (options.readyTimeoutMs ?? 2000));
-    const flags = (options.allowOtherOwner ? ALLOW_OTHER_OWNER : 0) | (waitMs > 0 ? WAIT_FOR_NAME : 0) | (inspect ? INSPECT : 0);
+    const readyTimeoutNs = nanoseconds(waitMs > 0 ? waitMs : (options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS));
+    const flags = (options.allowOtherOwner ? ALLOW_OTHER_OWNER : 0) | (waitMs > 0 ? WAIT_FOR_NAME : 0) | access;
     const start = performance.now();
     let fd: number;
     // O_NONBLOCK: a FIFO planted under the name would block the open for ever (the core refuses it below).
@@ -259,16 +289,39 @@ export class Segment {
     return this.#closed;
   }
 
+  /**
+   * Maps the records read-only from now on, for a reader of a segment this
+   * process created (one it opened had them mapped so by the core): the
+   * header stays writable, as the reader's position is kept there. A write
+   * into a received view then faults (SIGSEGV) instead of changing what the
+   * other readers of the record see.
+   */
+  protectRecords(): void {
+    const err = errorBuffer();
+    if (core.shmp_segment_protect_records(this.handle, err) !== 0) failed(err);
+  }
+
+  /** Where the record ring starts: it is the last `capacity` bytes of the segment (the core checked that). */
+  get ringOffset(): number {
+    return this.size - (core.shmp_segment_capacity(this.handle) as number);
+  }
+
   /** The name outlives this process: neither close() nor exit removes it any more. */
   keepName(): void {
-    ownedNames.delete(this.name);
+    core.shmp_owned_forget(cString(this.name));
   }
 
   /** Drops this segment's reference and, if this process created it, removes the name. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.owned && ownedNames.delete(this.name)) unlinkName(this.name, errorBuffer());
+    // Only while the name is still this process's: kept, or removed already
+    // (perhaps made again since by another process), it is not ours to
+    // remove. Asking and removing is one call of the core, so that no
+    // other thread's change to the registry comes between the two. close()
+    // throws nothing: a removal that fails leaves a stale name, which
+    // `shmpipe gc` removes.
+    if (this.owned) core.shmp_owned_unlink(cString(this.name), errorBuffer());
     core.shmp_segment_unref(this.handle);
   }
 }
@@ -303,6 +356,6 @@ export function unlink(name: string): void {
 export function removeName(name: string, op: "unlink" | "unpublish", missingOk = false): void {
   const err = errorBuffer();
   const errorNumber = unlinkName(name, err);
-  ownedNames.delete(name);
+  core.shmp_owned_forget(cString(name));
   if (errorNumber !== 0 && !(missingOk && errorNumber === ENOENT)) syscallFailed(err, op, name, Call.SHM_UNLINK, errorNumber);
 }

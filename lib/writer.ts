@@ -1,5 +1,6 @@
 // The writing end of a channel: send() copies bytes in with one core call;
 // claim() lends a view of ring memory to fill in place, commit() publishes.
+import { writeSync } from "node:fs";
 import { type Address, core } from "./ffi/bun.ts";
 import { Code, coreError, usageError } from "./errors.ts";
 import type { Segment } from "./segment.ts";
@@ -7,6 +8,7 @@ import { untrack } from "./open-ends.ts";
 import { spinOf, timeoutNs, type WaitOptions } from "./options.ts";
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 export class Writer implements Disposable {
   readonly #segment: Segment;
@@ -70,6 +72,26 @@ export class Writer implements Disposable {
     this.#detachClaim();
   }
 
+  /**
+   * Publishes the claimed record through the core's Arrow sender of this
+   * writer (lib/arrow/writer.ts), which checks the message first: a message
+   * no reader could read is refused unpublished (EARROW). Either way the
+   * claim is over. Returns the message's kind.
+   */
+  commitArrow(sender: Address): number {
+    this.#live("send");
+    if (!this.#claimed) throw usageError(Code.STATE, this.name, "send", "claim() a record first");
+    const kind = core.shmp_arrow_sender_commit(sender, this.#claimedLength, this.#err);
+    this.#detachClaim();
+    if (kind < 0) throw coreError(this.#err);
+    return kind;
+  }
+
+  /** The core's shmp_writer*, for the Arrow sender made over it. */
+  get handle(): Address {
+    return this.#live("send");
+  }
+
   /** Gives the claimed space back unpublished. */
   abort(): void {
     const handle = this.#live("abort");
@@ -111,7 +133,13 @@ export class Writer implements Disposable {
     const handle = this.#handle;
     if (handle === null) return;
     // Waits only when records would be lost; a signal ends it (EINTR).
-    const rc = core.shmp_writer_linger(handle, timeoutNs(options), spinOf(options), this.#err);
+    // Such a wait is said once, before it starts, on stderr (the core words it).
+    const timeout = timeoutNs(options);
+    const notice = new Uint8Array(512);
+    const length = core.shmp_writer_linger_notice(handle, timeout, notice, notice.length) as number;
+    // (Written at once: the wait blocks this thread, and a buffered line would come after it.)
+    if (length > 0) writeSync(2, `${decoder.decode(notice.subarray(0, Math.min(length, notice.length - 1)))}\n`);
+    const rc = core.shmp_writer_linger(handle, timeout, spinOf(options), this.#err);
     if (rc !== 0 && rc !== Code.TIMEOUT) throw coreError(this.#err);
     this.#release();
     const lost = core.shmp_writer_close_checked(handle, this.#err);

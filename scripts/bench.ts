@@ -12,6 +12,7 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { python } from "./python.ts";
 import { isR, rCases, rReport } from "./bench/r-cases.ts";
+import { isPools, poolCases, poolsReport } from "./bench/pools.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const baselines = join(root, "ffi/core/build/baselines");
@@ -24,9 +25,9 @@ interface Result {
   mibps?: number;
 }
 
-/** A case's group, for --only: the C baselines, TypeScript's channel cases, its Arrow hand-off cases, the Go cases, the R cases. */
-type Group = "c" | "ts" | "ts-arrow" | "go" | "r";
-const GROUPS: Group[] = ["c", "ts", "ts-arrow", "go", "r"];
+/** A case's group, for --only: the C baselines, TypeScript's channel cases, its Arrow hand-off cases, the Go cases, the R cases, Python's worker pools. */
+type Group = "c" | "ts" | "ts-arrow" | "go" | "r" | "pools";
+const GROUPS: Group[] = ["c", "ts", "ts-arrow", "go", "r", "pools"];
 
 /** The Go programs (built once per run) and the CSV file their case reads. */
 interface GoTools {
@@ -51,6 +52,7 @@ function cases(quick: boolean, go: GoTools): [Group, string][] {
     ...handoffCases(quick).map((command): [Group, string] => ["ts-arrow", command]),
     ...goCases(quick, go, rtts, spins, sizes).map((command): [Group, string] => ["go", command]),
     ...rCases(quick, root, go.bench).map((command): [Group, string] => ["r", command]),
+    ...poolCases(quick, root).map((command): [Group, string] => ["pools", command]),
   ];
 }
 
@@ -188,7 +190,7 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-const isGo = (r: Result) => !isR(r.case) && (r.case.includes("Go") || r.case.startsWith("CSV of market ticks"));
+const isGo = (r: Result) => !isR(r.case) && !isPools(r.case) && (r.case.includes("Go") || r.case.startsWith("CSV of market ticks"));
 
 function report(results: Map<string, Result & { runs: number }>, command: string): string {
   const get = (name: string) => results.get(name)?.value ?? NaN;
@@ -207,7 +209,7 @@ function report(results: Map<string, Result & { runs: number }>, command: string
     "",
     "| case | result | runs |",
     "|---|---:|---:|",
-    ...[...results.values()].filter((r) => !isGo(r) && !isR(r.case)).map((r) => `| ${r.case} | ${r.value.toLocaleString("en-US")} ${r.unit}${r.mibps !== undefined ? ` (${r.mibps.toLocaleString("en-US")} MiB/s)` : ""} | ${r.runs} |`),
+    ...[...results.values()].filter((r) => !isGo(r) && !isR(r.case) && !isPools(r.case)).map((r) => `| ${r.case} | ${r.value.toLocaleString("en-US")} ${r.unit}${r.mibps !== undefined ? ` (${r.mibps.toLocaleString("en-US")} MiB/s)` : ""} | ${r.runs} |`),
     "",
     "| ratio | value |",
     "|---|---:|",
@@ -242,9 +244,11 @@ the medians and ratios. --quick does a tenth of the work per case; --only
 runs some groups of cases: a comma-separated list of c (the C baselines),
 ts (TypeScript channels), ts-arrow (TypeScript Arrow hand-off), go (the Go
 package and shmpipe-csv), r (Go -> R hand-off and the PSOCK story; needs
-the R package in .rlib, which \`npm run setup\` installs). --write puts the
+the R package in .rlib, which \`npm run setup\` installs), pools (Python
+worker pools get a table by name or pickled by value). --write puts the
 report into docs/BENCHMARKS.md: the main results when every group ran, the
-Go section when go ran, the R section when r ran.
+Go section when go ran, the R section when r ran, the pools section when
+pools ran.
 \`npm run bench\` installs hyperfine.`);
     return;
   }
@@ -313,7 +317,12 @@ Go section when go ran, the R section when r ran.
       console.log(`\n${text}`);
       if (values.write) writeResults(text, R_BEGIN, R_END);
     }
-    if (values.write && !everything && !only.includes("go") && !only.includes("r")) console.error("shmpipe bench: --write rewrites the main results only after a run of every group");
+    if (only.includes("pools")) {
+      const text = poolsReport(results, command, values.quick);
+      console.log(`\n${text}`);
+      if (values.write) writeResults(text, POOLS_BEGIN, POOLS_END);
+    }
+    if (values.write && !everything && !only.includes("go") && !only.includes("r") && !only.includes("pools")) console.error("shmpipe bench: --write rewrites the main results only after a run of every group");
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -325,6 +334,8 @@ const GO_BEGIN = "<!-- go results: written by `shmpipe bench --write` (with the 
 const GO_END = "<!-- end of go results -->";
 const R_BEGIN = "<!-- r results: written by `shmpipe bench --write` (with the r group) -->";
 const R_END = "<!-- end of r results -->";
+const POOLS_BEGIN = "<!-- pools results: written by `shmpipe bench --write` (with the pools group) -->";
+const POOLS_END = "<!-- end of pools results -->";
 
 function writeResults(text: string, begin: string, end: string): void {
   const path = join(root, "docs/BENCHMARKS.md");

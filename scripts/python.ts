@@ -2,8 +2,9 @@
 // environment (.venv, made by scripts/setup.sh with the pinned pyarrow),
 // never the machine's python3, and the environment that makes the binding
 // of this checkout (ffi/python) importable. (Pipelines, which also run
-// outside a checkout, fall back to python3: lib/pipeline/runtimes.ts, which
-// owns both paths.)
+// outside a checkout, choose their interpreter by their python option,
+// VIRTUAL_ENV, this .venv or python3: lib/pipeline/runtimes.ts, which owns
+// both paths.)
 import { existsSync } from "node:fs";
 import { pythonBinding, venvPython } from "../lib/pipeline/runtimes.ts";
 

@@ -3,9 +3,10 @@
 import { describe, expect, test } from "bun:test";
 import { addressOf, core } from "../lib/ffi/bun.ts";
 import { Segment } from "../lib/segment.ts";
-import { chownSync, readFileSync, statSync } from "node:fs";
-import { COPY_BELOW, createReader, createWriter, openReader, openWriter, shmPath, ShmpipeError } from "../lib/index.ts";
-import { errorOf, spawnFixture, uniqueName } from "./helpers.ts";
+import { chownSync, existsSync, readFileSync, statSync } from "node:fs";
+import { makeTable } from "apache-arrow";
+import { ArrowReader, ArrowWriter, COPY_BELOW, copyBatch, createReader, createWriter, openReader, openWriter, shmPath, ShmpipeError, unlink } from "../lib/index.ts";
+import { errorOf, spawnFixture, uniqueName, waitForLine } from "./helpers.ts";
 
 function pair(capacity = 64 * 1024) {
   const name = uniqueName("pair");
@@ -121,6 +122,27 @@ describe("views and lifetimes", () => {
     expect(errorOf(() => message.copy()).code).toBe("ESTATE");
   });
 
+  test("a released Arrow batch's columns may show later batches; closing the reader empties them; copyBatch() keeps one", () => {
+    using p = pair(32 * 1024);
+    const writer = new ArrowWriter(p.writer);
+    const reader = new ArrowReader(p.reader);
+    writer.write(makeTable({ v: Float64Array.from({ length: 1000 }, (_, i) => i) }));
+    const batch = reader.readSync()!;
+    const kept = copyBatch(batch);
+    const column = batch.getChild("v")!.data[0]!.values as Float64Array;
+    reader.release();
+    // The writer wraps around the 32 KiB ring and reuses that space.
+    for (let k = 1; k <= 6; k++) {
+      writer.write(makeTable({ v: new Float64Array(1000).fill(100 + k) }));
+      reader.readSync();
+    }
+    expect(column[5]).not.toBe(5);
+    expect(column[5]! > 100).toBe(true);
+    reader.close();
+    expect(column.length).toBe(0); // detached, not dangling
+    expect(kept.getChild("v")!.get(5)).toBe(5);
+  });
+
   test("records below COPY_BELOW bytes are private copies, their space freed at once", () => {
     using p = pair(4096);
     p.writer.send(new Uint8Array(COPY_BELOW - 1).fill(3));
@@ -168,19 +190,21 @@ describe("views and lifetimes", () => {
     writer.send(new Uint8Array(COPY_BELOW).fill(7));
     const claim = writer.claim(64);
     const view = reader.recvSync()!.bytes;
-    expect(mappedRegions(name)).toBe(2);
+    // The writer's mapping, and the reader's in two parts: its header
+    // (where its position is kept) writable, the records read-only.
+    expect(mappedRegions(name)).toEqual(["r--s", "rw-s", "rw-s"]);
     writer.close();
     reader.close();
     expect(claim.length).toBe(0);
     expect(view.length).toBe(0); // detached, not dangling
-    expect(mappedRegions(name)).toBe(0);
+    expect(mappedRegions(name)).toEqual([]);
   });
 });
 
-/** Mappings of the segment `name` in this process, from /proc/self/maps. */
-function mappedRegions(name: string): number {
+/** The permissions of each mapped region of the segment `name` in this process (from /proc/self/maps), sorted. */
+function mappedRegions(name: string): string[] {
   const maps = readFileSync("/proc/self/maps", "utf8");
-  return maps.split("\n").filter((line) => line.includes(`shmpipe.${name}`)).length;
+  return maps.split("\n").filter((line) => line.includes(`shmpipe.${name}`)).map((line) => line.split(" ")[1]!).sort();
 }
 
 describe("waiting", () => {
@@ -333,4 +357,20 @@ describe("segments", () => {
     expect(core.shmp_segment_refs(segment.handle)).toBe(1);
     segment.close();
   });
+});
+
+test("a creator's close leaves alone a name it no longer owns: removed by name, then made again by another process", async () => {
+  const name = uniqueName("remade");
+  const writer = createWriter(name, { capacity: 4096 });
+  unlink(name);
+  const other = spawnFixture("blocked-creator.ts", ["recv", name]);
+  try {
+    await waitForLine(other, (line) => line === "ready");
+    writer.close();
+    expect(existsSync(shmPath(name))).toBe(true); // the other process's channel
+  } finally {
+    other.kill("SIGTERM"); // its creator removes it
+    await other.exited;
+  }
+  expect(existsSync(shmPath(name))).toBe(false);
 });

@@ -191,6 +191,21 @@ test("cat --consume --limit stops early, and a table's pretty batches are headed
   expect(result.out.trim().split("\n")).toHaveLength(4); // the batch line, the header, two rows
 });
 
+test("unpublish of a name nobody published: one line about a table, with the name a typo away", async () => {
+  const kept = uniqueName("kept");
+  const publisher = spawnFixture("table-publish.ts", [kept]); // publishes to persist and exits
+  await publisher.exited;
+  try {
+    const typo = kept.replace("kept", "kpet");
+    const missing = await shmpipe("unpublish", typo);
+    oneErrorLine(missing, /^shmpipe unpublish: unpublish on segment ".*" failed: No such file or directory \[ENOENT\]\. No table by that name is published: publish it first, or check the name\. Did you mean ".*"\?$/m);
+    expect(missing.err).toContain(`Did you mean "${kept}"?`);
+    expect(missing.err).not.toContain("channel");
+  } finally {
+    expect((await shmpipe("unpublish", kept)).code).toBe(0);
+  }
+});
+
 test("rm removes names, refuses what is not a shmpipe segment, and says so in one line", async () => {
   const name = uniqueName("cli-rm");
   await segment("channel", name, "1");

@@ -1,9 +1,10 @@
 // The npm package as a user gets it: `npm pack`, then a fresh Bun project
 // outside the repository adds the tarball (and apache-arrow, its peer) and
-// runs a writer and a reader from there, without a C compiler in sight.
+// runs a writer and a reader from there, without a C compiler in sight;
+// installed with npm, its command runs without Bun on PATH.
 // Also: a second copy of apache-arrow in one process is refused clearly.
 import { afterAll, expect, test } from "bun:test";
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { uniqueName } from "./helpers.ts";
@@ -65,8 +66,7 @@ test("the npm tarball installs into a fresh Bun project and works there", async 
   expect(await reader.exited, await new Response(reader.stderr).text()).toBe(0);
   expect(rest.trim()).toBe(`total ${10 * (999 * 1000) / 2}`);
 
-  // The bin's shebang asks for \`bun\` on the PATH, as a Bun user has it
-  // (npm's bun package names its binary bun.exe).
+  // \`bun x shmpipe\` too (the launcher finds the bun package's binary; without bun on PATH: the next test).
   const bin = join(work, "bin");
   mkdirSync(bin);
   symlinkSync(bun, join(bin, "bun"));
@@ -74,6 +74,59 @@ test("the npm tarball installs into a fresh Bun project and works there", async 
   expect(help.code, help.err).toBe(0);
   expect(help.out).toContain("usage: shmpipe <command>");
 }, 120_000);
+
+test("installed with npm, node_modules/.bin/shmpipe runs with the Bun the package depends on, without bun on PATH", () => {
+  const packed = run(["npm", "pack", "--json", "--pack-destination", work], root);
+  expect(packed.code, packed.err).toBe(0);
+  const [{ filename }] = JSON.parse(packed.out) as [{ filename: string }];
+  const app = join(work, "npm-app");
+  mkdirSync(app);
+  writeFileSync(join(app, "package.json"), JSON.stringify({ name: "npm-app", private: true, type: "module" }));
+  const installed = run(["npm", "install", "--no-audit", "--no-fund", join(work, filename), "apache-arrow@21.2.0"], app);
+  expect(installed.code, installed.err).toBe(0);
+  writeFileSync(join(app, "pipeline.ts"), `
+import { Pipeline } from "shmpipe";
+const p = new Pipeline("npm-bin", { cwd: import.meta.dir });
+p.fn("hello", ({ log }) => log("ran by " + process.execPath));
+await p.run({ quiet: true });
+`);
+  // The PATH of a machine without Bun: every directory that holds a bun left out.
+  const path = (process.env.PATH ?? "").split(":").filter((dir) => dir && !existsSync(join(dir, "bun"))).join(":");
+  expect(Bun.which("bun", { PATH: path })).toBeNull();
+  const help = run([join(app, "node_modules/.bin/shmpipe"), "--help"], app, { PATH: path });
+  expect(help.code, help.err).toBe(0);
+  expect(help.out).toContain("usage: shmpipe <command>");
+  const ran = run([join(app, "node_modules/.bin/shmpipe"), "run", "pipeline.ts"], app, { PATH: path });
+  expect(ran.code, ran.err).toBe(0);
+  expect(ran.out).toMatch(new RegExp(`^\\[hello\\] ran by ${app}/node_modules/`, "m"));
+
+  // A Python stage of that project: the machine's python3 has no shmpipe
+  // (nor pyarrow): the error names it and how to pick another; with a
+  // virtual environment active (here: the clone's, with its binding on
+  // PYTHONPATH), the stage runs that environment's python.
+  writeFileSync(join(app, "stage.py"), "import shmpipe, pyarrow, sys\nprint(sys.executable)\n");
+  writeFileSync(join(app, "python.ts"), `
+import { Pipeline, PipelineError } from "shmpipe";
+const p = new Pipeline("npm-python", { cwd: import.meta.dir });
+p.python("stage", "stage.py");
+try {
+  await p.run({ quiet: true });
+} catch (error) {
+  if (!(error instanceof PipelineError)) throw error;
+  console.error(error.message);
+  process.exit(1);
+}
+`);
+  const { VIRTUAL_ENV: _, PYTHONPATH: __, ...bare } = process.env;
+  const machine = Bun.spawnSync([join(app, "node_modules/.bin/shmpipe"), "run", "python.ts"], { cwd: app, env: { ...bare, PATH: path }, stdout: "pipe", stderr: "pipe" });
+  const said = machine.stderr.toString();
+  expect(machine.exitCode, said).toBe(1);
+  expect(said).toContain(`its interpreter was python3 (${Bun.which("python3", { PATH: path })}, from PATH), which has no module "shmpipe": choose another with the python option of the stage or of the pipeline`);
+  const venv = join(root, ".venv");
+  const active = run([join(app, "node_modules/.bin/shmpipe"), "run", "python.ts"], app, { PATH: path, VIRTUAL_ENV: venv, PYTHONPATH: join(root, "ffi/python") });
+  expect(active.code, active.err).toBe(0);
+  expect(active.out).toContain(`[stage] ${venv}/bin/python`);
+}, 300_000);
 
 test("a table from a second copy of apache-arrow is refused with a sentence that says so", () => {
   // A project whose apache-arrow is not the one lib/ resolves: a copy of it.

@@ -2,11 +2,12 @@
 // crashes and signals, and after each case nothing left in /dev/shm and no
 // stage process still running.
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { channelName, NAME_PREFIX, openReader, openTable, Pipeline, PipelineError, type Summary } from "../lib/index.ts";
-import { spawnFixture, uniqueName, waitForLine } from "./helpers.ts";
+import { venvPython } from "../lib/pipeline/runtimes.ts";
+import { spawnCli, spawnFixture, uniqueName, waitForLine } from "./helpers.ts";
 
 const fixtures = new URL("./fixtures/pipeline/", import.meta.url).pathname;
 // Go stages are built into a cache of this test file's own.
@@ -211,6 +212,35 @@ describe("failures", () => {
     expectNothingLeft(name, stagePids(summary));
   });
 
+  test("an uncaught PipelineError prints its sentence, not the library's source or stack", async () => {
+    const name = uniqueName("bare");
+    const child = spawnFixture("pipeline/bare-run.ts", [name]);
+    const [code, stderr] = await Promise.all([child.exited, new Response(child.stderr).text()]);
+    expect(code).toBe(1);
+    expect(stderr).toContain(`PipelineError: pipeline ${name}: stage "broken" (python fail.py) exited with status 3; no other stage was running`);
+    expect(stderr).toContain("  | something broke: no such symbol ZZZ");
+    expect(stderr).not.toContain("lib/pipeline");
+    expect(stderr).not.toMatch(/^ +at /m); // no stack frames
+    expect(stderr).not.toMatch(/^\d+ \| /m); // no source lines
+    expect(segmentsOf(name)).toEqual([]);
+  });
+
+  test("a stage that creates a channel the runner made is told that a stage opens its channels", async () => {
+    const name = uniqueName("creates");
+    const p = new Pipeline(name, { cwd: fixtures });
+    const numbers = p.channel("numbers", { capacity: 4096 });
+    p.python("creator", "creates-its-channel.py", { writes: [numbers] });
+    p.fn("reader", async ({ channels }) => {
+      using reader = openReader(channels.numbers!);
+      for await (const _ of reader);
+    }, { reads: [numbers] });
+    const error = await failureOf(p.run({ quiet: true, print: () => {} }));
+    const tail = error.stderrTail.join("\n");
+    expect(tail).toContain(`create on segment "${name}-${process.pid}-numbers" failed: File exists [EEXIST]. It is a channel of the pipeline that started this process (SHMPIPE_CHANNEL_NUMBERS), created by its runner (pid ${process.pid}). A pipeline stage opens its channels (open_writer, open_reader): the runner created them`);
+    expect(tail).not.toContain("Pick another name");
+    expectNothingLeft(name, stagePids(error.summary!));
+  });
+
   test("a stage killed by SIGKILL fails the run, naming the signal", async () => {
     const name = uniqueName("crash");
     const p = new Pipeline(name, { cwd: fixtures });
@@ -266,11 +296,91 @@ describe("failures", () => {
   }, 60_000);
 });
 
+describe("which interpreter runs a stage", () => {
+  /** `dir`/bin/python: an interpreter of its own path (a link to the project's). */
+  function interpreterIn(dir: string): string {
+    mkdirSync(join(dir, "bin"), { recursive: true });
+    symlinkSync(venvPython, join(dir, "bin/python"));
+    return join(dir, "bin/python");
+  }
+
+  test("the stage's python option, else the pipeline's, else VIRTUAL_ENV's python", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "shmpipe-interpreters-"));
+    const saved = process.env.VIRTUAL_ENV;
+    try {
+      const [own, shared, active] = ["own", "shared", "active"].map((name) => interpreterIn(join(dir, name)));
+      const name = uniqueName("python-option");
+      const p = new Pipeline(name, { cwd: fixtures, python: shared });
+      p.python("own", "which-python.py", { python: join(dir, "own/bin/python") });
+      p.python("shared", "which-python.py");
+      const { lines, print } = collect();
+      await p.run({ quiet: true, print });
+      expect(lines.sort()).toEqual([`[own] python ${own}`, `[shared] python ${shared}`]);
+
+      process.env.VIRTUAL_ENV = join(dir, "active");
+      const q = new Pipeline(uniqueName("virtual-env"), { cwd: fixtures });
+      q.python("active", "which-python.py");
+      const seen = collect();
+      await q.run({ quiet: true, print: seen.print });
+      expect(seen.lines).toEqual([`[active] python ${active}`]);
+      expect(segmentsOf(name)).toEqual([]);
+    } finally {
+      if (saved === undefined) delete process.env.VIRTUAL_ENV;
+      else process.env.VIRTUAL_ENV = saved;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("an interpreter that lacks a module, or cannot start: the error names it, where it came from, and how to choose another", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "shmpipe-interpreters-"));
+    const saved = process.env.VIRTUAL_ENV;
+    try {
+      const python = interpreterIn(join(dir, "env"));
+      const p = new Pipeline(uniqueName("no-module"), { cwd: fixtures });
+      p.python("needy", "needs-module.py", { python });
+      const missing = await failureOf(p.run({ quiet: true, print: () => {} }));
+      expect(missing.message).toContain(`its interpreter was ${python} (from the stage's python option), which has no module "shmpipe_test_absent_module": choose another with the python option of the stage or of the pipeline (new Pipeline(name, { python: "/path/to/venv/bin/python" })), or activate a virtual environment (VIRTUAL_ENV)`);
+
+      process.env.VIRTUAL_ENV = join(dir, "no-such-env");
+      const q = new Pipeline(uniqueName("no-python"), { cwd: fixtures });
+      q.python("lost", "which-python.py");
+      const absent = await failureOf(q.run({ quiet: true, print: () => {} }));
+      expect(absent.message).toContain(`its interpreter was ${dir}/no-such-env/bin/python (from the activated virtual environment, VIRTUAL_ENV): choose another with the python option`);
+
+      delete process.env.VIRTUAL_ENV;
+      const lacking = new Pipeline(uniqueName("no-package"), { cwd: fixtures });
+      lacking.rscript("needy", "needs-package.R");
+      const noPackage = await failureOf(lacking.run({ quiet: true, print: () => {} }));
+      expect(noPackage.message).toContain(`its interpreter was Rscript (${Bun.which("Rscript")}, from PATH), which has no package "shmpipetestabsentpackage": choose another with the rscript option of the stage or of the pipeline`);
+
+      const r = new Pipeline(uniqueName("no-rscript"), { cwd: fixtures, rscript: "no-such-Rscript" });
+      r.rscript("counter", "count_reader.R");
+      const noR = await failureOf(r.run({ quiet: true, print: () => {} }));
+      expect(noR.message).toContain("its interpreter was no-such-Rscript (not found on PATH): choose another with the rscript option of the stage or of the pipeline");
+    } finally {
+      if (saved === undefined) delete process.env.VIRTUAL_ENV;
+      else process.env.VIRTUAL_ENV = saved;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("the go option picks the toolchain that builds Go stages, and a missing one is named", async () => {
+    const p = new Pipeline(uniqueName("no-go"), { cwd: fixtures });
+    const numbers = p.channel("numbers");
+    p.go("producer", "./go-numbers", { writes: [numbers], go: "/nonexistent/go" });
+    p.fn("reader", () => {}, { reads: [numbers] });
+    const error = await failureOf(p.run({ quiet: true }));
+    expect(error.message).toContain("could not run /nonexistent/go (from the stage's go option) (Go 1.25 or later is needed)");
+    expect(error.message).toContain("choose another with the go option of the stage or of the pipeline");
+  });
+});
+
 describe("signals to the runner", () => {
-  /** Starts test/fixtures/pipeline/endless.ts and waits until both its stages run. */
-  async function startEndless(grace: number, ignoreTerm: boolean) {
+  /** Starts test/fixtures/pipeline/endless.ts (through `shmpipe run` if `cli`) and waits until both its stages run. */
+  async function startEndless(grace: number, ignoreTerm: boolean, { cli = false, loud = false } = {}) {
     const name = uniqueName("signal");
-    const child = spawnFixture("pipeline/endless.ts", [name, String(grace), ...(ignoreTerm ? ["--ignore-term"] : [])]);
+    const args = [name, String(grace), ...(ignoreTerm ? ["--ignore-term"] : []), ...(loud ? ["--loud"] : [])];
+    const child = cli ? spawnCli(["run", `${fixtures}endless.ts`, ...args]) : spawnFixture("pipeline/endless.ts", args);
     const pids: number[] = [];
     for (let i = 0; i < 2; i++) pids.push(Number((await waitForLine(child, (line) => / pid \d+$/.test(line))).split(" pid ")[1]));
     await waitForLine(child, (line) => line === "ready");
@@ -291,6 +401,15 @@ describe("signals to the runner", () => {
     expect(code).toBe(130);
     expect(stderr).toBe(`shmpipe: SIGINT: stopped pipeline ${name} (stages waiter, reader); removed its segment`);
     expect(performance.now() - started).toBeLessThan(4000); // SIGTERM was enough: no wait for the grace period
+    expectNothingLeft(name, pids);
+  });
+
+  test("Ctrl-C to `shmpipe run` of a pipeline that is not quiet: one line on stderr, exit 130", async () => {
+    const { name, child, pids } = await startEndless(5000, false, { cli: true, loud: true });
+    child.kill("SIGINT");
+    const { code, stderr } = await ended(child);
+    expect(code).toBe(130);
+    expect(stderr.split("\n")).toEqual([`shmpipe: SIGINT: stopped pipeline ${name} (stages waiter, reader); removed its segment`]);
     expectNothingLeft(name, pids);
   });
 

@@ -5,6 +5,7 @@ import { existsSync } from "node:fs";
 import { makeTable, Table } from "apache-arrow";
 import { createReader, openTable, publish, shmPath, unpublish } from "../lib/index.ts";
 import { rowsOf, sampleTables } from "./fixtures/arrow-tables.ts";
+import { python as python3, pythonEnv } from "../scripts/python.ts";
 import { errorOf, finished, inSegment, spawnFixture, spawnPython, uniqueName, waitForLine } from "./helpers.ts";
 
 
@@ -128,4 +129,28 @@ test("persistence is asked for: a table published without it goes with its publi
   expect([refused.code, refused.op]).toEqual(["EBADARG", "unpublish"]);
   expect(refused.message).toContain("It is a channel (or a table still being published), not a published table");
   expect(existsSync(shmPath(channel))).toBe(true);
+});
+
+test("a table name that is not published: the sentence is about a table, and suggests the name a typo away", () => {
+  const name = uniqueName("features");
+  const typo = name.replace("features", "featurs");
+  using _published = publish(name, makeTable({ x: new Float64Array(4) }));
+  const table = `No table by that name is published: publish it first, or check the name. Did you mean "${name}"?`;
+  const opened = errorOf(() => openTable(typo));
+  expect([opened.code, opened.op, opened.segment]).toEqual(["ENOENT", "open_table", typo]);
+  expect(opened.message).toBe(`open_table on segment "${typo}" failed: No such file or directory [ENOENT]. ${table}`);
+  const removed = errorOf(() => unpublish(typo));
+  expect([removed.code, removed.op]).toEqual(["ENOENT", "unpublish"]);
+  expect(removed.message).toContain(table);
+  // Python's unpublish: the same sentence, from the same core call. (Its
+  // open_table gets it once it opens with the core's OPEN_TABLE flag.)
+  const python = Bun.spawnSync([python3(), "-c", `
+import shmpipe, sys
+try:
+    shmpipe.unpublish(sys.argv[1])
+except shmpipe.ShmpipeError as error:
+    print(error)
+`, typo], { env: pythonEnv(), stdout: "pipe", stderr: "pipe" });
+  expect(python.exitCode, python.stderr.toString()).toBe(0);
+  expect(python.stdout.toString().trim()).toBe(`unpublish on segment "${typo}" failed: No such file or directory [ENOENT]. ${table}`);
 });

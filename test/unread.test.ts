@@ -20,6 +20,28 @@ test("a creator's close waits for a reader that comes late, which then reads eve
   expect(JSON.parse((await finished(reader)).replace(/^attached\n/, ""))).toEqual(["one", "two", "three"]);
 });
 
+test("a creator's close that waits for a reader says once, on stderr, what it waits for and how long, as the wait starts", async () => {
+  const name = uniqueName("notice");
+  const writer = spawnFixture("lingering-writer.ts", [name]);
+  await waitForLine(writer, (line) => line === "sent");
+  const stderr = writer.stderr.getReader();
+  let said = "";
+  const started = performance.now();
+  while (!said.includes("\n")) {
+    const chunk = await stderr.read();
+    if (chunk.done) break;
+    said += new TextDecoder().decode(chunk.value);
+  }
+  expect(performance.now() - started).toBeLessThan(5000); // at the start of the 30 s wait, not at its end
+  expect(said).toBe(`shmpipe: closing "${name}" waits up to 30 s for a reader: none has opened the channel, and its 3 records (384 bytes) go with its name if none comes\n`);
+  const reader = spawnFixture("late-reader.ts", [name, "0"]);
+  await waitForLine(writer, (line) => line === "closed");
+  for (let chunk = await stderr.read(); !chunk.done; chunk = await stderr.read()) said += new TextDecoder().decode(chunk.value);
+  expect(await writer.exited).toBe(0);
+  expect(said.trim().split("\n")).toHaveLength(1); // once
+  expect(JSON.parse((await finished(reader)).replace(/^attached\n/, ""))).toEqual(["one", "two", "three"]);
+});
+
 test("a creator's close with no reader ever throws EUNREAD, naming the records lost", () => {
   const name = uniqueName("unread");
   const writer = createWriter(name, { capacity: 4096 });

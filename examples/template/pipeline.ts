@@ -1,7 +1,7 @@
 // Your own pipeline, in two languages: bun examples/template/pipeline.ts
 // Python writes Arrow batches; TypeScript reads them in place. (In your
 // project, import from "shmpipe" instead of the clone's lib.)
-import { ArrowReader, openReader, Pipeline } from "../../lib/index.ts";
+import { ArrowReader, openReader, Pipeline, PipelineError } from "../../lib/index.ts";
 
 const p = new Pipeline("squares", { cwd: import.meta.dir });
 const numbers = p.channel("numbers", { capacity: 16 << 20 });
@@ -17,4 +17,12 @@ p.fn("total", async ({ channels, log }) => {
   log(`${rows} rows, sum of squares ${total}`);
 }, { reads: [numbers] });
 
-await p.run();
+try {
+  await p.run();
+} catch (error) {
+  // A stage failed: the message names it, how it ended and the end of its
+  // stderr. Every stage has been stopped and every segment removed.
+  if (!(error instanceof PipelineError)) throw error;
+  console.error(error.message);
+  process.exit(1);
+}

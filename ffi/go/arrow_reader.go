@@ -90,10 +90,13 @@ func (a *ArrowReader) Read(ctx context.Context) (arrow.RecordBatch, error) {
 			return batch, nil
 		}
 		err := a.ipc.Err()
+		if err != nil {
+			a.src.refuseLast()
+		}
 		a.ipc.Release()
 		a.ipc = nil
 		if err != nil {
-			return nil, errorOf(err)
+			return nil, a.src.errorOf(err)
 		}
 		// The stream ended: a new schema starts the next one, or the writer closed.
 		if !a.src.newStream {
@@ -125,15 +128,17 @@ func (a *ArrowReader) start() error {
 	}
 	reader, err := ipc.NewReaderFromMessageReader(a.src)
 	if err != nil {
-		return errorOf(err)
+		a.src.refuseLast()
+		return a.src.errorOf(err)
 	}
 	a.ipc = reader
 	a.schema = reader.Schema()
 	return nil
 }
 
-// errorOf unwraps arrow-go's wrapping of this package's own errors.
-func errorOf(err error) error {
+// errorOf unwraps arrow-go's wrapping of this package's own errors, and
+// words arrow-go's own as the channel's.
+func (s *messageSource) errorOf(err error) error {
 	var ours *Error
 	if errors.As(err, &ours) {
 		return ours
@@ -143,7 +148,7 @@ func errorOf(err error) error {
 			return known
 		}
 	}
-	return usageError(ErrArrow.Code, "recv", "", "arrow-go could not load the message: "+err.Error())
+	return usageError(ErrArrow.Code, s.op, s.segment, "arrow-go could not load the message: "+err.Error())
 }
 
 // record is one message's bytes and how to give them back.
@@ -155,10 +160,11 @@ type record struct {
 // messageSource is arrow-go's MessageReader over the records of a channel
 // or a published table.
 type messageSource struct {
-	fetch   func(context.Context) (*record, error)
-	ctx     context.Context
-	checker *C.shmp_arrow_checker
-	reader  *Reader // the channel's reader, for the core's rule on joining mid-stream; nil for a table
+	segment, op string // what errors name
+	fetch       func(context.Context) (*record, error)
+	ctx         context.Context
+	checker     *C.shmp_arrow_checker
+	reader      *Reader // the channel's reader, for the core's rule on joining mid-stream; nil for a table
 	// The current stream's schema and dictionaries, in order: a new decoder
 	// is given them again.
 	known []*ipc.Message
@@ -179,7 +185,7 @@ func newMessageSource(segment, op string, fetch func(context.Context) (*record, 
 	if checker == nil {
 		return nil, fromCore(&e)
 	}
-	return &messageSource{fetch: fetch, ctx: context.Background(), checker: checker}, nil
+	return &messageSource{segment: segment, op: op, fetch: fetch, ctx: context.Background(), checker: checker}, nil
 }
 
 // rewind queues the known schema and dictionaries for a new decoder; with
@@ -284,6 +290,27 @@ func (s *messageSource) check(message []byte) (int, error) {
 func (s *messageSource) hand(message *ipc.Message) *ipc.Message {
 	s.last = message
 	return message
+}
+
+// refuseLast takes the message arrow-go just refused out of the stream's
+// known schema and dictionaries, so that no later decoder is given it
+// again: a dictionary arrow-go could not take (a delta to one never sent)
+// is dropped, a schema it could not read drops the stream. Either way the
+// next schema starts clean (each decoder has a dictionary memo of its own).
+func (s *messageSource) refuseLast() {
+	for i, message := range s.known {
+		if message != s.last {
+			continue
+		}
+		if i == 0 {
+			s.forget()
+		} else {
+			message.Release()
+			s.known = append(s.known[:i], s.known[i+1:]...)
+		}
+		break
+	}
+	s.releaseLast()
 }
 
 func (s *messageSource) releaseLast() {

@@ -3,6 +3,7 @@ package shmpipe
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"runtime"
@@ -97,20 +98,27 @@ func arrowPair(t *testing.T, capacity int) (*ArrowReader, *ArrowWriter, *Reader)
 	return reader, NewArrowWriter(w), r
 }
 
-// mappedRange is where this process maps a channel's segment.
+// mappedRange is where this process maps a channel's segment (a reader's
+// mapping is two regions: the header read-write, the records read-only).
 func mappedRange(t *testing.T, name string) (uintptr, uintptr) {
 	t.Helper()
 	maps, _ := os.ReadFile("/proc/self/maps")
+	var first, last uint64
 	for _, line := range strings.Split(string(maps), "\n") {
 		if strings.HasSuffix(line, "/dev/shm/shmpipe."+name) {
 			bounds := strings.Split(strings.Fields(line)[0], "-")
 			start, _ := strconv.ParseUint(bounds[0], 16, 64)
 			end, _ := strconv.ParseUint(bounds[1], 16, 64)
-			return uintptr(start), uintptr(end)
+			if first == 0 || start < first {
+				first = start
+			}
+			last = max(last, end)
 		}
 	}
-	t.Fatalf("no mapping of %s", name)
-	return 0, 0
+	if first == 0 {
+		t.Fatalf("no mapping of %s", name)
+	}
+	return uintptr(first), uintptr(last)
 }
 
 func TestArrowBatchesRoundTripInPlace(t *testing.T) {
@@ -436,4 +444,183 @@ func refusesPatched(t *testing.T, batch arrow.RecordBatch, good []byte, patches 
 	}
 	t.Cleanup(got.Release)
 	return got, messages, at
+}
+
+// symbolBatch is one dictionary-encoded column of strings.
+func symbolBatch(symbols ...string) arrow.RecordBatch {
+	dictType := &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}
+	schema := arrow.NewSchema([]arrow.Field{{Name: "symbol", Type: dictType}}, nil)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	defer b.Release()
+	for _, symbol := range symbols {
+		b.Field(0).(*array.BinaryDictionaryBuilder).AppendString(symbol)
+	}
+	return b.NewRecordBatch()
+}
+
+// streamMessages is what an ArrowWriter sends for batches, one message each.
+func streamMessages(t *testing.T, batches ...arrow.RecordBatch) [][]byte {
+	t.Helper()
+	r, w := pair(t, 1<<20)
+	writer := NewArrowWriter(w)
+	for _, batch := range batches {
+		if err := writer.Write(context.Background(), batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close()
+	var messages [][]byte
+	for {
+		m, err := r.Recv(context.Background())
+		if err == io.EOF {
+			return messages
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		messages = append(messages, m.Copy())
+		m.Release()
+	}
+}
+
+func symbols(batch arrow.RecordBatch) []string {
+	column := batch.Column(0).(*array.Dictionary)
+	values := column.Dictionary().(*array.String)
+	var out []string
+	for i := 0; i < column.Len(); i++ {
+		out = append(out, values.Value(column.GetValueIndex(i)))
+	}
+	return out
+}
+
+// A delta for a dictionary never sent is refused (arrow-go cannot add to
+// nothing), naming the channel; the next schema starts a readable stream.
+func TestArrowDeltaForAnUnknownDictionaryLeavesTheNextStreamReadable(t *testing.T) {
+	first, grown := symbolBatch("a", "b"), symbolBatch("a", "b", "c")
+	defer first.Release()
+	defer grown.Release()
+	sent := streamMessages(t, first, grown) // schema, dictionary, batch, delta, batch
+	if len(sent) != 5 {
+		t.Fatalf("%d messages", len(sent))
+	}
+	schema, dictionary, batch, delta := sent[0], sent[1], sent[2], sent[3]
+	reader, writer, r := arrowPair(t, 1<<20)
+	ctx := context.Background()
+	for _, message := range [][]byte{schema, delta, schema, dictionary, batch, batch} {
+		if err := writer.w.Send(ctx, message); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := reader.Read(ctx)
+	var refused *Error
+	if !errors.As(err, &refused) || !errors.Is(err, ErrArrow) || refused.Segment != r.Name() ||
+		!strings.Contains(err.Error(), r.Name()) || !strings.Contains(err.Error(), "delta") {
+		t.Fatalf("the delta for a dictionary never sent: %v", err)
+	}
+	for i := 0; i < 2; i++ {
+		got, err := reader.Read(ctx)
+		if err != nil {
+			t.Fatalf("batch %d of the next stream: %v", i, err)
+		}
+		if fmt.Sprint(symbols(got)) != "[a b]" {
+			t.Fatalf("batch %d: %v", i, symbols(got))
+		}
+		got.Release()
+	}
+}
+
+// flatbuffer reads the few fields of an Arrow Message this package's tests
+// look at, with no help from the core or arrow-go (an independent reading).
+type flatbuffer []byte
+
+func (f flatbuffer) u16(at int) int { return int(f[at]) | int(f[at+1])<<8 }
+func (f flatbuffer) u32(at int) int {
+	return int(uint32(f[at]) | uint32(f[at+1])<<8 | uint32(f[at+2])<<16 | uint32(f[at+3])<<24)
+}
+func (f flatbuffer) i64(at int) int64 {
+	return int64(uint64(f.u32(at)) | uint64(f.u32(at+4))<<32)
+}
+
+// field is the position of table's field id, or 0 if absent.
+func (f flatbuffer) field(table, id int) int {
+	vtable := table - int(int32(f.u32(table)))
+	if slot := 4 + 2*id; slot < f.u16(vtable) {
+		if off := f.u16(vtable + slot); off != 0 {
+			return table + off
+		}
+	}
+	return 0
+}
+
+// sub is the table (or vector) an offset field points to.
+func (f flatbuffer) sub(table, id int) int {
+	at := f.field(table, id)
+	return at + f.u32(at)
+}
+
+// bufferOffsets are the body offsets of a batch or dictionary message's
+// buffers, its body length, and its kind (2 dictionary, 3 batch).
+func bufferOffsets(meta flatbuffer) (offsets []int64, bodyLength int64, kind int) {
+	root := meta.u32(0)
+	kind = int(meta[meta.field(root, 1)])
+	header := meta.sub(root, 2)
+	bodyLength = meta.i64(meta.field(root, 3))
+	batch := header
+	if kind == 2 {
+		batch = meta.sub(header, 1)
+	}
+	vector := meta.sub(batch, 2)
+	for i := 0; i < meta.u32(vector); i++ {
+		offsets = append(offsets, meta.i64(vector+4+16*i))
+	}
+	return offsets, bodyLength, kind
+}
+
+// shmpipe.h promises that writers lay every Arrow buffer at a 64-byte
+// boundary (arrow-go pads them to 8 only): each buffer of every message the
+// ArrowWriter sends starts at a multiple of 64 in shared memory.
+func TestArrowWriterLaysBuffersAt64ByteBoundaries(t *testing.T) {
+	r, w := pair(t, 1<<20)
+	ctx := context.Background()
+	batch := sampleBatch(11) // odd lengths: bitmaps of 2 bytes, int8 values of 11, ...
+	defer batch.Release()
+	if err := NewArrowWriter(w).Write(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	var kinds []int
+	for {
+		m, err := r.Recv(ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		record := m.Bytes
+		metaLength := int(flatbuffer(record).u32(4))
+		body := 8 + metaLength
+		if addr := uintptr(unsafe.Pointer(&record[0])); addr%64 != 0 || body%64 != 0 {
+			t.Fatalf("record at %#x, body %d bytes in", addr, body)
+		}
+		if meta := flatbuffer(record[8:]); meta[meta.field(meta.u32(0), 1)] == 1 { // the schema: no body
+			kinds = append(kinds, 1)
+			m.Release()
+			continue
+		}
+		offsets, bodyLength, kind := bufferOffsets(flatbuffer(record[8 : 8+metaLength]))
+		kinds = append(kinds, kind)
+		if len(offsets) < 2 || body+int(bodyLength) != len(record) {
+			t.Fatalf("kind %d: %d buffers, body of %d bytes in a record of %d", kind, len(offsets), bodyLength, len(record))
+		}
+		for i, offset := range offsets {
+			if offset%64 != 0 {
+				t.Fatalf("kind %d: buffer %d at offset %d of the body (offsets %v)", kind, i, offset, offsets)
+			}
+		}
+		m.Release()
+	}
+	if fmt.Sprint(kinds) != "[1 2 3]" {
+		t.Fatalf("messages of kinds %v", kinds)
+	}
 }

@@ -1,14 +1,15 @@
 package shmpipe
 
 /*
+#include <stdlib.h>
 #include "shmpipe.h"
 */
 import "C"
 
 import (
 	"context"
-	"fmt"
 	"io"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
@@ -17,16 +18,19 @@ import (
 
 // ArrowWriter sends arrow-go record batches down a channel, one Arrow IPC
 // message per record: the schema when it is new or changed, dictionaries
-// when new, replaced or grown (as deltas), then each batch; the schema and
-// every dictionary again when a reader joined mid-stream (the core tells,
-// with one load per batch). Every message
+// when new, replaced or grown (as deltas), then each batch. The rules of
+// the stream are the core's Arrow sender's (ffi/core/src/arrow_send.c):
+// when the schema and every dictionary are owed again (a reader joined
+// mid-stream, a message failed), and the check of each message before it
+// is committed. Every message
 // is written straight into its claimed record: the column buffers are
 // copied once, from the batch into the ring. The body starts on a 64-byte
-// boundary in shared memory; arrow-go places the buffers in it at multiples
-// of 8 bytes (what the Arrow format requires, and enough for any reader to
-// view them as typed arrays in place).
+// boundary in shared memory and each buffer in it at a multiple of 64 bytes
+// (the core's layout, shmp_arrow_align_buffers: arrow-go itself pads
+// buffers to 8 only), so readers view them in place at 64-byte boundaries.
 type ArrowWriter struct {
 	w      *Writer
+	name   string      // the channel's (or the table's), for errors
 	ipc    *ipc.Writer // arrow-go's encoder, which hands each message to records
 	out    payloadSink
 	schema *arrow.Schema
@@ -36,7 +40,9 @@ type ArrowWriter struct {
 type payloadSink interface {
 	ipc.PayloadWriter
 	begin(ctx context.Context)
-	failure() error // the sink's own error, which arrow-go wraps
+	failure() error   // the sink's own error, which arrow-go wraps
+	schemaOwed() bool // the next batch must come after its schema and dictionaries
+	release()         // lets go of what the sink holds in C
 }
 
 // NewArrowWriter writes Arrow batches to w. Each message is checked by the
@@ -44,20 +50,21 @@ type payloadSink interface {
 // use them) before it is committed, so a message no reader could read is
 // the writer's error, not every reader's.
 func NewArrowWriter(w *Writer) *ArrowWriter {
-	return &ArrowWriter{w: w, out: &recordPayloads{w: w}}
+	return &ArrowWriter{w: w, name: w.Name(), out: &recordPayloads{w: w}}
 }
 
-// withPayloads sends the messages elsewhere (Publish sizes a table so).
-func (a *ArrowWriter) withPayloads(sink payloadSink) *ArrowWriter {
-	a.out = sink
-	return a
+// sizing is an ArrowWriter that only measures the messages of the table
+// name (Publish sizes its segment so).
+func sizing(name string, size *footprint) *ArrowWriter {
+	size.name = name
+	return &ArrowWriter{name: name, out: size}
 }
 
 // Write sends one batch, waiting for room as ctx allows. A batch with a
 // schema other than the last one's starts a new stream on the channel.
 func (a *ArrowWriter) Write(ctx context.Context, batch arrow.RecordBatch) error {
 	a.out.begin(ctx)
-	if a.schema == nil || !a.schema.Equal(batch.Schema()) || a.readersJoined() {
+	if a.out.schemaOwed() || a.schema == nil || !a.schema.Equal(batch.Schema()) {
 		a.schema = batch.Schema()
 		// A new encoder: it sends the schema first, and no dictionary it
 		// sent before is assumed known.
@@ -70,13 +77,10 @@ func (a *ArrowWriter) Write(ctx context.Context, batch arrow.RecordBatch) error 
 	if ours := a.out.failure(); ours != nil { // rather than arrow-go's wrapping of it
 		return ours
 	}
-	return err
-}
-
-// readersJoined is true when a reader joined the channel mid-stream since
-// the last batch: it needs the schema and dictionaries again.
-func (a *ArrowWriter) readersJoined() bool {
-	return a.w != nil && a.w.ReadersJoined() > 0
+	if err != nil {
+		return usageError(ErrArrow.Code, "send", a.name, "arrow-go could not encode the batch: "+err.Error())
+	}
+	return nil
 }
 
 // WriteTable sends the batches of a table that have rows; a table without
@@ -110,10 +114,7 @@ func (a *ArrowWriter) WriteSchema(ctx context.Context, schema *arrow.Schema) err
 // Close marks end-of-stream for the readers and closes the channel's writer
 // (see Writer.Close).
 func (a *ArrowWriter) Close() error {
-	if out, ok := a.out.(*recordPayloads); ok && out.checker != nil {
-		out.checker.free()
-		out.checker = nil
-	}
+	a.out.release()
 	return a.w.Close()
 }
 
@@ -123,12 +124,15 @@ func (a *ArrowWriter) Close() error {
 //	0xFFFFFFFF | int32 metadata length | flatbuffer, zero padded | body
 //
 // with the metadata padded so that the body starts at a multiple of 64
-// bytes into the record, which itself starts on a 64-byte boundary.
+// bytes into the record, which itself starts on a 64-byte boundary, and
+// each buffer of the body at a multiple of 64 (the core's layout:
+// arrow-go pads buffers to 8 bytes only).
 type recordPayloads struct {
-	w       *Writer
-	ctx     context.Context
-	err     error
-	checker *messageSource // the core's checker of what this writer sends
+	w      *Writer
+	ctx    context.Context
+	err    error
+	layout layout
+	sender *C.shmp_arrow_sender // the core's rules of the stream; made on the first message
 }
 
 func (p *recordPayloads) Start() error              { return nil }
@@ -136,33 +140,49 @@ func (p *recordPayloads) Close() error              { return nil }
 func (p *recordPayloads) begin(ctx context.Context) { p.ctx, p.err = ctx, nil }
 func (p *recordPayloads) failure() error            { return p.err }
 
+func (p *recordPayloads) schemaOwed() bool {
+	return p.sender == nil || C.shmp_arrow_sender_schema_owed(p.sender) != 0
+}
+
+func (p *recordPayloads) release() {
+	if p.sender != nil {
+		C.shmp_arrow_sender_free(p.sender)
+		p.sender = nil
+	}
+}
+
 func (p *recordPayloads) WritePayload(payload ipc.Payload) error {
-	meta := payload.Meta()
-	defer meta.Release()
-	var body byteCounter
-	if err := payload.SerializeBody(&body); err != nil {
+	err := p.layout.of(payload, p.w.Name())
+	if err != nil {
+		p.err = err
 		return err
 	}
-	prefix := int(align64(uint64(8 + meta.Len())))
-	record, err := p.w.Claim(p.ctx, prefix+int(body))
+	if p.sender == nil {
+		if p.sender, err = p.w.newArrowSender(); err != nil {
+			p.err = err
+			return err
+		}
+	}
+	meta, body := p.layout.meta, p.layout.body
+	prefix := int(align64(uint64(8 + len(meta))))
+	record, err := p.w.Claim(p.ctx, prefix+body)
 	if err != nil {
 		p.err = err
 		return err
 	}
 	putUint32(record[0:], 0xFFFFFFFF)
 	putUint32(record[4:], uint32(prefix-8))
-	clear(record[8+copy(record[8:], meta.Bytes()) : prefix])
-	fill := sliceWriter{buf: record[prefix:]}
-	if err := payload.SerializeBody(&fill); err != nil || fill.n != int(body) {
+	clear(record[8+copy(record[8:], meta) : prefix])
+	fill := alignedBody{buf: record[prefix:], moves: p.layout.moves}
+	if err := payload.SerializeBody(&fill); err != nil {
 		p.w.Abort()
-		return fmt.Errorf("arrow body of %d bytes laid out as %d: %v", body, fill.n, err)
-	}
-	if err := p.check(record); err != nil {
-		p.w.Abort()
-		p.err = err
+		C.shmp_arrow_sender_abort(p.sender) // the readers cannot know what was meant: the schema is owed
 		return err
 	}
-	if err := p.w.Commit(len(record)); err != nil {
+	fill.finish()
+	// The core checks the message first (the metadata: the values come
+	// from arrow-go itself) and refuses it unpublished.
+	if err := p.w.commitArrow(p.sender, len(record)); err != nil {
 		p.err = err
 		return err
 	}
@@ -175,39 +195,83 @@ func putUint32(b []byte, v uint32) {
 	b[0], b[1], b[2], b[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 }
 
-// byteCounter sizes a body without copying it.
-type byteCounter int64
-
-func (c *byteCounter) Write(b []byte) (int, error) {
-	*c += byteCounter(len(b))
-	return len(b), nil
+// layout is one message as shmpipe lays it out: its metadata with the
+// buffers' offsets and the body length rewritten by the core
+// (shmp_arrow_align_buffers), and where each buffer of arrow-go's body goes.
+type layout struct {
+	meta  []byte
+	moves []C.shmp_arrow_move
+	body  int
 }
 
-// sliceWriter writes into a claimed record.
-type sliceWriter struct {
-	buf []byte
-	n   int
-}
-
-func (s *sliceWriter) Write(b []byte) (int, error) {
-	if len(b) > len(s.buf)-s.n {
-		return 0, io.ErrShortWrite
+func (l *layout) of(payload ipc.Payload, segment string) error {
+	meta := payload.Meta()
+	l.meta = append(l.meta[:0], meta.Bytes()...)
+	meta.Release()
+	if len(l.meta) == 0 {
+		return usageError(ErrArrow.Code, "send", segment, "arrow-go gave a message without metadata")
 	}
-	s.n += copy(s.buf[s.n:], b)
-	return len(b), nil
-}
-
-// check runs the core's check of a message this writer is about to commit
-// (metadata only: the values come from arrow-go itself).
-func (p *recordPayloads) check(record []byte) error {
-	if p.checker == nil {
-		checker, err := newMessageSource(p.w.Name(), "send", nil)
-		if err != nil {
-			return err
+	if len(l.moves) == 0 {
+		l.moves = make([]C.shmp_arrow_move, 16)
+	}
+	cseg := C.CString(segment)
+	defer C.free(unsafe.Pointer(cseg))
+	var e C.shmp_error
+	for {
+		var count C.uint32_t
+		n := int64(C.shmp_arrow_align_buffers(unsafe.Pointer(&l.meta[0]), C.uint64_t(len(l.meta)), &l.moves[0], C.uint32_t(len(l.moves)), &count, cseg, &e))
+		if n == int64(ErrInvalid.Code) && int(count) > len(l.moves) {
+			l.moves = make([]C.shmp_arrow_move, count)
+			continue
 		}
-		TrustValues()(checker)
-		p.checker = checker
+		if n < 0 {
+			return fromCore(&e)
+		}
+		l.moves, l.body = l.moves[:count], int(n)
+		return nil
 	}
-	_, err := p.checker.check(record)
-	return err
 }
+
+// alignedBody takes arrow-go's body as SerializeBody writes it (buffers
+// padded to 8 bytes) and writes each buffer where its move says, in a
+// claimed record, zero-filling the bytes between them: one copy.
+type alignedBody struct {
+	buf    []byte
+	moves  []C.shmp_arrow_move
+	next   int    // the move of the buffer being written, or the next
+	at     uint64 // position in arrow-go's body
+	filled uint64 // bytes of buf written or zeroed
+}
+
+func (a *alignedBody) Write(b []byte) (int, error) {
+	n := len(b)
+	for len(b) > 0 {
+		for a.next < len(a.moves) && a.at >= uint64(a.moves[a.next].from+a.moves[a.next].length) {
+			a.next++
+		}
+		if a.next == len(a.moves) { // padding after the last buffer
+			break
+		}
+		m := a.moves[a.next]
+		if from := uint64(m.from); a.at < from { // arrow-go's padding: not copied
+			skip := min(uint64(len(b)), from-a.at)
+			b, a.at = b[skip:], a.at+skip
+			continue
+		}
+		into := a.at - uint64(m.from)
+		k := min(uint64(len(b)), uint64(m.length)-into)
+		to := uint64(m.to) + into
+		if to+k > uint64(len(a.buf)) {
+			return 0, io.ErrShortWrite
+		}
+		clear(a.buf[min(a.filled, to):to])
+		copy(a.buf[to:to+k], b[:k])
+		a.filled = max(a.filled, to+k)
+		b, a.at = b[k:], a.at+k
+	}
+	a.at += uint64(len(b))
+	return n, nil
+}
+
+// finish zero-fills the body after the last buffer.
+func (a *alignedBody) finish() { clear(a.buf[min(a.filled, uint64(len(a.buf))):]) }

@@ -9,7 +9,9 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -44,13 +46,55 @@ func child(role, name string) {
 	switch role {
 	case "persistent-publisher": // lifecycle_test.go
 		publishPersistent(name)
-	case "creator-blocked-in-recv":
+	case "creator-blocked-in-recv", "opted-in-creator-blocked-in-recv":
+		if role == "opted-in-creator-blocked-in-recv" {
+			RemoveNamesOnSignals()
+		}
 		r, err := CreateReader(name, 1<<16)
 		if err != nil {
 			panic(err)
 		}
 		fmt.Println("ready")
 		r.Recv(context.Background()) // blocked until the signal ends the process
+	case "writer-with-its-own-sigterm-handler":
+		terminated := make(chan os.Signal, 1)
+		signal.Notify(terminated, syscall.SIGTERM)
+		w, err := CreateWriter(name, 1<<16)
+		if err != nil {
+			panic(err)
+		}
+		if err := w.Send(context.Background(), []byte("before")); err != nil {
+			panic(err)
+		}
+		fmt.Println("ready")
+		<-terminated
+		// The program's own graceful end, which takes its time: finish the
+		// work in hand, send the last record, then Close.
+		time.Sleep(200 * time.Millisecond)
+		if err := w.Send(context.Background(), []byte("last")); err != nil {
+			panic(err)
+		}
+		fmt.Println("closed:", w.Close())
+		os.Exit(0)
+	case "creating-reader-that-writes-into-a-record":
+		r, err := CreateReader(name, 1<<16)
+		if err != nil {
+			panic(err)
+		}
+		w, err := OpenWriter(name)
+		if err != nil {
+			panic(err)
+		}
+		if err := w.Send(context.Background(), []byte("committed")); err != nil {
+			panic(err)
+		}
+		m, err := r.Recv(context.Background())
+		if err != nil {
+			panic(err)
+		}
+		fmt.Println("ready")
+		m.Bytes[0] = 'X' // the mapping is read-only: the process faults here
+		fmt.Println("wrote")
 	case "writer-killed-mid-record":
 		w, err := OpenWriter(name)
 		if err != nil {
@@ -326,34 +370,128 @@ func TestWriterKilledMidRecord(t *testing.T) {
 	}
 }
 
-// Ctrl-C (or SIGTERM) ends a process blocked in a wait at once, and the
-// names it created go with it.
-func TestSignalEndsABlockedCreatorAndRemovesItsName(t *testing.T) {
-	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+// startChild runs this test binary as a child in the given role on the
+// channel name and waits for its "ready" line.
+func startChild(t *testing.T, role, name string) (*exec.Cmd, *bufio.Reader) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), "SHMPIPE_TEST_CHILD="+role, "SHMPIPE_TEST_CHANNEL="+name)
+	cmd.Stderr = os.Stderr
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := bufio.NewReader(out)
+	if line, _ := lines.ReadString('\n'); line != "ready\n" {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("child %s said %q", role, line)
+	}
+	return cmd, lines
+}
+
+// endedBy is the signal that ended a child, or 0 if it exited.
+func endedBy(err error) syscall.Signal {
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		if status := exit.Sys().(syscall.WaitStatus); status.Signaled() {
+			return status.Signal()
+		}
+	}
+	return 0
+}
+
+// A reader that created its channel maps the records read-only, as every
+// reader does: a write into a received record faults, it never changes
+// what another reader of the record sees.
+func TestACreatingReadersRecordsAreReadOnly(t *testing.T) {
+	name := uniqueName("creating-reader")
+	defer os.Remove("/dev/shm/shmpipe." + name) // a crash removes nothing: the test does
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), "SHMPIPE_TEST_CHILD=creating-reader-that-writes-into-a-record", "SHMPIPE_TEST_CHANNEL="+name)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	// Go's runtime ends a process that faults outside Go's heap with exit
+	// status 2 and "unexpected fault address".
+	if stdout.String() != "ready\n" || !strings.Contains(stderr.String(), "unexpected fault address") {
+		t.Fatalf("the child ended with %v, said %q after its write; stderr:\n%s", err, stdout.String(), stderr.String())
+	}
+}
+
+// A program that handles SIGTERM itself decides when it ends: the package
+// never kills it before its handler has run.
+func TestProgramsOwnSignalHandlerRuns(t *testing.T) {
+	name := uniqueName("own-handler")
+	cmd, lines := startChild(t, "writer-with-its-own-sigterm-handler", name)
+	defer cmd.Process.Kill()
+	defer os.Remove("/dev/shm/shmpipe." + name) // if the test fails half-way
+	r, err := OpenReader(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if got := recvString(t, r); got != "before" {
+		t.Fatalf("first record %q", got)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	m, err := r.Recv(ctx)
+	if err != nil {
+		t.Fatalf("the record the handler sent: %v", err)
+	}
+	if string(m.Bytes) != "last" {
+		t.Fatalf("the handler's record %q", m.Bytes)
+	}
+	m.Release()
+	if _, err := r.Recv(ctx); err != io.EOF {
+		t.Fatalf("after the handler's Close: %v", err)
+	}
+	said, _ := io.ReadAll(lines)
+	if err := cmd.Wait(); err != nil || string(said) != "closed: <nil>\n" {
+		t.Fatalf("the child ended with %v (signal %v), said %q", err, endedBy(err), said)
+	}
+	if _, err := os.Stat("/dev/shm/shmpipe." + name); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the closed writer's channel is still in /dev/shm (%v)", err)
+	}
+}
+
+// Ctrl-C (or SIGTERM, SIGHUP) ends a process blocked in a wait at once; the
+// names it created go with it where it asked for that.
+func TestSignalEndsABlockedCreatorThatAskedAndRemovesItsName(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
 		name := uniqueName("signal")
-		cmd := exec.Command(os.Args[0])
-		cmd.Env = append(os.Environ(), "SHMPIPE_TEST_CHILD=creator-blocked-in-recv", "SHMPIPE_TEST_CHANNEL="+name)
-		out, _ := cmd.StdoutPipe()
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		if line, _ := bufio.NewReader(out).ReadString('\n'); line != "ready\n" {
-			cmd.Process.Kill()
-			t.Fatalf("child said %q", line)
-		}
+		cmd, _ := startChild(t, "opted-in-creator-blocked-in-recv", name)
 		start := time.Now()
 		cmd.Process.Signal(sig)
 		err := cmd.Wait()
-		var exit *exec.ExitError
-		if !errors.As(err, &exit) || exit.Sys().(syscall.WaitStatus).Signal() != sig {
+		if endedBy(err) != sig {
+			os.Remove("/dev/shm/shmpipe." + name)
 			t.Fatalf("%v: child ended with %v", sig, err)
 		}
 		if took := time.Since(start); took > 500*time.Millisecond {
 			t.Fatalf("%v took %v to end the child", sig, took)
 		}
 		if _, err := os.Stat("/dev/shm/shmpipe." + name); !errors.Is(err, fs.ErrNotExist) {
+			os.Remove("/dev/shm/shmpipe." + name)
 			t.Fatalf("%v: the child's channel is still in /dev/shm (%v)", sig, err)
 		}
+	}
+}
+
+// A program that neither handles the signal nor asked for its names to go
+// is ended by it as Go ends any program; its names stay (for shmpipe gc).
+func TestSignalEndsABlockedCreatorThatDidNotAsk(t *testing.T) {
+	name := uniqueName("signal-kept")
+	defer os.Remove("/dev/shm/shmpipe." + name)
+	cmd, _ := startChild(t, "creator-blocked-in-recv", name)
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); endedBy(err) != syscall.SIGTERM {
+		t.Fatalf("child ended with %v", err)
+	}
+	if _, err := os.Stat("/dev/shm/shmpipe." + name); err != nil {
+		t.Fatalf("the dead creator's channel: %v", err)
 	}
 }
 
@@ -395,4 +533,36 @@ func TestOpenWaitsForTheChannelToBeCreated(t *testing.T) {
 	r := <-created
 	w.Close()
 	r.Close()
+}
+
+// The defaults are the core's numbers (shmpipe.h), whatever they become.
+func TestDefaultsAreTheCores(t *testing.T) {
+	header, err := os.ReadFile("../core/include/shmpipe.h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	define := func(name string) int64 {
+		for _, line := range strings.Split(string(header), "\n") {
+			line, _, _ = strings.Cut(line, "/*")
+			fields := strings.Fields(line)
+			if len(fields) >= 3 && fields[0] == "#define" && fields[1] == name {
+				value := strings.Join(fields[2:], "")
+				value = strings.TrimSuffix(strings.TrimPrefix(value, "INT64_C("), ")")
+				if shift := strings.Split(strings.Trim(value, "()"), "<<"); len(shift) == 2 {
+					base, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(shift[0], "u")), 10, 64)
+					bits, _ := strconv.ParseInt(strings.TrimSpace(shift[1]), 10, 64)
+					return base << bits
+				}
+				n, _ := strconv.ParseInt(strings.TrimSuffix(value, "u"), 10, 64)
+				return n
+			}
+		}
+		t.Fatalf("shmpipe.h defines no %s", name)
+		return 0
+	}
+	got := []int64{int64(DefaultSpin), int64(DefaultReadyTimeout), int64(DefaultLinger), int64(DefaultCapacity)}
+	want := []int64{define("SHMP_DEFAULT_SPIN"), define("SHMP_DEFAULT_READY_TIMEOUT_NS"), define("SHMP_DEFAULT_TIMEOUT_NS"), define("SHMP_DEFAULT_CAPACITY")}
+	if fmt.Sprint(got) != fmt.Sprint(want) || want[0] == 0 || want[3] == 0 {
+		t.Fatalf("spin, ready timeout, linger, capacity: %v; shmpipe.h: %v", got, want)
+	}
 }

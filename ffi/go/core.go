@@ -4,8 +4,11 @@
 // into this package by cgo).
 //
 // A channel has one writer and up to 32 readers, each of which sees every
-// record. The side that creates a channel owns its name: Close (or the
-// process ending, also on SIGINT/SIGTERM/SIGHUP) removes it from /dev/shm.
+// record. The side that creates a channel owns its name: Close removes it
+// from /dev/shm. The package never takes a signal by itself: a program
+// that handles none can ask for its names to go on SIGINT, SIGTERM and
+// SIGHUP with RemoveNamesOnSignals; otherwise the names of a process that
+// ended without closing stay until `shmpipe gc`.
 //
 // Received bytes are slices of shared memory: valid until the Message (or
 // the arrow.RecordBatch) is released. Keep data longer by copying it.
@@ -86,10 +89,10 @@ var (
 	ErrClosed    = sentinel("ECLOSED")    // the other end closed the channel
 	ErrPeerGone  = sentinel("EPEERGONE")  // the process at the other end died
 	ErrTooLarge  = sentinel("ETOOLARGE")  // a record larger than the channel can hold
-	ErrBusy      = sentinel("EINUSE")      // the role is held by another live process
+	ErrBusy      = sentinel("EINUSE")     // the role is held by another live process
 	ErrNotReady  = sentinel("ENOTREADY")  // the segment's creator has not finished
 	ErrState     = sentinel("ESTATE")     // a call out of order
-	ErrInvalid   = sentinel("EBADARG")     // a bad argument
+	ErrInvalid   = sentinel("EBADARG")    // a bad argument
 	ErrArrow     = sentinel("EARROW")     // a record is not a valid Arrow IPC message
 	ErrCorrupt   = sentinel("ECORRUPT")   // the segment's header or a record is corrupt
 	ErrBadMagic  = sentinel("EBADMAGIC")  // not a shmpipe segment

@@ -198,11 +198,16 @@ func TestListViewsOutsideTheirChildAreRefused(t *testing.T) {
 	defer column.Release()
 	batch := array.NewRecordBatch(arrow.NewSchema([]arrow.Field{{Name: "v", Type: column.DataType()}}, nil), []arrow.Array{column}, 3)
 	defer batch.Release()
-	// The offsets and the sizes buffers, each padded to 8 bytes.
-	got, _, _ := refusesPatched(t, batch, append(int32s(0, 1, 2, 0), int32s(1, 1, 2, 0)...), []patch{
-		{append(int32s(0, 1, 2, 0), int32s(1, 1, 9, 0)...), `Field "v" has a list view at row 2 of 9 values from offset 2, past the 4 child values there are`},
-		{append(int32s(0, 1, 2, 0), int32s(1, -1, 2, 0)...), `Field "v" has a list view of size -1 at row 1`},
-		{append(int32s(0, -3, 2, 0), int32s(1, 1, 2, 0)...), `Field "v" has a list view at row 1 starting at offset -3`},
+	// The offsets and the sizes buffers, the second 64 bytes after the first
+	// (the writers' layout).
+	views := func(offsets, sizes []int32) []byte {
+		out := int32s(offsets...)
+		return append(append(out, make([]byte, 64-len(out))...), int32s(sizes...)...)
+	}
+	got, _, _ := refusesPatched(t, batch, views([]int32{0, 1, 2}, []int32{1, 1, 2}), []patch{
+		{views([]int32{0, 1, 2}, []int32{1, 1, 9}), `Field "v" has a list view at row 2 of 9 values from offset 2, past the 4 child values there are`},
+		{views([]int32{0, 1, 2}, []int32{1, -1, 2}), `Field "v" has a list view of size -1 at row 1`},
+		{views([]int32{0, -3, 2}, []int32{1, 1, 2}), `Field "v" has a list view at row 1 starting at offset -3`},
 	})
 	if !array.RecordEqual(got, batch) {
 		t.Fatal("the good batch after the refused ones differs from the batch sent")

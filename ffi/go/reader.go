@@ -74,6 +74,11 @@ func CreateReader(name string, capacity int, options ...Option) (*Reader, error)
 	if err != nil {
 		return nil, err
 	}
+	// As every reader's: another reader's records are not this one's to change.
+	if err := seg.protectRecords(); err != nil {
+		seg.close()
+		return nil, err
+	}
 	return attachReader(seg, c)
 }
 

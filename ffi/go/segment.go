@@ -8,16 +8,22 @@ import "C"
 
 import (
 	"os"
-	"os/signal"
-	"sync"
-	"syscall"
 	"time"
 	"unsafe"
 )
 
-// DefaultReadyTimeout is how long opening waits for a channel whose creator
-// has not finished setting it up.
-const DefaultReadyTimeout = 2 * time.Second
+// The defaults are the core's (shmp_constant), the same in every language.
+var (
+	// DefaultReadyTimeout is how long opening waits for a channel whose
+	// creator has not finished setting it up.
+	DefaultReadyTimeout = time.Duration(constant("DEFAULT_READY_TIMEOUT_NS"))
+	// DefaultLinger is how long a writer's Close waits for a reader to
+	// come for records that would otherwise be lost (the core's wait).
+	DefaultLinger = time.Duration(constant("DEFAULT_TIMEOUT_NS"))
+	// DefaultCapacity is the record space to create a channel with when
+	// the program has no better figure.
+	DefaultCapacity = constant("DEFAULT_CAPACITY")
+)
 
 // Option sets how a channel is created or opened, or how its waits poll.
 type Option func(*config)
@@ -34,7 +40,7 @@ type config struct {
 }
 
 func configOf(options []Option) config {
-	c := config{mode: 0o600, readyTimeout: DefaultReadyTimeout, spin: DefaultSpin, linger: DefaultLinger}
+	c := config{mode: 0o600, readyTimeout: DefaultReadyTimeout, spin: uint32(DefaultSpin), linger: DefaultLinger}
 	for _, option := range options {
 		option(&c)
 	}
@@ -59,10 +65,6 @@ func WithWait(timeout time.Duration) Option { return func(c *config) { c.wait = 
 
 // WithSpin sets how many times a wait polls before it sleeps (default DefaultSpin).
 func WithSpin(polls int) Option { return func(c *config) { c.spin = uint32(max(polls, 0)) } }
-
-// DefaultLinger is how long a writer's Close waits for a reader to come for
-// records that would otherwise be lost.
-const DefaultLinger = 30 * time.Second
 
 // WithLinger sets how long a writer's Close waits (default DefaultLinger;
 // negative: as long as it takes) when it created the channel and no reader
@@ -89,7 +91,7 @@ type segment struct {
 	name  string
 	base  unsafe.Pointer
 	size  int
-	owned bool // this process created the name and removes it
+	owned bool // this endpoint created the name (the core's registry holds it) and removes it
 }
 
 func wrapSegment(ptr *C.shmp_segment, owned bool) *segment {
@@ -114,7 +116,8 @@ func createSegment(name string, capacity int, c config) (*segment, error) {
 	if ptr == nil {
 		return nil, fromCore(&e)
 	}
-	owned.add(name)
+	// The core recorded the name as this process's (shmp_owned_*): see
+	// RemoveNamesOnSignals for what happens to it when the process ends.
 	return wrapSegment(ptr, true), nil
 }
 
@@ -155,6 +158,7 @@ var (
 	opRecv  = C.CString("recv")
 	opClaim = C.CString("claim")
 	opOpen  = C.CString("open")
+	opSend  = C.CString("send")
 )
 
 func (s *segment) ref()   { C.shmp_segment_ref(s.ptr) }
@@ -166,16 +170,38 @@ func (s *segment) close() {
 	s.unref()
 }
 
-// forget removes the name if this process made it (mappings stay valid).
+// forget removes the name if this endpoint made it and this process still
+// owns it (the core's registry: a name unlinked or unpublished since may be
+// another process's segment now); mappings stay valid.
 func (s *segment) forget() {
-	if s.owned && owned.remove(s.name) {
-		unlinkName(s.name)
+	if s.owned {
+		s.owned = false
+		cname := C.CString(s.name)
+		defer C.free(unsafe.Pointer(cname))
+		C.shmp_owned_unlink(cname, nil)
 	}
+}
+
+// protectRecords maps the records read-only, for a reader of a segment
+// this process created (an opened one is mapped so by the core): no reader
+// can change what another reads.
+func (s *segment) protectRecords() error {
+	var e C.shmp_error
+	if C.shmp_segment_protect_records(s.ptr, &e) != 0 {
+		return fromCore(&e)
+	}
+	return nil
+}
+
+// keep lets the name outlive this process (a persistent table): the core
+// forgets it as this process's, and closing the segment leaves it.
+func (s *segment) keep() {
+	s.owned = false
+	forgetName(s.name)
 }
 
 // Unlink removes a channel's name from /dev/shm; mappings stay valid.
 func Unlink(name string) error {
-	owned.remove(name)
 	cname := C.CString(name)
 	defer C.free(unsafe.Pointer(cname))
 	var e C.shmp_error
@@ -185,51 +211,8 @@ func Unlink(name string) error {
 	return nil
 }
 
-func unlinkName(name string) {
+func forgetName(name string) {
 	cname := C.CString(name)
 	defer C.free(unsafe.Pointer(cname))
-	C.shmp_unlink(cname, nil)
-}
-
-// ownedNames are the names this process created and must remove, also when
-// it is ended by SIGINT, SIGTERM or SIGHUP: the handler removes them, then
-// lets the signal take its default course.
-type ownedNames struct {
-	sync.Mutex
-	names   map[string]bool
-	watched bool
-}
-
-var owned = ownedNames{names: map[string]bool{}}
-
-func (o *ownedNames) add(name string) {
-	o.Lock()
-	defer o.Unlock()
-	o.names[name] = true
-	if !o.watched {
-		o.watched = true
-		signals := make(chan os.Signal, 1)
-		signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-		go o.removeOnSignal(signals)
-	}
-}
-
-func (o *ownedNames) remove(name string) bool {
-	o.Lock()
-	defer o.Unlock()
-	was := o.names[name]
-	delete(o.names, name)
-	return was
-}
-
-func (o *ownedNames) removeOnSignal(signals chan os.Signal) {
-	sig := <-signals
-	o.Lock()
-	for name := range o.names {
-		unlinkName(name)
-	}
-	o.names = map[string]bool{}
-	o.Unlock()
-	signal.Reset(sig)
-	syscall.Kill(os.Getpid(), sig.(syscall.Signal))
+	C.shmp_owned_forget(cname)
 }

@@ -51,10 +51,10 @@ func Unpublish(name string, options ...Option) error {
 	cname := C.CString(name)
 	defer C.free(unsafe.Pointer(cname))
 	var e C.shmp_error
+	// The core also forgets the name as this process's: a later segment under it is another's.
 	if C.shmp_table_unpublish(cname, flags, &e) != 0 {
 		return fromCore(&e)
 	}
-	owned.remove(name) // gone: not this process's to remove any more
 	return nil
 }
 
@@ -64,25 +64,26 @@ func Unpublish(name string, options ...Option) error {
 // Unpublish(name) in any process.
 func Publish(name string, table arrow.Table, options ...Option) (*PublishedTable, error) {
 	var size footprint
-	if err := NewArrowWriter(nil).withPayloads(&size).WriteTable(context.Background(), table); err != nil {
+	if err := sizing(name, &size).WriteTable(context.Background(), table); err != nil {
 		return nil, err
 	}
-	w, err := CreateWriter(name, int(size), options...)
+	w, err := CreateWriter(name, int(size.bytes), options...)
 	if err != nil {
 		return nil, err
 	}
 	// The segment was sized for exactly these messages: nothing waits.
 	ctx, cancel := context.WithTimeout(context.Background(), 0)
 	defer cancel()
-	if err := NewArrowWriter(w).WriteTable(ctx, table); err != nil {
+	a := NewArrowWriter(w)
+	defer a.out.release()
+	if err := a.WriteTable(ctx, table); err != nil {
 		w.discard()
 		return nil, err
 	}
 	persist := configOf(options).persist
 	seg := w.seal(persist)
 	if persist { // sealed: from now on the name outlives this process
-		owned.remove(name)
-		seg.owned = false
+		seg.keep()
 	}
 	return &PublishedTable{Name: name, OwnerPid: int(C.shmp_segment_creator_pid(seg.ptr)), Persistent: persist, seg: seg}, nil
 }
@@ -178,20 +179,25 @@ func (o *oneMessage) Message() (*ipc.Message, error) {
 func (o *oneMessage) Retain()  {}
 func (o *oneMessage) Release() {}
 
-// footprint adds up the ring bytes a stream of messages takes.
-type footprint int64
+// footprint adds up the ring bytes a stream of messages takes, laid out
+// as recordPayloads lays them out.
+type footprint struct {
+	name   string
+	bytes  int64
+	layout layout
+}
 
 func (f *footprint) Start() error          { return nil }
 func (f *footprint) Close() error          { return nil }
 func (f *footprint) begin(context.Context) {}
 func (f *footprint) failure() error        { return nil }
+func (f *footprint) schemaOwed() bool      { return false }
+func (f *footprint) release()              {}
 func (f *footprint) WritePayload(payload ipc.Payload) error {
-	meta := payload.Meta()
-	defer meta.Release()
-	var body byteCounter
-	if err := payload.SerializeBody(&body); err != nil {
+	if err := f.layout.of(payload, f.name); err != nil {
 		return err
 	}
-	*f += footprint(C.shmp_record_footprint(C.uint64_t(align64(uint64(8+meta.Len())) + uint64(body))))
+	payloadBytes := align64(uint64(8+len(f.layout.meta))) + uint64(f.layout.body)
+	f.bytes += int64(C.shmp_record_footprint(C.uint64_t(payloadBytes)))
 	return nil
 }

@@ -11,10 +11,9 @@ import (
 	"time"
 )
 
-// DefaultSpin is how many times a wait polls before it sleeps on the futex:
-// enough to catch a peer that answers within microseconds without a system
-// call, few enough to give the core back almost at once.
-const DefaultSpin = 256
+// DefaultSpin is how many times a wait polls before it sleeps on the futex
+// (the core's DEFAULT_SPIN, the same in every language).
+var DefaultSpin = constant("DEFAULT_SPIN")
 
 // timeoutNs is the core's timeout for a wait under ctx: the time to its
 // deadline, or -1 (no limit: cancellation and the peer's death end it).

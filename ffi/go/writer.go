@@ -127,6 +127,37 @@ func (w *Writer) Commit(n int) error {
 	return nil
 }
 
+// newArrowSender makes the core's Arrow sender of this writer's stream
+// (arrow_writer.go), trusting the values arrow-go encoded.
+func (w *Writer) newArrowSender() (*C.shmp_arrow_sender, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.live("send"); err != nil {
+		return nil, err
+	}
+	s := C.shmp_arrow_sender_new(w.w, opSend, 1, w.err)
+	if s == nil {
+		return nil, fromCore(w.err)
+	}
+	return s, nil
+}
+
+// commitArrow publishes the claimed record through the Arrow sender s,
+// which checks the message first and refuses it unpublished (ErrArrow);
+// either way the claim is over.
+func (w *Writer) commitArrow(s *C.shmp_arrow_sender, n int) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.live("send"); err != nil {
+		return err
+	}
+	w.claimed = -1
+	if C.shmp_arrow_sender_commit(s, C.uint64_t(n), w.err) < 0 {
+		return fromCore(w.err)
+	}
+	return nil
+}
+
 // Abort gives the claimed record back unpublished.
 func (w *Writer) Abort() error {
 	w.mu.Lock()

@@ -1,8 +1,12 @@
 // Receives apache-arrow record batches from a channel. Each batch's column
-// buffers are typed-array views of the record in shared memory: nothing is
-// copied, whatever the batch size. A batch is valid until the next read,
-// release() or close(); then its views are detached (they read as empty),
-// never showing memory the writer has reused. copyBatch() keeps one longer.
+// buffers are typed-array views of the record in shared memory, mapped
+// read-only: nothing is copied, whatever the batch size (and a write into a
+// column ends the process by SIGSEGV). A batch is the record's until the
+// next read or release(): from then on the writer may reuse that memory,
+// and the views, still mapped and safe to read, show whatever it wrote
+// there (values of later batches), not the batch's. Closing the reader
+// detaches them (they read as empty). copyBatch() before release keeps a
+// batch for as long as you like.
 // Schema and dictionary messages are consumed here; dictionaries are copied
 // (they must outlive their records) and usually small.
 import type { RecordBatch, Schema, TypeMap } from "apache-arrow";
@@ -55,8 +59,9 @@ export class ArrowReader<T extends TypeMap = any> implements Disposable, AsyncIt
 
   /**
    * Every batch until end-of-stream; each is released when the next is
-   * asked for. Waits as long as the writer lives (its death ends the loop
-   * with EPEERGONE): a slow upstream is not an error.
+   * asked for (its views may then show later records). Waits as long as
+   * the writer lives (its death ends the loop with EPEERGONE): a slow
+   * upstream is not an error.
    */
   [Symbol.asyncIterator](): AsyncIterator<RecordBatch<T>> {
     return this.batches();
@@ -71,7 +76,7 @@ export class ArrowReader<T extends TypeMap = any> implements Disposable, AsyncIt
     }
   }
 
-  /** Hands the current batch's record back to the writer; its column views go empty. */
+  /** Hands the current batch's record back to the writer: its column views may show later records from then on (copyBatch() first to keep it). */
   release(): void {
     this.#current?.release();
     this.#current = null;

@@ -7,9 +7,10 @@
 // unpublishes or exits (also on Ctrl-C), unless it was published to
 // persist: then it stays until some process unpublishes it by name.
 import { RecordBatch, Table } from "apache-arrow";
-import { type Address, core } from "../ffi/bun.ts";
-import { Code, coreError, errorBuffer, usageError } from "../errors.ts";
+import { type Address, core, cString } from "../ffi/bun.ts";
+import { Code, constant, coreError, errorBuffer, ShmpipeError, usageError } from "../errors.ts";
 import { type OpenOptions, removeName, Segment } from "../segment.ts";
+import { DEFAULT_READY_TIMEOUT_MS } from "../options.ts";
 import { createWriter } from "../channel.ts";
 import { MessageDecoder } from "./decoder.ts";
 import { encodeTable } from "./ipc.ts";
@@ -87,13 +88,32 @@ export function publish(name: string, table: Table | RecordBatch, options: Publi
   return new PublishedTable(name, segment, byteLength, persist);
 }
 
+const ENOENT = constant("ENOENT");
+const CALL_SHM_OPEN = constant("CALL_SHM_OPEN");
+
+/**
+ * Segment.open() for an operation on a table by name: a missing name gets
+ * the core's sentence for `op` (a table's, with the name a typo away if
+ * one exists), not a channel's.
+ */
+function openByName(name: string, options: OpenOptions, op: "open_table" | "unpublish"): Segment {
+  try {
+    return Segment.open(name, options);
+  } catch (error) {
+    if (!(error instanceof ShmpipeError && error.errno === ENOENT)) throw error;
+    const err = errorBuffer();
+    core.shmp_syscall_failed(err, cString(op), cString(name), CALL_SHM_OPEN, -ENOENT, 0);
+    throw coreError(err);
+  }
+}
+
 /**
  * Removes the published table `name` (persistent or not) from any process
  * of its user: the core checks that it is a table, not a channel.
  * Processes that opened it keep their data.
  */
 export function unpublish(name: string, options: OpenOptions = {}): void {
-  const segment = Segment.open(name, options);
+  const segment = openByName(name, options, "unpublish");
   try {
     const err = errorBuffer();
     if (core.shmp_table_check_unpublish(segment.handle, err) !== 0) throw coreError(err);
@@ -109,13 +129,13 @@ export function unpublish(name: string, options: OpenOptions = {}): void {
  * unpublishes or exits: the mapping lives until its last view is collected.
  */
 export function openTable(name: string, options: OpenOptions = {}): Table {
-  const segment = Segment.open(name, options);
+  const segment = openByName(name, options, "open_table");
   const decoder = new MessageDecoder(name, false, "open");
   const err = errorBuffer();
   let handle: Address | null = null;
   try {
     // A private reader of the sealed table; the core waits while the publisher still writes.
-    handle = core.shmp_table_open(segment.handle, Math.round((options.readyTimeoutMs ?? 2000) * 1e6), err) as Address | null;
+    handle = core.shmp_table_open(segment.handle, Math.round((options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS) * 1e6), err) as Address | null;
     if (handle === null) throw coreError(err);
     const batches: RecordBatch[] = [];
     for (;;) {

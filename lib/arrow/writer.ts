@@ -1,16 +1,19 @@
 // Sends apache-arrow record batches and tables down a channel, one Arrow IPC
 // message per record: the schema when it is new or changed, each dictionary
-// when it is new, replaced or grown (as deltas), then the batch; and the
-// schema and every dictionary again when a reader joined mid-stream (the
-// core tells, with one load per batch). Each message
-// is written straight into its claimed record: the column buffers are copied
-// once, from the batch into shared memory, and nowhere else.
+// when it is new, replaced or grown (as deltas), then the batch. The rules
+// of the stream are the core's (its Arrow sender, ffi/core/src/arrow_send.c):
+// when the schema and every dictionary are owed again (a reader joined
+// mid-stream, a message failed), and the check of each message before it is
+// committed. What is apache-arrow's stays here: encoding, comparing schemas,
+// finding a batch's dictionaries. Each message is written straight into its
+// claimed record: the column buffers are copied once, from the batch into
+// shared memory, and nowhere else.
 import { type Data, DataType, RecordBatch, type Schema, Table, util, type Vector } from "apache-arrow";
-import { Code, usageError } from "../errors.ts";
+import { type Address, core, cString } from "../ffi/bun.ts";
+import { Code, coreError, errorBuffer, usageError } from "../errors.ts";
 import type { WaitOptions } from "../options.ts";
 import type { Writer } from "../writer.ts";
 import { type Encoded, encodeDictionary, encodeRecordBatch, encodeSchema, writeMessage } from "./ipc.ts";
-import { MessageCheck } from "./check.ts";
 
 interface SentDictionary {
   vector: Vector;
@@ -22,16 +25,18 @@ export class ArrowWriter implements Disposable {
   #schema: Schema | null = null;
   readonly #dictionaries = new Map<number, SentDictionary>();
   /**
-   * The core's check of what this writer sends, before each commit (the
-   * metadata, and dictionaries before the batches that use them; the values
-   * come from apache-arrow itself): a message no reader could read is the
-   * writer's error, not every reader's.
+   * The core's shmp_arrow_sender: it says when the schema is owed and checks
+   * each message before it is committed (the metadata, and dictionaries
+   * before the batches that use them; the values come from apache-arrow
+   * itself, so they are trusted).
    */
-  readonly #check: MessageCheck;
+  #sender: Address | null;
 
   constructor(writer: Writer) {
     this.#writer = writer;
-    this.#check = new MessageCheck(writer.name, "send", true);
+    const err = errorBuffer();
+    this.#sender = core.shmp_arrow_sender_new(writer.handle, cString("send"), 1, err) as Address | null;
+    if (this.#sender === null) throw coreError(err);
   }
 
   get name(): string {
@@ -56,7 +61,8 @@ export class ArrowWriter implements Disposable {
 
   /** Marks end-of-stream for the readers and lets go of the channel (see Writer.close). */
   close(options?: WaitOptions): void {
-    this.#check[Symbol.dispose]();
+    if (this.#sender !== null) core.shmp_arrow_sender_free(this.#sender);
+    this.#sender = null;
     this.#writer.close(options);
   }
 
@@ -65,9 +71,10 @@ export class ArrowWriter implements Disposable {
   }
 
   #sendSchema(schema: Schema, options?: WaitOptions): void {
-    // A reader that joined mid-stream needs the schema and every dictionary
-    // again; those already reading take them as a replacement of equals.
-    if (this.#writer.readersJoined() > 0) this.#schema = null;
+    // Owed (a reader joined mid-stream, a message failed): the schema and
+    // every dictionary again; those already reading take them as a
+    // replacement of equals.
+    if (core.shmp_arrow_sender_schema_owed(this.#live())) this.#schema = null;
     if (this.#schema === schema || (this.#schema !== null && util.compareSchemas(this.#schema, schema))) return;
     this.#send(encodeSchema(schema), options);
     this.#schema = schema;
@@ -90,17 +97,21 @@ export class ArrowWriter implements Disposable {
   // The core refuses a message larger than the channel can carry (ETOOLARGE,
   // with both sizes) before anything is written.
   #send(message: Encoded, options?: WaitOptions): void {
+    const sender = this.#live();
     const target = this.#writer.claim(message.byteLength, options);
     try {
       writeMessage(message, target);
-      this.#check.check(target);
     } catch (error) {
       this.#writer.abort();
-      this.#schema = null; // the next write sends its schema (and dictionaries) again
-      this.#dictionaries.clear();
+      core.shmp_arrow_sender_abort(sender);
       throw error;
     }
-    this.#writer.commit();
+    this.#writer.commitArrow(sender); // the core checks it first, and owes the schema again if it refuses
+  }
+
+  #live(): Address {
+    if (this.#sender === null) throw usageError(Code.CLOSED, this.name, "send", "this Arrow writer was closed");
+    return this.#sender;
   }
 }
 

@@ -21,10 +21,21 @@ const libc = dlopen("libc.so.6", {
   signal: { args: [i32, pointer], returns: pointer },
   raise: { args: [i32], returns: i32 },
   __errno_location: { args: [], returns: pointer },
+  dlopen: { args: [pointer, i32], returns: pointer },
+  dlvsym: { args: [pointer, pointer, pointer], returns: pointer },
+  dlclose: { args: [pointer], returns: i32 },
 }).symbols;
 
 /** The C core's ABI this binding is written for (SHMP_ABI in shmpipe.h). */
 const CORE_ABI = 1;
+
+/**
+ * The newest version node of ffi/core/shmpipe.map whose calls this binding
+ * binds, and one call of that node to ask the dynamic linker for. Raise it
+ * with the first call bound from a newer node.
+ */
+const NEWEST_NODE = { node: "SHMPIPE_1.1", call: "shmp_owned_unlink_all" } as const;
+const RTLD_NOW = 0x2, RTLD_NOLOAD = 0x4;
 
 /**
  * Where the C core is: $SHMPIPE_LIB, else the build for this machine in
@@ -47,6 +58,7 @@ const symbols = {
   shmp_segment_adopt: { args: [pointer, pointer, u64, u32, u32, i64, i64, pointer], returns: pointer },
   shmp_segment_check_file: { args: [pointer, u32, pointer], returns: i32 },
   shmp_segment_capacity: { args: [pointer], returns: u64_fast },
+  shmp_segment_protect_records: { args: [pointer, pointer], returns: i32 },
   shmp_segment_creator_pid: { args: [pointer], returns: u32 },
   shmp_segment_range: { args: [pointer, u64, u64, pointer, pointer], returns: i32 },
   shmp_segment_ref: { args: [pointer], returns: none },
@@ -62,6 +74,7 @@ const symbols = {
   shmp_writer_close: { args: [pointer], returns: none },
   shmp_writer_drain: { args: [pointer, i64, u32, pointer], returns: i32 },
   shmp_writer_linger: { args: [pointer, i64, u32, pointer], returns: i32 },
+  shmp_writer_linger_notice: { args: [pointer, i64, pointer, u64], returns: i64_fast },
   shmp_writer_close_checked: { args: [pointer, pointer], returns: i32 },
   shmp_writer_readers_joined: { args: [pointer], returns: u32 },
   shmp_reader_close: { args: [pointer], returns: none },
@@ -81,8 +94,19 @@ const symbols = {
   shmp_reader_release: { args: [pointer, pointer], returns: i32 },
   shmp_reader_wait: { args: [pointer, i64, u32, pointer], returns: i32 },
   shmp_reader_next: { args: [pointer, pointer, i64, u32, pointer], returns: i64_fast },
+  shmp_owned_add: { args: [pointer, pointer], returns: i32 },
+  shmp_owned_forget: { args: [pointer], returns: none },
+  shmp_owned_unlink: { args: [pointer, pointer], returns: i32 },
+  shmp_owned_count: { args: [], returns: i32 },
+  shmp_owned_unlink_all: { args: [], returns: i32 },
+  shmp_owned_unlink_on_signals: { args: [], returns: i32 },
   shmp_interrupt_waits_on_signals: { args: [], returns: i32 },
   shmp_interrupted_signal: { args: [], returns: i32 },
+  shmp_arrow_sender_new: { args: [pointer, pointer, i32, pointer], returns: pointer },
+  shmp_arrow_sender_free: { args: [pointer], returns: none },
+  shmp_arrow_sender_schema_owed: { args: [pointer], returns: i32 },
+  shmp_arrow_sender_commit: { args: [pointer, u64, pointer], returns: i32 },
+  shmp_arrow_sender_abort: { args: [pointer], returns: none },
   shmp_arrow_checker_new: { args: [pointer, pointer, pointer], returns: pointer },
   shmp_arrow_checker_free: { args: [pointer], returns: none },
   shmp_arrow_checker_check: { args: [pointer, pointer, u64, pointer], returns: i32 },
@@ -99,13 +123,39 @@ function openCore() {
       `shmpipe: the C core ${corePath} is missing. In a checkout run \`npm run setup\` (or \`make -C ffi/core\`); the npm package carries it prebuilt for linux-x64 only.`,
     );
   }
-  const library = dlopen(corePath, symbols).symbols;
-  const abi = library.shmp_abi();
-  if (abi !== CORE_ABI) {
-    const version = String(library.shmp_version());
-    throw new Error(`shmpipe: ${corePath} is shmpipe core ${version} with ABI ${abi}, but this binding needs ABI ${CORE_ABI}: rebuild the core (\`make -C ffi/core\`) or reinstall shmpipe.`);
+  // Two questions before binding every call, so that a library this
+  // binding cannot use is refused now, in one sentence, rather than by
+  // bun:ffi's "symbol not found" or at the first call: its ABI (the layout
+  // and meaning of what it shares), then whether it has every call this
+  // binding binds (the newest version node it exports).
+  const probe = dlopen(corePath, { shmp_abi: symbols.shmp_abi, shmp_version: symbols.shmp_version });
+  try {
+    const abi = probe.symbols.shmp_abi();
+    const version = String(probe.symbols.shmp_version());
+    if (abi !== CORE_ABI) {
+      throw new Error(`shmpipe: ${corePath} is shmpipe core ${version} with ABI ${abi}, but this binding needs ABI ${CORE_ABI}: rebuild the core (\`make -C ffi/core\`) or reinstall shmpipe.`);
+    }
+    if (!hasVersionNode(corePath, NEWEST_NODE.node, NEWEST_NODE.call)) {
+      throw new Error(
+        `shmpipe: ${corePath} is shmpipe core ${version} without the version node ${NEWEST_NODE.node} this binding calls into (it is older than the binding): rebuild the core (\`make -C ffi/core\`) or reinstall shmpipe${process.env.SHMPIPE_LIB ? ", or point SHMPIPE_LIB at a newer core" : ""}.`,
+      );
+    }
+    return dlopen(corePath, symbols).symbols;
+  } finally {
+    probe.close(); // the full binding above holds the library
   }
-  return library;
+}
+
+/** Whether the loaded library at `path` exports `call` in version node `node` (glibc's dlvsym). */
+function hasVersionNode(path: string, node: string, call: string): boolean {
+  // RTLD_NOLOAD: a handle to the copy bun:ffi loaded, never a second one.
+  const handle = libc.dlopen(cString(path), RTLD_NOW | RTLD_NOLOAD);
+  if (handle === null) return false;
+  try {
+    return libc.dlvsym(handle, cString(call), cString(node)) !== null;
+  } finally {
+    libc.dlclose(handle);
+  }
 }
 
 const core = openCore();

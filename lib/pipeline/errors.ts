@@ -18,11 +18,18 @@ export interface FailureDetails {
 
 export interface PipelineError extends FailureDetails {}
 
+/** Never on the stack: capturing the stack "above" it keeps no frame at all. */
+function noFrames(): void {}
+
 export class PipelineError extends Error {
   override readonly name = "PipelineError";
 
   constructor(message: string, details: FailureDetails) {
     super(message);
+    // A stage failed, not the caller's code: the stack would only point
+    // into the runner, and an uncaught error would print the runner's
+    // source around it. Without frames, Bun prints the sentence alone.
+    Error.captureStackTrace(this, noFrames);
     // Not enumerable: an uncaught PipelineError prints as its message alone,
     // which already holds the stderr tail.
     for (const [key, value] of Object.entries(details)) Object.defineProperty(this, key, { value, enumerable: false });

@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { basename, join, resolve } from "node:path";
+import { describeInterpreter, howToChoose, type Interpreter } from "./runtimes.ts";
 
 /** Where built stage programs go: $SHMPIPE_CACHE_DIR, else $XDG_CACHE_HOME/shmpipe, else ~/.cache/shmpipe. */
 export function cacheDir(): string {
@@ -28,7 +29,7 @@ export interface GoBuildFailure {
  * Builds Go package `target` (a directory relative to `cwd`, or an import
  * path) and returns the binary, or the failure of `go build`.
  */
-export async function goBuild(target: string, cwd: string): Promise<string | GoBuildFailure> {
+export async function goBuild(target: string, cwd: string, go: Interpreter = { tool: "go", program: "go", from: "PATH" }): Promise<string | GoBuildFailure> {
   const local = target.startsWith(".") || target.startsWith("/");
   // A directory is built from inside it, so that its own go.mod applies.
   const dir = local ? resolve(cwd, target) : cwd;
@@ -39,11 +40,11 @@ export async function goBuild(target: string, cwd: string): Promise<string | GoB
   const program = join(out, basename(local ? dir : target));
   let build: Bun.Subprocess<"ignore", "ignore", "pipe">;
   try {
-    build = Bun.spawn(["go", "build", "-buildvcs=false", "-o", program, local ? "." : target], {
+    build = Bun.spawn([go.program, "build", "-buildvcs=false", "-o", program, local ? "." : target], {
       cwd: dir, stdin: "ignore", stdout: "ignore", stderr: "pipe", // go build prints on stderr; a pipe nobody reads could fill
     });
   } catch (error) {
-    return { status: null, stderr: `could not run go (Go 1.25 or later must be on PATH): ${error instanceof Error ? error.message : error}` };
+    return { status: null, stderr: `could not run ${describeInterpreter(go, process.env)} (Go 1.25 or later is needed): ${error instanceof Error ? error.message : error}; ${howToChoose("go")}` };
   }
   const [status, stderr] = await Promise.all([build.exited, new Response(build.stderr).text()]);
   return status === 0 ? program : { status, stderr };

@@ -4,6 +4,7 @@ import { DEFAULT_CAPACITY } from "../segment.ts";
 import type { StageFunction } from "./fn-stage.ts";
 import { checkLocalName } from "./names.ts";
 import { run, type RunOptions } from "./run.ts";
+import type { Tools } from "./runtimes.ts";
 import type { Summary } from "./summary.ts";
 
 /** A channel of the pipeline: made by the runner before any stage starts. */
@@ -41,6 +42,21 @@ export interface StageOptions {
   cwd?: string;
 }
 
+/** A Python stage's options: `python` picks its interpreter (see PipelineOptions). */
+export interface PythonStageOptions extends StageOptions {
+  python?: string;
+}
+
+/** An R stage's options: `rscript` picks its Rscript (see PipelineOptions). */
+export interface RStageOptions extends StageOptions {
+  rscript?: string;
+}
+
+/** A Go stage's options: `go` picks the go command that builds it (see PipelineOptions). */
+export interface GoStageOptions extends StageOptions {
+  go?: string;
+}
+
 export type StageKind = "go" | "rscript" | "python" | "bun" | "fn";
 
 export interface StageSpec {
@@ -49,10 +65,18 @@ export interface StageSpec {
   /** Package, binary or script; "" for a function. */
   readonly target: string;
   readonly fn: StageFunction | null;
-  readonly options: StageOptions;
+  readonly options: StageOptions & Tools;
 }
 
-export interface PipelineOptions {
+/**
+ * `python`, `rscript`, `go`: the interpreter (or toolchain) of every stage
+ * of that kind, unless the stage names its own: a path (relative to the
+ * stage's cwd) or a command on PATH. Without either, Python stages run
+ * $VIRTUAL_ENV/bin/python when a virtual environment is active, else (in
+ * a clone of shmpipe) the clone's .venv, else python3; R stages Rscript,
+ * Go stages go, from PATH.
+ */
+export interface PipelineOptions extends Tools {
   /** Where stages run and relative paths resolve (default: process.cwd()). Pass import.meta.dir to resolve next to your script. */
   cwd?: string;
 }
@@ -64,6 +88,8 @@ export class Pipeline {
   readonly endpoints: Endpoint[] = [];
   readonly stages: StageSpec[] = [];
   readonly cwd: string;
+  /** The interpreters chosen for the whole pipeline (PipelineOptions). */
+  readonly tools: Tools;
 
   /** `name` starts the name of every segment of a run: `<name>-<pid>-<channel>`. */
   constructor(readonly name: string, options: PipelineOptions = {}) {
@@ -71,6 +97,10 @@ export class Pipeline {
       throw new TypeError(`shmpipe pipeline: name ${JSON.stringify(name)} must be 1-64 letters, digits, ".", "_" or "-", not starting with "." or "-"`);
     }
     this.cwd = options.cwd ?? process.cwd();
+    this.tools = { python: options.python, rscript: options.rscript, go: options.go };
+    for (const [tool, program] of Object.entries(this.tools)) {
+      if (program !== undefined && (typeof program !== "string" || !program)) throw new TypeError(`shmpipe pipeline ${name}: the ${tool} option is a path or a command, got ${JSON.stringify(program)}`);
+    }
   }
 
   /** A channel between stages; `capacity`: bytes of ring (default 16 MiB), above the largest record. */
@@ -94,17 +124,21 @@ export class Pipeline {
   }
 
   /** A Go stage: a package (a directory such as "./cmd/producer", or an import path), built once into the cache, or a binary. */
-  go(name: string, packageOrBinary: string, options: StageOptions = {}): this {
+  go(name: string, packageOrBinary: string, options: GoStageOptions = {}): this {
     return this.#stage(name, "go", packageOrBinary, null, options);
   }
 
-  /** An R script, run by Rscript. */
-  rscript(name: string, script: string, options: StageOptions = {}): this {
+  /** An R script, run by Rscript (the `rscript` option of the stage or the pipeline picks another). */
+  rscript(name: string, script: string, options: RStageOptions = {}): this {
     return this.#stage(name, "rscript", script, null, options);
   }
 
-  /** A Python script, run by the project's .venv python if present, else python3. */
-  python(name: string, script: string, options: StageOptions = {}): this {
+  /**
+   * A Python script, run by the `python` option's interpreter (the stage's,
+   * else the pipeline's), else $VIRTUAL_ENV/bin/python, else a clone's
+   * .venv, else python3 from PATH.
+   */
+  python(name: string, script: string, options: PythonStageOptions = {}): this {
     return this.#stage(name, "python", script, null, options);
   }
 
@@ -135,12 +169,16 @@ export class Pipeline {
     if (same) throw new TypeError(`shmpipe pipeline: ${what} "${name}" is declared twice (as ${same.kind} "${same.name}"; names differing in case only clash in the environment)`);
   }
 
-  #stage(name: string, kind: StageKind, target: string, fn: StageFunction | null, options: StageOptions): this {
+  #stage(name: string, kind: StageKind, target: string, fn: StageFunction | null, options: StageOptions & Tools): this {
     if (typeof name !== "string" || !STAGE_NAME.test(name)) throw new TypeError(`shmpipe pipeline: stage name ${JSON.stringify(name)} must be 1-64 letters, digits, ".", "_" or "-"`);
     if (this.stages.some((stage) => stage.name === name)) throw new TypeError(`shmpipe pipeline: stage "${name}" is declared twice`);
     if (kind === "fn" ? typeof fn !== "function" : typeof target !== "string" || !target) throw new TypeError(`shmpipe pipeline: stage "${name}" needs ${kind === "fn" ? "a function" : "a program or script"}`);
     for (const endpoint of [...(options.reads ?? []), ...(options.writes ?? [])]) {
       if (!this.endpoints.includes(endpoint)) throw new TypeError(`shmpipe pipeline: stage "${name}" uses a channel of another pipeline (${JSON.stringify(endpoint?.name)})`);
+    }
+    for (const tool of ["python", "rscript", "go"] as const) {
+      const program = options[tool];
+      if (program !== undefined && (typeof program !== "string" || !program)) throw new TypeError(`shmpipe pipeline: stage "${name}": the ${tool} option is a path or a command, got ${JSON.stringify(program)}`);
     }
     this.stages.push({ name, kind, target, fn, options });
     return this;

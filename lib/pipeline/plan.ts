@@ -7,7 +7,7 @@ import { PipelineError, tailBlock } from "./errors.ts";
 import { goBuild, isBinary } from "./go-build.ts";
 import { channelEnvVar } from "./names.ts";
 import type { Endpoint, Pipeline, StageSpec } from "./pipeline.ts";
-import { binaryCommand, bunCommand, type Command, pythonCommand, rscriptCommand } from "./runtimes.ts";
+import { binaryCommand, bunCommand, chooseInterpreter, type Command, pythonCommand, rscriptCommand, type Tools } from "./runtimes.ts";
 
 const MAX_READERS = 32; // a channel's reader slots (docs/PROTOCOL.md)
 
@@ -42,12 +42,12 @@ export function stageEnv(stage: StageSpec, segments: Map<string, string>): Recor
 }
 
 /** The command of an external stage; Go packages are built here (PipelineError if the build fails). */
-export async function commandOf(stage: StageSpec, cwd: string, segments: Map<string, string>): Promise<Command> {
+export async function commandOf(stage: StageSpec, cwd: string, segments: Map<string, string>, tools: Tools = {}): Promise<Command> {
   const args = (stage.options.args ?? []).map((arg) => substitute(arg, segments));
   const env = stageEnv(stage, segments);
   if (stage.kind === "go") {
     if (isBinary(stage.target, cwd)) return binaryCommand(resolve(cwd, stage.target), args, env);
-    const built = await goBuild(stage.target, cwd);
+    const built = await goBuild(stage.target, cwd, chooseInterpreter("go", stage.options, tools, env, cwd));
     if (typeof built !== "string") {
       const tail = built.stderr.trimEnd().split("\n").slice(-20);
       throw new PipelineError(`stage "${stage.name}": go build ${stage.target} failed${built.status === null ? "" : ` (status ${built.status})`}; nothing was started${tailBlock(tail)}`, { stage: stage.name, status: built.status, signal: null, stderrTail: tail, summary: null });
@@ -56,7 +56,7 @@ export async function commandOf(stage: StageSpec, cwd: string, segments: Map<str
   }
   const script = resolve(cwd, stage.target);
   if (!existsSync(script)) throw new PipelineError(`stage "${stage.name}": no such ${stage.kind} script ${script}; nothing was started`, { stage: stage.name, status: null, signal: null, stderrTail: [], summary: null });
-  if (stage.kind === "rscript") return rscriptCommand(script, args, env);
-  if (stage.kind === "python") return pythonCommand(script, args, env);
+  if (stage.kind === "rscript") return rscriptCommand(script, args, env, chooseInterpreter("rscript", stage.options, tools, env, cwd));
+  if (stage.kind === "python") return pythonCommand(script, args, env, chooseInterpreter("python", stage.options, tools, env, cwd));
   return bunCommand(script, args, env);
 }

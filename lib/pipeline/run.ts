@@ -15,6 +15,7 @@
 import { openWriter } from "../channel.ts";
 import { removeAtExit, removeName, Segment } from "../segment.ts";
 import { ChildStage, type LineSink } from "./child.ts";
+import { type Command, describeInterpreter, howToChoose, missingModule } from "./runtimes.ts";
 import { Display, defaultPrinter, type Printer } from "./display.ts";
 import { PipelineError, tailBlock } from "./errors.ts";
 import { FnStage } from "./fn-stage.ts";
@@ -56,7 +57,7 @@ export async function run(pipeline: Pipeline, options: RunOptions = {}): Promise
   const segments = new Map(pipeline.endpoints.map((endpoint) => [endpoint.name, segmentName(pipeline.name, runNumber, endpoint.name)]));
   // Every command first (Go builds included): a failure here leaves nothing.
   const commands = new Map<StageSpec, Awaited<ReturnType<typeof commandOf>>>();
-  for (const stage of pipeline.stages) if (stage.kind !== "fn") commands.set(stage, await commandOf(stage, stage.options.cwd ?? pipeline.cwd, segments));
+  for (const stage of pipeline.stages) if (stage.kind !== "fn") commands.set(stage, await commandOf(stage, stage.options.cwd ?? pipeline.cwd, segments, pipeline.tools));
 
   const started = performance.now();
   const channels = pipeline.endpoints.flatMap((endpoint) => (endpoint.kind === "channel" ? [endpoint] : []));
@@ -119,7 +120,11 @@ export async function run(pipeline: Pipeline, options: RunOptions = {}): Promise
     uninstall = onStopSignals((signal, count) => {
       interrupted ??= signal;
       if (count === 1) {
-        if (!options.quiet) display.note(`shmpipe: ${signal}: stopping pipeline ${pipeline.name} (again to kill at once)`);
+        // One line tells what a signal did, once the run has ended (below).
+        // On a terminal the wait till then shows as the status line, which
+        // goes when the run ends: it is not a second line.
+        progress.stop();
+        if (statusLine) display.progress(`shmpipe: ${signal}: stopping pipeline ${pipeline.name} (again to kill at once)`);
         stopAll();
       } else {
         stopAll();
@@ -142,7 +147,7 @@ export async function run(pipeline: Pipeline, options: RunOptions = {}): Promise
       });
     }
     gate.start();
-    if (mode !== "off") progress.start(options.progressIntervalMs ?? (statusLine ? 250 : 2000));
+    if (mode !== "off" && !stopping) progress.start(options.progressIntervalMs ?? (statusLine ? 250 : 2000));
     await Promise.all(running.map(({ stage }) => stage.ended));
     // Let the outcome handlers above run before reading what they recorded.
     await Promise.resolve();
@@ -190,7 +195,9 @@ export async function run(pipeline: Pipeline, options: RunOptions = {}): Promise
     process.exit(128 + SIGNAL_NUMBER[interrupted]);
   }
   if (!options.quiet) for (const line of formatSummary(summary)) display.note(line);
-  if (cause) throw failure(cause, summary, pipeline, (stage) => outcomes.get(running.find((entry) => entry.spec.name === stage)!.stage)!.order);
+  // (Set by the outcome handlers, which the compiler cannot see run.)
+  const failed = cause as { spec: StageSpec; outcome: Outcome } | null;
+  if (failed) throw failure(failed, commands.get(failed.spec) ?? null, summary, pipeline, (stage) => outcomes.get(running.find((entry) => entry.spec.name === stage)!.stage)!.order);
   return summary;
 }
 
@@ -204,12 +211,24 @@ function start(spec: StageSpec, commands: Map<StageSpec, Awaited<ReturnType<type
   } catch (error) {
     // The program could not be started (not installed, not executable).
     const message = `could not be started: ${error instanceof Error ? error.message : String(error)}`;
-    return { name: spec.name, pid: null, outputs: [], ended: Promise.resolve({ status: null, signal: null, error: message, stderrTail: [], wallMs: 0 }), stop() {}, kill() {} };
+    return { name: spec.name, pid: null, outputs: [], ended: Promise.resolve({ status: null, signal: null, error: message, notStarted: true, stderrTail: [], wallMs: 0 }), stop() {}, kill() {} };
   }
 }
 
+/**
+ * When the interpreter could not start or lacks a module the script
+ * imports: which one ran, chosen how, and how to choose another.
+ */
+function interpreterHint(command: Command | null, outcome: Outcome): string {
+  const interpreter = command?.interpreter;
+  if (!interpreter) return "";
+  const missing = outcome.notStarted ? "" : missingModule(interpreter.tool, outcome.stderrTail);
+  if (missing === null) return "";
+  return `\n  its interpreter was ${describeInterpreter(interpreter, command.env)}${missing && `, which has ${missing}`}: ${howToChoose(interpreter.tool)}`;
+}
+
 /** The error of a failed run: the first stage that failed, and what it left on stderr. */
-function failure(cause: { spec: StageSpec; outcome: Outcome }, summary: Summary, pipeline: Pipeline, order: (stage: string) => number): PipelineError {
+function failure(cause: { spec: StageSpec; outcome: Outcome }, command: Command | null, summary: Summary, pipeline: Pipeline, order: (stage: string) => number): PipelineError {
   const { spec, outcome } = cause;
   const what = spec.kind === "fn" ? "fn" : `${spec.kind} ${spec.target}`;
   const stopped = summary.stages.filter((stage) => stage.stopped).map((stage) => stage.name);
@@ -221,6 +240,6 @@ function failure(cause: { spec: StageSpec; outcome: Outcome }, summary: Summary,
     return readersLeft && readers.every((reader) => order(reader) < order(spec.name)) ? [`"${endpoint.name}" (${readers.join(", ")})`] : [];
   });
   const hint = gone.length ? `\n  (the readers of ${gone.join(", ")} had ended before it: a stage that stops reading ends its writer's stream)` : "";
-  const message = `pipeline ${pipeline.name}: stage "${spec.name}" (${what}) ${describeEnd(outcome)}; ${stopped.length ? `stopped ${stopped.join(", ")}` : "no other stage was running"}${hint}${tailBlock(outcome.stderrTail)}`;
+  const message = `pipeline ${pipeline.name}: stage "${spec.name}" (${what}) ${describeEnd(outcome)}; ${stopped.length ? `stopped ${stopped.join(", ")}` : "no other stage was running"}${hint}${interpreterHint(command, outcome)}${tailBlock(outcome.stderrTail)}`;
   return new PipelineError(message, { stage: spec.name, status: outcome.status, signal: outcome.signal, stderrTail: outcome.stderrTail, summary });
 }

@@ -1,10 +1,13 @@
-// The command line and environment of each kind of external stage. In a
-// clone of shmpipe the stages use the clone's own bindings (the Python
-// package in ffi/python, the R package installed into .rlib, the
-// interpreter of .venv); installed from npm, none of those exists, and the
-// stages use the machine's python3 and R library with shmpipe installed.
+// The command line and environment of each kind of external stage, and
+// which interpreter (python, Rscript) or toolchain (go) runs it. In a clone
+// of shmpipe the stages use the clone's own bindings (the Python package in
+// ffi/python, the R package installed into .rlib, the interpreter of
+// .venv); installed from npm, none of those exists. Either way a user
+// picks the interpreter: the stage's option, else the pipeline's, else an
+// activated virtual environment (VIRTUAL_ENV), else the clone's .venv,
+// else the machine's (python3, Rscript, go on PATH).
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 
 /** The shmpipe checkout or installed package this file belongs to. */
 const root = new URL("../..", import.meta.url).pathname;
@@ -18,6 +21,56 @@ export const pythonBinding = join(root, "ffi/python");
 /** The R library scripts/setup.sh installs the R package into. */
 const rLibrary = join(root, ".rlib");
 
+/** The interpreters and toolchain a pipeline (or one stage) runs its stages with. */
+export interface Tools {
+  /** The Python interpreter of python stages: a path ("/srv/app/.venv/bin/python", relative to the stage's cwd) or a command on PATH. */
+  python?: string;
+  /** The Rscript of R stages: a path or a command on PATH. */
+  rscript?: string;
+  /** The go command that builds Go stages: a path or a command on PATH. */
+  go?: string;
+}
+
+export type Tool = keyof Tools;
+
+/** Which program runs a stage, and why that one. */
+export interface Interpreter {
+  tool: Tool;
+  /** As given ("python3") or resolved against the cwd ("/srv/app/.venv/bin/python"). */
+  program: string;
+  /** Where the choice came from, in words: "the stage's python option", "VIRTUAL_ENV", "PATH". */
+  from: string;
+}
+
+/** The default program of each tool, looked up on PATH. */
+const DEFAULT_PROGRAM: Record<Tool, string> = { python: "python3", rscript: "Rscript", go: "go" };
+
+/** How a stage's choice falls back: the stage's option, the pipeline's, then the environment. */
+export function chooseInterpreter(tool: Tool, stage: Tools, pipeline: Tools, env: Env, cwd: string): Interpreter {
+  // A relative path is the stage's cwd's; a bare name is looked up on PATH.
+  const given = (program: string) => (program.includes("/") ? resolve(cwd, program) : program);
+  if (stage[tool]) return { tool, program: given(stage[tool]), from: `the stage's ${tool} option` };
+  if (pipeline[tool]) return { tool, program: given(pipeline[tool]), from: `the pipeline's ${tool} option` };
+  if (tool === "python" && env.VIRTUAL_ENV) return { tool, program: join(env.VIRTUAL_ENV, "bin/python"), from: "the activated virtual environment, VIRTUAL_ENV" };
+  if (tool === "python" && existsSync(venvPython)) return { tool, program: venvPython, from: "this shmpipe checkout's .venv" };
+  return { tool, program: DEFAULT_PROGRAM[tool], from: "PATH" };
+}
+
+/** "python3 (/usr/bin/python3, from PATH)": what ran (or was to run), as a user can find it. */
+export function describeInterpreter(interpreter: Interpreter, env: Env): string {
+  const { program, from } = interpreter;
+  if (program.includes("/")) return `${program} (from ${from})`;
+  const found = Bun.which(program, { PATH: env.PATH ?? "" });
+  return found ? `${program} (${found}, from ${from})` : `${program} (not found on PATH)`;
+}
+
+/** How a user picks another interpreter for a stage of this kind. */
+export function howToChoose(tool: Tool): string {
+  const example = { python: `"/path/to/venv/bin/python"`, rscript: `"/opt/R/4.4/bin/Rscript"`, go: `"/usr/local/go/bin/go"` }[tool];
+  const venv = tool === "python" ? ", or activate a virtual environment (VIRTUAL_ENV)" : "";
+  return `choose another with the ${tool} option of the stage or of the pipeline (new Pipeline(name, { ${tool}: ${example} }))${venv}`;
+}
+
 /** `path` first on the search path `variable` (":"-separated), if it exists. */
 function prepend(env: Env, variable: string, path: string): Env {
   if (!existsSync(path)) return env;
@@ -27,17 +80,18 @@ function prepend(env: Env, variable: string, path: string): Env {
 export interface Command {
   argv: string[];
   env: Env;
+  /** The interpreter that runs the script (python and R stages), for the sentence of a failure. */
+  interpreter?: Interpreter;
 }
 
-/** A Python script: the project's .venv interpreter when there is one, else python3. */
-export function pythonCommand(script: string, args: string[], env: Env): Command {
-  const interpreter = existsSync(venvPython) ? venvPython : "python3";
-  return { argv: [interpreter, script, ...args], env: prepend(env, "PYTHONPATH", pythonBinding) };
+/** A Python script, run by the chosen interpreter (chooseInterpreter). */
+export function pythonCommand(script: string, args: string[], env: Env, interpreter: Interpreter): Command {
+  return { argv: [interpreter.program, script, ...args], env: prepend(env, "PYTHONPATH", pythonBinding), interpreter };
 }
 
-/** An R script, run by Rscript. */
-export function rscriptCommand(script: string, args: string[], env: Env): Command {
-  return { argv: ["Rscript", script, ...args], env: prepend(env, "R_LIBS", rLibrary) };
+/** An R script, run by the chosen Rscript. */
+export function rscriptCommand(script: string, args: string[], env: Env, interpreter: Interpreter): Command {
+  return { argv: [interpreter.program, script, ...args], env: prepend(env, "R_LIBS", rLibrary), interpreter };
 }
 
 /** A TypeScript or JavaScript file, run by this Bun. */
@@ -48,4 +102,18 @@ export function bunCommand(script: string, args: string[], env: Env): Command {
 /** A program file (a built Go binary, or anything executable). */
 export function binaryCommand(program: string, args: string[], env: Env): Command {
   return { argv: [program, ...args], env };
+}
+
+/**
+ * What a stage's stderr says when its interpreter lacks what the script
+ * needs: a Python module, an R package. Null when it says nothing of that.
+ */
+export function missingModule(tool: Tool, stderr: string[]): string | null {
+  for (const line of stderr) {
+    const python = tool === "python" && /^(?:ModuleNotFoundError|ImportError): (?:No module named '([^']+)'|(.*))/.exec(line);
+    if (python) return python[1] ? `no module "${python[1]}"` : python[2]!;
+    const r = tool === "rscript" && /there is no package called [‘'"]([^’'"]+)[’'"]/.exec(line);
+    if (r) return `no package "${r[1]}"`;
+  }
+  return null;
 }

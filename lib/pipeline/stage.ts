@@ -7,8 +7,10 @@ export interface Outcome {
   status: number | null;
   /** The signal that ended it ("SIGKILL"), or null. */
   signal: string | null;
-  /** For a function stage that threw: its error's message. */
+  /** For a function stage that threw, or a program that could not be started: what happened. */
   error?: string;
+  /** True if the program could not be started at all (not found, not executable). */
+  notStarted?: boolean;
   /** The last lines of its stderr (for a function stage: of its error). */
   stderrTail: string[];
   /** Milliseconds from start to end. */
@@ -39,6 +41,7 @@ export function succeeded(outcome: Outcome): boolean {
 
 /** "exited with status 1", "was killed by SIGKILL", "threw: ..." */
 export function describeEnd(outcome: Outcome): string {
+  if (outcome.notStarted) return outcome.error!;
   if (outcome.error !== undefined) return `threw ${outcome.error}`;
   if (outcome.signal) return `was killed by ${outcome.signal}`;
   return `exited with status ${outcome.status}`;

@@ -114,7 +114,7 @@ int shmp_error_set(shmp_error *err, int code, const char *op, const char *segmen
  * them), and "ARROW_SCHEMA", "ARROW_DICTIONARY", "ARROW_RECORD_BATCH",
  * "NAME_MAX", "MAX_READERS", "ERROR_SIZE", "DEFAULT_CAPACITY", "DEFAULT_SPIN",
  * "DEFAULT_TIMEOUT_NS", "DEFAULT_READY_TIMEOUT_NS", "OPEN_ALLOW_OTHER_OWNER",
- * "OPEN_READ_ONLY_DATA", "OPEN_WAIT_FOR_NAME", "OPEN_INSPECT", "STAT_SIZE", "KIND_CHANNEL",
+ * "OPEN_READ_ONLY_DATA", "OPEN_WAIT_FOR_NAME", "OPEN_INSPECT", "OPEN_TABLE", "STAT_SIZE", "KIND_CHANNEL",
  * "KIND_TABLE" and "CALL_SHM_OPEN" ... "CALL_SHM_UNLINK".
  * INT64_MIN if unknown. */
 int64_t shmp_constant(const char *name);
@@ -133,6 +133,9 @@ typedef struct shmp_segment shmp_segment;
                                           it: attaching as writer or reader is refused
                                           (EINVAL); shmp_segment_stat and shmp_table_open
                                           work. Opens with O_RDONLY. */
+#define SHMP_OPEN_TABLE 16u            /* the name is a published table's (open_table):
+                                          errors name the operation "open_table" and
+                                          a missing name is worded as a table's */
 
 /* Creates /dev/shm/shmpipe.<name> (O_EXCL; `mode` permission bits, 0600 is
  * the private default), reserves `capacity` bytes of ring (rounded up to a
@@ -167,6 +170,13 @@ int shmp_owned_add(const char *name, shmp_error *err);
 /* Forgets `name` without removing it: the name is to outlive this process
  * (a persistent table), or the binding removed it itself. */
 void shmp_owned_forget(const char *name);
+
+/* What a creating end's close does with its name: removes it if this
+ * process still owns it (returns 1; a name already gone counts), else
+ * leaves it alone (returns 0: unpublished, forgotten, or owned by the
+ * parent of this forked child — a segment under the name now is another's
+ * business). A negative code if the removal failed. */
+int shmp_owned_unlink(const char *name, shmp_error *err);
 
 /* How many names this process owns now. */
 int shmp_owned_count(void);
@@ -245,6 +255,13 @@ uint32_t shmp_segment_creator_pid(const shmp_segment *s);
 /* Checks that [offset, offset + length) lies in the mapping before a
  * binding makes a view of it. */
 int shmp_segment_range(const shmp_segment *s, uint64_t offset, uint64_t length, const char *op, shmp_error *err);
+
+/* Maps the record ring of `s` read-only (since SHMPIPE_1.1), for a reader
+ * that created its channel (an opening reader asks with
+ * SHMP_OPEN_READ_ONLY_DATA): no reader can change what another reads. The
+ * header stays writable. Writing into the ring through this mapping then
+ * faults; take no writer on it. */
+int shmp_segment_protect_records(shmp_segment *s, shmp_error *err);
 
 /* References: each endpoint and each view holds one; the last unref unmaps. */
 void shmp_segment_ref(shmp_segment *s);
@@ -366,6 +383,14 @@ int shmp_writer_drain(shmp_writer *w, int64_t timeout_ns, uint32_t spin, shmp_er
  * holds the records, also once the name is gone. SHMP_E_TIMEOUT if none
  * came; SHMP_E_AGAIN if interrupted. */
 int shmp_writer_linger(shmp_writer *w, int64_t timeout_ns, uint32_t spin, shmp_error *err);
+
+/* What a close is about to wait for, to say once before shmp_writer_linger
+ * with the same timeout: when that call would wait (it would lose records)
+ * for a second or more (or without end: `timeout_ns` < 0), writes one line naming the channel, the
+ * records unread and how long it waits into `out` (NUL-terminated,
+ * truncated to `out_len`) and returns its length, as snprintf does; else
+ * writes "" and returns 0. A binding prints the line on stderr. */
+int64_t shmp_writer_linger_notice(shmp_writer *w, int64_t timeout_ns, char *out, uint64_t out_len);
 
 /* shmp_writer_close() that tells: returns SHMP_E_UNREAD, naming the
  * records and bytes never read, when the close loses records (as
@@ -588,12 +613,73 @@ int shmp_arrow_checker_buffer(const shmp_arrow_checker *c, uint32_t buffer, uint
 int shmp_reader_check_arrow(shmp_reader *r, shmp_arrow_checker *c, const void *record, uint64_t len,
                             shmp_error *err);
 
+/* ---- Sending an Arrow stream (since SHMPIPE_1.1) ------------------------
+ *
+ * The rules every binding's Arrow writer follows, kept here once: a
+ * stream starts with its schema; a reader that joined mid-stream, or a
+ * message that failed, makes the schema (and every dictionary after it)
+ * owed again; each message is checked by the core (a checker that follows
+ * the stream as its readers will) before it is committed, so a message no
+ * reader could read is the writer's error and never reaches a reader. The
+ * binding encodes messages with its Arrow library, laid out as the check
+ * wants them (the body 8-byte aligned within the record), and decides
+ * itself whether its schema changed. One sender per writer; not
+ * thread-safe, like the writer. */
+typedef struct shmp_arrow_sender shmp_arrow_sender;
+
+/* A sender for `w`'s stream; `op` ("send", "publish") names what it does in
+ * error sentences; with `trust_values` the check skips the values (offsets,
+ * dictionary indices) that came from the binding's own Arrow library. Free
+ * it before closing the writer. */
+shmp_arrow_sender *shmp_arrow_sender_new(shmp_writer *w, const char *op, int trust_values, shmp_error *err);
+void shmp_arrow_sender_free(shmp_arrow_sender *s);
+
+/* 1 if the next batch must be preceded by its schema and every dictionary
+ * it uses: nothing was sent yet, a reader joined mid-stream since the last
+ * look, or the last message failed. Send them also when the schema changed
+ * (the binding's Arrow library compares schemas). */
+int shmp_arrow_sender_schema_owed(shmp_arrow_sender *s);
+
+/* The binding claims a record with shmp_writer_claim() and writes one
+ * message into it, then, instead of shmp_writer_commit(), calls this: it
+ * checks the first `len` bytes of the claimed record and commits them.
+ * Returns the message's kind (> 0), or the check's error (SHMP_E_ARROW,
+ * with the fault named), in which case the claim is abandoned unpublished
+ * and the schema is owed again. A committed schema pays what was owed. */
+int shmp_arrow_sender_commit(shmp_arrow_sender *s, uint64_t len, shmp_error *err);
+
+/* Abandons the claim (the binding could not write its message): nothing is
+ * published and the schema is owed again. */
+void shmp_arrow_sender_abort(shmp_arrow_sender *s);
+
+/* The writers' layout (since SHMPIPE_1.1): every shmpipe writer lays each
+ * body buffer at a multiple of SHMP_ALIGN (64) bytes into the body, which
+ * starts 64 bytes into its record, so that every buffer can be viewed in
+ * place at a 64-byte boundary. Arrow libraries that pad buffers to 8 bytes
+ * only (arrow-go, pyarrow) write the metadata, then ask this: it rewrites,
+ * in place, each buffer's offset and the body length in `metadata` (the
+ * flatbuffer Message after the 8 bytes of framing, `len` bytes) to that
+ * layout, and fills `moves` with where each buffer lies in the library's
+ * body (`from`) and in the new one (`to`). The caller copies each buffer's
+ * bytes from `from` to `to` and zero-fills the rest of the new body.
+ * Returns the new body length (0 for a schema, left as it is), or
+ * SHMP_E_ARROW for metadata it cannot read, or SHMP_E_INVALID if `room`
+ * moves are too few (*count says how many the message needs). */
+typedef struct shmp_arrow_move {
+  uint64_t from, to, length;
+} shmp_arrow_move;
+
+int64_t shmp_arrow_align_buffers(void *metadata, uint64_t len, shmp_arrow_move *moves, uint32_t room,
+                                 uint32_t *count, const char *segment, shmp_error *err);
+
 /* ---- Arrow messages from bindings without an Arrow library ---------------
  *
- * The core encodes the messages of a table of simple columns (R uses it):
- * laid out as every shmpipe writer lays them out (the body 64 bytes into the
- * record, each buffer at a 64-byte boundary), so that they pass the check
- * above. Dictionary-encoded columns use dictionary id = their column index. */
+ * The core encodes the messages of a table of simple columns (R uses it),
+ * laid out as every shmpipe writer lays them out: the body 64 bytes into
+ * the record, each buffer at a 64-byte boundary (the Go and Python writers
+ * get there through shmp_arrow_align_buffers). The check and every reader
+ * accept any 8-byte layout, as other Arrow writers make. Dictionary-encoded
+ * columns use dictionary id = their column index. */
 
 enum shmp_column_kind {
   SHMP_COLUMN_FLOAT64 = 1,       /* values: double */

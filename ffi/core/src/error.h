@@ -12,4 +12,13 @@
 __attribute__((format(printf, 5, 6))) int shmp_fail(shmp_error *err, int code, const char *op, const char *segment,
                                                     const char *fmt, ...);
 
+/* shmp_fail with the hint given: `hint` replaces the code's own ("" for
+ * none, NULL for the code's). */
+__attribute__((format(printf, 6, 7))) int shmp_fail_hint(shmp_error *err, int code, const char *op,
+                                                         const char *segment, const char *hint, const char *fmt, ...);
+
+/* What a user can do about `code` met in `op` ("open_table" and "unpublish"
+ * are about tables), or NULL when the code alone does not say. */
+const char *shmp_code_hint(int code, const char *op);
+
 #endif

@@ -66,10 +66,18 @@ static const char *code_message(int code) {
   return "unknown error";
 }
 
-/* What a user can do about an error, where the code alone says enough. */
-static const char *code_hint(int code) {
+/* Operations on a published table by its name: their sentences say "table". */
+static int table_op(const char *op) {
+  return op != NULL && (strcmp(op, "open_table") == 0 || strcmp(op, "unpublish") == 0);
+}
+
+/* What a user can do about an error, where the code and the operation alone say enough. */
+const char *shmp_code_hint(int code, const char *op) {
   switch (code) {
-    case -ENOENT: return "No channel by that name exists: start the side that creates it first, or check the name";
+    case -ENOENT:
+      if (table_op(op)) return "No table by that name is published: publish it first, or check the name";
+      if (op != NULL && strcmp(op, "unlink") == 0) return "No segment by that name exists: check the name";
+      return "No channel by that name exists: start the side that creates it first, or check the name";
     case -EEXIST: return "Pick another name, or remove the segment if nothing uses it (it lives in /dev/shm)";
     case -EACCES:
     case -EPERM: return "The segment belongs to another user or its mode forbids access";
@@ -108,7 +116,8 @@ static void copy_text(char *out, size_t cap, const char *text) {
     if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = '?';
 }
 
-static int fill(shmp_error *err, int code, const char *op, const char *segment, const char *fmt, va_list ap) {
+static int fill(shmp_error *err, int code, const char *op, const char *segment, const char *hint, const char *fmt,
+                va_list ap) {
   if (err == NULL) return code;
   char detail[SHMP_ERROR_MESSAGE_MAX] = "";
   if (fmt != NULL) vsnprintf(detail, sizeof detail, fmt, ap);
@@ -122,15 +131,24 @@ static int fill(shmp_error *err, int code, const char *op, const char *segment, 
   len = appendf(err->message, len, cap, "%s on segment \"%s\" failed: %s [%s]", err->op, err->segment,
                 code_message(code), shmp_error_name(code));
   if (detail[0] != '\0') len = appendf(err->message, len, cap, ". %s", detail);
-  const char *hint = code_hint(code);
-  if (hint != NULL) appendf(err->message, len, cap, ". %s", hint);
+  if (hint == NULL) hint = shmp_code_hint(code, op);
+  if (hint != NULL && hint[0] != '\0') appendf(err->message, len, cap, ". %s", hint);
   return code;
 }
 
 int shmp_fail(shmp_error *err, int code, const char *op, const char *segment, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  fill(err, code, op, segment, fmt, ap);
+  fill(err, code, op, segment, NULL, fmt, ap);
+  va_end(ap);
+  return code;
+}
+
+int shmp_fail_hint(shmp_error *err, int code, const char *op, const char *segment, const char *hint, const char *fmt,
+                   ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fill(err, code, op, segment, hint, fmt, ap);
   va_end(ap);
   return code;
 }

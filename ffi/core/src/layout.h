@@ -126,6 +126,11 @@ uint32_t shmp_arrow_checker_columns(const shmp_arrow_checker *c);
  * of shmp_reader_take, which bindings call). */
 int shmp_reader_hold(shmp_reader *r, uint64_t *lease, shmp_error *err);
 
+/* The payload of a writer's open claim and its length (NULL if none), and
+ * the writer's segment name (src/ring.c; for src/arrow_send.c). */
+const uint8_t *shmp_writer_claimed(const shmp_writer *w, uint64_t *len);
+const char *shmp_writer_name(const shmp_writer *w);
+
 /* The data records in ring positions [from, head) of a ring of `capacity`
  * bytes at `data`, walked through their headers, each read once and
  * checked (a peer may be writing over them); stops at the first that does

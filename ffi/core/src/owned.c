@@ -104,6 +104,18 @@ SHMP_EXPORT void shmp_owned_forget(const char *name) {
   pthread_mutex_unlock(&owned_lock);
 }
 
+SHMP_EXPORT int shmp_owned_unlink(const char *name, shmp_error *err) {
+  char path[PATH_BYTES];
+  if (owned_path(name, path, sizeof path) != SHMP_OK) return 0;
+  pthread_mutex_lock(&owned_lock);
+  struct owned *o = find(path, getpid());
+  if (o != NULL) smp_store_release(&o->used, 0);
+  pthread_mutex_unlock(&owned_lock);
+  if (o == NULL) return 0;
+  int rc = shmp_unlink(name, err);
+  return rc == SHMP_OK || rc == -ENOENT ? 1 : rc;
+}
+
 SHMP_EXPORT int shmp_owned_count(void) {
   int n = 0;
   pid_t self = getpid();

@@ -54,6 +54,7 @@ struct shmp_writer {
   uint64_t records;    /* data records committed; equals h->records between calls */
   uint64_t tail_seen;  /* the lowest reader tail last seen: refreshed only when short of space */
   uint64_t claim_len;  /* payload bytes reserved by claim */
+  uint64_t claim_offset; /* and where they start, from the mapping base */
   int claimed;
   int had_reader;         /* a scan of the slots once found a reader */
   uint32_t joins_seen;    /* the header's late_joins when shmp_writer_readers_joined last looked */
@@ -376,7 +377,8 @@ static int64_t claim(shmp_writer *w, uint64_t len, int64_t timeout_ns, uint32_t 
   if (rc != SHMP_OK) return writer_failed(w, rc, op, err);
   w->claimed = 1;
   w->claim_len = len;
-  return (int64_t)(w->g.data_offset + offset + SHMP_RECORD_HEADER);
+  w->claim_offset = w->g.data_offset + offset + SHMP_RECORD_HEADER;
+  return (int64_t)w->claim_offset;
 }
 
 SHMP_EXPORT int64_t shmp_writer_claim(shmp_writer *w, uint64_t len, int64_t timeout_ns, uint32_t spin,
@@ -400,6 +402,14 @@ static int commit(shmp_writer *w, uint64_t len, const char *op, shmp_error *err)
 }
 
 SHMP_EXPORT int shmp_writer_commit(shmp_writer *w, uint64_t len, shmp_error *err) { return commit(w, len, "commit", err); }
+
+const uint8_t *shmp_writer_claimed(const shmp_writer *w, uint64_t *len) {
+  if (!w->claimed) return NULL;
+  *len = w->claim_len;
+  return (const uint8_t *)w->g.h + w->claim_offset;
+}
+
+const char *shmp_writer_name(const shmp_writer *w) { return name_of(&w->g); }
 
 SHMP_EXPORT int shmp_writer_abort(shmp_writer *w, shmp_error *err) {
   if (!w->claimed) return shmp_fail(err, SHMP_E_STATE, "abort", name_of(&w->g), "claim a record first");
@@ -494,6 +504,34 @@ SHMP_EXPORT int shmp_writer_linger(shmp_writer *w, int64_t timeout_ns, uint32_t 
   int rc = shmp_wait_until(&w->wait, kept, w, shmp_deadline(timeout_ns), spin);
   if (rc == SHMP_OK || rc == SHMP_E_AGAIN) return rc;
   return writer_failed(w, rc, "close", err);
+}
+
+/* The shortest close wait that is announced. */
+#define NOTICE_AFTER_NS INT64_C(1000000000)
+
+/* "30 s", "1.5 s": a wait of a second or more as a person reads it. */
+static void say_duration(char *out, size_t cap, int64_t ns) {
+  if (ns % 1000000000 == 0) snprintf(out, cap, "%lld s", (long long)(ns / 1000000000));
+  else snprintf(out, cap, "%.1f s", (double)ns / 1e9);
+}
+
+SHMP_EXPORT int64_t shmp_writer_linger_notice(shmp_writer *w, int64_t timeout_ns, char *out, uint64_t out_len) {
+  if (out != NULL && out_len > 0) out[0] = '\0';
+  /* A wait under a second is no silence worth a line (the EUNREAD that may end it says enough). */
+  if (w == NULL || (timeout_ns >= 0 && timeout_ns < NOTICE_AFTER_NS) || !close_would_lose(w)) return 0;
+  struct unread u = unread_of(w);
+  char wait[32];
+  if (timeout_ns < 0) snprintf(wait, sizeof wait, "until one comes");
+  else {
+    char duration[24];
+    say_duration(duration, sizeof duration, timeout_ns);
+    snprintf(wait, sizeof wait, "up to %s", duration);
+  }
+  int n = snprintf(out, out != NULL ? out_len : 0,
+                   "shmpipe: closing \"%s\" waits %s for a reader: none has opened the channel, and its " UNREAD_FMT
+                   " %s with its name if none comes",
+                   name_of(&w->g), wait, UNREAD_ARGS(u), u.records == 1 ? "goes" : "go");
+  return n < 0 ? 0 : n;
 }
 
 SHMP_EXPORT int shmp_writer_close_checked(shmp_writer *w, shmp_error *err) {

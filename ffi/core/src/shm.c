@@ -65,6 +65,98 @@ SHMP_EXPORT int64_t shmp_create_size(const char *name, uint64_t capacity, uint32
   return (int64_t)(SHMP_HEADER_SIZE + ring);
 }
 
+/* ---- what a missing or a taken name says ----------------------------------- */
+
+/* The optimal-string-alignment distance between `a` and `b` (a typo is an
+ * insertion, a deletion, a substitution or two letters swapped), or
+ * `limit` + 1 once it is known to be larger. Names are at most
+ * SHMP_NAME_MAX bytes. */
+static size_t typo_distance(const char *a, const char *b, size_t limit) {
+  size_t n = strnlen(a, SHMP_NAME_MAX), m = strnlen(b, SHMP_NAME_MAX);
+  if ((n > m ? n - m : m - n) > limit) return limit + 1;
+  size_t rows[3][SHMP_NAME_MAX + 1];
+  size_t *before = rows[0], *prev = rows[1], *cur = rows[2];
+  for (size_t j = 0; j <= m; j++) prev[j] = j;
+  for (size_t i = 1; i <= n; i++) {
+    cur[0] = i;
+    size_t best = cur[0];
+    for (size_t j = 1; j <= m; j++) {
+      size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      size_t d = prev[j - 1] + cost;
+      if (prev[j] + 1 < d) d = prev[j] + 1;
+      if (cur[j - 1] + 1 < d) d = cur[j - 1] + 1;
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && before[j - 2] + 1 < d) d = before[j - 2] + 1;
+      cur[j] = d;
+      if (d < best) best = d;
+    }
+    if (best > limit) return limit + 1;
+    size_t *oldest = before;
+    before = prev;
+    prev = cur;
+    cur = oldest;
+  }
+  return prev[m];
+}
+
+/* Writes into `out` the name in SHMP_SHM_DIR nearest to `name`, if one is a
+ * typo away (1 edit for names up to 4 characters, 2 up to 10, else 3);
+ * returns 1 if it found one. The nearest wins, then the first in byte
+ * order, so the suggestion does not depend on the directory's order. */
+static int nearest_name(const char *name, char *out, size_t cap) {
+  int64_t need = shmp_segment_list(NULL, 0, NULL);
+  if (need <= 0) return 0;
+  size_t size = (size_t)need + 1024; /* room for names made meanwhile */
+  char *list = calloc(1, size + 1);  /* zeros after the last whole name end the walk */
+  if (list == NULL) return 0;
+  shmp_segment_list(list, size, NULL);
+  size_t len = strnlen(name, SHMP_NAME_MAX);
+  size_t limit = len <= 4 ? 1 : len <= 10 ? 2 : 3, best = limit + 1;
+  const char *found = NULL;
+  for (const char *p = list; p < list + size && *p != '\0'; p += strlen(p) + 1) {
+    if (strcmp(p, name) == 0) continue;
+    size_t d = typo_distance(name, p, best < limit ? best : limit);
+    if (d < best || (d == best && d <= limit && found != NULL && strcmp(p, found) < 0)) {
+      best = d;
+      found = p;
+    }
+  }
+  if (found != NULL) snprintf(out, cap, "%s", found);
+  free(list);
+  return found != NULL;
+}
+
+/* A name no segment has: the code's hint for `op`, then the nearest
+ * existing name, if one is a typo away. */
+static int name_missing(shmp_error *err, int code, const char *op, const char *name, const char *detail) {
+  if (err == NULL) return code;
+  char near[SHMP_NAME_MAX + 1], hint[SHMP_ERROR_MESSAGE_MAX];
+  const char *usual = shmp_code_hint(code, op);
+  if (name != NULL && nearest_name(name, near, sizeof near))
+    snprintf(hint, sizeof hint, "%s. Did you mean \"%s\"?", usual ? usual : "Check the name", near);
+  else
+    snprintf(hint, sizeof hint, "%s", usual ? usual : "");
+  return detail ? shmp_fail_hint(err, code, op, shown(name), hint, "%s", detail)
+                : shmp_fail_hint(err, code, op, shown(name), hint, NULL);
+}
+
+extern char **environ;
+
+/* The runner of a pipeline names each stage's channels in its environment
+ * (SHMPIPE_CHANNEL_<NAME>=<segment>). Writes into `out` the variable that
+ * names `name`, if this process has one: then it is a pipeline stage, and
+ * the runner made that channel. */
+static int pipeline_channel(const char *name, char *out, size_t cap) {
+  static const char prefix[] = "SHMPIPE_CHANNEL_";
+  for (char **entry = environ; entry != NULL && *entry != NULL; entry++) {
+    if (strncmp(*entry, prefix, sizeof prefix - 1) != 0) continue;
+    const char *equals = strchr(*entry, '=');
+    if (equals == NULL || strcmp(equals + 1, name) != 0) continue;
+    snprintf(out, cap, "%.*s", (int)(equals - *entry), *entry);
+    return 1;
+  }
+  return 0;
+}
+
 /* Whether the process that created the existing segment `name` lives: 1,
  * 0, 2 for a persistent published table (meant to outlive its creator), or
  * -1 if that cannot be told (not a shmpipe segment, not readable). */
@@ -96,8 +188,16 @@ SHMP_EXPORT int shmp_syscall_failed(shmp_error *err, const char *op, const char 
   int code = -(errno_value > 0 ? errno_value : EIO);
   uint32_t pid = 0;
   if (call == SHMP_CALL_SHM_OPEN && code == -EEXIST) {
+    char variable[64];
     switch (creator_alive(name, &pid)) {
-      case 1: return shmp_fail(err, code, op, shown(name), "it is in use: its creator (pid %u) is running", pid);
+      case 1:
+        if (pid != (uint32_t)getpid() && pipeline_channel(name, variable, sizeof variable))
+          return shmp_fail_hint(err, code, op, shown(name),
+                                "A pipeline stage opens its channels (open_writer, open_reader): the runner created them",
+                                "it is a channel of the pipeline that started this process (%s), created by its "
+                                "runner (pid %u)",
+                                variable, pid);
+        return shmp_fail(err, code, op, shown(name), "it is in use: its creator (pid %u) is running", pid);
       case 2:
         return shmp_fail(err, code, op, shown(name),
                          "it is a persistent published table (published by pid %u): unpublish it by name first", pid);
@@ -108,6 +208,8 @@ SHMP_EXPORT int shmp_syscall_failed(shmp_error *err, const char *op, const char 
       default: break;
     }
   }
+  if (code == -ENOENT && (call == SHMP_CALL_SHM_OPEN || call == SHMP_CALL_SHM_UNLINK))
+    return name_missing(err, code, op, name, NULL);
   switch (call) {
     case SHMP_CALL_FALLOCATE:
       return shmp_fail(err, code, op, shown(name), "could not reserve %llu bytes in /dev/shm", (unsigned long long)size);
@@ -117,15 +219,21 @@ SHMP_EXPORT int shmp_syscall_failed(shmp_error *err, const char *op, const char 
   }
 }
 
+/* The operation an open is, as its sentences name it. */
+static const char *open_op(uint32_t flags) { return (flags & SHMP_OPEN_TABLE) ? "open_table" : "open"; }
+
 SHMP_EXPORT int shmp_open_missing(const char *name, uint32_t flags, int64_t waited_ns, int64_t ready_timeout_ns,
                                   shmp_error *err) {
-  if (shmp_pending_signal()) return shmp_fail(err, -EINTR, "open", shown(name), "%s", shmp_signal_detail());
+  const char *op = open_op(flags);
+  if (shmp_pending_signal()) return shmp_fail(err, -EINTR, op, shown(name), "%s", shmp_signal_detail());
   if ((flags & SHMP_OPEN_WAIT_FOR_NAME) && (ready_timeout_ns < 0 || waited_ns < ready_timeout_ns))
-    return shmp_fail(err, SHMP_E_AGAIN, "open", shown(name), "it has not been created yet: look again shortly");
-  if (flags & SHMP_OPEN_WAIT_FOR_NAME)
-    return shmp_fail(err, -ENOENT, "open", shown(name), "waited %lld ms for it to be created",
-                     (long long)(waited_ns / 1000000));
-  return shmp_syscall_failed(err, "open", name, SHMP_CALL_SHM_OPEN, ENOENT, 0);
+    return shmp_fail(err, SHMP_E_AGAIN, op, shown(name), "it has not been created yet: look again shortly");
+  if (flags & SHMP_OPEN_WAIT_FOR_NAME) {
+    char detail[64];
+    snprintf(detail, sizeof detail, "waited %lld ms for it to be created", (long long)(waited_ns / 1000000));
+    return name_missing(err, -ENOENT, op, name, detail);
+  }
+  return shmp_syscall_failed(err, op, name, SHMP_CALL_SHM_OPEN, ENOENT, 0);
 }
 
 SHMP_EXPORT int shmp_segment_check_file(const char *name, uint32_t st_mode, shmp_error *err) {
@@ -186,32 +294,45 @@ SHMP_EXPORT shmp_segment *shmp_segment_format(const char *name, void *base, uint
   return s;
 }
 
+/* Maps the record ring read-only (the header, where a reader keeps its
+ * position, stays writable): with fan-out, no reader can change what
+ * another reads. The ring is everything after the header. */
+static int protect_records(void *base, uint64_t size) {
+  return mprotect((uint8_t *)base + SHMP_HEADER_SIZE, size - SHMP_HEADER_SIZE, PROT_READ);
+}
+
+SHMP_EXPORT int shmp_segment_protect_records(shmp_segment *s, shmp_error *err) {
+  if (protect_records(s->base, s->size) != 0)
+    return shmp_syscall_failed(err, s->created ? "create" : "open", s->name, SHMP_CALL_MMAP, errno, s->size);
+  return SHMP_OK;
+}
+
 /* shmp_segment_adopt, returning its code also when `err` is NULL. */
 static int adopt(const char *name, void *base, uint64_t size, uint32_t owner_uid, uint32_t flags, int64_t waited_ns,
                  int64_t ready_timeout_ns, shmp_segment **out, shmp_error *err) {
   *out = NULL;
-  if (!shmp_name_ok(name)) return shmp_fail(err, SHMP_E_INVALID, "open", shown(name), "%s", NAME_RULE);
+  const char *op = open_op(flags);
+  if (!shmp_name_ok(name)) return shmp_fail(err, SHMP_E_INVALID, op, shown(name), "%s", NAME_RULE);
   uint32_t self = (uint32_t)getuid();
   if (owner_uid != self && !(flags & SHMP_OPEN_ALLOW_OTHER_OWNER))
-    return shmp_fail(err, -EACCES, "open", name,
+    return shmp_fail(err, -EACCES, op, name,
                      "the segment belongs to uid %u, not to this user (uid %u); open it with the allow-other-owner "
                      "option to use it anyway",
                      owner_uid, self);
   uint64_t capacity = 0;
   int rc = shmp_header_check(base, size, &capacity);
   if (rc == SHMP_E_NOT_READY && shmp_pending_signal())
-    return shmp_fail(err, -EINTR, "open", name, "%s", shmp_signal_detail());
+    return shmp_fail(err, -EINTR, op, name, "%s", shmp_signal_detail());
   if (rc == SHMP_E_NOT_READY) {
     if (ready_timeout_ns < 0 || waited_ns < ready_timeout_ns)
-      return shmp_fail(err, SHMP_E_AGAIN, "open", name, "its creator is still setting it up: look again shortly");
-    return shmp_fail(err, rc, "open", name, "waited %lld ms for its creator", (long long)(waited_ns / 1000000));
+      return shmp_fail(err, SHMP_E_AGAIN, op, name, "its creator is still setting it up: look again shortly");
+    return shmp_fail(err, rc, op, name, "waited %lld ms for its creator", (long long)(waited_ns / 1000000));
   }
-  if (rc != SHMP_OK) return shmp_fail(err, rc, "open", name, "%s", check_detail(rc));
+  if (rc != SHMP_OK) return shmp_fail(err, rc, op, name, "%s", check_detail(rc));
   /* An inspector's mapping is read-only already (PROT_READ over O_RDONLY). */
-  if ((flags & SHMP_OPEN_READ_ONLY_DATA) && !(flags & SHMP_OPEN_INSPECT) &&
-      mprotect((uint8_t *)base + SHMP_HEADER_SIZE, size - SHMP_HEADER_SIZE, PROT_READ) != 0)
-    return shmp_syscall_failed(err, "open", name, SHMP_CALL_MMAP, errno, size);
-  *out = wrap(name, base, size, capacity, "open", err);
+  if ((flags & SHMP_OPEN_READ_ONLY_DATA) && !(flags & SHMP_OPEN_INSPECT) && protect_records(base, size) != 0)
+    return shmp_syscall_failed(err, op, name, SHMP_CALL_MMAP, errno, size);
+  *out = wrap(name, base, size, capacity, op, err);
   if (*out == NULL) return -ENOMEM;
   (*out)->inspecting = (flags & SHMP_OPEN_INSPECT) != 0;
   return SHMP_OK;
@@ -269,7 +390,8 @@ SHMP_EXPORT shmp_segment *shmp_segment_create(const char *name, uint64_t capacit
 SHMP_EXPORT shmp_segment *shmp_segment_open(const char *name, uint32_t flags, int64_t ready_timeout_ns,
                                             shmp_error *err) {
   char path[SHM_NAME_BYTES];
-  if (shmp_shm_name(name, "open", path, sizeof path, err) != SHMP_OK) return NULL;
+  const char *op = open_op(flags);
+  if (shmp_shm_name(name, op, path, sizeof path, err) != SHMP_OK) return NULL;
   int64_t start = now_ns();
   int fd;
   /* An inspector needs no write permission and gets none. */
@@ -277,7 +399,7 @@ SHMP_EXPORT shmp_segment *shmp_segment_open(const char *name, uint32_t flags, in
   /* O_NONBLOCK: a FIFO planted under the name would block the open for ever (regular files ignore it). */
   while ((fd = shm_open(path, (inspect ? O_RDONLY : O_RDWR) | O_NONBLOCK | O_CLOEXEC, 0)) < 0) {
     int rc = errno == ENOENT ? shmp_open_missing(name, flags, now_ns() - start, ready_timeout_ns, err)
-                             : shmp_syscall_failed(err, "open", name, SHMP_CALL_SHM_OPEN, errno, 0);
+                             : shmp_syscall_failed(err, op, name, SHMP_CALL_SHM_OPEN, errno, 0);
     if (rc != SHMP_E_AGAIN) return NULL;
     nanosleep(&(struct timespec){0, READY_POLL_NS}, NULL);
   }
@@ -285,13 +407,13 @@ SHMP_EXPORT shmp_segment *shmp_segment_open(const char *name, uint32_t flags, in
   for (;;) {
     struct stat st;
     if (fstat(fd, &st) != 0) {
-      shmp_syscall_failed(err, "open", name, SHMP_CALL_FSTAT, errno, 0);
+      shmp_syscall_failed(err, op, name, SHMP_CALL_FSTAT, errno, 0);
       break;
     }
     if (shmp_segment_check_file(name, (uint32_t)st.st_mode, err) != SHMP_OK) break;
     uint64_t size = (uint64_t)st.st_size;
     void *base = NULL;
-    if (size > 0 && (base = map(fd, size, inspect ? PROT_READ : PROT_READ | PROT_WRITE, "open", name, err)) == NULL)
+    if (size > 0 && (base = map(fd, size, inspect ? PROT_READ : PROT_READ | PROT_WRITE, op, name, err)) == NULL)
       break;
     int rc = adopt(name, base, size, st.st_uid, flags, now_ns() - start, ready_timeout_ns, &s, err);
     if (rc == SHMP_OK) break;
@@ -326,7 +448,8 @@ SHMP_EXPORT int shmp_table_check_unpublish(const shmp_segment *s, shmp_error *er
 SHMP_EXPORT int shmp_table_unpublish(const char *name, uint32_t flags, shmp_error *err) {
   shmp_error own;
   if (err == NULL) err = &own;
-  shmp_segment *s = shmp_segment_open(name, flags | SHMP_OPEN_READ_ONLY_DATA, 0, err);
+  shmp_segment *s = shmp_segment_open(name, flags | SHMP_OPEN_READ_ONLY_DATA | SHMP_OPEN_TABLE, 0, err);
+  if (s == NULL && err->code == -ENOENT) return shmp_syscall_failed(err, "unpublish", name, SHMP_CALL_SHM_OPEN, ENOENT, 0);
   if (s == NULL) return err->code;
   int rc = shmp_table_check_unpublish(s, err);
   shmp_segment_unref(s);
@@ -334,6 +457,9 @@ SHMP_EXPORT int shmp_table_unpublish(const char *name, uint32_t flags, shmp_erro
   char path[SHM_NAME_BYTES];
   shmp_shm_name(name, "unpublish", path, sizeof path, NULL);
   if (shm_unlink(path) != 0) return shmp_syscall_failed(err, "unpublish", name, SHMP_CALL_SHM_UNLINK, errno, 0);
+  /* Gone: if it was this process's, it is no longer (a later segment
+   * under the name is someone else's). */
+  shmp_owned_forget(name);
   return SHMP_OK;
 }
 

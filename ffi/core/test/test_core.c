@@ -661,6 +661,74 @@ static void test_named_segments(void) {
   shmp_segment_unref(fresh);
 }
 
+/* Sentences about names name the right thing: a table is a table, a
+ * pipeline stage is told the runner made its channels, and a name a typo
+ * away from an existing one is suggested. */
+static void test_names_in_sentences(void) {
+  char name[64], typo[64], far[64];
+  int pid = (int)getpid();
+  snprintf(name, sizeof name, "core-test-features-%d", pid);
+  snprintf(typo, sizeof typo, "core-test-featurs-%d", pid);
+  snprintf(far, sizeof far, "core-test-zzz-%d-unrelated", pid);
+  shmp_error err = {0};
+  shmp_segment *s = shmp_segment_create(name, 4096, 0600, &err);
+  CHECK(s != NULL);
+  char expected[256];
+  snprintf(expected, sizeof expected, "No table by that name is published: publish it first, or check the name. Did you mean \"%s\"?", name);
+
+  CHECK(shmp_segment_open(typo, SHMP_OPEN_TABLE, 0, &err) == NULL);
+  CHECK_EQ(err.code, -ENOENT);
+  CHECK(strcmp(err.op, "open_table") == 0);
+  CHECK(strstr(err.message, expected) != NULL);
+  CHECK(strstr(err.message, "channel") == NULL);
+  CHECK_EQ(shmp_open_missing(typo, SHMP_OPEN_TABLE, 0, 0, &err), -ENOENT); /* a binding that opens by itself */
+  CHECK(strcmp(err.op, "open_table") == 0 && strstr(err.message, expected) != NULL);
+  CHECK_EQ(shmp_table_unpublish(typo, 0, &err), -ENOENT);
+  CHECK(strcmp(err.op, "unpublish") == 0);
+  CHECK(strstr(err.message, expected) != NULL);
+  CHECK_EQ(shmp_syscall_failed(&err, "unpublish", typo, SHMP_CALL_SHM_UNLINK, ENOENT, 0), -ENOENT);
+  CHECK(strstr(err.message, expected) != NULL);
+  /* A channel's open keeps the channel's words; nothing near: no suggestion. */
+  CHECK(shmp_segment_open(typo, 0, 0, &err) == NULL);
+  CHECK(strstr(err.message, "No channel by that name exists: start the side that creates it first, or check the name. Did you mean") != NULL);
+  CHECK(shmp_segment_open(far, 0, 0, &err) == NULL);
+  CHECK(strstr(err.message, "Did you mean") == NULL);
+  CHECK_EQ(shmp_unlink(far, &err), -ENOENT);
+  CHECK(strstr(err.message, "No segment by that name exists: check the name") != NULL);
+  CHECK(shmp_segment_open(far, SHMP_OPEN_WAIT_FOR_NAME | SHMP_OPEN_TABLE, 5 * MS, &err) == NULL);
+  CHECK(strstr(err.message, "failed: No such file or directory [ENOENT]. Waited ") != NULL);
+  CHECK(strstr(err.message, "No table by that name is published") != NULL);
+  CHECK_EQ(shmp_constant("OPEN_TABLE"), SHMP_OPEN_TABLE);
+
+  /* A pipeline stage (its environment names the channel) that creates a
+   * channel its runner made is told so; another process is told it is in use. */
+  for (int stage = 0; stage <= 1; stage++) {
+    pid_t child = fork();
+    if (child == 0) {
+      char variable[96];
+      snprintf(variable, sizeof variable, "SHMPIPE_CHANNEL_NUMBERS=%s", name);
+      if (stage) putenv(variable);
+      shmp_error own = {0};
+      int ok = shmp_segment_create(name, 4096, 0600, &own) == NULL && own.code == -EEXIST;
+      if (stage)
+        ok = ok && strstr(own.message, "It is a channel of the pipeline that started this process "
+                                       "(SHMPIPE_CHANNEL_NUMBERS), created by its runner (pid") != NULL &&
+             strstr(own.message, "). A pipeline stage opens its channels (open_writer, open_reader): the runner "
+                                 "created them") != NULL &&
+             strstr(own.message, "Pick another name") == NULL;
+      else
+        ok = ok && strstr(own.message, "It is in use: its creator (pid") != NULL;
+      if (!ok) fprintf(stderr, "%s\n", own.message);
+      _exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    waitpid(child, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  shmp_segment_unref(s);
+  CHECK_EQ(shmp_unlink(name, &err), SHMP_OK);
+}
+
 static volatile sig_atomic_t own_handler_ran;
 static void own_handler(int sig) { own_handler_ran = sig; }
 
@@ -970,6 +1038,17 @@ static void test_owned_names(void) {
   CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   CHECK(shm_exists(made));
 
+  /* A close removes only what this process still owns. */
+  CHECK_EQ(shmp_owned_unlink(kept, &err), 0);
+  CHECK(shm_exists(kept));
+  char again[64];
+  snprintf(again, sizeof again, "core-again-%d", (int)getpid());
+  shmp_segment *c = shmp_segment_create(again, 4096, 0600, NULL);
+  CHECK_EQ(shmp_owned_unlink(again, &err), 1);
+  CHECK(!shm_exists(again));
+  CHECK_EQ(shmp_owned_unlink(again, &err), 0); /* forgotten with it */
+  shmp_segment_unref(c);
+
   CHECK(shmp_owned_unlink_all() >= 1);
   CHECK(!shm_exists(made));
   CHECK(shm_exists(kept));
@@ -1020,6 +1099,21 @@ static void test_read_only_data(void) {
   waitpid(child, &status, 0);
   CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
   CHECK(memcmp((uint8_t *)shmp_segment_base(created) + off, "data", 4) == 0);
+  /* A reader that created the channel protects its records likewise. */
+  char made[64];
+  snprintf(made, sizeof made, "core-ro-made-%d", (int)getpid());
+  shmp_segment *mine = shmp_segment_create(made, 4096, 0600, &err);
+  CHECK_EQ(shmp_segment_protect_records(mine, &err), SHMP_OK);
+  child = fork();
+  if (child == 0) {
+    signal(SIGSEGV, SIG_DFL);
+    ((volatile uint8_t *)shmp_segment_base(mine))[SHMP_HEADER_SIZE] = 'X';
+    _exit(0);
+  }
+  waitpid(child, &status, 0);
+  CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+  shmp_segment_unref(mine);
+  shmp_unlink(made, NULL);
   shmp_reader_close(r);
   shmp_writer_close(w);
   shmp_segment_unref(ro);
@@ -1351,6 +1445,52 @@ static void test_late_joiners(void) {
 }
 
 /* What a writer's close does with records nobody read, and drain. */
+/* The Arrow sender: the schema is owed at first, after a refused or
+ * abandoned message and after a reader joined mid-stream; a refused
+ * message is never published. */
+static void test_arrow_sender(void) {
+  struct seg s = seg_new(4096);
+  shmp_error err = {0};
+  shmp_reader *r = shmp_reader_attach(s.sp, &err);
+  shmp_writer *w = shmp_writer_attach(s.sp, &err);
+  shmp_arrow_sender *sender = shmp_arrow_sender_new(w, "send", 0, &err);
+  CHECK(sender != NULL);
+  CHECK_EQ(shmp_arrow_sender_schema_owed(sender), 1);
+  uint8_t *base = s.base;
+  int64_t at = shmp_writer_claim(w, sizeof SCHEMA_X, 0, 0, &err);
+  CHECK(at > 0);
+  memcpy(base + at, SCHEMA_X, sizeof SCHEMA_X);
+  CHECK_EQ(shmp_arrow_sender_commit(sender, sizeof SCHEMA_X, &err), SHMP_ARROW_SCHEMA);
+  CHECK_EQ(shmp_arrow_sender_schema_owed(sender), 0);
+  at = shmp_writer_claim(w, sizeof BATCH_X, 0, 0, &err);
+  memcpy(base + at, BATCH_X, sizeof BATCH_X);
+  CHECK_EQ(shmp_arrow_sender_commit(sender, sizeof BATCH_X, &err), SHMP_ARROW_RECORD_BATCH);
+  /* Not Arrow: refused before any reader sees it, and the schema is owed. */
+  at = shmp_writer_claim(w, 64, 0, 0, &err);
+  memset(base + at, 0x5a, 64);
+  CHECK_EQ(shmp_arrow_sender_commit(sender, 64, &err), SHMP_E_ARROW);
+  CHECK(strstr(err.message, "send on segment \"test\" failed") != NULL);
+  CHECK_EQ(shmp_arrow_sender_schema_owed(sender), 1);
+  CHECK_EQ(shmp_arrow_sender_commit(sender, 64, &err), SHMP_E_STATE); /* the claim went with the refusal */
+  at = shmp_writer_claim(w, sizeof SCHEMA_X, 0, 0, &err);
+  memcpy(base + at, SCHEMA_X, sizeof SCHEMA_X);
+  CHECK_EQ(shmp_arrow_sender_commit(sender, sizeof SCHEMA_X, &err), SHMP_ARROW_SCHEMA);
+  /* Abandoned half-written: owed again, nothing published. */
+  CHECK(shmp_writer_claim(w, sizeof BATCH_X, 0, 0, &err) > 0);
+  shmp_arrow_sender_abort(sender);
+  CHECK_EQ(shmp_arrow_sender_schema_owed(sender), 1);
+  /* The reader got exactly schema, batch, schema. */
+  int kinds[3] = {SHMP_ARROW_SCHEMA, SHMP_ARROW_RECORD_BATCH, SHMP_ARROW_SCHEMA};
+  shmp_arrow_checker *seen = shmp_arrow_checker_new("test", "recv", &err);
+  for (int i = 0; i < 3; i++) CHECK_EQ(next_arrow(s, r, seen, &err), kinds[i]);
+  CHECK_EQ(shmp_reader_peek(r, NULL, &err), SHMP_E_AGAIN);
+  shmp_arrow_checker_free(seen);
+  shmp_arrow_sender_free(sender);
+  shmp_writer_close(w);
+  shmp_reader_close(r);
+  seg_free(s);
+}
+
 static void test_what_close_leaves(void) {
   shmp_error err = {0};
   /* The creator writes, nobody ever attaches: linger times out, and the
@@ -1362,6 +1502,21 @@ static void test_what_close_leaves(void) {
   for (uint8_t i = 0; i < 3; i++) CHECK_EQ(shmp_writer_send(w, &i, 1, 0, 0, NULL), SHMP_OK);
   CHECK_EQ(shmp_writer_drain(w, 10 * MS, 0, &err), SHMP_E_TIMEOUT);
   CHECK(strstr(err.message, "3 records (384 bytes) were still unread when the wait ended: no reader has opened") != NULL);
+  /* Before it waits, the close says once what for and how long. */
+  char notice[256];
+  const char *said = "shmpipe: closing \"test\" waits up to 30 s for a reader: none has opened the channel, and its "
+                     "3 records (384 bytes) go with its name if none comes";
+  CHECK_EQ(shmp_writer_linger_notice(w, 30000 * MS, notice, sizeof notice), strlen(said));
+  CHECK(strcmp(notice, said) == 0);
+  CHECK_EQ(shmp_writer_linger_notice(w, 0, notice, sizeof notice), 0); /* no wait: nothing to say */
+  CHECK(notice[0] == '\0');
+  CHECK(shmp_writer_linger_notice(w, 1500 * MS, notice, sizeof notice) > 0 && strstr(notice, "waits up to 1.5 s") != NULL);
+  CHECK_EQ(shmp_writer_linger_notice(w, 999 * MS, notice, sizeof notice), 0); /* under a second: no line */
+  CHECK(shmp_writer_linger_notice(w, 1000 * MS, notice, sizeof notice) > 0 && strstr(notice, "waits up to 1 s") != NULL);
+  CHECK(shmp_writer_linger_notice(w, -1, notice, sizeof notice) > 0 && strstr(notice, "waits until one comes") != NULL);
+  CHECK_EQ(shmp_writer_linger_notice(w, 30000 * MS, NULL, 0), strlen(said)); /* its length, as snprintf */
+  CHECK_EQ(shmp_writer_linger_notice(w, 30000 * MS, notice, 10), strlen(said));
+  CHECK(strcmp(notice, "shmpipe: ") == 0);
   int64_t start = now_ms();
   CHECK_EQ(shmp_writer_linger(w, 30 * MS, 0, &err), SHMP_E_TIMEOUT);
   CHECK(now_ms() - start >= 30);
@@ -1375,6 +1530,7 @@ static void test_what_close_leaves(void) {
    * close loses nothing, and the reader reads them all after it. */
   s = seg_new(4096);
   w = shmp_writer_attach(s.sp, &err);
+  CHECK_EQ(shmp_writer_linger_notice(w, 30000 * MS, notice, sizeof notice), 0); /* nothing written yet */
   for (uint8_t i = 0; i < 2; i++) CHECK_EQ(shmp_writer_send(w, &i, 1, 0, 0, NULL), SHMP_OK);
   pid_t child = fork();
   if (child == 0) {
@@ -1385,6 +1541,7 @@ static void test_what_close_leaves(void) {
     _exit(read);
   }
   CHECK_EQ(shmp_writer_linger(w, 5000 * MS, 0, &err), SHMP_OK);
+  CHECK_EQ(shmp_writer_linger_notice(w, 30000 * MS, notice, sizeof notice), 0); /* a reader holds them now */
   CHECK_EQ(shmp_writer_close_checked(w, &err), SHMP_OK);
   int status = 0;
   waitpid(child, &status, 0);
@@ -1448,6 +1605,8 @@ static void test_persistent_tables(void) {
   w = shmp_writer_attach(opened, &err);
   CHECK_EQ(shmp_writer_send(w, "x", 1, 0, 0, NULL), SHMP_OK);
   CHECK_EQ(shmp_writer_linger(w, 1000 * MS, 0, &err), SHMP_OK); /* the name is not its to remove */
+  char notice[256];
+  CHECK_EQ(shmp_writer_linger_notice(w, 1000 * MS, notice, sizeof notice), 0);
   CHECK_EQ(shmp_writer_close_checked(w, &err), SHMP_OK);
   shmp_segment_unref(opened);
   shmp_segment_unref(s);
@@ -1661,8 +1820,10 @@ int main(void) {
   test_readers_leave_together();
   test_late_joiners();
   test_what_close_leaves();
+  test_arrow_sender();
   test_persistent_tables();
   test_named_segments();
+  test_names_in_sentences();
   test_read_only_data();
   test_stale_name();
   test_owned_names();

@@ -11,6 +11,11 @@ from pathlib import Path
 ABI = 1
 """The core's ABI this binding was written for (shmp_abi())."""
 
+# The version nodes of the core's symbol map (ffi/core/shmpipe.map) this
+# binding knows, oldest first, each with a call it added. The last is the
+# newest the binding uses: a library without it is older than the binding.
+NODES = {"SHMPIPE_1.0": "shmp_version", "SHMPIPE_1.1": "shmp_owned_unlink_all"}
+
 _HERE = Path(__file__).resolve().parent
 # Node's names for the architecture: the core's build directory uses them.
 _ARCH = {"x86_64": "x64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
@@ -38,10 +43,38 @@ def _load() -> ctypes.CDLL:
     if lib.shmp_abi() != ABI:
         raise ImportError(f"shmpipe: {path} is shmpipe core {lib.shmp_version().decode()} with ABI {lib.shmp_abi()}, "
                           f"but this binding needs ABI {ABI}: build the core from the same checkout, or reinstall shmpipe")
+    has = _node_check(lib)
+    needed = list(NODES)[-1]
+    if not has(needed):
+        newest = [node for node in NODES if has(node)][-1:] or ["none of " + ", ".join(NODES)]
+        raise ImportError(f"shmpipe: {path} (shmpipe core {lib.shmp_version().decode()}) is older than this binding: its "
+                          f"newest version node is {newest[0]} and this binding needs {needed}; rebuild the core from "
+                          "the same checkout (make -C ffi/core), or reinstall shmpipe")
     return lib
 
 
+def _node_check(lib: ctypes.CDLL):
+    """has(node): whether `lib` exports the node's call in that version (glibc's dlvsym on the library's own handle,
+    so a symbol of the same name elsewhere in the process does not count)."""
+    dlvsym = None
+    for libc in (None, "libdl.so.2"):  # glibc >= 2.34 has it in libc, older ones in libdl
+        try:
+            dlvsym = ctypes.CDLL(libc).dlvsym
+            break
+        except (OSError, AttributeError):
+            continue
+    if dlvsym is None:  # not glibc: names without versions are all there is to check
+        return lambda node: hasattr(lib, NODES[node])
+    dlvsym.restype, dlvsym.argtypes = ctypes.c_void_p, [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p]
+    return lambda node: bool(dlvsym(lib._handle, NODES[node].encode(), node.encode()))
+
+
 lib = _load()
+
+
+class Move(ctypes.Structure):
+    """shmp_arrow_move: where a body buffer lies in pyarrow's body and in shmpipe's."""
+    _fields_ = [("src", ctypes.c_uint64), ("dst", ctypes.c_uint64), ("length", ctypes.c_uint64)]
 
 
 class Error(ctypes.Structure):
@@ -59,6 +92,19 @@ _SIGNATURES = {
     "shmp_segment_create": ([_s, _u64, _u32, _e], _p),
     "shmp_segment_open": ([_s, _u32, _i64, _e], _p),
     "shmp_unlink": ([_s, _e], _i32),
+    "shmp_arrow_sender_new": ([_p, _s, _i32, _e], _p),
+    "shmp_arrow_align_buffers": ([_p, _u64, ctypes.POINTER(Move), _u32, ctypes.POINTER(_u32), _s, _e], _i64),
+    "shmp_arrow_sender_free": ([_p], None),
+    "shmp_arrow_sender_schema_owed": ([_p], _i32),
+    "shmp_arrow_sender_commit": ([_p, _u64, _e], _i32),
+    "shmp_arrow_sender_abort": ([_p], None),
+    "shmp_writer_linger_notice": ([_p, _i64, ctypes.c_char_p, _u64], _i64),
+    "shmp_segment_protect_records": ([_p, _e], _i32),
+    "shmp_owned_forget": ([_s], None),
+    "shmp_owned_unlink": ([_s, _e], _i32),
+    "shmp_owned_count": ([], _i32),
+    "shmp_owned_unlink_all": ([], _i32),
+    "shmp_owned_unlink_on_signals": ([], _i32),
     "shmp_shm_name": ([_s, _s, _p, _u64, _e], _i32),
     "shmp_segment_base": ([_p], _p),
     "shmp_segment_length": ([_p], _u64),
@@ -117,6 +163,12 @@ ARROW_SCHEMA, ARROW_RECORD_BATCH = _constant("ARROW_SCHEMA"), _constant("ARROW_R
 NAME_MAX = _constant("NAME_MAX")
 OPEN_ALLOW_OTHER_OWNER, OPEN_READ_ONLY_DATA = _constant("OPEN_ALLOW_OTHER_OWNER"), _constant("OPEN_READ_ONLY_DATA")
 OPEN_WAIT_FOR_NAME = _constant("OPEN_WAIT_FOR_NAME")
+OPEN_TABLE = _constant("OPEN_TABLE")  # the opener wants a published table: sentences say so
 ENOENT, NOT_READY = _constant("ENOENT"), _constant("ENOTREADY")
+# The defaults every binding shares, in Python's units (seconds).
+DEFAULT_TIMEOUT = _constant("DEFAULT_TIMEOUT_NS") / 1e9
+DEFAULT_READY_TIMEOUT = _constant("DEFAULT_READY_TIMEOUT_NS") / 1e9
+DEFAULT_SPIN = _constant("DEFAULT_SPIN")
+DEFAULT_CAPACITY = _constant("DEFAULT_CAPACITY")
 if ctypes.sizeof(Error) != _constant("ERROR_SIZE"):
     raise ImportError(f"shmpipe: {lib._name} lays out shmp_error differently from this binding")

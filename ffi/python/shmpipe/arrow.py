@@ -19,12 +19,60 @@ from typing import Iterator, List, Optional, Tuple, Union
 
 import pyarrow as pa
 
-from ._core import ARROW, ARROW_RECORD_BATCH, ARROW_SCHEMA, INVALID, Error, lib
+from ._core import ARROW, ARROW_RECORD_BATCH, ARROW_SCHEMA, INVALID, Error, Move, lib
 from .channel import DEFAULT_TIMEOUT, Message, Reader, Writer
 from .errors import ShmpipeError, check, error
 
-# Buffers inside a record start on 64-byte boundaries, as the TypeScript writer puts them.
+# shmpipe's layout: the body starts 64 bytes into its record, and each
+# buffer 64 bytes into the body. pyarrow pads buffers to 8 only (the C++
+# IpcWriteOptions.alignment that would make them 64 is not exposed), so the
+# core rewrites each message's buffer offsets (shmp_arrow_align_buffers) and
+# the writer copies each buffer of pyarrow's body to its place.
 _ALIGN = 64
+_FRAMING = 8  # 0xFFFFFFFF and the metadata length
+
+
+class _Layout:
+    """One message as shmpipe lays it out: its metadata with the offsets
+    rewritten by the core, and where each buffer of pyarrow's body goes."""
+
+    def __init__(self, message: "pa.ipc.Message", channel: str):
+        self.metadata = bytearray(message.metadata.to_pybytes())
+        self.body = message.body
+        self.prefix = -(-(_FRAMING + len(self.metadata)) // _ALIGN) * _ALIGN
+        err = Error()
+        count = ctypes.c_uint32(0)
+        moves = (Move * 16)()
+        anchor = (ctypes.c_char * len(self.metadata)).from_buffer(self.metadata)
+        while True:
+            body_length = lib.shmp_arrow_align_buffers(anchor, len(self.metadata), moves, len(moves), ctypes.byref(count),
+                                                      channel.encode(), ctypes.byref(err))
+            if body_length == INVALID and count.value > len(moves):
+                moves = (Move * count.value)()
+                continue
+            break
+        del anchor
+        check(body_length, err)
+        self.moves = [(m.src, m.dst, m.length) for m in moves[:count.value]]
+        self.body_length = body_length
+        self.length = self.prefix + body_length
+
+    def write(self, target: memoryview) -> None:
+        """Frames the message into `target` (self.length bytes): one copy of each buffer, the gaps zeroed."""
+        target[0:4] = b"\xff\xff\xff\xff"
+        target[4:8] = (self.prefix - _FRAMING).to_bytes(4, "little")
+        end = _FRAMING + len(self.metadata)
+        target[_FRAMING:end] = self.metadata
+        target[end:self.prefix] = bytes(self.prefix - end)
+        body = memoryview(self.body).cast("B") if self.body is not None else memoryview(b"")
+        target = target.cast("B")
+        at = self.prefix
+        for src, dst, length in self.moves:
+            start = self.prefix + dst
+            target[at:start] = bytes(start - at)
+            target[start:start + length] = body[src:src + length]
+            at = start + length
+        target[at:self.length] = bytes(self.length - at)
 
 
 class _Checker:
@@ -37,10 +85,6 @@ class _Checker:
         if not self._pointer:
             raise ShmpipeError.from_error(self._err)
         self.free = weakref.finalize(self, lib.shmp_arrow_checker_free, self._pointer)
-
-    def trust_values(self, trust: bool) -> "_Checker":
-        lib.shmp_arrow_checker_trust_values(self._pointer, int(trust))
-        return self
 
     def check_at(self, address: int, length: int) -> int:
         """The kind of the message at `address`; raises EARROW if it is not valid."""
@@ -210,8 +254,8 @@ class ArrowReader:
         self.close()
 
 
-def ipc_messages(data: Union[pa.RecordBatch, pa.Table], channel: str) -> List[Tuple["pa.ipc.Message", int]]:
-    """`data` as the IPC messages a writer sends, each with the bytes it takes in its record."""
+def ipc_messages(data: Union[pa.RecordBatch, pa.Table], channel: str) -> List[Tuple["pa.ipc.Message", _Layout]]:
+    """`data` as the IPC messages a writer sends, each with its layout in a record."""
     if not isinstance(data, (pa.RecordBatch, pa.Table)):
         raise error(INVALID, "send", channel, "shmpipe writes a pyarrow RecordBatch or Table")
     sink = pa.BufferOutputStream()
@@ -222,74 +266,76 @@ def ipc_messages(data: Union[pa.RecordBatch, pa.Table], channel: str) -> List[Tu
                     stream.write_batch(batch)
         else:
             stream.write(data)
-    sized = []
-    for message in pa.ipc.MessageReader.open_stream(sink.getvalue()):
-        size = pa.MockOutputStream()
-        message.serialize_to(size, alignment=_ALIGN)
-        sized.append((message, size.size()))
-    return sized
+    return [(message, _Layout(message, channel)) for message in pa.ipc.MessageReader.open_stream(sink.getvalue())]
 
 
-def send_message(writer: Writer, message: "pa.ipc.Message", length: int, timeout: Optional[float],
-                 sent: _Checker) -> None:
-    """Serialises `message` straight into a claimed record of `length` bytes,
-    and commits it once the core's checker `sent` of this writer's stream
-    (metadata, dictionaries before their batches) agrees: a message no reader
-    could read is the writer's error, not every reader's."""
-    target = writer.claim(length, timeout)
-    try:
-        sink = pa.FixedSizeBufferWriter(pa.py_buffer(target))
-        message.serialize_to(sink, alignment=_ALIGN)
-        sink.close()
-        del sink  # lets go of `target`, which commit() invalidates
-        anchor = ctypes.c_char.from_buffer(target)
+class _Sender:
+    """The core's Arrow sender of one writer (ffi/core/src/arrow_send.c): the
+    rules of the stream live there, once for every binding: when the schema
+    is owed again (a reader joined mid-stream, a message failed) and the
+    check of each message before it is committed, so that a message no
+    reader could read is the writer's error, not every reader's. What is
+    pyarrow's stays here: encoding each message straight into its record."""
+
+    def __init__(self, writer: Writer, op: str):
+        self._writer = writer
+        self._err = Error()
+        # The values come from pyarrow itself: the check trusts them.
+        self._pointer = writer._call(op, lambda handle: lib.shmp_arrow_sender_new(handle, op.encode(), 1, ctypes.byref(self._err)))
+        if not self._pointer:
+            raise ShmpipeError.from_error(self._err)
+        self.free = weakref.finalize(self, lib.shmp_arrow_sender_free, self._pointer)
+
+    def schema_owed(self) -> bool:
+        return bool(lib.shmp_arrow_sender_schema_owed(self._pointer))
+
+    def send(self, layout: _Layout, timeout: Optional[float]) -> None:
+        """Writes a message straight into a claimed record, laid out as
+        `layout` says, and commits it once the core's check agrees."""
+        target = self._writer.claim(layout.length, timeout)
         try:
-            sent.check_at(ctypes.addressof(anchor), length)
-        finally:
-            del anchor
-    except BaseException:
-        writer.abort()
-        raise
-    writer.commit()
+            layout.write(target)
+        except BaseException:
+            self._writer.abort()
+            lib.shmp_arrow_sender_abort(self._pointer)
+            raise
+        self._writer._commit_arrow(self._pointer, layout.length)
 
 
 class ArrowWriter:
     """Sends pyarrow RecordBatches and Tables; the schema goes first, and again
-    when it changes or a reader joined mid-stream (with every dictionary: each
-    write sends its dictionaries whole). A table without rows sends its schema alone."""
+    when it changes or the core says it is owed (a reader joined mid-stream, a
+    message failed), with every dictionary: each write sends its dictionaries
+    whole. A table without rows sends its schema alone."""
 
     def __init__(self, writer: Writer):
         self._writer = writer
         self._schema: Optional[pa.Schema] = None
-        self._sent = _Checker(writer.name, "send").trust_values(True)  # the values come from pyarrow itself
+        self._sender = _Sender(writer, "send")
 
     @property
     def name(self) -> str:
         return self._writer.name
 
     def write(self, data: Union[pa.RecordBatch, pa.Table], timeout: Optional[float] = DEFAULT_TIMEOUT) -> None:
-        joined = self._writer.readers_joined() > 0  # they missed the schema: send it again
-        for message, length in ipc_messages(data, self.name):
+        owed = self._sender.schema_owed()
+        for message, layout in ipc_messages(data, self.name):
             if message.type == "schema":
-                if not joined and self._schema is not None and self._schema.equals(data.schema, check_metadata=True):
+                if not owed and self._schema is not None and self._schema.equals(data.schema, check_metadata=True):
                     continue
                 self._schema = data.schema
-            try:
-                send_message(self._writer, message, length, timeout, self._sent)
-            except BaseException:
-                self._schema = None  # the next write sends its schema again
-                raise
+            self._sender.send(layout, timeout)
 
     def close(self, timeout: Optional[float] = DEFAULT_TIMEOUT) -> None:
         """Ends the stream and closes the channel's writer (see Writer.close)."""
-        self._sent.free()
+        self._sender.free()
         self._writer.close(timeout)
 
     def __enter__(self) -> "ArrowWriter":
         return self
 
     def __exit__(self, *exc) -> None:
-        self._sent.free()
+        self._sender.free()
         self._writer.__exit__(*exc)
 
 

@@ -12,16 +12,20 @@ import threading
 import time
 from typing import Callable, Iterator, Optional, Union
 
-from ._core import AGAIN, CLOSED, INVALID, STATE, TIMEOUT, Error, _constant, lib
+from . import _core
+from ._core import AGAIN, CLOSED, INVALID, STATE, TIMEOUT, Error, lib
 from .errors import ShmpipeError, check, error
 from .segment import OPEN_ALLOW_OTHER_OWNER, OPEN_READ_ONLY_DATA, Segment
 
-DEFAULT_TIMEOUT = 30.0
+# The core's defaults (shmp_constant), the same in every binding.
+DEFAULT_TIMEOUT: float = _core.DEFAULT_TIMEOUT
 """Seconds a send or receive waits for the other side unless told otherwise."""
-DEFAULT_CAPACITY = _constant("DEFAULT_CAPACITY")
-"""Record space of a channel created without a capacity (16 MiB)."""
-DEFAULT_SPIN = 256
-"""Polls before sleeping on the futex (see lib/options.ts)."""
+DEFAULT_READY_TIMEOUT: float = _core.DEFAULT_READY_TIMEOUT
+"""Seconds an open waits for a creator still setting the channel up."""
+DEFAULT_CAPACITY: int = _core.DEFAULT_CAPACITY
+"""Record space of a channel created without a capacity."""
+DEFAULT_SPIN: int = _core.DEFAULT_SPIN
+"""Polls before a wait sleeps on the futex."""
 # Waits are cut into slices so that Ctrl-C (KeyboardInterrupt) is seen
 # promptly: Python runs signal handlers only between foreign calls.
 _SLICE = 0.1
@@ -158,6 +162,15 @@ class Writer(_Endpoint):
         check(self._call("commit", lambda handle: lib.shmp_writer_commit(handle, length, self._errp)), self._err)
         self._drop_claim()
 
+    def _commit_arrow(self, sender: int, length: int) -> int:
+        """commit() through the core's Arrow sender of this writer (arrow.py),
+        which checks the message first and refuses it unpublished (EARROW);
+        the claim is over either way. Returns the message's kind."""
+        try:
+            return check(self._call("send", lambda _handle: lib.shmp_arrow_sender_commit(sender, length, self._errp)), self._err)
+        finally:
+            self._drop_claim()
+
     def abort(self) -> None:
         """Gives the claimed space back unpublished."""
         check(self._call("abort", lambda handle: lib.shmp_writer_abort(handle, self._errp)), self._err)
@@ -189,7 +202,12 @@ class Writer(_Endpoint):
             raise error(INVALID, "close", self.name, f"timeout must be >= 0 seconds or None, got {timeout}")
 
         def linger(handle: int) -> None:
-            """Waits only when records would be lost, in slices (Ctrl-C is seen)."""
+            """Waits only when records would be lost, in slices (Ctrl-C is seen),
+            having said once what for when it is a wait to notice (the core's sentence)."""
+            notice = ctypes.create_string_buffer(512)
+            if lib.shmp_writer_linger_notice(handle, -1 if timeout is None else int(timeout * 1e9), notice, len(notice)) > 0:
+                sys.stderr.write(notice.value.decode(errors="replace") + "\n")
+                sys.stderr.flush()
             deadline = None if timeout is None else time.monotonic() + timeout
             while True:
                 left = _SLICE if deadline is None else min(_SLICE, max(0.0, deadline - time.monotonic()))
@@ -345,18 +363,25 @@ def create_writer(name: str, capacity: int = DEFAULT_CAPACITY, mode: int = 0o600
     return Writer(Segment.create(name, capacity, mode))
 
 
-def open_writer(name: str, allow_other_owner: bool = False, ready_timeout: float = 2.0, wait: float = 0.0) -> Writer:
+def open_writer(name: str, allow_other_owner: bool = False, ready_timeout: float = DEFAULT_READY_TIMEOUT, wait: float = 0.0) -> Writer:
     """Writes to a channel another process created (waiting up to `wait`
     seconds for it to be created: start-up order need not matter)."""
     return Writer(Segment.open(name, open_flags(allow_other_owner), ready_timeout, wait))
 
 
 def create_reader(name: str, capacity: int = DEFAULT_CAPACITY, mode: int = 0o600) -> Reader:
-    """Creates the channel and reads from it. Closing the reader removes the name."""
-    return Reader(Segment.create(name, capacity, mode))
+    """Creates the channel and reads from it, its records mapped read-only as
+    every reader's are. Closing the reader removes the name."""
+    segment = Segment.create(name, capacity, mode)
+    try:
+        segment.protect_records()
+        return Reader(segment)
+    except BaseException:
+        segment.close()
+        raise
 
 
-def open_reader(name: str, allow_other_owner: bool = False, ready_timeout: float = 2.0, wait: float = 0.0) -> Reader:
+def open_reader(name: str, allow_other_owner: bool = False, ready_timeout: float = DEFAULT_READY_TIMEOUT, wait: float = 0.0) -> Reader:
     """Reads from a channel another process created (its records mapped
     read-only), waiting up to `wait` seconds for it to be created."""
     return Reader(Segment.open(name, open_flags(allow_other_owner) | OPEN_READ_ONLY_DATA, ready_timeout, wait))

@@ -1,7 +1,7 @@
 """A segment is one named shared memory object mapped into this process.
 The C core creates, opens and checks it; this module keeps the mapping alive
-for Python's views and removes the names this process created, also on
-SIGTERM/SIGHUP and at exit.
+for Python's views and removes the names this process created (at close,
+at exit, and on SIGTERM/SIGHUP, through the core).
 
 The core counts references to a mapping and unmaps it after the last one.
 A Segment holds one until close(); every view handed out is a slice of one
@@ -11,12 +11,11 @@ is gone: a view never outlives its mapping."""
 import atexit
 import ctypes
 import os
-import signal
 import time
 import weakref
 from typing import Optional
 
-from ._core import (ENOENT, INVALID, NAME_MAX, NOT_READY, OPEN_ALLOW_OTHER_OWNER, OPEN_READ_ONLY_DATA,
+from ._core import (DEFAULT_READY_TIMEOUT, ENOENT, INVALID, NAME_MAX, NOT_READY, OPEN_ALLOW_OTHER_OWNER, OPEN_READ_ONLY_DATA,
                     OPEN_WAIT_FOR_NAME, Error, lib)
 from .errors import ShmpipeError, check, error
 
@@ -40,45 +39,29 @@ NAME_PREFIX = os.path.basename(shm_path("x"))[:-1]
 """What the core puts before a channel's name in /dev/shm ("shmpipe.")."""
 
 # ---- names this process must remove -----------------------------------------
-
-_owned: set = set()
-
-
-def _remove_owned() -> None:
-    for name in _owned:
-        lib.shmp_unlink(name.encode(), None)
-    _owned.clear()
-
-
-def _on_signal(signum, _frame):
-    _remove_owned()
-    signal.signal(signum, signal.SIG_DFL)
-    os.kill(os.getpid(), signum)
+# The core keeps the list (it records a name at create and forgets it at
+# shmp_unlink) and the signal policy, for every binding: entries carry the
+# pid that made them, so a forked child (multiprocessing) never removes its
+# parent's names. Registered at import, before any end's exit hook, so that
+# it runs last: ends still open are closed first.
+atexit.register(lib.shmp_owned_unlink_all)
+_signals_installed = False
 
 
-_cleanup_installed = False
-
-
-def _install_cleanup() -> None:
-    # SIGINT raises KeyboardInterrupt, which ends in atexit; SIGTERM and
-    # SIGHUP would kill the process without it, unless someone handles them.
-    global _cleanup_installed
-    if _cleanup_installed:
-        return
-    _cleanup_installed = True
-    atexit.register(_remove_owned)
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        try:
-            if signal.getsignal(signum) is signal.SIG_DFL:
-                signal.signal(signum, _on_signal)
-        except ValueError:
-            pass  # not the main thread: leave signals alone
+def _unlink_on_signals() -> None:
+    """Removes this process's names on SIGTERM and SIGHUP, then lets the
+    signal end it. The core takes only a signal whose action is still the
+    default: Python's SIGINT (KeyboardInterrupt, which ends in atexit) and a
+    handler the program set before stay; one it sets later replaces this."""
+    global _signals_installed
+    if not _signals_installed:
+        _signals_installed = True
+        lib.shmp_owned_unlink_on_signals()
 
 
 def unlink(name: str) -> None:
     """Removes a channel's name from /dev/shm (existing mappings stay valid)."""
     err = Error()
-    _owned.discard(name)
     check(lib.shmp_unlink(_c_name(name, "unlink"), ctypes.byref(err)), err)
 
 
@@ -115,12 +98,11 @@ class Segment:
         pointer = lib.shmp_segment_create(_c_name(name, "create"), capacity, mode, ctypes.byref(err))
         if not pointer:
             raise ShmpipeError.from_error(err)
-        _install_cleanup()
-        _owned.add(name)
+        _unlink_on_signals()
         return cls(pointer, owned=True)
 
     @classmethod
-    def open(cls, name: str, flags: int = 0, ready_timeout: float = 2.0, wait: float = 0.0) -> "Segment":
+    def open(cls, name: str, flags: int = 0, ready_timeout: float = DEFAULT_READY_TIMEOUT, wait: float = 0.0) -> "Segment":
         """Opens the segment; with `wait` > 0, waits that long for it to be
         created, in slices of 0.1 s so that Ctrl-C is seen."""
         err = Error()
@@ -139,6 +121,17 @@ class Segment:
             raise ShmpipeError.from_error(err)
         return cls(pointer, owned=False)
 
+    def protect_records(self) -> None:
+        """Maps the records read-only from now on (a reader of a channel this
+        process created): no reader can change what another reads."""
+        check(lib.shmp_segment_protect_records(self.pointer, ctypes.byref(self._err)), self._err)
+
+    def keep_name(self) -> None:
+        """The name outlives this process (a persistent table): close() and exit leave it."""
+        if self.owned:
+            self.owned = False
+            lib.shmp_owned_forget(self.name.encode())
+
     def view(self, offset: int, length: int, op: str, writable: bool = False) -> memoryview:
         """Bytes [offset, offset + length) of the mapping, once the core agrees they lie in it."""
         check(lib.shmp_segment_range(self.pointer, offset, length, op.encode(), ctypes.byref(self._err)), self._err)
@@ -152,8 +145,10 @@ class Segment:
         """Removes the name if this process created it, and lets go of the mapping (views keep it)."""
         if self._memory is None:
             return
-        if self.owned and self.name in _owned:
-            _owned.discard(self.name)
-            lib.shmp_unlink(self.name.encode(), None)
+        if self.owned:
+            self.owned = False
+            # Only while still this process's: a name unpublished since may
+            # belong to another process's segment now.
+            lib.shmp_owned_unlink(self.name.encode(), None)
         self._memory = self._readonly = None
         self._release()

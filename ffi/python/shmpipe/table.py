@@ -11,11 +11,12 @@ from typing import Union
 
 import pyarrow as pa
 
-from ._core import ARROW, ENOENT, Error, lib
-from .arrow import _Checker, _Records, ipc_messages, send_message
-from .channel import Reader, create_writer, open_flags
+from . import pickling as _pickling
+from ._core import ARROW, ENOENT, OPEN_TABLE, Error, lib
+from .arrow import _Checker, _Records, _Sender, ipc_messages
+from .channel import DEFAULT_READY_TIMEOUT, Reader, create_writer, open_flags
 from .errors import ShmpipeError, check, error
-from .segment import OPEN_READ_ONLY_DATA, Segment, _c_name, _owned
+from .segment import OPEN_READ_ONLY_DATA, Segment, _c_name
 
 
 class PublishedTable:
@@ -29,6 +30,13 @@ class PublishedTable:
         self.owner_pid = lib.shmp_segment_creator_pid(segment.pointer)
         self._segment = segment
         self._unpublished = False
+        self._token = _pickling.token_of(segment.pointer, segment.base)
+
+    def __reduce__(self):
+        """Pickles as the table's name (and a token of this publication):
+        unpickled, in any process, it is the table opened (open_table), or a
+        GoneTable if the table was unpublished or published again since."""
+        return _pickling.reduce_published(self.name, self._token)
 
     def unpublish(self) -> None:
         """Removes the name (a persistent table's too, also after close());
@@ -66,20 +74,20 @@ def publish(name: str, table: Union[pa.Table, pa.RecordBatch], mode: int = 0o600
     any process. With persist=True the table outlives this process: its name
     stays until unpublish(name) in any process."""
     messages = ipc_messages(table, name)
-    byte_length = sum(lib.shmp_record_footprint(length) for _, length in messages)
+    byte_length = sum(lib.shmp_record_footprint(layout.length) for _, layout in messages)
     writer = create_writer(name, byte_length, mode)
-    sent = _Checker(name, "publish").trust_values(True)
+    sender = _Sender(writer, "publish")
     try:
-        for message, length in messages:
-            send_message(writer, message, length, 0, sent)
+        for _, layout in messages:
+            sender.send(layout, 0)
     except BaseException:
         writer._discard()
         raise
     finally:
-        sent.free()
+        sender.free()
     segment = writer._seal(persist)
     if persist:
-        _owned.discard(name)  # sealed: from now on the name outlives this process
+        segment.keep_name()  # sealed: from now on the name outlives this process
     return PublishedTable(segment, byte_length, persist)
 
 
@@ -88,14 +96,16 @@ def unpublish(name: str, allow_other_owner: bool = False) -> None:
     process of its user; the core checks that it is a table, not a channel.
     Processes that opened it keep their data."""
     err = Error()
-    check(lib.shmp_table_unpublish(_c_name(name, "unpublish"), open_flags(allow_other_owner), ctypes.byref(err)), err)
-    _owned.discard(name)  # gone: not this process's to remove any more
+    cname = _c_name(name, "unpublish")
+    check(lib.shmp_table_unpublish(cname, open_flags(allow_other_owner), ctypes.byref(err)), err)
 
 
-def open_table(name: str, allow_other_owner: bool = False, ready_timeout: float = 2.0, wait: float = 0.0) -> pa.Table:
+def open_table(name: str, allow_other_owner: bool = False, ready_timeout: float = DEFAULT_READY_TIMEOUT, wait: float = 0.0) -> pa.Table:
     """The table published as `name` (waiting up to `wait` seconds for it to
-    be published); its buffers view the segment in place."""
-    segment = Segment.open(name, open_flags(allow_other_owner) | OPEN_READ_ONLY_DATA, ready_timeout, wait)
+    be published); its buffers view the segment in place. It, and any part
+    of it (columns, slices, batches, arrays), pickles by name (pickling.py)."""
+    segment = Segment.open(name, open_flags(allow_other_owner) | OPEN_READ_ONLY_DATA | OPEN_TABLE, ready_timeout, wait)
+    _pickling.register(segment, allow_other_owner)  # what views this mapping pickles by name
     ready_ns = int(ready_timeout * 1e9)
     with Reader(segment, lambda pointer, errp: lib.shmp_table_open(pointer, ready_ns, errp)) as reader:
         try:

@@ -136,16 +136,6 @@ def test_a_killed_writer_is_detected(name, spawn):
         assert time.monotonic() - started < 2
 
 
-def test_a_terminated_creator_removes_its_segment(name, spawn):
-    code = "import sys, time, shmpipe\nr = shmpipe.create_reader(sys.argv[1], capacity=4096); print('ready', flush=True); time.sleep(60)"
-    child = spawn(code, name)
-    assert child.stdout.readline().strip() == "ready"
-    assert shmpipe.shm_path(name).split("/")[-1] in __import__("os").listdir("/dev/shm")
-    child.send_signal(signal.SIGTERM)
-    assert child.wait(timeout=10) == -signal.SIGTERM
-    assert shmpipe.shm_path(name).split("/")[-1] not in __import__("os").listdir("/dev/shm")
-
-
 def test_every_reader_sees_every_record(name):
     with shmpipe.create_writer(name, capacity=8192) as writer:
         first, second = shmpipe.open_reader(name), shmpipe.open_reader(name)
@@ -231,6 +221,36 @@ def test_a_creators_close_with_no_reader_ever_raises_eunread(name):
     assert "3 records (384 bytes) written to it were never read: no reader opened the channel" in str(lost.value)
     assert writer.closed and not os.path.exists(shmpipe.shm_path(name))
     writer.close()  # once is enough
+
+
+def test_a_close_that_waits_for_a_reader_says_so_once_first(name, spawn):
+    child = spawn("import sys, shmpipe\n"
+                  "w = shmpipe.create_writer(sys.argv[1], 4096)\n"
+                  "w.send(b'one')\n"
+                  "try:\n"
+                  "    w.close(timeout=1.5)\n"
+                  "except shmpipe.ShmpipeError as lost:\n"
+                  "    print(lost.code)\n", name)
+    out, err = child.communicate(timeout=10)
+    assert out == "EUNREAD\n"
+    lines = [line for line in err.splitlines() if "waits up to" in line]
+    assert len(lines) == 1 and f'closing "{name}" waits up to 1.5 s for a reader' in lines[0], err
+
+
+def test_a_reader_that_created_the_channel_reads_through_a_read_only_mapping(name, spawn):
+    """As every reader: a write into a received record faults, it never
+    changes what another reader of the record sees."""
+    child = spawn("import ctypes, sys, shmpipe\n"
+                  "reader = shmpipe.create_reader(sys.argv[1], 4096)\n"
+                  "writer = shmpipe.open_writer(sys.argv[1])\n"
+                  "writer.send(b'committed')\n"
+                  "message = reader.recv(timeout=5)\n"
+                  "print(bytes(message.data).decode(), flush=True)\n"
+                  "ctypes.memset(message._address, 9, 4)\n"
+                  "print('wrote', flush=True)\n", name)
+    out, err = child.communicate(timeout=10)
+    shmpipe.unlink(name)  # a crash removes nothing: the test does
+    assert out == "committed\n" and child.returncode == -signal.SIGSEGV, (out, err)
 
 
 def test_an_exception_leaving_a_writer_is_not_masked_or_delayed(name):

@@ -52,9 +52,21 @@ def test_a_table_published_to_persist_outlives_its_publisher(name, spawn):
     assert gone.value.code == "ENOENT"
 
 
+def test_a_missing_table_is_called_a_table_and_a_near_name_is_offered(name):
+    with shmpipe.publish(name, pa.table({"x": [1]})):
+        with pytest.raises(shmpipe.ShmpipeError) as missing:
+            shmpipe.open_table(name + "x")
+    assert (missing.value.code, missing.value.op) == ("ENOENT", "open_table")
+    assert "No table by that name is published" in str(missing.value)
+    assert f'Did you mean "{name}"?' in str(missing.value)
+
+
 def test_persistence_is_asked_for_and_unpublish_takes_only_tables(name):
+    owned = shmpipe._core.lib.shmp_owned_count  # the names the core removes for this process at exit
+    before = owned()
     with shmpipe.publish(name, pa.table({"x": [1, 2]}), persist=True) as kept:
         assert kept.persistent
+        assert owned() == before  # not this process's to remove: it outlives it
     assert os.path.exists(shmpipe.shm_path(name))  # leaving the with-block let go of it, no more
     with pytest.raises(shmpipe.ShmpipeError) as taken:
         shmpipe.publish(name, pa.table({"x": [3]}))
@@ -62,11 +74,29 @@ def test_persistence_is_asked_for_and_unpublish_takes_only_tables(name):
     kept.unpublish()
     assert not os.path.exists(shmpipe.shm_path(name))
     with shmpipe.publish(name, pa.table({"x": [1]})):
-        pass
+        assert owned() == before + 1
+    assert owned() == before
     assert not os.path.exists(shmpipe.shm_path(name))
     with shmpipe.create_reader(name, 4096):
         with pytest.raises(shmpipe.ShmpipeError) as refused:
             shmpipe.unpublish(name)
         assert (refused.value.code, refused.value.op) == ("EBADARG", "unpublish")
         assert "not a published table" in str(refused.value)
+        assert os.path.exists(shmpipe.shm_path(name))
+
+
+def test_a_table_unpublished_by_name_is_no_longer_this_processs_to_remove(name, spawn):
+    """At close and at exit a process removes only what it still answers
+    for: not a name another process took after this one unpublished it."""
+    publisher = spawn("import os, sys, time, pyarrow as pa, shmpipe\n"
+                      "table = shmpipe.publish(sys.argv[1], pa.table({'x': [1]}))\n"
+                      "shmpipe.unpublish(sys.argv[1])\n"
+                      "print('unpublished', flush=True)\n"
+                      "deadline = time.monotonic() + 10\n"
+                      "while not os.path.exists(shmpipe.shm_path(sys.argv[1])) and time.monotonic() < deadline:\n"
+                      "    time.sleep(0.01)\n"
+                      "table.close()\n", name)
+    assert publisher.stdout.readline() == "unpublished\n"
+    with shmpipe.create_reader(name, 4096):
+        assert publisher.wait(15) == 0
         assert os.path.exists(shmpipe.shm_path(name))

@@ -299,8 +299,11 @@ func echo(ping, pong, mode string) error {
 // handoff_reader.py, given as READER...; it gets the tag as its last
 // argument), which reads one value of each column and acknowledges with
 // its CLOCK_MONOTONIC time on the channel <tag>-ack.
-//   - shm: the batch is written into a claimed record and committed; two
-//     figures: from commit, and from before the copy into shared memory.
+//   - shm: the batch goes through shmpipe.ArrowWriter, as a user's would
+//     (framed, copied into its claimed record, checked by the core,
+//     committed); two figures: from Write's return (its last step is the
+//     commit), and from before Write (the copy into shared memory and the
+//     check included).
 //   - unix: Arrow IPC stream over a Unix socket, 8-byte length first, from
 //     before serialising.
 func handoff(args []string) error {
@@ -328,17 +331,14 @@ func handoff(args []string) error {
 		defer writer.Close()
 	}
 	if transport == "shm" {
-		payload, err := ipc.GetRecordBatchPayload(batch)
-		if err != nil {
-			return err
-		}
-		size := payloadSize(&payload)
-		payload.Release()
-		if writer, err = shmpipe.CreateWriter(tag+"-data", 2*(size+4096)); err != nil {
+		// Room for two batches and their metadata (the first Write also
+		// sends the schema).
+		if writer, err = shmpipe.CreateWriter(tag+"-data", 2*(bytes+1<<16)); err != nil {
 			return err
 		}
 		defer writer.Close()
-		send = func() (int64, int64, error) { return sendInPlace(writer, batch) }
+		arrowWriter := shmpipe.NewArrowWriter(writer)
+		send = func() (int64, int64, error) { return sendArrow(arrowWriter, batch) }
 	}
 	reader := exec.Command(args[6], append(args[7:], tag)...)
 	reader.Stderr = os.Stderr
@@ -356,12 +356,8 @@ func handoff(args []string) error {
 		return fmt.Errorf("the reader ended before it was ready: %v", err)
 	}
 	address := strings.TrimSpace(strings.TrimPrefix(line, "ready"))
-	ctx := context.Background()
 	switch transport {
-	case "shm":
-		if err := shmpipe.NewArrowWriter(writer).WriteSchema(ctx, batch.Schema()); err != nil {
-			return err
-		}
+	case "shm": // the first Write sends the schema (a warm-up round)
 	case "unix", "tcp-raw":
 		network := map[string]string{"unix": "unix", "tcp-raw": "tcp"}[transport]
 		conn, err := net.Dial(network, address)
@@ -438,46 +434,15 @@ func handoffBatch(bytes int) arrow.RecordBatch {
 	return array.NewRecordBatch(schema, columns, int64(rows))
 }
 
-func payloadSize(p *ipc.Payload) int {
-	meta := p.Meta()
-	defer meta.Release()
-	var body counter
-	p.SerializeBody(&body)
-	return int(align64(8+meta.Len())) + int(body)
-}
-
-// sendInPlace writes the batch message into a claimed record, framed as
-// shmpipe.ArrowWriter frames it (0xFFFFFFFF, metadata length, metadata
-// padded so that the body starts 64-byte aligned, body), and commits it.
-// ArrowWriter.Write does the same in one call; it is spelled out here
-// because the hand-off is timed from the commit, which Write does not
-// expose.
-func sendInPlace(w *shmpipe.Writer, batch arrow.RecordBatch) (start, commit int64, err error) {
+// sendArrow hands the batch over as a user's program does, with
+// ArrowWriter.Write. The commit is Write's last step: the time it returns
+// stands for the commit's (later by a return, so "commit -> usable" errs
+// low by that much, never high).
+func sendArrow(w *shmpipe.ArrowWriter, batch arrow.RecordBatch) (start, commit int64, err error) {
 	start = monotonicNs()
-	payload, err := ipc.GetRecordBatchPayload(batch)
-	if err != nil {
-		return 0, 0, err
-	}
-	defer payload.Release()
-	meta := payload.Meta()
-	defer meta.Release()
-	var body counter
-	payload.SerializeBody(&body)
-	prefix := align64(8 + meta.Len())
-	record, err := w.Claim(context.Background(), prefix+int(body))
-	if err != nil {
-		return 0, 0, err
-	}
-	binary.LittleEndian.PutUint32(record[0:], 0xFFFFFFFF)
-	binary.LittleEndian.PutUint32(record[4:], uint32(prefix-8))
-	clear(record[8+copy(record[8:], meta.Bytes()) : prefix])
-	fill := &filler{buf: record[prefix:]}
-	if err := payload.SerializeBody(fill); err != nil {
-		w.Abort()
-		return 0, 0, err
-	}
+	err = w.Write(context.Background(), batch)
 	commit = monotonicNs()
-	return start, commit, w.Commit(len(record))
+	return start, commit, err
 }
 
 func sendOverSocket(conn net.Conn, batch arrow.RecordBatch, bytes int) (start, commit int64, err error) {
@@ -516,25 +481,6 @@ func acknowledged(ack *shmpipe.Reader) (held int64, growth float64, err error) {
 		growth = math.Float64frombits(binary.LittleEndian.Uint64(m.Bytes[8:]))
 	}
 	return int64(math.Float64frombits(binary.LittleEndian.Uint64(m.Bytes))), growth, nil
-}
-
-func align64(n int) int { return (n + 63) &^ 63 }
-
-type counter int64
-
-func (c *counter) Write(b []byte) (int, error) { *c += counter(len(b)); return len(b), nil }
-
-type filler struct {
-	buf []byte
-	n   int
-}
-
-func (f *filler) Write(b []byte) (int, error) {
-	if len(b) > len(f.buf)-f.n {
-		return 0, io.ErrShortWrite
-	}
-	f.n += copy(f.buf[f.n:], b)
-	return len(b), nil
 }
 
 type growingBuffer struct{ buf []byte }

@@ -256,6 +256,9 @@ func produce(o *options, stderr io.Writer) error {
 	var out sink
 	if !o.dryRun && !o.publish {
 		if o.create != "" {
+			// This command handles no signal while it writes: SIGINT,
+			// SIGTERM or SIGHUP ends it, and the channel it created goes.
+			defer shmpipe.RemoveNamesOnSignals()()
 			out.writer, err = shmpipe.CreateWriter(o.channel, capacity)
 		} else {
 			out.writer, err = shmpipe.OpenWriter(o.channel, shmpipe.WithReadyTimeout(o.readyTimeout))
@@ -335,9 +338,7 @@ func publish(o *options, schema *arrow.Schema, batches []arrow.RecordBatch, stde
 	for _, b := range batches {
 		b.Release()
 	}
-	// Stop on SIGINT/SIGTERM from here on: the table is removed either way
-	// (the shmpipe package removes the names this process made on those
-	// signals).
+	// Stop on SIGINT/SIGTERM from here on, and unpublish on the way out.
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
 	published, err := shmpipe.Publish(o.channel, table)

@@ -120,6 +120,34 @@ func TestStreamsAFileIntoAChannel(t *testing.T) {
 	}
 }
 
+// Ended by a signal while it waits for readers, the command takes the
+// channel it created with it (and dies by the signal, as a parent expects).
+func TestSignalEndsCreateAndRemovesItsChannel(t *testing.T) {
+	path := writeCSV(t, fileSpec{rows: 100, header: true, delim: ','}, 2)
+	name := channelName("create-signal")
+	defer os.Remove("/dev/shm/shmpipe." + name) // if the test fails half-way
+	cmd, _, stderr := command("--create", "1MiB", "--schema", testSchema, path, name)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	// A reader that takes nothing: the command waits for it to.
+	r, err := shmpipe.OpenReader(name, shmpipe.WithWait(10*time.Second))
+	if err != nil {
+		t.Fatalf("the command did not create %s: %v (%s)", name, err, stderr)
+	}
+	defer r.Close()
+	cmd.Process.Signal(syscall.SIGTERM)
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGTERM {
+		t.Fatalf("the command ended with %v: %s", err, stderr)
+	}
+	if _, err := os.Stat("/dev/shm/shmpipe." + name); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the channel is still there: %v", err)
+	}
+}
+
 func TestCreateWaitsForTheReaders(t *testing.T) {
 	path := writeCSV(t, fileSpec{rows: 500, header: true, delim: ','}, 2)
 	name := channelName("create")
