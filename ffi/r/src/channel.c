@@ -13,7 +13,7 @@
 #define SLICE_NS INT64_C(100000000)
 
 /* The names this process created are the core's to track (owned.c of the
- * core): close() and the finalizers remove them with shmp_unlink(), the
+ * core): close() and the finalizers remove them with shmp_owned_unlink(), the
  * session's end with shmp_owned_unlink_all() (shmp_r_owned_unlink_all,
  * from the finalizer .onLoad registers), and SIGTERM or SIGHUP, which R
  * leaves at their default action, by the core's signal policy (never in a
@@ -43,7 +43,10 @@ static int end_close(end *e, shmp_error *err) {
   e->reader = NULL;
   e->writer = NULL;
   if (e->segment) {
-    if (e->owned) shmp_unlink(e->name, NULL); /* and the core forgets it as this process's */
+    /* The name goes only if this process still owns it: not in a forked
+     * child (parallel::mcparallel) whose collector finalizes its copy of
+     * the parent's end, and not once another process removed it. */
+    if (e->owned) shmp_owned_unlink(e->name, NULL);
     shmp_segment_unref(e->segment);
     e->segment = NULL;
   }
@@ -189,7 +192,9 @@ SEXP shmp_r_close(SEXP pointer, SEXP timeout_arg) {
   if (e->writer) {
     /* Nothing is lost silently: a creator whose records no reader ever
      * attached to read waits for one (in slices: Ctrl-C is seen). */
-    int64_t deadline = deadline_after(seconds_ns(timeout_arg));
+    int64_t timeout = seconds_ns(timeout_arg), deadline = deadline_after(timeout);
+    char notice[512];
+    if (shmp_writer_linger_notice(e->writer, timeout, notice, sizeof notice) > 0) REprintf("%s\n", notice); /* said once */
     shmp_error err;
     while (wait_more(shmp_writer_linger(e->writer, next_slice(deadline), SPIN, &err), deadline)) continue;
     if (end_close(e, &err) < 0) shmp_r_raise(&err);

@@ -21,7 +21,7 @@ typedef struct publication {
 
 static void publication_close(publication *p) {
   if (p == NULL || p->segment == NULL) return;
-  if (!p->persistent) shmp_unlink(p->name, NULL);
+  if (!p->persistent) shmp_owned_unlink(p->name, NULL); /* only while still this process's (not a forked child's copy) */
   shmp_segment_unref(p->segment);
   p->segment = NULL;
 }

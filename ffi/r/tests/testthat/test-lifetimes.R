@@ -139,3 +139,30 @@ test_that("the end of the session removes the names it still owns; a persistent 
   expect_false(file.exists(shm_file(channel)))
   expect_true(file.exists(shm_file(table)))
 })
+
+test_that("a forked child that collects its copy of the parent's ends and tables leaves their names", {
+  channel <- unique_name("forked-gc")
+  table <- unique_name("forked-gc-table")
+  reader <- shm_reader(channel, create = TRUE, capacity = 65536)
+  published <- publish_table(table, data.frame(x = 1:3))
+  on.exit({ close(reader); close(published) }, add = TRUE)
+  child <- parallel::mcparallel({ # evaluated in this test's environment, in the child
+    rm(reader, published)
+    rm(list = table, envir = shmpipe:::.published)
+    invisible(gc()) # the finalizers run here, in the child
+    TRUE
+  })
+  expect_true(isTRUE(parallel::mccollect(child, wait = TRUE)[[1]]))
+  expect_true(file.exists(shm_file(channel)))
+  expect_true(file.exists(shm_file(table)))
+})
+
+test_that("a creating writer's close says once what it waits for when no reader ever came", {
+  name <- unique_name("linger-notice")
+  writer <- shm_writer(name, create = TRUE, capacity = 65536)
+  send_bytes(writer, "lost")
+  messages <- capture.output(err <- tryCatch(close(writer, timeout = 1.2), shmpipe_error = function(e) e), type = "message")
+  expect_equal(err$name, "EUNREAD")
+  expect_equal(length(messages), 1)
+  expect_match(messages, sprintf('closing "%s" waits up to', name), fixed = TRUE)
+})
