@@ -593,6 +593,7 @@ typedef struct shmp_arrow_node {
   int32_t union_mode;       /* Union: 0 sparse, 1 dense */
   uint32_t first_buffer;    /* the batch's buffer index of its first buffer */
   uint32_t buffer_count;    /* the buffers it owns (its children's follow) */
+  uint64_t reserved[4];     /* zero: room for what a later release describes */
 } shmp_arrow_node;
 
 uint32_t shmp_arrow_checker_nodes(const shmp_arrow_checker *c);

@@ -1186,3 +1186,6 @@ out:
   shmp_fail(err, rc, "send", segment ? segment : "", "%s", why);
   return rc;
 }
+
+_Static_assert(sizeof(shmp_arrow_column) == 112, "shmp_arrow_column layout is ABI");
+_Static_assert(sizeof(shmp_arrow_node) == 184, "shmp_arrow_node layout is ABI");
