@@ -48,6 +48,28 @@
 /* More records than any seed has; an input's records past it are ignored. */
 #define MAX_RECORDS 256
 
+/* What R reads of a batch that passed: every node described, its
+ * subtree within the list, each span and buffer inside the record. */
+static void check_nodes(const shmp_arrow_checker *checker, uint64_t len) {
+  uint32_t count = shmp_arrow_checker_nodes(checker);
+  for (uint32_t k = 0; k < count; k++) {
+    shmp_arrow_node n;
+    if (shmp_arrow_checker_node(checker, k, &n) != SHMP_OK || n.subtree == 0 || k + n.subtree > count) abort();
+    const shmp_arrow_column *c = &n.column;
+    uint64_t spans[3][2] = {{c->validity_offset, c->validity_length}, {c->values_offset, c->values_length},
+                            {c->data_offset, c->data_length}};
+    for (int s = 0; s < 3; s++)
+      if (spans[s][1] > 0 && (spans[s][0] > len || spans[s][1] > len - spans[s][0])) abort();
+    for (uint32_t b = 0; b < n.buffer_count; b++) {
+      uint64_t offset = 0, length = 0;
+      if (shmp_arrow_checker_buffer(checker, n.first_buffer + b, &offset, &length) != SHMP_OK) abort();
+      if (offset > len || length > len - offset) abort();
+    }
+  }
+  shmp_arrow_node past;
+  if (shmp_arrow_checker_node(checker, count, &past) != SHMP_E_INVALID) abort();
+}
+
 /* Checks the framed records of `data` through one checker. Returns how
  * many were refused; `label` (strict mode) reports the first refusal and
  * stops there. Aborts where the checker breaks a promise of its API. */
@@ -78,6 +100,7 @@ static size_t check_framed(const uint8_t *data, size_t size, const char *label, 
           memcmp(copy, record, prefix) != 0)
         abort();
       if (batches && kind == SHMP_ARROW_RECORD_BATCH) ++*batches;
+      if (kind != SHMP_ARROW_SCHEMA) check_nodes(checker, len);
     } else {
       /* A refusal is EARROW (or ENOMEM) with its sentence, and leaves nothing to decode. */
       if ((kind != SHMP_E_ARROW && kind != -ENOMEM) || err.code != kind || err.message[0] == '\0') abort();
