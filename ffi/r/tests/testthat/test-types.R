@@ -138,3 +138,21 @@ test_that("writing and reading nested columns hold under gctorture (a small inpu
   close(writer)
   expect_equal(back, df, ignore_attr = "row.names")
 })
+
+test_that("decimal32 and decimal64, run ends of int16 and int64, and dictionaries of structs read as the table says", {
+  reader <- python_stream("types-more", c(
+    "ree = lambda t: pa.RunEndEncodedArray.from_arrays(pa.array([1, 3], t), pa.array([1.5, None]))",
+    "batches = [pa.record_batch({",
+    "  'd32': pa.array([decimal.Decimal('1.25'), None, decimal.Decimal('-0.5')], pa.decimal32(5, 2)),",
+    "  'd64': pa.array([decimal.Decimal('-12345.678'), decimal.Decimal('0'), None], pa.decimal64(12, 3)),",
+    "  'r16': ree(pa.int16()), 'r64': ree(pa.int64()),",
+    "  'ds': pa.DictionaryArray.from_arrays(pa.array([1, None, 0], pa.int32()), pa.array([{'a': 1}, {'a': None}], pa.struct([('a', pa.int32())]))),",
+    "})]"))
+  on.exit(close(reader))
+  batch <- read_batch(reader, timeout = 2)
+  expect_equal(batch$d32, c(1.25, NA, -0.5))
+  expect_equal(batch$d64, c(-12345.678, 0, NA))
+  expect_identical(batch$r16, c(1.5, NA, NA))
+  expect_identical(batch$r64, c(1.5, NA, NA))
+  expect_equal(batch$ds, data.frame(a = c(NA, NA, 1L)))
+})
