@@ -52,8 +52,8 @@ func main() {
 		err = push(args)
 	case "receive":
 		err = receive(args)
-	case "help", "--help", "-h":
-		fmt.Println(usage)
+	case "help", "--help", "-h": // everything, each command's options too
+		fmt.Println(strings.Join([]string{usage, serveUsage, pullUsage, pushUsage}, "\n\n"))
 		return
 	default:
 		fmt.Fprintf(os.Stderr, "shmpipe-flight: unknown command %q (serve, pull or push)\n", command)
@@ -79,11 +79,7 @@ func main() {
 // its code, anything else as it is.
 func statusMessage(err error) string {
 	if st, ok := status.FromError(err); ok {
-		msg := st.Message()
-		if !strings.HasSuffix(msg, ")") {
-			msg += fmt.Sprintf(" (%s)", st.Code())
-		}
-		return msg
+		return fmt.Sprintf("%s (%s)", st.Message(), st.Code())
 	}
 	return err.Error()
 }

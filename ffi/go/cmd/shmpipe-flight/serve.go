@@ -329,7 +329,7 @@ func (s *server) DoGet(ticket *flight.Ticket, stream flight.FlightService_DoGetS
 	start := time.Now()
 	rows, size, err := sendBatches(stream.Context(), src, stream, nil, nil)
 	if err != nil {
-		s.logf("DoGet %s (%s) to %s failed after %d rows: %v", name, k, peerOf(stream.Context()), rows, err)
+		s.logf("DoGet %s (%s) to %s failed after %d rows: %s", name, k, peerOf(stream.Context()), rows, statusMessage(err))
 		return localError(name, err)
 	}
 	s.logf("DoGet %s (%s) to %s: %s", name, k, peerOf(stream.Context()), rate(rows, size, time.Since(start)))
@@ -428,7 +428,7 @@ func (s *server) DoPut(stream flight.FlightService_DoPutServer) error {
 		rows, size, err = s.receive(stream, r, first)
 	}
 	if err != nil {
-		s.logf("DoPut %s from %s failed: %v", r.Name, peerOf(stream.Context()), err)
+		s.logf("DoPut %s from %s failed: %s", r.Name, peerOf(stream.Context()), statusMessage(err))
 		return localError(r.Name, err)
 	}
 	s.logf("DoPut %s from %s: %s", r.Name, peerOf(stream.Context()), rate(rows, size, time.Since(start)))
@@ -497,7 +497,12 @@ func (s *server) receive(stream flight.FlightService_DoPutServer, r request, fir
 	message := first
 	for err == nil {
 		if len(message.DataHeader) > 0 {
-			if err = writeMessage(out, message); err != nil {
+			// Each message goes on at once: the channel's readers see
+			// batches as they come.
+			if err = writeMessage(out, message); err == nil {
+				err = out.Flush()
+			}
+			if err != nil {
 				break
 			}
 			size += int64(len(message.DataBody))
