@@ -117,10 +117,11 @@ async function readChannel(name: string): Promise<{ rows: number; sum: number; e
 test("serve and pull on one machine: a published table and a live channel, values checked; pyarrow.flight lists and fetches both", async () => {
   const table = uniqueName("features");
   const channel = uniqueName("ticks-a");
+  const busy = uniqueName("ticks-b");
   await publishTable(table, 50_000, 10_000);
   const writer = py("writer.py", [channel, 20, 1000, 0]);
   await waitForLine(writer, (l) => l === "ready");
-  const { addr } = await serve(`${table},${channel.replace(/-a$/, "-*")}`);
+  const { addr } = await serve(`${table},${channel.replace(/-a$/, "-*")},${busy}`);
 
   // pyarrow.flight, an independent client: the list, then the table.
   const listed = await succeeds(py("pa_client.py", [addr, "list"]));
@@ -141,6 +142,15 @@ test("serve and pull on one machine: a published table and a live channel, value
   await succeeds(flight(["pull", addr, channel, localChannel, "--quiet"]));
   expect(await reading).toEqual({ rows: 20_000, sum: (20_000 * 19_999) / 2 });
   expect(await writer.exited).toBe(0);
+
+  // A channel whose ring (1 MiB) is reused many times over while batches
+  // cross: each record is given back to its writer only once gRPC has sent
+  // its bytes, so no value is overwritten on the way.
+  const busyWriter = py("writer.py", [busy, 200, 8000, 0, 1 << 20]);
+  await waitForLine(busyWriter, (l) => l === "ready");
+  const fetched2 = JSON.parse(await succeeds(py("pa_client.py", [addr, "get", busy])));
+  expect(fetched2).toMatchObject({ rows: 1_600_000, sum: (1_600_000 * 1_599_999) / 2, batches: 200 });
+  expect(await busyWriter.exited).toBe(0);
 }, 30_000);
 
 test("a name not served is NOT_FOUND with a sentence, for pyarrow.flight and for pull; a served name not here too", async () => {

@@ -27,7 +27,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/flight"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	shmpipe "github.com/shmpipe/shmpipe/ffi/go"
 	"google.golang.org/grpc"
@@ -327,7 +326,7 @@ func (s *server) DoGet(ticket *flight.Ticket, stream flight.FlightService_DoGetS
 	}
 	defer src.Close()
 	start := time.Now()
-	rows, size, err := sendBatches(stream.Context(), src, stream, nil, nil)
+	rows, size, err := sendBatches(stream.Context(), src, stream.SendMsg, nil, nil)
 	if err != nil {
 		s.logf("DoGet %s (%s) to %s failed after %d rows: %s", name, k, peerOf(stream.Context()), rows, statusMessage(err))
 		return localError(name, err)
@@ -339,15 +338,12 @@ func (s *server) DoGet(ticket *flight.Ticket, stream flight.FlightService_DoGetS
 // sendBatches streams a local source into Flight messages: one schema for
 // the stream (a channel whose schema changes mid-stream is refused), each
 // batch split to fit a message. desc goes with the first message (DoPut).
-func sendBatches(ctx context.Context, src batchSource, out flight.DataStreamWriter, desc *flight.FlightDescriptor, progress *progress) (rows, size int64, err error) {
-	var w *flight.Writer
+func sendBatches(ctx context.Context, src batchSource, send func(any) error, desc *flight.FlightDescriptor, progress *progress) (rows, size int64, err error) {
+	var w *recordSender
 	var streamSchema *arrow.Schema
 	begin := func(schema *arrow.Schema) {
 		streamSchema = schema
-		w = flight.NewRecordWriter(out, ipc.WithSchema(schema))
-		if desc != nil {
-			w.SetFlightDescriptor(desc)
-		}
+		w = newRecordSender(send, schema, desc)
 	}
 	for {
 		batch, err := src.Read(ctx)

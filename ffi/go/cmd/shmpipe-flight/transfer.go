@@ -45,6 +45,8 @@ options:
   --token-file FILE   the server's token (else $SHMPIPE_FLIGHT_TOKEN)
   --tls-ca FILE       the CA certificate (PEM) that signed the server's
                       certificate (with grpc+tls://; default: the system's)
+  --discard           fetch and count, keep nothing (no LOCAL): measures the
+                      link and the server
   --quiet             no progress, no summary
 
 Progress (rows, bytes, rate) goes to stderr twice a second, then a summary.`
@@ -103,12 +105,16 @@ func pull(args []string) error {
 	capacity := flags.Int("capacity", 0, "")
 	linger := flags.Duration("linger", shmpipe.DefaultLinger, "")
 	quiet := flags.Bool("quiet", false, "")
+	discard := flags.Bool("discard", false, "")
 	operands, err := parseInterleaved(flags, args)
 	if err != nil {
 		return err
 	}
 	if len(operands) < 2 || len(operands) > 3 {
 		return usageErr{errors.New("pull takes ADDR NAME [LOCAL]")}
+	}
+	if *discard && len(operands) == 3 {
+		return usageErr{errors.New("--discard writes nothing: it takes no LOCAL")}
 	}
 	if *asTable && *asChannel {
 		return usageErr{errors.New("--table and --channel exclude each other")}
@@ -129,6 +135,9 @@ func pull(args []string) error {
 	}
 	defer client.Close()
 
+	if *discard {
+		return pullDiscard(ctx, client, addr, name, *quiet)
+	}
 	k := kindChannel
 	switch {
 	case *asTable:
@@ -175,6 +184,29 @@ func pull(args []string) error {
 		what = "persistent table " + local + " ('shmpipe unpublish " + local + "' removes it)"
 	}
 	p.done(fmt.Sprintf("pulled %s from %s into %s", name, addr, what))
+	return nil
+}
+
+// pullDiscard fetches and counts, keeping nothing: what the link and the
+// server give, without this machine's writing.
+func pullDiscard(ctx context.Context, client flight.Client, addr address, name string, quiet bool) error {
+	p := newProgress("pull "+name, quiet)
+	stream, err := client.DoGet(ctx, &flight.Ticket{Ticket: []byte(name)})
+	if err != nil {
+		return err
+	}
+	reader, err := flight.NewRecordReader(stream)
+	if err != nil {
+		return err
+	}
+	defer reader.Release()
+	for reader.Next() {
+		p.add(reader.RecordBatch().NumRows(), batchBytes(reader.RecordBatch()))
+	}
+	if err := reader.Err(); err != nil {
+		return fmt.Errorf("the stream from %s broke after %d rows: %s", addr, p.rows, statusMessage(err))
+	}
+	p.done(fmt.Sprintf("pulled %s from %s and discarded it", name, addr))
 	return nil
 }
 
@@ -236,7 +268,7 @@ func push(args []string) error {
 		return err
 	}
 	p := newProgress("push "+name, *quiet)
-	_, _, sendErr := sendBatches(ctx, src, stream, desc, p)
+	_, _, sendErr := sendBatches(ctx, src, stream.SendMsg, desc, p)
 	if sendErr == nil {
 		sendErr = stream.CloseSend()
 	}
