@@ -299,3 +299,44 @@ test("shmpipe flight --help says everything: serve, pull and push with their opt
     expect(help).toContain(text);
   }
 });
+
+test("pyarrow.flight's DoPut into shmpipe flight serve: into a channel read here as it comes, and published as a table", async () => {
+  const channel = uniqueName("put-channel");
+  const table = uniqueName("put-table");
+  const { addr } = await serve(`${channel},${table}`);
+  const reading = readChannel(channel);
+  expect(await succeeds(py("pa_client.py", [addr, "put", channel, 30_000, 3_000]))).toContain("put 30000");
+  expect(await reading).toEqual({ rows: 30_000, sum: (30_000 * 29_999) / 2 });
+  tables.push(table);
+  await succeeds(py("pa_client.py", [addr, "put", table, 20_000, 6_000, "table"]));
+  // The bridge published it: it is a table here, for any reader.
+  expect(summary(openTable(table))).toEqual(expected(20_000));
+}, 30_000);
+
+test("TLS and a token: the server's certificate checked by the client, the token by the server", async () => {
+  const dir = (await Bun.$`mktemp -d`.text()).trim();
+  try {
+    await Bun.$`openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 -keyout ${dir}/key.pem -out ${dir}/cert.pem`.quiet();
+    await Bun.write(`${dir}/token`, "t0ken\n");
+    const table = uniqueName("secure");
+    await publishTable(table, 1000);
+    const server = flight(["serve", "--serve", table, "--listen", "127.0.0.1:0", "--tls-cert", `${dir}/cert.pem`, "--tls-key", `${dir}/key.pem`, "--token-file", `${dir}/token`]);
+    const line = await waitForLine(server, (l) => l.startsWith("listening on "));
+    expect(line).toMatch(/^listening on grpc\+tls:\/\/127\.0\.0\.1:\d+$/);
+    const addr = line.slice("listening on ".length);
+    // Without the CA the client refuses the server's certificate.
+    const untrusted = await outcome(flight(["pull", addr, table, uniqueName("x"), "--token-file", `${dir}/token`]));
+    expect(untrusted.code).toBe(1);
+    expect(untrusted.stderr).toContain("its certificate is not trusted here: give the CA that signed it with --tls-ca FILE");
+    // Plain gRPC to a TLS server gets nowhere.
+    const plain = await outcome(flight(["pull", addr.replace("grpc+tls", "grpc"), table, uniqueName("x"), "--token-file", `${dir}/token`]));
+    expect(plain.code).toBe(1);
+    expect(plain.stderr).toContain("cannot reach the Flight server at grpc://127.0.0.1:");
+    const local = uniqueName("secure-copy");
+    tables.push(local);
+    await succeeds(flight(["pull", addr, table, local, "--quiet", "--tls-ca", `${dir}/cert.pem`, "--token-file", `${dir}/token`]));
+    expect(openTable(local).numRows).toBe(1000);
+  } finally {
+    await Bun.$`rm -rf ${dir}`;
+  }
+}, 30_000);

@@ -18,7 +18,9 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 )
 
 // maxMessage is the largest gRPC message either end accepts: protobuf's
@@ -127,7 +129,7 @@ func (t tokenAuth) Authenticate(conn flight.AuthConn) error {
 		return err
 	}
 	if subtle.ConstantTimeCompare(payload, t.token) != 1 {
-		return errors.New("the token does not match the server's")
+		return status.Error(codes.Unauthenticated, "the token does not match the server's")
 	}
 	return conn.Send(t.token)
 }
@@ -193,8 +195,34 @@ func dial(ctx context.Context, a address, f clientFlags) (flight.Client, error) 
 	if auth != nil {
 		if err := client.Authenticate(ctx); err != nil {
 			client.Close()
-			return nil, fmt.Errorf("%s refused the token: %v", a, statusMessage(err))
+			if status.Code(err) == codes.Unauthenticated {
+				return nil, fmt.Errorf("%s refused the token: %s", a, statusMessage(err))
+			}
+			return nil, unreachable(a, err)
 		}
 	}
 	return client, nil
+}
+
+// unreachable words a failed connection: what gRPC said, and what to check.
+func unreachable(a address, err error) error {
+	other := "grpc://"
+	if !a.tls {
+		other = "grpc+tls://"
+	}
+	if strings.Contains(err.Error(), "certificate") {
+		return fmt.Errorf("cannot reach the Flight server at %s: %s; its certificate is not trusted here: give the CA that signed it with --tls-ca FILE", a, statusMessage(err))
+	}
+	return fmt.Errorf("cannot reach the Flight server at %s: %s; check that it runs there, and whether it speaks TLS (%s...)", a, statusMessage(err), other)
+}
+
+// explain adds what to do to a failed call's error.
+func explain(a address, err error) error {
+	switch status.Code(err) {
+	case codes.Unavailable:
+		return unreachable(a, err)
+	case codes.Unauthenticated:
+		return fmt.Errorf("%s; the server asks for a token: give it with --token-file FILE or $SHMPIPE_FLIGHT_TOKEN", statusMessage(err))
+	}
+	return err
 }

@@ -146,7 +146,7 @@ func pull(args []string) error {
 	default: // as the server says (a server other than shmpipe's may not say: a channel)
 		info, err := client.GetFlightInfo(ctx, &flight.FlightDescriptor{Type: flight.DescriptorPATH, Path: []string{name}})
 		if status.Code(err) == codes.NotFound || status.Code(err) == codes.Unauthenticated || status.Code(err) == codes.Unavailable {
-			return err
+			return explain(addr, err)
 		}
 		var meta kindMetadata
 		if err == nil && json.Unmarshal(info.AppMetadata, &meta) == nil && meta.Kind == "table" {
@@ -157,11 +157,11 @@ func pull(args []string) error {
 	p := newProgress("pull "+name, *quiet)
 	stream, err := client.DoGet(ctx, &flight.Ticket{Ticket: []byte(name)})
 	if err != nil {
-		return err
+		return explain(addr, err)
 	}
 	reader, err := flight.NewRecordReader(stream)
 	if err != nil {
-		return err
+		return explain(addr, err)
 	}
 	defer reader.Release()
 	for reader.Next() {
@@ -193,11 +193,11 @@ func pullDiscard(ctx context.Context, client flight.Client, addr address, name s
 	p := newProgress("pull "+name, quiet)
 	stream, err := client.DoGet(ctx, &flight.Ticket{Ticket: []byte(name)})
 	if err != nil {
-		return err
+		return explain(addr, err)
 	}
 	reader, err := flight.NewRecordReader(stream)
 	if err != nil {
-		return err
+		return explain(addr, err)
 	}
 	defer reader.Release()
 	for reader.Next() {
@@ -265,7 +265,7 @@ func push(args []string) error {
 	}
 	stream, err := client.DoPut(ctx)
 	if err != nil {
-		return err
+		return explain(addr, err)
 	}
 	p := newProgress("push "+name, *quiet)
 	_, _, sendErr := sendBatches(ctx, src, stream.SendMsg, desc, p)
@@ -279,6 +279,9 @@ func push(args []string) error {
 	}
 	if recvErr != io.EOF {
 		p.stop()
+		if status.Code(recvErr) == codes.Unavailable || status.Code(recvErr) == codes.Unauthenticated {
+			return explain(addr, recvErr)
+		}
 		return fmt.Errorf("%s refused the stream after %d rows: %s", addr, p.rows, statusMessage(recvErr))
 	}
 	if sendErr != nil {
