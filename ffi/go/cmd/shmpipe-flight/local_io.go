@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -16,77 +17,138 @@ import (
 	shmpipe "github.com/shmpipe/shmpipe/ffi/go"
 )
 
-// batchSource is a local table or channel read as batches: Read gives the
-// next (to release), io.EOF at the end. Schema is known after the first
-// Read (or at once for a table).
-type batchSource interface {
-	Read(ctx context.Context) (arrow.RecordBatch, error)
-	Schema() *arrow.Schema
-	Close() error
-}
-
-// openSource opens a local name as a table or as a channel (joined as a reader).
-func openSource(name string) (batchSource, kind, error) {
+// openSource opens a local name as arrow-go's array.RecordReader: a
+// published table's batches (slices of the segment: nothing is copied into
+// Go's heap), or a channel joined as a reader, streamed live until its
+// writer ends it (its Next waits as ctx allows). Release it when done.
+func openSource(ctx context.Context, name string) (array.RecordReader, kind, error) {
 	info, err := inspect(name)
 	if err != nil {
 		return nil, 0, err
 	}
 	if info.kind == kindTable {
-		t, err := openTableSource(name)
-		return t, kindTable, err
+		table, err := shmpipe.OpenTable(name)
+		if err != nil {
+			return nil, 0, err
+		}
+		defer table.Release() // the reader holds it
+		return array.NewTableReader(table, -1), kindTable, nil
 	}
 	r, err := shmpipe.OpenReader(name)
 	if err != nil {
 		return nil, 0, err
 	}
-	a, err := shmpipe.NewArrowReader(r)
+	records, err := newChannelRecords(ctx, r)
 	if err != nil {
 		r.Close()
 		return nil, 0, err
 	}
-	return &channelSource{ArrowReader: a, r: r}, kindChannel, nil
+	return records, kindChannel, nil
 }
 
-type channelSource struct {
-	*shmpipe.ArrowReader
-	r *shmpipe.Reader
+// channelRecords is the Go binding's ArrowReader in the shape arrow-go's
+// tools take (array.RecordReader: flight.NewRecordWriter, pqarrow, ...),
+// with a context for its waits. (The binding has no such adapter yet; this
+// one could move there.) Its schema is known once it is made: making it
+// waits for the stream's first message.
+type channelRecords struct {
+	ctx     context.Context
+	r       *shmpipe.Reader
+	arrow   *shmpipe.ArrowReader
+	schema  *arrow.Schema
+	next    arrow.RecordBatch // read ahead to learn the schema
+	current arrow.RecordBatch
+	err     error
+	refs    atomic.Int64
 }
 
-func (c *channelSource) Close() error {
-	c.ArrowReader.Close()
-	return c.r.Close()
-}
-
-// tableSource walks a published table's batches: their buffers are slices
-// of the segment (nothing is copied into Go's heap).
-type tableSource struct {
-	table  arrow.Table
-	reader *array.TableReader
-}
-
-func openTableSource(name string) (*tableSource, error) {
-	table, err := shmpipe.OpenTable(name)
+func newChannelRecords(ctx context.Context, r *shmpipe.Reader) (*channelRecords, error) {
+	a, err := shmpipe.NewArrowReader(r)
 	if err != nil {
 		return nil, err
 	}
-	return &tableSource{table: table, reader: array.NewTableReader(table, -1)}, nil
-}
-
-func (t *tableSource) Read(context.Context) (arrow.RecordBatch, error) {
-	if !t.reader.Next() {
-		return nil, io.EOF
+	c := &channelRecords{ctx: ctx, r: r, arrow: a}
+	c.refs.Store(1)
+	first, err := a.Read(ctx)
+	switch {
+	case err == io.EOF:
+	case err != nil:
+		a.Close()
+		return nil, err
+	default:
+		c.next = first
 	}
-	batch := t.reader.RecordBatch()
-	batch.Retain()
-	return batch, nil
+	if c.schema = a.Schema(); c.schema == nil {
+		a.Close()
+		return nil, fmt.Errorf("the channel %s ended before its schema came", r.Name())
+	}
+	return c, nil
 }
 
-func (t *tableSource) Schema() *arrow.Schema { return t.table.Schema() }
+func (c *channelRecords) Schema() *arrow.Schema { return c.schema }
 
-func (t *tableSource) Close() error {
-	t.reader.Release()
-	t.table.Release()
-	return nil
+// Next reads the next batch; false at the end of the stream or on an
+// error (Err), such as the writer's death (shmpipe.ErrPeerGone) or a
+// schema that changed mid-stream (a RecordReader has one).
+func (c *channelRecords) Next() bool {
+	if c.current != nil {
+		c.current.Release()
+		c.current = nil
+	}
+	if c.err != nil {
+		return false
+	}
+	batch := c.next
+	c.next = nil
+	if batch == nil {
+		var err error
+		if batch, err = c.arrow.Read(c.ctx); err != nil {
+			if err != io.EOF {
+				c.err = err
+			}
+			return false
+		}
+	}
+	if !batch.Schema().Equal(c.schema) {
+		batch.Release()
+		c.err = &schemaChanged{c.r.Name()}
+		return false
+	}
+	c.current = batch
+	return true
+}
+
+func (c *channelRecords) RecordBatch() arrow.RecordBatch { return c.current }
+
+// Record is RecordBatch (arrow-go's older name).
+func (c *channelRecords) Record() arrow.RecordBatch { return c.current }
+
+func (c *channelRecords) Err() error { return c.err }
+
+func (c *channelRecords) Retain() { c.refs.Add(1) }
+
+// Release lets go of the channel when the last reference goes.
+func (c *channelRecords) Release() {
+	if c.refs.Add(-1) != 0 {
+		return
+	}
+	for _, batch := range []arrow.RecordBatch{c.current, c.next} {
+		if batch != nil {
+			batch.Release()
+		}
+	}
+	c.current, c.next = nil, nil
+	c.arrow.Close()
+	c.r.Close()
+}
+
+var _ array.RecordReader = (*channelRecords)(nil)
+
+// schemaChanged ends a channel's records whose schema changed mid-stream.
+type schemaChanged struct{ channel string }
+
+func (e *schemaChanged) Error() string {
+	return fmt.Sprintf("the schema of channel %s changed mid-stream: a record reader (and a Flight stream) has one schema", e.channel)
 }
 
 // sinkOptions say how received batches land on this machine.

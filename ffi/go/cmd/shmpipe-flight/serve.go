@@ -25,7 +25,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	shmpipe "github.com/shmpipe/shmpipe/ffi/go"
@@ -198,6 +198,10 @@ func localError(name string, err error) error {
 	if errors.Is(err, context.Canceled) {
 		return status.Error(codes.Canceled, "the client went away")
 	}
+	var changed *schemaChanged
+	if errors.As(err, &changed) {
+		return status.Error(codes.FailedPrecondition, changed.Error())
+	}
 	var ours *shmpipe.Error
 	if errors.As(err, &ours) {
 		return status.Error(codes.FailedPrecondition, ours.Message)
@@ -257,18 +261,18 @@ func (s *server) info(name string) (*flight.FlightInfo, error) {
 		AppMetadata:      meta,
 	}
 	if local.kind == kindTable {
-		t, err := openTableSource(name)
+		table, err := shmpipe.OpenTable(name)
 		if err != nil {
 			return nil, localError(name, err)
 		}
-		defer t.Close()
-		info.Schema = flight.SerializeSchema(t.Schema(), memory.DefaultAllocator)
-		info.TotalRecords = t.table.NumRows()
-		var size int64
-		for t.reader.Next() {
-			size += batchBytes(t.reader.RecordBatch())
+		defer table.Release()
+		info.Schema = flight.SerializeSchema(table.Schema(), memory.DefaultAllocator)
+		info.TotalRecords = table.NumRows()
+		batches := array.NewTableReader(table, -1)
+		defer batches.Release()
+		for info.TotalBytes = 0; batches.Next(); {
+			info.TotalBytes += batchBytes(batches.RecordBatch())
 		}
-		info.TotalBytes = size
 	}
 	return info, nil
 }
@@ -320,13 +324,13 @@ func (s *server) DoGet(ticket *flight.Ticket, stream flight.FlightService_DoGetS
 	if err := s.check(name); err != nil {
 		return err
 	}
-	src, k, err := openSource(name)
+	src, k, err := openSource(stream.Context(), name)
 	if err != nil {
 		return localError(name, err)
 	}
-	defer src.Close()
+	defer src.Release()
 	start := time.Now()
-	rows, size, err := sendBatches(stream.Context(), src, stream.SendMsg, nil, nil)
+	rows, size, err := sendBatches(src, stream.SendMsg, nil, nil)
 	if err != nil {
 		s.logf("DoGet %s (%s) to %s failed after %d rows: %s", name, k, peerOf(stream.Context()), rows, statusMessage(err))
 		return localError(name, err)
@@ -335,33 +339,15 @@ func (s *server) DoGet(ticket *flight.Ticket, stream flight.FlightService_DoGetS
 	return nil
 }
 
-// sendBatches streams a local source into Flight messages: one schema for
-// the stream (a channel whose schema changes mid-stream is refused), each
-// batch split to fit a message. desc goes with the first message (DoPut).
-func sendBatches(ctx context.Context, src batchSource, send func(any) error, desc *flight.FlightDescriptor, progress *progress) (rows, size int64, err error) {
-	var w *recordSender
-	var streamSchema *arrow.Schema
-	begin := func(schema *arrow.Schema) {
-		streamSchema = schema
-		w = newRecordSender(send, schema, desc)
-	}
-	for {
-		batch, err := src.Read(ctx)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return rows, size, err
-		}
-		if w == nil {
-			begin(batch.Schema())
-		} else if !streamSchema.Equal(batch.Schema()) {
-			batch.Release()
-			return rows, size, status.Error(codes.FailedPrecondition, "the stream's schema changed mid-stream: a Flight stream has one schema")
-		}
+// sendBatches streams a record reader into Flight messages: its schema,
+// then each batch split to fit a message. desc goes with the first
+// message (DoPut).
+func sendBatches(src array.RecordReader, send func(any) error, desc *flight.FlightDescriptor, progress *progress) (rows, size int64, err error) {
+	w := newRecordSender(send, src.Schema(), desc)
+	for src.Next() {
+		batch := src.RecordBatch()
 		total, batchRows := batchBytes(batch), max(batch.NumRows(), 1)
 		pieces, err := splitForWire(batch)
-		batch.Release()
 		if err != nil {
 			return rows, size, err
 		}
@@ -379,12 +365,8 @@ func sendBatches(ctx context.Context, src batchSource, send func(any) error, des
 			return rows, size, err
 		}
 	}
-	if w == nil {
-		schema := src.Schema()
-		if schema == nil {
-			return 0, 0, errors.New("the stream ended before its schema came")
-		}
-		begin(schema)
+	if err := src.Err(); err != nil {
+		return rows, size, err
 	}
 	return rows, size, w.Close()
 }

@@ -248,11 +248,11 @@ func push(args []string) error {
 	}
 	ctx, stop := interrupted()
 	defer stop()
-	src, k, err := openSource(name)
+	src, k, err := openSource(ctx, name)
 	if err != nil {
 		return err
 	}
-	defer src.Close()
+	defer src.Release()
 	client, err := dial(ctx, addr, c)
 	if err != nil {
 		return err
@@ -268,7 +268,7 @@ func push(args []string) error {
 		return explain(addr, err)
 	}
 	p := newProgress("push "+name, *quiet)
-	_, _, sendErr := sendBatches(ctx, src, stream.SendMsg, desc, p)
+	_, _, sendErr := sendBatches(src, stream.SendMsg, desc, p)
 	if sendErr == nil {
 		sendErr = stream.CloseSend()
 	}
