@@ -212,7 +212,7 @@ test("two machines: a server in a mount namespace with its own /dev/shm, over 12
   const back = uniqueName("back");
   tables.push(back);
   const sent = await succeeds(flight(["push", table, addr, pushed]));
-  expect(sent).toMatch(new RegExp(`pushed table ${table} to ${addr} as ${pushed}: 40,000 rows`));
+  expect(sent).toMatch(new RegExp(`pushed table ${table} to ${addr} as table ${pushed}: 40,000 rows`));
   expect(existsSync(shmPath(pushed))).toBe(false); // it went to the other machine's /dev/shm
   await succeeds(flight(["pull", addr, pushed, back, "--quiet"]));
   expect(summary(openTable(back))).toEqual(expected(40_000));

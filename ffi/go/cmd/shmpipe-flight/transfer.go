@@ -60,6 +60,9 @@ joined as a reader and streamed live until its writer ends it (the
 descriptor's path [REMOTE]), written there into a new channel.
 
 options:
+  --table             publish REMOTE as a table, also from a channel (its
+                      whole stream, published when it ends)
+  --channel           write REMOTE as a channel, also from a table
   --persist           the remote table outlives the server (default: it goes
                       when the server ends)
   --capacity BYTES    the remote channel's capacity
@@ -228,6 +231,8 @@ func push(args []string) error {
 	var c clientFlags
 	flags := clientFlagSet("push", pushUsage, &c)
 	persist := flags.Bool("persist", false, "")
+	asTable := flags.Bool("table", false, "")
+	asChannel := flags.Bool("channel", false, "")
 	capacity := flags.Int("capacity", 0, "")
 	quiet := flags.Bool("quiet", false, "")
 	operands, err := parseInterleaved(flags, args)
@@ -236,6 +241,9 @@ func push(args []string) error {
 	}
 	if len(operands) < 2 || len(operands) > 3 {
 		return usageErr{errors.New("push takes NAME ADDR [REMOTE]")}
+	}
+	if *asTable && *asChannel {
+		return usageErr{errors.New("--table and --channel exclude each other")}
 	}
 	name := operands[0]
 	addr, err := parseAddress(operands[1])
@@ -258,9 +266,10 @@ func push(args []string) error {
 		return err
 	}
 	defer client.Close()
+	publish := (k == kindTable || *asTable) && !*asChannel
 	desc := &flight.FlightDescriptor{Type: flight.DescriptorPATH, Path: []string{remote}}
-	if k == kindTable || *persist || *capacity > 0 {
-		cmd, _ := json.Marshal(request{Name: remote, Publish: k == kindTable, Persist: *persist, Capacity: *capacity})
+	if publish || *persist || *capacity > 0 {
+		cmd, _ := json.Marshal(request{Name: remote, Publish: publish, Persist: *persist, Capacity: *capacity})
 		desc = &flight.FlightDescriptor{Type: flight.DescriptorCMD, Cmd: cmd}
 	}
 	stream, err := client.DoPut(ctx)
@@ -288,7 +297,11 @@ func push(args []string) error {
 		p.stop()
 		return fmt.Errorf("after %d rows: %s", p.rows, statusMessage(sendErr))
 	}
-	p.done(fmt.Sprintf("pushed %s %s to %s as %s", k, name, addr, remote))
+	what := "channel " + remote
+	if publish {
+		what = "table " + remote
+	}
+	p.done(fmt.Sprintf("pushed %s %s to %s as %s", k, name, addr, what))
 	return nil
 }
 
