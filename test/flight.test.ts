@@ -235,7 +235,7 @@ test("a table whose one batch is far over gRPC's 4 MiB default crosses, to pull 
 
 test("a server that dies mid-stream: pull fails saying so, its channel's name goes, its reader sees the writer gone", async () => {
   const channel = uniqueName("slow");
-  const writer = py("writer.py", [channel, 100, 100, 0.05]);
+  const writer = py("writer.py", [channel, 2000, 100, 0.05]);
   await waitForLine(writer, (l) => l === "ready");
   const { server, addr } = await serve(channel);
   const local = uniqueName("slow-copy");
@@ -250,7 +250,7 @@ test("a server that dies mid-stream: pull fails saying so, its channel's name go
   const read = await reading;
   expect(read.error).toBe("EPEERGONE");
   expect(read.rows).toBeGreaterThan(0);
-  expect(read.rows).toBeLessThan(10_000);
+  expect(read.rows).toBeLessThan(200_000);
   expect(existsSync(shmPath(local))).toBe(false);
 }, 30_000);
 
@@ -259,7 +259,7 @@ test("a client that dies mid-DoPut: the server goes on serving, the half-written
   const remote = uniqueName("landed");
   const table = uniqueName("still");
   await publishTable(table, 100);
-  const writer = py("writer.py", [source, 100, 100, 0.05]);
+  const writer = py("writer.py", [source, 2000, 100, 0.05]);
   await waitForLine(writer, (l) => l === "ready");
   const { addr } = await serve(`${remote},${table}`);
   const reading = readChannel(remote);

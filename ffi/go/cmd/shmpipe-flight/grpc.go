@@ -28,8 +28,9 @@ import (
 const maxMessage = math.MaxInt32
 
 // maxBody is the largest batch body one Flight message can carry: the cap
-// less room for the message's header (a batch's metadata) and framing.
-const maxBody = maxMessage - 16<<20
+// less room for the message's header (a batch's metadata) and framing. (A
+// variable only so that tests can split batches without gigabytes.)
+var maxBody int64 = maxMessage - 16<<20
 
 // window is gRPC's flow-control window per stream and per connection: the
 // default (64 KiB, grown by its estimate of the bandwidth-delay product)

@@ -170,17 +170,15 @@ func pull(args []string) error {
 	for reader.Next() {
 		batch := reader.RecordBatch()
 		if err := out.Write(ctx, batch); err != nil {
-			out.Abandon()
-			return fail(local, k, p, err)
+			return fail(out, p, err)
 		}
 		p.add(batch.NumRows(), batchBytes(batch))
 	}
 	if err := reader.Err(); err != nil {
-		out.Abandon()
-		return fail(local, k, p, fmt.Errorf("the stream from %s broke: %s", addr, statusMessage(err)))
+		return fail(out, p, fmt.Errorf("the stream from %s broke: %s", addr, statusMessage(err)))
 	}
 	if err := out.Finish(ctx, reader.Schema()); err != nil {
-		return fail(local, k, p, err)
+		return err // the core's sentence says what became of what was written
 	}
 	what := "channel " + local
 	if k == kindTable {
@@ -213,16 +211,21 @@ func pullDiscard(ctx context.Context, client flight.Client, addr address, name s
 	return nil
 }
 
-// fail ends a pull or a receive whose stream broke: the error, what was
-// lost, and an exit that leaves no writer closed cleanly behind.
-func fail(local string, k kind, p *progress, err error) error {
+// fail ends a pull whose stream broke: the error, what became of what
+// arrived, and, for a channel written in part, an exit that leaves no
+// writer closed cleanly behind.
+func fail(out *sink, p *progress, err error) error {
 	p.stop()
-	if k == kindTable {
-		return fmt.Errorf("%s; after %d rows, nothing was published as %s", statusMessage(err), p.rows, local)
+	out.Abandon()
+	if out.kind == kindTable {
+		return fmt.Errorf("%s; after %d rows, nothing was published as %s", statusMessage(err), p.rows, out.name)
+	}
+	if out.writer == nil {
+		return fmt.Errorf("%s; after %d rows, nothing was written to %s", statusMessage(err), p.rows, out.name)
 	}
 	// Exiting without closing the writer is what tells the channel's
 	// readers: they see their writer gone (its name went already).
-	fmt.Fprintf(os.Stderr, "shmpipe-flight: %s; after %d rows, the channel %s was removed and its readers see their writer gone\n", statusMessage(err), p.rows, local)
+	fmt.Fprintf(os.Stderr, "shmpipe-flight pull: %s; after %d rows, the channel %s was removed and its readers see their writer gone\n", statusMessage(err), p.rows, out.name)
 	os.Exit(1)
 	return nil
 }
