@@ -295,6 +295,8 @@ test("who may connect: a non-loopback listen needs TLS and a token; with a token
 
 test("shmpipe flight --help says everything: serve, pull and push with their options", async () => {
   const help = await succeeds(flight(["--help"]));
+  expect(help).toStartWith("usage: shmpipe flight <command> [options]");
+  expect(help).not.toContain("shmpipe-flight pull"); // it names itself as the command that ran it
   for (const text of ["serve --serve PATTERNS", "pull ADDR NAME [LOCAL]", "push NAME ADDR [REMOTE]", "--listen HOST:PORT", "--tls-cert", "--token-file", "--capacity", "--table", "--persist", "listening on grpc://HOST:PORT"]) {
     expect(help).toContain(text);
   }

@@ -28,7 +28,8 @@ export const flight: Command = {
 
 /** Runs `program` with `args` and this process's stdio, passing on SIGINT, SIGTERM and SIGHUP; its exit status, or 128 + its signal. */
 async function runProgram(program: string, args: string[]): Promise<number> {
-  const child = Bun.spawn([program, ...args], { stdio: ["inherit", "inherit", "inherit"] });
+  // It names itself as this command in its help and its errors.
+  const child = Bun.spawn([program, ...args], { stdio: ["inherit", "inherit", "inherit"], env: { ...process.env, SHMPIPE_FLIGHT_AS: "shmpipe flight" } });
   const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
   const handlers = signals.map((signal) => [signal, () => child.kill(signal)] as const);
   for (const [signal, handler] of handlers) process.on(signal, handler);

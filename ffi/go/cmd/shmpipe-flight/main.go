@@ -31,6 +31,18 @@ commands:
 ADDR is grpc://HOST:PORT, grpc+tls://HOST:PORT or HOST:PORT.
 Run 'shmpipe-flight <command> --help' for a command's options.`
 
+// program is how this program is called in what it prints: "shmpipe
+// flight" when the shmpipe command runs it (it sets $SHMPIPE_FLIGHT_AS).
+var program = func() string {
+	if as := os.Getenv("SHMPIPE_FLIGHT_AS"); as != "" {
+		return as
+	}
+	return "shmpipe-flight"
+}()
+
+// named is a text with this program's name in it.
+func named(text string) string { return strings.ReplaceAll(text, "shmpipe-flight ", program+" ") }
+
 // usageErr is a mistake in how the program was called (exit status 2).
 type usageErr struct{ error }
 
@@ -38,7 +50,7 @@ func (u usageErr) Unwrap() error { return u.error }
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, usage)
+		fmt.Fprintln(os.Stderr, named(usage))
 		os.Exit(2)
 	}
 	command, args := os.Args[1], os.Args[2:]
@@ -53,25 +65,25 @@ func main() {
 	case "receive":
 		err = receive(args)
 	case "help", "--help", "-h": // everything, each command's options too
-		fmt.Println(strings.Join([]string{usage, serveUsage, pullUsage, pushUsage}, "\n\n"))
+		fmt.Println(named(strings.Join([]string{usage, serveUsage, pullUsage, pushUsage}, "\n\n")))
 		return
 	default:
-		fmt.Fprintf(os.Stderr, "shmpipe-flight: unknown command %q (serve, pull or push)\n", command)
+		fmt.Fprintf(os.Stderr, "%s: unknown command %q (serve, pull or push)\n", program, command)
 		os.Exit(2)
 	}
 	if err == nil {
 		return
 	}
 	if errors.Is(err, flag.ErrHelp) {
-		fmt.Println(map[string]string{"serve": serveUsage, "pull": pullUsage, "push": pushUsage, "receive": usage}[command])
+		fmt.Println(named(map[string]string{"serve": serveUsage, "pull": pullUsage, "push": pushUsage, "receive": usage}[command]))
 		return
 	}
 	var wrong usageErr
 	if errors.As(err, &wrong) {
-		fmt.Fprintf(os.Stderr, "shmpipe-flight %s: %v ('shmpipe-flight %s --help' shows how)\n", command, wrong.error, command)
+		fmt.Fprintf(os.Stderr, "%s %s: %v ('%s %s --help' shows how)\n", program, command, wrong.error, program, command)
 		os.Exit(2)
 	}
-	fmt.Fprintf(os.Stderr, "shmpipe-flight %s: %s\n", command, statusMessage(err))
+	fmt.Fprintf(os.Stderr, "%s %s: %s\n", program, command, statusMessage(err))
 	os.Exit(1)
 }
 

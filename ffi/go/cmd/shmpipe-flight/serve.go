@@ -524,7 +524,7 @@ func writeMessage(w *bufio.Writer, m *flight.FlightData) error {
 }
 
 func childMessage(stderr string, err error) string {
-	line := strings.TrimPrefix(lastLine(stderr), "shmpipe-flight receive: ")
+	line := strings.TrimPrefix(lastLine(stderr), program+" receive: ")
 	if line == "" {
 		return err.Error()
 	}
@@ -545,6 +545,6 @@ func peerOf(ctx context.Context) string {
 
 func (s *server) logf(format string, args ...any) {
 	if !s.quiet {
-		fmt.Fprintf(os.Stderr, "shmpipe-flight: "+format+"\n", args...)
+		fmt.Fprintf(os.Stderr, program+" serve: "+format+"\n", args...)
 	}
 }

@@ -225,7 +225,7 @@ func fail(out *sink, p *progress, err error) error {
 	}
 	// Exiting without closing the writer is what tells the channel's
 	// readers: they see their writer gone (its name went already).
-	fmt.Fprintf(os.Stderr, "shmpipe-flight pull: %s; after %d rows, the channel %s was removed and its readers see their writer gone\n", statusMessage(err), p.rows, out.name)
+	fmt.Fprintf(os.Stderr, "%s pull: %s; after %d rows, the channel %s was removed and its readers see their writer gone\n", program, statusMessage(err), p.rows, out.name)
 	os.Exit(1)
 	return nil
 }
@@ -329,7 +329,7 @@ func receive(args []string) error {
 	p := newProgress("receive", true)
 	broke := func(err error) error {
 		out.Abandon()
-		fmt.Fprintf(os.Stderr, "shmpipe-flight receive: %v\n", err)
+		fmt.Fprintf(os.Stderr, "%s receive: %v\n", program, err)
 		os.Exit(1)
 		return nil
 	}
