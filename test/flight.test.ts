@@ -153,6 +153,17 @@ test("serve and pull on one machine: a published table and a live channel, value
   expect(await busyWriter.exited).toBe(0);
 }, 30_000);
 
+test("dictionaries, lists with nulls, structs, booleans, large strings cross as they are, to pull and to pyarrow.flight", async () => {
+  const table = uniqueName("types");
+  tables.push(table);
+  await succeeds(py("arrow_types.py", ["publish", table]));
+  const { addr } = await serve(table);
+  const local = uniqueName("types-copy");
+  tables.push(local);
+  await succeeds(flight(["pull", addr, table, local, "--quiet"]));
+  expect((await succeeds(py("arrow_types.py", ["check", addr, table, local]))).trim()).toBe("equal");
+}, 30_000);
+
 test("a name not served is NOT_FOUND with a sentence, for pyarrow.flight and for pull; a served name not here too", async () => {
   const table = uniqueName("served");
   await publishTable(table, 10);
