@@ -14,6 +14,7 @@ const commands: Record<string, () => Promise<Command>> = {
   unpublish: async () => (await import("./cli/unpublish.ts")).unpublish,
   demo: async () => (await import("./cli/demo.ts")).demo,
   bench: async () => (await import("./cli/bench.ts")).bench,
+  flight: async () => (await import("./cli/flight.ts")).flight,
 };
 
 async function usage(): Promise<string> {
