@@ -6,7 +6,7 @@
 # channel. The channels' names come from the pipeline (shm_channel_name).
 suppressPackageStartupMessages({
   library(shmpipe)
-  library(bit64) # qty is int64: bit64's integer64
+  library(bit64) # qty is int64: R integers when every value fits, else bit64's integer64
 })
 WINDOW <- 500
 
