@@ -95,6 +95,16 @@ func child(role, name string) {
 		fmt.Println("ready")
 		m.Bytes[0] = 'X' // the mapping is read-only: the process faults here
 		fmt.Println("wrote")
+	case "creator-closing-unread":
+		w, err := CreateWriter(name, 1<<16, WithLinger(1500*time.Millisecond))
+		if err != nil {
+			panic(err)
+		}
+		if err := w.Send(context.Background(), []byte("never read")); err != nil {
+			panic(err)
+		}
+		fmt.Println("ready")
+		fmt.Println(errors.Is(w.Close(), ErrUnread))
 	case "writer-killed-mid-record":
 		w, err := OpenWriter(name)
 		if err != nil {
@@ -416,6 +426,23 @@ func TestACreatingReadersRecordsAreReadOnly(t *testing.T) {
 	// status 2 and "unexpected fault address".
 	if stdout.String() != "ready\n" || !strings.Contains(stderr.String(), "unexpected fault address") {
 		t.Fatalf("the child ended with %v, said %q after its write; stderr:\n%s", err, stdout.String(), stderr.String())
+	}
+}
+
+// A creating writer whose records nobody read says once, before Close
+// waits, what it waits for and for how long (the core's sentence).
+func TestCloseSaysWhatItWaitsForFirst(t *testing.T) {
+	name := uniqueName("notice")
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), "SHMPIPE_TEST_CHILD=creator-closing-unread", "SHMPIPE_TEST_CHANNEL="+name)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil || stdout.String() != "ready\ntrue\n" {
+		t.Fatalf("the child ended with %v, said %q; stderr:\n%s", err, stdout.String(), stderr.String())
+	}
+	said := strings.Count(stderr.String(), "waits up to")
+	if said != 1 || !strings.Contains(stderr.String(), `closing "`+name+`" waits up to 1.5 s for a reader`) {
+		t.Fatalf("the notice, once: %q", stderr.String())
 	}
 }
 

@@ -3,6 +3,7 @@ package shmpipe
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"fmt"
 	"io"
 	"os"
@@ -174,6 +175,33 @@ func TestArrowEmptyTableIsItsSchemaAlone(t *testing.T) {
 
 // A creator's Close with records no reader ever attached to read: it waits
 // for one (which then reads them all, the name gone), or says what it lost.
+// A table that is not there is called a table, and a near name is offered.
+func TestAMissingTableIsCalledATable(t *testing.T) {
+	name := uniqueName("tables")
+	publishFloat(t, name)
+	defer Unpublish(name)
+	_, err := OpenTable(name + "x")
+	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "No table by that name is published") ||
+		!strings.Contains(err.Error(), `Did you mean "`+name+`"?`) || !strings.HasPrefix(err.Error(), "open_table on segment") {
+		t.Fatalf("open of a misspelled table: %v", err)
+	}
+}
+
+func publishFloat(t *testing.T, name string) {
+	t.Helper()
+	b := array.NewFloat64Builder(memory.DefaultAllocator)
+	defer b.Release()
+	b.AppendValues([]float64{1, 2, 3}, nil)
+	values := b.NewArray()
+	defer values.Release()
+	schema := arrow.NewSchema([]arrow.Field{{Name: "value", Type: arrow.PrimitiveTypes.Float64}}, nil)
+	batch := array.NewRecordBatch(schema, []arrow.Array{values}, 3)
+	defer batch.Release()
+	if _, err := Publish(name, array.NewTableFromRecords(schema, []arrow.RecordBatch{batch})); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestCloseLingersForAReaderOrTellsWhatWasLost(t *testing.T) {
 	ctx := context.Background()
 	name := uniqueName("unread")

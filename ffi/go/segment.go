@@ -33,6 +33,7 @@ type config struct {
 	allowOtherOwner bool
 	readyTimeout    time.Duration
 	readOnlyData    bool // map the data ring read-only (readers)
+	table           bool // open a published table (the core words failures so)
 	wait            time.Duration
 	spin            uint32
 	linger          time.Duration // writers: see WithLinger
@@ -78,10 +79,15 @@ func Persist() Option { return func(c *config) { c.persist = true } }
 
 func withReadOnlyData() Option { return func(c *config) { c.readOnlyData = true } }
 
+// asTable opens a published table: the core words its failures about a
+// table ("No table by that name is published", a near name offered).
+func asTable() Option { return func(c *config) { c.table = true } }
+
 var (
 	openAllowOtherOwner = C.uint32_t(constant("OPEN_ALLOW_OTHER_OWNER"))
 	openReadOnlyData    = C.uint32_t(constant("OPEN_READ_ONLY_DATA"))
 	openWaitForName     = C.uint32_t(constant("OPEN_WAIT_FOR_NAME"))
+	openTable           = C.uint32_t(constant("OPEN_TABLE"))
 )
 
 // segment is the core's reference-counted mapping of one channel; this
@@ -128,6 +134,9 @@ func openSegment(name string, c config) (*segment, error) {
 	}
 	if c.readOnlyData {
 		flags |= openReadOnlyData
+	}
+	if c.table {
+		flags |= openTable
 	}
 	ready := c.readyTimeout
 	if c.wait > 0 { // one limit for both: the name to appear, then the header

@@ -93,7 +93,7 @@ func Publish(name string, table arrow.Table, options ...Option) (*PublishedTable
 // array taken from it) is released, also after the publisher is gone.
 // Release the table when done with it.
 func OpenTable(name string, options ...Option) (arrow.Table, error) {
-	c := configOf(append(options, withReadOnlyData()))
+	c := configOf(append(options, withReadOnlyData(), asTable()))
 	seg, err := openSegment(name, c)
 	if err != nil {
 		return nil, err

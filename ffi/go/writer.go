@@ -8,6 +8,8 @@ import "C"
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -229,6 +231,15 @@ func (w *Writer) Close() error {
 // records that would be lost. The interrupt Close sent to end other calls
 // may end a wait early: it looks again until the linger is over.
 func (w *Writer) lingerForReaders() {
+	// Said once, before a wait long enough to wonder about (the core's sentence).
+	ns := int64(-1)
+	if w.linger >= 0 {
+		ns = int64(w.linger)
+	}
+	var notice [512]C.char
+	if C.shmp_writer_linger_notice(w.w, C.int64_t(ns), &notice[0], C.uint64_t(len(notice))) > 0 {
+		fmt.Fprintln(os.Stderr, C.GoString(&notice[0]))
+	}
 	deadline := time.Now().Add(w.linger)
 	for {
 		ns := int64(-1)

@@ -34,6 +34,8 @@ static int end_close(end *e, shmp_error *err) {
   int rc = 0;
   if (e->checker) shmp_arrow_checker_free(e->checker);
   e->checker = NULL;
+  shmp_arrow_sender_free(e->sender); /* before its writer */
+  e->sender = NULL;
   if (e->reader) shmp_reader_close(e->reader);
   if (e->writer) {
     shmp_error lost;

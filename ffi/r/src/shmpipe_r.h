@@ -28,7 +28,7 @@ typedef struct end {
   shmp_arrow_checker *checker; /* a reader's, made at its first read_batch() */
   int owned;           /* this process created the name: close removes it */
   shmp_segment *created; /* the read-write mapping that created it (a reader's own is read-only), or NULL */
-  int schema_owed;     /* a writer's: a reader joined mid-stream and has not been sent the schema yet */
+  shmp_arrow_sender *sender; /* a writer's: the core's rules of its Arrow stream, made at its first write_batch() */
   char name[SHMP_NAME_MAX + 1];
 } end;
 
@@ -129,8 +129,9 @@ void shmp_r_take_dictionary(shmp_arrow_checker *checker, const uint8_t *record, 
  * write), sent as messages (the schema first if asked), and the ring
  * bytes those messages take with the schema. */
 shmp_column *shmp_r_describe_frame(SEXP frame, const char *op, const char *segment, uint32_t *count, int64_t *rows);
-int shmp_r_send_frame(shmp_writer *writer, shmp_segment *segment, const shmp_column *columns, uint32_t count,
-                      int64_t rows, int with_schema, int64_t timeout_ns, shmp_error *err);
+int shmp_r_send_frame(shmp_writer *writer, shmp_arrow_sender *sender, shmp_segment *segment,
+                      const shmp_column *columns, uint32_t count, int64_t rows, int with_schema, int64_t timeout_ns,
+                      shmp_error *err);
 int64_t shmp_r_frame_footprint(const shmp_column *columns, uint32_t count, int64_t rows, shmp_error *err);
 
 #endif

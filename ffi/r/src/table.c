@@ -58,7 +58,10 @@ SEXP shmp_r_publish_table(SEXP name_arg_, SEXP frame, SEXP persistent_arg) {
   shmp_r_unlink_on_signals(); /* the core recorded the name as this process's */
   shmp_writer *writer = shmp_writer_attach(p->segment, &err);
   if (writer == NULL) shmp_r_raise(&err);
-  if (shmp_r_send_frame(writer, p->segment, columns, count, rows, 1, 0, &err) != 0) {
+  shmp_arrow_sender *sender = shmp_arrow_sender_new(writer, "publish", 1, &err);
+  int rc = sender == NULL ? err.code : shmp_r_send_frame(writer, sender, p->segment, columns, count, rows, 1, 0, &err);
+  shmp_arrow_sender_free(sender);
+  if (rc != 0) {
     shmp_writer_close(writer);
     shmp_r_raise(&err);
   }
@@ -164,7 +167,7 @@ SEXP shmp_r_open_table(SEXP name_arg_, SEXP wait_arg, SEXP ready_arg, SEXP dicti
   opening o = {0};
   double inode = inode_of(name);
   /* R never writes into shared memory: the table is mapped read-only. */
-  uint32_t flags = SHMP_OPEN_READ_ONLY_DATA | (wait != 0 ? SHMP_OPEN_WAIT_FOR_NAME : 0);
+  uint32_t flags = SHMP_OPEN_READ_ONLY_DATA | SHMP_OPEN_TABLE | (wait != 0 ? SHMP_OPEN_WAIT_FOR_NAME : 0);
   o.segment = shmp_segment_open(name, flags, wait != 0 ? wait : ready, &err);
   if (o.segment == NULL) shmp_r_raise(&err);
   if ((o.reader = shmp_table_open(o.segment, ready, &err)) == NULL ||

@@ -310,19 +310,27 @@ static int64_t encode(const encoding *e, void *out, uint64_t capacity, shmp_erro
   }
 }
 
-/* Sends one message; 0, or the failure in `err`. */
-static int send_message(shmp_writer *writer, shmp_segment *segment, const encoding *e, int64_t timeout_ns,
-                        shmp_error *err) {
+/* Sends one message through the core's Arrow sender (which checks it
+ * before the commit and owes the schema again after a failure); 0, or the
+ * failure in `err`. */
+static int send_message(shmp_writer *writer, shmp_arrow_sender *sender, shmp_segment *segment, const encoding *e,
+                        int64_t timeout_ns, shmp_error *err) {
   int64_t size = encode(e, NULL, 0, err);
   if (size < 0) return (int)size;
   int64_t offset = shmp_r_claim(writer, (uint64_t)size, timeout_ns, err);
-  if (offset < 0) return (int)offset;
+  if (offset < 0) {
+    /* R sends a frame's dictionaries only with its schema: a frame cut
+     * short after its schema went (no room in time) owes them all again. */
+    shmp_arrow_sender_abort(sender);
+    return (int)offset;
+  }
   int64_t written = encode(e, (uint8_t *)shmp_segment_base(segment) + offset, (uint64_t)size, err);
   if (written < 0) {
-    shmp_writer_abort(writer, NULL);
+    shmp_arrow_sender_abort(sender);
     return (int)written;
   }
-  return shmp_writer_commit(writer, (uint64_t)written, err);
+  int kind = shmp_arrow_sender_commit(sender, (uint64_t)written, err);
+  return kind < 0 ? kind : 0;
 }
 
 /* The columns of data.frame `frame` described for the core's encoder (in R's
@@ -365,12 +373,13 @@ static uint32_t messages_of(const shmp_column *columns, uint32_t count, int64_t 
   return m;
 }
 
-int shmp_r_send_frame(shmp_writer *writer, shmp_segment *segment, const shmp_column *columns, uint32_t count,
-                      int64_t rows, int with_schema, int64_t timeout_ns, shmp_error *err) {
+int shmp_r_send_frame(shmp_writer *writer, shmp_arrow_sender *sender, shmp_segment *segment,
+                      const shmp_column *columns, uint32_t count, int64_t rows, int with_schema, int64_t timeout_ns,
+                      shmp_error *err) {
   encoding *messages = (encoding *)R_alloc(count + 2, sizeof(encoding));
   uint32_t m = messages_of(columns, count, rows, with_schema, messages);
   for (uint32_t i = 0; i < m; i++) {
-    int rc = send_message(writer, segment, &messages[i], timeout_ns, err);
+    int rc = send_message(writer, sender, segment, &messages[i], timeout_ns, err);
     if (rc != 0) return rc;
   }
   return 0;
@@ -397,12 +406,12 @@ SEXP shmp_r_write_batch(SEXP pointer, SEXP frame, SEXP with_schema, SEXP timeout
   int64_t rows;
   shmp_column *columns = shmp_r_describe_frame(frame, "send", channel, &count, &rows);
   shmp_error err;
-  /* A reader that joined mid-stream missed the schema: it goes again, and
-   * is owed until a send with it succeeds (one that timed out still owes it). */
-  if (shmp_writer_readers_joined(writer) != 0) e->schema_owed = 1;
-  int schema = Rf_asLogical(with_schema) == TRUE || e->schema_owed;
-  if (shmp_r_send_frame(writer, segment, columns, count, rows, schema, seconds_ns(timeout), &err) != 0)
+  /* The core's rules (shmp_arrow_sender): the schema is owed at first,
+   * after a reader joined mid-stream and after a failed send, until a send
+   * with it succeeds; every message is checked before its commit. */
+  if (e->sender == NULL && (e->sender = shmp_arrow_sender_new(writer, "send", 1, &err)) == NULL) shmp_r_raise(&err);
+  int schema = Rf_asLogical(with_schema) == TRUE || shmp_arrow_sender_schema_owed(e->sender);
+  if (shmp_r_send_frame(writer, e->sender, segment, columns, count, rows, schema, seconds_ns(timeout), &err) != 0)
     shmp_r_raise(&err);
-  if (schema) e->schema_owed = 0;
   return R_NilValue;
 }

@@ -61,6 +61,16 @@ test_that("tables from other processes open in R; a channel is not a table", {
   expect_equal(missing$name, "ENOENT")
 })
 
+test_that("a table that is not there is called a table, and a near name is offered", {
+  name <- unique_name("near")
+  published <- publish_table(name, data.frame(x = 1:3))
+  missing <- tryCatch(open_table(paste0(name, "x")), shmpipe_error = function(e) e)
+  expect_equal(missing$name, "ENOENT")
+  expect_match(conditionMessage(missing), "No table by that name is published", fixed = TRUE)
+  expect_match(conditionMessage(missing), sprintf('Did you mean "%s"?', name), fixed = TRUE)
+  close(published)
+})
+
 test_that("a persistent table outlives close() until unpublish_table()", {
   name <- unique_name("persistent")
   table <- publish_table(name, data.frame(x = 1:3), persistent = TRUE)
