@@ -71,3 +71,21 @@ test("Python → TypeScript: every column equals apache-arrow's decoding of pyar
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("Python → TypeScript: a refused message (a delta for a dictionary never sent) never ends the stream", async () => {
+  const name = uniqueName("delta-never-sent");
+  using reader = new ArrowReader(createReader(name, { capacity: 1 << 16 }));
+  await finished(spawnPython("delta_never_sent.py", [name]));
+  const outcomes: string[] = [];
+  for (;;) {
+    try {
+      const batch = reader.readSync({ timeoutMs: 2000 });
+      if (batch === null) break;
+      outcomes.push(JSON.stringify(batch.getChild("s")!.toArray()));
+    } catch (error) {
+      const refused = error as { code?: string; segment?: string };
+      outcomes.push(`${refused.code} on ${refused.segment === name ? "the channel" : refused.segment}`);
+    }
+  }
+  expect(outcomes).toEqual(["EARROW on the channel", '["a","b"]']);
+});

@@ -895,6 +895,11 @@ static int check_dictionary(report *r, const shmp_arrow_schema *schema, const me
   *delta = fb_u8(&m->header, 2, 0, &bad);
   if (bad) *id = -1; /* no id to answer for */
   if (bad || !has_data) return fail(r, "the DictionaryBatch table is out of bounds or has no data");
+  /* A delta extends what a reader holds: one for a dictionary never sent
+   * would leave every reader guessing (arrow-go stuck, apache-arrow and R
+   * starting a dictionary from the delta alone). */
+  if (*delta && dictionary_find(dicts, *id) == NULL)
+    return fail(r, "dictionary batch %lld is a delta, but that dictionary has not arrived: a delta extends a dictionary sent before it", (long long)*id);
   for (uint32_t i = 0; i < schema->count; i++)
     if (schema->fields[i].dictionary_id == *id)
       return check_batch(r, schema, m, &data, i, 1, 1, body, dicts, length, out, body_at, described);

@@ -219,7 +219,7 @@ class ArrowReader:
                 if self._records.started:
                     self._stream = None
                     self._records.release()
-                    raise error(ARROW, "recv", self.name, f"pyarrow could not load the message: {failure}") from None
+                    raise error(ARROW, "recv", self.name, f"The pyarrow package could not load the message: {failure}") from None
             # The stream ended: a new schema starts the next one, or the writer closed.
             self._stream = None
             self._ended = self._records.pending is None

@@ -111,4 +111,4 @@ def open_table(name: str, allow_other_owner: bool = False, ready_timeout: float 
         try:
             return pa.ipc.open_stream(_Records(reader, _Checker(name, "open"))).read_all()
         except (pa.ArrowException, OSError) as failure:
-            raise error(ARROW, "open", name, f"pyarrow could not load the table: {failure}") from None
+            raise error(ARROW, "open", name, f"The pyarrow package could not load the table: {failure}") from None

@@ -62,3 +62,16 @@ def sample_tables() -> dict:
         "long": pa.table({"id": pa.array(range(200_000), pa.int32()), "x": pa.array([i * 0.25 for i in range(200_000)])}),
         "wide": pa.table({f"c{c}": pa.array([c * 10 + i for i in range(4)], pa.int16()) for c in range(500)}),
     }
+
+
+def delta_for_a_dictionary_never_sent():
+    """The messages of a stream whose dictionary grows (schema, dictionary,
+    batch, delta, batch), for tests that send them out of order."""
+    first = pa.array(["a", "b"]).dictionary_encode()
+    grown = pa.DictionaryArray.from_arrays(pa.array([0, 2], pa.int32()), pa.array(["a", "b", "c"]))
+    schema = pa.schema([("s", first.type)])
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, schema, options=pa.ipc.IpcWriteOptions(emit_dictionary_deltas=True)) as stream:
+        stream.write_batch(pa.record_batch([first], schema=schema))
+        stream.write_batch(pa.record_batch([grown], schema=schema))
+    return [message.serialize().to_pybytes() for message in pa.ipc.MessageReader.open_stream(sink.getvalue())]

@@ -7,7 +7,7 @@ import pyarrow as pa
 import pytest
 
 import shmpipe
-from sample_tables import batches_of, sample_tables
+from sample_tables import batches_of, delta_for_a_dictionary_never_sent, sample_tables
 
 
 @pytest.fixture
@@ -64,6 +64,21 @@ def test_every_buffer_python_writes_lies_at_a_64_byte_boundary(arrow_channel):
     addresses = [buffer.address for column in batch.columns for buffer in column.buffers() if buffer is not None]
     assert len(addresses) >= 8 and all(address % 64 == 0 for address in addresses), [a % 64 for a in addresses]
     reader.release()
+
+
+def test_a_refused_message_never_ends_the_stream(arrow_channel):
+    """A delta for a dictionary never sent is refused (by pyarrow here);
+    the next schema starts a clean stream whose batches come through."""
+    raw, _writer, reader = arrow_channel
+    schema, dictionary, batch, delta, _ = delta_for_a_dictionary_never_sent()
+    for message in (schema, delta, schema, dictionary, batch):
+        raw.send(message)
+    raw.close()
+    with pytest.raises(shmpipe.ShmpipeError) as refused:
+        reader.read(timeout=2)
+    assert refused.value.code == "EARROW" and refused.value.segment == reader.name
+    assert reader.read(timeout=2).column(0).to_pylist() == ["a", "b"]
+    assert reader.read(timeout=2) is None
 
 
 def test_schema_changes_and_dictionaries(arrow_channel):
