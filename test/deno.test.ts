@@ -1,0 +1,34 @@
+// The Deno suites (test/deno/*.test.ts) as part of `bun test` and so of
+// `npm test`: one `deno test` run of the Deno that package.json installs
+// (npm's `deno` package), with every permission and the collector exposed
+// (the lifetime tests force collections). The Deno files use Deno.test and
+// node:assert/strict; this file only runs them and reports their output.
+import { expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+
+const root = join(import.meta.dir, "..");
+
+test("the Deno suites pass under `deno test`", () => {
+  const run = Bun.spawnSync([join(root, "node_modules/.bin/deno"), "test", "-A", "--no-check", "--v8-flags=--expose-gc", "test/deno/"], {
+    cwd: root,
+    env: { ...process.env, NO_COLOR: "1" },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const output = `${run.stdout.toString()}${run.stderr.toString()}`;
+  expect(run.exitCode, output).toBe(0);
+  expect(output).toMatch(/ok \| \d+ passed \| 0 failed/);
+}, 300_000);
+
+test("only the adapters touch a runtime's FFI, and everything else imports them through #ffi", () => {
+  const files = new Bun.Glob("{lib,scripts,examples}/**/*.ts").scanSync(root);
+  const offenders: string[] = [];
+  for (const file of files) {
+    if (file === "lib/ffi/bun.ts" || file === "lib/ffi/deno.ts") continue;
+    const text = readFileSync(join(root, file), "utf8");
+    if (/from\s+["']bun:ffi["']|Deno\.(dlopen|UnsafePointer)|ffi\/deno\.ts/.test(text)) offenders.push(file);
+    if (file.startsWith("lib/") && /ffi\/bun\.ts/.test(text)) offenders.push(file);
+  }
+  expect(offenders).toEqual([]);
+});
