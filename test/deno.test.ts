@@ -8,9 +8,10 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
 const root = join(import.meta.dir, "..");
+const deno = join(root, "node_modules/.bin/deno");
 
 test("the Deno suites pass under `deno test`", () => {
-  const run = Bun.spawnSync([join(root, "node_modules/.bin/deno"), "test", "-A", "--no-check", "--v8-flags=--expose-gc", "test/deno/"], {
+  const run = Bun.spawnSync([deno, "test", "-A", "--v8-flags=--expose-gc", "test/deno/"], {
     cwd: root,
     env: { ...process.env, NO_COLOR: "1" },
     stdout: "pipe",
@@ -20,6 +21,11 @@ test("the Deno suites pass under `deno test`", () => {
   expect(run.exitCode, output).toBe(0);
   expect(output).toMatch(/ok \| \d+ passed \| 0 failed/);
 }, 300_000);
+
+test("`deno check` passes on lib/ (and the Deno tests), as tsc does under Bun's types", () => {
+  const run = Bun.spawnSync([deno, "check", "lib/", "test/deno/"], { cwd: root, env: { ...process.env, NO_COLOR: "1" }, stdout: "pipe", stderr: "pipe" });
+  expect(run.exitCode, `${run.stdout}${run.stderr}`).toBe(0);
+}, 120_000);
 
 test("only the adapters touch a runtime's FFI, and everything else imports them through #ffi", () => {
   const files = new Bun.Glob("{lib,scripts,examples}/**/*.ts").scanSync(root);
