@@ -41,9 +41,22 @@ function bind<T>(path: string, table: Table, nonblocking = false): T {
     if (d.returns === "cstring") bound[name] = (...args: unknown[]) => stringAt(call(...args) as Address);
     // Deno returns every 64-bit result as a bigint; symbols.ts promises a
     // number wherever one is exact (sizes, offsets, negative error codes).
-    else if ((d.returns === "i64" || d.returns === "u64") && !nonblocking) bound[name] = (...args: unknown[]) => exact(call(...args) as bigint);
+    else if ((d.returns === "i64" || d.returns === "u64") && !nonblocking) bound[name] = exactly(call as (...args: unknown[]) => bigint, d.args.length);
   }
   return bound as T;
+}
+
+/** `call` with its bigint result made a number where exact; of fixed arity, as rest parameters cost a third more on a hot call. */
+function exactly(call: (...args: unknown[]) => bigint, arity: number): (...args: unknown[]) => number | bigint {
+  switch (arity) {
+    case 0: return () => exact(call());
+    case 1: return (a) => exact(call(a));
+    case 2: return (a, b) => exact(call(a, b));
+    case 3: return (a, b, c) => exact(call(a, b, c));
+    case 4: return (a, b, c, d) => exact(call(a, b, c, d));
+    case 5: return (a, b, c, d, e) => exact(call(a, b, c, d, e));
+    default: return (...args) => exact(call(...args));
+  }
 }
 
 function exact(value: bigint): number | bigint {
