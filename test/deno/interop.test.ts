@@ -1,19 +1,30 @@
-// A Deno program exchanges bytes, Arrow batches and a published table with
-// Bun and Python processes, values checked on the reading side. Every pair
-// runs the same peer programs (test/peers/: peer.ts under Bun or Deno,
-// peer.py) with the same command line, so a pair is a line of the table
-// below, not a test of its own making: every writer × reader pair of the
-// three runs through every scenario (27 runs, a few seconds).
+// The conformance matrix: bytes, Arrow batches and a published table from
+// every writer to every reader of Deno, Bun, Python, Go and R, values
+// checked on the reading side. Every pair runs the same peer programs
+// (test/peers/: peer.ts under Deno or Bun, peer.py, go/, peer.R) with the
+// same command line, `peer ROLE NAME`, and the same data (scenarios.json),
+// so a pair is a line of the table below, not a test of its own making.
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { unpublish } from "../../lib/index.ts";
 import { assertNoLeftovers, deno, killAll, root, spawn, uniqueName } from "./helpers.ts";
+
+// The Go peer is built once per run (go's cache makes a rebuild cheap).
+const goPeer = join(mkdtempSync(join(tmpdir(), "shmpipe-peers-")), "peer");
+const built = await new Deno.Command("go", { args: ["build", "-o", goPeer, "./test/peers/go"], cwd: root, stderr: "piped" }).output();
+if (!built.success) throw new Error(`go build ./test/peers/go failed: ${new TextDecoder().decode(built.stderr)}`);
+globalThis.addEventListener("unload", () => rmSync(dirname(goPeer), { recursive: true, force: true }));
 
 const PEERS: Record<string, (role: string, name: string) => string[]> = {
   deno: (role, name) => [deno, "run", "-A", `${root}test/peers/peer.ts`, role, name],
   bun: (role, name) => [`${root}node_modules/.bin/bun`, `${root}test/peers/peer.ts`, role, name],
   python: (role, name) => [`${root}.venv/bin/python`, `${root}test/peers/peer.py`, role, name],
+  go: (role, name) => [goPeer, role, name],
+  r: (role, name) => ["Rscript", `${root}test/peers/peer.R`, role, name],
 };
-const python = { PYTHONPATH: `${root}ffi/python` };
+const env = { PYTHONPATH: `${root}ffi/python`, R_LIBS: `${root}.rlib` };
 
 const SCENARIOS = [
   { name: "bytes", write: "write-bytes", read: "read-bytes", expect: /^ok 200 records \d+ bytes$/ },
@@ -25,7 +36,7 @@ const runtimes = Object.keys(PEERS);
 const pairs = runtimes.flatMap((writer) => runtimes.map((reader) => [writer, reader] as const));
 
 async function outputOf(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = spawn(argv, python);
+  const child = spawn(argv, env);
   const lines: string[] = [];
   await child.line((line) => (lines.push(line), false)).catch(() => {});
   return { code: (await child.status).code, stdout: lines.join("\n"), stderr: await child.stderr };
