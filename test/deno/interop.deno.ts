@@ -30,27 +30,37 @@ const SCENARIOS = [
   { name: "bytes", write: "write-bytes", read: "read-bytes", expect: /^ok 200 records \d+ bytes$/ },
   { name: "arrow", write: "write-arrow", read: "read-arrow", expect: /^ok 3000 rows$/ },
   { name: "table", write: "publish", read: "open-table", expect: /^ok 3000 rows$/ },
+  // The writer is killed (SIGKILL) once it has sent everything: the reader
+  // gets every record it committed, then EPEERGONE, not an end of stream.
+  { name: "writer killed", write: "write-bytes-hang", read: "read-bytes-gone", expect: /^ok 200 records then EPEERGONE$/, killWriterAfter: "sent" },
 ];
 
 const runtimes = Object.keys(PEERS);
 const pairs = runtimes.flatMap((writer) => runtimes.map((reader) => [writer, reader] as const));
 
-async function outputOf(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+/** Runs `argv` to its end; `killAfter`: SIGKILL it once it printed that line. */
+async function outputOf(argv: string[], killAfter?: string): Promise<{ code: number; signal: string | null; stdout: string; stderr: string }> {
   const child = spawn(argv, env);
   const lines: string[] = [];
-  await child.line((line) => (lines.push(line), false)).catch(() => {});
-  return { code: (await child.status).code, stdout: lines.join("\n"), stderr: await child.stderr };
+  await child.line((line) => {
+    lines.push(line);
+    if (line === killAfter) child.process.kill("SIGKILL");
+    return false;
+  }).catch(() => {});
+  const status = await child.status;
+  return { code: status.code, signal: status.signal, stdout: lines.join("\n"), stderr: await child.stderr };
 }
 
 for (const scenario of SCENARIOS) {
   for (const [writer, reader] of pairs) {
     Deno.test(`${scenario.name}: ${writer} → ${reader}`, async () => {
-      const name = uniqueName(`${scenario.name}-${writer}-${reader}`);
+      const name = uniqueName(`${scenario.name.replaceAll(" ", "-")}-${writer}-${reader}`);
       try {
         // Both at once: the reader makes the channel, the writer waits for it
         // (a table's reader waits for its name).
-        const [wrote, read] = await Promise.all([outputOf(PEERS[writer]!(scenario.write, name)), outputOf(PEERS[reader]!(scenario.read, name))]);
-        assert.equal(wrote.code, 0, `${writer} ${scenario.write}: ${wrote.stderr}`);
+        const [wrote, read] = await Promise.all([outputOf(PEERS[writer]!(scenario.write, name), scenario.killWriterAfter), outputOf(PEERS[reader]!(scenario.read, name))]);
+        if (scenario.killWriterAfter) assert.equal(wrote.signal, "SIGKILL", `${writer} ${scenario.write}: ${wrote.stderr}`);
+        else assert.equal(wrote.code, 0, `${writer} ${scenario.write}: ${wrote.stderr}`);
         assert.equal(read.code, 0, `${reader} ${scenario.read}: ${read.stderr}`);
         assert.match(read.stdout.split("\n").at(-1)!, scenario.expect);
       } finally {

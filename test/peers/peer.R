@@ -62,6 +62,30 @@ if (role == "write-bytes") {
   close(reader)
   if (i != records) fail(sprintf("%d records, expected %d", i, records))
   cat(sprintf("ok %d records %d bytes\n", i, total))
+} else if (role == "write-bytes-hang") {
+  # Sends every record, says so, then hangs until killed (the writer killed mid-stream).
+  writer <- shm_writer(name, wait = 10)
+  for (i in seq_len(records) - 1) send_bytes(writer, record_bytes(i))
+  cat("sent\n")
+  repeat Sys.sleep(3600)
+} else if (role == "read-bytes-gone") {
+  # Every record the killed writer committed, then EPEERGONE rather than an end of stream.
+  reader <- shm_reader(name, create = TRUE, capacity = 2^20)
+  cat("ready\n")
+  i <- 0
+  repeat {
+    got <- tryCatch(recv_bytes(reader, timeout = 20), shmpipe_error = function(e) e)
+    if (inherits(got, "shmpipe_error")) {
+      if (got$name != "EPEERGONE") fail(conditionMessage(got))
+      break
+    }
+    if (is.null(got)) fail(sprintf("the stream ended cleanly after %d records; expected EPEERGONE", i))
+    if (!identical(got, record_bytes(i))) fail(sprintf("record %d differs", i))
+    i <- i + 1
+  }
+  close(reader)
+  if (i != records) fail(sprintf("%d records before EPEERGONE, expected %d", i, records))
+  cat(sprintf("ok %d records then EPEERGONE\n", i))
 } else if (role == "write-arrow") {
   writer <- shm_writer(name, wait = 10)
   for (b in seq_len(batches) - 1) write_batch(writer, rows(b * per_batch, per_batch))

@@ -6,6 +6,7 @@ matched, or fails with the first difference."""
 import json
 import os
 import sys
+import time
 
 import pyarrow as pa
 
@@ -61,6 +62,34 @@ elif role == "read-bytes":
         if i != scenarios["bytes"]["records"]:
             fail(f"{i} records, expected {scenarios['bytes']['records']}")
         print(f"ok {i} records {total} bytes", flush=True)
+elif role == "write-bytes-hang":
+    # Sends every record, says so, then hangs until killed (the writer killed mid-stream).
+    writer = shmpipe.open_writer(name, wait=10.0)
+    for i in range(scenarios["bytes"]["records"]):
+        writer.send(record_bytes(i))
+    print("sent", flush=True)
+    while True:
+        time.sleep(3600)
+elif role == "read-bytes-gone":
+    # Every record the killed writer committed, then EPEERGONE rather than an end of stream.
+    with shmpipe.create_reader(name, capacity=1 << 20) as reader:
+        print("ready", flush=True)
+        i = 0
+        try:
+            while True:
+                message = reader.recv(timeout=20.0)
+                if message is None:
+                    fail(f"the stream ended cleanly after {i} records; expected EPEERGONE")
+                if bytes(message.copy()) != record_bytes(i):
+                    fail(f"record {i} differs")
+                message.release()
+                i += 1
+        except shmpipe.ShmpipeError as error:
+            if error.code != "EPEERGONE":
+                raise
+        if i != scenarios["bytes"]["records"]:
+            fail(f"{i} records before EPEERGONE, expected {scenarios['bytes']['records']}")
+        print(f"ok {i} records then EPEERGONE", flush=True)
 elif role == "write-arrow":
     with shmpipe.ArrowWriter(shmpipe.open_writer(name, wait=10.0)) as writer:
         for b in range(batches):

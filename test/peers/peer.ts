@@ -4,7 +4,8 @@
 // in scenarios.json. A reader creates the channel and prints "ready"; a
 // writer waits for the name. A reader prints "ok <summary>" when every
 // value matched, or fails with the first difference.
-//   write-bytes | read-bytes | write-arrow | read-arrow | publish | open-table
+//   write-bytes | read-bytes | write-bytes-hang | read-bytes-gone |
+//   write-arrow | read-arrow | publish | open-table
 import { Float64, Int32, type RecordBatch, Table, Utf8, vectorFromArray } from "apache-arrow";
 import { ArrowReader, ArrowWriter, createReader, openTable, openWriter, publish, unpublish } from "../../lib/index.ts";
 import scenarios from "./scenarios.json" with { type: "json" };
@@ -74,6 +75,35 @@ switch (role) {
     }
     if (i !== scenarios.bytes.records) fail(`${i} records, expected ${scenarios.bytes.records}`);
     console.log(`ok ${i} records ${total} bytes`);
+    break;
+  }
+  case "write-bytes-hang": {
+    // Sends every record, says so, then hangs until killed (the writer killed mid-stream).
+    const writer = openWriter(name!, { waitMs: 10_000 });
+    for (let i = 0; i < scenarios.bytes.records; i++) writer.send(recordBytes(i));
+    console.log("sent");
+    await new Promise(() => setInterval(() => {}, 1 << 30));
+    break;
+  }
+  case "read-bytes-gone": {
+    // Every record the killed writer committed, then EPEERGONE rather than an end of stream.
+    using reader = createReader(name!, { capacity: 1 << 20 });
+    console.log("ready");
+    let i = 0;
+    try {
+      for (;;) {
+        const message = await reader.recv({ timeoutMs: 20_000 });
+        if (message === null) fail(`the stream ended cleanly after ${i} records; expected EPEERGONE`);
+        const want = recordBytes(i);
+        if (message.bytes.length !== want.length || message.bytes.some((byte, j) => byte !== want[j])) fail(`record ${i} differs`);
+        i++;
+      }
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code !== "EPEERGONE") throw error;
+    }
+    if (i !== scenarios.bytes.records) fail(`${i} records before EPEERGONE, expected ${scenarios.bytes.records}`);
+    console.log(`ok ${i} records then EPEERGONE`);
     break;
   }
   case "write-arrow": {

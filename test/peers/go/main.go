@@ -165,6 +165,48 @@ func run(ctx context.Context) error {
 			fail("%d records, expected %d", i, scenario.Bytes.Records)
 		}
 		fmt.Printf("ok %d records %d bytes\n", i, total)
+	case "write-bytes-hang":
+		// Sends every record, says so, then hangs until killed (the writer killed mid-stream).
+		w, err := shmpipe.OpenWriter(name, shmpipe.WithWait(10*time.Second))
+		if err != nil {
+			return err
+		}
+		for i := 0; i < scenario.Bytes.Records; i++ {
+			if err := w.Send(ctx, recordBytes(i)); err != nil {
+				return err
+			}
+		}
+		fmt.Println("sent")
+		select {}
+	case "read-bytes-gone":
+		// Every record the killed writer committed, then EPEERGONE rather than an end of stream.
+		r, err := shmpipe.CreateReader(name, 1<<20)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		fmt.Println("ready")
+		i := 0
+		for ; ; i++ {
+			wait, cancel := context.WithTimeout(ctx, 20*time.Second)
+			m, err := r.Recv(wait)
+			cancel()
+			if errors.Is(err, shmpipe.ErrPeerGone) {
+				break
+			} else if errors.Is(err, io.EOF) {
+				fail("the stream ended cleanly after %d records; expected EPEERGONE", i)
+			} else if err != nil {
+				return err
+			}
+			if string(m.Bytes) != string(recordBytes(i)) {
+				fail("record %d differs", i)
+			}
+			m.Release()
+		}
+		if i != scenario.Bytes.Records {
+			fail("%d records before EPEERGONE, expected %d", i, scenario.Bytes.Records)
+		}
+		fmt.Printf("ok %d records then EPEERGONE\n", i)
 	case "write-arrow":
 		w, err := shmpipe.OpenWriter(name, shmpipe.WithWait(10*time.Second))
 		if err != nil {
