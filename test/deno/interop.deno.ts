@@ -1,5 +1,6 @@
-// The conformance matrix: bytes, Arrow batches and a published table from
-// every writer to every reader of Deno, Bun, Python, Go and R, values
+// The conformance matrix: bytes, Arrow batches, a published table, a writer
+// killed mid-stream and a reader killed mid-stream, from every writer to
+// every reader of Deno, Bun, Python, Go and R (5 × 5 × 5 runs), values
 // checked on the reading side. Every pair runs the same peer programs
 // (test/peers/: peer.ts under Deno or Bun, peer.py, go/, peer.R) with the
 // same command line, `peer ROLE NAME`, and the same data (scenarios.json),
@@ -33,6 +34,9 @@ const SCENARIOS = [
   // The writer is killed (SIGKILL) once it has sent everything: the reader
   // gets every record it committed, then EPEERGONE, not an end of stream.
   { name: "writer killed", write: "write-bytes-hang", read: "read-bytes-gone", expect: /^ok 200 records then EPEERGONE$/, killWriterAfter: "sent" },
+  // The reader is killed once it read a few records: the writer, blocked on
+  // the full ring, gets EPEERGONE instead of waiting for ever.
+  { name: "reader killed", write: "write-bytes-until-gone", read: "read-bytes-hang", expect: /^ok EPEERGONE after \d+ records$/, killReaderAfter: "read" },
 ];
 
 const runtimes = Object.keys(PEERS);
@@ -58,11 +62,17 @@ for (const scenario of SCENARIOS) {
       try {
         // Both at once: the reader makes the channel, the writer waits for it
         // (a table's reader waits for its name).
-        const [wrote, read] = await Promise.all([outputOf(PEERS[writer]!(scenario.write, name), scenario.killWriterAfter), outputOf(PEERS[reader]!(scenario.read, name))]);
-        if (scenario.killWriterAfter) assert.equal(wrote.signal, "SIGKILL", `${writer} ${scenario.write}: ${wrote.stderr}`);
-        else assert.equal(wrote.code, 0, `${writer} ${scenario.write}: ${wrote.stderr}`);
-        assert.equal(read.code, 0, `${reader} ${scenario.read}: ${read.stderr}`);
-        assert.match(read.stdout.split("\n").at(-1)!, scenario.expect);
+        const [wrote, read] = await Promise.all([
+          outputOf(PEERS[writer]!(scenario.write, name), scenario.killWriterAfter),
+          outputOf(PEERS[reader]!(scenario.read, name), scenario.killReaderAfter),
+        ]);
+        // The survivor reports; the killed one must have died by the kill.
+        const [killed, survivor] = scenario.killReaderAfter ? [read, wrote] : [wrote, read];
+        const [killedPeer, survivorPeer] = scenario.killReaderAfter ? [`${reader} ${scenario.read}`, `${writer} ${scenario.write}`] : [`${writer} ${scenario.write}`, `${reader} ${scenario.read}`];
+        if (scenario.killWriterAfter || scenario.killReaderAfter) assert.equal(killed.signal, "SIGKILL", `${killedPeer}: ${killed.stderr}`);
+        else assert.equal(killed.code, 0, `${killedPeer}: ${killed.stderr}`);
+        assert.equal(survivor.code, 0, `${survivorPeer}: ${survivor.stderr}`);
+        assert.match(survivor.stdout.split("\n").at(-1)!, scenario.expect);
       } finally {
         await killAll();
         if (scenario.name === "table") {

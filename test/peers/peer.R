@@ -86,6 +86,27 @@ if (role == "write-bytes") {
   close(reader)
   if (i != records) fail(sprintf("%d records before EPEERGONE, expected %d", i, records))
   cat(sprintf("ok %d records then EPEERGONE\n", i))
+} else if (role == "write-bytes-until-gone") {
+  # Creates the channel and sends until its only reader is gone (killed mid-stream): EPEERGONE, not a hang.
+  writer <- shm_writer(name, create = TRUE, capacity = 2^20)
+  cat("ready\n")
+  i <- 0
+  repeat {
+    sent <- tryCatch(send_bytes(writer, record_bytes(i %% records), timeout = 20), shmpipe_error = function(e) e)
+    if (inherits(sent, "shmpipe_error")) {
+      if (sent$name != "EPEERGONE") fail(conditionMessage(sent))
+      break
+    }
+    i <- i + 1
+  }
+  close(writer)
+  cat(sprintf("ok EPEERGONE after %d records\n", i))
+} else if (role == "read-bytes-hang") {
+  # Reads a few records, says so, then hangs until killed (the reader killed mid-stream).
+  reader <- shm_reader(name, wait = 10)
+  for (k in 1:3) if (is.null(recv_bytes(reader, timeout = 10))) fail("the stream ended")
+  cat("read\n")
+  repeat Sys.sleep(3600)
 } else if (role == "write-arrow") {
   writer <- shm_writer(name, wait = 10)
   for (b in seq_len(batches) - 1) write_batch(writer, rows(b * per_batch, per_batch))

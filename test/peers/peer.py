@@ -90,6 +90,30 @@ elif role == "read-bytes-gone":
         if i != scenarios["bytes"]["records"]:
             fail(f"{i} records before EPEERGONE, expected {scenarios['bytes']['records']}")
         print(f"ok {i} records then EPEERGONE", flush=True)
+elif role == "write-bytes-until-gone":
+    # Creates the channel and sends until its only reader is gone (killed mid-stream): EPEERGONE, not a hang.
+    with shmpipe.create_writer(name, capacity=1 << 20) as writer:
+        print("ready", flush=True)
+        i = 0
+        try:
+            while True:
+                writer.send(record_bytes(i % scenarios["bytes"]["records"]), timeout=20.0)
+                i += 1
+        except shmpipe.ShmpipeError as error:
+            if error.code != "EPEERGONE":
+                raise
+        print(f"ok EPEERGONE after {i} records", flush=True)
+elif role == "read-bytes-hang":
+    # Reads a few records, says so, then hangs until killed (the reader killed mid-stream).
+    reader = shmpipe.open_reader(name, wait=10.0)
+    for _ in range(3):
+        message = reader.recv(timeout=10.0)
+        if message is None:
+            fail("the stream ended")
+        message.release()
+    print("read", flush=True)
+    while True:
+        time.sleep(3600)
 elif role == "write-arrow":
     with shmpipe.ArrowWriter(shmpipe.open_writer(name, wait=10.0)) as writer:
         for b in range(batches):

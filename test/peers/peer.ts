@@ -5,9 +5,10 @@
 // writer waits for the name. A reader prints "ok <summary>" when every
 // value matched, or fails with the first difference.
 //   write-bytes | read-bytes | write-bytes-hang | read-bytes-gone |
-//   write-arrow | read-arrow | publish | open-table
+//   write-bytes-until-gone | read-bytes-hang | write-arrow | read-arrow |
+//   publish | open-table
 import { Float64, Int32, type RecordBatch, Table, Utf8, vectorFromArray } from "apache-arrow";
-import { ArrowReader, ArrowWriter, createReader, openTable, openWriter, publish, unpublish } from "../../lib/index.ts";
+import { ArrowReader, ArrowWriter, createReader, createWriter, openReader, openTable, openWriter, publish, unpublish } from "../../lib/index.ts";
 import scenarios from "./scenarios.json" with { type: "json" };
 
 const [role, name] = process.argv.slice(2);
@@ -104,6 +105,31 @@ switch (role) {
     }
     if (i !== scenarios.bytes.records) fail(`${i} records before EPEERGONE, expected ${scenarios.bytes.records}`);
     console.log(`ok ${i} records then EPEERGONE`);
+    break;
+  }
+  case "write-bytes-until-gone": {
+    // Creates the channel and sends until its only reader is gone (killed mid-stream): EPEERGONE, not a hang.
+    using writer = createWriter(name!, { capacity: 1 << 20 });
+    console.log("ready");
+    let i = 0;
+    try {
+      for (;; i++) writer.send(recordBytes(i % scenarios.bytes.records), { timeoutMs: 20_000 });
+    } catch (error) {
+      if ((error as { code?: string }).code !== "EPEERGONE") throw error;
+    }
+    console.log(`ok EPEERGONE after ${i} records`);
+    break;
+  }
+  case "read-bytes-hang": {
+    // Reads a few records, says so, then hangs until killed (the reader killed mid-stream).
+    const reader = openReader(name!, { waitMs: 10_000 });
+    for (let k = 0; k < 3; k++) {
+      const message = reader.recvSync({ timeoutMs: 10_000 });
+      if (message === null) fail("the stream ended");
+      message.release();
+    }
+    console.log("read");
+    await new Promise(() => setInterval(() => {}, 1 << 30));
     break;
   }
   case "write-arrow": {

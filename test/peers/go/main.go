@@ -207,6 +207,41 @@ func run(ctx context.Context) error {
 			fail("%d records before EPEERGONE, expected %d", i, scenario.Bytes.Records)
 		}
 		fmt.Printf("ok %d records then EPEERGONE\n", i)
+	case "write-bytes-until-gone":
+		// Creates the channel and sends until its only reader is gone (killed mid-stream): EPEERGONE, not a hang.
+		w, err := shmpipe.CreateWriter(name, 1<<20)
+		if err != nil {
+			return err
+		}
+		defer w.Close()
+		fmt.Println("ready")
+		i := 0
+		for ; ; i++ {
+			wait, cancel := context.WithTimeout(ctx, 20*time.Second)
+			err := w.Send(wait, recordBytes(i%scenario.Bytes.Records))
+			cancel()
+			if errors.Is(err, shmpipe.ErrPeerGone) {
+				break
+			} else if err != nil {
+				return err
+			}
+		}
+		fmt.Printf("ok EPEERGONE after %d records\n", i)
+	case "read-bytes-hang":
+		// Reads a few records, says so, then hangs until killed (the reader killed mid-stream).
+		r, err := shmpipe.OpenReader(name, shmpipe.WithWait(10*time.Second))
+		if err != nil {
+			return err
+		}
+		for k := 0; k < 3; k++ {
+			m, err := r.Recv(ctx)
+			if err != nil {
+				return err
+			}
+			m.Release()
+		}
+		fmt.Println("read")
+		select {}
 	case "write-arrow":
 		w, err := shmpipe.OpenWriter(name, shmpipe.WithWait(10*time.Second))
 		if err != nil {
