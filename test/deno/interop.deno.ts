@@ -6,11 +6,11 @@
 // same command line, `peer ROLE NAME`, and the same data (scenarios.json),
 // so a pair is a line of the table below, not a test of its own making.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { unpublish } from "../../lib/index.ts";
-import { assertNoLeftovers, deno, killAll, root, spawn, uniqueName } from "./helpers.ts";
+import { shmPath, unpublish } from "../../lib/index.ts";
+import { assertNoLeftovers, type Child, deno, root, spawn, uniqueName } from "./helpers.ts";
 
 // The Go peer is built once per run (go's cache makes a rebuild cheap).
 const goPeer = join(mkdtempSync(join(tmpdir(), "shmpipe-peers-")), "peer");
@@ -43,8 +43,7 @@ const runtimes = Object.keys(PEERS);
 const pairs = runtimes.flatMap((writer) => runtimes.map((reader) => [writer, reader] as const));
 
 /** Runs `argv` to its end; `killAfter`: SIGKILL it once it printed that line. */
-async function outputOf(argv: string[], killAfter?: string): Promise<{ code: number; signal: string | null; stdout: string; stderr: string }> {
-  const child = spawn(argv, env);
+async function outputOf(child: Child, killAfter?: string): Promise<{ code: number; signal: string | null; stdout: string; stderr: string }> {
   const lines: string[] = [];
   await child.line((line) => {
     lines.push(line);
@@ -55,33 +54,60 @@ async function outputOf(argv: string[], killAfter?: string): Promise<{ code: num
   return { code: status.code, signal: status.signal, stdout: lines.join("\n"), stderr: await child.stderr };
 }
 
-for (const scenario of SCENARIOS) {
-  for (const [writer, reader] of pairs) {
-    Deno.test(`${scenario.name}: ${writer} → ${reader}`, async () => {
-      const name = uniqueName(`${scenario.name.replaceAll(" ", "-")}-${writer}-${reader}`);
+type Scenario = (typeof SCENARIOS)[number];
+
+/** One writer × reader run of `scenario`; leaves no process and no name behind, also when it fails. */
+async function runPair(scenario: Scenario, writer: string, reader: string): Promise<void> {
+  const name = uniqueName(`${scenario.name.replaceAll(" ", "-")}-${writer}-${reader}`);
+  // Both at once: the reader makes the channel, the writer waits for it
+  // (a table's reader waits for its name).
+  const children = [spawn(PEERS[writer]!(scenario.write, name), env), spawn(PEERS[reader]!(scenario.read, name), env)] as const;
+  try {
+    const [wrote, read] = await Promise.all([outputOf(children[0], scenario.killWriterAfter), outputOf(children[1], scenario.killReaderAfter)]);
+    // The survivor reports; the killed one must have died by the kill.
+    const [killed, survivor] = scenario.killReaderAfter ? [read, wrote] : [wrote, read];
+    const [killedPeer, survivorPeer] = scenario.killReaderAfter ? [`${reader} ${scenario.read}`, `${writer} ${scenario.write}`] : [`${writer} ${scenario.write}`, `${reader} ${scenario.read}`];
+    if (scenario.killWriterAfter || scenario.killReaderAfter) assert.equal(killed.signal, "SIGKILL", `${killedPeer}: ${killed.stderr}`);
+    else assert.equal(killed.code, 0, `${killedPeer}: ${killed.stderr}`);
+    assert.equal(survivor.code, 0, `${survivorPeer}: ${survivor.stderr}`);
+    assert.match(survivor.stdout.split("\n").at(-1)!, scenario.expect);
+  } finally {
+    for (const child of children) {
       try {
-        // Both at once: the reader makes the channel, the writer waits for it
-        // (a table's reader waits for its name).
-        const [wrote, read] = await Promise.all([
-          outputOf(PEERS[writer]!(scenario.write, name), scenario.killWriterAfter),
-          outputOf(PEERS[reader]!(scenario.read, name), scenario.killReaderAfter),
-        ]);
-        // The survivor reports; the killed one must have died by the kill.
-        const [killed, survivor] = scenario.killReaderAfter ? [read, wrote] : [wrote, read];
-        const [killedPeer, survivorPeer] = scenario.killReaderAfter ? [`${reader} ${scenario.read}`, `${writer} ${scenario.write}`] : [`${writer} ${scenario.write}`, `${reader} ${scenario.read}`];
-        if (scenario.killWriterAfter || scenario.killReaderAfter) assert.equal(killed.signal, "SIGKILL", `${killedPeer}: ${killed.stderr}`);
-        else assert.equal(killed.code, 0, `${killedPeer}: ${killed.stderr}`);
-        assert.equal(survivor.code, 0, `${survivorPeer}: ${survivor.stderr}`);
-        assert.match(survivor.stdout.split("\n").at(-1)!, scenario.expect);
-      } finally {
-        await killAll();
-        if (scenario.name === "table") {
-          try {
-            unpublish(name);
-          } catch { /* the reader removed it, as it should */ }
-        }
-      }
-      assertNoLeftovers();
-    });
+        child.process.kill("SIGKILL");
+      } catch { /* ended already */ }
+      await child.status;
+    }
+    if (scenario.name === "table") {
+      try {
+        unpublish(name);
+      } catch { /* the reader removed it, as it should */ }
+    }
   }
+  const left = existsSync(shmPath(name));
+  if (left) Deno.removeSync(shmPath(name));
+  assert.equal(left, false, `${shmPath(name)} was left behind`);
+}
+
+// The pairs of a scenario run CONCURRENCY at a time (the runs are mostly
+// process start-up); each is a step of its own, named after the pair.
+const CONCURRENCY = 3;
+const quiet = { sanitizeOps: false, sanitizeResources: false, sanitizeExit: false };
+
+for (const scenario of SCENARIOS) {
+  Deno.test({
+    name: scenario.name,
+    ...quiet,
+    async fn(t) {
+      const queue = [...pairs];
+      const next = async (): Promise<void> => {
+        for (let pair = queue.shift(); pair; pair = queue.shift()) {
+          const [writer, reader] = pair;
+          await t.step({ name: `${writer} → ${reader}`, ...quiet, fn: () => runPair(scenario, writer, reader) });
+        }
+      };
+      await Promise.all(Array.from({ length: CONCURRENCY }, next));
+      assertNoLeftovers();
+    },
+  });
 }
