@@ -43,7 +43,6 @@ export function spawn(argv: string[], env: Record<string, string> = {}): Child {
   children.add(process);
   const lines = process.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let buffered = "";
-  const queue: string[] = [];
   let ended = false;
   async function next(): Promise<string | null> {
     for (;;) {
@@ -69,7 +68,6 @@ export function spawn(argv: string[], env: Record<string, string> = {}): Child {
     status,
     stderr,
     async line(match) {
-      for (const seen of queue.splice(0)) if (match(seen)) return seen;
       for (;;) {
         const line = await next();
         if (line === null) throw new Error(`the child ended before the expected line; stderr: ${await stderr}`);
