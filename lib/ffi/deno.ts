@@ -122,7 +122,49 @@ const views = new FinalizationRegistry<Address>((segment) => core.shmp_segment_u
 export function mappedBuffer(base: Address, offset: number, length: number, segment: Address): ArrayBuffer {
   const buffer = Deno.UnsafePointerView.getArrayBuffer(pointer(base)!, length, offset);
   views.register(buffer, segment);
+  mapped.add(buffer);
   return buffer;
+}
+
+// A transfer moves an ArrayBuffer's memory to a new ArrayBuffer and
+// detaches the old one; V8 moves an external buffer's memory as it is. The
+// old buffer, the one registered above, is then collected, its reference
+// dropped, the segment perhaps unmapped: and the new buffer reads unmapped
+// memory (measured: SIGSEGV). So a view of a mapping is never moved: its
+// transfer() copies (the original is still detached, as the call
+// promises: moved into an empty buffer, which reads nothing), and a
+// transfer list (postMessage, structuredClone) that names one is refused.
+// Other buffers take the runtime's own paths untouched.
+const mapped = new WeakSet<ArrayBuffer>();
+
+function refuseMapped(transfer: unknown): void {
+  const list = Array.isArray(transfer) ? transfer : (transfer as { transfer?: unknown[] } | undefined)?.transfer;
+  if (list?.some((item) => item instanceof ArrayBuffer && mapped.has(item))) {
+    throw new TypeError("shmpipe: a view of shared memory cannot be transferred (its memory belongs to the mapping): send a copy (bytes.slice()) instead");
+  }
+}
+
+for (const method of ["transfer", "transferToFixedLength"] as const) {
+  const move = ArrayBuffer.prototype[method];
+  Object.defineProperty(ArrayBuffer.prototype, method, {
+    ...Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, method),
+    value: function (this: ArrayBuffer, length?: number): ArrayBuffer {
+      if (!mapped.has(this)) return move.call(this, length);
+      const copy = new Uint8Array(length ?? this.byteLength);
+      copy.set(new Uint8Array(this, 0, Math.min(copy.length, this.byteLength)));
+      move.call(this, 0);
+      return copy.buffer;
+    },
+  });
+}
+const clone = globalThis.structuredClone as (value: unknown, options?: unknown) => unknown;
+globalThis.structuredClone = ((value: unknown, options?: unknown) => (refuseMapped(options), clone(value, options))) as typeof structuredClone;
+for (const target of [Worker.prototype, MessagePort.prototype]) {
+  const post = target.postMessage as (this: unknown, message: unknown, transfer?: unknown) => void;
+  target.postMessage = function (this: unknown, message: unknown, transfer?: unknown) {
+    refuseMapped(transfer);
+    return post.call(this, message, transfer);
+  } as typeof target.postMessage;
 }
 
 const waits = bind<Pick<Record<keyof Core, (...args: unknown[]) => Promise<number>>, "shmp_reader_wait">>(

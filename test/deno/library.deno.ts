@@ -94,6 +94,45 @@ function openAndDrop(name: string): void {
   assert.equal(openTable(name).getChild("n")!.get(999), 999);
 }
 
+/** Column x of table `name`, its buffer transferred (ArrayBuffer.prototype.transfer) to a new one. */
+function transferredColumn(name: string): Float64Array {
+  const values = column(name);
+  const { byteOffset, length } = values;
+  return new Float64Array((values.buffer as ArrayBuffer).transfer(), byteOffset, length);
+}
+
+test("a view's transfer() gives a copy: it reads the right values once the table and its mapping are gone (V8 would move the mapped memory)", async () => {
+  const name = uniqueName("transfer");
+  const values = Float64Array.from({ length: 50_000 }, (_, i) => i * 0.25);
+  const published = publish(name, tableFromArrays({ x: values }));
+  let moved: Float64Array;
+  try {
+    moved = transferredColumn(name);
+  } finally {
+    published.close();
+  }
+  await collect();
+  assert.equal(mappingsOf(name), 0, "the transferred buffer holds no mapping");
+  assert.deepEqual(moved, values); // a moved view would read unmapped memory here (SIGSEGV)
+});
+
+test("a transfer list that names a view of shared memory is refused (structuredClone, postMessage)", () => {
+  const name = uniqueName("transfer-list");
+  const published = publish(name, tableFromArrays({ x: Float64Array.of(1, 2, 3) }));
+  try {
+    const buffer = column(name).buffer as ArrayBuffer;
+    assert.throws(() => structuredClone(buffer, { transfer: [buffer] }), /cannot be transferred.*send a copy/);
+    const { port1, port2 } = new MessageChannel();
+    assert.throws(() => port1.postMessage(buffer, [buffer]), /cannot be transferred/);
+    port1.close();
+    port2.close();
+    assert.equal(buffer.detached, false);
+    assert.equal(structuredClone(new Uint8Array(4), { transfer: [] }).length, 4); // everything else as before
+  } finally {
+    published.close();
+  }
+});
+
 test("10,000 tables opened and dropped do not pile up mappings", async () => {
   const name = uniqueName("churn");
   const published = publish(name, tableFromArrays({ n: Int32Array.from({ length: 1000 }, (_, i) => i) }));
