@@ -2,7 +2,7 @@
 // 32 readers, each of which sees every record. The side that creates the
 // segment owns its name: closing that end (or exiting) removes it from
 // /dev/shm. Open the other ends before the owner closes.
-import { type Address, core } from "./ffi/bun.ts";
+import { type Address, core } from "#ffi";
 import { coreError, errorBuffer } from "./errors.ts";
 import { type CreateOptions, type OpenOptions, Segment } from "./segment.ts";
 import { Reader } from "./reader.ts";

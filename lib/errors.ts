@@ -1,7 +1,7 @@
 // One typed error for everything shmpipe reports. The C core writes each
 // failure into a caller-owned shmp_error, sentence included, so every
 // language words every error alike; this file only reads that struct.
-import { core, cString } from "./ffi/bun.ts";
+import { core, cString } from "#ffi";
 
 /** Operations named in errors: what the user was doing when it failed. */
 export type Operation =

@@ -4,7 +4,7 @@
 // holds no mapping afterwards) and asks the C core, which checks the header
 // and decides everything: the snapshot, liveness, whether a segment is
 // stale, which names in /dev/shm are shmpipe's.
-import { core } from "./ffi/bun.ts";
+import { core } from "#ffi";
 import { constant, coreError, errorBuffer, ShmpipeError } from "./errors.ts";
 import { removeName, Segment } from "./segment.ts";
 

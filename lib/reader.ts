@@ -22,7 +22,7 @@
 // Smaller records arrive as private copies and their ring space is
 // released at once: a copy of up to 256 bytes costs ~85 ns, less than
 // keeping the record (scripts/bench/views.ts).
-import { type Address, core } from "./ffi/bun.ts";
+import { type Address, core } from "#ffi";
 import { Code, coreError, usageError } from "./errors.ts";
 import type { Segment } from "./segment.ts";
 import { untrack } from "./open-ends.ts";

@@ -8,12 +8,12 @@
 // registry the names this process must remove. What is this file's own:
 // telling that registry what only the binding knows, and calling it at exit
 // and on Ctrl-C.
-import { type Address, core, cString, dieBySignal, errno, libc, mappedBuffer, sleepSync } from "./ffi/bun.ts";
+import { type Address, core, cString, dieBySignal, errno, libc, mappedBuffer, mapShared, sleepSync } from "#ffi";
 import { DEFAULT_READY_TIMEOUT_MS } from "./options.ts";
 import { Code, constant, coreError, errorBuffer, type Operation, setInterruptHandler, usageError } from "./errors.ts";
 
 const O_RDONLY = 0o0, O_RDWR = 0o2, O_CREAT = 0o100, O_EXCL = 0o200, O_NONBLOCK = 0o4000, O_CLOEXEC = 0o2000000;
-const PROT_READ = 0x1, PROT_READ_WRITE = 0x3, MAP_SHARED = 0x1;
+const PROT_READ = 0x1, PROT_READ_WRITE = 0x3;
 const Call = {
   SHM_OPEN: constant("CALL_SHM_OPEN"),
   FALLOCATE: constant("CALL_FALLOCATE"),
@@ -130,6 +130,8 @@ const SIGNAL_NUMBERS: Record<number, Signal> = { 2: "SIGINT", 15: "SIGTERM", 1: 
  * its default course (the process ends by it).
  */
 function onSignal(signal: Signal): void {
+  if (listenerDue) clearTimeout(listenerDue);
+  listenerDue = null;
   if (process.listenerCount(signal) > 1) return;
   core.shmp_owned_unlink_all();
   dieBySignal(signal);
@@ -162,11 +164,20 @@ function installCleanup(): void {
   setInterruptHandler(signalInterrupted);
 }
 
-/** A core wait ended for a signal: act on it now, as its listener would later. */
+/**
+ * A core wait ended for a signal: act on it now, as its listener would
+ * later. If the program listens for it, the listeners run once the event
+ * loop turns; until they have, a timer keeps it turning (Deno ends a
+ * program whose only pending work is a signal, and the listener with it;
+ * Bun runs it either way).
+ */
 function signalInterrupted(): void {
   const signal = SIGNAL_NUMBERS[core.shmp_interrupted_signal() as number];
-  if (signal) onSignal(signal);
+  if (!signal) return;
+  if (process.listenerCount(signal) > 1) listenerDue ??= setTimeout(() => (listenerDue = null), 1000);
+  else onSignal(signal);
 }
+let listenerDue: ReturnType<typeof setTimeout> | null = null;
 
 // ---- the mapping -----------------------------------------------------------
 
@@ -327,9 +338,9 @@ export class Segment {
 }
 
 function mapFd(fd: number, size: number, op: Operation, name: string, err: Uint8Array, prot = PROT_READ_WRITE): Address {
-  const base = libc.mmap(0, size, prot, MAP_SHARED, fd, 0) as number;
-  if (base === -1) syscallFailed(err, op, name, Call.MMAP, errno(), size);
-  return base as Address;
+  const base = mapShared(fd, size, prot);
+  if (base === null) syscallFailed(err, op, name, Call.MMAP, errno(), size);
+  return base;
 }
 
 // struct stat offsets of st_uid and st_size for the Linux ABIs we run on.

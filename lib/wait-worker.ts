@@ -1,7 +1,7 @@
 // Runs on a Worker: blocks in the C core's futex wait so that the thread
 // running the user's event loop never does. One request at a time; the
 // answer is the core's return code with the error it wrote.
-import { type Address, core } from "./ffi/bun.ts";
+import { type Address, core } from "#ffi";
 import { errorBuffer } from "./errors.ts";
 import type { WaitResult } from "./waiter.ts";
 

@@ -1,22 +1,37 @@
-// Waiting for a record without blocking the event loop: the blocking futex
-// wait runs on a Worker, one per reader, started on the first wait that
+// Waiting for a record without blocking the event loop. Under Deno the
+// core's blocking wait is a nonblocking FFI call (it runs on one of Deno's
+// threads and returns a promise: waitAsync). Under Bun, which has none,
+// it runs on a Worker, one per reader, started on the first wait that
 // cannot be satisfied at once. (bun:ffi's threadsafe JSCallback would let C
 // call back from another thread, but it is experimental and crashes.)
-import type { Address } from "./ffi/bun.ts";
+import { type Address, waitAsync } from "#ffi";
+import { errorBuffer } from "./errors.ts";
 
-/** What a wait on the Worker ended with: the core's code, and its shmp_error. */
+/** What a wait ended with: the core's code, and its shmp_error. */
 export interface WaitResult {
   rc: number;
   err: Uint8Array;
 }
 
+/** Bun's Worker, which can stop keeping the process alive while idle. */
+type BunWorker = Worker & { ref(): void; unref(): void };
+
 export class Waiter {
-  #worker: Worker | null = null;
+  #worker: BunWorker | null = null;
   #pending: ((result: WaitResult) => void) | null = null;
+  #waiting = false;
 
   /** Resolves with shmp_reader_wait()'s return code and the error it wrote. One wait at a time. */
   wait(reader: Address, timeoutNs: number, spin: number): Promise<WaitResult> {
-    if (this.#pending) throw new Error("shmpipe: a wait is already in progress on this reader");
+    if (this.#waiting) throw new Error("shmpipe: a wait is already in progress on this reader");
+    this.#waiting = true;
+    if (waitAsync) {
+      const err = errorBuffer();
+      return waitAsync(reader, timeoutNs, spin, err).then((rc) => {
+        this.#waiting = false;
+        return { rc, err };
+      });
+    }
     const worker = (this.#worker ??= this.#start());
     // A pending wait keeps the process alive, like a pending socket read.
     worker.ref();
@@ -27,7 +42,7 @@ export class Waiter {
   }
 
   get waiting(): boolean {
-    return this.#pending !== null;
+    return this.#waiting;
   }
 
   /** Ends the worker; call only when no wait is pending. */
@@ -36,11 +51,12 @@ export class Waiter {
     this.#worker = null;
   }
 
-  #start(): Worker {
-    const worker = new Worker(new URL("./wait-worker.ts", import.meta.url).href);
+  #start(): BunWorker {
+    const worker = new Worker(new URL("./wait-worker.ts", import.meta.url).href) as BunWorker;
     worker.onmessage = (event: MessageEvent<WaitResult>) => {
       const resolve = this.#pending;
       this.#pending = null;
+      this.#waiting = false;
       worker.unref();
       resolve?.(event.data);
     };

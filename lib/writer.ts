@@ -1,7 +1,7 @@
 // The writing end of a channel: send() copies bytes in with one core call;
 // claim() lends a view of ring memory to fill in place, commit() publishes.
 import { writeSync } from "node:fs";
-import { type Address, core } from "./ffi/bun.ts";
+import { type Address, core } from "#ffi";
 import { Code, coreError, usageError } from "./errors.ts";
 import type { Segment } from "./segment.ts";
 import { untrack } from "./open-ends.ts";

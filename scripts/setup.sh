@@ -1,5 +1,5 @@
 #!/bin/sh
-# Installs what shmpipe needs, the first time only: Bun, TypeScript and the
+# Installs what shmpipe needs, the first time only: Bun, Deno, TypeScript and the
 # other npm packages (pinned in package-lock.json), the C core built with
 # make, and pyarrow, pytest and the packaging tools for the Python binding
 # (pinned in ffi/python/requirements-dev.txt) into the project's virtual
@@ -13,9 +13,9 @@ cd "$(dirname "$0")/.."
 
 say() { printf 'shmpipe setup: %s\n' "$*" >&2; }
 
-if [ ! -x node_modules/.bin/bun ] || [ ! -f node_modules/.install-stamp ] \
+if [ ! -x node_modules/.bin/bun ] || [ ! -x node_modules/.bin/deno ] || [ ! -f node_modules/.install-stamp ] \
    || [ package-lock.json -nt node_modules/.install-stamp ]; then
-  say "installing Bun and npm packages (npm ci)"
+  say "installing Bun, Deno and npm packages (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error
   touch node_modules/.install-stamp
 fi

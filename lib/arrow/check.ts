@@ -3,7 +3,7 @@
 // of shared memory and checks that copy, so a peer that writes to a record
 // after committing it cannot change what was checked; apache-arrow then
 // decodes the same private copy.
-import { type Address, copyOut, core, cString } from "../ffi/bun.ts";
+import { type Address, copyOut, core, cString } from "#ffi";
 import { constant, coreError, errorBuffer, type Operation } from "../errors.ts";
 
 export const Kind = {

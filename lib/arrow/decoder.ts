@@ -3,7 +3,7 @@
 // and loads each record batch as views of the bytes it was given.
 import type { RecordBatch, Schema, TypeMap, Vector } from "apache-arrow";
 import type { DictionaryBatch as DictionaryBatchHeader, RecordBatch as RecordBatchHeader } from "apache-arrow/ipc/metadata/message";
-import type { Address } from "../ffi/bun.ts";
+import type { Address } from "#ffi";
 import { Code, type Operation, usageError } from "../errors.ts";
 import { Kind, MessageCheck } from "./check.ts";
 import { decodeMetadata, loadDictionary, loadRecordBatch } from "./ipc.ts";

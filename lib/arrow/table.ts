@@ -7,7 +7,7 @@
 // unpublishes or exits (also on Ctrl-C), unless it was published to
 // persist: then it stays until some process unpublishes it by name.
 import { RecordBatch, Table } from "apache-arrow";
-import { type Address, core, cString } from "../ffi/bun.ts";
+import { type Address, core, cString } from "#ffi";
 import { Code, constant, coreError, errorBuffer, ShmpipeError, usageError } from "../errors.ts";
 import { type OpenOptions, removeName, Segment } from "../segment.ts";
 import { DEFAULT_READY_TIMEOUT_MS } from "../options.ts";

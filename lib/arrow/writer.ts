@@ -9,7 +9,7 @@
 // claimed record: the column buffers are copied once, from the batch into
 // shared memory, and nowhere else.
 import { type Data, DataType, RecordBatch, type Schema, Table, util, type Vector } from "apache-arrow";
-import { type Address, core, cString } from "../ffi/bun.ts";
+import { type Address, core, cString } from "#ffi";
 import { Code, coreError, errorBuffer, usageError } from "../errors.ts";
 import type { WaitOptions } from "../options.ts";
 import type { Writer } from "../writer.ts";

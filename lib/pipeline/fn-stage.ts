@@ -4,6 +4,7 @@
 // does not end within the grace period after stop is abandoned (the run
 // ends without it). Its waits on channels end anyway when their peers stop
 // (the supervisor closes channels whose writer is gone, see pipeline.ts).
+import { inspect } from "node:util";
 import type { LineSink } from "./child.ts";
 import type { Outcome, RunningStage } from "./stage.ts";
 
@@ -35,7 +36,7 @@ export class FnStage implements RunningStage {
       stage: name,
       channels,
       signal: this.#abort.signal,
-      log: (...values) => sink(name, "stdout", values.map((value) => (typeof value === "string" ? value : Bun.inspect(value))).join(" ")),
+      log: (...values) => sink(name, "stdout", values.map((value) => (typeof value === "string" ? value : inspect(value))).join(" ")),
       output: (path) => void this.outputs.push(path),
     };
     const abandoned = new Promise<Outcome>((resolve) => {

@@ -2,6 +2,7 @@
 // `go build` into a cache directory, one binary per package: go itself
 // decides whether the binary is up to date (a second build of an unchanged
 // package takes a fraction of a second and rewrites nothing).
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import { homedir } from "node:os";
@@ -38,14 +39,16 @@ export async function goBuild(target: string, cwd: string, go: Interpreter = { t
   const out = join(cacheDir(), "go", key);
   mkdirSync(out, { recursive: true });
   const program = join(out, basename(local ? dir : target));
-  let build: Bun.Subprocess<"ignore", "ignore", "pipe">;
-  try {
-    build = Bun.spawn([go.program, "build", "-buildvcs=false", "-o", program, local ? "." : target], {
-      cwd: dir, stdin: "ignore", stdout: "ignore", stderr: "pipe", // go build prints on stderr; a pipe nobody reads could fill
-    });
-  } catch (error) {
-    return { status: null, stderr: `could not run ${describeInterpreter(go, process.env)} (Go 1.25 or later is needed): ${error instanceof Error ? error.message : error}; ${howToChoose("go")}` };
+  // go build prints on stderr; a pipe nobody reads could fill.
+  const build = spawn(go.program, ["build", "-buildvcs=false", "-o", program, local ? "." : target], { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+  const chunks: Uint8Array[] = [];
+  build.stderr!.on("data", (chunk: Uint8Array) => chunks.push(chunk));
+  const end = await new Promise<number | null | Error>((resolve) => {
+    build.once("error", resolve); // not started: no such program, not executable
+    build.once("close", (status) => resolve(status));
+  });
+  if (end instanceof Error) {
+    return { status: null, stderr: `could not run ${describeInterpreter(go, process.env)} (Go 1.25 or later is needed): ${end.message}; ${howToChoose("go")}` };
   }
-  const [status, stderr] = await Promise.all([build.exited, new Response(build.stderr).text()]);
-  return status === 0 ? program : { status, stderr };
+  return end === 0 ? program : { status: end, stderr: Buffer.concat(chunks).toString() };
 }

@@ -2,7 +2,7 @@
 // newline is still a line), and the tail of it kept for error messages.
 
 /** Calls `each` for every line of `stream`; resolves when the stream ends. */
-export async function eachLine(stream: ReadableStream<Uint8Array>, each: (line: string) => void): Promise<void> {
+export async function eachLine(stream: AsyncIterable<Uint8Array>, each: (line: string) => void): Promise<void> {
   const decoder = new TextDecoder();
   let pending = "";
   for await (const chunk of stream) {

@@ -57,7 +57,7 @@ export interface GoStageOptions extends StageOptions {
   go?: string;
 }
 
-export type StageKind = "go" | "rscript" | "python" | "bun" | "fn";
+export type StageKind = "go" | "rscript" | "python" | "bun" | "deno" | "fn";
 
 export interface StageSpec {
   readonly name: string;
@@ -142,9 +142,18 @@ export class Pipeline {
     return this.#stage(name, "python", script, null, options);
   }
 
-  /** A TypeScript or JavaScript file, run by Bun in a process of its own. */
+  /** A TypeScript or JavaScript file, run by Bun in a process of its own (this Bun, else npm's beside shmpipe, else PATH's). */
   bun(name: string, script: string, options: StageOptions = {}): this {
     return this.#stage(name, "bun", script, null, options);
+  }
+
+  /**
+   * A TypeScript or JavaScript file, run by Deno (`deno run -A`) in a
+   * process of its own: the Deno this runner runs under, else the one npm
+   * installed beside shmpipe, else `deno` on PATH.
+   */
+  deno(name: string, script: string, options: StageOptions = {}): this {
+    return this.#stage(name, "deno", script, null, options);
   }
 
   /** An async function in this process (see StageContext). Only reads, writes, env are used of the options. */

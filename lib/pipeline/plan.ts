@@ -7,7 +7,7 @@ import { PipelineError, tailBlock } from "./errors.ts";
 import { goBuild, isBinary } from "./go-build.ts";
 import { channelEnvVar } from "./names.ts";
 import type { Endpoint, Pipeline, StageSpec } from "./pipeline.ts";
-import { binaryCommand, bunCommand, chooseInterpreter, type Command, pythonCommand, rscriptCommand, type Tools } from "./runtimes.ts";
+import { binaryCommand, bunCommand, chooseInterpreter, type Command, denoCommand, pythonCommand, rscriptCommand, type Tools } from "./runtimes.ts";
 
 const MAX_READERS = 32; // a channel's reader slots (docs/PROTOCOL.md)
 
@@ -58,5 +58,6 @@ export async function commandOf(stage: StageSpec, cwd: string, segments: Map<str
   if (!existsSync(script)) throw new PipelineError(`stage "${stage.name}": no such ${stage.kind} script ${script}; nothing was started`, { stage: stage.name, status: null, signal: null, stderrTail: [], summary: null });
   if (stage.kind === "rscript") return rscriptCommand(script, args, env, chooseInterpreter("rscript", stage.options, tools, env, cwd));
   if (stage.kind === "python") return pythonCommand(script, args, env, chooseInterpreter("python", stage.options, tools, env, cwd));
+  if (stage.kind === "deno") return denoCommand(script, args, env);
   return bunCommand(script, args, env);
 }

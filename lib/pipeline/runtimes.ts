@@ -6,8 +6,8 @@
 // picks the interpreter: the stage's option, else the pipeline's, else an
 // activated virtual environment (VIRTUAL_ENV), else the clone's .venv,
 // else the machine's (python3, Rscript, go on PATH).
-import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { accessSync, constants, existsSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 
 /** The shmpipe checkout or installed package this file belongs to. */
 const root = new URL("../..", import.meta.url).pathname;
@@ -60,7 +60,7 @@ export function chooseInterpreter(tool: Tool, stage: Tools, pipeline: Tools, env
 export function describeInterpreter(interpreter: Interpreter, env: Env): string {
   const { program, from } = interpreter;
   if (program.includes("/")) return `${program} (from ${from})`;
-  const found = Bun.which(program, { PATH: env.PATH ?? "" });
+  const found = which(program, env.PATH ?? "");
   return found ? `${program} (${found}, from ${from})` : `${program} (not found on PATH)`;
 }
 
@@ -94,9 +94,45 @@ export function rscriptCommand(script: string, args: string[], env: Env, interpr
   return { argv: [interpreter.program, script, ...args], env: prepend(env, "R_LIBS", rLibrary), interpreter };
 }
 
-/** A TypeScript or JavaScript file, run by this Bun. */
+/** A TypeScript or JavaScript file, run by Bun (this one, if the runner runs under Bun). */
 export function bunCommand(script: string, args: string[], env: Env): Command {
-  return { argv: [process.execPath, script, ...args], env };
+  return { argv: [runtimeProgram("bun", env), script, ...args], env };
+}
+
+/** A TypeScript or JavaScript file, run by Deno (this one, if the runner runs under Deno) with every permission. */
+export function denoCommand(script: string, args: string[], env: Env): Command {
+  return { argv: [runtimeProgram("deno", env), "run", "-A", script, ...args], env };
+}
+
+/** The executable `program` on `path` (":"-separated), or null. */
+export function which(program: string, path: string): string | null {
+  for (const dir of path.split(":")) {
+    if (!dir) continue;
+    const candidate = join(dir, program);
+    try {
+      accessSync(candidate, constants.X_OK);
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return null;
+}
+
+/**
+ * The program of a JavaScript runtime: the running one itself, else the
+ * one npm installed beside shmpipe (its node_modules/.bin, or one above it,
+ * as the shmpipe launcher looks), else the one on PATH (the bare name, if
+ * none is: the stage then fails to start, saying so).
+ */
+export function runtimeProgram(runtime: "bun" | "deno", env: Env = process.env): string {
+  if (process.versions[runtime]) return process.execPath;
+  for (let dir = root; ; dir = dirname(dir)) {
+    const candidate = join(dir, "node_modules/.bin", runtime);
+    if (existsSync(candidate)) return candidate;
+    if (dir === dirname(dir)) break;
+  }
+  return which(runtime, env.PATH ?? "") ?? runtime;
 }
 
 /** A program file (a built Go binary, or anything executable). */
