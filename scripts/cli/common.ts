@@ -1,6 +1,8 @@
 // What every command of the shmpipe command line shares: its shape, the
 // parsing of its options, and the one way it reports a failure (a line on
 // stderr and a non-zero exit, never a stack trace).
+import { spawn } from "node:child_process";
+import { constants } from "node:os";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 
 export interface Command {
@@ -52,4 +54,28 @@ export function columns(header: string[], rows: string[][], right: boolean[] = [
 /** JSON for scripts: one document, two-space indented. */
 export function printJson(value: unknown): void {
   console.log(JSON.stringify(value, null, 2));
+}
+
+/**
+ * Runs argv with this process's stdio and passes on the signals named; its
+ * exit status, or 128 + the signal that ended it. With `session`, the child
+ * runs in a session of its own, so a Ctrl-C at the terminal reaches it
+ * once, through this command.
+ */
+export async function runPassingSignals(argv: string[], signals: NodeJS.Signals[], options: { session?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<number> {
+  const [program, ...rest] = argv;
+  const child = spawn(program!, rest, { stdio: "inherit", detached: options.session ?? false, env: options.env ?? process.env });
+  const handlers = signals.map((signal) => [signal, () => child.kill(signal)] as const);
+  for (const [signal, handler] of handlers) process.on(signal, handler);
+  try {
+    const end = await new Promise<{ code: number | null; signal: NodeJS.Signals | null } | Error>((resolve) => {
+      child.once("error", resolve);
+      child.once("exit", (code, signal) => resolve({ code, signal }));
+    });
+    if (end instanceof Error) throw end;
+    if (end.signal) return 128 + (constants.signals[end.signal] ?? 0);
+    return end.code ?? 1;
+  } finally {
+    for (const [signal, handler] of handlers) process.off(signal, handler);
+  }
 }

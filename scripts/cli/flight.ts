@@ -2,9 +2,8 @@
 // (ffi/go/cmd/shmpipe-flight) built as pipelines build Go stages and run
 // with this command's arguments, input and output; its exit status is ours.
 import { existsSync } from "node:fs";
-import { constants } from "node:os";
 import { goBuild } from "../../lib/pipeline/go-build.ts";
-import type { Command } from "./common.ts";
+import { type Command, runPassingSignals } from "./common.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
 const pkg = "./ffi/go/cmd/shmpipe-flight";
@@ -22,22 +21,8 @@ export const flight: Command = {
       console.error(`shmpipe flight: go build ${pkg} failed${built.status === null ? "" : ` (status ${built.status})`}:\n${built.stderr.trimEnd()}`);
       return 1;
     }
-    return runProgram(built, args.length === 0 ? ["--help"] : args);
+    // It names itself as this command in its help and its errors.
+    const env = { ...process.env, SHMPIPE_FLIGHT_AS: "shmpipe flight" };
+    return runPassingSignals([built, ...(args.length === 0 ? ["--help"] : args)], ["SIGINT", "SIGTERM", "SIGHUP"], { env });
   },
 };
-
-/** Runs `program` with `args` and this process's stdio, passing on SIGINT, SIGTERM and SIGHUP; its exit status, or 128 + its signal. */
-async function runProgram(program: string, args: string[]): Promise<number> {
-  // It names itself as this command in its help and its errors.
-  const child = Bun.spawn([program, ...args], { stdio: ["inherit", "inherit", "inherit"], env: { ...process.env, SHMPIPE_FLIGHT_AS: "shmpipe flight" } });
-  const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
-  const handlers = signals.map((signal) => [signal, () => child.kill(signal)] as const);
-  for (const [signal, handler] of handlers) process.on(signal, handler);
-  try {
-    const code = await child.exited;
-    if (child.signalCode) return 128 + (constants.signals[child.signalCode as keyof typeof constants.signals] ?? 0);
-    return code;
-  } finally {
-    for (const [signal, handler] of handlers) process.off(signal, handler);
-  }
-}
