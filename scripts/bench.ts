@@ -95,7 +95,9 @@ function handoffCases(quick: boolean): string[] {
   const rounds = (bytes: number) => (bytes >= 100 * MiB ? " 2 1" : bytes >= MiB ? " 10 3" : " 50 10");
   const commands: string[] = [];
   for (const bytes of sizes) {
-    commands.push(`${bun} scripts/bench/decode.ts ${bytes} ${bytes >= GiB ? 50 : 500}`);
+    // The TypeScript reader's work per batch, and pyarrow's decode of the same columns beside it.
+    commands.push(`${bun} scripts/bench/decode.ts ${bytes} ${bytes >= GiB ? 50 : 2000}`);
+    commands.push(`${python()} scripts/bench/decode_pyarrow.py ${bytes} ${bytes >= GiB ? 50 : 2000}`);
     if (bytes === MiB || bytes === 100 * MiB) commands.push(`${bun} scripts/bench/value-check.ts ${bytes} ${bytes >= 100 * MiB ? 20 : 300}`);
     for (const transport of ["shm", "shm-py"]) commands.push(`${bun} scripts/bench/handoff.ts ${transport} ${bytes}${bytes >= GiB ? " 3 2" : ""}`);
     for (const transport of ["unix", "tcp"]) commands.push(`${bun} scripts/bench/handoff.ts ${transport} ${bytes}${rounds(bytes)}`);
@@ -119,6 +121,10 @@ function handoffRatios(get: (name: string) => number): string[] {
         if (Number.isFinite(ratio)) lines.push(`| ${size} batch: ${other} ÷ ${label} | ${Math.round(ratio).toLocaleString("en-US")}× |`);
       }
     }
+  }
+  for (const size of ["1 KiB", "1 MiB", "100 MiB", "1 GiB"]) {
+    const ratio = get(`shmpipe TS reader's work per batch (one process), ${size} batch`) / get(`pyarrow read_record_batch (one process), ${size} batch`);
+    if (Number.isFinite(ratio)) lines.push(`| ${size} batch: shmpipe TS reader's work (check + decode + views) ÷ pyarrow read_record_batch | ${ratio.toFixed(2)}× |`);
   }
   const growth = [["shmpipe TS reader's work per batch (one process)", "TS reader's work"], ["shmpipe TS->TS commit -> usable", "TS->TS commit -> usable"], ["shmpipe TS->Python commit -> usable", "TS->Python commit -> usable"]];
   for (const [prefix, label] of growth) {

@@ -114,6 +114,7 @@ const symbols = {
   shmp_arrow_checker_prefix: { args: [pointer], returns: pointer },
   shmp_arrow_checker_prefix_length: { args: [pointer], returns: u64_fast },
   shmp_arrow_checker_body_length: { args: [pointer], returns: u64_fast },
+  shmp_arrow_checker_layout: { args: [pointer, pointer, u64], returns: i64_fast },
   shmp_reader_check_arrow: { args: [pointer, pointer, pointer, u64, pointer], returns: i32 },
 } as const;
 

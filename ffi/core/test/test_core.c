@@ -859,6 +859,32 @@ static void test_arrow_encode(void) {
     CHECK_EQ(kind, i + 1);
     CHECK_EQ(shmp_arrow_checker_columns(checker), count);
     shmp_arrow_column col;
+    int64_t layout[64];
+    if (i == 0) CHECK_EQ(shmp_arrow_checker_layout(checker, layout, 64), SHMP_E_INVALID); /* a schema has none */
+    if (i > 0) { /* the layout handed to bindings: the same buffers the columns name */
+      int64_t words = shmp_arrow_checker_layout(checker, NULL, 0);
+      CHECK(words > SHMP_LAYOUT_HEADER && words <= 64);
+      CHECK_EQ(shmp_arrow_checker_layout(checker, layout, (uint64_t)words - 1), words); /* too little room: nothing written */
+      layout[SHMP_LAYOUT_KIND] = 0;
+      CHECK_EQ(shmp_arrow_checker_layout(checker, layout, 64), words);
+      CHECK_EQ(layout[SHMP_LAYOUT_KIND], i + 1);
+      CHECK_EQ(layout[SHMP_LAYOUT_PREFIX_LENGTH], (int64_t)shmp_arrow_checker_prefix_length(checker));
+      CHECK_EQ(layout[SHMP_LAYOUT_BODY_LENGTH], (int64_t)shmp_arrow_checker_body_length(checker));
+      CHECK_EQ(layout[SHMP_LAYOUT_ROWS], i == 1 ? 2 : ROWS);
+      CHECK_EQ(layout[SHMP_LAYOUT_DICTIONARY_ID], i == 1 ? 4 : -1);
+      CHECK_EQ(layout[SHMP_LAYOUT_DELTA], 0);
+      int64_t nodes = layout[SHMP_LAYOUT_NODES], buffers = layout[SHMP_LAYOUT_BUFFERS];
+      CHECK_EQ(nodes, i == 1 ? 1 : (int64_t)count);
+      CHECK_EQ(words, SHMP_LAYOUT_HEADER + 2 * nodes + 2 * buffers + layout[SHMP_LAYOUT_VARIADIC]);
+      CHECK_EQ(shmp_constant("LAYOUT_HEADER"), SHMP_LAYOUT_HEADER);
+      CHECK_EQ(shmp_constant("LAYOUT_ROWS"), SHMP_LAYOUT_ROWS);
+      const int64_t *node = layout + SHMP_LAYOUT_HEADER, *buffer = node + 2 * nodes;
+      CHECK_EQ(shmp_arrow_checker_column(checker, 0, &col), SHMP_OK);
+      CHECK(node[0] == col.length && node[1] == col.null_count);
+      uint64_t body_at = shmp_arrow_checker_prefix_length(checker);
+      CHECK_EQ(body_at + (uint64_t)buffer[2], col.values_offset); /* validity, then values (or offsets) */
+      CHECK_EQ((uint64_t)buffer[3], col.values_length);
+    }
     if (i == 1) { /* the dictionary: one column of values */
       int delta = 1;
       CHECK_EQ(shmp_arrow_checker_dictionary(checker, &delta), 4);
