@@ -48,6 +48,7 @@ function cases(quick: boolean, go: GoTools): [Group, string][] {
     ["ts", `${bun} scripts/bench/rtt.ts blocking ${rtts}`],
     ["ts", `${bun} scripts/bench/rtt.ts default ${rtts}`],
     ["ts", `${bun} scripts/bench/rtt.ts busy-poll ${spins}`],
+    ["ts", `${bun} scripts/bench/small-batch.ts 5000`],
     ...sizes.map(([size, count]): [Group, string] => ["ts", `${bun} scripts/bench/throughput.ts ${size} ${quick ? count / 10 : count}`]),
     ...handoffCases(quick).map((command): [Group, string] => ["ts-arrow", command]),
     ...goCases(quick, go, rtts, spins, sizes).map((command): [Group, string] => ["go", command]),
