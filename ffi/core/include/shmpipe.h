@@ -113,8 +113,12 @@ int shmp_error_set(shmp_error *err, int code, const char *op, const char *segmen
  * "NAME_MAX", "MAX_READERS", "ERROR_SIZE", "DEFAULT_CAPACITY", "DEFAULT_SPIN",
  * "DEFAULT_TIMEOUT_NS", "DEFAULT_READY_TIMEOUT_NS", "OPEN_ALLOW_OTHER_OWNER",
  * "OPEN_READ_ONLY_DATA", "OPEN_WAIT_FOR_NAME", "OPEN_INSPECT", "OPEN_TABLE", "STAT_SIZE", "KIND_CHANNEL",
- * "KIND_TABLE", "CALL_SHM_OPEN" ... "CALL_SHM_UNLINK", and "LAYOUT_KIND" ...
- * "LAYOUT_HEADER" (enum shmp_arrow_layout).
+ * "KIND_TABLE", "CALL_SHM_OPEN" ... "CALL_SHM_UNLINK", "LAYOUT_KIND" ...
+ * "LAYOUT_HEADER" (enum shmp_arrow_layout), and "HEADER_HEAD_OFFSET": where
+ * in a segment the ring's head lies, a uint64 that grows with every commit,
+ * for a binding that polls it with an atomic load of its own between calls
+ * into the core (when it changes, ask the core: shmp_reader_next with a
+ * timeout and spin of 0). Read it before the call that found nothing.
  * INT64_MIN if unknown. */
 int64_t shmp_constant(const char *name);
 

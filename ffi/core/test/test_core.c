@@ -878,6 +878,7 @@ static void test_arrow_encode(void) {
       CHECK_EQ(words, SHMP_LAYOUT_HEADER + 2 * nodes + 2 * buffers + layout[SHMP_LAYOUT_VARIADIC]);
       CHECK_EQ(shmp_constant("LAYOUT_HEADER"), SHMP_LAYOUT_HEADER);
       CHECK_EQ(shmp_constant("LAYOUT_ROWS"), SHMP_LAYOUT_ROWS);
+      CHECK_EQ(shmp_constant("HEADER_HEAD_OFFSET"), 256);
       const int64_t *node = layout + SHMP_LAYOUT_HEADER, *buffer = node + 2 * nodes;
       CHECK_EQ(shmp_arrow_checker_column(checker, 0, &col), SHMP_OK);
       CHECK(node[0] == col.length && node[1] == col.null_count);
@@ -1604,7 +1605,30 @@ static void test_inspect_named(void) {
   shmp_unlink(live, NULL);
 }
 
+/* A binding that polls the ring's head itself (HEADER_HEAD_OFFSET) sees
+ * every commit move it, and a call then finds the record. */
+static void test_head_for_pollers(void) {
+  struct seg s = seg_new(64 * 1024);
+  shmp_writer *w = shmp_writer_attach(s.sp, NULL);
+  shmp_reader *r = shmp_reader_attach(s.sp, NULL);
+  CHECK(w != NULL && r != NULL);
+  const _Atomic uint64_t *head = (const _Atomic uint64_t *)((char *)s.base + shmp_constant("HEADER_HEAD_OFFSET"));
+  for (int i = 0; i < 3; i++) {
+    uint64_t seen = atomic_load(head); /* before the call that finds nothing */
+    CHECK_EQ(shmp_reader_next(r, NULL, 0, 0, NULL), SHMP_E_TIMEOUT);
+    CHECK_EQ(atomic_load(head), seen);
+    CHECK_EQ(shmp_writer_send(w, "ping", 4, 0, 0, NULL), SHMP_OK);
+    CHECK(atomic_load(head) != seen);
+    CHECK_EQ(shmp_reader_next(r, NULL, 0, 0, NULL), 4);
+    CHECK_EQ(shmp_reader_release(r, NULL), SHMP_OK);
+  }
+  shmp_writer_close(w);
+  shmp_reader_close(r);
+  seg_free(s);
+}
+
 int main(void) {
+  test_head_for_pollers();
   test_header_checks();
   test_errors_named();
   test_single_process_ring();
