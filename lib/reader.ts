@@ -23,7 +23,7 @@
 // released at once: a copy of up to 256 bytes costs ~85 ns, less than
 // keeping the record (scripts/bench/views.ts).
 import { type Address, core } from "./ffi/bun.ts";
-import { Code, constant, coreError, usageError } from "./errors.ts";
+import { Code, coreError, usageError } from "./errors.ts";
 import type { Segment } from "./segment.ts";
 import { untrack } from "./open-ends.ts";
 import { spinOf, timeoutNs, type WaitOptions } from "./options.ts";
@@ -31,14 +31,6 @@ import { Waiter } from "./waiter.ts";
 
 /** Records shorter than this are copied out of shared memory on receipt. */
 export const COPY_BELOW = 512;
-
-/** Where a segment's header keeps the ring's head (bytes committed so far), from the core. */
-const HEAD_OFFSET = constant("HEADER_HEAD_OFFSET");
-/**
- * Polls of the head between calls into the core that look anyway: for the
- * end of the stream, an interrupt, a signal, and the deadline.
- */
-const POLLS_PER_CALL = 1024;
 
 /** One received record. */
 export class Message implements Disposable {
@@ -93,13 +85,6 @@ export class Reader implements Disposable, AsyncIterable<Message> {
   readonly #mapped: Uint8Array;
   /** Where the ring starts in the segment (the core's offsets count from the segment's start). */
   readonly #ringAt: number;
-  /**
-   * The low half of the ring's head, polled with Atomics.load while
-   * spinning: no call into the core per poll, one once the head moves.
-   * (A move of exactly 2^32 bytes between two polls would go unseen until
-   * the next look of the core, POLLS_PER_CALL polls later.)
-   */
-  readonly #head: Int32Array;
   readonly #waiter = new Waiter();
   #closing = false;
   /** The core's error out-parameter for this reader's calls. */
@@ -111,7 +96,6 @@ export class Reader implements Disposable, AsyncIterable<Message> {
     this.#err = err;
     this.#ringAt = segment.ringOffset;
     this.#mapped = new Uint8Array(segment.view(this.#ringAt, segment.size - this.#ringAt));
-    this.#head = new Int32Array(segment.view(HEAD_OFFSET, 8));
   }
 
   get name(): string {
@@ -134,42 +118,7 @@ export class Reader implements Disposable, AsyncIterable<Message> {
   recvSync(options?: WaitOptions): Message | null {
     const handle = this.#live();
     this.#current?.release();
-    const seen = Atomics.load(this.#head, 0); // before the look: a commit after it moves the head
-    const length = core.shmp_reader_peek(handle, null, this.#err) as number;
-    return this.#deliver(length === Code.AGAIN ? this.#waitSync(handle, seen, options) : length, this.#err);
-  }
-
-  /** recvSync() when nothing was there: spin on the head, then sleep in the core. */
-  #waitSync(handle: Address, seen: number, options?: WaitOptions): number {
-    const timeout = timeoutNs(options), start = performance.now();
-    let length = this.#spin(handle, seen, spinOf(options), timeout < 0 ? Infinity : start + timeout / 1e6);
-    if (length === Code.TIMEOUT) {
-      // Spun out: sleep in the core for what is left of the timeout (which
-      // also words the failure if none is).
-      const left = timeout < 0 ? -1 : Math.max(0, timeout - Math.round((performance.now() - start) * 1e6));
-      length = core.shmp_reader_next(handle, null, left, 0, this.#err) as number;
-    }
-    return length;
-  }
-
-  /**
-   * Polls the head up to `spin` times (or until `deadline`, a
-   * performance.now() time) after a look found nothing when the head was
-   * `seen`; looks through the core once the head moves. A record's length,
-   * or Code.TIMEOUT, or what ends the wait (end of stream, an interrupt, a
-   * signal).
-   */
-  #spin(handle: Address, seen: number, spin: number, deadline: number): number {
-    const head = this.#head;
-    for (let i = 1; i <= spin; i++) {
-      const now = Atomics.load(head, 0);
-      if (now === seen && i % POLLS_PER_CALL !== 0) continue;
-      if (i % POLLS_PER_CALL === 0 && performance.now() >= deadline) break;
-      seen = now;
-      const length = core.shmp_reader_next(handle, null, 0, 0, this.#err) as number;
-      if (length !== Code.TIMEOUT) return length;
-    }
-    return Code.TIMEOUT;
+    return this.#deliver(core.shmp_reader_next(handle, null, timeoutNs(options), spinOf(options), this.#err) as number, this.#err);
   }
 
   /**
@@ -250,14 +199,7 @@ export class Reader implements Disposable, AsyncIterable<Message> {
     this.#current?.release();
     // Poll (spin) here first: a live stream usually delivers within
     // microseconds, far sooner than a round trip through the Worker.
-    const seen = Atomics.load(this.#head, 0);
-    let length = core.shmp_reader_peek(handle, null, this.#err) as number;
-    if (length === Code.AGAIN) {
-      // At most POLLS_PER_CALL polls, as the core's own spin did here: the
-      // event loop is held no longer than that; then the Worker waits.
-      const timeout = timeoutNs(options);
-      length = this.#spin(handle, seen, Math.min(spinOf(options), POLLS_PER_CALL), timeout < 0 ? Infinity : performance.now() + timeout / 1e6);
-    }
+    const length = core.shmp_reader_next(handle, null, 0, spinOf(options), this.#err) as number;
     return length === Code.TIMEOUT ? this.#receiveLater(handle, options) : this.#deliver(length, this.#err);
   }
 
@@ -298,7 +240,6 @@ export class Reader implements Disposable, AsyncIterable<Message> {
     if (this.#handle === null) return;
     this.#waiter.stop();
     (this.#mapped.buffer as ArrayBuffer).transfer(0);
-    (this.#head.buffer as ArrayBuffer).transfer(0);
     core.shmp_reader_close(this.#handle);
     this.#handle = null;
     this.#segment.close();
