@@ -130,9 +130,30 @@ int shmp_wait_until(const struct shmp_wait *w, shmp_ready_fn ready, void *ctx,
       if (stop != 0) return stop;
     }
   }
+  int64_t coming_since = 0, peers_looked = 0;
   while (rc == 0) {
     int stop = stop_reason(w, deadline_ns);
     if (stop != 0) return stop;
+    if (w->coming != NULL && smp_load_acquire(w->coming)) {
+      /* The peer is filling a record it claimed: spin through the copy, so
+       * that its commit is seen at once rather than after a wake-up (tens
+       * to hundreds of µs, more after a long sleep). For at most
+       * SHMP_COMING_SPIN_NS per wait; the peer's life is looked at every
+       * slice, as a sleeper would. */
+      int64_t now = now_ns();
+      if (coming_since == 0) coming_since = peers_looked = now;
+      if (now - coming_since < SHMP_COMING_SPIN_NS) {
+        for (uint32_t i = 0; i < POLLS_PER_LOOK && rc == 0; i++) {
+          cpu_relax();
+          rc = ready(ctx);
+        }
+        if (rc == 0 && now - peers_looked >= SLICE_NS) {
+          peers_looked = now;
+          if (w->peers_gone(w->peers)) rc = SHMP_E_PEER_GONE;
+        }
+        continue;
+      }
+    }
     int64_t left = deadline_ns - now_ns();
     int64_t slice = left < SLICE_NS ? left : SLICE_NS;
 

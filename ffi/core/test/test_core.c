@@ -1627,7 +1627,88 @@ static void test_head_for_pollers(void) {
   seg_free(s);
 }
 
+static int64_t mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* A claim wakes a reader asleep in its wait, which then spins through the
+ * copy (it no longer sleeps: data_waiters drops to 0 before the commit)
+ * and gets the record; large claims say a record is coming even with
+ * nobody asleep, small ones do not; commit, abort and close end it; a
+ * writer that dies holding a claim is noticed by the spinning reader. */
+static void test_wake_ahead(void) {
+  struct seg s = seg_new(1 << 20);
+  struct shmp_header *h = s.base;
+  shmp_writer *w = shmp_writer_attach(s.sp, NULL);
+  shmp_reader *r = shmp_reader_attach(s.sp, NULL);
+  CHECK(w != NULL && r != NULL);
+  CHECK(shmp_writer_claim(w, 100, 0, 0, NULL) > 0);
+  CHECK_EQ(atomic_load(&h->data_coming), 0); /* small, nobody asleep */
+  CHECK_EQ(shmp_writer_abort(w, NULL), SHMP_OK);
+  CHECK(shmp_writer_claim(w, 512 << 10, 0, 0, NULL) > 0);
+  CHECK_EQ(atomic_load(&h->data_coming), 1); /* large */
+  CHECK_EQ(shmp_writer_abort(w, NULL), SHMP_OK);
+  CHECK_EQ(atomic_load(&h->data_coming), 0);
+
+  pid_t child = fork();
+  if (child == 0) { /* the reader: sleeps at once (spin 0) */
+    int64_t len = shmp_reader_next(r, NULL, 5000 * MS, 0, NULL);
+    _exit(len == 64 ? 0 : 1);
+  }
+  int64_t start = mono_ns();
+  while (atomic_load(&h->data_waiters) == 0 && mono_ns() - start < 2000 * MS) usleep(1000);
+  CHECK_EQ(atomic_load(&h->data_waiters), 1);
+  usleep(20000); /* asleep for a while, as during an idle stream */
+  CHECK(shmp_writer_claim(w, 64, 0, 0, NULL) > 0);
+  CHECK_EQ(atomic_load(&h->data_coming), 1); /* small, but a reader sleeps */
+  start = mono_ns();
+  while (atomic_load(&h->data_waiters) != 0 && mono_ns() - start < 2000 * MS) usleep(100);
+  CHECK_EQ(atomic_load(&h->data_waiters), 0); /* awake before the commit, spinning */
+  usleep(20000);
+  CHECK_EQ(atomic_load(&h->data_waiters), 0); /* still spinning, not asleep again */
+  CHECK_EQ(shmp_writer_commit(w, 64, NULL), SHMP_OK);
+  CHECK_EQ(atomic_load(&h->data_coming), 0);
+  int status;
+  waitpid(child, &status, 0);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  CHECK(shmp_writer_claim(w, 512 << 10, 0, 0, NULL) > 0);
+  shmp_writer_close(w); /* a claim left open ends with the writer */
+  CHECK_EQ(atomic_load(&h->data_coming), 0);
+  shmp_reader_close(r);
+  seg_free(s);
+
+  /* A writer killed while it fills a large record: the reader spinning
+   * through the copy learns that it died. */
+  struct seg t = seg_new(1 << 20);
+  int ready[2];
+  if (pipe(ready) != 0) abort();
+  shmp_reader *tr = shmp_reader_attach(t.sp, NULL);
+  CHECK(tr != NULL);
+  pid_t writer = fork();
+  if (writer == 0) {
+    shmp_writer *cw = shmp_writer_attach(t.sp, NULL);
+    if (cw == NULL || shmp_writer_claim(cw, 512 << 10, 0, 0, NULL) < 0) _exit(1);
+    if (write(ready[1], "k", 1) != 1) _exit(1);
+    for (;;) pause();
+  }
+  char c;
+  CHECK(read(ready[0], &c, 1) == 1);
+  CHECK_EQ(atomic_load(&((struct shmp_header *)t.base)->data_coming), 1);
+  kill(writer, SIGKILL);
+  start = mono_ns();
+  CHECK_EQ(shmp_reader_next(tr, NULL, 5000 * MS, 0, NULL), SHMP_E_PEER_GONE);
+  CHECK(mono_ns() - start < 1000 * MS);
+  waitpid(writer, NULL, 0);
+  close(ready[0]);
+  close(ready[1]);
+  shmp_reader_close(tr);
+  seg_free(t);
+}
+
 int main(void) {
+  test_wake_ahead();
   test_head_for_pollers();
   test_header_checks();
   test_errors_named();
