@@ -71,8 +71,8 @@ struct shmp_header {
   _Atomic uint32_t data_waiters;
   /* 1 while the writer fills a record it claimed with a reader asleep or
    * the record large (SHMP_WAKE_AHEAD_BYTES): it woke the sleepers at the
-   * claim, and a waiting reader spins through the copy instead of sleeping
-   * (bounded by SHMP_COMING_SPIN_NS). 0 in segments of writers before it:
+   * claim, and a waiting reader stays awake through the copy (spins, then
+   * naps in short slices; bounded by SHMP_COMING_SPIN_NS). 0 in segments of writers before it:
    * readers then sleep as they always did. */
   _Atomic uint32_t data_coming;
   /* line 7: the writer sleeps on space_futex when the ring is full */

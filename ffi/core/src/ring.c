@@ -355,9 +355,10 @@ static int readers_alive(shmp_writer *w) {
 /* At a claim: a reader asleep would pay a wake-up after the commit (tens
  * to hundreds of µs; after a long sleep on a VM, more), and a large record
  * takes a while to fill. Then say that a record is coming and wake the
- * sleepers now: they spin through the copy (shmp_wait_until) and see the
- * commit at once. What it costs: a reader's CPU from the claim to the
- * commit. Nothing when nobody sleeps and the record is small (one relaxed
+ * sleepers now: they wait through the copy awake (shmp_wait_until: a
+ * spin of 50 µs, then naps of 50 µs) and see the commit sooner. What it
+ * costs: a reader's 50 µs of spin, then a futex wait per 50 µs, from the
+ * claim to the commit. Nothing when nobody sleeps and the record is small (one relaxed
  * load); a sleeper missed by the race only wakes at the commit, as before. */
 static void wake_ahead(shmp_writer *w, uint64_t len) {
   struct shmp_header *h = w->g.h;
