@@ -348,8 +348,9 @@ static int readers_alive(shmp_writer *w) {
   return readers_gone(w) ? SHMP_E_PEER_GONE : SHMP_OK;
 }
 
-/* Records this large wake sleeping readers at their claim even when none
- * sleeps yet: their copy takes longer than a wake-up (10 µs and more). */
+/* Records this large say they are coming even when no reader sleeps yet
+ * (a reader that starts waiting during the copy stays awake): their copy
+ * takes longer than a wake-up (10 µs and more). */
 #define SHMP_WAKE_AHEAD_BYTES (UINT64_C(256) << 10)
 
 /* At a claim: a reader asleep would pay a wake-up after the commit (tens
