@@ -51,6 +51,9 @@ function cases(quick: boolean, go: GoTools): [Group, string][] {
     ["c", `${baselines} core-rtt blocking ${rtts}`],
     ["c", `${baselines} core-rtt busy-poll ${spins}`],
     ...sizes.map(([size, count]): [Group, string] => ["c", `${baselines} core-oneway ${size} ${quick ? count / 10 : count}`]),
+    // The C floor of the Arrow hand-off's "commit -> usable": a reader that slept, at 100 MiB and after 20 ms idle.
+    ["c", `${baselines} core-handoff ${100 * MiB} 0 11`],
+    ["c", `${baselines} core-handoff ${KiB} 20 21`],
     ["ts", `${bun} scripts/bench/rtt.ts blocking ${rtts}`],
     ["ts", `${bun} scripts/bench/rtt.ts default ${rtts}`],
     ["ts", `${bun} scripts/bench/rtt.ts busy-poll ${spins}`],
@@ -236,6 +239,8 @@ function report(results: Map<string, Result & { runs: number }>, command: string
       ["TS blocking round trip ÷ C round trip through the core, blocking", blocking / get("C<->C round trip through the core, blocking")],
       ...[64, 1024, 16384, 262144, 1048576].map((size): [string, number] => [`TS->TS ÷ C->C one way through the core, ${size} B records (records/s)`, get(`shmpipe TS->TS one way, ${size} B records`) / get(`C->C one way through the core, ${size} B records`)]),
       ["Unix socket ping-pong ÷ TS blocking round trip", unix / blocking],
+      ["TS->TS commit -> usable ÷ C->C commit -> seen through the core, 100 MiB", get("shmpipe TS->TS commit -> usable, 100 MiB batch") / get(`C->C commit -> seen through the core, ${100 * MiB} B record`)],
+      ["TS->TS commit -> usable ÷ C->C commit -> seen through the core, reader idle 20 ms, 1 KiB", get("shmpipe TS->TS, reader idle 20 ms, commit -> usable, 1 KiB batch") / get(`C->C commit -> seen through the core, reader idle 20 ms, ${KiB} B record`)],
     ] as const).filter(([, ratio]) => Number.isFinite(ratio)).map(([label, ratio]) => `| ${label} | ${ratio.toFixed(2)}× |`),
     ...handoffRatios(get),
     ...[...results.values()].filter((r) => r.mibps !== undefined && !isGo(r) && !isR(r.case)).map((r) => `| ${r.case}: payload bandwidth ÷ C memcpy | ${((r.mibps! / memcpy) * 100).toFixed(1)} % |`),

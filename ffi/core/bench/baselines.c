@@ -7,6 +7,10 @@
  * and the same through the core (libshmpipe's calls, as every binding makes them):
  *   core-rtt blocking|busy-poll N   round trips of 64 B over two channels
  *   core-oneway SIZE N              N records of SIZE bytes one way
+ *   core-handoff SIZE IDLE_MS N     commit -> seen: the writer claims SIZE
+ *                                   bytes, fills them, waits IDLE_MS, commits;
+ *                                   the reader (default spin) notes when
+ *                                   shmp_reader_next returned; median of N
  * With SHMPIPE_BENCH_CPUS=A,B in the environment, the first process runs
  * on CPU A and the process it forks on CPU B (sched_setaffinity): the two
  * sides of a round trip never share a core.
@@ -253,7 +257,80 @@ static double core_oneway(uint64_t size, long n) {
   return (double)n / (dt / 1e9);
 }
 
+/* The C floor of scripts/bench/handoff.ts's "commit -> usable": the time
+ * from just before the commit to the reader's return from its wait (no
+ * Arrow, no language runtime). 30 ms between rounds: the reader sleeps. */
+static double core_handoff(uint64_t size, long idle_ms, long n) {
+  char name[64];
+  snprintf(name, sizeof name, "bench-c-handoff-%d", (int)getpid());
+  shmp_error err = {0};
+  shmp_segment *s = create(name, 2 * size + 65536);
+  shmp_writer *w = shmp_writer_attach(s, &err);
+  if (w == NULL) die("attach", &err);
+  _Atomic int64_t *seen = mmap(NULL, (size_t)n * sizeof *seen, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  double *took = calloc((size_t)n, sizeof *took);
+  if (seen == MAP_FAILED || took == NULL) exit(1);
+  int ready[2];
+  if (pipe(ready) != 0) exit(1);
+  pid_t child = fork();
+  if (child == 0) {
+    pin(1);
+    shmp_reader *r = shmp_reader_attach(open_segment(name), &err);
+    if (r == NULL) die("attach", &err);
+    if (write(ready[1], "x", 1) != 1) _exit(1);
+    for (long i = 0; i < n; i++) {
+      if (shmp_reader_next(r, NULL, -1, SHMP_DEFAULT_SPIN, &err) < 0) die("recv", &err);
+      atomic_store(&seen[i], (int64_t)now_ns());
+      shmp_reader_release(r, &err);
+    }
+    shmp_reader_close(r);
+    _exit(0);
+  }
+  char x;
+  if (read(ready[0], &x, 1) != 1) exit(1);
+  char *data = malloc(size);
+  memset(data, 7, size);
+  struct timespec pause_ts = {0, 30000000}, idle_ts = {idle_ms / 1000, (idle_ms % 1000) * 1000000};
+  for (long i = 0; i < n; i++) {
+    nanosleep(&pause_ts, NULL);
+    int64_t at = shmp_writer_claim(w, size, -1, SHMP_DEFAULT_SPIN, &err);
+    if (at < 0) die("claim", &err);
+    memcpy((char *)shmp_segment_base(s) + at, data, size);
+    if (idle_ms > 0) nanosleep(&idle_ts, NULL);
+    double commit = now_ns();
+    if (shmp_writer_commit(w, size, &err) != SHMP_OK) die("commit", &err);
+    while (atomic_load(&seen[i]) == 0) usleep(50);
+    took[i] = ((double)atomic_load(&seen[i]) - commit) / 1000;
+  }
+  waitpid(child, NULL, 0);
+  shmp_writer_close(w);
+  shmp_unlink(name, NULL);
+  for (long i = 1; i < n; i++) /* insertion sort: n is small */
+    for (long j = i; j > 0 && took[j] < took[j - 1]; j--) {
+      double t = took[j];
+      took[j] = took[j - 1];
+      took[j - 1] = t;
+    }
+  double median = took[n / 2];
+  free(took);
+  free(data);
+  return median;
+}
+
 int main(int argc, char **argv) {
+  if (argc == 5 && strcmp(argv[1], "core-handoff") == 0) {
+    pin(0);
+    uint64_t size = strtoull(argv[2], NULL, 10);
+    long idle = atol(argv[3]);
+    double us = core_handoff(size, idle, atol(argv[4]));
+    if (idle > 0)
+      printf("{\"case\":\"C->C commit -> seen through the core, reader idle %ld ms, %llu B record\",\"value\":%.1f,\"unit\":\"µs\"}\n", idle,
+             (unsigned long long)size, us);
+    else
+      printf("{\"case\":\"C->C commit -> seen through the core, %llu B record\",\"value\":%.1f,\"unit\":\"µs\"}\n",
+             (unsigned long long)size, us);
+    return 0;
+  }
   if (argc == 4 && strcmp(argv[1], "core-rtt") == 0) {
     pin(0);
     int busy = strcmp(argv[2], "busy-poll") == 0;
