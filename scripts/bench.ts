@@ -189,12 +189,12 @@ function goReport(results: Map<string, Result & { runs: number }>, command: stri
     command,
     "```",
     "",
-    `Each figure is the median of the case's own measurement over the hyperfine runs (start-up excluded, except for the shmpipe-csv commands, which are timed from start to exit). The CSV file has ${tickRows(quick).toLocaleString("en-US")} rows.`,
+    `Each figure is the median of the case's own measurement over the hyperfine runs (start-up excluded, except for the shmpipe-csv commands, which are timed from start to exit), the cases taking turns run after run; min – max is the spread over the runs. The CSV file has ${tickRows(quick).toLocaleString("en-US")} rows.`,
     "",
-    "| case | result | runs |",
-    "|---|---:|---:|",
-    ...goCases.map((r) => `| ${r.case} | ${r.value.toLocaleString("en-US")} ${r.unit}${r.mibps !== undefined ? ` (${r.mibps.toLocaleString("en-US")} MiB/s)` : ""} | ${r.runs} |`),
-    ...compared.map((r) => `| *for comparison:* ${r.case} | ${r.value.toLocaleString("en-US")} ${r.unit}${r.mibps !== undefined ? ` (${r.mibps.toLocaleString("en-US")} MiB/s)` : ""} | ${r.runs} |`),
+    "| case | result | min – max | runs |",
+    "|---|---:|---:|---:|",
+    ...goCases.map((r) => `| ${r.case} | ${r.value.toLocaleString("en-US")} ${r.unit}${r.mibps !== undefined ? ` (${r.mibps.toLocaleString("en-US")} MiB/s)` : ""} | ${spread(r)} | ${r.runs} |`),
+    ...compared.map((r) => `| *for comparison:* ${r.case} | ${r.value.toLocaleString("en-US")} ${r.unit}${r.mibps !== undefined ? ` (${r.mibps.toLocaleString("en-US")} MiB/s)` : ""} | ${spread(r)} | ${r.runs} |`),
     "",
     "| ratio | value |",
     "|---|---:|",
@@ -202,6 +202,9 @@ function goReport(results: Map<string, Result & { runs: number }>, command: stri
     ...goCases.filter((r) => r.mibps !== undefined && r.case.includes("one way")).map((r) => `| ${r.case}: payload bandwidth ÷ C memcpy | ${((r.mibps! / memcpy) * 100).toFixed(1)} % |`),
   ].join("\n");
 }
+
+/** A case's smallest and largest figure over the runs. */
+const spread = (r: Result) => `${(r.min ?? r.value).toLocaleString("en-US")} – ${(r.max ?? r.value).toLocaleString("en-US")}`;
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -227,7 +230,7 @@ function report(results: Map<string, Result & { runs: number }>, command: string
     "",
     "| case | result | min – max | runs |",
     "|---|---:|---:|---:|",
-    ...[...results.values()].filter((r) => !isGo(r) && !isR(r.case) && !isPools(r.case)).map((r) => `| ${r.case} | ${r.value.toLocaleString("en-US")} ${r.unit}${r.mibps !== undefined ? ` (${r.mibps.toLocaleString("en-US")} MiB/s)` : ""} | ${r.min!.toLocaleString("en-US")} – ${r.max!.toLocaleString("en-US")} | ${r.runs} |`),
+    ...[...results.values()].filter((r) => !isGo(r) && !isR(r.case) && !isPools(r.case)).map((r) => `| ${r.case} | ${r.value.toLocaleString("en-US")} ${r.unit}${r.mibps !== undefined ? ` (${r.mibps.toLocaleString("en-US")} MiB/s)` : ""} | ${spread(r)} | ${r.runs} |`),
     "",
     "| ratio | value |",
     "|---|---:|",
