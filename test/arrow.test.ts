@@ -112,6 +112,23 @@ test("batches built from the core's layout are what apache-arrow's own reader ma
   }
 });
 
+test("a batch whose layout takes more words than the reader first made room for (100 columns) is read whole", () => {
+  const { reader, arrow } = channel("wide");
+  try {
+    const columns: Record<string, Float64Array> = {};
+    for (let i = 0; i < 100; i++) columns[`c${i}`] = Float64Array.from({ length: 10 }, (_, j) => i * 100 + j);
+    arrow.write(makeTable(columns));
+    arrow.write(makeTable(columns));
+    for (let round = 0; round < 2; round++) {
+      const batch = reader.readSync({ timeoutMs: 1000 })!;
+      expect([batch.numCols, batch.getChild("c0")!.get(3), batch.getChild("c99")!.get(9)]).toEqual([100, 3, 9909]);
+    }
+  } finally {
+    arrow.close();
+    reader.close();
+  }
+});
+
 test("column buffers are 64-byte aligned views of the mapping until release; copyBatch keeps them", () => {
   const { name, reader, arrow } = channel("views");
   try {
