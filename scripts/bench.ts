@@ -23,6 +23,9 @@ interface Result {
   value: number;
   unit: string;
   mibps?: number;
+  /** The smallest and largest value over the runs (the report's figure is their median). */
+  min?: number;
+  max?: number;
 }
 
 /** A case's group, for --only: the C baselines, TypeScript's channel cases, its Arrow hand-off cases, the Go cases, the R cases, Python's worker pools. */
@@ -45,9 +48,16 @@ function cases(quick: boolean, go: GoTools): [Group, string][] {
     ["c", `${baselines} spin ${spins}`],
     ["c", `${baselines} unix ${rtts}`],
     ["c", `${baselines} memcpy 2000`],
+    ["c", `${baselines} core-rtt blocking ${rtts}`],
+    ["c", `${baselines} core-rtt busy-poll ${spins}`],
+    ...sizes.map(([size, count]): [Group, string] => ["c", `${baselines} core-oneway ${size} ${quick ? count / 10 : count}`]),
+    // The C floor of the Arrow hand-off's "commit -> usable": a reader that slept, at 100 MiB and after 20 ms idle.
+    ["c", `${baselines} core-handoff ${100 * MiB} 0 11`],
+    ["c", `${baselines} core-handoff ${KiB} 20 21`],
     ["ts", `${bun} scripts/bench/rtt.ts blocking ${rtts}`],
     ["ts", `${bun} scripts/bench/rtt.ts default ${rtts}`],
     ["ts", `${bun} scripts/bench/rtt.ts busy-poll ${spins}`],
+    ["ts", `${bun} scripts/bench/small-batch.ts 5000`],
     ...sizes.map(([size, count]): [Group, string] => ["ts", `${bun} scripts/bench/throughput.ts ${size} ${quick ? count / 10 : count}`]),
     ...handoffCases(quick).map((command): [Group, string] => ["ts-arrow", command]),
     ...goCases(quick, go, rtts, spins, sizes).map((command): [Group, string] => ["go", command]),
@@ -95,7 +105,9 @@ function handoffCases(quick: boolean): string[] {
   const rounds = (bytes: number) => (bytes >= 100 * MiB ? " 2 1" : bytes >= MiB ? " 10 3" : " 50 10");
   const commands: string[] = [];
   for (const bytes of sizes) {
-    commands.push(`${bun} scripts/bench/decode.ts ${bytes} ${bytes >= GiB ? 50 : 500}`);
+    // The TypeScript reader's work per batch, and pyarrow's decode of the same columns beside it.
+    commands.push(`${bun} scripts/bench/decode.ts ${bytes} ${bytes >= GiB ? 50 : 2000}`);
+    commands.push(`${python()} scripts/bench/decode_pyarrow.py ${bytes} ${bytes >= GiB ? 50 : 2000}`);
     if (bytes === MiB || bytes === 100 * MiB) commands.push(`${bun} scripts/bench/value-check.ts ${bytes} ${bytes >= 100 * MiB ? 20 : 300}`);
     for (const transport of ["shm", "shm-py"]) commands.push(`${bun} scripts/bench/handoff.ts ${transport} ${bytes}${bytes >= GiB ? " 3 2" : ""}`);
     for (const transport of ["unix", "tcp"]) commands.push(`${bun} scripts/bench/handoff.ts ${transport} ${bytes}${rounds(bytes)}`);
@@ -120,6 +132,10 @@ function handoffRatios(get: (name: string) => number): string[] {
       }
     }
   }
+  for (const size of ["1 KiB", "1 MiB", "100 MiB", "1 GiB"]) {
+    const ratio = get(`shmpipe TS reader's work per batch (one process), ${size} batch`) / get(`pyarrow read_record_batch (one process), ${size} batch`);
+    if (Number.isFinite(ratio)) lines.push(`| ${size} batch: shmpipe TS reader's work (check + decode + views) ÷ pyarrow read_record_batch | ${ratio.toFixed(2)}× |`);
+  }
   const growth = [["shmpipe TS reader's work per batch (one process)", "TS reader's work"], ["shmpipe TS->TS commit -> usable", "TS->TS commit -> usable"], ["shmpipe TS->Python commit -> usable", "TS->Python commit -> usable"]];
   for (const [prefix, label] of growth) {
     for (const size of ["100 MiB", "1 GiB"]) {
@@ -139,14 +155,16 @@ function goReport(results: Map<string, Result & { runs: number }>, command: stri
   };
   const goCases = [...results.values()].filter(isGo);
   // The figures of other groups that the ratios below divide by, from the same run.
-  const compared = [...results.values()].filter((r) => !isGo(r) && (r.case.startsWith("C ") || /TS(<->|->)TS (round trip|one way)/.test(r.case)));
+  const compared = [...results.values()].filter((r) => !isGo(r) && (/^C( |<->|->)/.test(r.case) || /TS(<->|->)TS (round trip|one way)/.test(r.case)));
   const ratios: [string, number][] = [
     ["Go blocking round trip ÷ C futex ping-pong", get("shmpipe Go<->Go round trip, blocking") / get("C futex ping-pong")],
     ["Go busy-poll round trip ÷ C spin ping-pong", get("shmpipe Go<->Go round trip, busy-poll") / get("C spin ping-pong")],
     ["Go blocking round trip ÷ TS blocking round trip", get("shmpipe Go<->Go round trip, blocking") / get("shmpipe TS<->TS round trip, blocking")],
     ["Go busy-poll round trip ÷ TS busy-poll round trip", get("shmpipe Go<->Go round trip, busy-poll") / get("shmpipe TS<->TS round trip, busy-poll")],
   ];
+  ratios.push(["Go busy-poll round trip ÷ C round trip through the core, busy-poll", get("shmpipe Go<->Go round trip, busy-poll") / get("C<->C round trip through the core, busy-poll")]);
   for (const size of [64, 1024, 16384, 262144, 1048576]) {
+    ratios.push([`Go->Go ÷ C->C one way through the core, ${size} B records (records/s)`, get(`shmpipe Go->Go one way, ${size} B records`) / get(`C->C one way through the core, ${size} B records`)]);
     ratios.push([`Go->Go ÷ TS->TS one way, ${size} B records (records/s)`, get(`shmpipe Go->Go one way, ${size} B records`) / get(`shmpipe TS->TS one way, ${size} B records`)]);
   }
   for (const size of ["1 MiB", "100 MiB", "1 GiB"]) {
@@ -171,12 +189,12 @@ function goReport(results: Map<string, Result & { runs: number }>, command: stri
     command,
     "```",
     "",
-    `Each figure is the median of the case's own measurement over the hyperfine runs (start-up excluded, except for the shmpipe-csv commands, which are timed from start to exit). The CSV file has ${tickRows(quick).toLocaleString("en-US")} rows.`,
+    `Each figure is the median of the case's own measurement over the hyperfine runs (start-up excluded, except for the shmpipe-csv commands, which are timed from start to exit), the cases taking turns run after run; min – max is the spread over the runs. The CSV file has ${tickRows(quick).toLocaleString("en-US")} rows.`,
     "",
-    "| case | result | runs |",
-    "|---|---:|---:|",
-    ...goCases.map((r) => `| ${r.case} | ${r.value.toLocaleString("en-US")} ${r.unit}${r.mibps !== undefined ? ` (${r.mibps.toLocaleString("en-US")} MiB/s)` : ""} | ${r.runs} |`),
-    ...compared.map((r) => `| *for comparison:* ${r.case} | ${r.value.toLocaleString("en-US")} ${r.unit}${r.mibps !== undefined ? ` (${r.mibps.toLocaleString("en-US")} MiB/s)` : ""} | ${r.runs} |`),
+    "| case | result | min – max | runs |",
+    "|---|---:|---:|---:|",
+    ...goCases.map((r) => `| ${r.case} | ${r.value.toLocaleString("en-US")} ${r.unit}${r.mibps !== undefined ? ` (${r.mibps.toLocaleString("en-US")} MiB/s)` : ""} | ${spread(r)} | ${r.runs} |`),
+    ...compared.map((r) => `| *for comparison:* ${r.case} | ${r.value.toLocaleString("en-US")} ${r.unit}${r.mibps !== undefined ? ` (${r.mibps.toLocaleString("en-US")} MiB/s)` : ""} | ${spread(r)} | ${r.runs} |`),
     "",
     "| ratio | value |",
     "|---|---:|",
@@ -184,6 +202,9 @@ function goReport(results: Map<string, Result & { runs: number }>, command: stri
     ...goCases.filter((r) => r.mibps !== undefined && r.case.includes("one way")).map((r) => `| ${r.case}: payload bandwidth ÷ C memcpy | ${((r.mibps! / memcpy) * 100).toFixed(1)} % |`),
   ].join("\n");
 }
+
+/** A case's smallest and largest figure over the runs. */
+const spread = (r: Result) => `${(r.min ?? r.value).toLocaleString("en-US")} – ${(r.max ?? r.value).toLocaleString("en-US")}`;
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -205,11 +226,11 @@ function report(results: Map<string, Result & { runs: number }>, command: string
     command,
     "```",
     "",
-    "Each figure is the median of the case's own measurement over the hyperfine runs (start-up excluded).",
+    "Each figure is the median of the case's own measurement over the hyperfine runs (start-up excluded), the cases taking turns run after run; min – max is the spread over the runs. Two-process cases run pinned, one process on each of two CPUs, unless the command says `--cpus ''`.",
     "",
-    "| case | result | runs |",
-    "|---|---:|---:|",
-    ...[...results.values()].filter((r) => !isGo(r) && !isR(r.case) && !isPools(r.case)).map((r) => `| ${r.case} | ${r.value.toLocaleString("en-US")} ${r.unit}${r.mibps !== undefined ? ` (${r.mibps.toLocaleString("en-US")} MiB/s)` : ""} | ${r.runs} |`),
+    "| case | result | min – max | runs |",
+    "|---|---:|---:|---:|",
+    ...[...results.values()].filter((r) => !isGo(r) && !isR(r.case) && !isPools(r.case)).map((r) => `| ${r.case} | ${r.value.toLocaleString("en-US")} ${r.unit}${r.mibps !== undefined ? ` (${r.mibps.toLocaleString("en-US")} MiB/s)` : ""} | ${spread(r)} | ${r.runs} |`),
     "",
     "| ratio | value |",
     "|---|---:|",
@@ -217,7 +238,12 @@ function report(results: Map<string, Result & { runs: number }>, command: string
     ...([
       ["TS blocking round trip ÷ C futex ping-pong", blocking / futex],
       ["TS busy-poll round trip ÷ C spin ping-pong", polled / spin],
+      ["TS busy-poll round trip ÷ C round trip through the core, busy-poll", polled / get("C<->C round trip through the core, busy-poll")],
+      ["TS blocking round trip ÷ C round trip through the core, blocking", blocking / get("C<->C round trip through the core, blocking")],
+      ...[64, 1024, 16384, 262144, 1048576].map((size): [string, number] => [`TS->TS ÷ C->C one way through the core, ${size} B records (records/s)`, get(`shmpipe TS->TS one way, ${size} B records`) / get(`C->C one way through the core, ${size} B records`)]),
       ["Unix socket ping-pong ÷ TS blocking round trip", unix / blocking],
+      ["TS->TS commit -> usable ÷ C->C commit -> seen through the core, 100 MiB", get("shmpipe TS->TS commit -> usable, 100 MiB batch") / get(`C->C commit -> seen through the core, ${100 * MiB} B record`)],
+      ["TS->TS commit -> usable ÷ C->C commit -> seen through the core, reader idle 20 ms, 1 KiB", get("shmpipe TS->TS, reader idle 20 ms, commit -> usable, 1 KiB batch") / get(`C->C commit -> seen through the core, reader idle 20 ms, ${KiB} B record`)],
     ] as const).filter(([, ratio]) => Number.isFinite(ratio)).map(([label, ratio]) => `| ${label} | ${ratio.toFixed(2)}× |`),
     ...handoffRatios(get),
     ...[...results.values()].filter((r) => r.mibps !== undefined && !isGo(r) && !isR(r.case)).map((r) => `| ${r.case}: payload bandwidth ÷ C memcpy | ${((r.mibps! / memcpy) * 100).toFixed(1)} % |`),
@@ -233,6 +259,7 @@ export async function bench(argv: string[]): Promise<void> {
       quick: { type: "boolean", default: false },
       write: { type: "boolean", default: false },
       only: { type: "string" },
+      cpus: { type: "string", default: cpus().length >= 2 ? "0,1" : "" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -249,6 +276,11 @@ worker pools get a table by name or pickled by value). --write puts the
 report into docs/BENCHMARKS.md: the main results when every group ran, the
 Go section when go ran, the R section when r ran, the pools section when
 pools ran.
+--cpus A,B (default 0,1; "" for none) pins every two-process case: the
+process a case starts on CPU A, its peer on CPU B (taskset, and
+sched_setaffinity in the C baselines). The cases take turns: each run is
+one round of every case, so a burst of load elsewhere hits them alike; the
+report gives the median and the spread (min – max) over the runs.
 \`npm run bench\` installs hyperfine.`);
     return;
   }
@@ -273,15 +305,22 @@ pools ran.
       }
     }
     const all = cases(values.quick, go).filter(([group]) => only.includes(group)).map(([, command]) => command);
-    all.forEach((command, i) => {
-      console.error(`[${i + 1}/${all.length}] ${command.replaceAll(root, "").replace(bun, "bun").replaceAll(dir, "$TMP")}`);
-      const out = join(dir, `${i}.jsonl`);
-      const run = Bun.spawnSync(
-        ["hyperfine", "--runs", values.runs, "--style", "none", "--export-json", join(dir, `${i}.hyperfine.json`), `${command} >> ${out}`],
-        { cwd: root, stdio: ["ignore", "ignore", "inherit"] },
-      );
-      if (run.exitCode !== 0) throw new Error(`shmpipe bench: case failed: ${command}`);
-    });
+    const pinned = values.cpus.split(",").filter((c) => c !== "");
+    const env = { ...process.env, SHMPIPE_BENCH_CPUS: pinned.length === 2 ? pinned.join(",") : "" };
+    const runs = Number(values.runs);
+    // Round after round of every case (C, TS, Go, C, TS, Go, ...), not one case's runs in a row.
+    for (let round = 0; round < runs; round++) {
+      all.forEach((command, i) => {
+        console.error(`[run ${round + 1}/${runs}, ${i + 1}/${all.length}] ${command.replaceAll(root, "").replace(bun, "bun").replaceAll(dir, "$TMP")}`);
+        const out = join(dir, `${i}.jsonl`);
+        const started = pinned.length === 2 ? `taskset -c ${pinned[0]} ${command}` : command;
+        const run = Bun.spawnSync(
+          ["hyperfine", "--runs", "1", "--style", "none", "--export-json", join(dir, `${i}.${round}.hyperfine.json`), `${started} >> ${out}`],
+          { cwd: root, env, stdio: ["ignore", "ignore", "inherit"] },
+        );
+        if (run.exitCode !== 0) throw new Error(`shmpipe bench: case failed: ${command}`);
+      });
+    }
     // A case program prints one or more figures per run, each named by its case.
     const results = new Map<string, Result & { runs: number }>();
     all.forEach((_, i) => {
@@ -295,12 +334,14 @@ pools ran.
         results.set(name, {
           ...first,
           value: median(rows.map((r) => r.value)),
+          min: Math.min(...rows.map((r) => r.value)),
+          max: Math.max(...rows.map((r) => r.value)),
           mibps: first.mibps === undefined ? undefined : median(rows.map((r) => r.mibps!)),
           runs: rows.length,
         });
       }
     });
-    const command = `npm run bench -- --runs ${values.runs}${values.quick ? " --quick" : ""}${values.only !== undefined ? ` --only ${only.join(",")}` : ""}${values.write ? " --write" : ""}`;
+    const command = `npm run bench -- --runs ${values.runs}${values.quick ? " --quick" : ""}${values.cpus !== (cpus().length >= 2 ? "0,1" : "") ? ` --cpus '${values.cpus}'` : ""}${values.only !== undefined ? ` --only ${only.join(",")}` : ""}${values.write ? " --write" : ""}`;
     const everything = GROUPS.every((g) => only.includes(g));
     if (everything || only.some((g) => g === "c" || g === "ts" || g === "ts-arrow")) {
       const text = report(results, command);

@@ -4,10 +4,10 @@
 import { expect, test } from "bun:test";
 import { addressOf } from "../lib/ffi/bun.ts";
 import { readFileSync } from "node:fs";
-import { Dictionary, Field, FixedSizeList, Float64, Int8, Int32, makeData, makeTable, RecordBatch, Schema, Struct, Table, Utf8, vectorFromArray } from "apache-arrow";
-import { BufferRegion, Message, RecordBatch as RecordBatchHeader } from "apache-arrow/ipc/metadata/message";
+import { type Data, Dictionary, Field, FixedSizeList, Float64, Int8, Int32, makeData, makeTable, RecordBatch, Schema, Struct, Table, Utf8, vectorFromArray } from "apache-arrow";
+import { BufferRegion, type DictionaryBatch as DictionaryBatchHeader, Message, RecordBatch as RecordBatchHeader } from "apache-arrow/ipc/metadata/message";
 import { ArrowReader, ArrowWriter, copyBatch, createReader, openWriter, shmPath, ShmpipeError, type Writer } from "../lib/index.ts";
-import { encodeRecordBatch, encodeSchema, encodeTable, writeMessage, type Encoded } from "../lib/arrow/ipc.ts";
+import { decodeMetadata, encodeRecordBatch, encodeSchema, encodeTable, loadDictionary, loadRecordBatch, writeMessage, type Encoded } from "../lib/arrow/ipc.ts";
 import { rowsOf, sampleTables, sentBatches } from "./fixtures/arrow-tables.ts";
 import { errorOf, inSegment, spawnFixture, uniqueName, waitForLine } from "./helpers.ts";
 
@@ -55,6 +55,73 @@ test("every sample table round-trips with its values intact", () => {
       expect([label, received.numRows, received.numCols]).toEqual([label, table.numRows, table.numCols]);
       expect(rowsOf(received)).toEqual(rowsOf(table));
       expect(received.schema.fields.map(String)).toEqual(table.schema.fields.map(String));
+    }
+  } finally {
+    arrow.close();
+    reader.close();
+  }
+});
+
+/** What a column's Data holds, down to its children: its type, lengths, counts and buffer sizes. */
+function shapeOf(data: Data): unknown {
+  return {
+    type: String(data.type), offset: data.offset, length: data.length, nullCount: data.nullCount, stride: data.stride,
+    buffers: [data.valueOffsets, data.values, data.nullBitmap, data.typeIds].map((b) => b === undefined ? null : `${b.constructor.name}(${b.length})`),
+    dictionary: data.dictionary?.length ?? null, children: data.children.map(shapeOf),
+  };
+}
+
+/** The table's batches as apache-arrow's flatbuffer decoder and VectorLoader load the messages ArrowWriter sends. */
+function flatbufferLoaded(table: Table): RecordBatch[] {
+  let schema: Schema | null = null;
+  const dictionaries = new Map();
+  const batches: RecordBatch[] = [];
+  for (const message of encodeTable(table)) {
+    const bytes = bytesOf(message);
+    const metadata = decodeMetadata(bytes.subarray(0, message.prefixLength));
+    const body = bytes.subarray(message.prefixLength);
+    if (metadata.isSchema()) schema = metadata.header() as Schema;
+    else if (metadata.isDictionaryBatch()) {
+      const header = metadata.header() as DictionaryBatchHeader;
+      dictionaries.set(header.id, loadDictionary(schema!, header, body, dictionaries));
+    } else batches.push(loadRecordBatch(schema!, metadata.header() as RecordBatchHeader, body, dictionaries));
+  }
+  return batches;
+}
+
+test("batches built from the core's layout are what apache-arrow's own reader makes of the same table", () => {
+  const { reader, arrow } = channel("layout");
+  try {
+    for (const [label, table] of Object.entries(sampleTables())) {
+      if (table.numRows === 0) continue;
+      arrow.write(table);
+      const reference = flatbufferLoaded(table);
+      for (let i = 0; i < sentBatches(table); i++) {
+        const batch = reader.readSync({ timeoutMs: 1000 })!;
+        expect(batch).toBeInstanceOf(RecordBatch);
+        expect(RecordBatch.isRecordBatch(batch)).toBe(true);
+        expect(batch.schema).toBe(reader.schema!);
+        expect(batch.metadata).toBeInstanceOf(Map);
+        expect([label, batch.numRows, shapeOf(batch.data)]).toEqual([label, reference[i]!.numRows, shapeOf(reference[i]!.data)]);
+        expect(new Table(batch).numRows).toBe(batch.numRows);
+      }
+    }
+  } finally {
+    arrow.close();
+    reader.close();
+  }
+});
+
+test("a batch whose layout takes more words than the reader first made room for (100 columns) is read whole", () => {
+  const { reader, arrow } = channel("wide");
+  try {
+    const columns: Record<string, Float64Array> = {};
+    for (let i = 0; i < 100; i++) columns[`c${i}`] = Float64Array.from({ length: 10 }, (_, j) => i * 100 + j);
+    arrow.write(makeTable(columns));
+    arrow.write(makeTable(columns));
+    for (let round = 0; round < 2; round++) {
+      const batch = reader.readSync({ timeoutMs: 1000 })!;
+      expect([batch.numCols, batch.getChild("c0")!.get(3), batch.getChild("c99")!.get(9)]).toEqual([100, 3, 9909]);
     }
   } finally {
     arrow.close();

@@ -5,7 +5,7 @@ import { addressOf, core } from "../lib/ffi/bun.ts";
 import { Segment } from "../lib/segment.ts";
 import { chownSync, existsSync, readFileSync, statSync } from "node:fs";
 import { makeTable } from "apache-arrow";
-import { ArrowReader, ArrowWriter, COPY_BELOW, copyBatch, createReader, createWriter, openReader, openWriter, shmPath, ShmpipeError, unlink } from "../lib/index.ts";
+import { ArrowReader, ArrowWriter, COPY_BELOW, copyBatch, createReader, createWriter, openReader, openWriter, shmPath, ShmpipeError, SPIN_FOREVER, unlink } from "../lib/index.ts";
 import { errorOf, spawnFixture, uniqueName, waitForLine } from "./helpers.ts";
 
 function pair(capacity = 64 * 1024) {
@@ -373,4 +373,44 @@ test("a creator's close leaves alone a name it no longer owns: removed by name, 
     await other.exited;
   }
   expect(existsSync(shmPath(name))).toBe(false);
+});
+
+describe("busy-polling", () => {
+  // While it spins, a reader polls the ring's head itself (no call into the
+  // core per poll): records from another process, sent with gaps, all
+  // arrive in order; an idle channel still times out; the writer's close
+  // ends the spin.
+  test("a reader that spins for ever gets every record another process sends, and the end of the stream", async () => {
+    const name = uniqueName("spin");
+    using reader = createReader(name);
+    const lib = new URL("../lib/index.ts", import.meta.url).pathname;
+    const child = Bun.spawn([process.execPath, "-e", `
+      import { openWriter } from ${JSON.stringify(lib)};
+      const writer = openWriter(${JSON.stringify(name)});
+      for (let i = 0; i < 200; i++) {
+        if (i % 20 === 0) Bun.sleepSync(3); // gaps the reader spins through
+        writer.send(new Uint32Array([i]));
+      }
+      writer.close();
+    `], { stderr: "inherit" });
+    const got: number[] = [];
+    for (let m = reader.recvSync({ spin: SPIN_FOREVER, timeoutMs: 10_000 }); m; m = reader.recvSync({ spin: SPIN_FOREVER, timeoutMs: 10_000 })) {
+      got.push(new Uint32Array(m.bytes.slice().buffer)[0]!);
+    }
+    expect(await child.exited).toBe(0);
+    expect(got).toEqual(Array.from({ length: 200 }, (_, i) => i));
+  });
+
+  test("spinning for ever on an idle channel still ends at the timeout, sync and async", async () => {
+    using p = pair();
+    let start = performance.now();
+    expect(errorOf(() => p.reader.recvSync({ spin: SPIN_FOREVER, timeoutMs: 50 })).code).toBe("ETIMEOUT");
+    expect(performance.now() - start).toBeGreaterThanOrEqual(49);
+    expect(performance.now() - start).toBeLessThan(2000);
+    start = performance.now();
+    expect((await rejectionOf(p.reader.recv({ spin: SPIN_FOREVER, timeoutMs: 50 }))).code).toBe("ETIMEOUT");
+    expect(performance.now() - start).toBeGreaterThanOrEqual(49);
+    p.writer.send("late");
+    expect(new TextDecoder().decode(p.reader.recvSync({ spin: SPIN_FOREVER, timeoutMs: 50 })!.bytes)).toBe("late");
+  });
 });

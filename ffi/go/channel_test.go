@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -243,6 +244,76 @@ func TestContextEndsAWait(t *testing.T) {
 	}
 	if got := recvString(t, r); got != "after" {
 		t.Fatalf("got %q", got)
+	}
+}
+
+// A reader that busy-polls (the head, in Go memory, without a cgo call per
+// poll) gets every record sent with gaps from another goroutine, and the end
+// of the stream; a cancelled context and Close end its spin.
+func TestBusyPollingReader(t *testing.T) {
+	name := uniqueName(t.Name())
+	r, err := CreateReader(name, 1<<16, WithSpin(math.MaxUint32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	w, err := OpenWriter(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for i := 0; i < 200; i++ {
+			if i%20 == 0 {
+				time.Sleep(3 * time.Millisecond)
+			}
+			if err := w.Send(context.Background(), []byte{byte(i)}); err != nil {
+				panic(err)
+			}
+		}
+		w.Close()
+	}()
+	for i := 0; ; i++ {
+		m, err := r.Recv(context.Background())
+		if err == io.EOF {
+			if i != 200 {
+				t.Fatalf("end of stream after %d records", i)
+			}
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Bytes[0] != byte(i) {
+			t.Fatalf("record %d holds %d", i, m.Bytes[0])
+		}
+		m.Release()
+	}
+
+	idle, _ := pair(t, 4096)
+	idle.spin = math.MaxUint32
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(30*time.Millisecond, cancel)
+	start := time.Now()
+	if _, err := idle.Recv(ctx); err == nil {
+		t.Fatal("a cancelled spin returned a record")
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Fatalf("cancelling the spin took %v", took)
+	}
+	done := make(chan error)
+	go func() {
+		_, err := idle.Recv(context.Background())
+		done <- err
+	}()
+	time.Sleep(30 * time.Millisecond)
+	idle.Close()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrClosed) {
+			t.Fatalf("spin ended by Close: %v", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("Close did not end the spin")
 	}
 }
 

@@ -131,8 +131,14 @@ func (r *Reader) Recv(ctx context.Context) (*Message, error) {
 		r.releasePending()
 		out := r.out
 		// A record that is there already (or within the spin) needs no
-		// watcher of ctx: look first, then wait.
-		length := int64(C.shmp_reader_take(r.r, &out.offset, &out.lease, 0, r.spin, &out.err))
+		// watcher of ctx: look first, then poll, then wait.
+		seen := r.head() // before the look: a commit after it moves the head
+		var length int64
+		if r.spin > 0 && C.shmp_reader_peek(r.r, nil, nil) == C.int64_t(codeAgain) { // nothing yet
+			length = r.poll(ctx, seen)
+		} else {
+			length = int64(C.shmp_reader_take(r.r, &out.offset, &out.lease, 0, 0, &out.err))
+		}
 		if length == int64(ErrTimeout.Code) && ctx.Err() == nil {
 			length = whileWaiting(ctx, func() { C.shmp_reader_interrupt(r.r) }, func() int64 {
 				return int64(C.shmp_reader_take(r.r, &out.offset, &out.lease, C.int64_t(timeoutNs(ctx)), 0, &out.err))
@@ -148,6 +154,47 @@ func (r *Reader) Recv(ctx context.Context) (*Message, error) {
 			return nil, err
 		}
 	}
+}
+
+// headOffset is where a segment's header keeps the ring's head (the bytes
+// committed so far), from the core.
+var headOffset = constant("HEADER_HEAD_OFFSET")
+
+// head is the ring's head now (an atomic load: no call into C).
+func (r *Reader) head() uint64 {
+	return atomic.LoadUint64((*uint64)(unsafe.Add(r.seg.base, headOffset)))
+}
+
+// pollsPerCall is how many polls of the head pass between calls into the
+// core that look anyway (end of stream, an interrupt, a signal) and between
+// looks at ctx.
+const pollsPerCall = 1024
+
+// poll spins up to r.spin times on the ring's head in Go memory, without a
+// cgo call per poll (one costs ~50-100 ns and lets the scheduler in), and
+// takes the record through the core once the head moves (and every
+// pollsPerCall polls: the core also looks for the end of the stream, an
+// interrupt, a signal). It returns the result of its last take: the
+// timeout code when the spin ran out (or ctx ended).
+func (r *Reader) poll(ctx context.Context, seen uint64) int64 {
+	out := r.out
+	done := ctx.Done()
+	for i := uint64(1); i <= uint64(r.spin); i++ {
+		now := r.head()
+		if now == seen && i%pollsPerCall != 0 {
+			continue
+		}
+		if i%pollsPerCall == 0 && done != nil && ctx.Err() != nil {
+			break
+		}
+		seen = now
+		length := int64(C.shmp_reader_take(r.r, &out.offset, &out.lease, 0, 0, &out.err))
+		if length != int64(ErrTimeout.Code) {
+			return length
+		}
+	}
+	// A last look, which also words the timeout in out.err.
+	return int64(C.shmp_reader_take(r.r, &out.offset, &out.lease, 0, 0, &out.err))
 }
 
 // hold keeps the record just read as a lease and reads on.

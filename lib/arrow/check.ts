@@ -5,6 +5,7 @@
 // decodes the same private copy.
 import { type Address, copyOut, core, cString } from "#ffi";
 import { constant, coreError, errorBuffer, type Operation } from "../errors.ts";
+import { Layout } from "./layout.ts";
 
 export const Kind = {
   SCHEMA: constant("ARROW_SCHEMA"),
@@ -39,6 +40,16 @@ export class MessageCheck implements Disposable {
    * waits for the next schema.
    */
   check(record: Uint8Array, reader: Address | null = null): Checked | null {
+    const kind = this.checkKind(record, reader);
+    if (kind === 0) return null;
+    const checker = this.#checker!;
+    const prefixLength = core.shmp_arrow_checker_prefix_length(checker) as number;
+    const bodyLength = core.shmp_arrow_checker_body_length(checker) as number;
+    return { kind: kind as Kind, prefix: this.prefix(), body: record.subarray(prefixLength, prefixLength + bodyLength) };
+  }
+
+  /** check() without copying anything out: the kind, or 0 for a message to skip. */
+  checkKind(record: Uint8Array, reader: Address | null = null): Kind | 0 {
     const checker = this.#checker!;
     const length = record.byteLength;
     const bytes = length ? record : null;
@@ -46,11 +57,27 @@ export class MessageCheck implements Disposable {
       ? core.shmp_arrow_checker_check(checker, bytes, length, this.#err)
       : core.shmp_reader_check_arrow(reader, checker, bytes, length, this.#err);
     if (kind < 0) throw coreError(this.#err);
-    if (kind === 0) return null;
-    const prefixLength = core.shmp_arrow_checker_prefix_length(checker) as number;
-    const bodyLength = core.shmp_arrow_checker_body_length(checker) as number;
-    const prefix = copyOut(core.shmp_arrow_checker_prefix(checker) as Address, prefixLength);
-    return { kind: kind as Kind, prefix, body: record.subarray(prefixLength, prefixLength + bodyLength) };
+    return kind as Kind | 0;
+  }
+
+  /** A private copy of the framing and metadata of the message that last passed. */
+  prefix(): Uint8Array {
+    const checker = this.#checker!;
+    return copyOut(core.shmp_arrow_checker_prefix(checker) as Address, core.shmp_arrow_checker_prefix_length(checker) as number);
+  }
+
+  readonly #layout = new Layout();
+
+  /** The layout of the (dictionary or record) batch that last passed, as the core read it in its check. */
+  layout(): Layout {
+    const checker = this.#checker!;
+    let words = core.shmp_arrow_checker_layout(checker, this.#layout.words, this.#layout.words.length) as number;
+    if (words > this.#layout.words.length) {
+      this.#layout.grow(words);
+      words = core.shmp_arrow_checker_layout(checker, this.#layout.words, words) as number;
+    }
+    if (words < 0) throw new Error(`shmpipe: the C core gave no layout (${words}) after its check passed`);
+    return this.#layout;
   }
 
   [Symbol.dispose](): void {

@@ -2,15 +2,18 @@
 // the schema and dictionaries that schema and dictionary messages bring,
 // and loads each record batch as views of the bytes it was given.
 import type { RecordBatch, Schema, TypeMap, Vector } from "apache-arrow";
-import type { DictionaryBatch as DictionaryBatchHeader, RecordBatch as RecordBatchHeader } from "apache-arrow/ipc/metadata/message";
+import type { DictionaryBatch as DictionaryBatchHeader } from "apache-arrow/ipc/metadata/message";
 import type { Address } from "#ffi";
 import { Code, type Operation, usageError } from "../errors.ts";
 import { Kind, MessageCheck } from "./check.ts";
-import { decodeMetadata, loadDictionary, loadRecordBatch } from "./ipc.ts";
+import { decodeMetadata, loadDictionary } from "./ipc.ts";
+import { BatchPlan, Word } from "./layout.ts";
 
 export class MessageDecoder<T extends TypeMap = any> implements Disposable {
   readonly #check: MessageCheck;
   #schema: Schema<T> | null = null;
+  /** How to build the current schema's batches from the core's layout. */
+  #plan: BatchPlan<T> | null = null;
   #dictionaries = new Map<number, Vector>();
 
   /**
@@ -35,33 +38,39 @@ export class MessageDecoder<T extends TypeMap = any> implements Disposable {
    * joined mid-stream) skips until the next schema.
    */
   decode(bytes: Uint8Array, reader: Address | null = null): RecordBatch<T> | null {
-    const checked = this.#check.check(bytes, reader);
-    if (checked === null) return null;
-    const { kind, prefix, body } = checked;
+    const kind = this.#check.checkKind(bytes, reader);
+    if (kind === 0) return null;
     if (kind !== Kind.SCHEMA && this.#schemaFailure !== null) {
       // The stream's schema could not be loaded: every message of the stream
       // is refused for that same reason, until a new schema comes.
       throw usageError(Code.ARROW, this.channel, this.op, this.#schemaFailure);
     }
     try {
+      if (kind === Kind.RECORD_BATCH) {
+        // The core hands over the layout it checked: no second decode of the flatbuffer.
+        const layout = this.#check.layout();
+        const base = bytes.byteOffset + layout.word(Word.PREFIX_LENGTH);
+        return this.#plan!.load(layout, bytes.buffer as ArrayBuffer, base, this.#dictionaries);
+      }
+      const prefix = this.#check.prefix();
       const metadata = decodeMetadata(prefix);
       if (kind === Kind.SCHEMA) {
         this.#schemaFailure = null;
         this.#schema = metadata.header() as Schema<T>;
+        this.#plan = new BatchPlan(this.#schema);
         this.#dictionaries = new Map();
         return null;
       }
-      if (kind === Kind.DICTIONARY) {
-        const header = metadata.header() as DictionaryBatchHeader;
-        this.#dictionaries.set(header.id, loadDictionary(this.#schema!, header, this.copyDictionaries ? body.slice() : body, this.#dictionaries));
-        return null;
-      }
-      return loadRecordBatch(this.#schema!, metadata.header() as RecordBatchHeader, body, this.#dictionaries);
+      const header = metadata.header() as DictionaryBatchHeader;
+      const body = bytes.subarray(prefix.byteLength, prefix.byteLength + this.#check.layout().word(Word.BODY_LENGTH));
+      this.#dictionaries.set(header.id, loadDictionary(this.#schema!, header, this.copyDictionaries ? body.slice() : body, this.#dictionaries));
+      return null;
     } catch (error) {
       const why = `The apache-arrow package could not load the ${kind === Kind.SCHEMA ? "stream's schema" : "message"}: ${(error as Error).message}`;
       if (kind === Kind.SCHEMA) {
         this.#schemaFailure = why;
         this.#schema = null;
+        this.#plan = null;
       }
       throw usageError(Code.ARROW, this.channel, this.op, why);
     }

@@ -132,6 +132,7 @@ export const coreSymbols = {
   shmp_arrow_checker_prefix: { args: ["pointer"], returns: "pointer" },
   shmp_arrow_checker_prefix_length: { args: ["pointer"], returns: "u64" },
   shmp_arrow_checker_body_length: { args: ["pointer"], returns: "u64" },
+  shmp_arrow_checker_layout: { args: ["pointer", "buffer", "u64"], returns: "i64" },
   shmp_reader_check_arrow: { args: ["pointer", "pointer", "buffer", "u64", "buffer"], returns: "i32" },
 } as const satisfies Record<string, Declaration>;
 

@@ -2,6 +2,9 @@
 // given transport, reads one value of each column, and acknowledges with
 // its CLOCK_MONOTONIC time on the channel `<tag>-ack`.
 //   bun scripts/bench/handoff-reader.ts <transport> <tag>
+// With SHMPIPE_BENCH_STAMP=arrival (shm only) it stamps as soon as the
+// record arrives (recvSync returned), before the Arrow check and decode:
+// that splits "commit -> usable" into the wait and the reader's own work.
 import { makeTable, type RecordBatch, type Table, tableFromIPC } from "apache-arrow";
 import { createServer } from "node:net";
 import { readFileSync, rmSync } from "node:fs";
@@ -23,8 +26,18 @@ function held(data: Table | RecordBatch): void {
 
 switch (transport) {
   case "shm": {
-    const reader = new ArrowReader(openReader(`${tag}-data`));
+    const channel = openReader(`${tag}-data`);
+    const reader = new ArrowReader(channel);
     console.log("ready");
+    if (process.env.SHMPIPE_BENCH_STAMP === "arrival") {
+      channel.recvSync({ timeoutMs: Infinity })?.release(); // the schema comes first, then only batches
+      for (let m = channel.recvSync({ timeoutMs: Infinity }); m; m = channel.recvSync({ timeoutMs: Infinity })) {
+        stamp[0] = monotonicNs();
+        m.release();
+        ack.send(stamp);
+      }
+      break;
+    }
     for (let batch = reader.readSync({ timeoutMs: Infinity }); batch; batch = reader.readSync({ timeoutMs: Infinity })) held(batch);
     break;
   }

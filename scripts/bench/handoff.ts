@@ -29,6 +29,7 @@ import { createReader, createWriter } from "../../lib/index.ts";
 import { monotonicNs } from "../../lib/ffi/bun.ts";
 import { encodeRecordBatch, encodeSchema, writeMessage } from "../../lib/arrow/ipc.ts";
 import { python, pythonEnv } from "../python.ts";
+import { pinnedPeer } from "./pin.ts";
 
 const [transport = "shm", bytesText = "1048576", repsText, warmupsText, idleText = "0"] = process.argv.slice(2);
 const idleMs = Number(idleText);
@@ -51,8 +52,8 @@ const here = new URL(".", import.meta.url).pathname;
 const tag = `bench-${process.pid}`;
 using ack = createReader(`${tag}-ack`, { capacity: 1 << 16 });
 const receiver = transport === "shm-py"
-  ? Bun.spawn([python(), join(here, "handoff_reader.py"), tag], { stdout: "pipe", stderr: "inherit", env: pythonEnv() })
-  : Bun.spawn([process.execPath, join(here, "handoff-reader.ts"), transport, tag], { stdout: "pipe", stderr: "inherit" });
+  ? Bun.spawn(pinnedPeer([python(), join(here, "handoff_reader.py"), tag]), { stdout: "pipe", stderr: "inherit", env: pythonEnv() })
+  : Bun.spawn(pinnedPeer([process.execPath, join(here, "handoff-reader.ts"), transport, tag]), { stdout: "pipe", stderr: "inherit" });
 
 /** The receiver's first line: "ready" plus whatever it tells us (a port, a path). */
 async function ready(): Promise<string> {

@@ -3,6 +3,7 @@
 // blocking: sleep on the futex at once (spin 0); busy-poll: never sleep.
 // Prints {"case", "value" (ns per round trip), "unit"}.
 import { createReader, createWriter, SPIN_FOREVER } from "../../lib/index.ts";
+import { pinnedPeer } from "./pin.ts";
 
 const [mode = "blocking", countText = "20000"] = process.argv.slice(2);
 const spin = mode === "busy-poll" ? SPIN_FOREVER : mode === "default" ? 256 : 0;
@@ -10,7 +11,7 @@ const count = Number(countText);
 const ping = `bench-ping-${process.pid}`, pong = `bench-pong-${process.pid}`;
 using writer = createWriter(ping, { capacity: 1 << 16 });
 using reader = createReader(pong, { capacity: 1 << 16 });
-const echo = Bun.spawn([process.execPath, new URL("./echo.ts", import.meta.url).pathname, ping, pong, String(spin)], { stderr: "inherit" });
+const echo = Bun.spawn(pinnedPeer([process.execPath, new URL("./echo.ts", import.meta.url).pathname, ping, pong, String(spin)]), { stderr: "inherit" });
 
 const record = new Uint8Array(64);
 const roundTrip = () => {

@@ -4,12 +4,13 @@
 // reads with `for await` (zero-copy views from 512 B up). Prints
 // {"case", "value" (records/s), "unit", "mibps"}.
 import { createReader } from "../../lib/index.ts";
+import { pinnedPeer } from "./pin.ts";
 
 const [sizeText = "64", countText = "1000000"] = process.argv.slice(2);
 const size = Number(sizeText), count = Number(countText);
 const name = `bench-tput-${process.pid}`;
 using reader = createReader(name, { capacity: Math.max(4 << 20, 8 * (size + 64)) });
-const producer = Bun.spawn([process.execPath, new URL("../../examples/producer.ts", import.meta.url).pathname, name, String(count), String(size)], { stderr: "inherit" });
+const producer = Bun.spawn(pinnedPeer([process.execPath, new URL("../../examples/producer.ts", import.meta.url).pathname, name, String(count), String(size)]), { stderr: "inherit" });
 let received = 0, first = 0;
 for await (const message of reader.messages({ timeoutMs: 30_000 })) {
   if (received++ === 0) first = performance.now();

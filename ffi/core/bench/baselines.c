@@ -4,10 +4,21 @@
  *   spin N    round trips between two processes that busy-poll
  *   unix N    round trips of 64 bytes over a Unix socket pair
  *   memcpy N  copies of 1 MiB (bandwidth)
+ * and the same through the core (libshmpipe's calls, as every binding makes them):
+ *   core-rtt blocking|busy-poll N   round trips of 64 B over two channels
+ *   core-oneway SIZE N              N records of SIZE bytes one way
+ *   core-handoff SIZE IDLE_MS N     commit -> seen: the writer claims SIZE
+ *                                   bytes, fills them, waits IDLE_MS, commits;
+ *                                   the reader (default spin) notes when
+ *                                   shmp_reader_next returned; median of N
+ * With SHMPIPE_BENCH_CPUS=A,B in the environment, the first process runs
+ * on CPU A and the process it forks on CPU B (sched_setaffinity): the two
+ * sides of a round trip never share a core.
  * Prints one JSON object: {"case": ..., "value": ns per op or MiB/s, "unit": ...}.
  */
 #define _GNU_SOURCE
 #include <linux/futex.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +30,22 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "shmpipe.h"
+
+/* Pins this process to the `which`-th (0 or 1) CPU of SHMPIPE_BENCH_CPUS. */
+static void pin(int which) {
+  const char *cpus = getenv("SHMPIPE_BENCH_CPUS");
+  if (cpus == NULL || *cpus == 0) return;
+  int a = -1, b = -1;
+  if (sscanf(cpus, "%d,%d", &a, &b) < 1) return;
+  int cpu = which == 0 ? a : b;
+  if (cpu < 0) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  if (sched_setaffinity(0, sizeof set, &set) != 0) perror("sched_setaffinity");
+}
 
 static double now_ns(void) {
   struct timespec ts;
@@ -52,6 +79,7 @@ static double pingpong(long n, int sleep) {
   if (s == MAP_FAILED) exit(1);
   pid_t child = fork();
   if (child == 0) {
+    pin(1);
     for (uint32_t i = 0; i < (uint32_t)n; i++) {
       await_change(&s->ping, i, sleep);
       atomic_store(&s->pong, i + 1);
@@ -76,6 +104,7 @@ static double unix_pingpong(long n) {
   char buf[64] = {0};
   pid_t child = fork();
   if (child == 0) {
+    pin(1);
     for (long i = 0; i < n; i++) {
       if (read(sv[1], buf, 64) != 64 || write(sv[1], buf, 64) != 64) _exit(1);
     }
@@ -106,11 +135,223 @@ static double memcpy_bandwidth(long n) {
   return (double)n * (double)size / (1 << 20) / (dt / 1e9);
 }
 
+/* ---- through the core ----------------------------------------------------- */
+
+static void die(const char *what, const shmp_error *err) {
+  fprintf(stderr, "baselines: %s: %s\n", what, err->message);
+  exit(1);
+}
+
+static shmp_segment *create(const char *name, uint64_t capacity) {
+  shmp_error err = {0};
+  shmp_segment *s = shmp_segment_create(name, capacity, 0600, &err);
+  if (s == NULL) die("create", &err);
+  return s;
+}
+
+static shmp_segment *open_segment(const char *name) {
+  shmp_error err = {0};
+  shmp_segment *s = shmp_segment_open(name, 0, INT64_C(5000000000), &err);
+  if (s == NULL) die("open", &err);
+  return s;
+}
+
+/* One record, waited for as `spin` says; -1 at end of stream. */
+static int64_t receive(shmp_reader *r, uint32_t spin) {
+  shmp_error err = {0};
+  int64_t len = shmp_reader_next(r, NULL, -1, spin, &err);
+  if (len == SHMP_E_CLOSED) return -1;
+  if (len < 0) die("recv", &err);
+  shmp_reader_release(r, &err);
+  return len;
+}
+
+static void send_record(shmp_writer *w, const void *data, uint64_t len, uint32_t spin) {
+  shmp_error err = {0};
+  if (shmp_writer_send(w, data, len, -1, spin, &err) != SHMP_OK) die("send", &err);
+}
+
+/* The parent writes ping and reads pong; the child echoes. A first record
+ * from the child says both of its ends are attached. */
+static double core_rtt(long n, uint32_t spin) {
+  char ping[64], pong[64];
+  snprintf(ping, sizeof ping, "bench-c-ping-%d", (int)getpid());
+  snprintf(pong, sizeof pong, "bench-c-pong-%d", (int)getpid());
+  shmp_error err = {0};
+  shmp_segment *ps = create(ping, 1 << 16), *qs = create(pong, 1 << 16);
+  shmp_writer *w = shmp_writer_attach(ps, &err);
+  shmp_reader *r = shmp_reader_attach(qs, &err);
+  if (w == NULL || r == NULL) die("attach", &err);
+  pid_t child = fork();
+  if (child == 0) {
+    pin(1);
+    shmp_segment *cps = open_segment(ping), *cqs = open_segment(pong);
+    shmp_reader *cr = shmp_reader_attach(cps, &err);
+    shmp_writer *cw = shmp_writer_attach(cqs, &err);
+    if (cr == NULL || cw == NULL) die("attach", &err);
+    char buf[64] = {0};
+    send_record(cw, buf, sizeof buf, spin);
+    while (receive(cr, spin) >= 0) send_record(cw, buf, sizeof buf, spin);
+    shmp_writer_close(cw);
+    shmp_reader_close(cr);
+    _exit(0);
+  }
+  char record[64] = {0};
+  receive(r, spin);
+  for (long i = 0; i < 2000; i++) { /* warm-up */
+    send_record(w, record, sizeof record, spin);
+    receive(r, spin);
+  }
+  double t0 = now_ns();
+  for (long i = 0; i < n; i++) {
+    send_record(w, record, sizeof record, spin);
+    receive(r, spin);
+  }
+  double dt = now_ns() - t0;
+  shmp_writer_close(w);
+  waitpid(child, NULL, 0);
+  shmp_reader_close(r);
+  shmp_unlink(ping, NULL);
+  shmp_unlink(pong, NULL);
+  return dt / (double)n;
+}
+
+/* The parent writes `n` records of `size` bytes (the default spin); the
+ * child reads them to the end. Records per second. */
+static double core_oneway(uint64_t size, long n) {
+  char name[64];
+  snprintf(name, sizeof name, "bench-c-oneway-%d", (int)getpid());
+  shmp_error err = {0};
+  shmp_segment *s = create(name, 16 << 20);
+  shmp_writer *w = shmp_writer_attach(s, &err);
+  if (w == NULL) die("attach", &err);
+  int ready[2];
+  if (pipe(ready) != 0) exit(1);
+  pid_t child = fork();
+  if (child == 0) {
+    pin(1);
+    shmp_reader *r = shmp_reader_attach(open_segment(name), &err);
+    if (r == NULL) die("attach", &err);
+    if (write(ready[1], "x", 1) != 1) _exit(1);
+    long got = 0;
+    while (receive(r, SHMP_DEFAULT_SPIN) >= 0) got++;
+    shmp_reader_close(r);
+    _exit(got == n ? 0 : 1);
+  }
+  char x;
+  if (read(ready[0], &x, 1) != 1) exit(1);
+  char *data = calloc(1, size);
+  double t0 = now_ns();
+  for (long i = 0; i < n; i++) send_record(w, data, size, SHMP_DEFAULT_SPIN);
+  if (shmp_writer_drain(w, -1, SHMP_DEFAULT_SPIN, &err) != SHMP_OK) die("drain", &err);
+  double dt = now_ns() - t0;
+  shmp_writer_close(w);
+  int status = 0;
+  waitpid(child, &status, 0);
+  shmp_unlink(name, NULL);
+  free(data);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    fprintf(stderr, "baselines: the reader did not get every record\n");
+    exit(1);
+  }
+  return (double)n / (dt / 1e9);
+}
+
+/* The C floor of scripts/bench/handoff.ts's "commit -> usable": the time
+ * from just before the commit to the reader's return from its wait (no
+ * Arrow, no language runtime). 30 ms between rounds: the reader sleeps. */
+static double core_handoff(uint64_t size, long idle_ms, long n) {
+  char name[64];
+  snprintf(name, sizeof name, "bench-c-handoff-%d", (int)getpid());
+  shmp_error err = {0};
+  shmp_segment *s = create(name, 2 * size + 65536);
+  shmp_writer *w = shmp_writer_attach(s, &err);
+  if (w == NULL) die("attach", &err);
+  _Atomic int64_t *seen = mmap(NULL, (size_t)n * sizeof *seen, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  double *took = calloc((size_t)n, sizeof *took);
+  if (seen == MAP_FAILED || took == NULL) exit(1);
+  int ready[2];
+  if (pipe(ready) != 0) exit(1);
+  pid_t child = fork();
+  if (child == 0) {
+    pin(1);
+    shmp_reader *r = shmp_reader_attach(open_segment(name), &err);
+    if (r == NULL) die("attach", &err);
+    if (write(ready[1], "x", 1) != 1) _exit(1);
+    for (long i = 0; i < n; i++) {
+      if (shmp_reader_next(r, NULL, -1, SHMP_DEFAULT_SPIN, &err) < 0) die("recv", &err);
+      atomic_store(&seen[i], (int64_t)now_ns());
+      shmp_reader_release(r, &err);
+    }
+    shmp_reader_close(r);
+    _exit(0);
+  }
+  char x;
+  if (read(ready[0], &x, 1) != 1) exit(1);
+  char *data = malloc(size);
+  memset(data, 7, size);
+  struct timespec pause_ts = {0, 30000000}, idle_ts = {idle_ms / 1000, (idle_ms % 1000) * 1000000};
+  for (long i = 0; i < n; i++) {
+    nanosleep(&pause_ts, NULL);
+    int64_t at = shmp_writer_claim(w, size, -1, SHMP_DEFAULT_SPIN, &err);
+    if (at < 0) die("claim", &err);
+    memcpy((char *)shmp_segment_base(s) + at, data, size);
+    if (idle_ms > 0) nanosleep(&idle_ts, NULL);
+    double commit = now_ns();
+    if (shmp_writer_commit(w, size, &err) != SHMP_OK) die("commit", &err);
+    while (atomic_load(&seen[i]) == 0) usleep(50);
+    took[i] = ((double)atomic_load(&seen[i]) - commit) / 1000;
+  }
+  waitpid(child, NULL, 0);
+  shmp_writer_close(w);
+  shmp_unlink(name, NULL);
+  for (long i = 1; i < n; i++) /* insertion sort: n is small */
+    for (long j = i; j > 0 && took[j] < took[j - 1]; j--) {
+      double t = took[j];
+      took[j] = took[j - 1];
+      took[j - 1] = t;
+    }
+  double median = took[n / 2];
+  free(took);
+  free(data);
+  return median;
+}
+
 int main(int argc, char **argv) {
+  if (argc == 5 && strcmp(argv[1], "core-handoff") == 0) {
+    pin(0);
+    uint64_t size = strtoull(argv[2], NULL, 10);
+    long idle = atol(argv[3]);
+    double us = core_handoff(size, idle, atol(argv[4]));
+    if (idle > 0)
+      printf("{\"case\":\"C->C commit -> seen through the core, reader idle %ld ms, %llu B record\",\"value\":%.1f,\"unit\":\"µs\"}\n", idle,
+             (unsigned long long)size, us);
+    else
+      printf("{\"case\":\"C->C commit -> seen through the core, %llu B record\",\"value\":%.1f,\"unit\":\"µs\"}\n",
+             (unsigned long long)size, us);
+    return 0;
+  }
+  if (argc == 4 && strcmp(argv[1], "core-rtt") == 0) {
+    pin(0);
+    int busy = strcmp(argv[2], "busy-poll") == 0;
+    if (!busy && strcmp(argv[2], "blocking") != 0) return 2;
+    printf("{\"case\":\"C<->C round trip through the core, %s\",\"value\":%.0f,\"unit\":\"ns/round trip\"}\n", argv[2],
+           core_rtt(atol(argv[3]), busy ? UINT32_MAX : 0));
+    return 0;
+  }
+  if (argc == 4 && strcmp(argv[1], "core-oneway") == 0) {
+    pin(0);
+    uint64_t size = strtoull(argv[2], NULL, 10);
+    double rate = core_oneway(size, atol(argv[3]));
+    printf("{\"case\":\"C->C one way through the core, %llu B records\",\"value\":%.0f,\"unit\":\"records/s\",\"mibps\":%.0f}\n",
+           (unsigned long long)size, rate, rate * (double)size / (1 << 20));
+    return 0;
+  }
   if (argc != 3) {
-    fprintf(stderr, "usage: %s futex|spin|unix|memcpy N\n", argv[0]);
+    fprintf(stderr, "usage: %s futex|spin|unix|memcpy N | core-rtt blocking|busy-poll N | core-oneway SIZE N\n", argv[0]);
     return 2;
   }
+  pin(0);
   long n = atol(argv[2]);
   const char *mode = argv[1];
   if (strcmp(mode, "futex") == 0)

@@ -115,7 +115,12 @@ int shmp_error_set(shmp_error *err, int code, const char *op, const char *segmen
  * "NAME_MAX", "MAX_READERS", "ERROR_SIZE", "DEFAULT_CAPACITY", "DEFAULT_SPIN",
  * "DEFAULT_TIMEOUT_NS", "DEFAULT_READY_TIMEOUT_NS", "OPEN_ALLOW_OTHER_OWNER",
  * "OPEN_READ_ONLY_DATA", "OPEN_WAIT_FOR_NAME", "OPEN_INSPECT", "OPEN_TABLE", "STAT_SIZE", "KIND_CHANNEL",
- * "KIND_TABLE" and "CALL_SHM_OPEN" ... "CALL_SHM_UNLINK".
+ * "KIND_TABLE", "CALL_SHM_OPEN" ... "CALL_SHM_UNLINK", "LAYOUT_KIND" ...
+ * "LAYOUT_HEADER" (enum shmp_arrow_layout), and "HEADER_HEAD_OFFSET": where
+ * in a segment the ring's head lies, a uint64 that grows with every commit,
+ * for a binding that polls it with an atomic load of its own between calls
+ * into the core (when it changes, ask the core: shmp_reader_next with a
+ * timeout and spin of 0). Read it before the call that found nothing.
  * INT64_MIN if unknown. */
 int64_t shmp_constant(const char *name);
 
@@ -602,6 +607,23 @@ int shmp_arrow_checker_node(const shmp_arrow_checker *c, uint32_t node, shmp_arr
 /* Buffer `buffer` of the last batch that passed, as an offset from the
  * record's start and a length (checked to lie inside the body). */
 int shmp_arrow_checker_buffer(const shmp_arrow_checker *c, uint32_t buffer, uint64_t *offset, uint64_t *length);
+/* For bindings with an Arrow library (since SHMPIPE_1.1): the layout of
+ * the last record batch or dictionary batch that passed the check, as
+ * int64 words, so that the binding builds its arrays straight from it
+ * without decoding the flatbuffer again. SHMP_LAYOUT_HEADER words (indexed
+ * by enum shmp_arrow_layout, also shmp_constant("LAYOUT_ROWS") ...), then
+ * per field node in pre-order (length, null count), per buffer (offset
+ * from the body's start, length), per view column its variadic buffer
+ * count. Every value was checked: buffers lie in the body, 8-byte aligned.
+ * Returns the number of words the layout takes and writes them if `room`
+ * holds them all (else writes none: call again with more room);
+ * SHMP_E_INVALID if the last message was a schema or failed. */
+enum shmp_arrow_layout {
+  SHMP_LAYOUT_KIND, SHMP_LAYOUT_PREFIX_LENGTH, SHMP_LAYOUT_BODY_LENGTH, SHMP_LAYOUT_ROWS, SHMP_LAYOUT_NODES,
+  SHMP_LAYOUT_BUFFERS, SHMP_LAYOUT_VARIADIC, SHMP_LAYOUT_DICTIONARY_ID /* -1 for a record batch */, SHMP_LAYOUT_DELTA,
+  SHMP_LAYOUT_RESERVED, SHMP_LAYOUT_HEADER
+};
+int64_t shmp_arrow_checker_layout(const shmp_arrow_checker *c, int64_t *out, uint64_t room);
 
 
 /* The check a channel's Arrow reader makes: shmp_arrow_checker_check() on

@@ -924,6 +924,7 @@ struct shmp_arrow_checker {
   uint64_t prefix_capacity;
   uint64_t prefix_length;
   uint64_t body_length;
+  int kind;                  /* of the last message that passed, 0 after a failure */
 };
 
 SHMP_EXPORT shmp_arrow_checker *shmp_arrow_checker_new(const char *segment, const char *op, shmp_error *err) {
@@ -1098,11 +1099,58 @@ SHMP_EXPORT int shmp_arrow_checker_check(shmp_arrow_checker *c, const void *reco
   char why[SHMP_ERROR_MESSAGE_MAX] = "";
   report r = {why, sizeof why};
   int rc = check(&r, c, record, len);
+  c->kind = rc > 0 ? rc : 0;
   if (rc < 0) {
     c->prefix_length = c->body_length = 0;
     shmp_fail(err, rc, c->op, c->segment, "%s", why);
   }
   return rc;
+}
+
+SHMP_EXPORT int64_t shmp_arrow_checker_layout(const shmp_arrow_checker *c, int64_t *out, uint64_t room) {
+  if (c == NULL || (c->kind != SHMP_ARROW_RECORD_BATCH && c->kind != SHMP_ARROW_DICTIONARY)) return SHMP_E_INVALID;
+  /* The private prefix passed the check: every access below is in bounds. */
+  char why[SHMP_ERROR_MESSAGE_MAX] = "";
+  report r = {why, sizeof why};
+  message m;
+  if (open_message(&r, c->prefix, c->prefix_length, c->body_length, &m) != 0) return SHMP_E_INVALID;
+  int bad = 0, delta = 0;
+  int64_t id = -1;
+  fb_table batch = m.header;
+  if (m.kind == SHMP_ARROW_DICTIONARY) {
+    id = fb_int(&m.header, 0, 8, 0, &bad);
+    delta = fb_u8(&m.header, 2, 0, &bad);
+    if (!fb_subtable(&m.header, 1, &batch, &bad)) bad = 1;
+  }
+  fb_vector nodes, buffers, variadic;
+  int64_t rows = fb_int(&batch, 0, 8, 0, &bad);
+  fb_vector_of(&batch, 1, 16, &nodes, &bad);
+  fb_vector_of(&batch, 2, 16, &buffers, &bad);
+  fb_vector_of(&batch, 4, 8, &variadic, &bad);
+  if (bad) return SHMP_E_INVALID;
+  uint64_t need = SHMP_LAYOUT_HEADER + 2ull * nodes.count + 2ull * buffers.count + variadic.count;
+  if (out == NULL || room < need) return (int64_t)need;
+  out[SHMP_LAYOUT_KIND] = m.kind;
+  out[SHMP_LAYOUT_PREFIX_LENGTH] = (int64_t)c->prefix_length;
+  out[SHMP_LAYOUT_BODY_LENGTH] = (int64_t)c->body_length;
+  out[SHMP_LAYOUT_ROWS] = rows;
+  out[SHMP_LAYOUT_NODES] = nodes.count;
+  out[SHMP_LAYOUT_BUFFERS] = buffers.count;
+  out[SHMP_LAYOUT_VARIADIC] = variadic.count;
+  out[SHMP_LAYOUT_DICTIONARY_ID] = id;
+  out[SHMP_LAYOUT_DELTA] = delta;
+  out[SHMP_LAYOUT_RESERVED] = 0;
+  int64_t *at = out + SHMP_LAYOUT_HEADER;
+  for (uint32_t i = 0; i < nodes.count; i++) {
+    *at++ = fb_i64(&m.meta, nodes.start + 16u * i);
+    *at++ = fb_i64(&m.meta, nodes.start + 16u * i + 8);
+  }
+  for (uint32_t i = 0; i < buffers.count; i++) {
+    *at++ = fb_i64(&m.meta, buffers.start + 16u * i);
+    *at++ = fb_i64(&m.meta, buffers.start + 16u * i + 8);
+  }
+  for (uint32_t i = 0; i < variadic.count; i++) *at++ = fb_i64(&m.meta, variadic.start + 8u * i);
+  return (int64_t)need;
 }
 
 SHMP_EXPORT const void *shmp_arrow_checker_prefix(const shmp_arrow_checker *c) { return c->prefix; }

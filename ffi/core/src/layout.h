@@ -69,6 +69,12 @@ struct shmp_header {
   /* line 6: readers sleep on data_futex when the ring is empty */
   _Alignas(64) _Atomic uint32_t data_futex;
   _Atomic uint32_t data_waiters;
+  /* 1 while the writer fills a record it claimed with a reader asleep or
+   * the record large (SHMP_WAKE_AHEAD_BYTES): it woke the sleepers at the
+   * claim, and a waiting reader stays awake through the copy (spins, then
+   * naps in short slices; bounded by SHMP_COMING_SPIN_NS). 0 in segments of writers before it:
+   * readers then sleep as they always did. */
+  _Atomic uint32_t data_coming;
   /* line 7: the writer sleeps on space_futex when the ring is full */
   _Alignas(64) _Atomic uint32_t space_futex;
   _Atomic uint32_t space_waiters;
@@ -95,6 +101,7 @@ _Static_assert(offsetof(struct shmp_header, head) == 256, "layout");
 _Static_assert(offsetof(struct shmp_header, records) == 264, "layout");
 _Static_assert(offsetof(struct shmp_header, tail) == 320, "layout");
 _Static_assert(offsetof(struct shmp_header, data_futex) == 384, "layout");
+_Static_assert(offsetof(struct shmp_header, data_coming) == 392, "layout");
 _Static_assert(offsetof(struct shmp_header, space_futex) == 448, "layout");
 _Static_assert(sizeof(struct shmp_header) <= SHMP_HEADER_SIZE, "layout");
 _Static_assert(sizeof(struct shmp_record) == SHMP_RECORD_HEADER, "layout");

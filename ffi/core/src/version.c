@@ -1,5 +1,6 @@
 /* What bindings ask the library about itself: its version and ABI, and the
  * values of constants, so that no binding keeps copies of numbers. */
+#include <stddef.h>
 #include <string.h>
 
 #include "layout.h"
@@ -41,6 +42,17 @@ static const struct {
     {"CALL_MMAP", SHMP_CALL_MMAP},
     {"CALL_FSTAT", SHMP_CALL_FSTAT},
     {"CALL_SHM_UNLINK", SHMP_CALL_SHM_UNLINK},
+    {"HEADER_HEAD_OFFSET", offsetof(struct shmp_header, head)},
+    {"LAYOUT_KIND", SHMP_LAYOUT_KIND},
+    {"LAYOUT_PREFIX_LENGTH", SHMP_LAYOUT_PREFIX_LENGTH},
+    {"LAYOUT_BODY_LENGTH", SHMP_LAYOUT_BODY_LENGTH},
+    {"LAYOUT_ROWS", SHMP_LAYOUT_ROWS},
+    {"LAYOUT_NODES", SHMP_LAYOUT_NODES},
+    {"LAYOUT_BUFFERS", SHMP_LAYOUT_BUFFERS},
+    {"LAYOUT_VARIADIC", SHMP_LAYOUT_VARIADIC},
+    {"LAYOUT_DICTIONARY_ID", SHMP_LAYOUT_DICTIONARY_ID},
+    {"LAYOUT_DELTA", SHMP_LAYOUT_DELTA},
+    {"LAYOUT_HEADER", SHMP_LAYOUT_HEADER},
 };
 
 static const int own_codes[] = {

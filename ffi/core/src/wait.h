@@ -13,7 +13,15 @@ struct shmp_wait {
   int (*peers_gone)(void *ctx);
   void *peers;
   _Atomic uint32_t *interrupted; /* private: set by shmp_*_interrupt() */
+  /* While this word is non-zero, progress is under way (the writer fills a
+   * claimed record): spin, then nap in short slices, rather than sleep.
+   * NULL: always sleep. */
+  _Atomic uint32_t *coming;
 };
+
+/* How long one wait stays awake at most while `coming` says progress is
+ * under way (a copy of several GiB takes longer: the wait sleeps after). */
+#define SHMP_COMING_SPIN_NS INT64_C(1000000000)
 
 /* > 0: ready; 0: not yet; < 0: an error to return as is. */
 typedef int (*shmp_ready_fn)(void *ctx);

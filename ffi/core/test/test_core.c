@@ -859,6 +859,33 @@ static void test_arrow_encode(void) {
     CHECK_EQ(kind, i + 1);
     CHECK_EQ(shmp_arrow_checker_columns(checker), count);
     shmp_arrow_column col;
+    int64_t layout[64];
+    if (i == 0) CHECK_EQ(shmp_arrow_checker_layout(checker, layout, 64), SHMP_E_INVALID); /* a schema has none */
+    if (i > 0) { /* the layout handed to bindings: the same buffers the columns name */
+      int64_t words = shmp_arrow_checker_layout(checker, NULL, 0);
+      CHECK(words > SHMP_LAYOUT_HEADER && words <= 64);
+      CHECK_EQ(shmp_arrow_checker_layout(checker, layout, (uint64_t)words - 1), words); /* too little room: nothing written */
+      layout[SHMP_LAYOUT_KIND] = 0;
+      CHECK_EQ(shmp_arrow_checker_layout(checker, layout, 64), words);
+      CHECK_EQ(layout[SHMP_LAYOUT_KIND], i + 1);
+      CHECK_EQ(layout[SHMP_LAYOUT_PREFIX_LENGTH], (int64_t)shmp_arrow_checker_prefix_length(checker));
+      CHECK_EQ(layout[SHMP_LAYOUT_BODY_LENGTH], (int64_t)shmp_arrow_checker_body_length(checker));
+      CHECK_EQ(layout[SHMP_LAYOUT_ROWS], i == 1 ? 2 : ROWS);
+      CHECK_EQ(layout[SHMP_LAYOUT_DICTIONARY_ID], i == 1 ? 4 : -1);
+      CHECK_EQ(layout[SHMP_LAYOUT_DELTA], 0);
+      int64_t nodes = layout[SHMP_LAYOUT_NODES], buffers = layout[SHMP_LAYOUT_BUFFERS];
+      CHECK_EQ(nodes, i == 1 ? 1 : (int64_t)count);
+      CHECK_EQ(words, SHMP_LAYOUT_HEADER + 2 * nodes + 2 * buffers + layout[SHMP_LAYOUT_VARIADIC]);
+      CHECK_EQ(shmp_constant("LAYOUT_HEADER"), SHMP_LAYOUT_HEADER);
+      CHECK_EQ(shmp_constant("LAYOUT_ROWS"), SHMP_LAYOUT_ROWS);
+      CHECK_EQ(shmp_constant("HEADER_HEAD_OFFSET"), 256);
+      const int64_t *node = layout + SHMP_LAYOUT_HEADER, *buffer = node + 2 * nodes;
+      CHECK_EQ(shmp_arrow_checker_column(checker, 0, &col), SHMP_OK);
+      CHECK(node[0] == col.length && node[1] == col.null_count);
+      uint64_t body_at = shmp_arrow_checker_prefix_length(checker);
+      CHECK_EQ(body_at + (uint64_t)buffer[2], col.values_offset); /* validity, then values (or offsets) */
+      CHECK_EQ((uint64_t)buffer[3], col.values_length);
+    }
     if (i == 1) { /* the dictionary: one column of values */
       int delta = 1;
       CHECK_EQ(shmp_arrow_checker_dictionary(checker, &delta), 4);
@@ -1798,7 +1825,109 @@ static void test_inspect_named(void) {
   shmp_unlink(live, NULL);
 }
 
+/* A binding that polls the ring's head itself (HEADER_HEAD_OFFSET) sees
+ * every commit move it, and a call then finds the record. */
+static void test_head_for_pollers(void) {
+  struct seg s = seg_new(64 * 1024);
+  shmp_writer *w = shmp_writer_attach(s.sp, NULL);
+  shmp_reader *r = shmp_reader_attach(s.sp, NULL);
+  CHECK(w != NULL && r != NULL);
+  const _Atomic uint64_t *head = (const _Atomic uint64_t *)((char *)s.base + shmp_constant("HEADER_HEAD_OFFSET"));
+  for (int i = 0; i < 3; i++) {
+    uint64_t seen = atomic_load(head); /* before the call that finds nothing */
+    CHECK_EQ(shmp_reader_next(r, NULL, 0, 0, NULL), SHMP_E_TIMEOUT);
+    CHECK_EQ(atomic_load(head), seen);
+    CHECK_EQ(shmp_writer_send(w, "ping", 4, 0, 0, NULL), SHMP_OK);
+    CHECK(atomic_load(head) != seen);
+    CHECK_EQ(shmp_reader_next(r, NULL, 0, 0, NULL), 4);
+    CHECK_EQ(shmp_reader_release(r, NULL), SHMP_OK);
+  }
+  shmp_writer_close(w);
+  shmp_reader_close(r);
+  seg_free(s);
+}
+
+static int64_t mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* A claim wakes a reader asleep in its wait, which then waits through the
+ * copy (spinning, then napping in short slices) and gets the record; large claims say a record is coming even with
+ * nobody asleep, small ones do not; commit, abort and close end it; a
+ * writer that dies holding a claim is noticed by the spinning reader. */
+static void test_wake_ahead(void) {
+  struct seg s = seg_new(1 << 20);
+  struct shmp_header *h = s.base;
+  shmp_writer *w = shmp_writer_attach(s.sp, NULL);
+  shmp_reader *r = shmp_reader_attach(s.sp, NULL);
+  CHECK(w != NULL && r != NULL);
+  CHECK(shmp_writer_claim(w, 100, 0, 0, NULL) > 0);
+  CHECK_EQ(atomic_load(&h->data_coming), 0); /* small, nobody asleep */
+  CHECK_EQ(shmp_writer_abort(w, NULL), SHMP_OK);
+  CHECK(shmp_writer_claim(w, 512 << 10, 0, 0, NULL) > 0);
+  CHECK_EQ(atomic_load(&h->data_coming), 1); /* large */
+  CHECK_EQ(shmp_writer_abort(w, NULL), SHMP_OK);
+  CHECK_EQ(atomic_load(&h->data_coming), 0);
+
+  pid_t child = fork();
+  if (child == 0) { /* the reader: sleeps at once (spin 0) */
+    int64_t len = shmp_reader_next(r, NULL, 5000 * MS, 0, NULL);
+    _exit(len == 64 ? 0 : 1);
+  }
+  int64_t start = mono_ns();
+  while (atomic_load(&h->data_waiters) == 0 && mono_ns() - start < 2000 * MS) usleep(1000);
+  CHECK_EQ(atomic_load(&h->data_waiters), 1);
+  usleep(20000); /* asleep for a while, as during an idle stream */
+  uint32_t wakes = atomic_load(&h->data_futex);
+  CHECK(shmp_writer_claim(w, 64, 0, 0, NULL) > 0);
+  CHECK_EQ(atomic_load(&h->data_coming), 1); /* small, but a reader sleeps */
+  CHECK_EQ(atomic_load(&h->data_futex), wakes + 1); /* woken at the claim */
+  usleep(20000);
+  CHECK_EQ(waitpid(child, NULL, WNOHANG), 0); /* waiting through the copy still */
+  CHECK_EQ(shmp_writer_commit(w, 64, NULL), SHMP_OK);
+  CHECK_EQ(atomic_load(&h->data_coming), 0);
+  int status;
+  waitpid(child, &status, 0);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  CHECK(shmp_writer_claim(w, 512 << 10, 0, 0, NULL) > 0);
+  shmp_writer_close(w); /* a claim left open ends with the writer */
+  CHECK_EQ(atomic_load(&h->data_coming), 0);
+  shmp_reader_close(r);
+  seg_free(s);
+
+  /* A writer killed while it fills a large record: the reader spinning
+   * through the copy learns that it died. */
+  struct seg t = seg_new(1 << 20);
+  int ready[2];
+  if (pipe(ready) != 0) abort();
+  shmp_reader *tr = shmp_reader_attach(t.sp, NULL);
+  CHECK(tr != NULL);
+  pid_t writer = fork();
+  if (writer == 0) {
+    shmp_writer *cw = shmp_writer_attach(t.sp, NULL);
+    if (cw == NULL || shmp_writer_claim(cw, 512 << 10, 0, 0, NULL) < 0) _exit(1);
+    if (write(ready[1], "k", 1) != 1) _exit(1);
+    for (;;) pause();
+  }
+  char c;
+  CHECK(read(ready[0], &c, 1) == 1);
+  CHECK_EQ(atomic_load(&((struct shmp_header *)t.base)->data_coming), 1);
+  kill(writer, SIGKILL);
+  start = mono_ns();
+  CHECK_EQ(shmp_reader_next(tr, NULL, 5000 * MS, 0, NULL), SHMP_E_PEER_GONE);
+  CHECK(mono_ns() - start < 1000 * MS);
+  waitpid(writer, NULL, 0);
+  close(ready[0]);
+  close(ready[1]);
+  shmp_reader_close(tr);
+  seg_free(t);
+}
+
 int main(void) {
+  test_wake_ahead();
+  test_head_for_pollers();
   test_header_checks();
   test_errors_named();
   test_single_process_ring();

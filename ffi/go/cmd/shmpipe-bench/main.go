@@ -125,8 +125,12 @@ func monotonicNs() int64 {
 }
 
 // self runs this program again as the other process of a case.
+// With SHMPIPE_BENCH_CPUS=A,B (scripts/bench.ts), it runs on CPU B (taskset).
 func self(args ...string) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], args...)
+	if cpus := strings.Split(os.Getenv("SHMPIPE_BENCH_CPUS"), ","); len(cpus) == 2 && cpus[1] != "" {
+		cmd = exec.Command("taskset", append([]string{"-c", cpus[1], os.Args[0]}, args...)...)
+	}
 	cmd.Stderr = os.Stderr
 	return cmd
 }
