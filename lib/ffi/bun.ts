@@ -4,8 +4,7 @@
 // the same names for Deno; package.json's "imports" (#ffi) picks one by
 // the runtime's condition, so no other file names either.
 import { CString, dlopen, FFIType, type Pointer, ptr, toArrayBuffer } from "bun:ffi";
-import { existsSync } from "node:fs";
-import { type Address, checkCore, type Core, coreSymbols, corePath, type Declaration, type Libc, libcSymbols, missingCore, type Neutral, posix, type WaitAsync } from "./symbols.ts";
+import { type Address, type Declaration, type Libc, libcSymbols, openCore, type Neutral, posix, type WaitAsync } from "./symbols.ts";
 
 export { type Address, corePath, cString } from "./symbols.ts";
 
@@ -37,14 +36,7 @@ function bind<T>(path: string, table: Record<string, Declaration>): T {
 
 const libc = bind<Libc>("libc.so.6", libcSymbols);
 
-function openCore(): Core {
-  if (!existsSync(corePath)) throw missingCore();
-  const probe = bind<Pick<Core, "shmp_abi" | "shmp_version">>(corePath, { shmp_abi: coreSymbols.shmp_abi, shmp_version: coreSymbols.shmp_version });
-  checkCore({ abi: probe.shmp_abi, version: probe.shmp_version, libc });
-  return bind<Core>(corePath, coreSymbols);
-}
-
-const core = openCore();
+const core = openCore((path, table) => bind(path, table), libc);
 export { core, libc };
 
 /** errno of the calling thread, read right after a failed libc call. */

@@ -10,8 +10,7 @@
 //   once the ArrayBuffer is collected (see mappedBuffer).
 // - A `nonblocking: true` call runs on a thread of Deno's and returns a
 //   promise: a reader's asynchronous wait uses it instead of a Worker.
-import { existsSync } from "node:fs";
-import { type Address, checkCore, type Core, coreSymbols, corePath, type Declaration, type Libc, libcSymbols, missingCore, type Neutral, posix, type WaitAsync } from "./symbols.ts";
+import { type Address, type Core, coreSymbols, corePath, type Declaration, type Libc, libcSymbols, openCore, type Neutral, posix, type WaitAsync } from "./symbols.ts";
 
 export { type Address, corePath, cString } from "./symbols.ts";
 
@@ -66,14 +65,7 @@ const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
 
 const libc = bind<Libc>("libc.so.6", libcSymbols);
 
-function openCore(): Core {
-  if (!existsSync(corePath)) throw missingCore();
-  const probe = bind<Pick<Core, "shmp_abi" | "shmp_version">>(corePath, { shmp_abi: coreSymbols.shmp_abi, shmp_version: coreSymbols.shmp_version });
-  checkCore({ abi: probe.shmp_abi, version: probe.shmp_version, libc });
-  return bind<Core>(corePath, coreSymbols);
-}
-
-const core = openCore();
+const core = openCore((path, table) => bind(path, table), libc);
 export { core, libc };
 
 /** errno of the calling thread, read right after a failed libc call. */

@@ -13,6 +13,7 @@
 //
 // Why pointer and buffer differ: Bun passes both as one type, but Deno
 // passes an address and a typed array through different ones.
+import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 export type Neutral = "i32" | "u32" | "i64" | "u64" | "pointer" | "buffer" | "cstring" | "void";
@@ -180,7 +181,7 @@ export interface Probe {
  * (the newest version node it exports). Ask after the runtime loaded the
  * library (RTLD_NOLOAD finds its copy, never a second one).
  */
-export function checkCore(probe: Probe): void {
+function checkCore(probe: Probe): void {
   const abi = probe.abi();
   const version = probe.version();
   if (abi !== CORE_ABI) {
@@ -203,8 +204,19 @@ export function checkCore(probe: Probe): void {
   }
 }
 
+/**
+ * The core, bound by an adapter's `bind` once it passed checkCore: the
+ * same steps under every runtime.
+ */
+export function openCore(bind: <T>(path: string, table: Record<string, Declaration>) => T, libc: Libc): Core {
+  if (!existsSync(corePath)) throw missingCore();
+  const probe = bind<Pick<Core, "shmp_abi" | "shmp_version">>(corePath, { shmp_abi: coreSymbols.shmp_abi, shmp_version: coreSymbols.shmp_version });
+  checkCore({ abi: probe.shmp_abi, version: probe.shmp_version, libc });
+  return bind<Core>(corePath, coreSymbols);
+}
+
 /** The message when the core library file is not there at all. */
-export function missingCore(): Error {
+function missingCore(): Error {
   return new Error(
     `shmpipe: the C core ${corePath} is missing. In a checkout run \`npm run setup\` (or \`make -C ffi/core\`); the npm package carries it prebuilt for linux-x64 only.`,
   );

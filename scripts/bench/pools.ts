@@ -6,6 +6,7 @@
 // figures as JSON lines (time from submit to every result, bytes pickled
 // per worker, the workers' total Pss and its growth).
 import { join } from "node:path";
+import { groupReport } from "./group-report.ts";
 import { python } from "../python.ts";
 
 
@@ -37,22 +38,6 @@ export function poolsReport(results: Results, command: string, quick: boolean): 
       [`${pool}: workers' Pss growth, pickled by value ÷ the table's size`, growth("pickled by value") / tableMiB(quick)],
     );
   }
-  const rows = [...results.values()].filter((r) => isPools(r.case));
-  const times = (value: number) => `${value.toLocaleString("en-US", { maximumFractionDigits: value >= 100 ? 0 : 2 })}×`;
-  return [
-    `Measured ${new Date().toISOString().slice(0, 10)} with:`,
-    "",
-    "```sh",
-    command,
-    "```",
-    "",
-    "| case | result | runs |",
-    "|---|---:|---:|",
-    ...rows.map((r) => `| ${r.case} | ${r.value.toLocaleString("en-US")} ${r.unit} | ${r.runs} |`),
-    "",
-    "| ratio | value |",
-    "|---|---:|",
-    ...ratios.filter(([, value]) => Number.isFinite(value)).map(([label, value]) => `| ${label} | ${times(value)} |`),
-  ].join("\n");
+  return groupReport(command, [...results.values()].filter((r) => isPools(r.case)), ratios);
 }
 

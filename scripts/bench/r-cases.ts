@@ -5,6 +5,7 @@
 // by name against clusterExport). Every case is a command that prints its
 // figures as JSON lines; R finds the package in the project's .rlib.
 import { join } from "node:path";
+import { groupReport } from "./group-report.ts";
 import { sizeLabel } from "./size-label.ts";
 
 const MiB = 1 << 20, GiB = 1 << 30;
@@ -57,21 +58,5 @@ export function rReport(results: Results, command: string, quick: boolean): stri
     ["PSOCK: workers' Pss growth, shmpipe by name ÷ the table's size", psock("shmpipe by name: workers' Pss growth") / (quick ? 256 : 1024)],
     ["PSOCK: workers' Pss growth, clusterExport copy ÷ the table's size", psock("clusterExport copy: workers' Pss growth") / (quick ? 256 : 1024)],
   );
-  const rows = [...results.values()].filter((r) => isR(r.case));
-  const times = (value: number) => `${value.toLocaleString("en-US", { maximumFractionDigits: value >= 100 ? 0 : 2 })}×`;
-  return [
-    `Measured ${new Date().toISOString().slice(0, 10)} with:`,
-    "",
-    "```sh",
-    command,
-    "```",
-    "",
-    "| case | result | runs |",
-    "|---|---:|---:|",
-    ...rows.map((r) => `| ${r.case} | ${r.value.toLocaleString("en-US")} ${r.unit} | ${r.runs} |`),
-    "",
-    "| ratio | value |",
-    "|---|---:|",
-    ...ratios.filter(([, value]) => Number.isFinite(value)).map(([label, value]) => `| ${label} | ${times(value)} |`),
-  ].join("\n");
+  return groupReport(command, [...results.values()].filter((r) => isR(r.case)), ratios);
 }

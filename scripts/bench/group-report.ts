@@ -1,0 +1,27 @@
+// The tables a benchmark group writes into docs/BENCHMARKS.md: its cases
+// with their results and runs, then the ratios that say what they mean.
+export interface Row {
+  case: string;
+  value: number;
+  unit: string;
+  runs: number;
+}
+
+export function groupReport(command: string, rows: Row[], ratios: [string, number][]): string {
+  const times = (value: number) => `${value.toLocaleString("en-US", { maximumFractionDigits: value >= 100 ? 0 : 2 })}×`;
+  return [
+    `Measured ${new Date().toISOString().slice(0, 10)} with:`,
+    "",
+    "```sh",
+    command,
+    "```",
+    "",
+    "| case | result | runs |",
+    "|---|---:|---:|",
+    ...rows.map((r) => `| ${r.case} | ${r.value.toLocaleString("en-US")} ${r.unit} | ${r.runs} |`),
+    "",
+    "| ratio | value |",
+    "|---|---:|",
+    ...ratios.filter(([, value]) => Number.isFinite(value)).map(([label, value]) => `| ${label} | ${times(value)} |`),
+  ].join("\n");
+}
