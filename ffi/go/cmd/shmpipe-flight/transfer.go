@@ -158,13 +158,9 @@ func pull(args []string) error {
 	}
 	out := &sink{sinkOptions: sinkOptions{name: local, kind: k, persist: true, capacity: *capacity, linger: *linger}}
 	p := newProgress("pull "+name, *quiet)
-	stream, err := client.DoGet(ctx, &flight.Ticket{Ticket: []byte(name)})
+	reader, err := doGet(ctx, client, addr, name)
 	if err != nil {
-		return explain(addr, err)
-	}
-	reader, err := flight.NewRecordReader(stream)
-	if err != nil {
-		return explain(addr, err)
+		return err
 	}
 	defer reader.Release()
 	for reader.Next() {
@@ -188,17 +184,26 @@ func pull(args []string) error {
 	return nil
 }
 
+// doGet asks the server for name's stream, as arrow-go batches.
+func doGet(ctx context.Context, client flight.Client, addr address, name string) (*flight.Reader, error) {
+	stream, err := client.DoGet(ctx, &flight.Ticket{Ticket: []byte(name)})
+	if err != nil {
+		return nil, explain(addr, err)
+	}
+	reader, err := flight.NewRecordReader(stream)
+	if err != nil {
+		return nil, explain(addr, err)
+	}
+	return reader, nil
+}
+
 // pullDiscard fetches and counts, keeping nothing: what the link and the
 // server give, without this machine's writing.
 func pullDiscard(ctx context.Context, client flight.Client, addr address, name string, quiet bool) error {
 	p := newProgress("pull "+name, quiet)
-	stream, err := client.DoGet(ctx, &flight.Ticket{Ticket: []byte(name)})
+	reader, err := doGet(ctx, client, addr, name)
 	if err != nil {
-		return explain(addr, err)
-	}
-	reader, err := flight.NewRecordReader(stream)
-	if err != nil {
-		return explain(addr, err)
+		return err
 	}
 	defer reader.Release()
 	for reader.Next() {
