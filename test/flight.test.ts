@@ -7,8 +7,8 @@
 import { afterEach, beforeAll, expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import type { Subprocess } from "bun";
-import type { Table } from "apache-arrow";
-import { openTable, shmPath, unpublish } from "../lib/index.ts";
+import { makeVector, RecordBatch, type Table } from "apache-arrow";
+import { ArrowReader, ArrowWriter, openReader, openTable, openWriter, Pipeline, shmPath, unpublish } from "../lib/index.ts";
 import { goBuild } from "../lib/pipeline/go-build.ts";
 import { python, pythonEnv } from "../scripts/python.ts";
 import { uniqueName, waitForLine } from "./helpers.ts";
@@ -228,6 +228,64 @@ test("two machines: a server in a mount namespace with its own /dev/shm, over 12
   await succeeds(flight(["pull", addr, pushed, back, "--quiet"]));
   expect(summary(openTable(back))).toEqual(expected(40_000));
 }, 40_000);
+
+test("a pipeline with one stage on the other machine: p.pull fetches its channel into the pipeline's, read here as it comes", async () => {
+  const other = start(["unshare", "--mount", "sh", `${fixtures}/two-machines.sh`, "features", "10", "ticks-1", "10", "2000", "ticks-*"], {
+    BUN: bun, PYTHON: python(),
+  });
+  const addr = (await waitForLine(other, (l) => l.startsWith("listening on ")).catch(async (e) => {
+    throw new Error(`${e}: ${await new Response(other.stderr).text()}`);
+  })).slice("listening on ".length);
+  const p = new Pipeline(uniqueName("remote"), { cwd: root });
+  const ticks = p.channel("ticks", { capacity: 16 << 20 });
+  const read = { rows: 0, sum: 0n };
+  p.pull("fetch", `${addr}/ticks-1`, ticks);
+  p.fn("sum", async ({ channels }) => {
+    using batches = new ArrowReader(openReader(channels.ticks!));
+    for await (const batch of batches) {
+      read.rows += batch.numRows;
+      for (const id of batch.getChild("id")!) read.sum += id as bigint;
+    }
+  }, { reads: [ticks] });
+  const summary = await p.run({ quiet: true, print: () => {} });
+  expect(summary.stages.map((stage) => [stage.name, stage.outcome.status])).toEqual([["fetch", 0], ["sum", 0]]);
+  expect(read).toEqual({ rows: 20_000, sum: BigInt((20_000 * 19_999) / 2) });
+  expect(() => p.pull("bad", "http://nowhere", ticks)).toThrow(/is not grpc:\/\/HOST:PORT\/NAME/);
+}, 60_000);
+
+test("the other way: p.push sends a pipeline's channel, as it is written, into a channel on the other machine", async () => {
+  const other = start(["unshare", "--mount", "sh", `${fixtures}/two-machines.sh`, "features", "10", "ticks-1", "1", "10", "ticks-*,pushed-*"], {
+    BUN: bun, PYTHON: python(),
+  });
+  const addr = (await waitForLine(other, (l) => l.startsWith("listening on ")).catch(async (e) => {
+    throw new Error(`${e}: ${await new Response(other.stderr).text()}`);
+  })).slice("listening on ".length);
+  const p = new Pipeline(uniqueName("outward"), { cwd: root });
+  const out = p.channel("out", { capacity: 16 << 20 });
+  p.fn("make", async ({ channels }) => {
+    using writer = new ArrowWriter(openWriter(channels.out!));
+    for (let b = 0; b < 5; b++) {
+      writer.write(new RecordBatch({ id: makeVector(BigInt64Array.from({ length: 1000 }, (_, i) => BigInt(b * 1000 + i))).data[0]! }));
+    }
+  }, { writes: [out] });
+  p.push("send", out, `${addr}/pushed-1`);
+  // Here, what the other machine received, fetched back once it is there.
+  const local = uniqueName("fetched");
+  const reading = readChannel(local);
+  const fetching = (async () => {
+    for (let tries = 0; tries < 100; tries++) {
+      const pulled = await outcome(flight(["pull", addr, "pushed-1", local, "--quiet"]));
+      if (pulled.code === 0) return;
+      if (!/NotFound/.test(pulled.stderr)) throw new Error(pulled.stderr);
+      await Bun.sleep(100);
+    }
+    throw new Error("pushed-1 never appeared on the other machine");
+  })();
+  const summary = await p.run({ quiet: true, print: () => {} });
+  expect(summary.stages.map((stage) => [stage.name, stage.outcome.status])).toEqual([["make", 0], ["send", 0]]);
+  await fetching;
+  expect(await reading).toEqual({ rows: 5000, sum: (5000 * 4999) / 2 });
+}, 60_000);
 
 test("a table whose one batch is far over gRPC's 4 MiB default crosses, to pull and to pyarrow.flight", async () => {
   const rows = 2_000_000; // id, x: 16 MB each; s: ~21 MB; one batch of ~53 MB

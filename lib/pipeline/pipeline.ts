@@ -156,6 +156,24 @@ export class Pipeline {
     return this.#stage(name, "deno", script, null, options);
   }
 
+  /**
+   * A stage on this machine's side of another host (docs/FLIGHT.md): it
+   * fetches `url` (`grpc://HOST:PORT/NAME`, or `grpc+tls://…`) from a Flight
+   * server there (`shmpipe flight serve` on the other host) into `channel`,
+   * live, until the remote stream ends. Built from the clone's
+   * ffi/go/cmd/shmpipe-flight; `args` add its options (`--token-file`, …).
+   */
+  pull(name: string, url: string, channel: Channel, options: Omit<GoStageOptions, "reads" | "writes"> = {}): this {
+    const { address, remote } = flightUrl(url, this.name, name);
+    return this.go(name, FLIGHT_PACKAGE, { ...options, args: ["pull", "--quiet", "--into", `{${channel.name}}`, ...(options.args ?? []), address, remote], writes: [channel] });
+  }
+
+  /** The other way: `channel`, as it is written here, to `url` on another host (a channel there). */
+  push(name: string, channel: Channel, url: string, options: Omit<GoStageOptions, "reads" | "writes"> = {}): this {
+    const { address, remote } = flightUrl(url, this.name, name);
+    return this.go(name, FLIGHT_PACKAGE, { ...options, args: ["push", "--quiet", "--channel", ...(options.args ?? []), `{${channel.name}}`, address, remote], reads: [channel] });
+  }
+
   /** An async function in this process (see StageContext). Only reads, writes, env are used of the options. */
   fn(name: string, fn: StageFunction, options: Pick<StageOptions, "reads" | "writes"> = {}): this {
     return this.#stage(name, "fn", "", fn, options);
@@ -192,4 +210,14 @@ export class Pipeline {
     this.stages.push({ name, kind, target, fn, options });
     return this;
   }
+}
+
+/** The bridge's Go package in a clone (the npm package carries no Go sources). */
+const FLIGHT_PACKAGE = new URL("../../ffi/go/cmd/shmpipe-flight", import.meta.url).pathname;
+
+/** `grpc://HOST:PORT/NAME` as the bridge's address and the remote name. */
+function flightUrl(url: string, pipeline: string, stage: string): { address: string; remote: string } {
+  const match = /^(grpc(?:\+tls)?:\/\/[^/]+)\/([^/]+)$/.exec(url);
+  if (!match) throw new TypeError(`pipeline ${pipeline}: stage "${stage}": ${JSON.stringify(url)} is not grpc://HOST:PORT/NAME (or grpc+tls://…)`);
+  return { address: match[1]!, remote: match[2]! };
 }

@@ -158,6 +158,7 @@ type sinkOptions struct {
 	persist  bool          // a table that outlives this process
 	capacity int           // a channel's capacity; 0: the core's default, grown to fit the first batch
 	linger   time.Duration // how long a channel's close waits for a first reader
+	existing bool          // the channel exists (a pipeline's runner made it): open it, never remove its name
 }
 
 // sink writes batches into a new local channel, or gathers them and
@@ -197,7 +198,13 @@ func (s *sink) create(first int64) error {
 	if capacity == 0 {
 		capacity = max(defaultCapacity(), int(min(4*first+(1<<20), 1<<36)))
 	}
-	w, err := shmpipe.CreateWriter(s.name, capacity, shmpipe.WithLinger(s.linger))
+	var w *shmpipe.Writer
+	var err error
+	if s.existing {
+		w, err = shmpipe.OpenWriter(s.name)
+	} else {
+		w, err = shmpipe.CreateWriter(s.name, capacity, shmpipe.WithLinger(s.linger))
+	}
 	if err != nil {
 		return err
 	}
@@ -250,7 +257,7 @@ func (s *sink) Finish(ctx context.Context, schema *arrow.Schema) error {
 // clean end of stream. A table gathered so far is dropped.
 func (s *sink) Abandon() {
 	s.release()
-	if s.writer != nil {
+	if s.writer != nil && !s.existing { // a pipeline's channel is its runner's to remove
 		shmpipe.Unlink(s.name)
 	}
 }

@@ -45,6 +45,9 @@ options:
   --token-file FILE   the server's token (else $SHMPIPE_FLIGHT_TOKEN)
   --tls-ca FILE       the CA certificate (PEM) that signed the server's
                       certificate (with grpc+tls://; default: the system's)
+  --into CHANNEL      write into the existing channel CHANNEL (a pipeline's,
+                      made by its runner) instead of creating LOCAL; if the
+                      stream breaks, its readers see their writer gone
   --discard           fetch and count, keep nothing (no LOCAL): measures the
                       link and the server
   --quiet             no progress, no summary
@@ -109,6 +112,7 @@ func pull(args []string) error {
 	linger := flags.Duration("linger", shmpipe.DefaultLinger, "")
 	quiet := flags.Bool("quiet", false, "")
 	discard := flags.Bool("discard", false, "")
+	into := flags.String("into", "", "")
 	operands, err := parseInterleaved(flags, args)
 	if err != nil {
 		return err
@@ -121,6 +125,9 @@ func pull(args []string) error {
 	}
 	if *asTable && *asChannel {
 		return usageErr{errors.New("--table and --channel exclude each other")}
+	}
+	if *into != "" && (len(operands) == 3 || *asTable || *discard) {
+		return usageErr{errors.New("--into names the channel written: it takes no LOCAL, --table or --discard")}
 	}
 	addr, err := parseAddress(operands[0])
 	if err != nil {
@@ -143,6 +150,8 @@ func pull(args []string) error {
 	}
 	k := kindChannel
 	switch {
+	case *into != "":
+		local = *into
 	case *asTable:
 		k = kindTable
 	case *asChannel:
@@ -156,7 +165,7 @@ func pull(args []string) error {
 			k = kindTable
 		}
 	}
-	out := &sink{sinkOptions: sinkOptions{name: local, kind: k, persist: true, capacity: *capacity, linger: *linger}}
+	out := &sink{sinkOptions: sinkOptions{name: local, kind: k, persist: true, capacity: *capacity, linger: *linger, existing: *into != ""}}
 	p := newProgress("pull "+name, *quiet)
 	reader, err := doGet(ctx, client, addr, name)
 	if err != nil {
