@@ -65,21 +65,26 @@ open_table <- function(name, wait = 0, batches = FALSE) {
 }
 
 # unserialize() of a column that was serialized by name: `where` is
-# list(table name, batch, token, column, length). The column, or the
-# condition that says why it cannot be had (the table is gone, or was
-# published again since: the token no longer matches), which the C side
-# turns into a stand-in that signals it on first use.
+# list(table name, batch, token, column, length), the name and the token
+# as symbols (serialize() writes each once for all the columns it holds).
+# The column, or the condition that says why it cannot be had (the table
+# is gone, or was published again since: the token no longer matches),
+# which the C side turns into a stand-in that signals it on first use.
 shared_column <- function(where) tryCatch({
-  name <- where[[1]]
+  name <- as.character(where[[1]])
+  token <- if (is.numeric(where[[3]])) token_key(where[[3]]) else as.character(where[[3]])
   table <- .opened[[name]]
-  if (is.null(table) || !identical(attr(table, "token"), where[[3]])) {
+  if (is.null(table) || token_key(attr(table, "token")) != token) {
     table <- .Call(shmp_r_open_table, name, 0, NULL, new.env(parent = emptyenv()))
     assign(name, table, envir = .opened)
   }
-  if (!identical(attr(table, "token"), where[[3]]) || where[[2]] > length(table))
+  if (token_key(attr(table, "token")) != token || where[[2]] > length(table))
     stop(sprintf("table \"%s\" was published again since this column was serialized", name))
   table[[where[[2]]]][[where[[4]]]]
 }, error = function(e) e)
+
+# The token (creator, capacity, inode) as src/table.c writes it in a column's state.
+token_key <- function(token) sprintf("%.0f:%.0f:%.0f", token[1], token[2], token[3])
 
 #' Checks that every worker of a parallel cluster can load this package,
 #' and fails naming those that cannot. A worker without it would receive a

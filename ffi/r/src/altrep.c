@@ -15,7 +15,8 @@
  *        it through a weak reference to this pointer (R cannot weakly
  *        reference a vector).
  * data2: for a column of a published table, where it lies:
- *        list(table name, batch, token, column). serialize() writes that
+ *        list(table name, batch, token, column, length), the name and token as
+ *        symbols, written once per serialize() call. serialize() writes that
  *        (about a hundred bytes) instead of the values, and unserialize()
  *        in another process maps the same table (shared_column() in
  *        R/table.R). R_NilValue for a channel's record, which lives only

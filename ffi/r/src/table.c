@@ -125,6 +125,8 @@ static SEXP read_table(void *data) {
   REAL(token)[0] = shmp_segment_creator_pid(o->segment);
   REAL(token)[1] = (double)shmp_segment_capacity(o->segment);
   REAL(token)[2] = r->inode;
+  char token_key[96]; /* as token_key() in R/table.R writes it */
+  snprintf(token_key, sizeof token_key, "%.0f:%.0f:%.0f", REAL(token)[0], REAL(token)[1], REAL(token)[2]);
   SEXP batches = PROTECT(Rf_allocVector(VECSXP, 0));
   R_xlen_t count = 0;
   for (;;) {
@@ -138,10 +140,13 @@ static SEXP read_table(void *data) {
     if (kind == SHMP_ARROW_SCHEMA) shmp_r_forget_dictionaries(r->dictionaries);
     if (kind == SHMP_ARROW_DICTIONARY) shmp_r_take_dictionary(o->checker, record, r->dictionaries, r->name, "open");
     if (kind == SHMP_ARROW_RECORD_BATCH) {
+      /* The name and the token as symbols: serialize() writes a symbol
+       * once and refers to it after, so a table's name goes once with its
+       * columns, not once per column (shared_column() in R/table.R). */
       SEXP origin = PROTECT(Rf_allocVector(VECSXP, 3));
-      SET_VECTOR_ELT(origin, 0, Rf_mkString(r->name));
+      SET_VECTOR_ELT(origin, 0, Rf_install(r->name));
       SET_VECTOR_ELT(origin, 1, Rf_ScalarInteger((int)count + 1));
-      SET_VECTOR_ELT(origin, 2, token);
+      SET_VECTOR_ELT(origin, 2, Rf_install(token_key));
       /* A lease of its own for each batch (a hold on the mapping): release_batch()
        * of one batch copies its views, and the others keep the mapping. */
       SEXP lease_ptr = PROTECT(shmp_r_new_lease(R_NilValue, 0, o->segment));
