@@ -83,6 +83,15 @@ shared_column <- function(where) tryCatch({
   table[[where[[2]]]][[where[[4]]]]
 }, error = function(e) e)
 
+# A column of 64-bit integers as the sender had it (`type`: 13, integer,
+# or 14, double for bit64's integer64), where options(shmpipe.int64)
+# differs: the values are the same (the sender's integers fit).
+as_sent <- function(column, type) {
+  if (type == 13L && bit64::is.integer64(column)) return(as.integer(column))
+  if (type == 14L && is.integer(column)) return(bit64::as.integer64(column))
+  stop(sprintf("a column serialized as R type %d came back as %s", type, typeof(column)))
+}
+
 # The token (creator, capacity, inode) as src/table.c writes it in a column's state.
 token_key <- function(token) sprintf("%.0f:%.0f:%.0f", token[1], token[2], token[3])
 

@@ -168,17 +168,23 @@ static SEXP view_serialized_state(SEXP x) {
  * published again), as a stand-in that signals why on first use
  * (altrep_gone.c): an error inside unserialize() would end a PSOCK
  * worker's loop, and the whole cluster with it. */
-SEXP shmp_r_view_unserialize(SEXP class, SEXP state) {
+SEXP shmp_r_unserialize_column(int type, SEXP state) {
   SEXP package = PROTECT(Rf_mkString("shmpipe"));
   SEXP namespace = PROTECT(R_FindNamespace(package));
   SEXP call = PROTECT(Rf_lang2(Rf_install("shared_column"), state));
   SEXP column = PROTECT(Rf_eval(call, namespace));
-  if (Rf_inherits(column, "condition")) {
-    int type = class == real_class.ptr ? REALSXP : class == integer_class.ptr ? INTSXP : STRSXP;
-    column = shmp_r_gone_column(type, state, column);
+  if (Rf_inherits(column, "condition")) column = shmp_r_gone_column(type, state, column);
+  else if (TYPEOF(column) != type) { /* int64 read as integer here, integer64 there (options(shmpipe.int64)) */
+    SEXP like = PROTECT(Rf_lang3(Rf_install("as_sent"), column, Rf_ScalarInteger(type)));
+    column = Rf_eval(like, namespace);
+    UNPROTECT(1);
   }
   UNPROTECT(4);
   return column;
+}
+
+SEXP shmp_r_view_unserialize(SEXP class, SEXP state) {
+  return shmp_r_unserialize_column(class == real_class.ptr ? REALSXP : class == integer_class.ptr ? INTSXP : STRSXP, state);
 }
 
 /* The external pointer behind a view (to reference it weakly). */

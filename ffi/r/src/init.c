@@ -26,6 +26,7 @@ SEXP shmp_r_owned_unlink_all(void);
 void shmp_r_init_altrep(DllInfo *info);
 void shmp_r_init_altstring(DllInfo *info);
 void shmp_r_init_altrep_gone(DllInfo *info);
+void shmp_r_init_altconverted(DllInfo *info);
 
 static const R_CallMethodDef routines[] = {
     {"shmp_r_open", (DL_FUNC)&shmp_r_open, 5},
@@ -60,5 +61,6 @@ void R_init_shmpipe(DllInfo *info) {
   shmp_r_init_altrep(info);
   shmp_r_init_altstring(info);
   shmp_r_init_altrep_gone(info);
+  shmp_r_init_altconverted(info);
   R_useDynamicSymbols(info, FALSE);
 }

@@ -117,7 +117,9 @@ static SEXP column_vector(const shmp_r_batch *b, uint32_t i, SEXP lease_ptr, SEX
                             c->name, b->segment, lease_ptr, state);
     }
   }
-  return shmp_r_convert(b, shmp_r_top_node(b, i), 0, c->length, c->name);
+  SEXP converted = shmp_r_convert(b, shmp_r_top_node(b, i), 0, c->length, c->name);
+  /* A published table's converted columns serialize by name too (altconverted.c). */
+  return state != R_NilValue ? shmp_r_converted(converted, state) : converted;
 }
 
 static shmp_r_batch batch_of(const shmp_arrow_checker *checker, const uint8_t *record, SEXP dictionaries,

@@ -83,6 +83,10 @@ void shmp_r_materialize_strings(SEXP pointer);
 int shmp_r_is_strings(SEXP x);
 int shmp_r_strings_shared(SEXP x);
 SEXP shmp_r_view_unserialize(SEXP class, SEXP state); /* a column serialized by name */
+SEXP shmp_r_unserialize_column(int type, SEXP state); /* the same, of R type `type` */
+/* A converted column of a published table (altconverted.c): `vector` in a
+ * wrapper that serializes as `where`; lists are returned as they are. */
+SEXP shmp_r_converted(SEXP vector, SEXP where);
 SEXP shmp_r_gone_column(int type, SEXP state, SEXP why); /* its stand-in when its table cannot be opened */
 
 /* Converting columns of any type (convert.c): a checked batch, the

@@ -69,3 +69,78 @@ test_that("a cluster whose workers cannot load the package is refused, naming th
   parallel::clusterCall(cluster, hide_library, tempfile("no-library"))
   expect_error(shm_cluster_check(cluster), "workers 1, 2 cannot load the shmpipe package")
 })
+
+test_that("columns R converts (timestamps, dates, factors, 64-bit integers, booleans) travel by name too", {
+  name <- unique_name("psock-converted")
+  n <- 1e6
+  frame <- data.frame(
+    ts = as.POSIXct(seq_len(n) * 1.5, origin = "1970-01-01", tz = "Europe/Zurich"),
+    day = as.Date(seq_len(n) %% 30000, origin = "1960-01-01"),
+    qty = bit64::as.integer64(seq_len(n)) * 5000000000,
+    small = bit64::as.integer64(seq_len(n)), # int64 that fits: R's integer
+    f = factor(rep(c("ask", "bid", NA), length.out = n), levels = c("bid", "ask")),
+    ok = rep(c(TRUE, FALSE, NA, TRUE), length.out = n)
+  )
+  table <- publish_table(name, frame)
+  on.exit(close(table), add = TRUE)
+  shared <- open_table(name)
+  for (column in names(frame)) {
+    expect_lt(length(serialize(shared[[column]], NULL)), 1024, label = sprintf("bytes of column %s", column))
+    expect_false(is_shared(shared[[column]])) # converted: R's own memory, not the table's
+  }
+  expect_lt(length(serialize(shared, NULL)), 1024 * ncol(frame))
+  cluster <- parallel::makePSOCKcluster(1)
+  on.exit(parallel::stopCluster(cluster), add = TRUE)
+  parallel::clusterExport(cluster, "shared", envir = environment())
+  got <- parallel::clusterEvalQ(cluster, list(
+    ts = c(format(shared$ts[c(1, 1e6)], "%Y-%m-%d %H:%M:%OS1 %Z"), class(shared$ts)),
+    day = c(format(range(shared$day)), class(shared$day)),
+    qty = c(as.character(shared$qty[c(1, 1e6)]), class(shared$qty)),
+    small = c(sum(as.numeric(shared$small)), class(shared$small)),
+    f = c(table(shared$f, useNA = "always"), levels(shared$f)),
+    ok = c(sum(shared$ok, na.rm = TRUE), sum(is.na(shared$ok)))))[[1]]
+  expect_equal(got$ts, c(format(frame$ts[c(1, 1e6)], "%Y-%m-%d %H:%M:%OS1 %Z"), "POSIXct", "POSIXt"))
+  expect_equal(got$day, c(format(range(frame$day)), "Date"))
+  expect_equal(got$qty, c(as.character(frame$qty[c(1, 1e6)]), "integer64"))
+  expect_equal(got$small, c(as.character(sum(as.numeric(seq_len(n)))), "integer"))
+  expect_equal(unname(got$f), c("333333", "333334", "333333", "bid", "ask"))
+  expect_equal(got$ok, c(sum(frame$ok, na.rm = TRUE), sum(is.na(frame$ok))))
+})
+
+test_that("a converted column changed in place serializes its values, not the table's name", {
+  name <- unique_name("psock-converted-changed")
+  table <- publish_table(name, data.frame(day = as.Date(c("2024-01-01", "2024-06-30"))))
+  on.exit(close(table), add = TRUE)
+  day <- open_table(name)$day
+  day[2] <- as.Date("1999-12-31")
+  expect_equal(unserialize(serialize(day, NULL)), as.Date(c("2024-01-01", "1999-12-31")))
+})
+
+test_that("a worker whose options(shmpipe.int64) differs gets 64-bit integers as the sender had them", {
+  name <- unique_name("psock-int64-option")
+  table <- publish_table(name, data.frame(q = bit64::as.integer64(c(1, 2, 3))))
+  on.exit(close(table), add = TRUE)
+  old <- options(shmpipe.int64 = "integer64")
+  q <- open_table(name)$q
+  options(old)
+  cluster <- parallel::makePSOCKcluster(1)
+  on.exit(parallel::stopCluster(cluster), add = TRUE)
+  parallel::clusterExport(cluster, "q", envir = environment())
+  expect_equal(parallel::clusterEvalQ(cluster, c(class(q), as.character(sum(q))))[[1]], c("integer64", "6"))
+})
+
+test_that("a converted column whose table is gone fails the worker's task, saying so", {
+  name <- unique_name("psock-converted-gone")
+  table <- publish_table(name, data.frame(ok = c(TRUE, NA, FALSE), day = as.Date(c("2024-01-01", NA, "2024-01-03"))))
+  frame <- open_table(name)
+  close(table)
+  cluster <- parallel::makePSOCKcluster(1)
+  on.exit(parallel::stopCluster(cluster), add = TRUE)
+  count <- function(x) sum(!is.na(x))
+  environment(count) <- globalenv()
+  for (column in c("ok", "day")) {
+    err <- tryCatch(parallel::clusterCall(cluster, count, frame[[column]]), error = function(e) e)
+    expect_match(conditionMessage(err), "No such file or directory", info = column)
+  }
+  expect_equal(parallel::clusterEvalQ(cluster, 1 + 1)[[1]], 2)
+})
