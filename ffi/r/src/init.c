@@ -20,7 +20,7 @@ SEXP shmp_r_is_shared(SEXP);
 SEXP shmp_r_publish_table(SEXP, SEXP, SEXP);
 SEXP shmp_r_close_publication(SEXP);
 SEXP shmp_r_publication_open(SEXP);
-SEXP shmp_r_open_table(SEXP, SEXP, SEXP, SEXP);
+SEXP shmp_r_open_table(SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP shmp_r_unpublish(SEXP);
 SEXP shmp_r_owned_unlink_all(void);
 void shmp_r_init_altrep(DllInfo *info);
@@ -45,7 +45,7 @@ static const R_CallMethodDef routines[] = {
     {"shmp_r_publish_table", (DL_FUNC)&shmp_r_publish_table, 3},
     {"shmp_r_close_publication", (DL_FUNC)&shmp_r_close_publication, 1},
     {"shmp_r_publication_open", (DL_FUNC)&shmp_r_publication_open, 1},
-    {"shmp_r_open_table", (DL_FUNC)&shmp_r_open_table, 4},
+    {"shmp_r_open_table", (DL_FUNC)&shmp_r_open_table, 5},
     {"shmp_r_unpublish", (DL_FUNC)&shmp_r_unpublish, 1},
     {"shmp_r_owned_unlink_all", (DL_FUNC)&shmp_r_owned_unlink_all, 0},
     {NULL, NULL, 0},

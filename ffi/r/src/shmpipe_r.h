@@ -121,7 +121,9 @@ void shmp_r_forget_dictionaries(SEXP dictionaries);
 SEXP shmp_r_new_lease(SEXP reader, uint64_t lease_id, shmp_segment *segment);
 void shmp_r_release_lease(SEXP lease_ptr);
 SEXP shmp_r_batch_frame(shmp_arrow_checker *checker, const uint8_t *record, SEXP lease_ptr, SEXP dictionaries,
-                        const char *segment, SEXP origin, int *viewed);
+                        const char *segment, SEXP origin, int convert, int *viewed);
+/* convert: 0, every column; k > 0, of the columns R converts (not views)
+ * only column k (the others are NULL); -1, none of them. */
 SEXP shmp_r_release_lease_copying(SEXP lease_ptr); /* views copy what they show, then the record goes back */
 int shmp_r_lease_held(SEXP lease_ptr);
 void shmp_r_track_lease(SEXP reader_pointer, SEXP lease_ptr); /* close() of the reader releases it (channel.c) */

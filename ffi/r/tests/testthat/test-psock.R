@@ -144,3 +144,31 @@ test_that("a converted column whose table is gone fails the worker's task, sayin
   }
   expect_equal(parallel::clusterEvalQ(cluster, 1 + 1)[[1]], 2)
 })
+
+test_that("a worker converts only the converted columns it receives, each when it first arrives", {
+  name <- unique_name("psock-converted-lazy")
+  n <- 2e6
+  frame <- data.frame(x = as.numeric(seq_len(n)),
+                      a = as.POSIXct(seq_len(n), origin = "1970-01-01", tz = "UTC"),
+                      b = as.POSIXct(seq_len(n) + 10, origin = "1970-01-01", tz = "UTC"),
+                      d = as.Date(seq_len(n) %% 1000, origin = "2000-01-01"))
+  table <- publish_table(name, frame)
+  on.exit(close(table), add = TRUE)
+  shared <- open_table(name)
+  cluster <- parallel::makePSOCKcluster(1)
+  on.exit(parallel::stopCluster(cluster), add = TRUE)
+  # What the worker's process holds of the table: the columns converted so far.
+  converted <- function() {
+    table <- get(".opened", asNamespace("shmpipe"))[[name]]
+    names(Filter(Negate(is.null), unclass(table[[1]])))
+  }
+  environment(converted) <- list2env(list(name = name), parent = globalenv())
+  a <- shared$a
+  parallel::clusterExport(cluster, "a", envir = environment())
+  expect_equal(parallel::clusterCall(cluster, converted)[[1]], c("x", "a")) # x is a view: no conversion
+  d <- shared$d
+  parallel::clusterExport(cluster, "d", envir = environment())
+  expect_equal(parallel::clusterCall(cluster, converted)[[1]], c("x", "a", "d"))
+  expect_equal(parallel::clusterEvalQ(cluster, c(format(max(a)), format(max(d))))[[1]],
+               c(format(max(frame$a)), format(max(frame$d))))
+})
