@@ -1,16 +1,20 @@
 /* Columns of a published table that R holds converted (timestamps as
  * POSIXct's double seconds, dates, factors, 64-bit integers, booleans,
- * decimals, strings R reads by value...): ALTREP wrappers around the
- * converted vector, so that they serialize by name as the table's views do
- * (altrep.c) instead of as the converted values. A process that
- * unserializes one opens the table and converts it there
- * (shared_column() in R/table.R).
+ * decimals, durations, times of day, strings R reads by value...): ALTREP
+ * wrappers around the converted vector, so that they serialize by name as
+ * the table's views do (altrep.c) instead of as the converted values. A
+ * process that unserializes one opens the table and converts that column
+ * there (shared_column() in R/table.R).
  *
- * data1: the converted vector, its attributes (class, levels, tzone...)
- *        moved to the wrapper.
- * data2: where the column lies in its table (as for views), or R_NilValue
- *        once a pointer to write was asked for (the values may have been
- *        changed: they serialize by value from then on).
+ * data1: list(the converted vector, its attributes (class, levels,
+ *        tzone...) moved to the wrapper; c(hash of its values, whether a
+ *        pointer to write was handed out since)).
+ * data2: where the column lies in its table (as for views).
+ *
+ * R asks for a pointer to write on every REAL()/INTEGER() (most of R's C
+ * code, reading or not), so a request does not mean a change: it is
+ * remembered, and serialize() then hashes the values again; changed, they
+ * serialize by value, as they are.
  *
  * Lists and data.frame columns stay ordinary vectors (R 4.2 has no ALTREP
  * lists): they serialize by value. */
@@ -20,12 +24,42 @@
 
 static R_altrep_class_t converted_real, converted_integer, converted_logical, converted_string;
 
-static SEXP inner(SEXP x) { return R_altrep_data1(x); }
+#include <string.h>
+
+static SEXP inner(SEXP x) { return VECTOR_ELT(R_altrep_data1(x), 0); }
+
+static double *meta(SEXP x) { return REAL(VECTOR_ELT(R_altrep_data1(x), 1)); }
+
+/* A 64-bit hash of the vector's bytes (for strings, of its cached CHARSXPs'
+ * addresses: one string, one address), as a double's bits. */
+static double hash_of(SEXP v) {
+  size_t size = (size_t)XLENGTH(v) * (TYPEOF(v) == REALSXP ? sizeof(double) : TYPEOF(v) == STRSXP ? sizeof(SEXP) : sizeof(int));
+  const unsigned char *p = TYPEOF(v) == STRSXP ? (const unsigned char *)STRING_PTR_RO(v) : (const unsigned char *)DATAPTR_RO(v);
+  uint64_t h = 0x9E3779B97F4A7C15u ^ size;
+  size_t i = 0;
+  for (; i + 8 <= size; i += 8) {
+    uint64_t w;
+    memcpy(&w, p + i, 8);
+    h = (h ^ w) * 0xFF51AFD7ED558CCDu;
+    h ^= h >> 29;
+  }
+  for (; i < size; i++) h = (h ^ p[i]) * 0x100000001B3u;
+  double d;
+  memcpy(&d, &h, 8);
+  return d;
+}
+
+static int unchanged(SEXP x) {
+  double *m = meta(x);
+  if (m[1] == 0) return 1;
+  double now = hash_of(inner(x));
+  return memcmp(&now, &m[0], 8) == 0;
+}
 
 static R_xlen_t converted_length(SEXP x) { return XLENGTH(inner(x)); }
 
 static void *converted_dataptr(SEXP x, Rboolean writable) {
-  if (writable) R_set_altrep_data2(x, R_NilValue);
+  if (writable) meta(x)[1] = 1;
   return DATAPTR(inner(x));
 }
 
@@ -37,7 +71,7 @@ static int logical_elt(SEXP x, R_xlen_t i) { return LOGICAL_ELT(inner(x), i); }
 static SEXP string_elt(SEXP x, R_xlen_t i) { return STRING_ELT(inner(x), i); }
 
 static void string_set_elt(SEXP x, R_xlen_t i, SEXP v) {
-  R_set_altrep_data2(x, R_NilValue);
+  meta(x)[1] = 1;
   SET_STRING_ELT(inner(x), i, v);
 }
 
@@ -51,15 +85,12 @@ static SEXP converted_duplicate(SEXP x, Rboolean deep) {
   return Rf_duplicate(inner(x));
 }
 
-static SEXP converted_serialized_state(SEXP x) {
-  SEXP where = R_altrep_data2(x);
-  return where != R_NilValue ? where : NULL;
-}
+static SEXP converted_serialized_state(SEXP x) { return unchanged(x) ? R_altrep_data2(x) : NULL; }
 
 static Rboolean converted_inspect(SEXP x, int pre, int deep, int pvec, void (*inspect)(SEXP, int, int, int)) {
   (void)pre, (void)deep, (void)pvec, (void)inspect;
   Rprintf(" shmpipe converted column of %lld values (%s)\n", (long long)converted_length(x),
-          R_altrep_data2(x) != R_NilValue ? "serializes by name" : "may have changed: serializes by value");
+          unchanged(x) ? "serializes by name" : "changed: serializes by value");
   return TRUE;
 }
 
@@ -78,12 +109,17 @@ SEXP shmp_r_converted(SEXP vector, SEXP where) {
   default: return vector; /* lists, data.frames: by value */
   }
   PROTECT(vector);
-  SEXP x = PROTECT(R_new_altrep(class, vector, where));
+  SEXP data1 = PROTECT(Rf_allocVector(VECSXP, 2));
+  SET_VECTOR_ELT(data1, 0, vector);
+  SET_VECTOR_ELT(data1, 1, Rf_allocVector(REALSXP, 2));
+  REAL(VECTOR_ELT(data1, 1))[0] = hash_of(vector);
+  REAL(VECTOR_ELT(data1, 1))[1] = 0;
+  SEXP x = PROTECT(R_new_altrep(class, data1, where));
   SET_ATTRIB(x, ATTRIB(vector));
   SET_OBJECT(x, OBJECT(vector));
   SET_ATTRIB(vector, R_NilValue);
   SET_OBJECT(vector, 0);
-  UNPROTECT(2);
+  UNPROTECT(3);
   return x;
 }
 

@@ -172,3 +172,15 @@ test_that("a worker converts only the converted columns it receives, each when i
   expect_equal(parallel::clusterEvalQ(cluster, c(format(max(a)), format(max(d))))[[1]],
                c(format(max(frame$a)), format(max(frame$d))))
 })
+
+test_that("a converted column that was read (by R's C code too) still travels by name", {
+  name <- unique_name("psock-converted-read")
+  n <- 1e6
+  table <- publish_table(name, data.frame(ts = as.POSIXct(seq_len(n), origin = "1970-01-01", tz = "UTC"),
+                                          q = bit64::as.integer64(seq_len(n)) * 5000000000))
+  on.exit(close(table), add = TRUE)
+  shared <- open_table(name)
+  invisible(list(mean(shared$ts), format(shared$ts[1:10]), sort(shared$ts), range(shared$ts),
+                 as.character(shared$q[1:10]), max(shared$q), shared$q + 1L))
+  expect_lt(length(serialize(shared, NULL)), 1024)
+})
