@@ -54,7 +54,8 @@ print.shmpipe_publication <- function(x, ...) {
 #' change copies the column first). `wait`: seconds to wait for the name.
 #' A table of several batches is one data.frame with its columns joined
 #' (a copy), or with batches = TRUE a list of data.frames, each in place.
-#' Such columns serialize by name: a PSOCK worker that receives them maps
+#' Every column but lists and data.frames serializes by name (converted
+#' ones too): a PSOCK or future worker that receives them maps
 #' the same table (it needs this package installed).
 open_table <- function(name, wait = 0, batches = FALSE) {
   parts <- .Call(shmp_r_open_table, name, wait, NULL, new.env(parent = emptyenv()), NULL)
