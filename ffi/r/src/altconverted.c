@@ -94,10 +94,22 @@ static Rboolean converted_inspect(SEXP x, int pre, int deep, int pvec, void (*in
   return TRUE;
 }
 
-static SEXP real_unserialize(SEXP class, SEXP state) { (void)class; return shmp_r_unserialize_column(REALSXP, state); }
-static SEXP integer_unserialize(SEXP class, SEXP state) { (void)class; return shmp_r_unserialize_column(INTSXP, state); }
-static SEXP logical_unserialize(SEXP class, SEXP state) { (void)class; return shmp_r_unserialize_column(LGLSXP, state); }
-static SEXP string_unserialize(SEXP class, SEXP state) { (void)class; return shmp_r_unserialize_column(STRSXP, state); }
+static SEXP real_unserialize(SEXP class, SEXP state, SEXP attr, int objf, int levs) {
+  (void)class;
+  return shmp_r_unserialize_column(REALSXP, state, attr, objf, levs);
+}
+static SEXP integer_unserialize(SEXP class, SEXP state, SEXP attr, int objf, int levs) {
+  (void)class;
+  return shmp_r_unserialize_column(INTSXP, state, attr, objf, levs);
+}
+static SEXP logical_unserialize(SEXP class, SEXP state, SEXP attr, int objf, int levs) {
+  (void)class;
+  return shmp_r_unserialize_column(LGLSXP, state, attr, objf, levs);
+}
+static SEXP string_unserialize(SEXP class, SEXP state, SEXP attr, int objf, int levs) {
+  (void)class;
+  return shmp_r_unserialize_column(STRSXP, state, attr, objf, levs);
+}
 
 SEXP shmp_r_converted(SEXP vector, SEXP where) {
   R_altrep_class_t class;
@@ -137,10 +149,10 @@ void shmp_r_init_altconverted(DllInfo *info) {
     R_set_altvec_Dataptr_method(classes[i], converted_dataptr);
     R_set_altvec_Dataptr_or_null_method(classes[i], converted_dataptr_or_null);
   }
-  R_set_altrep_Unserialize_method(converted_real, real_unserialize);
-  R_set_altrep_Unserialize_method(converted_integer, integer_unserialize);
-  R_set_altrep_Unserialize_method(converted_logical, logical_unserialize);
-  R_set_altrep_Unserialize_method(converted_string, string_unserialize);
+  R_set_altrep_UnserializeEX_method(converted_real, real_unserialize);
+  R_set_altrep_UnserializeEX_method(converted_integer, integer_unserialize);
+  R_set_altrep_UnserializeEX_method(converted_logical, logical_unserialize);
+  R_set_altrep_UnserializeEX_method(converted_string, string_unserialize);
   R_set_altreal_Elt_method(converted_real, real_elt);
   R_set_altreal_Get_region_method(converted_real, real_region);
   R_set_altinteger_Elt_method(converted_integer, integer_elt);

@@ -81,6 +81,11 @@ static Rboolean gone_inspect(SEXP x, int pre, int deep, int pvec, void (*inspect
   return TRUE;
 }
 
+static SEXP gone_unserialize(SEXP class, SEXP state, SEXP attr, int objf, int levs) {
+  int type = class == gone_real.ptr ? REALSXP : class == gone_integer.ptr ? INTSXP : class == gone_logical.ptr ? LGLSXP : STRSXP;
+  return shmp_r_unserialize_column(type, state, attr, objf, levs);
+}
+
 SEXP shmp_r_gone_column(int type, SEXP state, SEXP why) {
   SEXP length = Rf_xlength(state) >= 5 ? VECTOR_ELT(state, 4) : R_NilValue;
   SEXP where = PROTECT(Rf_allocVector(VECSXP, 2));
@@ -103,7 +108,7 @@ void shmp_r_init_altrep_gone(DllInfo *info) {
     R_set_altrep_Duplicate_method(classes[i], gone_duplicate);
     R_set_altrep_Inspect_method(classes[i], gone_inspect);
     R_set_altrep_Serialized_state_method(classes[i], gone_serialized_state);
-    R_set_altrep_Unserialize_method(classes[i], shmp_r_view_unserialize);
+    R_set_altrep_UnserializeEX_method(classes[i], gone_unserialize);
     R_set_altvec_Dataptr_method(classes[i], gone_dataptr);
     R_set_altvec_Dataptr_or_null_method(classes[i], gone_dataptr_or_null);
   }

@@ -82,8 +82,10 @@ void shmp_r_materialize_view(SEXP pointer);   /* copies what it views: the recor
 void shmp_r_materialize_strings(SEXP pointer);
 int shmp_r_is_strings(SEXP x);
 int shmp_r_strings_shared(SEXP x);
-SEXP shmp_r_view_unserialize(SEXP class, SEXP state); /* a column serialized by name */
-SEXP shmp_r_unserialize_column(int type, SEXP state); /* the same, of R type `type` */
+/* A column serialized by name, back with the attributes it was sent with
+ * (R's UnserializeEX method), of R type `type`, or of a view's class. */
+SEXP shmp_r_unserialize_column(int type, SEXP state, SEXP attr, int objf, int levs);
+SEXP shmp_r_view_unserialize(SEXP class, SEXP state, SEXP attr, int objf, int levs);
 /* A converted column of a published table (altconverted.c): `vector` in a
  * wrapper that serializes as `where`; lists are returned as they are. */
 SEXP shmp_r_converted(SEXP vector, SEXP where);

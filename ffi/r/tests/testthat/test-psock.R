@@ -184,3 +184,21 @@ test_that("a converted column that was read (by R's C code too) still travels by
                  as.character(shared$q[1:10]), max(shared$q), shared$q + 1L))
   expect_lt(length(serialize(shared, NULL)), 1024)
 })
+
+test_that("a column sent again with other attributes leaves the one the worker received before as it was", {
+  name <- unique_name("psock-attributes")
+  table <- publish_table(name, data.frame(x = c(1.5, 2.5), day = as.Date(c("2024-01-01", "2024-01-02"))))
+  on.exit(close(table), add = TRUE)
+  shared <- open_table(name)
+  cluster <- parallel::makePSOCKcluster(1)
+  on.exit(parallel::stopCluster(cluster), add = TRUE)
+  for (column in c("x", "day")) {
+    first <- shared[[column]]
+    parallel::clusterExport(cluster, "first", envir = environment())
+    data.table::setattr(shared[[column]], "label", "changed") # in place, as C code may
+    second <- shared[[column]]
+    parallel::clusterExport(cluster, "second", envir = environment())
+    got <- parallel::clusterEvalQ(cluster, list(attr(first, "label"), attr(second, "label"), sum(as.numeric(second))))[[1]]
+    expect_equal(got, list(NULL, "changed", sum(as.numeric(shared[[column]]))), info = column)
+  }
+})
