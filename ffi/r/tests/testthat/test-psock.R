@@ -17,7 +17,7 @@ test_that("4 PSOCK workers get a 1 GB table by name and share one copy of it", {
   invisible(gc())
   features <- open_table(name)
   sent <- serialize(features, NULL) # what clusterExport sends each worker
-  expect_lt(length(sent), 200 * columns) # under 200 bytes a column (174 measured), whatever its length
+  expect_lt(length(sent), 200 * columns) # under 200 bytes a column (126 measured), whatever its length or name
   cluster <- parallel::makePSOCKcluster(4)
   on.exit(parallel::stopCluster(cluster), add = TRUE)
   expect_true(shm_cluster_check(cluster))
