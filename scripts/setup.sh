@@ -44,8 +44,8 @@ fi
 # from Debian too) and clang with libFuzzer for the core's fuzzer; with
 # --bench also hyperfine. Installed once, without the recommended extras.
 APT_NEEDED=""
-command -v Rscript >/dev/null 2>&1 && Rscript -e 'quit(status = !requireNamespace("testthat", quietly = TRUE))' >/dev/null 2>&1 \
-  || APT_NEEDED="$APT_NEEDED r-base-core r-base-dev r-cran-testthat r-cran-bit64 r-cran-data.table"
+command -v Rscript >/dev/null 2>&1 && Rscript -e 'quit(status = !all(vapply(c("testthat", "future"), requireNamespace, NA, quietly = TRUE)))' >/dev/null 2>&1 \
+  || APT_NEEDED="$APT_NEEDED r-base-core r-base-dev r-cran-testthat r-cran-bit64 r-cran-data.table r-cran-future"
 command -v clang >/dev/null 2>&1 && ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 \
   || APT_NEEDED="$APT_NEEDED clang libclang-rt-14-dev"
 [ "${1:-}" = "--bench" ] && ! command -v hyperfine >/dev/null 2>&1 && APT_NEEDED="$APT_NEEDED hyperfine"

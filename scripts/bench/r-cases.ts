@@ -2,7 +2,8 @@
 // columns against what an R user would otherwise do (the same bytes over a
 // TCP socket read with readBin, a CSV file read with read.csv or
 // data.table::fread), and the PSOCK story (a features table to 4 workers,
-// by name against clusterExport). Every case is a command that prints its
+// by name against clusterExport) and the same through future's
+// multisession workers (by name against future sending the data.frame). Every case is a command that prints its
 // figures as JSON lines; R finds the package in the project's .rlib.
 import { join } from "node:path";
 import { groupReport } from "./group-report.ts";
@@ -28,10 +29,11 @@ export function rCases(quick: boolean, root: string, goBench: string): string[] 
     }
   }
   commands.push(`${env} Rscript ${join(root, "examples/r-parallel/psock.R")} --json ${quick ? 256 * MiB : GiB} 4`);
+  commands.push(`${env} Rscript ${join(root, "examples/r-parallel/future.R")} --json ${quick ? 256 * MiB : GiB} 4`);
   return commands;
 }
 
-export const isR = (name: string) => name.includes("->R") || name.startsWith("R PSOCK");
+export const isR = (name: string) => name.includes("->R") || name.startsWith("R PSOCK") || name.startsWith("R future");
 
 type Results = Map<string, { case: string; value: number; unit: string; runs: number }>;
 
@@ -57,6 +59,12 @@ export function rReport(results: Results, command: string, quick: boolean): stri
     ["PSOCK: workers' Pss growth, clusterExport copy ÷ shmpipe by name", psock("clusterExport copy: workers' Pss growth") / psock("shmpipe by name: workers' Pss growth")],
     ["PSOCK: workers' Pss growth, shmpipe by name ÷ the table's size", psock("shmpipe by name: workers' Pss growth") / (quick ? 256 : 1024)],
     ["PSOCK: workers' Pss growth, clusterExport copy ÷ the table's size", psock("clusterExport copy: workers' Pss growth") / (quick ? 256 : 1024)],
+  );
+  const future = (label: string) => get(`R future multisession, 4 workers, ${quick ? "256 MiB" : "1 GiB"} table: ${label}`);
+  ratios.push(
+    ["future: future copy ÷ shmpipe by name, future -> results (table published before)", future("future copy: future -> results") / future("shmpipe by name: future -> results")],
+    ["future: future copy ÷ shmpipe by name, publish_table + future -> results", future("future copy: future -> results") / (future("shmpipe by name: future -> results") + future("shmpipe by name: publish_table"))],
+    ["future: bytes sent per future, future copy ÷ shmpipe by name", future("future copy: bytes sent per future") / future("shmpipe by name: bytes sent per future")],
   );
   return groupReport(command, [...results.values()].filter((r) => isR(r.case)), ratios);
 }

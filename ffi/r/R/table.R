@@ -54,10 +54,11 @@ print.shmpipe_publication <- function(x, ...) {
 #' change copies the column first). `wait`: seconds to wait for the name.
 #' A table of several batches is one data.frame with its columns joined
 #' (a copy), or with batches = TRUE a list of data.frames, each in place.
-#' Such columns serialize by name: a PSOCK worker that receives them maps
+#' Every column but lists and data.frames serializes by name (converted
+#' ones too): a PSOCK or future worker that receives them maps
 #' the same table (it needs this package installed).
 open_table <- function(name, wait = 0, batches = FALSE) {
-  parts <- .Call(shmp_r_open_table, name, wait, NULL, new.env(parent = emptyenv()))
+  parts <- .Call(shmp_r_open_table, name, wait, NULL, new.env(parent = emptyenv()), NULL)
   if (batches) return(parts)
   if (length(parts) == 1) return(parts[[1]])
   if (length(parts) == 0) stop(sprintf("table \"%s\" holds no batch", name))
@@ -65,21 +66,47 @@ open_table <- function(name, wait = 0, batches = FALSE) {
 }
 
 # unserialize() of a column that was serialized by name: `where` is
-# list(table name, batch, token, column, length). The column, or the
-# condition that says why it cannot be had (the table is gone, or was
-# published again since: the token no longer matches), which the C side
-# turns into a stand-in that signals it on first use.
+# list(table name, batch, token, column, length), the name and the token
+# as symbols (serialize() writes each once for all the columns it holds).
+# The table is mapped once per process (.opened); of the columns R
+# converts (timestamps, dates, factors, 64-bit integers...), only those
+# that arrive are converted, each when it first arrives. Returns the
+# column, or the condition that says why it cannot be had (the table is
+# gone, or was published again since: the token no longer matches), which
+# the C side turns into a stand-in that signals it on first use.
 shared_column <- function(where) tryCatch({
-  name <- where[[1]]
+  name <- as.character(where[[1]])
+  token <- if (is.numeric(where[[3]])) token_key(where[[3]]) else as.character(where[[3]])
+  batch <- as.integer(where[[2]])
+  column <- as.integer(where[[4]])
+  open <- function() .Call(shmp_r_open_table, name, 0, NULL, new.env(parent = emptyenv()), c(batch, column))
   table <- .opened[[name]]
-  if (is.null(table) || !identical(attr(table, "token"), where[[3]])) {
-    table <- .Call(shmp_r_open_table, name, 0, NULL, new.env(parent = emptyenv()))
-    assign(name, table, envir = .opened)
-  }
-  if (!identical(attr(table, "token"), where[[3]]) || where[[2]] > length(table))
+  if (is.null(table) || token_key(attr(table, "token")) != token) table <- open()
+  if (token_key(attr(table, "token")) != token || batch > length(table))
     stop(sprintf("table \"%s\" was published again since this column was serialized", name))
-  table[[where[[2]]]][[where[[4]]]]
+  if (is.null(.subset2(table[[batch]], column))) { # a converted column not yet asked for here
+    fresh <- open()
+    if (token_key(attr(fresh, "token")) != token)
+      stop(sprintf("table \"%s\" was published again since this column was serialized", name))
+    columns <- unclass(table[[batch]])
+    columns[[column]] <- .subset2(fresh[[batch]], column)
+    table[[batch]] <- structure(columns, class = "data.frame")
+  }
+  assign(name, table, envir = .opened)
+  .subset2(table[[batch]], column)
 }, error = function(e) e)
+
+# A column of 64-bit integers as the sender had it (`type`: 13, integer,
+# or 14, double for bit64's integer64), where options(shmpipe.int64)
+# differs: the values are the same (the sender's integers fit).
+as_sent <- function(column, type) {
+  if (type == 13L && bit64::is.integer64(column)) return(as.integer(column))
+  if (type == 14L && is.integer(column)) return(bit64::as.integer64(column))
+  stop(sprintf("a column serialized as R type %d came back as %s", type, typeof(column)))
+}
+
+# The token (creator, capacity, inode) as src/table.c writes it in a column's state.
+token_key <- function(token) sprintf("%.0f:%.0f:%.0f", token[1], token[2], token[3])
 
 #' Checks that every worker of a parallel cluster can load this package,
 #' and fails naming those that cannot. A worker without it would receive a

@@ -15,7 +15,8 @@
  *        it through a weak reference to this pointer (R cannot weakly
  *        reference a vector).
  * data2: for a column of a published table, where it lies:
- *        list(table name, batch, token, column). serialize() writes that
+ *        list(table name, batch, token, column, length), the name and token as
+ *        symbols, written once per serialize() call. serialize() writes that
  *        (about a hundred bytes) instead of the values, and unserialize()
  *        in another process maps the same table (shared_column() in
  *        R/table.R). R_NilValue for a channel's record, which lives only
@@ -167,17 +168,48 @@ static SEXP view_serialized_state(SEXP x) {
  * published again), as a stand-in that signals why on first use
  * (altrep_gone.c): an error inside unserialize() would end a PSOCK
  * worker's loop, and the whole cluster with it. */
-SEXP shmp_r_view_unserialize(SEXP class, SEXP state) {
+static SEXP column_for(int type, SEXP state, int *fresh) {
   SEXP package = PROTECT(Rf_mkString("shmpipe"));
   SEXP namespace = PROTECT(R_FindNamespace(package));
   SEXP call = PROTECT(Rf_lang2(Rf_install("shared_column"), state));
   SEXP column = PROTECT(Rf_eval(call, namespace));
+  *fresh = 0;
   if (Rf_inherits(column, "condition")) {
-    int type = class == real_class.ptr ? REALSXP : class == integer_class.ptr ? INTSXP : STRSXP;
     column = shmp_r_gone_column(type, state, column);
+    *fresh = 1;
+  } else if (TYPEOF(column) != type) { /* int64 read as integer here, integer64 there (options(shmpipe.int64)) */
+    SEXP like = PROTECT(Rf_lang3(Rf_install("as_sent"), column, Rf_ScalarInteger(type)));
+    column = Rf_eval(like, namespace);
+    UNPROTECT(1);
+    *fresh = 1;
   }
   UNPROTECT(4);
   return column;
+}
+
+/* unserialize() gives the column the attributes it was sent with. The
+ * column this process keeps for its table (shared_column()'s .opened) is
+ * returned as it is when they are the ones it has; else a copy gets them,
+ * so that no column this process received before changes. */
+SEXP shmp_r_unserialize_column(int type, SEXP state, SEXP attr, int objf, int levs) {
+  int fresh;
+  SEXP column = PROTECT(column_for(type, state, &fresh));
+  if (!fresh && R_compute_identical(ATTRIB(column), attr, 16) && OBJECT(column) == objf && LEVELS(column) == levs) {
+    UNPROTECT(1);
+    return column;
+  }
+  if (!fresh) column = Rf_duplicate(column);
+  PROTECT(column);
+  SET_ATTRIB(column, attr);
+  SET_OBJECT(column, objf);
+  SETLEVELS(column, levs);
+  UNPROTECT(2);
+  return column;
+}
+
+SEXP shmp_r_view_unserialize(SEXP class, SEXP state, SEXP attr, int objf, int levs) {
+  int type = class == real_class.ptr ? REALSXP : class == integer_class.ptr ? INTSXP : STRSXP;
+  return shmp_r_unserialize_column(type, state, attr, objf, levs);
 }
 
 /* The external pointer behind a view (to reference it weakly). */
@@ -205,7 +237,7 @@ void shmp_r_init_altrep(DllInfo *info) {
     R_set_altrep_Duplicate_method(classes[i], view_duplicate);
     R_set_altrep_Inspect_method(classes[i], view_inspect);
     R_set_altrep_Serialized_state_method(classes[i], view_serialized_state);
-    R_set_altrep_Unserialize_method(classes[i], shmp_r_view_unserialize);
+    R_set_altrep_UnserializeEX_method(classes[i], shmp_r_view_unserialize);
     R_set_altvec_Dataptr_method(classes[i], view_dataptr);
     R_set_altvec_Dataptr_or_null_method(classes[i], view_dataptr_or_null);
   }

@@ -155,7 +155,7 @@ void shmp_r_init_altstring(DllInfo *info) {
   R_set_altrep_Duplicate_method(string_class, strings_duplicate);
   R_set_altrep_Inspect_method(string_class, strings_inspect);
   R_set_altrep_Serialized_state_method(string_class, strings_serialized_state);
-  R_set_altrep_Unserialize_method(string_class, shmp_r_view_unserialize);
+  R_set_altrep_UnserializeEX_method(string_class, shmp_r_view_unserialize);
   R_set_altvec_Dataptr_method(string_class, strings_dataptr);
   R_set_altvec_Dataptr_or_null_method(string_class, strings_dataptr_or_null);
   R_set_altstring_Elt_method(string_class, strings_elt);

@@ -20,12 +20,13 @@ SEXP shmp_r_is_shared(SEXP);
 SEXP shmp_r_publish_table(SEXP, SEXP, SEXP);
 SEXP shmp_r_close_publication(SEXP);
 SEXP shmp_r_publication_open(SEXP);
-SEXP shmp_r_open_table(SEXP, SEXP, SEXP, SEXP);
+SEXP shmp_r_open_table(SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP shmp_r_unpublish(SEXP);
 SEXP shmp_r_owned_unlink_all(void);
 void shmp_r_init_altrep(DllInfo *info);
 void shmp_r_init_altstring(DllInfo *info);
 void shmp_r_init_altrep_gone(DllInfo *info);
+void shmp_r_init_altconverted(DllInfo *info);
 
 static const R_CallMethodDef routines[] = {
     {"shmp_r_open", (DL_FUNC)&shmp_r_open, 5},
@@ -44,7 +45,7 @@ static const R_CallMethodDef routines[] = {
     {"shmp_r_publish_table", (DL_FUNC)&shmp_r_publish_table, 3},
     {"shmp_r_close_publication", (DL_FUNC)&shmp_r_close_publication, 1},
     {"shmp_r_publication_open", (DL_FUNC)&shmp_r_publication_open, 1},
-    {"shmp_r_open_table", (DL_FUNC)&shmp_r_open_table, 4},
+    {"shmp_r_open_table", (DL_FUNC)&shmp_r_open_table, 5},
     {"shmp_r_unpublish", (DL_FUNC)&shmp_r_unpublish, 1},
     {"shmp_r_owned_unlink_all", (DL_FUNC)&shmp_r_owned_unlink_all, 0},
     {NULL, NULL, 0},
@@ -60,5 +61,6 @@ void R_init_shmpipe(DllInfo *info) {
   shmp_r_init_altrep(info);
   shmp_r_init_altstring(info);
   shmp_r_init_altrep_gone(info);
+  shmp_r_init_altconverted(info);
   R_useDynamicSymbols(info, FALSE);
 }

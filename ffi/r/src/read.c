@@ -92,7 +92,7 @@ static int holds_int_min(const shmp_arrow_column *c, const uint8_t *record) {
  * is set when a view was made: float64 and int32 columns view the record
  * (R's NA patterns in null slots are used as they are), a published
  * table's strings are made on access; every other column is converted. */
-static SEXP column_vector(const shmp_r_batch *b, uint32_t i, SEXP lease_ptr, SEXP state, int *viewed) {
+static SEXP column_vector(const shmp_r_batch *b, uint32_t i, SEXP lease_ptr, SEXP state, int convert, int *viewed) {
   shmp_arrow_column col;
   shmp_arrow_checker_column(b->checker, i, &col);
   const shmp_arrow_column *c = &col;
@@ -117,7 +117,10 @@ static SEXP column_vector(const shmp_r_batch *b, uint32_t i, SEXP lease_ptr, SEX
                             c->name, b->segment, lease_ptr, state);
     }
   }
-  return shmp_r_convert(b, shmp_r_top_node(b, i), 0, c->length, c->name);
+  if (!convert) return R_NilValue; /* not asked for: converted when it is (shared_column()) */
+  SEXP converted = shmp_r_convert(b, shmp_r_top_node(b, i), 0, c->length, c->name);
+  /* A published table's converted columns serialize by name too (altconverted.c). */
+  return state != R_NilValue ? shmp_r_converted(converted, state) : converted;
 }
 
 static shmp_r_batch batch_of(const shmp_arrow_checker *checker, const uint8_t *record, SEXP dictionaries,
@@ -248,7 +251,7 @@ void shmp_r_release_lease(SEXP lease_ptr) {
  * extends with its column and length (R_NilValue for a channel's record). Returns
  * whether any column is a view in *viewed. */
 SEXP shmp_r_batch_frame(shmp_arrow_checker *checker, const uint8_t *record, SEXP lease_ptr, SEXP dictionaries,
-                        const char *segment, SEXP origin, int *viewed) {
+                        const char *segment, SEXP origin, int convert, int *viewed) {
   uint32_t count = shmp_arrow_checker_batch_columns(checker);
   SEXP frame = PROTECT(Rf_allocVector(VECSXP, count));
   SEXP names = PROTECT(Rf_allocVector(STRSXP, count));
@@ -271,7 +274,7 @@ SEXP shmp_r_batch_frame(shmp_arrow_checker *checker, const uint8_t *record, SEXP
     }
     PROTECT(state);
     int was_view = 0;
-    SEXP column = column_vector(&b, i, lease_ptr, state, &was_view);
+    SEXP column = column_vector(&b, i, lease_ptr, state, convert == 0 || convert == (int)i + 1, &was_view);
     SET_VECTOR_ELT(frame, i, column);
     UNPROTECT(1);
     if (was_view) SET_VECTOR_ELT(views, i, R_MakeWeakRef(shmp_r_view_pointer(column), R_NilValue, R_NilValue, FALSE));
@@ -331,7 +334,7 @@ SEXP shmp_r_read_batch(SEXP pointer, SEXP dictionaries, SEXP timeout) {
     /* A batch: its columns, views holding the lease. */
     SEXP lease_ptr = PROTECT(shmp_r_new_lease(pointer, lease_id, e->segment));
     int viewed = 0;
-    SEXP frame = PROTECT(shmp_r_batch_frame(e->checker, record, lease_ptr, dictionaries, e->name, R_NilValue, &viewed));
+    SEXP frame = PROTECT(shmp_r_batch_frame(e->checker, record, lease_ptr, dictionaries, e->name, R_NilValue, 0, &viewed));
     if (!viewed) shmp_r_release_lease(lease_ptr); /* nothing views the record: give it back now */
     else shmp_r_track_lease(pointer, lease_ptr);
     UNPROTECT(2);

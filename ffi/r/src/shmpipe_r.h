@@ -82,7 +82,13 @@ void shmp_r_materialize_view(SEXP pointer);   /* copies what it views: the recor
 void shmp_r_materialize_strings(SEXP pointer);
 int shmp_r_is_strings(SEXP x);
 int shmp_r_strings_shared(SEXP x);
-SEXP shmp_r_view_unserialize(SEXP class, SEXP state); /* a column serialized by name */
+/* A column serialized by name, back with the attributes it was sent with
+ * (R's UnserializeEX method), of R type `type`, or of a view's class. */
+SEXP shmp_r_unserialize_column(int type, SEXP state, SEXP attr, int objf, int levs);
+SEXP shmp_r_view_unserialize(SEXP class, SEXP state, SEXP attr, int objf, int levs);
+/* A converted column of a published table (altconverted.c): `vector` in a
+ * wrapper that serializes as `where`; lists are returned as they are. */
+SEXP shmp_r_converted(SEXP vector, SEXP where);
 SEXP shmp_r_gone_column(int type, SEXP state, SEXP why); /* its stand-in when its table cannot be opened */
 
 /* Converting columns of any type (convert.c): a checked batch, the
@@ -117,7 +123,9 @@ void shmp_r_forget_dictionaries(SEXP dictionaries);
 SEXP shmp_r_new_lease(SEXP reader, uint64_t lease_id, shmp_segment *segment);
 void shmp_r_release_lease(SEXP lease_ptr);
 SEXP shmp_r_batch_frame(shmp_arrow_checker *checker, const uint8_t *record, SEXP lease_ptr, SEXP dictionaries,
-                        const char *segment, SEXP origin, int *viewed);
+                        const char *segment, SEXP origin, int convert, int *viewed);
+/* convert: 0, every column; k > 0, of the columns R converts (not views)
+ * only column k (the others are NULL); -1, none of them. */
 SEXP shmp_r_release_lease_copying(SEXP lease_ptr); /* views copy what they show, then the record goes back */
 int shmp_r_lease_held(SEXP lease_ptr);
 void shmp_r_track_lease(SEXP reader_pointer, SEXP lease_ptr); /* close() of the reader releases it (channel.c) */

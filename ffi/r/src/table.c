@@ -104,6 +104,7 @@ typedef struct reading {
   const char *name;
   SEXP dictionaries;
   double inode;
+  int only_batch, only_column; /* 0: convert every column; else only this one (others NULL) */
 } reading;
 
 /* The inode of the file behind `name`, -1 if none. It tells two
@@ -125,6 +126,8 @@ static SEXP read_table(void *data) {
   REAL(token)[0] = shmp_segment_creator_pid(o->segment);
   REAL(token)[1] = (double)shmp_segment_capacity(o->segment);
   REAL(token)[2] = r->inode;
+  char token_key[96]; /* as token_key() in R/table.R writes it */
+  snprintf(token_key, sizeof token_key, "%.0f:%.0f:%.0f", REAL(token)[0], REAL(token)[1], REAL(token)[2]);
   SEXP batches = PROTECT(Rf_allocVector(VECSXP, 0));
   R_xlen_t count = 0;
   for (;;) {
@@ -138,15 +141,19 @@ static SEXP read_table(void *data) {
     if (kind == SHMP_ARROW_SCHEMA) shmp_r_forget_dictionaries(r->dictionaries);
     if (kind == SHMP_ARROW_DICTIONARY) shmp_r_take_dictionary(o->checker, record, r->dictionaries, r->name, "open");
     if (kind == SHMP_ARROW_RECORD_BATCH) {
+      /* The name and the token as symbols: serialize() writes a symbol
+       * once and refers to it after, so a table's name goes once with its
+       * columns, not once per column (shared_column() in R/table.R). */
       SEXP origin = PROTECT(Rf_allocVector(VECSXP, 3));
-      SET_VECTOR_ELT(origin, 0, Rf_mkString(r->name));
+      SET_VECTOR_ELT(origin, 0, Rf_install(r->name));
       SET_VECTOR_ELT(origin, 1, Rf_ScalarInteger((int)count + 1));
-      SET_VECTOR_ELT(origin, 2, token);
+      SET_VECTOR_ELT(origin, 2, Rf_install(token_key));
       /* A lease of its own for each batch (a hold on the mapping): release_batch()
        * of one batch copies its views, and the others keep the mapping. */
       SEXP lease_ptr = PROTECT(shmp_r_new_lease(R_NilValue, 0, o->segment));
       int viewed = 0;
-      SEXP frame = PROTECT(shmp_r_batch_frame(o->checker, record, lease_ptr, r->dictionaries, r->name, origin, &viewed));
+      int convert = r->only_batch == 0 ? 0 : r->only_batch == (int)count + 1 ? r->only_column : -1;
+      SEXP frame = PROTECT(shmp_r_batch_frame(o->checker, record, lease_ptr, r->dictionaries, r->name, origin, convert, &viewed));
       SEXP longer = PROTECT(Rf_lengthgets(batches, count + 1));
       SET_VECTOR_ELT(longer, count++, frame);
       UNPROTECT(5);
@@ -160,7 +167,10 @@ static SEXP read_table(void *data) {
   return batches;
 }
 
-SEXP shmp_r_open_table(SEXP name_arg_, SEXP wait_arg, SEXP ready_arg, SEXP dictionaries) {
+/* only: NULL, or c(batch, column): of the columns R converts, only that
+ * one is (the others are NULL), for a process that unserialized it
+ * (shared_column() in R/table.R); views cost nothing and are all made. */
+SEXP shmp_r_open_table(SEXP name_arg_, SEXP wait_arg, SEXP ready_arg, SEXP dictionaries, SEXP only) {
   const char *name = name_arg(name_arg_);
   int64_t wait = seconds_ns(wait_arg), ready = ready_arg == R_NilValue ? shmp_constant("DEFAULT_READY_TIMEOUT_NS") : seconds_ns(ready_arg);
   shmp_error err;
@@ -181,7 +191,11 @@ SEXP shmp_r_open_table(SEXP name_arg_, SEXP wait_arg, SEXP ready_arg, SEXP dicti
    * open: if the name was replaced in between, the mapping may be either
    * file, and the token matches neither. */
   if (inode_of(name) != inode) inode = -2;
-  reading r = {&o, name, dictionaries, inode};
+  reading r = {&o, name, dictionaries, inode, 0, 0};
+  if (TYPEOF(only) == INTSXP && XLENGTH(only) == 2) {
+    r.only_batch = INTEGER(only)[0];
+    r.only_column = INTEGER(only)[1];
+  }
   return R_ExecWithCleanup(read_table, &r, close_opening, &o);
 }
 

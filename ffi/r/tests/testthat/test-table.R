@@ -110,3 +110,21 @@ test_that("a table's string column is made element by element, and copied when c
   expect_equal(w, words)    # the column itself is untouched
   close(table)
 })
+
+test_that("a published table's columns serialize in under 200 bytes each, whatever the length of its name", {
+  for (length in c(21, 100, 200)) {
+    label <- "long-name-"
+    name <- unique_name(label)
+    name <- paste0(name, strrep("x", length - nchar(name)))
+    columns <- 50
+    table <- publish_table(name, as.data.frame(setNames(lapply(seq_len(columns), function(k) as.numeric(1:1000) * k),
+                                                        sprintf("c%02d", seq_len(columns)))))
+    frame <- open_table(name)
+    bytes <- length(serialize(frame, NULL))
+    expect_lt(bytes / columns, 200, label = sprintf("bytes a column for a %d-character name", length))
+    # and back, right
+    back <- unserialize(serialize(frame, NULL))
+    expect_equal(sum(back$c50), 50 * 500500)
+    close(table)
+  }
+})
