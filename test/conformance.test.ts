@@ -37,7 +37,7 @@ const allRuntimes: Record<string, Runtime> = {
   bun: { command: [process.execPath, here("peer.ts")] },
   python: { command: [python(), here("peer.py")], env: pythonEnv() },
   go: { command: [join(goDir, "peer")] },
-  // r: { command: ["Rscript", "--vanilla", here("peer.R")], env: { ...process.env, R_LIBS: new URL("../.rlib", import.meta.url).pathname } },
+  r: { command: ["Rscript", "--vanilla", here("peer.R")], env: { ...process.env, R_LIBS: new URL("../.rlib", import.meta.url).pathname } },
   // deno: { command: [denoPath, "run", "-A", here("peer.ts")] } — TODO: once `deno` is in node_modules/.bin
   // and lib/ imports under Deno (the Deno helper's branch), the Bun peer runs unchanged under it
   // (it uses no Bun.* API: console as stdin lines is the one thing to check).
