@@ -35,12 +35,11 @@ type Runtime = { command: string[]; env?: Record<string, string | undefined> };
 /** The runtimes of the matrix: one more peer is one more entry. */
 const allRuntimes: Record<string, Runtime> = {
   bun: { command: [process.execPath, here("peer.ts")] },
+  // The same TypeScript peer under Deno (package.json installs npm's deno).
+  deno: { command: [join(repository, "node_modules/.bin/deno"), "run", "-A", here("peer.ts")], env: { ...process.env, NO_COLOR: "1" } },
   python: { command: [python(), here("peer.py")], env: pythonEnv() },
   go: { command: [join(goDir, "peer")] },
   r: { command: ["Rscript", "--vanilla", here("peer.R")], env: { ...process.env, R_LIBS: new URL("../.rlib", import.meta.url).pathname } },
-  // deno: { command: [denoPath, "run", "-A", here("peer.ts")] } — TODO: once `deno` is in node_modules/.bin
-  // and lib/ imports under Deno (the Deno helper's branch), the Bun peer runs unchanged under it
-  // (it uses no Bun.* API: console as stdin lines is the one thing to check).
 };
 
 const runtimes = Object.fromEntries(Object.entries(allRuntimes).filter(([name]) => !only || only.includes(name)));

@@ -1,5 +1,6 @@
-// The Bun (TypeScript) peer of the conformance matrix. The same command
-// line as every peer (peer.py, go/main.go, peer.R):
+// The TypeScript peer of the conformance matrix, the same program under
+// Bun and under Deno (it uses no runtime's own API). The same command line
+// as every peer (peer.py, peer.go, peer.R):
 //
 //   peer ROLE SCENARIO CHANNEL [early|late]
 //
@@ -8,6 +9,8 @@
 // go on at each line on stdin (see scenarios.json); readers open it, print
 // "ready", and print one canonical JSON line at the end.
 import { Table } from "apache-arrow";
+import process from "node:process";
+import { createInterface } from "node:readline";
 import { ArrowReader, ArrowWriter, createWriter, openReader, openTable, publish, ShmpipeError, type Writer } from "../../lib/index.ts";
 import { batchesOf, batchOf, canonical, record, recordSizes, scenarios, schemaOf, tables, type Scenario } from "./scenarios.ts";
 
@@ -16,7 +19,7 @@ const scenario: Scenario | undefined = scenarios[scenarioName!];
 if (!scenario || !channel) throw new Error("usage: peer ROLE SCENARIO CHANNEL [early|late]");
 const TIMEOUT = { timeoutMs: 30_000 };
 
-const stdinLines = console[Symbol.asyncIterator]();
+const stdinLines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 async function go(): Promise<void> {
   await stdinLines.next();
 }
