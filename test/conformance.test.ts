@@ -73,12 +73,19 @@ async function slot<T>(run: () => Promise<T>): Promise<T> {
 
 type Peer = Subprocess<"pipe", "pipe", "pipe">;
 
+// Runs not ended yet: a test that timed out leaves its run here, ended after the file.
+const unfinished = new Set<Run>();
+afterAll(async () => {
+  await Promise.all([...unfinished].map((run) => run.end()));
+});
+
 /** One run of a scenario: its peers, killed and its name removed at the end whatever happened. */
 class Run {
   readonly name: string;
   readonly peers: Peer[] = [];
   constructor(label: string) {
     this.name = uniqueName(label);
+    unfinished.add(this);
   }
   spawn(runtime: string, role: string, scenario: string, ...args: string[]): Peer {
     const { command, env } = runtimes[runtime]!;
@@ -103,6 +110,7 @@ class Run {
     for (const peer of this.peers) if (peer.exitCode === null && peer.signalCode === null) peer.kill("SIGKILL");
     await Promise.all(this.peers.map((peer) => peer.exited));
     if (existsSync(shmPath(this.name))) unlink(this.name);
+    unfinished.delete(this);
   }
 }
 

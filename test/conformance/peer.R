@@ -29,26 +29,43 @@ record_sizes <- function(phases) {
 # Record k's bytes: byte j is (k * 131 + j) %% 251.
 record <- function(k, size) as.raw((k * 131 + seq_len(size) - 1) %% 251)
 
-# Rows [from, from + count) of a table as a data.frame of R's own columns.
+# Rows r (counted over the whole table) of one column, as R's own column.
+column_of <- function(column, r) {
+  count <- length(r)
+  null <- if (is.null(column$null)) rep(FALSE, count) else r %% column$null[[1]] == column$null[[2]]
+  if (column$type == "list<int32>") {
+    values <- lapply(r, function(row) as.integer(column$a * row + column$b + seq_len(row %% column$lengths) - 1))
+    values[null] <- list(NULL)
+    return(values)
+  }
+  if (startsWith(column$type, "struct<"))
+    return(as.data.frame(setNames(lapply(column$fields, column_of, r), vapply(column$fields, function(f) f$name, "")),
+                         stringsAsFactors = FALSE, optional = TRUE))
+  linear <- if (is.null(column$a)) NULL else column$a * r + column$b
+  values <- switch(column$type,
+    "int32" = as.integer(linear),
+    "int64" = as.integer64(linear),
+    "float64" = linear,
+    "timestamp[us,UTC]" = as.POSIXct(linear / 1e6, origin = "1970-01-01", tz = "UTC"),
+    "utf8" = enc2utf8(paste0(column$prefix, r, ifelse(r %% column$suffixEvery == 0, column$suffix, ""))),
+    "bool" = r %% 2 == 0,
+    "dictionary<utf8>" = factor(unlist(column$words)[r %% length(column$words) + 1], levels = unlist(column$words)),
+    stop("scenarios.json: unknown column type ", column$type))
+  values[null] <- NA
+  values
+}
+
+# Rows [from, from + count) of a table as a data.frame.
 frame_of <- function(spec, from, count) {
   r <- from + seq_len(count) - 1
-  columns <- lapply(spec$columns, function(column) {
-    null <- if (is.null(column$null)) rep(FALSE, count) else r %% column$null[[1]] == column$null[[2]]
-    linear <- column$a * r + column$b
-    values <- switch(column$type,
-      "int32" = as.integer(linear),
-      "int64" = as.integer64(linear),
-      "float64" = linear,
-      "timestamp[us,UTC]" = as.POSIXct(linear / 1e6, origin = "1970-01-01", tz = "UTC"),
-      "utf8" = enc2utf8(paste0(column$prefix, r, ifelse(r %% column$suffixEvery == 0, column$suffix, ""))),
-      "bool" = r %% 2 == 0,
-      "dictionary<utf8>" = factor(unlist(column$words)[r %% length(column$words) + 1], levels = unlist(column$words)),
-      stop("scenarios.json: unknown column type ", column$type))
-    values[null] <- NA
-    values
-  })
-  names(columns) <- vapply(spec$columns, function(column) column$name, "")
-  as.data.frame(columns, stringsAsFactors = FALSE, optional = TRUE)
+  df <- data.frame(row.names = seq_len(count))
+  for (column in spec$columns) {
+    values <- column_of(column, r)
+    if (is.list(values) && !is.data.frame(values)) df[[column$name]] <- I(values) else df[[column$name]] <- values
+    if (inherits(df[[column$name]], "AsIs")) class(df[[column$name]]) <- setdiff(class(df[[column$name]]), "AsIs")
+  }
+  row.names(df) <- NULL
+  df
 }
 
 type_name <- function(x) {
@@ -59,6 +76,11 @@ type_name <- function(x) {
   if (is.double(x)) return("float64")
   if (is.character(x)) return("utf8")
   if (is.logical(x)) return("bool")
+  if (is.data.frame(x)) return(sprintf("struct<%s>", paste0(names(x), ":", vapply(x, type_name, ""), collapse = ",")))
+  if (is.list(x)) {
+    items <- Filter(Negate(is.null), x)
+    return(sprintf("list<%s>", if (length(items) == 0) "?" else type_name(items[[1]])))
+  }
   paste0("?", class(x)[[1]])
 }
 `%||%` <- function(a, b) if (is.null(a)) b else a
@@ -67,6 +89,11 @@ values_of <- function(x) {
   if (inherits(x, "POSIXct")) return(round(as.numeric(x) * 1e6))
   if (inherits(x, "integer64")) return(as.numeric(x))
   if (is.factor(x)) return(as.character(x))
+  if (is.data.frame(x)) { # a struct: an object per row
+    columns <- lapply(x, values_of)
+    return(lapply(seq_len(nrow(x)), function(i) lapply(columns, function(values) values[[i]])))
+  }
+  if (is.list(x)) return(lapply(x, function(items) if (is.null(items)) NA else I(values_of(items))))
   x
 }
 

@@ -39,6 +39,8 @@ type column struct {
 	Suffix      string   `json:"suffix"`
 	SuffixEvery int      `json:"suffixEvery"`
 	Words       []string `json:"words"`
+	Lengths     int      `json:"lengths"`
+	Fields      []column `json:"fields"`
 }
 
 type tableSpec struct {
@@ -210,12 +212,65 @@ var arrowTypes = map[string]arrow.DataType{
 	"dictionary<utf8>":  &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String},
 }
 
+func arrowType(c column) arrow.DataType {
+	switch {
+	case c.Type == "list<int32>":
+		return arrow.ListOf(arrow.PrimitiveTypes.Int32)
+	case strings.HasPrefix(c.Type, "struct<"):
+		fields := make([]arrow.Field, len(c.Fields))
+		for i, f := range c.Fields {
+			fields[i] = arrow.Field{Name: f.Name, Type: arrowType(f), Nullable: true}
+		}
+		return arrow.StructOf(fields...)
+	}
+	return arrowTypes[c.Type]
+}
+
 func schemaOf(t tableSpec) *arrow.Schema {
 	fields := make([]arrow.Field, len(t.Columns))
 	for i, c := range t.Columns {
-		fields[i] = arrow.Field{Name: c.Name, Type: arrowTypes[c.Type], Nullable: true}
+		fields[i] = arrow.Field{Name: c.Name, Type: arrowType(c), Nullable: true}
 	}
 	return arrow.NewSchema(fields, nil)
+}
+
+// appendValue appends row r of column c to b (a builder of c's type).
+func appendValue(b array.Builder, c column, r int) {
+	if isNull(c, r) {
+		b.AppendNull()
+		return
+	}
+	switch builder := b.(type) {
+	case *array.Int32Builder:
+		builder.Append(int32(c.A*float64(r) + c.B))
+	case *array.Int64Builder:
+		builder.Append(int64(c.A)*int64(r) + int64(c.B))
+	case *array.Float64Builder:
+		builder.Append(c.A*float64(r) + c.B)
+	case *array.TimestampBuilder:
+		builder.Append(arrow.Timestamp(int64(c.A)*int64(r) + int64(c.B)))
+	case *array.StringBuilder:
+		suffix := ""
+		if r%c.SuffixEvery == 0 {
+			suffix = c.Suffix
+		}
+		builder.Append(fmt.Sprintf("%s%d%s", c.Prefix, r, suffix))
+	case *array.BooleanBuilder:
+		builder.Append(r%2 == 0)
+	case *array.ListBuilder:
+		builder.Append(true)
+		items := builder.ValueBuilder().(*array.Int32Builder)
+		for i := 0; i < r%c.Lengths; i++ {
+			items.Append(int32(int(c.A)*r + int(c.B) + i))
+		}
+	case *array.StructBuilder:
+		builder.Append(true)
+		for f, field := range c.Fields {
+			appendValue(builder.FieldBuilder(f), field, r)
+		}
+	default:
+		fail(fmt.Errorf("no rule for a %T", b))
+	}
 }
 
 // batchOf builds rows [from, from+count) of table t with arrow-go's builders.
@@ -243,33 +298,10 @@ func batchOf(t tableSpec, schema *arrow.Schema, from, count int) arrow.RecordBat
 			dict.Release()
 			continue
 		default:
-			b = array.NewBuilder(mem, arrowTypes[col.Type])
+			b = array.NewBuilder(mem, arrowType(col))
 		}
 		for i := 0; i < count; i++ {
-			r := from + i
-			if isNull(col, r) {
-				b.AppendNull()
-				continue
-			}
-			value := col.A*float64(r) + col.B
-			switch builder := b.(type) {
-			case *array.Int32Builder:
-				builder.Append(int32(value))
-			case *array.Int64Builder:
-				builder.Append(int64(col.A)*int64(r) + int64(col.B))
-			case *array.Float64Builder:
-				builder.Append(value)
-			case *array.TimestampBuilder:
-				builder.Append(arrow.Timestamp(int64(col.A)*int64(r) + int64(col.B)))
-			case *array.StringBuilder:
-				suffix := ""
-				if r%col.SuffixEvery == 0 {
-					suffix = col.Suffix
-				}
-				builder.Append(fmt.Sprintf("%s%d%s", col.Prefix, r, suffix))
-			case *array.BooleanBuilder:
-				builder.Append(r%2 == 0)
-			}
+			appendValue(b, col, from+i)
 		}
 		columns[c] = b.NewArray()
 		b.Release()
@@ -301,6 +333,14 @@ func typeName(t arrow.DataType) string {
 		if ts := t.(*arrow.TimestampType); ts.Unit == arrow.Microsecond {
 			return "timestamp[us," + ts.TimeZone + "]"
 		}
+	case arrow.LIST:
+		return "list<" + typeName(t.(*arrow.ListType).Elem()) + ">"
+	case arrow.STRUCT:
+		var fields []string
+		for _, f := range t.(*arrow.StructType).Fields() {
+			fields = append(fields, f.Name+":"+typeName(f.Type))
+		}
+		return "struct<" + strings.Join(fields, ",") + ">"
 	}
 	return "?" + t.String()
 }
@@ -324,6 +364,19 @@ func valueOf(a arrow.Array, i int) any {
 		return int64(v.Value(i))
 	case *array.Dictionary:
 		return valueOf(v.Dictionary(), v.GetValueIndex(i))
+	case *array.List:
+		start, end := v.ValueOffsets(i)
+		items := []any{}
+		for k := start; k < end; k++ {
+			items = append(items, valueOf(v.ListValues(), int(k)))
+		}
+		return items
+	case *array.Struct:
+		row := map[string]any{}
+		for f, field := range v.DataType().(*arrow.StructType).Fields() {
+			row[field.Name] = valueOf(v.Field(f), i)
+		}
+		return row
 	}
 	return fmt.Sprintf("?%s", a.DataType())
 }

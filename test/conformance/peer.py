@@ -46,11 +46,22 @@ def value_at(column, r):
         return r % 2 == 0
     if kind == "dictionary<utf8>":
         return column["words"][r % len(column["words"])]
+    if kind == "list<int32>":
+        return [column["a"] * r + column["b"] + i for i in range(r % column["lengths"])]
+    if kind.startswith("struct<"):
+        return {field["name"]: value_at(field, r) for field in column["fields"]}
     raise ValueError(f"scenarios.json: unknown column type {kind}")
 
 
 TYPES = {"int32": pa.int32(), "int64": pa.int64(), "float64": pa.float64(), "utf8": pa.string(), "bool": pa.bool_(),
-         "timestamp[us,UTC]": pa.timestamp("us", tz="UTC"), "dictionary<utf8>": pa.dictionary(pa.int32(), pa.string())}
+         "timestamp[us,UTC]": pa.timestamp("us", tz="UTC"), "dictionary<utf8>": pa.dictionary(pa.int32(), pa.string()),
+         "list<int32>": pa.list_(pa.int32())}
+
+
+def arrow_type(column):
+    if column["type"].startswith("struct<"):
+        return pa.struct([pa.field(f["name"], arrow_type(f)) for f in column["fields"]])
+    return TYPES[column["type"]]
 
 
 def batch_of(spec, start, count):
@@ -62,8 +73,8 @@ def batch_of(spec, start, count):
             indices = pa.array([None if v is None else (start + i) % len(words) for i, v in enumerate(values)], pa.int32())
             arrays.append(pa.DictionaryArray.from_arrays(indices, pa.array(words, pa.string())))
         else:
-            arrays.append(pa.array(values, TYPES[column["type"]]))
-    return pa.RecordBatch.from_arrays(arrays, schema=pa.schema([pa.field(c["name"], TYPES[c["type"]]) for c in spec["columns"]]))
+            arrays.append(pa.array(values, arrow_type(column)))
+    return pa.RecordBatch.from_arrays(arrays, schema=pa.schema([pa.field(c["name"], arrow_type(c)) for c in spec["columns"]]))
 
 
 def batches_of(spec):
@@ -89,6 +100,10 @@ def type_name(t):
         return "dictionary<utf8>"
     if pa.types.is_timestamp(t) and t.unit == "us":
         return f"timestamp[us,{t.tz or ''}]"
+    if pa.types.is_list(t):
+        return f"list<{type_name(t.value_type)}>"
+    if pa.types.is_struct(t):
+        return "struct<" + ",".join(f"{t.field(i).name}:{type_name(t.field(i).type)}" for i in range(t.num_fields)) + ">"
     return f"?{t}"
 
 
