@@ -45,11 +45,20 @@ const allRuntimes: Record<string, Runtime> = {
 const runtimes = Object.fromEntries(Object.entries(allRuntimes).filter(([name]) => !only || only.includes(name)));
 
 /**
- * The pairs that cannot work, and why. Each still runs: `fails` is what its
- * reader (or writer) prints instead of the scenario's result.
+ * THE exceptions: pairs or peers that cannot do a scenario as written, and
+ * why. Every pair still runs. An entry with `expect` checks what that pair
+ * does instead of the scenario's result (so that the day it works, the
+ * test fails and the entry goes); one without runs the scenario's own
+ * checks but names, in the test's title, how that peer's run differs.
+ * ("*" matches every runtime.)
  */
-type Exception = { writer: string; reader: string; scenario: string; why: string; expect: (result: any) => void };
-const exceptions: Exception[] = [];
+type Exception = { writer: string; reader: string; scenario: string; why: string; expect?: (got: { writer?: any; readers: any[] }) => void };
+const exceptions: Exception[] = [
+  {
+    writer: "r", reader: "*", scenario: "writer-killed",
+    why: "R's binding has no claim/commit (send_bytes writes a whole record), so the R writer is killed between records, not holding a half-filled claim",
+  },
+];
 
 function exceptionFor(writer: string, reader: string, scenario: string): Exception | undefined {
   const matches = (pattern: string, value: string) => pattern === "*" || pattern === value;
@@ -226,11 +235,11 @@ for (const name of Object.keys(scenarios)) {
   for (const writer of Object.keys(runtimes)) {
     for (const reader of Object.keys(runtimes)) {
       const exception = exceptionFor(writer, reader, name);
-      const title = `${name}: ${writer} → ${reader}${exception ? ` (exception: ${exception.why})` : ""}`;
+      const title = `${name}: ${writer} → ${reader}${exception ? ` (see exceptions: ${exception.why})` : ""}`;
       test.concurrent(title, async () => {
         const got = await slot(() => runPair(name, writer, reader));
         pairs++;
-        if (exception) exception.expect(got);
+        if (exception?.expect) exception.expect(got);
         else expect(got).toEqual(expectations(name) as never);
       }, 120_000);
     }
