@@ -132,6 +132,9 @@ async function runPair(name: string, writer: string, reader: string): Promise<{ 
   const [writeRole, readRole] = roles(scenario);
   const run = new Run(`${writer[0]}${reader[0]}`);
   try {
+    // A scenario whose reader creates the channel starts the reader first (bytes and arrow kinds only).
+    const creator = scenario.creator === "reader" ? run.spawn(reader, readRole!, name) : null;
+    if (creator) await run.ready(creator);
     const w = run.spawn(writer, writeRole!, name);
     await run.ready(w);
     switch (scenario.kind) {
@@ -171,8 +174,8 @@ async function runPair(name: string, writer: string, reader: string): Promise<{ 
         return { writer: await run.result(w), readers: [] };
       }
       default: {
-        const r = run.spawn(reader, readRole!, name);
-        await run.ready(r);
+        const r = creator ?? run.spawn(reader, readRole!, name);
+        if (!creator) await run.ready(r);
         run.go(w);
         await run.ready(w, "half");
         run.go(w);

@@ -21,6 +21,11 @@ say <- function(text) { cat(text, "\n", sep = ""); flush(stdout()) }
 show <- function(value) say(toJSON(value, auto_unbox = TRUE, na = "null", digits = NA, null = "null"))
 code_of <- function(e) if (inherits(e, "shmpipe_error")) e$name else stop(e)
 
+# The writer creates the channel, unless the scenario has the reader create it.
+reader_creates <- identical(scenario$creator, "reader")
+writer_end <- function() if (reader_creates) shm_writer(channel) else shm_writer(channel, create = TRUE, capacity = scenario$capacity)
+reader_end <- function() if (reader_creates) shm_reader(channel, create = TRUE, capacity = scenario$capacity) else shm_reader(channel)
+
 record_sizes <- function(phases) {
   sizes <- integer(0)
   for (p in phases) for (i in seq_len(p$count)) sizes <- c(sizes, p$sizes[[length(sizes) %% length(p$sizes) + 1]])
@@ -114,7 +119,7 @@ canonical <- function() {
 
 write_bytes <- function() {
   sizes <- record_sizes(scenario$phases)
-  writer <- shm_writer(channel, create = TRUE, capacity = scenario$capacity)
+  writer <- writer_end()
   say("ready")
   go_on()
   sent <- 0
@@ -136,7 +141,7 @@ write_bytes <- function() {
 read_bytes <- function() {
   sizes <- record_sizes(scenario$phases)
   stop_at <- if (scenario$kind == "reader-killed") scenario$phases[[1]]$count else -1
-  reader <- shm_reader(channel)
+  reader <- reader_end()
   say("ready")
   records <- 0; bytes <- 0; mismatches <- 0
   error <- tryCatch({
@@ -154,7 +159,7 @@ read_bytes <- function() {
 }
 
 write_arrow <- function() {
-  writer <- shm_writer(channel, create = TRUE, capacity = scenario$capacity)
+  writer <- writer_end()
   say("ready")
   go_on()
   sent <- 0
@@ -183,7 +188,7 @@ write_arrow <- function() {
 }
 
 read_arrow <- function() {
-  reader <- shm_reader(channel)
+  reader <- reader_end()
   say("ready")
   if (scenario$kind == "late-join") {
     words <- unlist(spec$columns[[2]]$words)

@@ -55,6 +55,7 @@ type phase struct {
 
 type scenario struct {
 	Kind     string  `json:"kind"`
+	Creator  string  `json:"creator"`
 	Capacity int     `json:"capacity"`
 	Table    string  `json:"table"`
 	Phases   []phase `json:"phases"`
@@ -120,11 +121,26 @@ func fill(buf []byte, k int) {
 	}
 }
 
+// writerEnd creates the channel, unless the scenario has the reader create it.
+func writerEnd(s scenario, channel string) (*shmpipe.Writer, error) {
+	if s.Creator == "reader" {
+		return shmpipe.OpenWriter(channel)
+	}
+	return shmpipe.CreateWriter(channel, s.Capacity)
+}
+
+func readerEnd(s scenario, channel string) (*shmpipe.Reader, error) {
+	if s.Creator == "reader" {
+		return shmpipe.CreateReader(channel, s.Capacity)
+	}
+	return shmpipe.OpenReader(channel)
+}
+
 func isNull(c column, r int) bool { return len(c.Null) == 2 && r%c.Null[0] == c.Null[1] }
 
 func writeBytes(s scenario, channel string) {
 	sizes := recordSizes(s.Phases)
-	w, err := shmpipe.CreateWriter(channel, s.Capacity)
+	w, err := writerEnd(s, channel)
 	if err != nil {
 		fail(err)
 	}
@@ -169,7 +185,7 @@ func readBytes(s scenario, channel string) {
 	if s.Kind == "reader-killed" {
 		stopAt = s.Phases[0].Count
 	}
-	r, err := shmpipe.OpenReader(channel)
+	r, err := readerEnd(s, channel)
 	if err != nil {
 		fail(err)
 	}
@@ -408,7 +424,7 @@ func (c *canonical) add(fields []arrow.Field, columns []arrow.Array, rows int64)
 }
 
 func writeArrow(s scenario, channel string, t tableSpec) {
-	w, err := shmpipe.CreateWriter(channel, s.Capacity)
+	w, err := writerEnd(s, channel)
 	if err != nil {
 		fail(err)
 	}
@@ -458,7 +474,7 @@ func writeArrow(s scenario, channel string, t tableSpec) {
 }
 
 func readArrow(s scenario, channel string, t tableSpec) {
-	r, err := shmpipe.OpenReader(channel)
+	r, err := readerEnd(s, channel)
 	if err != nil {
 		fail(err)
 	}

@@ -127,6 +127,19 @@ class Canonical:
             self.result["columns"].setdefault(field.name, []).extend(values)
 
 
+def writer_end(scenario, channel):
+    """The writer creates the channel, unless the scenario has the reader create it."""
+    if scenario.get("creator") == "reader":
+        return shmpipe.open_writer(channel)
+    return shmpipe.create_writer(channel, scenario["capacity"])
+
+
+def reader_end(scenario, channel):
+    if scenario.get("creator") == "reader":
+        return shmpipe.create_reader(channel, scenario["capacity"])
+    return shmpipe.open_reader(channel)
+
+
 def show(value):
     print(json.dumps(value, ensure_ascii=False), flush=True)
 
@@ -138,7 +151,7 @@ def go():
 def write_bytes(scenario, channel):
     phases = scenario["phases"]
     sizes = record_sizes(phases)
-    writer = shmpipe.create_writer(channel, scenario["capacity"])
+    writer = writer_end(scenario, channel)
     print("ready", flush=True)
     go()
     sent = 0
@@ -162,7 +175,7 @@ def write_bytes(scenario, channel):
 def read_bytes(scenario, channel):
     sizes = record_sizes(scenario["phases"])
     stop_at = scenario["phases"][0]["count"] if scenario["kind"] == "reader-killed" else -1
-    reader = shmpipe.open_reader(channel)
+    reader = reader_end(scenario, channel)
     print("ready", flush=True)
     result = {"records": 0, "bytes": 0, "mismatches": 0, "error": None}
     try:
@@ -187,7 +200,7 @@ def read_bytes(scenario, channel):
 
 
 def write_arrow(scenario, channel, spec):
-    writer = shmpipe.ArrowWriter(shmpipe.create_writer(channel, scenario["capacity"]))
+    writer = shmpipe.ArrowWriter(writer_end(scenario, channel))
     print("ready", flush=True)
     go()
     sent = 0
@@ -213,7 +226,7 @@ def write_arrow(scenario, channel, spec):
 
 
 def read_arrow(scenario, channel, spec):
-    reader = shmpipe.ArrowReader(shmpipe.open_reader(channel))
+    reader = shmpipe.ArrowReader(reader_end(scenario, channel))
     print("ready", flush=True)
     if scenario["kind"] == "late-join":
         words = spec["columns"][1]["words"]

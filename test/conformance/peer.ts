@@ -11,7 +11,7 @@
 import { Table } from "apache-arrow";
 import process from "node:process";
 import { createInterface } from "node:readline";
-import { ArrowReader, ArrowWriter, createWriter, openReader, openTable, publish, ShmpipeError, type Writer } from "../../lib/index.ts";
+import { ArrowReader, ArrowWriter, createReader, createWriter, openReader, openTable, openWriter, publish, ShmpipeError } from "../../lib/index.ts";
 import { batchesOf, batchOf, canonical, record, recordSizes, scenarios, schemaOf, tables, type Scenario } from "./scenarios.ts";
 
 const [role, scenarioName, channel, when] = process.argv.slice(2);
@@ -31,10 +31,15 @@ function codeOf(error: unknown): string {
 
 const print = (value: unknown) => console.log(JSON.stringify(value));
 
+// The writer creates the channel, unless the scenario has the reader create it.
+const readerCreates = scenario.creator === "reader";
+const writerEnd = () => (readerCreates ? openWriter(channel!) : createWriter(channel!, { capacity: scenario!.capacity }));
+const readerEnd = () => (readerCreates ? createReader(channel!, { capacity: scenario!.capacity }) : openReader(channel!));
+
 async function writeBytes(): Promise<void> {
   const phases = scenario!.phases!;
   const sizes = recordSizes(phases);
-  const writer = createWriter(channel!, { capacity: scenario!.capacity });
+  const writer = writerEnd();
   console.log("ready");
   await go();
   let sent = 0;
@@ -61,7 +66,7 @@ async function writeBytes(): Promise<void> {
 async function readBytes(): Promise<void> {
   const sizes = recordSizes(scenario!.phases!);
   const stopAt = scenario!.kind === "reader-killed" ? scenario!.phases![0]!.count : -1;
-  const reader = openReader(channel!);
+  const reader = readerEnd();
   console.log("ready");
   let records = 0, bytes = 0, mismatches = 0;
   let error: string | null = null;
@@ -88,7 +93,7 @@ async function readBytes(): Promise<void> {
 
 async function writeArrow(): Promise<void> {
   const spec = tables[scenario!.table!]!;
-  const writer = new ArrowWriter(createWriter(channel!, { capacity: scenario!.capacity }));
+  const writer = new ArrowWriter(writerEnd());
   console.log("ready");
   await go();
   let sent = 0;
@@ -113,7 +118,7 @@ async function writeArrow(): Promise<void> {
 }
 
 async function readArrow(): Promise<void> {
-  const reader = new ArrowReader(openReader(channel!));
+  const reader = new ArrowReader(readerEnd());
   console.log("ready");
   if (scenario!.kind === "late-join") {
     const words = tables[scenario!.table!]!.columns[1]!.words!;

@@ -14,6 +14,7 @@ export type Phase = { count: number; sizes: number[] };
 export type Scenario = {
   kind: "bytes" | "arrow" | "late-join" | "writer-killed" | "reader-killed" | "table";
   capacity?: number;
+  creator?: "reader";
   table?: string;
   phases?: Phase[];
   before?: number;
