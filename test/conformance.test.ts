@@ -124,7 +124,7 @@ class Run {
 }
 
 const roles = (scenario: Scenario) =>
-  scenario.kind === "table" ? ["publish", "open-table"] : scenario.kind === "arrow" || scenario.kind === "late-join" ? ["write-arrow", "read-arrow"] : ["write-bytes", "read-bytes"];
+  scenario.kind === "table" || scenario.kind === "table-persistent" ? ["publish", "open-table"] : scenario.kind === "arrow" || scenario.kind === "late-join" ? ["write-arrow", "read-arrow"] : ["write-bytes", "read-bytes"];
 
 /** Runs scenario `name` with `writer` and `reader`; returns what each side printed. */
 async function runPair(name: string, writer: string, reader: string): Promise<{ writer?: any; readers: any[] }> {
@@ -142,6 +142,11 @@ async function runPair(name: string, writer: string, reader: string): Promise<{ 
         const opened = await run.result(run.spawn(reader, readRole!, name));
         run.go(w);
         const published = await run.result(w);
+        return { writer: { ...published, gone: !existsSync(shmPath(run.name)) }, readers: [opened] };
+      }
+      case "table-persistent": {
+        const published = await run.result(w); // the publisher has exited; its table stays
+        const opened = await run.result(run.spawn(reader, readRole!, name));
         return { writer: { ...published, gone: !existsSync(shmPath(run.name)) }, readers: [opened] };
       }
       case "late-join": {
@@ -219,7 +224,7 @@ function expectations(name: string): { writer?: unknown; readers: unknown[] } {
     }
     case "reader-killed":
       return { writer: { sent: expect.any(Number), error: "EPEERGONE" }, readers: [] };
-    case "table": {
+    case "table": case "table-persistent": {
       const spec = tables[scenario.table!]!;
       // How a publisher splits the table into batches is its own affair (R publishes one).
       return { writer: { sent: expect.any(Number), error: null, gone: true }, readers: [{ ...expectedTable(spec), batches: expect.any(Array) }] };

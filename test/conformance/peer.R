@@ -215,12 +215,17 @@ read_arrow <- function() {
   show(state$result())
 }
 
+# A persistent table outlives its publisher: it exits at once, and the reader unpublishes it.
+persistent <- identical(scenario$kind, "table-persistent")
+
 publish <- function() {
   rows <- sum(unlist(spec$batches))
-  published <- publish_table(channel, frame_of(spec, 0, rows))
+  published <- publish_table(channel, frame_of(spec, 0, rows), persistent = persistent)
   say("ready")
-  go_on()
-  close(published)
+  if (!persistent) {
+    go_on()
+    close(published)
+  }
   show(list(sent = 1, error = NA))
 }
 
@@ -229,6 +234,10 @@ open_by_name <- function() {
   if (!is.null(parts$error)) return(show(parts))
   state <- canonical()
   for (df in parts) state$add(df)
+  if (persistent) {
+    failed <- tryCatch({ unpublish_table(channel); NULL }, error = function(e) list(error = code_of(e)))
+    if (!is.null(failed)) return(show(failed))
+  }
   show(state$result())
 }
 

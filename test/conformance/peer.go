@@ -535,7 +535,7 @@ func readArrow(s scenario, channel string, t tableSpec) {
 	show(result)
 }
 
-func publish(channel string, t tableSpec) {
+func publish(s scenario, channel string, t tableSpec) {
 	schema := schemaOf(t)
 	var batches []arrow.RecordBatch
 	from := 0
@@ -544,17 +544,25 @@ func publish(channel string, t tableSpec) {
 		from += rows
 	}
 	table := array.NewTableFromRecords(schema, batches)
-	published, err := shmpipe.Publish(channel, table)
+	// A persistent table outlives its publisher: it exits at once, and the reader unpublishes it.
+	persistent := s.Kind == "table-persistent"
+	var options []shmpipe.Option
+	if persistent {
+		options = append(options, shmpipe.Persist())
+	}
+	published, err := shmpipe.Publish(channel, table, options...)
 	if err != nil {
 		fail(err)
 	}
 	fmt.Println("ready")
-	goOn()
-	published.Unpublish()
+	if !persistent {
+		goOn()
+		published.Unpublish()
+	}
 	show(map[string]any{"sent": len(batches), "error": nil})
 }
 
-func openTable(channel string) {
+func openTable(s scenario, channel string) {
 	table, err := shmpipe.OpenTable(channel)
 	if err != nil {
 		show(map[string]any{"error": codeOf(err)})
@@ -567,6 +575,12 @@ func openTable(channel string) {
 	for reader.Next() {
 		batch := reader.RecordBatch()
 		result.add(batch.Schema().Fields(), batch.Columns(), batch.NumRows())
+	}
+	if s.Kind == "table-persistent" {
+		if err := shmpipe.Unpublish(channel); err != nil {
+			show(map[string]any{"error": codeOf(err)})
+			return
+		}
 	}
 	show(result)
 }
@@ -594,9 +608,9 @@ func main() {
 	case "read-arrow":
 		readArrow(s, channel, t)
 	case "publish":
-		publish(channel, t)
+		publish(s, channel, t)
 	case "open-table":
-		openTable(channel)
+		openTable(s, channel)
 	default:
 		fail(fmt.Errorf("unknown role %q", role))
 	}

@@ -259,23 +259,28 @@ def read_arrow(scenario, channel, spec):
     show(canonical.result)
 
 
-def publish(channel, spec):
-    published = shmpipe.publish(channel, pa.Table.from_batches(batches_of(spec)))
+def publish(scenario, channel, spec):
+    # A persistent table outlives its publisher: it exits at once, and the reader unpublishes it.
+    persistent = scenario["kind"] == "table-persistent"
+    published = shmpipe.publish(channel, pa.Table.from_batches(batches_of(spec)), persist=persistent)
     print("ready", flush=True)
-    go()
-    published.unpublish()
+    if not persistent:
+        go()
+        published.unpublish()
     show({"sent": len(spec["batches"]), "error": None})
 
 
-def open_table(channel):
+def open_table(scenario, channel):
     try:
         table = shmpipe.open_table(channel)
+        canonical = Canonical()
+        for batch in table.to_batches():
+            canonical.add(batch)
+        if scenario["kind"] == "table-persistent":
+            shmpipe.unpublish(channel)
     except shmpipe.ShmpipeError as error:
         show({"error": error.code})
         return
-    canonical = Canonical()
-    for batch in table.to_batches():
-        canonical.add(batch)
     show(canonical.result)
 
 
@@ -292,9 +297,9 @@ def main():
     elif role == "read-arrow":
         read_arrow(scenario, channel, spec)
     elif role == "publish":
-        publish(channel, spec)
+        publish(scenario, channel, spec)
     elif role == "open-table":
-        open_table(channel)
+        open_table(scenario, channel)
     else:
         raise SystemExit(f"peer.py: unknown role {role}")
 

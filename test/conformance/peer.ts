@@ -11,7 +11,7 @@
 import { Table } from "apache-arrow";
 import process from "node:process";
 import { createInterface } from "node:readline";
-import { ArrowReader, ArrowWriter, createReader, createWriter, openReader, openTable, openWriter, publish, ShmpipeError } from "../../lib/index.ts";
+import { ArrowReader, ArrowWriter, createReader, createWriter, openReader, openTable, openWriter, publish, ShmpipeError, unpublish } from "../../lib/index.ts";
 import { batchesOf, batchOf, canonical, record, recordSizes, scenarios, schemaOf, tables, type Scenario } from "./scenarios.ts";
 
 const [role, scenarioName, channel, when] = process.argv.slice(2);
@@ -153,19 +153,26 @@ async function readArrow(): Promise<void> {
   print(result);
 }
 
+// A persistent table outlives its publisher: it exits at once, and the reader unpublishes it.
+const persistent = scenario.kind === "table-persistent";
+
 async function publishTable(): Promise<void> {
   const spec = tables[scenario!.table!]!;
-  const published = publish(channel!, new Table(batchesOf(spec)));
+  const published = publish(channel!, new Table(batchesOf(spec)), { persist: persistent });
   console.log("ready");
-  await go();
-  published.unpublish();
+  if (!persistent) {
+    await go();
+    published.unpublish();
+  }
   print({ sent: spec.batches.length, error: null });
 }
 
 function openTableByName(): void {
   try {
     const table = openTable(channel!);
-    print(canonical(table.batches));
+    const result = canonical(table.batches);
+    if (persistent) unpublish(channel!);
+    print(result);
   } catch (error) {
     print({ error: codeOf(error) });
   }

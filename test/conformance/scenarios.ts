@@ -12,7 +12,7 @@ export type Column = {
 export type TableSpec = { batches: number[]; columns: Column[] };
 export type Phase = { count: number; sizes: number[] };
 export type Scenario = {
-  kind: "bytes" | "arrow" | "late-join" | "writer-killed" | "reader-killed" | "table";
+  kind: "bytes" | "arrow" | "late-join" | "writer-killed" | "reader-killed" | "table" | "table-persistent";
   capacity?: number;
   creator?: "reader";
   table?: string;
