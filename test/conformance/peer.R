@@ -1,6 +1,6 @@
 # The R peer of the conformance matrix (test/conformance.test.ts):
 #
-#   Rscript peer.R ROLE SCENARIO CHANNEL [early|late]
+#   Rscript peer.R ROLE SCENARIO CHANNEL
 #
 # The same command line, rules and output as peer.ts; the values come from
 # scenarios.json and are encoded by shmpipe's R package here. R sees

@@ -1,7 +1,7 @@
 // Command peer is the Go peer of the conformance matrix
 // (test/conformance.test.ts):
 //
-//	peer ROLE SCENARIO CHANNEL [early|late]
+//	peer ROLE SCENARIO CHANNEL
 //
 // The same command line, rules and output as peer.ts; the values come from
 // scenarios.json (embedded) and are encoded by arrow-go here.
@@ -587,7 +587,7 @@ func openTable(s scenario, channel string) {
 
 func main() {
 	if len(os.Args) < 4 {
-		fail(errors.New("usage: peer ROLE SCENARIO CHANNEL [early|late]"))
+		fail(errors.New("usage: peer ROLE SCENARIO CHANNEL"))
 	}
 	if err := json.Unmarshal(description, &spec); err != nil {
 		fail(err)

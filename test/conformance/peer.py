@@ -1,6 +1,6 @@
 """The Python peer of the conformance matrix (test/conformance.test.ts).
 
-    peer.py ROLE SCENARIO CHANNEL [early|late]
+    peer.py ROLE SCENARIO CHANNEL
 
 The same command line, rules and output as peer.ts; the values come from
 scenarios.json and are encoded by pyarrow here."""

@@ -2,7 +2,7 @@
 // Bun and under Deno (it uses no runtime's own API). The same command line
 // as every peer (peer.py, peer.go, peer.R):
 //
-//   peer ROLE SCENARIO CHANNEL [early|late]
+//   peer ROLE SCENARIO CHANNEL
 //
 // ROLE: write-bytes, read-bytes, write-arrow, read-arrow, publish,
 // open-table. Writers and publishers create CHANNEL, print "ready", and
@@ -14,9 +14,9 @@ import { createInterface } from "node:readline";
 import { ArrowReader, ArrowWriter, createReader, createWriter, openReader, openTable, openWriter, publish, ShmpipeError, unpublish } from "../../lib/index.ts";
 import { batchesOf, batchOf, canonical, record, recordSizes, scenarios, schemaOf, tables, type Scenario } from "./scenarios.ts";
 
-const [role, scenarioName, channel, when] = process.argv.slice(2);
+const [role, scenarioName, channel] = process.argv.slice(2);
 const scenario: Scenario | undefined = scenarios[scenarioName!];
-if (!scenario || !channel) throw new Error("usage: peer ROLE SCENARIO CHANNEL [early|late]");
+if (!scenario || !channel) throw new Error("usage: peer ROLE SCENARIO CHANNEL");
 const TIMEOUT = { timeoutMs: 30_000 };
 
 const stdinLines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
