@@ -44,23 +44,6 @@ test("one published table, read at once by TypeScript and Python processes", asy
   expect(published.byteLength).toBeGreaterThan(rows * 8);
 });
 
-test("a table Python published opens in TypeScript", async () => {
-  const name = uniqueName("from-python");
-  const python = spawnPython("table_publish.py", [name]);
-  try {
-    await waitForLine(python, (line) => line === "published");
-    const table = openTable(name);
-    expect(table.numRows).toBe(40);
-    expect(table.getChild("i32")!.get(2)).toBe(200_000);
-    expect(table.getChild("utf8")!.get(4)).toBe("é🙂xé🙂xé🙂xé🙂x");
-    expect(table.getChild("dictionary")!.get(5)).toBe("blue");
-  } finally {
-    python.kill("SIGTERM");
-    await python.exited;
-  }
-  expect(existsSync(shmPath(name))).toBe(false);
-});
-
 test("opening a channel as a table fails with ENOTREADY and says why", () => {
   const name = uniqueName("not-a-table");
   using reader = createReader(name, { capacity: 4096 });

@@ -1,16 +1,12 @@
-// Published tables across languages, with real processes: a table Go
-// publishes opens in R (and in R's PSOCK workers, sent by name), one R
-// publishes opens in Go and in TypeScript, one TypeScript publishes opens
-// in Go; each reader's values are checked, and the publisher's name goes
-// when it unpublishes or its session ends.
-// (TypeScript → R and R → Python are in test/r.test.ts, Python → TypeScript
-// in test/table.test.ts, Go → Go in ffi/go.)
+// Published tables across languages, with real processes, beyond what the
+// conformance matrix (test/conformance.test.ts: every publisher × opener)
+// checks: Go's table in R in place and in R's PSOCK workers by name, and
+// the name of R's table going with R's session.
 import { afterEach, expect, test } from "bun:test";
-import { makeVector, Table, Utf8, vectorFromArray } from "apache-arrow";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openTable, publish, shmPath, unpublish } from "../lib/index.ts";
+import { openTable, shmPath, unpublish } from "../lib/index.ts";
 import { finished, goFixture, spawnGo, spawnR, uniqueName, waitForLine } from "./helpers.ts";
 
 goFixture(); // built here, before any test's clock starts
@@ -90,16 +86,4 @@ test("R → Go and R → TypeScript: a table R published opens in both, value fo
   writeFileSync(join(dir, "done"), "");
   await finished(r);
   expect(existsSync(shmPath(name))).toBe(false);
-});
-
-test("TypeScript → Go: a table TypeScript published opens in Go, value for value", async () => {
-  const name = tableName("ts-table-to-go");
-  const rows = 1000;
-  using _published = publish(name, new Table({
-    value: makeVector(Float64Array.from({ length: rows }, (_, i) => i + 1)),
-    label: vectorFromArray(Array.from({ length: rows }, (_, i) => `row ${i + 1}`), new Utf8()),
-  }));
-  expect(JSON.parse(await finished(spawnGo(["table-open", name])))).toEqual({
-    rows, sum: 500500, labels: ["row 1", "row 1000"], types: "value:float64,label:utf8",
-  });
 });
