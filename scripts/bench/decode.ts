@@ -35,7 +35,7 @@ try {
   }
   times.sort((a, b) => a - b);
   const size = sizeLabel(bytes);
-  console.log(JSON.stringify({ case: `shmpipe TS reader's work per batch (one process), ${size} batch`, value: Number(times[times.length >> 1]!.toFixed(1)), unit: "µs" }));
+  console.log(JSON.stringify({ case: `shmpipe ${process.versions.deno ? "Deno" : "TS"} reader's work per batch (one process), ${size} batch`, value: Number(times[times.length >> 1]!.toFixed(1)), unit: "µs" }));
   (mapping.buffer as ArrayBuffer).transfer(0);
 } finally {
   segment.close();

@@ -3,7 +3,7 @@
 // blocking: sleep on the futex at once (spin 0); busy-poll: never sleep.
 // Prints {"case", "value" (ns per round trip), "unit"}.
 import { createReader, createWriter, SPIN_FOREVER } from "../../lib/index.ts";
-import { pinnedPeer } from "./pin.ts";
+import { spawnPeer } from "./pin.ts";
 
 const [mode = "blocking", countText = "20000"] = process.argv.slice(2);
 const spin = mode === "busy-poll" ? SPIN_FOREVER : mode === "default" ? 256 : 0;
@@ -11,7 +11,7 @@ const count = Number(countText);
 const ping = `bench-ping-${process.pid}`, pong = `bench-pong-${process.pid}`;
 using writer = createWriter(ping, { capacity: 1 << 16 });
 using reader = createReader(pong, { capacity: 1 << 16 });
-const echo = Bun.spawn(pinnedPeer([process.execPath, new URL("./echo.ts", import.meta.url).pathname, ping, pong, String(spin)]), { stderr: "inherit" });
+const echo = spawnPeer(new URL("./echo.ts", import.meta.url).pathname, [ping, pong, String(spin)]);
 
 const record = new Uint8Array(64);
 const roundTrip = () => {
@@ -23,5 +23,5 @@ const start = performance.now();
 for (let i = 0; i < count; i++) roundTrip();
 const ns = ((performance.now() - start) * 1e6) / count;
 writer.close();
-await echo.exited;
-console.log(JSON.stringify({ case: `shmpipe TS<->TS round trip, ${mode}`, value: Math.round(ns), unit: "ns/round trip" }));
+await echo;
+console.log(JSON.stringify({ case: `shmpipe ${process.versions.deno ? "Deno<->Deno" : "TS<->TS"} round trip, ${mode}`, value: Math.round(ns), unit: "ns/round trip" }));

@@ -4,19 +4,20 @@
 // reads with `for await` (zero-copy views from 512 B up). Prints
 // {"case", "value" (records/s), "unit", "mibps"}.
 import { createReader } from "../../lib/index.ts";
-import { pinnedPeer } from "./pin.ts";
+import { spawnPeer } from "./pin.ts";
 
 const [sizeText = "64", countText = "1000000"] = process.argv.slice(2);
 const size = Number(sizeText), count = Number(countText);
 const name = `bench-tput-${process.pid}`;
+const runtime = process.versions.deno ? "Deno" : "TS";
 using reader = createReader(name, { capacity: Math.max(4 << 20, 8 * (size + 64)) });
-const producer = Bun.spawn(pinnedPeer([process.execPath, new URL("../../examples/producer.ts", import.meta.url).pathname, name, String(count), String(size)]), { stderr: "inherit" });
+const producer = spawnPeer(new URL("../../examples/producer.ts", import.meta.url).pathname, [name, String(count), String(size)]);
 let received = 0, first = 0;
 for await (const message of reader.messages({ timeoutMs: 30_000 })) {
   if (received++ === 0) first = performance.now();
   if (message.bytes.length !== size) throw new Error(`record of ${message.bytes.length} bytes, expected ${size}`);
 }
 const seconds = (performance.now() - first) / 1000;
-if ((await producer.exited) !== 0 || received !== count) throw new Error(`received ${received} of ${count} records`);
+if ((await producer) !== 0 || received !== count) throw new Error(`received ${received} of ${count} records`);
 const rate = (received - 1) / seconds;
-console.log(JSON.stringify({ case: `shmpipe TS->TS one way, ${size} B records`, value: Math.round(rate), unit: "records/s", mibps: Math.round((rate * size) / 2 ** 20) }));
+console.log(JSON.stringify({ case: `shmpipe ${runtime}->${runtime} one way, ${size} B records`, value: Math.round(rate), unit: "records/s", mibps: Math.round((rate * size) / 2 ** 20) }));
