@@ -16,27 +16,11 @@ suppressPackageStartupMessages({
   library(shmpipe)
   library(future)
 })
-args <- commandArgs(trailingOnly = TRUE)
-json <- "--json" %in% args
-numbers <- as.numeric(args[args != "--json"])
-if (length(numbers) != 2 || anyNA(numbers)) stop("usage: future.R [--json] BYTES WORKERS")
-bytes <- numbers[1]
-workers <- numbers[2]
-columns <- 16
-rows <- floor(bytes / 8 / columns)
-size <- if (bytes >= 2^30) sprintf("%g GiB", bytes / 2^30) else sprintf("%g MiB", bytes / 2^20)
+kind <- "R future multisession"
+script <- "future.R"
+here <- dirname(sub("^--file=", "", grep("^--file=", commandArgs(), value = TRUE)))
+source(file.path(here, "story.R"))
 
-figures <- list()
-figure <- function(way, name, value, unit) {
-  figures[[length(figures) + 1]] <<- list(way = way, name = name, value = value, unit = unit)
-  if (json) cat(sprintf('{"case":"R future multisession, %d workers, %s table: %s: %s","value":%.6g,"unit":"%s"}\n',
-                        workers, size, way, name, value, unit))
-}
-seconds_since <- function(started) as.numeric(Sys.time() - started, units = "secs")
-
-expected <- rows * (rows - 1) / 2 * columns + rows * columns * (columns + 1) / 2
-features <- as.data.frame(setNames(lapply(seq_len(columns), function(k) as.numeric(seq_len(rows) - 1) + k),
-                                   sprintf("f%02d", seq_len(columns))))
 shares <- split(seq_len(columns), rep_len(seq_len(workers), columns))
 
 # One way of sending `table`: a future per worker, each summing its share.
@@ -67,20 +51,10 @@ options(future.globals.maxSize = Inf) # the copy is sent whole
 measure("future copy", features)
 
 if (!json) {
-  shown <- function(f) switch(f$unit, s = sprintf("%.2f s", f$value), B = format(f$value, big.mark = ","),
-                              MiB = sprintf("%s MiB", format(round(f$value), big.mark = ",")))
-  cell <- function(way, name) {
-    for (f in figures) if (f$way == way && f$name == name) return(shown(f))
-    "-"
-  }
-  names <- c("workers' start-up", "publish_table", "future -> results", "bytes sent per future")
-  cat(sprintf("%d future multisession workers sum a %s features table (%d columns x %s rows); every answer checked:\n\n",
-              workers, size, columns, format(rows, big.mark = ",")))
-  cat(sprintf("%-38s %18s %20s\n", "", "shmpipe by name", "future copy"))
-  for (name in names) cat(sprintf("%-38s %18s %20s\n", name, cell("shmpipe by name", name), cell("future copy", name)))
-  get <- function(way, name) Filter(function(f) f$way == way && f$name == name, figures)[[1]]$value
+  print_figures("future multisession workers", c("shmpipe by name", "future copy"),
+                c("workers' start-up", "publish_table", "future -> results", "bytes sent per future"))
   cat(sprintf("\nfuture -> results: %.0fx faster by name (%.0fx counting the publish).\n",
-              get("future copy", "future -> results") / get("shmpipe by name", "future -> results"),
-              get("future copy", "future -> results") /
-                (get("shmpipe by name", "future -> results") + get("shmpipe by name", "publish_table"))))
+              figure_of("future copy", "future -> results") / figure_of("shmpipe by name", "future -> results"),
+              figure_of("future copy", "future -> results") /
+                (figure_of("shmpipe by name", "future -> results") + figure_of("shmpipe by name", "publish_table"))))
 }

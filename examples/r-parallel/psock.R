@@ -16,23 +16,10 @@ suppressPackageStartupMessages({
   library(shmpipe)
   library(parallel)
 })
-args <- commandArgs(trailingOnly = TRUE)
-json <- "--json" %in% args
-numbers <- as.numeric(args[args != "--json"])
-if (length(numbers) != 2 || anyNA(numbers)) stop("usage: psock.R [--json] BYTES WORKERS")
-bytes <- numbers[1]
-workers <- numbers[2]
-columns <- 16
-rows <- floor(bytes / 8 / columns)
-size <- if (bytes >= 2^30) sprintf("%g GiB", bytes / 2^30) else sprintf("%g MiB", bytes / 2^20)
-
-figures <- list()
-figure <- function(way, name, value, unit) {
-  figures[[length(figures) + 1]] <<- list(way = way, name = name, value = value, unit = unit)
-  if (json) cat(sprintf('{"case":"R PSOCK, %d workers, %s table: %s: %s","value":%.6g,"unit":"%s"}\n',
-                        workers, size, way, name, value, unit))
-}
-seconds_since <- function(started) as.numeric(Sys.time() - started, units = "secs")
+kind <- "R PSOCK"
+script <- "psock.R"
+here <- dirname(sub("^--file=", "", grep("^--file=", commandArgs(), value = TRUE)))
+source(file.path(here, "story.R"))
 
 pss <- function(pid) {
   rollup <- readLines(sprintf("/proc/%d/smaps_rollup", pid))
@@ -41,10 +28,7 @@ pss <- function(pid) {
 
 # Each worker sums its share of the columns, reading every value.
 work <- function(k) sum(features[[k]])
-expected <- rows * (rows - 1) / 2 * columns + rows * columns * (columns + 1) / 2
 
-features <- as.data.frame(setNames(lapply(seq_len(columns), function(k) as.numeric(seq_len(rows) - 1) + k),
-                                   sprintf("f%02d", seq_len(columns))))
 
 # One way of sending: `send` gets the table to every worker and returns
 # the bytes it sent each; the time runs from there to every result.
@@ -82,22 +66,12 @@ measure("clusterExport copy", function(cluster) {
 })
 
 if (!json) {
-  shown <- function(f) switch(f$unit, s = sprintf("%.2f s", f$value), B = format(f$value, big.mark = ","),
-                              MiB = sprintf("%s MiB", format(round(f$value), big.mark = ",")))
-  cell <- function(way, name) {
-    for (f in figures) if (f$way == way && f$name == name) return(shown(f))
-    "-"
-  }
-  names <- c("cluster start-up", "publish_table", "clusterExport + parLapply -> results", "bytes sent per worker",
-             "workers' total Pss", "workers' Pss growth")
-  cat(sprintf("%d PSOCK workers sum a %s features table (%d columns x %s rows); every answer checked:\n\n",
-              workers, size, columns, format(rows, big.mark = ",")))
-  cat(sprintf("%-38s %18s %20s\n", "", "shmpipe by name", "clusterExport copy"))
-  for (name in names) cat(sprintf("%-38s %18s %20s\n", name, cell("shmpipe by name", name), cell("clusterExport copy", name)))
-  get <- function(way, name) Filter(function(f) f$way == way && f$name == name, figures)[[1]]$value
+  print_figures("PSOCK workers", c("shmpipe by name", "clusterExport copy"),
+                c("cluster start-up", "publish_table", "clusterExport + parLapply -> results", "bytes sent per worker",
+                  "workers' total Pss", "workers' Pss growth"))
+  copy <- figure_of("clusterExport copy", "clusterExport + parLapply -> results")
+  by_name <- figure_of("shmpipe by name", "clusterExport + parLapply -> results")
   cat(sprintf("\nclusterExport -> results: %.0fx faster by name (%.0fx counting the publish); the table took %.1fx less of the workers' memory.\n",
-              get("clusterExport copy", "clusterExport + parLapply -> results") / get("shmpipe by name", "clusterExport + parLapply -> results"),
-              get("clusterExport copy", "clusterExport + parLapply -> results") /
-                (get("shmpipe by name", "clusterExport + parLapply -> results") + get("shmpipe by name", "publish_table")),
-              get("clusterExport copy", "workers' Pss growth") / get("shmpipe by name", "workers' Pss growth")))
+              copy / by_name, copy / (by_name + figure_of("shmpipe by name", "publish_table")),
+              figure_of("clusterExport copy", "workers' Pss growth") / figure_of("shmpipe by name", "workers' Pss growth")))
 }
