@@ -7,6 +7,7 @@
 //   bun scripts/bench/decode.ts <bytes> [rounds]
 // Prints {"case", "value" (µs per batch, median of rounds), "unit"}.
 import { makeTable } from "apache-arrow";
+import { runtimeLabel } from "./pin.ts";
 import { sizeLabel } from "./size-label.ts";
 import { MessageDecoder } from "../../lib/arrow/decoder.ts";
 import { encodeRecordBatch, encodeSchema, writeMessage } from "../../lib/arrow/ipc.ts";
@@ -35,7 +36,7 @@ try {
   }
   times.sort((a, b) => a - b);
   const size = sizeLabel(bytes);
-  console.log(JSON.stringify({ case: `shmpipe ${process.versions.deno ? "Deno" : "TS"} reader's work per batch (one process), ${size} batch`, value: Number(times[times.length >> 1]!.toFixed(1)), unit: "µs" }));
+  console.log(JSON.stringify({ case: `shmpipe ${runtimeLabel} reader's work per batch (one process), ${size} batch`, value: Number(times[times.length >> 1]!.toFixed(1)), unit: "µs" }));
   (mapping.buffer as ArrayBuffer).transfer(0);
 } finally {
   segment.close();

@@ -11,7 +11,7 @@ import { readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ArrowReader, openReader, openWriter } from "../../lib/index.ts";
-import { monotonicNs } from "../../lib/ffi/bun.ts";
+import { monotonicNs } from "#ffi";
 
 const [transport, tag] = process.argv.slice(2);
 const ack = openWriter(`${tag}-ack`);

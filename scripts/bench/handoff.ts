@@ -21,15 +21,16 @@
 import { makeTable } from "apache-arrow";
 import { sizeLabel } from "./size-label.ts";
 import { tableToIPC } from "apache-arrow";
+import { spawn } from "node:child_process";
 import { connect } from "node:net";
 import { rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createReader, createWriter } from "../../lib/index.ts";
-import { monotonicNs } from "../../lib/ffi/bun.ts";
+import { monotonicNs, sleepSync } from "#ffi";
 import { encodeRecordBatch, encodeSchema, writeMessage } from "../../lib/arrow/ipc.ts";
 import { python, pythonEnv } from "../python.ts";
-import { pinnedPeer } from "./pin.ts";
+import { pinnedPeer, runtimeArgv, runtimeLabel } from "./pin.ts";
 
 const [transport = "shm", bytesText = "1048576", repsText, warmupsText, idleText = "0"] = process.argv.slice(2);
 const idleMs = Number(idleText);
@@ -51,21 +52,27 @@ const batch = table.batches[0]!;
 const here = new URL(".", import.meta.url).pathname;
 const tag = `bench-${process.pid}`;
 using ack = createReader(`${tag}-ack`, { capacity: 1 << 16 });
-const receiver = transport === "shm-py"
-  ? Bun.spawn(pinnedPeer([python(), join(here, "handoff_reader.py"), tag]), { stdout: "pipe", stderr: "inherit", env: pythonEnv() })
-  : Bun.spawn(pinnedPeer([process.execPath, join(here, "handoff-reader.ts"), transport, tag]), { stdout: "pipe", stderr: "inherit" });
+// The receiver runs under this case's runtime (or Python), so the same
+// case measures Bun and Deno alike.
+const [receiverProgram, ...receiverArgs] = pinnedPeer(transport === "shm-py"
+  ? [python(), join(here, "handoff_reader.py"), tag]
+  : runtimeArgv(join(here, "handoff-reader.ts"), [transport, tag]));
+const receiver = spawn(receiverProgram!, receiverArgs, { stdio: ["ignore", "pipe", "inherit"], env: transport === "shm-py" ? pythonEnv() : process.env });
+const receiverExited = new Promise<void>((resolve) => receiver.once("exit", () => resolve()));
 
 /** The receiver's first line: "ready" plus whatever it tells us (a port, a path). */
-async function ready(): Promise<string> {
-  const reader = receiver.stdout.getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { done, value } = await reader.read();
-    if (done) throw new Error(`receiver for ${transport} ended early`);
-    text += new TextDecoder().decode(value);
-  }
-  reader.releaseLock();
-  return text.split("\n")[0]!.replace(/^ready ?/, "");
+function ready(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = "";
+    const take = (chunk: Buffer) => {
+      text += chunk.toString();
+      if (!text.includes("\n")) return;
+      receiver.stdout!.off("data", take); // the rest of its output is drained unread
+      resolve(text.split("\n")[0]!.replace(/^ready ?/, ""));
+    };
+    receiver.stdout!.on("data", take);
+    receiverExited.then(() => reject(new Error(`receiver for ${transport} ended early`)));
+  });
 }
 
 /** When the receiver held the batch (its CLOCK_MONOTONIC, ns). */
@@ -92,7 +99,7 @@ async function senderFor(): Promise<Send> {
       return async () => {
         const start = monotonicNs();
         writeMessage(message, writer.claim(message.byteLength));
-        if (idleMs > 0) Bun.sleepSync(idleMs);
+        if (idleMs > 0) sleepSync(idleMs);
         const commit = monotonicNs();
         writer.commit();
         return { start, commit };
@@ -150,7 +157,7 @@ function median(values: number[]): number {
 }
 
 const names: Record<string, string> = {
-  shm: idleMs ? `shmpipe TS->TS, reader idle ${idleMs} ms,` : "shmpipe TS->TS", "shm-py": "shmpipe TS->Python", unix: "Arrow IPC over Unix socket", tcp: "Arrow IPC over TCP loopback",
+  shm: idleMs ? `shmpipe ${runtimeLabel}->${runtimeLabel}, reader idle ${idleMs} ms,` : `shmpipe ${runtimeLabel}->${runtimeLabel}`, "shm-py": `shmpipe ${runtimeLabel}->Python`, unix: "Arrow IPC over Unix socket", tcp: "Arrow IPC over TCP loopback",
   "http-json": "JSON over HTTP (fetch -> Bun.serve)", csv: "CSV file written + parsed",
 };
 const size = sizeLabel(bytes);
@@ -173,7 +180,7 @@ try {
   process.exitCode = 1;
 } finally {
   receiver.kill();
-  await receiver.exited;
+  await receiverExited;
   rmSync(join(tmpdir(), `${tag}.csv`), { force: true });
   rmSync(join(tmpdir(), `${tag}.sock`), { force: true });
   process.exit(process.exitCode ?? 0);

@@ -15,11 +15,18 @@ export function pinnedPeer(argv: string[]): string[] {
  * exit status. The same case then measures Bun and Deno alike.
  */
 export function spawnPeer(script: string, args: string[]): Promise<number> {
-  const { argv } = (process.versions.deno ? denoCommand : bunCommand)(script, args, process.env);
-  const [program, ...rest] = pinnedPeer(argv);
+  const [program, ...rest] = pinnedPeer(runtimeArgv(script, args));
   const child = spawn(program!, rest, { stdio: ["ignore", "inherit", "inherit"] });
   return new Promise((resolve, reject) => {
     child.once("error", reject);
     child.once("exit", (code) => resolve(code ?? 1));
   });
 }
+
+/** How the runtime this case runs under runs `script` (bun FILE, or deno run -A FILE). */
+export function runtimeArgv(script: string, args: string[]): string[] {
+  return (process.versions.deno ? denoCommand : bunCommand)(script, args, process.env).argv;
+}
+
+/** "TS" under Bun, "Deno" under Deno: how the cases name the runtime. */
+export const runtimeLabel = process.versions.deno ? "Deno" : "TS";

@@ -3,7 +3,7 @@
 // blocking: sleep on the futex at once (spin 0); busy-poll: never sleep.
 // Prints {"case", "value" (ns per round trip), "unit"}.
 import { createReader, createWriter, SPIN_FOREVER } from "../../lib/index.ts";
-import { spawnPeer } from "./pin.ts";
+import { runtimeLabel, spawnPeer } from "./pin.ts";
 
 const [mode = "blocking", countText = "20000"] = process.argv.slice(2);
 const spin = mode === "busy-poll" ? SPIN_FOREVER : mode === "default" ? 256 : 0;
@@ -24,4 +24,4 @@ for (let i = 0; i < count; i++) roundTrip();
 const ns = ((performance.now() - start) * 1e6) / count;
 writer.close();
 await echo;
-console.log(JSON.stringify({ case: `shmpipe ${process.versions.deno ? "Deno<->Deno" : "TS<->TS"} round trip, ${mode}`, value: Math.round(ns), unit: "ns/round trip" }));
+console.log(JSON.stringify({ case: `shmpipe ${runtimeLabel}<->${runtimeLabel} round trip, ${mode}`, value: Math.round(ns), unit: "ns/round trip" }));
