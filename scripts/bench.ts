@@ -28,9 +28,10 @@ interface Result {
   max?: number;
 }
 
-/** A case's group, for --only: the C baselines, TypeScript's channel cases, its Arrow hand-off cases, the Go cases, the R cases, Python's worker pools. */
-type Group = "c" | "ts" | "ts-arrow" | "go" | "r" | "pools";
-const GROUPS: Group[] = ["c", "ts", "ts-arrow", "go", "r", "pools"];
+/** A case's group, for --only: the C baselines, TypeScript's channel cases, its Arrow hand-off cases, the same under Deno, the Go cases, the R cases, Python's worker pools. */
+type Group = "c" | "ts" | "ts-arrow" | "deno" | "go" | "r" | "pools";
+const GROUPS: Group[] = ["c", "ts", "ts-arrow", "deno", "go", "r", "pools"];
+const deno = `${join(root, "node_modules/.bin/deno")} run -A`;
 
 /** The Go programs (built once per run) and the CSV file their case reads. */
 interface GoTools {
@@ -60,6 +61,13 @@ function cases(quick: boolean, go: GoTools): [Group, string][] {
     ["ts", `${bun} scripts/bench/small-batch.ts 5000`],
     ...sizes.map(([size, count]): [Group, string] => ["ts", `${bun} scripts/bench/throughput.ts ${size} ${quick ? count / 10 : count}`]),
     ...handoffCases(quick).map((command): [Group, string] => ["ts-arrow", command]),
+    // The same scripts under Deno (each starts its peer with its own runtime), beside Bun's.
+    ["deno", `${deno} scripts/bench/rtt.ts blocking ${rtts}`],
+    ["deno", `${deno} scripts/bench/rtt.ts busy-poll ${spins}`],
+    ...sizes.slice(0, 2).map(([size, count]): [Group, string] => ["deno", `${deno} scripts/bench/throughput.ts ${size} ${quick ? count / 10 : count}`]),
+    ...[KiB, MiB, 100 * MiB].map((bytes): [Group, string] => ["deno", `${deno} scripts/bench/decode.ts ${bytes} 2000`]),
+    ...[KiB, MiB, 100 * MiB].map((bytes): [Group, string] => ["deno", `${deno} scripts/bench/handoff.ts shm ${bytes}`]),
+    ["deno", `${deno} scripts/bench/handoff.ts shm ${KiB} 50 10 20`],
     ...goCases(quick, go, rtts, spins, sizes).map((command): [Group, string] => ["go", command]),
     ...rCases(quick, root, go.bench).map((command): [Group, string] => ["r", command]),
     ...poolCases(quick, root).map((command): [Group, string] => ["pools", command]),
@@ -213,6 +221,25 @@ function median(values: number[]): number {
 
 const isGo = (r: Result) => !isR(r.case) && !isPools(r.case) && (r.case.includes("Go") || r.case.startsWith("CSV of market ticks"));
 
+/** Deno's figures over Bun's, case by case (the same scripts under each). */
+function denoRatios(get: (name: string) => number): string[] {
+  const pairs: [string, string][] = [
+    ["round trip, blocking", "shmpipe %<->% round trip, blocking"],
+    ["round trip, busy-poll", "shmpipe %<->% round trip, busy-poll"],
+    ["one way, 64 B records (records/s)", "shmpipe %->% one way, 64 B records"],
+    ["one way, 1024 B records (records/s)", "shmpipe %->% one way, 1024 B records"],
+    ...["1 KiB", "1 MiB", "100 MiB"].flatMap((size): [string, string][] => [
+      [`reader's work per batch, ${size}`, `shmpipe % reader's work per batch (one process), ${size} batch`],
+      [`commit -> usable, ${size}`, `shmpipe %->% commit -> usable, ${size} batch`],
+    ]),
+    ["commit -> usable, reader idle 20 ms, 1 KiB", "shmpipe %->%, reader idle 20 ms, commit -> usable, 1 KiB batch"],
+  ];
+  return pairs
+    .map(([label, name]): [string, number] => [label, get(name.replaceAll("%", "Deno")) / get(name.replaceAll("%", "TS"))])
+    .filter(([, ratio]) => Number.isFinite(ratio))
+    .map(([label, ratio]) => `| Deno ÷ Bun: ${label} | ${ratio.toFixed(2)}× |`);
+}
+
 function report(results: Map<string, Result & { runs: number }>, command: string): string {
   const get = (name: string) => results.get(name)?.value ?? NaN;
   const futex = get("C futex ping-pong"), spin = get("C spin ping-pong"), unix = get("C Unix socket ping-pong (64 B)");
@@ -246,7 +273,8 @@ function report(results: Map<string, Result & { runs: number }>, command: string
       ["TS->TS commit -> usable ÷ C->C commit -> seen through the core, reader idle 20 ms, 1 KiB", get("shmpipe TS->TS, reader idle 20 ms, commit -> usable, 1 KiB batch") / get(`C->C commit -> seen through the core, reader idle 20 ms, ${KiB} B record`)],
     ] as const).filter(([, ratio]) => Number.isFinite(ratio)).map(([label, ratio]) => `| ${label} | ${ratio.toFixed(2)}× |`),
     ...handoffRatios(get),
-    ...[...results.values()].filter((r) => r.mibps !== undefined && !isGo(r) && !isR(r.case)).map((r) => `| ${r.case}: payload bandwidth ÷ C memcpy | ${((r.mibps! / memcpy) * 100).toFixed(1)} % |`),
+    ...denoRatios(get),
+    ...[...results.values()].filter((r) => r.mibps !== undefined && !isGo(r) && !isR(r.case) && Number.isFinite(memcpy)).map((r) => `| ${r.case}: payload bandwidth ÷ C memcpy | ${((r.mibps! / memcpy) * 100).toFixed(1)} % |`),
   ];
   return lines.join("\n");
 }
@@ -269,7 +297,8 @@ export async function bench(argv: string[]): Promise<void> {
 Runs every benchmark case N times through hyperfine (default 5) and prints
 the medians and ratios. --quick does a tenth of the work per case; --only
 runs some groups of cases: a comma-separated list of c (the C baselines),
-ts (TypeScript channels), ts-arrow (TypeScript Arrow hand-off), go (the Go
+ts (TypeScript channels), ts-arrow (TypeScript Arrow hand-off), deno (the
+same channel and hand-off cases under Deno, beside Bun's), go (the Go
 package and shmpipe-csv), r (Go -> R hand-off and the PSOCK story; needs
 the R package in .rlib, which \`npm run setup\` installs), pools (Python
 worker pools get a table by name or pickled by value). --write puts the
@@ -343,7 +372,7 @@ report gives the median and the spread (min – max) over the runs.
     });
     const command = `npm run bench -- --runs ${values.runs}${values.quick ? " --quick" : ""}${values.cpus !== (cpus().length >= 2 ? "0,1" : "") ? ` --cpus '${values.cpus}'` : ""}${values.only !== undefined ? ` --only ${only.join(",")}` : ""}${values.write ? " --write" : ""}`;
     const everything = GROUPS.every((g) => only.includes(g));
-    if (everything || only.some((g) => g === "c" || g === "ts" || g === "ts-arrow")) {
+    if (everything || only.some((g) => g === "c" || g === "ts" || g === "ts-arrow" || g === "deno")) {
       const text = report(results, command);
       console.log(text);
       if (values.write && everything) writeResults(text, BEGIN, END);
