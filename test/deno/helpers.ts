@@ -111,3 +111,15 @@ export async function collect(): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 0));
   }
 }
+
+/** A Deno test that always reaps its children, then fails if it left a name in /dev/shm. */
+export function test(name: string, body: () => void | Promise<void>): void {
+  Deno.test(name, async () => {
+    try {
+      await body();
+    } finally {
+      await killAll();
+    }
+    assertNoLeftovers();
+  });
+}

@@ -8,18 +8,8 @@ import { existsSync } from "node:fs";
 import { tableFromArrays } from "apache-arrow";
 import { createReader, createWriter, openReader, openTable, openWriter, publish, shmPath, type ShmpipeError } from "../../lib/index.ts";
 import { addressOf, core, corePath } from "#ffi";
-import { assertNoLeftovers, collect, deno, killAll, mappingsOf, root, spawn, spawnDeno, uniqueName } from "./helpers.ts";
+import { collect, deno, mappingsOf, root, spawn, spawnDeno, test, uniqueName } from "./helpers.ts";
 
-function test(name: string, body: () => void | Promise<void>): void {
-  Deno.test(name, async () => {
-    try {
-      await body();
-    } finally {
-      await killAll();
-    }
-    assertNoLeftovers();
-  });
-}
 
 test("#ffi is the Deno adapter: Deno pointer objects, the core this checkout built", () => {
   assert.equal(corePath, `${root}ffi/core/build/linux-x64/libshmpipe.so`);

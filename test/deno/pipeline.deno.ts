@@ -5,18 +5,8 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { createWriter, shmPath } from "../../lib/index.ts";
-import { assertNoLeftovers, deno, killAll, root, spawn, spawnDeno, uniqueName } from "./helpers.ts";
+import { deno, root, spawn, spawnDeno, test, uniqueName } from "./helpers.ts";
 
-function test(name: string, body: () => void | Promise<void>): void {
-  Deno.test(name, async () => {
-    try {
-      await body();
-    } finally {
-      await killAll();
-    }
-    assertNoLeftovers();
-  });
-}
 
 async function lines(child: ReturnType<typeof spawn>): Promise<{ code: number; signal: string | null; stdout: string[]; stderr: string }> {
   const stdout: string[] = [];
