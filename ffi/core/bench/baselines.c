@@ -216,6 +216,17 @@ static double core_rtt(long n, uint32_t spin) {
   return dt / (double)n;
 }
 
+/* In a forked child: on CPU 1, attached as a reader of `name`; tells the
+ * parent through `ready` that the writer may start. */
+static shmp_reader *reader_child(const char *name, int ready) {
+  shmp_error err = {0};
+  pin(1);
+  shmp_reader *r = shmp_reader_attach(open_segment(name), &err);
+  if (r == NULL) die("attach", &err);
+  if (write(ready, "x", 1) != 1) _exit(1);
+  return r;
+}
+
 /* The parent writes `n` records of `size` bytes (the default spin); the
  * child reads them to the end. Records per second. */
 static double core_oneway(uint64_t size, long n) {
@@ -229,10 +240,7 @@ static double core_oneway(uint64_t size, long n) {
   if (pipe(ready) != 0) exit(1);
   pid_t child = fork();
   if (child == 0) {
-    pin(1);
-    shmp_reader *r = shmp_reader_attach(open_segment(name), &err);
-    if (r == NULL) die("attach", &err);
-    if (write(ready[1], "x", 1) != 1) _exit(1);
+    shmp_reader *r = reader_child(name, ready[1]);
     long got = 0;
     while (receive(r, SHMP_DEFAULT_SPIN) >= 0) got++;
     shmp_reader_close(r);
@@ -274,10 +282,7 @@ static double core_handoff(uint64_t size, long idle_ms, long n) {
   if (pipe(ready) != 0) exit(1);
   pid_t child = fork();
   if (child == 0) {
-    pin(1);
-    shmp_reader *r = shmp_reader_attach(open_segment(name), &err);
-    if (r == NULL) die("attach", &err);
-    if (write(ready[1], "x", 1) != 1) _exit(1);
+    shmp_reader *r = reader_child(name, ready[1]);
     for (long i = 0; i < n; i++) {
       if (shmp_reader_next(r, NULL, -1, SHMP_DEFAULT_SPIN, &err) < 0) die("recv", &err);
       atomic_store(&seen[i], (int64_t)now_ns());
