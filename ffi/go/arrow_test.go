@@ -309,23 +309,7 @@ func TestPublishedTableOpensInPlace(t *testing.T) {
 // schema's and the batch's messages, as bytes.
 func rawMessages(t *testing.T, batch arrow.RecordBatch) [][]byte {
 	t.Helper()
-	r, w := pair(t, 1<<20)
-	if err := NewArrowWriter(w).Write(context.Background(), batch); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-	var messages [][]byte
-	for {
-		m, err := r.Recv(context.Background())
-		if err == io.EOF {
-			return messages
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		messages = append(messages, m.Copy())
-		m.Release()
-	}
+	return streamMessages(t, batch)
 }
 
 func offsets(values ...int32) []byte {
