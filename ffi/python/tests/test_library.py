@@ -11,13 +11,19 @@ import shmpipe
 CORE = Path(__file__).resolve().parents[2] / "core"
 
 
-def test_a_library_of_another_abi_is_refused():
-    subprocess.run(["make", "-s", "-C", str(CORE), "abi-test-lib"], check=True)
-    library = CORE / "build" / "abi-test" / "libshmpipe.so"
+def import_with(target: str, build: str):
+    """Builds the core's make `target` into build/`build`, imports shmpipe over it in a fresh
+    interpreter, and returns the library's path and the last line the import printed."""
+    subprocess.run(["make", "-s", "-C", str(CORE), target], check=True)
+    library = CORE / "build" / build / "libshmpipe.so"
     env = dict(os.environ, SHMPIPE_LIB=str(library), PYTHONPATH=str(Path(shmpipe.__file__).parents[1]))
     run = subprocess.run([sys.executable, "-c", "import shmpipe"], env=env, capture_output=True, text=True)
     assert run.returncode != 0
-    last = run.stderr.strip().splitlines()[-1]
+    return library, run.stderr.strip().splitlines()[-1]
+
+
+def test_a_library_of_another_abi_is_refused():
+    library, last = import_with("abi-test-lib", "abi-test")
     assert last.startswith("ImportError: ") and str(library) in last
     version = shmpipe._core.lib.shmp_version().decode()
     assert f"is shmpipe core {version} with ABI 99, but this binding needs ABI 1" in last
@@ -56,12 +62,7 @@ def test_the_defaults_are_the_cores():
 
 def test_a_library_older_than_the_binding_is_refused_at_import():
     """The newest version node the binding uses is checked when the library loads, not at the first call."""
-    subprocess.run(["make", "-s", "-C", str(CORE), "old-abi-lib"], check=True)
-    library = CORE / "build" / "old-abi" / "libshmpipe.so"
-    env = dict(os.environ, SHMPIPE_LIB=str(library), PYTHONPATH=str(Path(shmpipe.__file__).parents[1]))
-    run = subprocess.run([sys.executable, "-c", "import shmpipe"], env=env, capture_output=True, text=True)
-    assert run.returncode != 0
-    last = run.stderr.strip().splitlines()[-1]
+    library, last = import_with("old-abi-lib", "old-abi")
     assert last.startswith(f"ImportError: shmpipe: {library} (shmpipe core ")
     assert ("is older than this binding: its newest version node is SHMPIPE_1.0 and this binding needs SHMPIPE_1.1; "
             "rebuild the core from the same checkout (make -C ffi/core), or reinstall shmpipe") in last
