@@ -13,12 +13,13 @@ import { join } from "node:path";
 import { python } from "./python.ts";
 import { isR, rCases, rReport } from "./bench/r-cases.ts";
 import { isPools, poolCases, poolsReport } from "./bench/pools.ts";
+import { drawPlots, saveResults } from "./bench/plots.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const baselines = join(root, "ffi/core/build/baselines");
 const bun = process.execPath;
 
-interface Result {
+export interface Result {
   case: string;
   value: number;
   unit: string;
@@ -287,12 +288,15 @@ export async function bench(argv: string[]): Promise<void> {
       quick: { type: "boolean", default: false },
       write: { type: "boolean", default: false },
       only: { type: "string" },
+      json: { type: "string" },
+      plot: { type: "string" },
       cpus: { type: "string", default: cpus().length >= 2 ? "0,1" : "" },
       help: { type: "boolean", short: "h" },
     },
   });
   if (values.help) {
-    console.log(`usage: shmpipe bench [--runs N] [--quick] [--only GROUPS] [--write]
+    console.log(`usage: shmpipe bench [--runs N] [--quick] [--only GROUPS] [--write] [--json FILE]
+       shmpipe bench --plot FILE
 
 Runs every benchmark case N times through hyperfine (default 5) and prints
 the medians and ratios. --quick does a tenth of the work per case; --only
@@ -304,13 +308,20 @@ the R package in .rlib, which \`npm run setup\` installs), pools (Python
 worker pools get a table by name or pickled by value). --write puts the
 report into docs/BENCHMARKS.md: the main results when every group ran, the
 Go section when go ran, the R section when r ran, the pools section when
-pools ran.
+pools ran; after a run of every group it also saves the results as
+docs/bench/results.json and draws the plots (SVG) beside it.
+--json FILE saves any run's results as JSON; --plot FILE draws the plots
+from such a file, beside it, without running anything.
 --cpus A,B (default 0,1; "" for none) pins every two-process case: the
 process a case starts on CPU A, its peer on CPU B (taskset, and
 sched_setaffinity in the C baselines). The cases take turns: each run is
 one round of every case, so a burst of load elsewhere hits them alike; the
 report gives the median and the spread (min – max) over the runs.
 \`npm run bench\` installs hyperfine.`);
+    return;
+  }
+  if (values.plot !== undefined) {
+    for (const path of await drawPlots(values.plot)) console.error(`wrote ${path}`);
     return;
   }
   const only = values.only === undefined ? GROUPS : (values.only.split(",").map((g) => g.trim()) as Group[]);
@@ -391,6 +402,12 @@ report gives the median and the spread (min – max) over the runs.
       const text = poolsReport(results, command, values.quick);
       console.log(`\n${text}`);
       if (values.write) writeResults(text, POOLS_BEGIN, POOLS_END);
+    }
+    if (values.json !== undefined) saveResults(values.json, command, [...results.values()]);
+    if (values.write && everything) {
+      const saved = join(root, "docs/bench/results.json");
+      saveResults(saved, command, [...results.values()]);
+      for (const path of await drawPlots(saved)) console.error(`wrote ${path}`);
     }
     if (values.write && !everything && !only.includes("go") && !only.includes("r") && !only.includes("pools")) console.error("shmpipe bench: --write rewrites the main results only after a run of every group");
   } finally {
