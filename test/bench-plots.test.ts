@@ -33,7 +33,7 @@ test("--plot draws the hand-off, reader's work and one-way plots beside the resu
   expect(handoff.slice(0, 300)).toMatch(/^<svg [^>]*><rect [^>]*fill="white"/); // readable on GitHub's dark theme too
   const handoffTexts = texts(handoff);
   for (const label of [
-    "Arrow batch hand-off between two processes", "batch size (bytes, log scale)", "time until usable (log scale)",
+    "Arrow batch hand-off between two processes", "shmpipe: from the writer's commit", "every way: from before the sender copies or serialises", "batch size (bytes, log scale)", "time until usable (log scale)",
     "1 KiB", "1 MiB", "100 MiB", "1 GiB", "10 µs", "1 ms", "1 s",
     "shmpipe, commit → usable", "shmpipe, write → usable", "Arrow IPC over a Unix socket", "Arrow IPC over TCP loopback", "JSON over HTTP", "CSV file written + parsed",
     "TS (Bun) → TS (Bun)", "TS (Bun) → Python", "Go → TS (Bun)", "Go → Python", "Deno → Deno",

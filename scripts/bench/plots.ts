@@ -35,6 +35,8 @@ interface Point {
   series: string;
   /** A second grouping drawn as the line's dash and the point's shape (who sends to whom). */
   pair: string;
+  /** The panel the point is drawn in, side by side with the others ("" when the plot has one). */
+  panel: string;
 }
 
 /**
@@ -49,6 +51,8 @@ interface Series {
   pair?: string;
   /** The figure to plot, when it is not the case's value (bandwidth from records/s). */
   scale?: (value: number, bytes: number) => number;
+  /** Series timed alike share a panel: what the panel's figures time. */
+  panel?: string;
 }
 
 const SIZE = String.raw`(?<size>\d+ (?:KiB|MiB|GiB))`;
@@ -69,7 +73,7 @@ function points(results: Figure[], series: Series[]): Point[] {
       const bytes = bytesOf(groups.size!);
       const scale = s.scale ?? ((value: number) => value);
       const pair = groups.from ? `${runtime(groups.from)} → ${runtime(groups.to!)}` : s.pair ?? "";
-      found.push({ bytes, value: scale(r.value, bytes), min: scale(r.min ?? r.value, bytes), max: scale(r.max ?? r.value, bytes), series: s.label, pair });
+      found.push({ bytes, value: scale(r.value, bytes), min: scale(r.min ?? r.value, bytes), max: scale(r.max ?? r.value, bytes), series: s.label, pair, panel: s.panel ?? "" });
       break;
     }
   }
@@ -78,14 +82,22 @@ function points(results: Figure[], series: Series[]): Point[] {
 
 const PAIR = String.raw`(?<from>TS|Deno|Go)->(?<to>TS|Deno|Python)`;
 
-/** The Arrow hand-off: from sending to the receiver holding a usable batch. */
+/**
+ * The Arrow hand-off: from sending to the receiver holding a usable batch.
+ * Two panels, each comparing figures timed alike: shmpipe from the writer's
+ * commit (the reader's whole cost), and every way of sending from before
+ * the sender copies or serialises the batch.
+ */
+const FROM_COMMIT = "shmpipe: from the writer's commit";
+const FROM_START = "every way: from before the sender copies or serialises";
+const TS_TO_TS = "TS (Bun) → TS (Bun)";
 const HANDOFF: Series[] = [
-  { label: "shmpipe, commit → usable", pattern: new RegExp(`^shmpipe ${PAIR} commit -> usable, ${SIZE} batch$`) },
-  { label: "shmpipe, write → usable", pattern: new RegExp(`^shmpipe ${PAIR} write -> usable, ${SIZE} batch$`) },
-  { label: "Arrow IPC over a Unix socket", pattern: new RegExp(`^Arrow IPC over Unix socket(?: ${PAIR})?, ${SIZE} batch$`), pair: "TS (Bun) → TS (Bun)" },
-  { label: "Arrow IPC over TCP loopback", pattern: new RegExp(`^Arrow IPC over TCP loopback, ${SIZE} batch$`), pair: "TS (Bun) → TS (Bun)" },
-  { label: "JSON over HTTP", pattern: new RegExp(`^JSON over HTTP \\(fetch -> Bun.serve\\), ${SIZE} batch$`), pair: "TS (Bun) → TS (Bun)" },
-  { label: "CSV file written + parsed", pattern: new RegExp(`^CSV file written \\+ parsed, ${SIZE} batch$`), pair: "TS (Bun) → TS (Bun)" },
+  { label: "shmpipe, commit → usable", pattern: new RegExp(`^shmpipe ${PAIR} commit -> usable, ${SIZE} batch$`), panel: FROM_COMMIT },
+  { label: "shmpipe, write → usable", pattern: new RegExp(`^shmpipe ${PAIR} write -> usable, ${SIZE} batch$`), panel: FROM_START },
+  { label: "Arrow IPC over a Unix socket", pattern: new RegExp(`^Arrow IPC over Unix socket(?: ${PAIR})?, ${SIZE} batch$`), pair: TS_TO_TS, panel: FROM_START },
+  { label: "Arrow IPC over TCP loopback", pattern: new RegExp(`^Arrow IPC over TCP loopback, ${SIZE} batch$`), pair: TS_TO_TS, panel: FROM_START },
+  { label: "JSON over HTTP", pattern: new RegExp(`^JSON over HTTP \\(fetch -> Bun.serve\\), ${SIZE} batch$`), pair: TS_TO_TS, panel: FROM_START },
+  { label: "CSV file written + parsed", pattern: new RegExp(`^CSV file written \\+ parsed, ${SIZE} batch$`), pair: TS_TO_TS, panel: FROM_START },
 ];
 
 /** The reader's own work per batch, in one process, beside pyarrow's decode of the same message. */
@@ -172,11 +184,14 @@ function spec(plot: Plot): TopLevelSpec {
     );
   }
   const runs = Math.max(...plot.run.results.map((r) => r.runs));
+  const panels = plot.series.map((s) => s.panel).filter((panel, i, all) => panel !== undefined && all.indexOf(panel) === i && plot.points.some((p) => p.panel === panel));
+  // Side-by-side panels share the y axis, so that their figures compare at a glance.
+  const body = panels.length > 1
+    ? { facet: { column: { field: "panel", type: "nominal", sort: panels, title: null, header: { labelFontSize: 12, labelFontWeight: "bold", labelColor: "#222" } } }, spec: { width: 360, height: 340, layer: layers }, resolve: { scale: { y: "shared" } } }
+    : { width: 520, height: 340, layer: layers };
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     background: "white",
-    width: 520,
-    height: 340,
     padding: 12,
     title: {
       text: plot.title,
@@ -187,7 +202,7 @@ function spec(plot: Plot): TopLevelSpec {
     },
     config: { font: "DejaVu Sans, Helvetica, Arial, sans-serif", axis: { titleFontSize: 12, labelFontSize: 11, gridColor: "#dddddd", labelColor: "#222", titleColor: "#222" }, legend: { titleFontSize: 12, labelFontSize: 12 } },
     data: { values: plot.points },
-    layer: layers,
+    ...body,
   } as TopLevelSpec;
 }
 
@@ -199,7 +214,7 @@ export function plotSpecs(run: SavedRun): Record<string, TopLevelSpec> {
   const plots: Record<string, Plot> = {
     "handoff.svg": {
       title: "Arrow batch hand-off between two processes",
-      note: "commit → usable: from the writer's commit; the others: from before the sender copies or serialises the batch",
+      note: "until the receiving process holds the batch as a usable table, read one value of each column",
       x: { title: "batch size (bytes, log scale)", values: batchSizes },
       y: { title: "time until usable (log scale)", labels: MICROSECONDS_LABEL },
       series: HANDOFF,
