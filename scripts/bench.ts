@@ -13,7 +13,6 @@ import { join } from "node:path";
 import { python } from "./python.ts";
 import { isR, rCases, rReport } from "./bench/r-cases.ts";
 import { isPools, poolCases, poolsReport } from "./bench/pools.ts";
-import { drawPlots, saveResults } from "./bench/plots.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const baselines = join(root, "ffi/core/build/baselines");
@@ -320,8 +319,9 @@ report gives the median and the spread (min – max) over the runs.
 \`npm run bench\` installs hyperfine.`);
     return;
   }
+  // The plots' module loads vega, which only drawing needs.
   if (values.plot !== undefined) {
-    for (const path of await drawPlots(values.plot)) console.error(`wrote ${path}`);
+    await (await import("./bench/plots.ts")).drawPlots(values.plot);
     return;
   }
   const only = values.only === undefined ? GROUPS : (values.only.split(",").map((g) => g.trim()) as Group[]);
@@ -403,11 +403,11 @@ report gives the median and the spread (min – max) over the runs.
       console.log(`\n${text}`);
       if (values.write) writeResults(text, POOLS_BEGIN, POOLS_END);
     }
-    if (values.json !== undefined) saveResults(values.json, command, [...results.values()]);
+    if (values.json !== undefined) (await import("./bench/plots.ts")).saveResults(values.json, command, [...results.values()]);
     if (values.write && everything) {
-      const saved = join(root, "docs/bench/results.json");
-      saveResults(saved, command, [...results.values()]);
-      for (const path of await drawPlots(saved)) console.error(`wrote ${path}`);
+      const { drawPlots, saveResults } = await import("./bench/plots.ts");
+      saveResults(join(root, "docs/bench/results.json"), command, [...results.values()]);
+      await drawPlots(join(root, "docs/bench/results.json"));
     }
     if (values.write && !everything && !only.includes("go") && !only.includes("r") && !only.includes("pools")) console.error("shmpipe bench: --write rewrites the main results only after a run of every group");
   } finally {

@@ -56,7 +56,7 @@ test("--plot draws the hand-off, reader's work and one-way plots beside the resu
   const oneWay = readFileSync(join(dir, "one-way.svg"), "utf8");
   expect(texts(oneWay)).toEqual(expect.arrayContaining([
     "record size (bytes, log scale)", "payload bandwidth (log scale)", "64 B", "1 MiB", "1,000 MiB/s",
-    "C → C through the core", "TS (Bun) → TS (Bun)", "Go → Go", "Deno → Deno", "C memcpy 1 MiB: 20,000 MiB/s",
+    "C → C through the core", "TS (Bun) → TS (Bun)", "Go → Go", "Deno → Deno", "C memcpy 1 MiB (in cache): 20,000 MiB/s",
   ]));
   // Bandwidth from records/s: 4,000,000 records of 64 B a second is 244.140625 MiB/s; the bar spans the runs' min and max.
   const oneWayMarks = labels(oneWay);

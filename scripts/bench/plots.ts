@@ -237,7 +237,7 @@ export function plotSpecs(run: SavedRun): Record<string, TopLevelSpec> {
       y: { title: "payload bandwidth (log scale)", labels: MIBPS_LABEL },
       series: ONE_WAY,
       points: points(run.results, ONE_WAY),
-      rules: memcpy ? [{ label: `C memcpy 1 MiB: ${memcpy.value.toLocaleString("en-US")} MiB/s`, value: memcpy.value }] : [],
+      rules: memcpy ? [{ label: `C memcpy 1 MiB (in cache): ${memcpy.value.toLocaleString("en-US")} MiB/s`, value: memcpy.value }] : [],
       run,
     },
   };
@@ -267,6 +267,7 @@ export async function drawPlots(path: string): Promise<string[]> {
   for (const [file, spec] of Object.entries(plotSpecs(run))) {
     const out = join(dirname(path), file);
     writeFileSync(out, `${await svg(spec)}\n`);
+    console.error(`wrote ${out}`);
     written.push(out);
   }
   if (written.length === 0) throw new Error(`shmpipe bench: ${path} has none of the cases the plots show (groups c, ts, ts-arrow, deno, go)`);
