@@ -27,6 +27,8 @@ interface Result {
   /** The smallest and largest value over the runs (the report's figure is their median). */
   min?: number;
   max?: number;
+  /** Every run's value, run by run (a ratio's spread pairs the values of one run). */
+  values?: number[];
 }
 
 /** A case's group, for --only: the C baselines, TypeScript's channel cases, its Arrow hand-off cases, the same under Deno, the Go cases, the R cases, Python's worker pools, Python's hand-off beside ZeroMQ. */
@@ -276,7 +278,7 @@ function report(results: Map<string, Result & { runs: number }>, command: string
     ] as const).filter(([, ratio]) => Number.isFinite(ratio)).map(([label, ratio]) => `| ${label} | ${ratio.toFixed(2)}× |`),
     ...handoffRatios(get),
     ...denoRatios(get),
-    ...zmqRatios(get),
+    ...zmqRatios(results),
     ...[...results.values()].filter((r) => r.mibps !== undefined && !isGo(r) && !isR(r.case) && Number.isFinite(memcpy)).map((r) => `| ${r.case}: payload bandwidth ÷ C memcpy | ${((r.mibps! / memcpy) * 100).toFixed(1)} % |`),
   ];
   return lines.join("\n");
@@ -369,6 +371,7 @@ report gives the median and the spread (min – max) over the runs.
           value: median(rows.map((r) => r.value)),
           min: Math.min(...rows.map((r) => r.value)),
           max: Math.max(...rows.map((r) => r.value)),
+          values: rows.map((r) => r.value),
           mibps: first.mibps === undefined ? undefined : median(rows.map((r) => r.mibps!)),
           runs: rows.length,
         });

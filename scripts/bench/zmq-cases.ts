@@ -34,20 +34,36 @@ export function zmqCases(quick: boolean, root: string, bun: string): string[] {
   return commands;
 }
 
-/** The ratios for the main report: ZeroMQ and the Unix socket over shmpipe, ZeroMQ over the Unix socket. */
-export function zmqRatios(get: (name: string) => number): string[] {
+type Results = Map<string, { value: number; values?: number[] }>;
+
+/**
+ * The ratios for the main report: ZeroMQ and the Unix socket over shmpipe,
+ * ZeroMQ over the Unix socket; each the ratio of the medians, and its
+ * spread: the smallest and largest ratio of the two cases' values in one run.
+ */
+export function zmqRatios(results: Results): string[] {
   const lines: string[] = [];
   for (const size of sizes(false).map(sizeLabel)) {
     for (const label of ["Python", "TS"]) {
-      const zmq = get(`${ZMQ} Python->${label}, ${size} batch`), unix = get(`Arrow IPC over Unix socket Python->${label}, ${size} batch`);
-      const shm = { commit: get(`shmpipe Python->${label} commit -> usable, ${size} batch`), write: get(`shmpipe Python->${label} write -> usable, ${size} batch`) };
-      const ratios: [string, number][] = [
-        [`ZeroMQ ÷ shmpipe commit -> usable`, zmq / shm.commit],
-        [`ZeroMQ ÷ shmpipe write -> usable`, zmq / shm.write],
-        [`Unix socket ÷ shmpipe commit -> usable`, unix / shm.commit],
-        [`ZeroMQ ÷ Unix socket`, zmq / unix],
+      const name = {
+        zmq: `${ZMQ} Python->${label}, ${size} batch`,
+        unix: `Arrow IPC over Unix socket Python->${label}, ${size} batch`,
+        commit: `shmpipe Python->${label} commit -> usable, ${size} batch`,
+        write: `shmpipe Python->${label} write -> usable, ${size} batch`,
+      };
+      const ratios: [string, string, string][] = [
+        ["ZeroMQ ÷ shmpipe commit -> usable", name.zmq, name.commit],
+        ["ZeroMQ ÷ shmpipe write -> usable", name.zmq, name.write],
+        ["Unix socket ÷ shmpipe commit -> usable", name.unix, name.commit],
+        ["ZeroMQ ÷ Unix socket", name.zmq, name.unix],
       ];
-      for (const [what, ratio] of ratios) if (Number.isFinite(ratio)) lines.push(`| ${size} batch, Python->${label}: ${what} | ${ratio.toFixed(2)}× |`);
+      for (const [what, over, under] of ratios) {
+        const a = results.get(over), b = results.get(under);
+        if (!a || !b) continue;
+        const perRun = (a.values ?? []).map((value, run) => value / (b.values?.[run] ?? NaN)).filter(Number.isFinite);
+        const spread = perRun.length ? ` (per run ${Math.min(...perRun).toFixed(2)} – ${Math.max(...perRun).toFixed(2)})` : "";
+        lines.push(`| ${size} batch, Python->${label}: ${what} | ${(a.value / b.value).toFixed(2)}×${spread} |`);
+      }
     }
   }
   return lines;
