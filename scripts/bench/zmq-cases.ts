@@ -24,7 +24,7 @@ export function zmqCases(quick: boolean, root: string, bun: string): string[] {
   for (const bytes of sizes(quick)) {
     // reps and warm-up rounds: fewer where one round takes long
     const shmRounds = bytes >= GiB ? "3 2" : bytes >= 100 * MiB ? "20 5" : "200 30";
-    const socketRounds = bytes >= GiB ? "3 1" : bytes >= 100 * MiB ? "5 2" : bytes >= MiB ? "20 5" : "50 10";
+    const socketRounds = bytes >= GiB ? "3 1" : bytes >= 100 * MiB ? "10 2" : bytes >= MiB ? "20 5" : "50 10";
     for (const [label, reader] of Object.entries(readers)) {
       for (const transport of TRANSPORTS) {
         commands.push(`${sender} ${transport} ${label} ${bytes} ${transport === "shm" ? shmRounds : socketRounds} -- ${reader}`);
