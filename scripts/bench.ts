@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { python } from "./python.ts";
 import { isR, rCases, rReport } from "./bench/r-cases.ts";
 import { isPools, poolCases, poolsReport } from "./bench/pools.ts";
+import { zmqCases, zmqRatios } from "./bench/zmq-cases.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const baselines = join(root, "ffi/core/build/baselines");
@@ -26,11 +27,13 @@ export interface Result {
   /** The smallest and largest value over the runs (the report's figure is their median). */
   min?: number;
   max?: number;
+  /** Every run's value, run by run (a ratio's spread pairs the values of one run). */
+  values?: number[];
 }
 
-/** A case's group, for --only: the C baselines, TypeScript's channel cases, its Arrow hand-off cases, the same under Deno, the Go cases, the R cases, Python's worker pools. */
-type Group = "c" | "ts" | "ts-arrow" | "deno" | "go" | "r" | "pools";
-const GROUPS: Group[] = ["c", "ts", "ts-arrow", "deno", "go", "r", "pools"];
+/** A case's group, for --only: the C baselines, TypeScript's channel cases, its Arrow hand-off cases, the same under Deno, the Go cases, the R cases, Python's worker pools, Python's hand-off beside ZeroMQ. */
+type Group = "c" | "ts" | "ts-arrow" | "deno" | "go" | "r" | "pools" | "zmq";
+const GROUPS: Group[] = ["c", "ts", "ts-arrow", "deno", "go", "r", "pools", "zmq"];
 const deno = `${join(root, "node_modules/.bin/deno")} run -A`;
 
 /** The Go programs (built once per run) and the CSV file their case reads. */
@@ -71,6 +74,7 @@ function cases(quick: boolean, go: GoTools): [Group, string][] {
     ...goCases(quick, go, rtts, spins, sizes).map((command): [Group, string] => ["go", command]),
     ...rCases(quick, root, go.bench).map((command): [Group, string] => ["r", command]),
     ...poolCases(quick, root).map((command): [Group, string] => ["pools", command]),
+    ...zmqCases(quick, root, bun).map((command): [Group, string] => ["zmq", command]),
   ];
 }
 
@@ -274,6 +278,7 @@ function report(results: Map<string, Result & { runs: number }>, command: string
     ] as const).filter(([, ratio]) => Number.isFinite(ratio)).map(([label, ratio]) => `| ${label} | ${ratio.toFixed(2)}× |`),
     ...handoffRatios(get),
     ...denoRatios(get),
+    ...zmqRatios(results),
     ...[...results.values()].filter((r) => r.mibps !== undefined && !isGo(r) && !isR(r.case) && Number.isFinite(memcpy)).map((r) => `| ${r.case}: payload bandwidth ÷ C memcpy | ${((r.mibps! / memcpy) * 100).toFixed(1)} % |`),
   ];
   return lines.join("\n");
@@ -304,11 +309,12 @@ ts (TypeScript channels), ts-arrow (TypeScript Arrow hand-off), deno (the
 same channel and hand-off cases under Deno, beside Bun's), go (the Go
 package and shmpipe-csv), r (Go -> R hand-off and the PSOCK story; needs
 the R package in .rlib, which \`npm run setup\` installs), pools (Python
-worker pools get a table by name or pickled by value). --write puts the
-report into docs/BENCHMARKS.md: the main results when every group ran, the
-Go section when go ran, the R section when r ran, the pools section when
-pools ran; after a run of every group it also saves the results as
-docs/bench/results.json and draws the plots (SVG) beside it.
+worker pools get a table by name or pickled by value), zmq (the Arrow
+hand-off from Python to Python and to TS: shmpipe, ZeroMQ, Unix socket).
+--write puts the report into docs/BENCHMARKS.md: the main results when
+every group ran, the Go section when go ran, the R section when r ran, the
+pools section when pools ran; after a run of every group it also saves the
+results as docs/bench/results.json and draws the plots (SVG) beside it.
 --json FILE saves any run's results as JSON; --plot FILE draws the plots
 from such a file, beside it, without running anything.
 --cpus A,B (default 0,1; "" for none) pins every two-process case: the
@@ -376,6 +382,7 @@ report gives the median and the spread (min – max) over the runs.
           value: median(rows.map((r) => r.value)),
           min: Math.min(...rows.map((r) => r.value)),
           max: Math.max(...rows.map((r) => r.value)),
+          values: rows.map((r) => r.value),
           mibps: first.mibps === undefined ? undefined : median(rows.map((r) => r.mibps!)),
           runs: rows.length,
         });
@@ -383,7 +390,7 @@ report gives the median and the spread (min – max) over the runs.
     });
     const command = `npm run bench -- --runs ${values.runs}${values.quick ? " --quick" : ""}${values.cpus !== (cpus().length >= 2 ? "0,1" : "") ? ` --cpus '${values.cpus}'` : ""}${values.only !== undefined ? ` --only ${only.join(",")}` : ""}${values.write ? " --write" : ""}`;
     const everything = GROUPS.every((g) => only.includes(g));
-    if (everything || only.some((g) => g === "c" || g === "ts" || g === "ts-arrow" || g === "deno")) {
+    if (everything || only.some((g) => g === "c" || g === "ts" || g === "ts-arrow" || g === "deno" || g === "zmq")) {
       const text = report(results, command);
       console.log(text);
       if (values.write && everything) writeResults(text, BEGIN, END);

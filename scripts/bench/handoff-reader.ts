@@ -1,6 +1,7 @@
-// The receiving side of scripts/bench/handoff.ts: gets each batch by the
-// given transport, reads one value of each column, and acknowledges with
-// its CLOCK_MONOTONIC time on the channel `<tag>-ack`.
+// The receiving side of scripts/bench/handoff.ts (and of handoff_sender.py,
+// Python -> TS): gets each batch by the given transport, reads one value of
+// each column, and acknowledges with its CLOCK_MONOTONIC time on the
+// channel `<tag>-ack`.
 //   bun scripts/bench/handoff-reader.ts <transport> <tag>
 // With SHMPIPE_BENCH_STAMP=arrival (shm only) it stamps as soon as the
 // record arrives (recvSync returned), before the Arrow check and decode:
@@ -102,6 +103,13 @@ switch (transport) {
       held(makeTable({ x, y }));
     }
     break;
+  }
+  case "zmq": {
+    // One Arrow IPC stream per message (Bun only: it goes through bun:ffi).
+    const path = join(tmpdir(), `${tag}.zmq`);
+    const { pull } = await import("./zmq-pull.ts");
+    pull(`ipc://${path}`, () => console.log(`ready ipc://${path}`), (bytes) => held(tableFromIPC(bytes)));
+    break; // (pull never returns: the sender ends this process)
   }
   default:
     throw new Error(`unknown transport ${transport}`);

@@ -1,11 +1,14 @@
 """The Python receiving side of the Arrow hand-off benchmarks
-(scripts/bench/handoff.ts, and the Go cases of ffi/go/cmd/shmpipe-bench):
+(scripts/bench/handoff.ts, scripts/bench/handoff_sender.py, and the Go
+cases of ffi/go/cmd/shmpipe-bench):
 gets each batch, reads one value of each column, and acknowledges with its
 CLOCK_MONOTONIC time on the channel <tag>-ack.
 
-    handoff_reader.py <tag>             shmpipe: batches from channel <tag>-data
+    handoff_reader.py [shm] <tag>       shmpipe: batches from channel <tag>-data
     handoff_reader.py unix <tag>        Arrow IPC streams over a Unix socket,
                                         each after its length (float64, LE)
+    handoff_reader.py zmq <tag>         Arrow IPC streams, one per ZeroMQ
+                                        message, on a PULL socket (ipc://)
 """
 import os
 import socket
@@ -63,6 +66,17 @@ elif transport == "unix":
         if not receive_exactly(conn, memoryview(data)):
             break
         table = pa.ipc.open_stream(pa.py_buffer(data)).read_all()
+        held(table.column(0), table.column(1))
+elif transport == "zmq":
+    import zmq  # pyzmq: only this case needs it
+
+    path = os.path.join(tempfile.gettempdir(), f"{tag}.zmq")
+    pull = zmq.Context().socket(zmq.PULL)
+    pull.bind(f"ipc://{path}")
+    print(f"ready ipc://{path}", flush=True)
+    while True:
+        frame = pull.recv(copy=False)  # the batch's buffers stay views of the message
+        table = pa.ipc.open_stream(pa.py_buffer(frame.buffer)).read_all()
         held(table.column(0), table.column(1))
 else:
     raise SystemExit(f"unknown transport {transport}")
