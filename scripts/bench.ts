@@ -359,7 +359,8 @@ report gives the median and the spread (min – max) over the runs.
       all.forEach((command, i) => {
         console.error(`[run ${round + 1}/${runs}, ${i + 1}/${all.length}] ${command.replaceAll(root, "").replace(bun, "bun").replaceAll(dir, "$TMP")}`);
         const out = join(dir, `${i}.jsonl`);
-        const started = pinned.length === 2 ? `taskset -c ${pinned[0]} ${command}` : command;
+        // (through env: a command may start with VAR=value, which taskset alone would try to run)
+        const started = pinned.length === 2 ? `taskset -c ${pinned[0]} env ${command}` : command;
         const run = Bun.spawnSync(
           ["hyperfine", "--runs", "1", "--style", "none", "--export-json", join(dir, `${i}.${round}.hyperfine.json`), `${started} >> ${out}`],
           { cwd: root, env, stdio: ["ignore", "ignore", "inherit"] },
