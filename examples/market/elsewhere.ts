@@ -51,11 +51,14 @@ export async function startMachine(repository: string): Promise<Machine> {
     }
   };
   // A process.exit (a failed run, the runner's end on Ctrl-C) or a signal
-  // before the runner takes them: the machine goes with this process.
+  // while no run is on: the machine goes with this process. (During a run
+  // the runner takes the signal, and stops the machine's stage.)
   const killAll = () => kill("SIGKILL");
   const onSignal = (signal: keyof typeof SIGNALS) => {
+    if (process.listenerCount(signal) > 1) return;
     killAll();
-    if (process.listenerCount(signal) === 1) process.exit(128 + SIGNALS[signal]); // no runner to end this process
+    console.error(`shmpipe demo: ${signal}: stopped the other machine`);
+    process.exit(128 + SIGNALS[signal]);
   };
   process.on("exit", killAll);
   for (const signal of Object.keys(SIGNALS) as (keyof typeof SIGNALS)[]) process.on(signal, onSignal);
@@ -100,8 +103,8 @@ export async function startMachine(repository: string): Promise<Machine> {
       const stopped = new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
       const end = await Promise.race([exited, stopped]);
       // Stopped: the stage ends once every process of the machine has (the
-      // runner, then this process, end after it).
-      if (!end) return stop();
+      // runner, then this process, end after it; within its grace period).
+      if (!end) return stop(1500);
       // R ran in the foreground of elsewhere.sh: its end is the machine's
       // work done; the server goes on until stop(), for the results to be
       // fetched (or for the runner to stop the others first when R failed).
