@@ -1,7 +1,7 @@
 // The README's first command, `npm run demo`, is `shmpipe demo`: the main
 // example (test/examples.test.ts runs it directly too), through the command.
 import { expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -50,17 +50,19 @@ test("a wrong option to the demo is one line and the usage, exit status 2, no st
 
 /** Processes (pids) whose environment holds `mark`. */
 function marked(mark: string): number[] {
-  return readdirSync("/proc").filter((entry) => /^\d+$/.test(entry)).filter((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/environ`, "latin1").includes(mark);
-    } catch {
-      return false; // gone meanwhile
-    }
-  }).map(Number);
+  return readdirSync("/proc").filter((entry) => /^\d+$/.test(entry) && isMarked(entry, mark)).map(Number);
 }
 
 const theirs = () => readdirSync("/dev/shm").filter((entry) => entry === "shmpipe.ticks" || entry === "shmpipe.results");
-const demoNames = () => new Set(readdirSync("/dev/shm").filter((entry) => entry.startsWith("shmpipe.market-")));
+
+/** True if process `pid` carries `mark` in its environment. */
+function isMarked(pid: string, mark: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, "latin1").includes(mark);
+  } catch {
+    return false; // gone meanwhile
+  }
+}
 
 /** The pid of R on the other machine, once it runs. */
 function rOf(mark: string): number | undefined {
@@ -83,9 +85,15 @@ function elsewhere(out: string, rows: number, mark: string) {
   });
   const seen = new Set<string>();
   const there = new Set<string>();
+  const local = new Set<string>(); // the run's own names here, market-<its pid>-…
+  let r: number | undefined;
   const watch = setInterval(() => {
     theirs().forEach((name) => seen.add(name));
-    const r = rOf(mark);
+    for (const name of readdirSync("/dev/shm")) {
+      const pid = /^shmpipe\.market-(\d+)-/.exec(name)?.[1];
+      if (pid && !local.has(name) && isMarked(pid, mark)) local.add(name);
+    }
+    r ??= rOf(mark);
     try {
       if (r) readdirSync(`/proc/${r}/root/dev/shm`).forEach((name) => there.add(name));
     } catch {
@@ -100,7 +108,7 @@ function elsewhere(out: string, rows: number, mark: string) {
     clearInterval(watch);
     return { code, output, seen: [...seen] };
   });
-  return { child, done, output: () => output, there };
+  return { child, done, output: () => output, there, local };
 }
 
 /** Waits until the ticks are crossing: the channel the server writes them into exists on the other machine. */
@@ -114,7 +122,6 @@ async function untilCrossing(run: ReturnType<typeof elsewhere>): Promise<void> {
 test("shmpipe demo --r-elsewhere: R on the other machine over Flight, the same check passes, nothing shared, nothing left", async () => {
   const out = mkdtempSync(join(tmpdir(), "shmpipe-demo-"));
   const mark = `elsewhere-${process.pid}-ok`;
-  const before = demoNames();
   try {
     const run = elsewhere(out, 100_000, mark);
     const { code, output, seen } = await run.done;
@@ -125,11 +132,13 @@ test("shmpipe demo --r-elsewhere: R on the other machine over Flight, the same c
     expect(output).toMatch(/\[elsewhere\] shmpipe flight serve: DoPut ticks from 127\.0\.0\.1:\d+: 100,000 rows/);
     expect(output).toMatch(/\[elsewhere\] read \d+ batches, 100000 ticks/);
     expect(output).toMatch(/send +go .* ok\n +fetch +go .* ok\n +elsewhere +fn .* ok/);
-    // Both channels were there, in the other machine's /dev/shm, never here.
-    expect(run.there.has("shmpipe.ticks") && run.there.has("shmpipe.results")).toBe(true);
+    // R's results were there, in the other machine's /dev/shm (the ticks too,
+    // briefly: the server's line above), never here; here, the run's own.
+    expect(run.there.has("shmpipe.results")).toBe(true);
+    expect(run.local.size).toBe(2);
     expect(seen).toEqual([]);
     expect(marked(mark)).toEqual([]);
-    expect([...demoNames()].filter((name) => !before.has(name))).toEqual([]);
+    expect([...run.local].filter((name) => existsSync(`/dev/shm/${name}`))).toEqual([]);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
@@ -138,7 +147,6 @@ test("shmpipe demo --r-elsewhere: R on the other machine over Flight, the same c
 test("shmpipe demo --r-elsewhere, Ctrl-C mid-run: it stops, and no process or name is left on either machine", async () => {
   const out = mkdtempSync(join(tmpdir(), "shmpipe-demo-"));
   const mark = `elsewhere-${process.pid}-int`;
-  const before = demoNames();
   try {
     const run = elsewhere(out, 3_000_000, mark);
     await untilCrossing(run);
@@ -149,7 +157,7 @@ test("shmpipe demo --r-elsewhere, Ctrl-C mid-run: it stops, and no process or na
     expect(output).not.toContain("check:");
     expect(seen).toEqual([]);
     expect(marked(mark)).toEqual([]);
-    expect([...demoNames()].filter((name) => !before.has(name))).toEqual([]);
+    expect([...run.local].filter((name) => existsSync(`/dev/shm/${name}`))).toEqual([]);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
@@ -158,7 +166,6 @@ test("shmpipe demo --r-elsewhere, Ctrl-C mid-run: it stops, and no process or na
 test("shmpipe demo --r-elsewhere, R killed on the other machine: the run fails naming it, nothing is left", async () => {
   const out = mkdtempSync(join(tmpdir(), "shmpipe-demo-"));
   const mark = `elsewhere-${process.pid}-kill`;
-  const before = demoNames();
   try {
     const run = elsewhere(out, 3_000_000, mark);
     await untilCrossing(run);
@@ -169,7 +176,7 @@ test("shmpipe demo --r-elsewhere, R killed on the other machine: the run fails n
     expect(output).toContain("R on the other machine ended with SIGKILL");
     expect(seen).toEqual([]);
     expect(marked(mark)).toEqual([]);
-    expect([...demoNames()].filter((name) => !before.has(name))).toEqual([]);
+    expect([...run.local].filter((name) => existsSync(`/dev/shm/${name}`))).toEqual([]);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
