@@ -27,13 +27,21 @@ export function fail(problem: string, usage: string): never {
   process.exit(2);
 }
 
-/** Runs `pipeline`; a failed run ends the process with its message (exit status 1). */
-export async function runOrExit(pipeline: Pipeline, options?: RunOptions): Promise<Summary> {
+/**
+ * Runs `pipeline`, then `cleanup` (whatever the run's end but a signal's,
+ * which ends the process in the runner); a failed run ends the process
+ * with its message (exit status 1).
+ */
+export async function runOrExit(pipeline: Pipeline, options?: RunOptions, cleanup = async () => {}): Promise<Summary> {
+  let failed: PipelineError;
   try {
     return await pipeline.run(options);
   } catch (error) {
     if (!(error instanceof PipelineError)) throw error;
-    console.error(error.message);
-    process.exit(1);
+    failed = error;
+  } finally {
+    await cleanup();
   }
+  console.error(failed.message);
+  process.exit(1);
 }

@@ -60,11 +60,26 @@ afterEach(async () => {
   }
 });
 
+/** test/fixtures/go/flightsource, built: the Go writer of the other machine. */
+let goSource = "";
+
 beforeAll(async () => {
   // Built once here (as `shmpipe flight` builds it), so no test's clock pays for it.
   const built = await goBuild("./ffi/go/cmd/shmpipe-flight", root);
   if (typeof built !== "string") throw new Error(`go build failed: ${built.stderr}`);
+  const source = await goBuild("./test/fixtures/go/flightsource", root);
+  if (typeof source !== "string") throw new Error(`go build failed: ${source.stderr}`);
+  goSource = source;
 }, 120_000);
+
+/** The "other machine" (a fixture script run in a mount namespace of its own): its address once its server listens. */
+async function otherMachine(script: string, args: (string | number)[], env: Record<string, string> = {}): Promise<string> {
+  const other = start(["unshare", "--mount", "sh", `${fixtures}/${script}`, ...args.map(String)], { BUN: bun, PYTHON: python(), ...env });
+  const line = await waitForLine(other, (l) => l.startsWith("listening on ")).catch(async (e) => {
+    throw new Error(`${e}: ${await new Response(other.stderr).text()}`);
+  });
+  return line.slice("listening on ".length);
+}
 
 /** Starts `shmpipe flight serve` and returns its address once it says it listens. */
 async function serve(patterns: string, env: Record<string, string | undefined> = {}): Promise<{ server: Child; addr: string }> {
@@ -203,12 +218,7 @@ test("two machines: a server in a mount namespace with its own /dev/shm, over 12
   // The names the other machine has must never be ours: nothing is shared.
   const ours = () => readdirSync("/dev/shm").filter((f) => f === "shmpipe.features" || f === "shmpipe.ticks-1");
   expect(ours()).toEqual([]);
-  const other = start(["unshare", "--mount", "sh", `${fixtures}/two-machines.sh`, table, "40000", channel, "10", "2000", `features,ticks-*,${pushed}`], {
-    BUN: bun, PYTHON: python(),
-  });
-  const addr = (await waitForLine(other, (l) => l.startsWith("listening on ")).catch(async (e) => {
-    throw new Error(`${e}: ${await new Response(other.stderr).text()}`);
-  })).slice("listening on ".length);
+  const addr = await otherMachine("two-machines.sh", [table, "40000", channel, "10", "2000", `features,ticks-*,${pushed}`]);
   expect(ours()).toEqual([]);
 
   // The same names on this machine, from the other one's.
@@ -230,12 +240,7 @@ test("two machines: a server in a mount namespace with its own /dev/shm, over 12
 }, 40_000);
 
 test("a pipeline with one stage on the other machine: p.pull fetches its channel into the pipeline's, read here as it comes", async () => {
-  const other = start(["unshare", "--mount", "sh", `${fixtures}/two-machines.sh`, "features", "10", "ticks-1", "10", "2000", "ticks-*"], {
-    BUN: bun, PYTHON: python(),
-  });
-  const addr = (await waitForLine(other, (l) => l.startsWith("listening on ")).catch(async (e) => {
-    throw new Error(`${e}: ${await new Response(other.stderr).text()}`);
-  })).slice("listening on ".length);
+  const addr = await otherMachine("two-machines.sh", ["features", "10", "ticks-1", "10", "2000", "ticks-*"]);
   const p = new Pipeline(uniqueName("remote"), { cwd: root });
   const ticks = p.channel("ticks", { capacity: 16 << 20 });
   const read = { rows: 0, sum: 0n };
@@ -254,12 +259,7 @@ test("a pipeline with one stage on the other machine: p.pull fetches its channel
 }, 60_000);
 
 test("the other way: p.push sends a pipeline's channel, as it is written, into a channel on the other machine", async () => {
-  const other = start(["unshare", "--mount", "sh", `${fixtures}/two-machines.sh`, "features", "10", "ticks-1", "1", "10", "ticks-*,pushed-*"], {
-    BUN: bun, PYTHON: python(),
-  });
-  const addr = (await waitForLine(other, (l) => l.startsWith("listening on ")).catch(async (e) => {
-    throw new Error(`${e}: ${await new Response(other.stderr).text()}`);
-  })).slice("listening on ".length);
+  const addr = await otherMachine("two-machines.sh", ["features", "10", "ticks-1", "1", "10", "ticks-*,pushed-*"]);
   const p = new Pipeline(uniqueName("outward"), { cwd: root });
   const out = p.channel("out", { capacity: 16 << 20 });
   p.fn("make", async ({ channels }) => {
@@ -410,4 +410,77 @@ test("TLS and a token: the server's certificate checked by the client, the token
   } finally {
     await Bun.$`rm -rf ${dir}`;
   }
+}, 30_000);
+
+/** What R or Python says of a local table or channel of flightsource's rows (go_rows.R, go_rows.py). */
+async function goRows(language: "R" | "Python", kind: "table" | "channel", name: string): Promise<Record<string, unknown>> {
+  const reader = language === "R"
+    ? start(["Rscript", "--vanilla", `${fixtures}/go_rows.R`, kind, name], { R_LIBS: `${root}.rlib` })
+    : py("go_rows.py", [kind, name]);
+  return JSON.parse((await succeeds(reader)).trim().split("\n").at(-1)!);
+}
+
+test("Go -> Flight -> R and Python: a Go writer's table and channels on the other machine, fetched here, read by R and Python, values and types checked", async () => {
+  const [rows, batch] = [100_000, 30_000];
+  const addr = await otherMachine("go-machine.sh", [rows, batch], { GOSOURCE: goSource });
+  const table = uniqueName("go-features");
+  const [forR, forPython] = [uniqueName("go-ticks-r"), uniqueName("go-ticks-py")];
+  tables.push(table);
+  // The published table, then each live channel into a channel here, read as it comes.
+  await succeeds(flight(["pull", addr, "features", table, "--quiet"]));
+  const reading = [goRows("R", "channel", forR), goRows("Python", "channel", forPython)] as const;
+  await Promise.all([succeeds(flight(["pull", addr, "ticks-r", forR, "--quiet"])), succeeds(flight(["pull", addr, "ticks-py", forPython, "--quiet"]))]);
+  const [rChannel, pythonChannel] = await Promise.all(reading);
+  const [rTable, pythonTable] = await Promise.all([goRows("R", "table", table), goRows("Python", "table", table)]);
+
+  // Row i: id = i, price = i / 4, sym = "S<i mod 7>", ts = 1,700,000,000 s + i ms (flightsource).
+  const sumId = (rows * (rows - 1)) / 2;
+  const values = { rows, sum_id: sumId, sum_price: sumId / 4, s3: Math.floor((rows - 1 - 3) / 7) + 1 };
+  const first = 1_700_000_000;
+  const last = first + (rows - 1) / 1000;
+  const rTypes = { id: "integer", price: "numeric", sym: "character", ts: "POSIXct" };
+  const pythonTypes = { id: "int64", price: "double", sym: "string", ts: "timestamp[us, tz=UTC]" };
+  const answers: [string, Record<string, unknown>, Record<string, string>][] = [
+    ["R, the channel", rChannel, rTypes], ["R, the table", rTable, rTypes],
+    ["Python, the channel", pythonChannel, pythonTypes], ["Python, the table", pythonTable, pythonTypes],
+  ];
+  for (const [what, got, types] of answers) {
+    const { first: firstSeen, last: lastSeen, tz, ...rest } = got;
+    expect({ what, ...rest } as Record<string, unknown>).toEqual({ what, ...values, types });
+    expect(firstSeen as number).toBeCloseTo(first, 5);
+    expect(lastSeen as number).toBeCloseTo(last, 5);
+    if (what.startsWith("R")) expect(tz).toBe("UTC");
+  }
+  // Nothing of the other machine's is here but what was fetched.
+  expect(readdirSync("/dev/shm").filter((f) => ["shmpipe.features", "shmpipe.ticks-r", "shmpipe.ticks-py"].includes(f))).toEqual([]);
+}, 60_000);
+
+test("a 1 GiB table crosses: published on the other machine in batches of 256 MiB, pulled into a table here, every value checked", async () => {
+  // id and x: 16 bytes a row; 2^26 rows = 1 GiB, in batches of 2^24 rows (256 MiB).
+  const [rows, batch] = [1 << 26, 1 << 24];
+  const addr = await otherMachine("big-machine.sh", [rows, batch], { GOSOURCE: goSource });
+  const local = uniqueName("big-copy");
+  tables.push(local);
+  const pulled = await succeeds(flight(["pull", addr, "big", local]));
+  expect(pulled).toMatch(new RegExp(`pulled big from ${addr} into persistent table ${local} .*: 67,108,864 rows, 1\\.0 GiB in [\\d.]+ s \\(`));
+  const checked = JSON.parse(await succeeds(py("big_table.py", [local])));
+  expect(checked).toEqual({ rows, batches: 4, largest: 256 << 20, sum: (rows * (rows - 1)) / 2, exact: true });
+  unpublish(local);
+  expect(existsSync(shmPath(local))).toBe(false);
+}, 120_000);
+
+test("pull --wait: a name that appears on the server later is fetched once it is there; one that never does fails when the wait ends", async () => {
+  const late = uniqueName("late");
+  const { addr } = await serve(late);
+  const local = uniqueName("late-copy");
+  tables.push(local);
+  const pulling = flight(["pull", addr, late, local, "--quiet", "--wait", "20s"]);
+  await Bun.sleep(500);
+  expect(pulling.exitCode).toBeNull(); // still waiting
+  await publishTable(late, 1000);
+  await succeeds(pulling);
+  expect(summary(openTable(local))).toEqual(expected(1000));
+  const never = await outcome(flight(["pull", addr, uniqueName("never"), "--wait", "300ms"]));
+  expect(never.code).toBe(1);
+  expect(never.stderr).toMatch(/is not served here: .*\(NotFound\); waited 300ms for it \(--wait\)/);
 }, 30_000);

@@ -1,6 +1,6 @@
 // The main example: Go → R → TypeScript (and Python) through shared memory.
 //
-//   bun examples/market/pipeline.ts [--rows N] [--out DIR] [--quiet]
+//   bun examples/market/pipeline.ts [--rows N] [--out DIR] [--quiet] [--r-elsewhere]
 //
 // A Go producer (shmpipe-csv) memory-maps a CSV file of market ticks, the
 // project's sample data, and streams it as Arrow batches into the channel
@@ -9,27 +9,37 @@
 // results table back on "results"; Python (to_parquet.py) writes the ticks
 // to a Parquet file. This script runs them, prints R's table, and checks
 // R's and Python's answers against the sums the generator wrote with the
-// file.
+// file. With --r-elsewhere the R stage runs on "another machine"
+// (elsewhere.ts): the ticks go there and R's results come back over Arrow
+// Flight, through two bridge stages of this same pipeline.
 import { mkdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { ArrowReader, openReader, Pipeline } from "../../lib/index.ts";
 import { type Answers, checkAnswers, type SymbolSums } from "./check.ts";
+import { NEEDS, startMachine } from "./elsewhere.ts";
 import { printResults, type ResultRow } from "./results.ts";
 import { fail, optionsOf, runOrExit } from "../script.ts";
 
-const usage = `usage: shmpipe demo [--rows N] [--out DIR] [--quiet]
-       bun examples/market/pipeline.ts [--rows N] [--out DIR] [--quiet]
+const usage = `usage: shmpipe demo [--rows N] [--out DIR] [--quiet] [--r-elsewhere]
+       bun examples/market/pipeline.ts [--rows N] [--out DIR] [--quiet] [--r-elsewhere]
 
 Go streams N market ticks (default 5,000,000; the CSV file is generated
 once into DIR, default out/market) as Arrow batches through shared memory
 to an R stage (statistics per symbol, sent back as a table) and a Python
 stage (a Parquet file in DIR); prints R's table and checks both answers
 against the generator's own sums. --quiet prints no progress or summary.
+
+--r-elsewhere: the R stage runs on "another machine", a mount namespace
+with its own /dev/shm (a private tmpfs) where shmpipe flight serve listens
+on 127.0.0.1: the ticks are pushed there and R's results pulled back over
+Arrow Flight (docs/FLIGHT.md). It needs
+${NEEDS}.
 (\`shmpipe demo --bytes --help\`: the byte-record demo.)`;
 const values = optionsOf(usage, {
   rows: { type: "string", default: "5000000" },
   out: { type: "string", default: join(import.meta.dir, "../../out/market") },
   quiet: { type: "boolean", default: false },
+  "r-elsewhere": { type: "boolean", default: false },
 });
 const rows = Number(values.rows);
 if (!Number.isInteger(rows) || rows < 1) fail(`--rows takes a positive whole number, not "${values.rows}"`, usage);
@@ -46,6 +56,7 @@ data.go("generate", "./examples/market/ticks", { args: [csv, String(rows)] });
 await runOrExit(data, { quiet: true });
 const sums: SymbolSums[] = JSON.parse(readFileSync(`${csv}.sums.json`, "utf8"));
 
+let stopMachine = async () => {};
 const answers: Answers = { results: [], python: null, resultsDelayMs: NaN };
 const p = new Pipeline("market", { cwd: repository });
 const BATCH_ROWS = 65536;
@@ -56,7 +67,21 @@ p.go("producer", "./ffi/go/cmd/shmpipe-csv", {
   args: ["--schema", "symbol:string,ts:timestamp[us],price:float64,qty:int64", "--batch-rows", String(BATCH_ROWS), csv, "{ticks}"],
   writes: [ticks],
 });
-p.rscript("stats", "examples/market/stats.R", { reads: [ticks], writes: [results] });
+if (values["r-elsewhere"]) {
+  // R on the other machine: the ticks sent there as they are written, its
+  // results fetched back once it has made them (--wait), the machine itself
+  // supervised as a stage (its R failing fails the run).
+  const elsewhere = await startMachine(repository).catch((error: Error) => {
+    console.error(`shmpipe demo --r-elsewhere: ${error.message}`);
+    process.exit(1);
+  });
+  p.push("send", ticks, `${elsewhere.address}/ticks`);
+  p.pull("fetch", `${elsewhere.address}/results`, results, { args: ["--wait", "30s"] });
+  p.fn("elsewhere", ({ signal, log }) => elsewhere.supervise({ signal, log }));
+  stopMachine = () => elsewhere.stop();
+} else {
+  p.rscript("stats", "examples/market/stats.R", { reads: [ticks], writes: [results] });
+}
 p.python("parquet", "examples/market/to_parquet.py", { args: [parquet], reads: [ticks] });
 p.fn("results", async ({ channels }) => {
   using reader = new ArrowReader(openReader(channels.results!));
@@ -76,11 +101,12 @@ const summary = await runOrExit(p, {
     else if (stream === "stdout") console.log(line);
     else console.error(line);
   },
-});
+}, () => stopMachine());
 const seconds = (performance.now() - started) / 1000;
 
 printResults(answers.results);
-console.log(`\n${rows.toLocaleString("en-US")} ticks went from Go to R and Python in one pass through shared memory: the run took ${seconds.toFixed(2)} s, the stages' start-up included;`
+const route = values["r-elsewhere"] ? "to Python through shared memory and to R on the other machine over Arrow Flight" : "to R and Python in one pass through shared memory";
+console.log(`\n${rows.toLocaleString("en-US")} ticks went from Go ${route}: the run took ${seconds.toFixed(2)} s, the stages' start-up included;`
   + ` R's table reached TypeScript ${answers.resultsDelayMs.toFixed(1)} ms after R wrote it.`);
 console.log(`files: ${relative(process.cwd(), csv)} (the producer's input), ${relative(process.cwd(), parquet)} (Python's output)`);
 const problems = checkAnswers(sums, answers);

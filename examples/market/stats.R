@@ -10,8 +10,13 @@ suppressPackageStartupMessages({
 })
 WINDOW <- 500
 
-ticks <- shm_reader(shm_channel_name("ticks"), wait = 30)
-results <- shm_writer(shm_channel_name("results"), wait = 30)
+# On the demo's other machine (pipeline.ts --r-elsewhere, elsewhere.sh) no
+# runner made the channels: R makes "results" (for the demo to pull), and
+# waits for the ticks as long as they take to come over Flight (the demo
+# stops that machine when it ends).
+elsewhere <- "--elsewhere" %in% commandArgs(trailingOnly = TRUE)
+results <- shm_writer(shm_channel_name("results"), create = elsewhere, wait = 30)
+ticks <- shm_reader(shm_channel_name("ticks"), wait = if (elsewhere) Inf else 30)
 
 # Running sums per symbol (rows: symbols as they first appear), the last
 # WINDOW prices per symbol, and the first tick's time (the trend's origin).

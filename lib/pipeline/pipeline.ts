@@ -161,7 +161,8 @@ export class Pipeline {
    * fetches `url` (`grpc://HOST:PORT/NAME`, or `grpc+tls://…`) from a Flight
    * server there (`shmpipe flight serve` on the other host) into `channel`,
    * live, until the remote stream ends. Built from the clone's
-   * ffi/go/cmd/shmpipe-flight; `args` add its options (`--token-file`, …).
+   * ffi/go/cmd/shmpipe-flight; `args` add its options (`--token-file`, …;
+   * `--wait 30s` when the remote channel is made after this stage starts).
    */
   pull(name: string, url: string, channel: Channel, options: Omit<GoStageOptions, "reads" | "writes"> = {}): this {
     const { address, remote } = flightUrl(url, this.name, name);

@@ -50,6 +50,9 @@ options:
                       stream breaks, its readers see their writer gone
   --discard           fetch and count, keep nothing (no LOCAL): measures the
                       link and the server
+  --wait DURATION     wait up to DURATION for NAME to appear on the server
+                      (while it answers NOT_FOUND): a remote stage that
+                      starts after this one (default 0: it must be there)
   --quiet             no progress, no summary
 
 Progress (rows, bytes, rate) goes to stderr twice a second, then a summary.`
@@ -113,6 +116,7 @@ func pull(args []string) error {
 	quiet := flags.Bool("quiet", false, "")
 	discard := flags.Bool("discard", false, "")
 	into := flags.String("into", "", "")
+	wait := flags.Duration("wait", 0, "")
 	operands, err := parseInterleaved(flags, args)
 	if err != nil {
 		return err
@@ -145,6 +149,9 @@ func pull(args []string) error {
 	}
 	defer client.Close()
 
+	if err := awaitName(ctx, client, addr, name, *wait); err != nil {
+		return err
+	}
 	if *discard {
 		return pullDiscard(ctx, client, addr, name, *quiet)
 	}
@@ -191,6 +198,27 @@ func pull(args []string) error {
 	}
 	p.done(fmt.Sprintf("pulled %s from %s into %s", name, addr, what))
 	return nil
+}
+
+// awaitName waits up to wait for the server to have name (GetFlightInfo
+// answers NOT_FOUND until then): the remote writer of a channel may start
+// after this pull. Any other answer ends the wait, for DoGet to tell.
+func awaitName(ctx context.Context, client flight.Client, addr address, name string, wait time.Duration) error {
+	deadline := time.Now().Add(wait)
+	for {
+		_, err := client.GetFlightInfo(ctx, &flight.FlightDescriptor{Type: flight.DescriptorPATH, Path: []string{name}})
+		if status.Code(err) != codes.NotFound || wait <= 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s; waited %s for it (--wait)", statusMessage(err), wait)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // doGet asks the server for name's stream, as arrow-go batches.
