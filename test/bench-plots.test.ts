@@ -35,7 +35,7 @@ test("--plot draws the hand-off, reader's work and one-way plots beside the resu
   for (const label of [
     "Arrow batch hand-off between two processes", "shmpipe: from the writer's commit", "every way: from before the sender copies or serialises", "batch size (bytes, log scale)", "time until usable (log scale)",
     "1 KiB", "1 MiB", "100 MiB", "1 GiB", "10 µs", "1 ms", "1 s",
-    "shmpipe, commit → usable", "shmpipe, write → usable", "Arrow IPC over a Unix socket", "Arrow IPC over TCP loopback", "JSON over HTTP", "CSV file written + parsed",
+    "shmpipe, commit → usable", "shmpipe, write → usable", "Arrow IPC over a Unix socket", "Arrow IPC over ZeroMQ", "Arrow IPC over TCP loopback", "JSON over HTTP", "CSV file written + parsed",
     "TS (Bun) → TS (Bun)", "TS (Bun) → Python", "Go → TS (Bun)", "Go → Python", "Deno → Deno",
   ]) expect(handoffTexts).toContain(label);
   const handoffMarks = labels(handoff);
@@ -43,6 +43,8 @@ test("--plot draws the hand-off, reader's work and one-way plots beside the resu
     `batch size (bytes, log scale): ${bytes}; time until usable (log scale): ${value}; series: ${series}; pair: ${pair}`;
   expect(handoffMarks).toContain(point(1 << 20, 45, "shmpipe, commit → usable", "Go → Python"));
   expect(handoffMarks).toContain(point(100 << 20, 90000, "Arrow IPC over a Unix socket", "Go → TS (Bun)"));
+  expect(handoffMarks).toContain(point(1 << 20, 1600, "Arrow IPC over ZeroMQ", "Python → TS (Bun)"));
+  expect(handoffMarks).toContain(point(1 << 20, 50, "shmpipe, commit → usable", "Python → Python"));
   expect(handoffMarks).toContain(point(2 ** 30, 160, "shmpipe, commit → usable", "TS (Bun) → TS (Bun)"));
   // The min – max bar of a case that spread over its runs.
   expect(handoffMarks).toContain("batch size (bytes, log scale): 1024; time until usable (log scale): 30; max: 70; series: shmpipe, commit → usable");

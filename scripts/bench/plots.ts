@@ -80,7 +80,7 @@ function points(results: Figure[], series: Series[]): Point[] {
   return found;
 }
 
-const PAIR = String.raw`(?<from>TS|Deno|Go)->(?<to>TS|Deno|Python)`;
+const PAIR = String.raw`(?<from>TS|Deno|Go|Python)->(?<to>TS|Deno|Python)`;
 
 /**
  * The Arrow hand-off: from sending to the receiver holding a usable batch.
@@ -95,6 +95,7 @@ const HANDOFF: Series[] = [
   { label: "shmpipe, commit → usable", pattern: new RegExp(`^shmpipe ${PAIR} commit -> usable, ${SIZE} batch$`), panel: FROM_COMMIT },
   { label: "shmpipe, write → usable", pattern: new RegExp(`^shmpipe ${PAIR} write -> usable, ${SIZE} batch$`), panel: FROM_START },
   { label: "Arrow IPC over a Unix socket", pattern: new RegExp(`^Arrow IPC over Unix socket(?: ${PAIR})?, ${SIZE} batch$`), pair: TS_TO_TS, panel: FROM_START },
+  { label: "Arrow IPC over ZeroMQ", pattern: new RegExp(`^Arrow IPC over ZeroMQ \\(PUSH/PULL, ipc://\\) ${PAIR}, ${SIZE} batch$`), panel: FROM_START },
   { label: "Arrow IPC over TCP loopback", pattern: new RegExp(`^Arrow IPC over TCP loopback, ${SIZE} batch$`), pair: TS_TO_TS, panel: FROM_START },
   { label: "JSON over HTTP", pattern: new RegExp(`^JSON over HTTP \\(fetch -> Bun.serve\\), ${SIZE} batch$`), pair: TS_TO_TS, panel: FROM_START },
   { label: "CSV file written + parsed", pattern: new RegExp(`^CSV file written \\+ parsed, ${SIZE} batch$`), pair: TS_TO_TS, panel: FROM_START },
