@@ -302,11 +302,19 @@ typedef struct encoding {
   uint32_t column;
 } encoding;
 
-static int64_t encode(const encoding *e, void *out, uint64_t capacity, shmp_error *err) {
+/* The message's size (`segment` NULL), or the message written into the
+ * record at `offset` of `segment`: the columns go in through the core
+ * (through the file of a table being published, shmp_table_create). */
+static int64_t encode(const encoding *e, shmp_segment *segment, uint64_t offset, uint64_t capacity, shmp_error *err) {
+  void *out = segment ? (uint8_t *)shmp_segment_base(segment) + offset : NULL;
   switch (e->what) {
     case 0: return shmp_arrow_encode_schema(e->columns, e->count, out, capacity, err);
-    case 1: return shmp_arrow_encode_dictionary(e->columns, e->count, e->column, out, capacity, err);
-    default: return shmp_arrow_encode_batch(e->columns, e->count, e->rows, out, capacity, err);
+    case 1:
+      return segment ? shmp_arrow_encode_dictionary_into(e->columns, e->count, e->column, segment, offset, capacity, err)
+                     : shmp_arrow_encode_dictionary(e->columns, e->count, e->column, NULL, 0, err);
+    default:
+      return segment ? shmp_arrow_encode_batch_into(e->columns, e->count, e->rows, segment, offset, capacity, err)
+                     : shmp_arrow_encode_batch(e->columns, e->count, e->rows, NULL, 0, err);
   }
 }
 
@@ -315,7 +323,7 @@ static int64_t encode(const encoding *e, void *out, uint64_t capacity, shmp_erro
  * failure in `err`. */
 static int send_message(shmp_writer *writer, shmp_arrow_sender *sender, shmp_segment *segment, const encoding *e,
                         int64_t timeout_ns, shmp_error *err) {
-  int64_t size = encode(e, NULL, 0, err);
+  int64_t size = encode(e, NULL, 0, 0, err);
   if (size < 0) return (int)size;
   int64_t offset = shmp_r_claim(writer, (uint64_t)size, timeout_ns, err);
   if (offset < 0) {
@@ -324,7 +332,7 @@ static int send_message(shmp_writer *writer, shmp_arrow_sender *sender, shmp_seg
     shmp_arrow_sender_abort(sender);
     return (int)offset;
   }
-  int64_t written = encode(e, (uint8_t *)shmp_segment_base(segment) + offset, (uint64_t)size, err);
+  int64_t written = encode(e, segment, (uint64_t)offset, (uint64_t)size, err);
   if (written < 0) {
     shmp_arrow_sender_abort(sender);
     return (int)written;
@@ -390,7 +398,7 @@ int64_t shmp_r_frame_footprint(const shmp_column *columns, uint32_t count, int64
   uint32_t m = messages_of(columns, count, rows, 1, messages);
   uint64_t total = 0;
   for (uint32_t i = 0; i < m; i++) {
-    int64_t size = encode(&messages[i], NULL, 0, err);
+    int64_t size = encode(&messages[i], NULL, 0, 0, err);
     if (size < 0) return size;
     total += shmp_record_footprint((uint64_t)size);
   }
