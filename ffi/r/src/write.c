@@ -80,29 +80,24 @@ static const uint8_t *validity_of(scratch *s, R_xlen_t n, int64_t *nulls, int ru
   return bits;
 }
 
-/* Offsets and bytes of `n` strings (UTF-8); NULL on overflow or no memory. */
+/* Offsets and bytes of `n` strings (UTF-8); -1 if they take more than 2 GiB.
+ * R is asked for each string once (its UTF-8 text and length, kept), then
+ * the bytes are copied from there. */
 static int utf8_of(scratch *s, SEXP strings, R_xlen_t n, const int32_t **offsets, const uint8_t **data) {
   int32_t *o = take(s, sizeof(int32_t) * (size_t)(n + 1));
-  if (o == NULL) return -1;
+  const char **text = (const char **)R_alloc(n ? (size_t)n : 1, sizeof *text);
   uint64_t total = 0;
   for (R_xlen_t i = 0; i < n; i++) {
     SEXP e = STRING_ELT(strings, i);
-    total += e == NA_STRING ? 0 : strlen(Rf_translateCharUTF8(e));
+    text[i] = e == NA_STRING ? NULL : Rf_translateCharUTF8(e);
+    o[i] = (int32_t)total;
+    total += text[i] ? strlen(text[i]) : 0;
+    if (total > INT32_MAX) return -1;
   }
-  if (total > INT32_MAX) return -1;
-  uint8_t *d = take(s, (size_t)total);
-  if (d == NULL) return -1;
-  uint64_t at = 0;
-  for (R_xlen_t i = 0; i < n; i++) {
-    o[i] = (int32_t)at;
-    SEXP e = STRING_ELT(strings, i);
-    if (e == NA_STRING) continue;
-    const char *text = Rf_translateCharUTF8(e);
-    size_t len = strlen(text);
-    memcpy(d + at, text, len);
-    at += len;
-  }
-  o[n] = (int32_t)at;
+  o[n] = (int32_t)total;
+  uint8_t *d = (uint8_t *)R_alloc(total ? (size_t)total : 1, 1); /* every byte is written below */
+  for (R_xlen_t i = 0; i < n; i++)
+    if (text[i]) memcpy(d + o[i], text[i], (size_t)(o[i + 1] - o[i]));
   *offsets = o;
   *data = d;
   return 0;
