@@ -5,6 +5,7 @@
 // faults included, which any publisher pays, and a memcpy into memory
 // touched before. The cases take turns (C, R, Python, C, R, Python...);
 // each ratio is taken within a run, and its spread is over the runs.
+// (`env` sets the variables: the harness may put `taskset -c A` first.)
 import { join } from "node:path";
 import { python } from "../python.ts";
 
@@ -16,8 +17,8 @@ export function publishCases(quick: boolean, root: string, baselines: string): s
   for (const bytes of sizes) {
     const rounds = bytes >= GiB ? (quick ? 2 : 3) : quick ? 3 : 5; // each case's median of these, per run
     commands.push(`${baselines} publish-memcpy ${bytes} ${rounds}`);
-    commands.push(`R_LIBS=${join(root, ".rlib")} Rscript ${join(root, "scripts/bench/publish_table.R")} ${bytes} ${rounds}`);
-    commands.push(`PYTHONPATH=${join(root, "ffi/python")} ${python()} ${join(root, "scripts/bench/publish_table.py")} ${bytes} ${rounds}`);
+    commands.push(`env R_LIBS=${join(root, ".rlib")} Rscript ${join(root, "scripts/bench/publish_table.R")} ${bytes} ${rounds}`);
+    commands.push(`env PYTHONPATH=${join(root, "ffi/python")} ${python()} ${join(root, "scripts/bench/publish_table.py")} ${bytes} ${rounds}`);
   }
   return commands;
 }
