@@ -234,9 +234,9 @@ func (l *layout) of(payload ipc.Payload, segment string) error {
 
 // alignedBody takes arrow-go's body as SerializeBody writes it (buffers
 // padded to 8 bytes) and writes each buffer where its move says, in a
-// claimed record, zero-filling the bytes between them: one copy, made by
-// the core (shmp_segment_write: through the file of a table being
-// published, faster than through the mapping).
+// claimed record, zero-filling the bytes between them: one copy, of a
+// large buffer made by the core (shmp_segment_write: through the file of
+// a table being published, faster than through the mapping).
 type alignedBody struct {
 	seg    *segment
 	buf    []byte
@@ -268,7 +268,9 @@ func (a *alignedBody) Write(b []byte) (int, error) {
 			return 0, io.ErrShortWrite
 		}
 		clear(a.buf[min(a.filled, to):to])
-		if k > 0 {
+		if k < 1<<16 { // small: a cgo call would cost more than the copy
+			copy(a.buf[to:to+k], b[:k])
+		} else {
 			at := uintptr(unsafe.Pointer(&a.buf[to])) - uintptr(a.seg.base)
 			var e C.shmp_error
 			if C.shmp_segment_write(a.seg.ptr, C.uint64_t(at), unsafe.Pointer(&b[0]), C.uint64_t(k), &e) != 0 {
