@@ -305,8 +305,9 @@ func TestPublishedTableOpensInPlace(t *testing.T) {
 	}
 }
 
-// Publish writes through the table's file (shmp_table_create) and the
-// core closes it when the table is sealed: no descriptor stays open.
+// Publish writes through the table's file (shmp_table_create; 20,000
+// rows: columns of 80 and 160 KB go through the core) and the core
+// closes it when the table is sealed: no descriptor stays open.
 func TestPublishKeepsNoFileOpen(t *testing.T) {
 	openFiles := func() int {
 		entries, err := os.ReadDir("/proc/self/fd")
@@ -315,7 +316,7 @@ func TestPublishKeepsNoFileOpen(t *testing.T) {
 		}
 		return len(entries)
 	}
-	batch := sampleBatch(1000)
+	batch := sampleBatch(20_000)
 	defer batch.Release()
 	table := array.NewTableFromRecords(batch.Schema(), []arrow.RecordBatch{batch})
 	defer table.Release()
