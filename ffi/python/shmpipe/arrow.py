@@ -35,6 +35,8 @@ from .errors import ShmpipeError, check, error
 # the writer copies each buffer of pyarrow's body to its place.
 _ALIGN = 64
 _FRAMING = 8  # 0xFFFFFFFF and the metadata length
+_SMALL = 1 << 20  # bytes of data below which pyarrow encodes into memory first (ipc_messages)
+_CORE_COPY = 1 << 16  # a buffer this large is copied by the core (shmp_segment_write)
 
 
 class _Capture:
@@ -129,8 +131,10 @@ class _Layout:
         for dst, data in self.buffers:
             start = self.prefix + dst
             target[at:start] = bytes(start - at)
-            if data.size:
+            if data.size >= _CORE_COPY:
                 writer._fill(start, data.address, data.size)
+            elif data.size:  # small: the call into the core would cost more than the copy
+                target[start:start + data.size] = memoryview(data).cast("B")
             at = start + data.size
         target[at:self.length] = bytes(self.length - at)
 
@@ -319,14 +323,21 @@ def ipc_messages(data: Union[pa.RecordBatch, pa.Table], channel: str) -> List[_L
     the schema first; their buffers are the batch's own memory (no copy)."""
     if not isinstance(data, (pa.RecordBatch, pa.Table)):
         raise error(INVALID, "send", channel, "shmpipe writes a pyarrow RecordBatch or Table")
+    # A small batch is encoded by pyarrow into its own memory in one go:
+    # cheaper than pyarrow calling back into Python for each piece, and
+    # the copy of a few KiB costs nothing. The capture then holds it whole.
     stream = _Capture()
-    with pa.ipc.new_stream(stream, data.schema) as writer:
+    small = data.get_total_buffer_size() < _SMALL
+    sink = pa.BufferOutputStream() if small else stream
+    with pa.ipc.new_stream(sink, data.schema) as writer:
         if isinstance(data, pa.Table):  # its batches with rows: an empty table is its schema alone
             for batch in data.to_batches():
                 if batch.num_rows:
                     writer.write_batch(batch)
         else:
             writer.write(data)
+    if small:
+        stream.write(sink.getvalue())
     layouts, at = [], 0
     while stream.view(at, _FRAMING).to_pybytes() != b"\xff\xff\xff\xff\x00\x00\x00\x00":  # the end-of-stream marker
         layouts.append(_Layout(stream, at, channel))

@@ -103,10 +103,11 @@ def test_a_table_unpublished_by_name_is_no_longer_this_processs_to_remove(name, 
 
 
 def test_publish_copies_each_buffer_from_the_tables_own_memory(name):
-    """pyarrow's stream writer hands the capture each body buffer as it is
-    (no encoding into memory first), and the core copies it from there."""
-    values = pa.array([i * 0.5 for i in range(100_000)])
-    table = pa.table({"x": values, "s": pa.array([str(i) for i in range(100_000)])})
+    """pyarrow's stream writer hands the capture each body buffer of a
+    table over 1 MiB as it is (no encoding into memory first), and the core
+    copies it from there."""
+    values = pa.array([i * 0.5 for i in range(200_000)])
+    table = pa.table({"x": values, "s": pa.array([str(i) for i in range(200_000)])})
     layouts = shmpipe.arrow.ipc_messages(table, name)
     addresses = {data.address for layout in layouts for _, data in layout.buffers}
     assert values.buffers()[1].address in addresses
