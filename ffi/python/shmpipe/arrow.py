@@ -12,10 +12,12 @@ copy_batch() to keep one. Dictionaries are copied, as later batches use them.
 
 Writing: pyarrow's stream writer writes into a file that keeps what it is
 given (_Capture): the small framing and metadata, and each body buffer as
-the pyarrow Buffer of the batch itself, not a copy. The core then lays each
-message out (shmp_arrow_align_buffers) and copies every buffer once, from
-the batch's memory into its record (shmp_segment_write), and checks the
-message before it is committed."""
+the pyarrow Buffer of the batch itself, not a copy (a batch under 1 MiB is
+encoded into memory first: cheaper than a call back into Python per
+piece). The core then lays each message out (shmp_arrow_align_buffers);
+every buffer is copied once into its record, a large one by the core
+(shmp_segment_write: through the file of a table being published), and
+the core checks the message before it is committed."""
 import bisect
 import ctypes
 import struct
