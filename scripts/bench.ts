@@ -14,6 +14,7 @@ import { python } from "./python.ts";
 import { isR, rCases, rReport } from "./bench/r-cases.ts";
 import { isPools, poolCases, poolsReport } from "./bench/pools.ts";
 import { zmqCases, zmqRatios } from "./bench/zmq-cases.ts";
+import { isPublish, publishCases, publishReport } from "./bench/publish.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const baselines = join(root, "ffi/core/build/baselines");
@@ -31,9 +32,9 @@ export interface Result {
   values?: number[];
 }
 
-/** A case's group, for --only: the C baselines, TypeScript's channel cases, its Arrow hand-off cases, the same under Deno, the Go cases, the R cases, Python's worker pools, Python's hand-off beside ZeroMQ. */
-type Group = "c" | "ts" | "ts-arrow" | "deno" | "go" | "r" | "pools" | "zmq";
-const GROUPS: Group[] = ["c", "ts", "ts-arrow", "deno", "go", "r", "pools", "zmq"];
+/** A case's group, for --only: the C baselines, TypeScript's channel cases, its Arrow hand-off cases, the same under Deno, the Go cases, the R cases, Python's worker pools, Python's hand-off beside ZeroMQ, publishing tables from R and Python against memcpy. */
+type Group = "c" | "ts" | "ts-arrow" | "deno" | "go" | "r" | "pools" | "zmq" | "publish";
+const GROUPS: Group[] = ["c", "ts", "ts-arrow", "deno", "go", "r", "pools", "zmq", "publish"];
 const deno = `${join(root, "node_modules/.bin/deno")} run -A`;
 
 /** The Go programs (built once per run) and the CSV file their case reads. */
@@ -75,6 +76,7 @@ function cases(quick: boolean, go: GoTools): [Group, string][] {
     ...rCases(quick, root, go.bench).map((command): [Group, string] => ["r", command]),
     ...poolCases(quick, root).map((command): [Group, string] => ["pools", command]),
     ...zmqCases(quick, root, bun).map((command): [Group, string] => ["zmq", command]),
+    ...publishCases(quick, root, baselines).map((command): [Group, string] => ["publish", command]),
   ];
 }
 
@@ -223,7 +225,7 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-const isGo = (r: Result) => !isR(r.case) && !isPools(r.case) && (r.case.includes("Go") || r.case.startsWith("CSV of market ticks"));
+const isGo = (r: Result) => !isR(r.case) && !isPools(r.case) && !isPublish(r.case) && (r.case.includes("Go") || r.case.startsWith("CSV of market ticks"));
 
 /** Deno's figures over Bun's, case by case (the same scripts under each). */
 function denoRatios(get: (name: string) => number): string[] {
@@ -261,7 +263,7 @@ function report(results: Map<string, Result & { runs: number }>, command: string
     "",
     "| case | result | min – max | runs |",
     "|---|---:|---:|---:|",
-    ...[...results.values()].filter((r) => !isGo(r) && !isR(r.case) && !isPools(r.case)).map((r) => `| ${r.case} | ${r.value.toLocaleString("en-US")} ${r.unit}${r.mibps !== undefined ? ` (${r.mibps.toLocaleString("en-US")} MiB/s)` : ""} | ${spread(r)} | ${r.runs} |`),
+    ...[...results.values()].filter((r) => !isGo(r) && !isR(r.case) && !isPools(r.case) && !isPublish(r.case)).map((r) => `| ${r.case} | ${r.value.toLocaleString("en-US")} ${r.unit}${r.mibps !== undefined ? ` (${r.mibps.toLocaleString("en-US")} MiB/s)` : ""} | ${spread(r)} | ${r.runs} |`),
     "",
     "| ratio | value |",
     "|---|---:|",
@@ -279,7 +281,7 @@ function report(results: Map<string, Result & { runs: number }>, command: string
     ...handoffRatios(get),
     ...denoRatios(get),
     ...zmqRatios(results),
-    ...[...results.values()].filter((r) => r.mibps !== undefined && !isGo(r) && !isR(r.case) && Number.isFinite(memcpy)).map((r) => `| ${r.case}: payload bandwidth ÷ C memcpy | ${((r.mibps! / memcpy) * 100).toFixed(1)} % |`),
+    ...[...results.values()].filter((r) => r.mibps !== undefined && !isGo(r) && !isR(r.case) && !isPublish(r.case) && Number.isFinite(memcpy)).map((r) => `| ${r.case}: payload bandwidth ÷ C memcpy | ${((r.mibps! / memcpy) * 100).toFixed(1)} % |`),
   ];
   return lines.join("\n");
 }
@@ -310,13 +312,16 @@ same channel and hand-off cases under Deno, beside Bun's), go (the Go
 package and shmpipe-csv), r (Go -> R hand-off and the PSOCK story; needs
 the R package in .rlib, which \`npm run setup\` installs), pools (Python
 worker pools get a table by name or pickled by value), zmq (the Arrow
-hand-off from Python to Python and to TS: shmpipe, ZeroMQ, Unix socket).
---write puts the report into docs/BENCHMARKS.md: the main results when
-every group ran, the Go section when go ran, the R section when r ran, the
-pools section when pools ran; after a run of every group it also saves the
-results as docs/bench/results.json and draws the plots (SVG) beside it.
---json FILE saves any run's results as JSON; --plot FILE draws the plots
-from such a file, beside it, without running anything.
+hand-off from Python to Python and to TS: shmpipe, ZeroMQ, Unix socket),
+publish (R's publish_table and Python's publish at 256 MiB and 1 GiB
+beside a C memcpy of the same bytes into a new /dev/shm segment and into
+touched memory). --write puts the report into docs/BENCHMARKS.md: the main
+results when every group ran, the Go section when go ran, the R section
+when r ran, the pools section when pools ran, the publish section when
+publish ran; after a run of every group it also saves the results as
+docs/bench/results.json and draws the plots (SVG) beside it. --json FILE
+saves any run's results as JSON; --plot FILE draws the plots from such a
+file, beside it, without running anything.
 --cpus A,B (default 0,1; "" for none) pins every two-process case: the
 process a case starts on CPU A, its peer on CPU B (taskset, and
 sched_setaffinity in the C baselines). The cases take turns: each run is
@@ -411,13 +416,18 @@ report gives the median and the spread (min – max) over the runs.
       console.log(`\n${text}`);
       if (values.write) writeResults(text, POOLS_BEGIN, POOLS_END);
     }
+    if (only.includes("publish")) {
+      const text = publishReport(results, command);
+      console.log(`\n${text}`);
+      if (values.write) writeResults(text, PUBLISH_BEGIN, PUBLISH_END);
+    }
     if (values.json !== undefined) (await import("./bench/plots.ts")).saveResults(values.json, command, [...results.values()]);
     if (values.write && everything) {
       const { drawPlots, saveResults } = await import("./bench/plots.ts");
       saveResults(join(root, "docs/bench/results.json"), command, [...results.values()]);
       await drawPlots(join(root, "docs/bench/results.json"));
     }
-    if (values.write && !everything && !only.includes("go") && !only.includes("r") && !only.includes("pools")) console.error("shmpipe bench: --write rewrites the main results only after a run of every group");
+    if (values.write && !everything && !only.includes("go") && !only.includes("r") && !only.includes("pools") && !only.includes("publish")) console.error("shmpipe bench: --write rewrites the main results only after a run of every group");
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -431,6 +441,8 @@ const R_BEGIN = "<!-- r results: written by `shmpipe bench --write` (with the r 
 const R_END = "<!-- end of r results -->";
 const POOLS_BEGIN = "<!-- pools results: written by `shmpipe bench --write` (with the pools group) -->";
 const POOLS_END = "<!-- end of pools results -->";
+const PUBLISH_BEGIN = "<!-- publish results: written by `shmpipe bench --write` (with the publish group) -->";
+const PUBLISH_END = "<!-- end of publish results -->";
 
 function writeResults(text: string, begin: string, end: string): void {
   const path = join(root, "docs/BENCHMARKS.md");

@@ -173,7 +173,7 @@ func (p *recordPayloads) WritePayload(payload ipc.Payload) error {
 	putUint32(record[0:], 0xFFFFFFFF)
 	putUint32(record[4:], uint32(prefix-8))
 	clear(record[8+copy(record[8:], meta) : prefix])
-	fill := alignedBody{buf: record[prefix:], moves: p.layout.moves}
+	fill := alignedBody{buf: record[prefix:], moves: p.layout.moves, seg: p.w.seg}
 	if err := payload.SerializeBody(&fill); err != nil {
 		p.w.Abort()
 		C.shmp_arrow_sender_abort(p.sender) // the readers cannot know what was meant: the schema is owed
@@ -234,8 +234,11 @@ func (l *layout) of(payload ipc.Payload, segment string) error {
 
 // alignedBody takes arrow-go's body as SerializeBody writes it (buffers
 // padded to 8 bytes) and writes each buffer where its move says, in a
-// claimed record, zero-filling the bytes between them: one copy.
+// claimed record, zero-filling the bytes between them: one copy, of a
+// large buffer made by the core (shmp_segment_write: through the file of
+// a table being published, faster than through the mapping).
 type alignedBody struct {
+	seg    *segment
 	buf    []byte
 	moves  []C.shmp_arrow_move
 	next   int    // the move of the buffer being written, or the next
@@ -265,7 +268,15 @@ func (a *alignedBody) Write(b []byte) (int, error) {
 			return 0, io.ErrShortWrite
 		}
 		clear(a.buf[min(a.filled, to):to])
-		copy(a.buf[to:to+k], b[:k])
+		if k < 1<<16 { // small: a cgo call would cost more than the copy
+			copy(a.buf[to:to+k], b[:k])
+		} else {
+			at := uintptr(unsafe.Pointer(&a.buf[to])) - uintptr(a.seg.base)
+			var e C.shmp_error
+			if C.shmp_segment_write(a.seg.ptr, C.uint64_t(at), unsafe.Pointer(&b[0]), C.uint64_t(k), &e) != 0 {
+				return 0, fromCore(&e)
+			}
+		}
 		a.filled = max(a.filled, to+k)
 		b, a.at = b[k:], a.at+k
 	}

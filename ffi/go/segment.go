@@ -33,7 +33,7 @@ type config struct {
 	allowOtherOwner bool
 	readyTimeout    time.Duration
 	readOnlyData    bool // map the data ring read-only (readers)
-	table           bool // open a published table (the core words failures so)
+	table           bool // open a published table (the core words failures so), or create one to publish
 	wait            time.Duration
 	spin            uint32
 	linger          time.Duration // writers: see WithLinger
@@ -80,7 +80,9 @@ func Persist() Option { return func(c *config) { c.persist = true } }
 func withReadOnlyData() Option { return func(c *config) { c.readOnlyData = true } }
 
 // asTable opens a published table: the core words its failures about a
-// table ("No table by that name is published", a near name offered).
+// table ("No table by that name is published", a near name offered). To
+// create, it makes the segment of a table to publish (shmp_table_create),
+// which the core writes through its file until it is sealed.
 func asTable() Option { return func(c *config) { c.table = true } }
 
 var (
@@ -118,7 +120,12 @@ func createSegment(name string, capacity int, c config) (*segment, error) {
 	cname := C.CString(name)
 	defer C.free(unsafe.Pointer(cname))
 	var e C.shmp_error
-	ptr := C.shmp_segment_create(cname, C.uint64_t(capacity), C.uint32_t(mode), &e)
+	var ptr *C.shmp_segment
+	if c.table {
+		ptr = C.shmp_table_create(cname, C.uint64_t(capacity), C.uint32_t(mode), &e)
+	} else {
+		ptr = C.shmp_segment_create(cname, C.uint64_t(capacity), C.uint32_t(mode), &e)
+	}
 	if ptr == nil {
 		return nil, fromCore(&e)
 	}

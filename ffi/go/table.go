@@ -67,7 +67,7 @@ func Publish(name string, table arrow.Table, options ...Option) (*PublishedTable
 	if err := sizing(name, &size).WriteTable(context.Background(), table); err != nil {
 		return nil, err
 	}
-	w, err := CreateWriter(name, int(size.bytes), options...)
+	w, err := CreateWriter(name, int(size.bytes), append(options, asTable())...)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,12 @@
  *   spin N    round trips between two processes that busy-poll
  *   unix N    round trips of 64 bytes over a Unix socket pair
  *   memcpy N  copies of 1 MiB (bandwidth)
+ *   publish-memcpy SIZE N   the floor of publishing SIZE bytes: a memcpy of
+ *                           them into a new /dev/shm segment (shm_open,
+ *                           ftruncate, mmap, copy: first-touch faults
+ *                           included; also with posix_fallocate and
+ *                           MAP_POPULATE), beside a memcpy into memory
+ *                           touched before; rounds alternate, median of N
  * and the same through the core (libshmpipe's calls, as every binding makes them):
  *   core-rtt blocking|busy-poll N   round trips of 64 B over two channels
  *   core-oneway SIZE N              N records of SIZE bytes one way
@@ -17,6 +23,7 @@
  * Prints one JSON object: {"case": ..., "value": ns per op or MiB/s, "unit": ...}.
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -133,6 +140,77 @@ static double memcpy_bandwidth(long n) {
   free(a);
   free(b);
   return (double)n * (double)size / (1 << 20) / (dt / 1e9);
+}
+
+/* The ways `publish-memcpy` writes SIZE bytes, each round in turn. */
+enum { INTO_TOUCHED, INTO_NEW_SEGMENT, INTO_NEW_POPULATED, PUBLISH_WAYS };
+
+/* Seconds to copy `size` bytes of `from` into `way`'s destination: for a
+ * new segment, from shm_open to the end of the copy (what any publisher
+ * pays); unmapping and removing it afterwards is not counted. */
+static double copy_once(int way, const char *from, char *touched, size_t size) {
+  if (way == INTO_TOUCHED) {
+    double t0 = now_ns();
+    memcpy(touched, from, size);
+    __asm__ __volatile__("" ::: "memory");
+    return (now_ns() - t0) / 1e9;
+  }
+  char path[64];
+  snprintf(path, sizeof path, "/shmpipe.bench-c-publish-%d", (int)getpid());
+  double t0 = now_ns();
+  int fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    perror("baselines: shm_open");
+    exit(1);
+  }
+  int populate = way == INTO_NEW_POPULATED;
+  if ((populate ? posix_fallocate(fd, 0, (off_t)size) : ftruncate(fd, (off_t)size)) != 0) {
+    fprintf(stderr, "baselines: could not size the segment\n");
+    shm_unlink(path);
+    exit(1);
+  }
+  char *to = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | (populate ? MAP_POPULATE : 0), fd, 0);
+  if (to == MAP_FAILED) {
+    perror("baselines: mmap");
+    shm_unlink(path);
+    exit(1);
+  }
+  memcpy(to, from, size);
+  __asm__ __volatile__("" ::: "memory");
+  double seconds = (now_ns() - t0) / 1e9;
+  munmap(to, size);
+  close(fd);
+  shm_unlink(path);
+  return seconds;
+}
+
+static int by_value(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static void publish_memcpy(uint64_t size, long n) {
+  static const char *const label[PUBLISH_WAYS] = {
+      [INTO_TOUCHED] = "C memcpy into memory touched before",
+      [INTO_NEW_SEGMENT] = "C memcpy into a new /dev/shm segment (shm_open, ftruncate, mmap, copy)",
+      [INTO_NEW_POPULATED] = "C memcpy into a new /dev/shm segment (posix_fallocate, mmap MAP_POPULATE, copy)",
+  };
+  char *from = malloc(size), *touched = malloc(size);
+  double *took = calloc((size_t)n * PUBLISH_WAYS, sizeof *took);
+  if (from == NULL || touched == NULL || took == NULL) exit(1);
+  memset(from, 7, size);
+  memset(touched, 1, size);
+  for (long i = 0; i < n; i++) /* the ways take turns, so a burst of load elsewhere hits them alike */
+    for (int way = 0; way < PUBLISH_WAYS; way++) took[way * n + i] = copy_once(way, from, touched, size);
+  for (int way = 0; way < PUBLISH_WAYS; way++) {
+    qsort(took + way * n, (size_t)n, sizeof *took, by_value);
+    double median = took[way * n + n / 2];
+    printf("{\"case\":\"%s, %llu B\",\"value\":%.4f,\"unit\":\"s\",\"mibps\":%.0f}\n", label[way],
+           (unsigned long long)size, median, (double)size / (1 << 20) / median);
+  }
+  free(took);
+  free(touched);
+  free(from);
 }
 
 /* ---- through the core ----------------------------------------------------- */
@@ -352,8 +430,13 @@ int main(int argc, char **argv) {
            (unsigned long long)size, rate, rate * (double)size / (1 << 20));
     return 0;
   }
+  if (argc == 4 && strcmp(argv[1], "publish-memcpy") == 0) {
+    pin(0);
+    publish_memcpy(strtoull(argv[2], NULL, 10), atol(argv[3]));
+    return 0;
+  }
   if (argc != 3) {
-    fprintf(stderr, "usage: %s futex|spin|unix|memcpy N | core-rtt blocking|busy-poll N | core-oneway SIZE N\n", argv[0]);
+    fprintf(stderr, "usage: %s futex|spin|unix|memcpy N | core-rtt blocking|busy-poll N | core-oneway SIZE N | publish-memcpy SIZE N\n", argv[0]);
     return 2;
   }
   pin(0);

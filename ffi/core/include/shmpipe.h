@@ -149,6 +149,13 @@ typedef struct shmp_segment shmp_segment;
  * with shmp_unlink() when done. */
 shmp_segment *shmp_segment_create(const char *name, uint64_t capacity, uint32_t mode, shmp_error *err);
 
+/* shmp_segment_create() for a table about to be published (since
+ * SHMPIPE_1.2): the segment also keeps its file open until its writer
+ * seals it (or it is unmapped), so that shmp_segment_write() and the
+ * *_into encoders copy through the file, which tmpfs does faster than a
+ * first write through the mapping (no page fault per 4 KiB page). */
+shmp_segment *shmp_table_create(const char *name, uint64_t capacity, uint32_t mode, shmp_error *err);
+
 /* Opens an existing segment: refuses one owned by another user unless
  * SHMP_OPEN_ALLOW_OTHER_OWNER, waits up to `ready_timeout_ns` (negative:
  * for ever) for a creator that has not finished setting it up (and, with
@@ -260,6 +267,12 @@ uint32_t shmp_segment_creator_pid(const shmp_segment *s);
 /* Checks that [offset, offset + length) lies in the mapping before a
  * binding makes a view of it. */
 int shmp_segment_range(const shmp_segment *s, uint64_t offset, uint64_t length, const char *op, shmp_error *err);
+
+/* Copies `length` bytes of `data` into `s` at `offset` from the mapping's
+ * base (since SHMPIPE_1.2), e.g. into a claimed record: through the file
+ * of a table being published (shmp_table_create), else a memcpy. The
+ * range is checked; an error says what could not be written. */
+int shmp_segment_write(shmp_segment *s, uint64_t offset, const void *data, uint64_t length, shmp_error *err);
 
 /* Maps the record ring of `s` read-only (since SHMPIPE_1.1), for a reader
  * that created its channel (an opening reader asks with
@@ -748,6 +761,15 @@ int64_t shmp_arrow_encode_dictionary(const shmp_column *columns, uint32_t count,
                                      uint64_t capacity, shmp_error *err);
 int64_t shmp_arrow_encode_batch(const shmp_column *columns, uint32_t count, int64_t rows, void *out,
                                 uint64_t capacity, shmp_error *err);
+
+/* The same, written into the record at `offset` of `segment` (`capacity`
+ * bytes, e.g. a claimed record), each buffer by shmp_segment_write()
+ * (since SHMPIPE_1.2): a table being published gets its columns through
+ * the file. */
+int64_t shmp_arrow_encode_dictionary_into(const shmp_column *columns, uint32_t count, uint32_t column,
+                                          shmp_segment *segment, uint64_t offset, uint64_t capacity, shmp_error *err);
+int64_t shmp_arrow_encode_batch_into(const shmp_column *columns, uint32_t count, int64_t rows, shmp_segment *segment,
+                                     uint64_t offset, uint64_t capacity, shmp_error *err);
 
 /* ---- Signals -------------------------------------------------------------
  *

@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "error.h"
 #include "fbwrite.h"
@@ -276,8 +277,12 @@ static void batch_table(fbw *w, const body *b, int64_t rows, uint64_t link) {
 /* ---- framing ------------------------------------------------------------ */
 
 /* Writes framing, metadata and body into `out` (when not NULL and large
- * enough); returns the message's size, or an error. */
-static int64_t frame(fbw *w, const body *b, void *out, uint64_t capacity, const char *op, shmp_error *err) {
+ * enough); returns the message's size, or an error. With `segment`, `out`
+ * lies `at` bytes into it, and the buffers go in by shmp_segment_write
+ * (through the file of a table being published). Only the padding between
+ * buffers is zeroed: each byte of the body is written once. */
+static int64_t frame(fbw *w, const body *b, void *out, uint64_t capacity, shmp_segment *segment, uint64_t at,
+                     const char *op, shmp_error *err) {
   if (w->failed) return shmp_fail(err, -ENOMEM, op, "", "no memory to encode an Arrow message");
   if (b != NULL && b->overflow) return shmp_fail(err, SHMP_E_INVALID, op, "", "too many columns for one message (64 at most)");
   uint64_t prefix = pad64(8 + w->size);
@@ -292,11 +297,19 @@ static int64_t frame(fbw *w, const body *b, void *out, uint64_t capacity, const 
   memcpy(bytes + 4, &meta_length, 4);
   memcpy(bytes + 8, w->bytes, w->size);
   memset(bytes + 8 + w->size, 0, prefix - 8 - w->size);
-  if (b != NULL) {
-    memset(bytes + prefix, 0, b->length);
-    for (uint32_t i = 0; i < b->piece_count; i++)
-      if (b->pieces[i].length) memcpy(bytes + prefix + b->pieces[i].offset, b->pieces[i].from, b->pieces[i].length);
+  uint64_t end = 0; /* of the last buffer written, from the body's start */
+  for (uint32_t i = 0; b != NULL && i < b->piece_count; i++) {
+    const piece *p = &b->pieces[i];
+    memset(bytes + prefix + end, 0, p->offset - end);
+    if (p->length && segment != NULL) {
+      int rc = shmp_segment_write(segment, at + prefix + p->offset, p->from, p->length, err);
+      if (rc != SHMP_OK) return rc;
+    } else if (p->length) {
+      memcpy(bytes + prefix + p->offset, p->from, p->length);
+    }
+    end = p->offset + p->length;
   }
+  if (b != NULL) memset(bytes + prefix + end, 0, b->length - end);
   return (int64_t)total;
 }
 
@@ -319,13 +332,13 @@ SHMP_EXPORT int64_t shmp_arrow_encode_schema(const shmp_column *columns, uint32_
   if (rc != 0) return rc;
   fbw w = {0};
   schema_metadata(&w, columns, count);
-  int64_t size = frame(&w, NULL, out, capacity, "send", err);
+  int64_t size = frame(&w, NULL, out, capacity, NULL, 0, "send", err);
   free(w.bytes);
   return size;
 }
 
-SHMP_EXPORT int64_t shmp_arrow_encode_dictionary(const shmp_column *columns, uint32_t count, uint32_t column, void *out,
-                                                 uint64_t capacity, shmp_error *err) {
+static int64_t encode_dictionary(const shmp_column *columns, uint32_t count, uint32_t column, void *out,
+                                 uint64_t capacity, shmp_segment *segment, uint64_t at, shmp_error *err) {
   if (column >= count || columns[column].kind != SHMP_COLUMN_DICTIONARY_UTF8)
     return shmp_fail(err, SHMP_E_INVALID, "send", "", "column %u is not dictionary-encoded", column);
   const shmp_column *c = &columns[column];
@@ -340,13 +353,13 @@ SHMP_EXPORT int64_t shmp_arrow_encode_dictionary(const shmp_column *columns, uin
   fbw_link(&w, header, t.pos);
   fbw_i64(&w, t.slot[0], column);
   batch_table(&w, &b, c->dictionary_length, t.slot[1]);
-  int64_t size = frame(&w, &b, out, capacity, "send", err);
+  int64_t size = frame(&w, &b, out, capacity, segment, at, "send", err);
   free(w.bytes);
   return size;
 }
 
-SHMP_EXPORT int64_t shmp_arrow_encode_batch(const shmp_column *columns, uint32_t count, int64_t rows, void *out,
-                                            uint64_t capacity, shmp_error *err) {
+static int64_t encode_batch(const shmp_column *columns, uint32_t count, int64_t rows, void *out, uint64_t capacity,
+                            shmp_segment *segment, uint64_t at, shmp_error *err) {
   int rc = kinds_ok(columns, count, "send", err);
   if (rc != 0) return rc;
   if (rows < 0) return shmp_fail(err, SHMP_E_INVALID, "send", "", "a batch has %lld rows", (long long)rows);
@@ -355,7 +368,41 @@ SHMP_EXPORT int64_t shmp_arrow_encode_batch(const shmp_column *columns, uint32_t
   fbw w = {0};
   uint64_t header = message(&w, HEADER_RECORD_BATCH, (int64_t)b.length);
   batch_table(&w, &b, rows, header);
-  int64_t size = frame(&w, &b, out, capacity, "send", err);
+  int64_t size = frame(&w, &b, out, capacity, segment, at, "send", err);
   free(w.bytes);
   return size;
+}
+
+SHMP_EXPORT int64_t shmp_arrow_encode_dictionary(const shmp_column *columns, uint32_t count, uint32_t column, void *out,
+                                                 uint64_t capacity, shmp_error *err) {
+  return encode_dictionary(columns, count, column, out, capacity, NULL, 0, err);
+}
+
+SHMP_EXPORT int64_t shmp_arrow_encode_batch(const shmp_column *columns, uint32_t count, int64_t rows, void *out,
+                                            uint64_t capacity, shmp_error *err) {
+  return encode_batch(columns, count, rows, out, capacity, NULL, 0, err);
+}
+
+/* The record at `offset` of `segment`, if its `capacity` bytes lie inside. */
+static int record_at(shmp_segment *segment, uint64_t offset, uint64_t capacity, void **out, shmp_error *err) {
+  if (segment == NULL) return shmp_fail(err, SHMP_E_INVALID, "send", "", "no segment to encode into");
+  int rc = shmp_segment_range(segment, offset, capacity, "send", err);
+  if (rc == SHMP_OK) *out = (uint8_t *)shmp_segment_base(segment) + offset;
+  return rc;
+}
+
+SHMP_EXPORT int64_t shmp_arrow_encode_dictionary_into(const shmp_column *columns, uint32_t count, uint32_t column,
+                                                      shmp_segment *segment, uint64_t offset, uint64_t capacity,
+                                                      shmp_error *err) {
+  void *out = NULL;
+  int rc = record_at(segment, offset, capacity, &out, err);
+  return rc != SHMP_OK ? rc : encode_dictionary(columns, count, column, out, capacity, segment, offset, err);
+}
+
+SHMP_EXPORT int64_t shmp_arrow_encode_batch_into(const shmp_column *columns, uint32_t count, int64_t rows,
+                                                 shmp_segment *segment, uint64_t offset, uint64_t capacity,
+                                                 shmp_error *err) {
+  void *out = NULL;
+  int rc = record_at(segment, offset, capacity, &out, err);
+  return rc != SHMP_OK ? rc : encode_batch(columns, count, rows, out, capacity, segment, offset, err);
 }

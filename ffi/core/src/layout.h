@@ -119,8 +119,13 @@ struct shmp_segment {
   uint64_t capacity; /* data ring bytes, copied from the header once it was checked */
   int created;       /* this mapping made the segment: the binding removes its name when done */
   int inspecting;    /* mapped read-only to look at it (SHMP_OPEN_INSPECT): no role may be taken */
+  int fd;            /* a table being published (shmp_table_create): its file, for shmp_segment_write; else -1 */
   char name[SHMP_NAME_MAX + 1];
 };
+
+/* Closes the file a table being published kept (src/shm.c): sealed, it is
+ * written no more. */
+void shmp_segment_close_file(shmp_segment *s);
 
 /* The name rule (src/shm.c): 1 if `name` is a valid channel name. */
 int shmp_name_ok(const char *name);

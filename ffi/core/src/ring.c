@@ -244,6 +244,7 @@ static void writer_finish(shmp_writer *w, uint32_t flags) {
   if (w->coming) smp_store_release(&w->g.h->data_coming, 0); /* a claim left open is over */
   smp_fetch_or(&w->g.h->flags, flags);
   shmp_wake_all(&w->g.h->data_futex);
+  if (flags & SHMP_FLAG_SEALED) shmp_segment_close_file(w->g.seg);
   shmp_segment_unref(w->g.seg);
   free(w);
 }

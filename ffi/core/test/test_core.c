@@ -1925,6 +1925,65 @@ static void test_wake_ahead(void) {
   seg_free(t);
 }
 
+/* A table being published (shmp_table_create) is written through its
+ * file: the bytes are the ones the encoder writes into memory, padding
+ * zeroed even where the record held other bytes, the range is checked,
+ * and the file is closed when the table is sealed. */
+static void test_table_written_through_its_file(void) {
+  enum { ROWS = 1000 };
+  char name[64];
+  snprintf(name, sizeof name, "core-test-file-%d", (int)getpid());
+  double prices[ROWS];
+  int32_t counts[ROWS];
+  for (int i = 0; i < ROWS; i++) prices[i] = i * 0.5, counts[i] = i; /* 4000 bytes: padding after them */
+  shmp_column columns[] = {{.name = "price", .kind = SHMP_COLUMN_FLOAT64, .values = prices},
+                           {.name = "count", .kind = SHMP_COLUMN_INT32, .values = counts}};
+  shmp_error err = {0};
+  int64_t size = shmp_arrow_encode_batch(columns, 2, ROWS, NULL, 0, &err);
+  uint8_t *expected = aligned_alloc(64, (size_t)size);
+  memset(expected, 0xAA, (size_t)size); /* a reused record: the encoder zeroes the padding itself */
+  CHECK_EQ(shmp_arrow_encode_batch(columns, 2, ROWS, expected, (uint64_t)size, &err), size);
+  uint8_t *zeroed = aligned_alloc(64, (size_t)size);
+  memset(zeroed, 0, (size_t)size);
+  CHECK_EQ(shmp_arrow_encode_batch(columns, 2, ROWS, zeroed, (uint64_t)size, &err), size);
+  CHECK(memcmp(expected, zeroed, (size_t)size) == 0);
+
+  uint64_t schema = (uint64_t)shmp_arrow_encode_schema(columns, 2, NULL, 0, &err);
+  shmp_segment *s = shmp_table_create(name, shmp_record_footprint(schema) + shmp_record_footprint((uint64_t)size), 0600, &err);
+  CHECK(s != NULL && s->fd >= 0);
+  shmp_writer *w = shmp_writer_attach(s, &err);
+  shmp_arrow_sender *sender = shmp_arrow_sender_new(w, "publish", 0, &err);
+  int64_t at = shmp_writer_claim(w, schema, 0, 0, &err);
+  CHECK_EQ(shmp_arrow_encode_schema(columns, 2, (uint8_t *)s->base + at, schema, &err), (int64_t)schema);
+  CHECK_EQ(shmp_arrow_sender_commit(sender, schema, &err), SHMP_ARROW_SCHEMA);
+  at = shmp_writer_claim(w, (uint64_t)size, 0, 0, &err);
+  CHECK(at > 0);
+  memset((uint8_t *)s->base + at, 0xAA, (size_t)size);
+  CHECK_EQ(shmp_arrow_encode_batch_into(columns, 2, ROWS, s, (uint64_t)at, (uint64_t)size, &err), size);
+  CHECK(memcmp((uint8_t *)s->base + at, expected, (size_t)size) == 0); /* the file's pages are the mapping's */
+  CHECK_EQ(shmp_arrow_sender_commit(sender, (uint64_t)size, &err), SHMP_ARROW_RECORD_BATCH); /* and pass the check */
+  /* Outside the mapping: refused, saying where. */
+  CHECK_EQ(shmp_segment_write(s, s->size - 8, prices, 16, &err), SHMP_E_INVALID);
+  CHECK(strstr(err.message, "outside the") != NULL);
+  CHECK_EQ(shmp_arrow_encode_batch_into(columns, 2, ROWS, s, s->size - 64, (uint64_t)size, &err), SHMP_E_INVALID);
+  CHECK_EQ(shmp_arrow_encode_batch_into(columns, 2, ROWS, NULL, 0, (uint64_t)size, &err), SHMP_E_INVALID);
+  shmp_arrow_sender_free(sender);
+  shmp_writer_seal(w);
+  CHECK_EQ(s->fd, -1); /* sealed: written no more */
+  shmp_segment_unref(s);
+  CHECK_EQ(shmp_unlink(name, &err), SHMP_OK);
+
+  /* A channel's segment keeps no file: the same call copies through the mapping. */
+  s = shmp_segment_create(name, 4096, 0600, &err);
+  CHECK(s != NULL && s->fd == -1);
+  CHECK_EQ(shmp_segment_write(s, SHMP_HEADER_SIZE, prices, 16, &err), SHMP_OK);
+  CHECK(memcmp((uint8_t *)s->base + SHMP_HEADER_SIZE, prices, 16) == 0);
+  shmp_segment_unref(s);
+  CHECK_EQ(shmp_unlink(name, &err), SHMP_OK);
+  free(expected);
+  free(zeroed);
+}
+
 int main(void) {
   test_wake_ahead();
   test_head_for_pollers();
@@ -1965,6 +2024,7 @@ int main(void) {
   test_arrow_nodes();
   test_refused_dictionary();
   test_arrow_encode_nested();
+  test_table_written_through_its_file();
   if (failures) {
     fprintf(stderr, "core tests: %d failure(s)\n", failures);
     return 1;

@@ -14,7 +14,7 @@ ABI = 1
 # The version nodes of the core's symbol map (ffi/core/shmpipe.map) this
 # binding knows, oldest first, each with a call it added. The last is the
 # newest the binding uses: a library without it is older than the binding.
-NODES = {"SHMPIPE_1.0": "shmp_version", "SHMPIPE_1.1": "shmp_owned_unlink_all"}
+NODES = {"SHMPIPE_1.0": "shmp_version", "SHMPIPE_1.1": "shmp_owned_unlink_all", "SHMPIPE_1.2": "shmp_segment_write"}
 
 _HERE = Path(__file__).resolve().parent
 # Node's names for the architecture: the core's build directory uses them.
@@ -90,6 +90,8 @@ _SIGNATURES = {
     "shmp_error_set": ([_e, _i32, _s, _s, _s], _i32),
     "shmp_constant": ([_s], _i64),
     "shmp_segment_create": ([_s, _u64, _u32, _e], _p),
+    "shmp_table_create": ([_s, _u64, _u32, _e], _p),
+    "shmp_segment_write": ([_p, _u64, _p, _u64, _e], _i32),
     "shmp_segment_open": ([_s, _u32, _i64, _e], _p),
     "shmp_unlink": ([_s, _e], _i32),
     "shmp_arrow_sender_new": ([_p, _s, _i32, _e], _p),

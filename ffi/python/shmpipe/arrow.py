@@ -10,10 +10,17 @@ until the next read, release() or close(); after that the writer may reuse
 its memory (the views keep the mapping alive, but not the data): call
 copy_batch() to keep one. Dictionaries are copied, as later batches use them.
 
-Writing: pyarrow cannot write one IPC message into memory it is handed, so
-the writer serialises with pyarrow first and copies each message into its
-record: one copy more than the TypeScript writer."""
+Writing: pyarrow's stream writer writes into a file that keeps what it is
+given (_Capture): the small framing and metadata, and each body buffer as
+the pyarrow Buffer of the batch itself, not a copy (a batch under 1 MiB is
+encoded into memory first: cheaper than a call back into Python per
+piece). The core then lays each message out (shmp_arrow_align_buffers);
+every buffer is copied once into its record, a large one by the core
+(shmp_segment_write: through the file of a table being published), and
+the core checks the message before it is committed."""
+import bisect
 import ctypes
+import struct
 import weakref
 from typing import Iterator, List, Optional, Tuple, Union
 
@@ -30,15 +37,67 @@ from .errors import ShmpipeError, check, error
 # the writer copies each buffer of pyarrow's body to its place.
 _ALIGN = 64
 _FRAMING = 8  # 0xFFFFFFFF and the metadata length
+_SMALL = 1 << 20  # bytes of data below which pyarrow encodes into memory first (ipc_messages)
+_CORE_COPY = 1 << 16  # a buffer this large is copied by the core (shmp_segment_write)
+
+
+class _Capture:
+    """A file for pyarrow's IPC stream writer that keeps each piece it is
+    given at its place in the stream instead of copying it: the framing,
+    metadata and padding (small bytes) and every body buffer (a pyarrow
+    Buffer of the batch's own memory, which pyarrow hands over as it is)."""
+
+    closed = False
+
+    def __init__(self):
+        self._starts: List[int] = []
+        self._pieces: List[pa.Buffer] = []
+        self.size = 0
+
+    def write(self, data) -> int:
+        piece = data if isinstance(data, pa.Buffer) else pa.py_buffer(data)
+        if piece.size:
+            self._starts.append(self.size)
+            self._pieces.append(piece)
+            self.size += piece.size
+        return piece.size
+
+    def tell(self) -> int:
+        return self.size
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+    def view(self, at: int, length: int) -> pa.Buffer:
+        """The stream's bytes [at, at + length): a slice of the piece that
+        holds them all (no copy; every body buffer is one piece), else a copy."""
+        if at < 0 or length < 0 or at + length > self.size:
+            raise ValueError(f"bytes {at}..{at + length} lie outside the {self.size}-byte stream")
+        i = max(bisect.bisect_right(self._starts, at) - 1, 0)
+        if length == 0 or at + length <= self._starts[i] + self._pieces[i].size:
+            return self._pieces[i].slice(at - self._starts[i], length) if self._pieces else pa.py_buffer(b"")
+        parts = []
+        while length > 0:
+            start = at - self._starts[i]
+            part = self._pieces[i].slice(start, min(length, self._pieces[i].size - start))
+            parts.append(part.to_pybytes())
+            at, length, i = at + part.size, length - part.size, i + 1
+        return pa.py_buffer(b"".join(parts))
 
 
 class _Layout:
-    """One message as shmpipe lays it out: its metadata with the offsets
-    rewritten by the core, and where each buffer of pyarrow's body goes."""
+    """One message of a captured stream as shmpipe lays it out: its metadata
+    with the offsets rewritten by the core, and where each buffer of
+    pyarrow's body (a piece of the batch's memory) goes in the record."""
 
-    def __init__(self, message: "pa.ipc.Message", channel: str):
-        self.metadata = bytearray(message.metadata.to_pybytes())
-        self.body = message.body
+    def __init__(self, stream: _Capture, at: int, channel: str):
+        marker, metadata_length = struct.unpack("<Ii", stream.view(at, _FRAMING).to_pybytes())
+        if marker != 0xFFFFFFFF or metadata_length <= 0:
+            raise error(ARROW, "send", channel, f"pyarrow wrote no IPC message at byte {at} of its stream")
+        self.metadata = bytearray(stream.view(at + _FRAMING, metadata_length).to_pybytes())
         self.prefix = -(-(_FRAMING + len(self.metadata)) // _ALIGN) * _ALIGN
         err = Error()
         count = ctypes.c_uint32(0)
@@ -53,25 +112,32 @@ class _Layout:
             break
         del anchor
         check(body_length, err)
-        self.moves = [(m.src, m.dst, m.length) for m in moves[:count.value]]
+        body = at + _FRAMING + metadata_length
+        # (where it goes in shmpipe's body, the bytes); pyarrow's body ends
+        # after its last buffer, padded to 8 bytes (pyarrow's alignment).
+        self.buffers = [(m.dst, stream.view(body + m.src, m.length)) for m in moves[:count.value]]
+        self.end = body + max([-(-(m.src + m.length) // 8) * 8 for m in moves[:count.value]], default=0)
         self.body_length = body_length
         self.length = self.prefix + body_length
 
-    def write(self, target: memoryview) -> None:
-        """Frames the message into `target` (self.length bytes): one copy of each buffer, the gaps zeroed."""
+    def write(self, target: memoryview, writer: Writer) -> None:
+        """Frames the message into `target`, the record `writer` claimed
+        (self.length bytes): one copy of each buffer, the gaps zeroed."""
+        target = target.cast("B")
         target[0:4] = b"\xff\xff\xff\xff"
         target[4:8] = (self.prefix - _FRAMING).to_bytes(4, "little")
         end = _FRAMING + len(self.metadata)
         target[_FRAMING:end] = self.metadata
         target[end:self.prefix] = bytes(self.prefix - end)
-        body = memoryview(self.body).cast("B") if self.body is not None else memoryview(b"")
-        target = target.cast("B")
         at = self.prefix
-        for src, dst, length in self.moves:
+        for dst, data in self.buffers:
             start = self.prefix + dst
             target[at:start] = bytes(start - at)
-            target[start:start + length] = body[src:src + length]
-            at = start + length
+            if data.size >= _CORE_COPY:
+                writer._fill(start, data.address, data.size)
+            elif data.size:  # small: the call into the core would cost more than the copy
+                target[start:start + data.size] = memoryview(data).cast("B")
+            at = start + data.size
         target[at:self.length] = bytes(self.length - at)
 
 
@@ -254,19 +320,31 @@ class ArrowReader:
         self.close()
 
 
-def ipc_messages(data: Union[pa.RecordBatch, pa.Table], channel: str) -> List[Tuple["pa.ipc.Message", _Layout]]:
-    """`data` as the IPC messages a writer sends, each with its layout in a record."""
+def ipc_messages(data: Union[pa.RecordBatch, pa.Table], channel: str) -> List[_Layout]:
+    """`data` as the IPC messages a writer sends, each laid out for a record,
+    the schema first; their buffers are the batch's own memory (no copy)."""
     if not isinstance(data, (pa.RecordBatch, pa.Table)):
         raise error(INVALID, "send", channel, "shmpipe writes a pyarrow RecordBatch or Table")
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, data.schema) as stream:
+    # A small batch is encoded by pyarrow into its own memory in one go:
+    # cheaper than pyarrow calling back into Python for each piece, and
+    # the copy of a few KiB costs nothing. The capture then holds it whole.
+    stream = _Capture()
+    small = data.get_total_buffer_size() < _SMALL
+    sink = pa.BufferOutputStream() if small else stream
+    with pa.ipc.new_stream(sink, data.schema) as writer:
         if isinstance(data, pa.Table):  # its batches with rows: an empty table is its schema alone
             for batch in data.to_batches():
                 if batch.num_rows:
-                    stream.write_batch(batch)
+                    writer.write_batch(batch)
         else:
-            stream.write(data)
-    return [(message, _Layout(message, channel)) for message in pa.ipc.MessageReader.open_stream(sink.getvalue())]
+            writer.write(data)
+    if small:
+        stream.write(sink.getvalue())
+    layouts, at = [], 0
+    while stream.view(at, _FRAMING).to_pybytes() != b"\xff\xff\xff\xff\x00\x00\x00\x00":  # the end-of-stream marker
+        layouts.append(_Layout(stream, at, channel))
+        at = layouts[-1].end
+    return layouts
 
 
 class _Sender:
@@ -294,7 +372,7 @@ class _Sender:
         `layout` says, and commits it once the core's check agrees."""
         target = self._writer.claim(layout.length, timeout)
         try:
-            layout.write(target)
+            layout.write(target, self._writer)
         except BaseException:
             self._writer.abort()
             lib.shmp_arrow_sender_abort(self._pointer)
@@ -319,8 +397,8 @@ class ArrowWriter:
 
     def write(self, data: Union[pa.RecordBatch, pa.Table], timeout: Optional[float] = DEFAULT_TIMEOUT) -> None:
         owed = self._sender.schema_owed()
-        for message, layout in ipc_messages(data, self.name):
-            if message.type == "schema":
+        for i, layout in enumerate(ipc_messages(data, self.name)):
+            if i == 0:  # the schema: pyarrow's stream starts with it
                 if not owed and self._schema is not None and self._schema.equals(data.schema, check_metadata=True):
                     continue
                 self._schema = data.schema

@@ -93,9 +93,12 @@ class Segment:
         self._release.atexit = False
 
     @classmethod
-    def create(cls, name: str, capacity: int, mode: int = 0o600) -> "Segment":
+    def create(cls, name: str, capacity: int, mode: int = 0o600, table: bool = False) -> "Segment":
+        """A new segment; with `table`, one for a table about to be published,
+        written through its file until sealed (the core's shmp_table_create)."""
         err = Error()
-        pointer = lib.shmp_segment_create(_c_name(name, "create"), capacity, mode, ctypes.byref(err))
+        create = lib.shmp_table_create if table else lib.shmp_segment_create
+        pointer = create(_c_name(name, "create"), capacity, mode, ctypes.byref(err))
         if not pointer:
             raise ShmpipeError.from_error(err)
         _unlink_on_signals()

@@ -14,7 +14,7 @@ import pyarrow as pa
 from . import pickling as _pickling
 from ._core import ARROW, ENOENT, OPEN_TABLE, Error, lib
 from .arrow import _Checker, _Records, _Sender, ipc_messages
-from .channel import DEFAULT_READY_TIMEOUT, Reader, create_writer, open_flags
+from .channel import DEFAULT_READY_TIMEOUT, Reader, Writer, open_flags
 from .errors import ShmpipeError, check, error
 from .segment import OPEN_READ_ONLY_DATA, Segment, _c_name
 
@@ -74,11 +74,11 @@ def publish(name: str, table: Union[pa.Table, pa.RecordBatch], mode: int = 0o600
     any process. With persist=True the table outlives this process: its name
     stays until unpublish(name) in any process."""
     messages = ipc_messages(table, name)
-    byte_length = sum(lib.shmp_record_footprint(layout.length) for _, layout in messages)
-    writer = create_writer(name, byte_length, mode)
+    byte_length = sum(lib.shmp_record_footprint(layout.length) for layout in messages)
+    writer = Writer(Segment.create(name, byte_length, mode, table=True))
     sender = _Sender(writer, "publish")
     try:
-        for _, layout in messages:
+        for layout in messages:
             sender.send(layout, 0)
     except BaseException:
         writer._discard()

@@ -64,7 +64,7 @@ def test_a_library_older_than_the_binding_is_refused_at_import():
     """The newest version node the binding uses is checked when the library loads, not at the first call."""
     library, last = import_with("old-abi-lib", "old-abi")
     assert last.startswith(f"ImportError: shmpipe: {library} (shmpipe core ")
-    assert ("is older than this binding: its newest version node is SHMPIPE_1.0 and this binding needs SHMPIPE_1.1; "
+    assert ("is older than this binding: its newest version node is SHMPIPE_1.0 and this binding needs SHMPIPE_1.2; "
             "rebuild the core from the same checkout (make -C ffi/core), or reinstall shmpipe") in last
 
 

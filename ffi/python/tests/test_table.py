@@ -100,3 +100,33 @@ def test_a_table_unpublished_by_name_is_no_longer_this_processs_to_remove(name, 
     with shmpipe.create_reader(name, 4096):
         assert publisher.wait(15) == 0
         assert os.path.exists(shmpipe.shm_path(name))
+
+
+def test_publish_copies_each_buffer_from_the_tables_own_memory(name):
+    """pyarrow's stream writer hands the capture each body buffer of a
+    table over 1 MiB as it is (no encoding into memory first), and the core
+    copies it from there."""
+    values = pa.array([i * 0.5 for i in range(200_000)])
+    table = pa.table({"x": values, "s": pa.array([str(i) for i in range(200_000)])})
+    layouts = shmpipe.arrow.ipc_messages(table, name)
+    addresses = {data.address for layout in layouts for _, data in layout.buffers}
+    assert values.buffers()[1].address in addresses
+    assert table.column("s").chunks[0].buffers()[2].address in addresses
+
+
+def test_the_capture_joins_pieces_only_where_a_range_spans_several():
+    capture = shmpipe.arrow._Capture()
+    first, second = pa.py_buffer(b"abcd"), pa.py_buffer(b"efgh")
+    capture.write(first)
+    capture.write(second)
+    assert capture.view(4, 4).address == second.address  # one piece: no copy
+    assert capture.view(2, 4).to_pybytes() == b"cdef"
+    with pytest.raises(ValueError):
+        capture.view(6, 4)
+
+
+def test_publishing_keeps_no_file_open(name):
+    """The core writes a table through its file until it is sealed, then closes it."""
+    before = len(os.listdir("/proc/self/fd"))
+    with shmpipe.publish(name, pa.table({"x": pa.array(range(1000))})):
+        assert len(os.listdir("/proc/self/fd")) == before

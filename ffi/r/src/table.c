@@ -53,7 +53,7 @@ SEXP shmp_r_publish_table(SEXP name_arg_, SEXP frame, SEXP persistent_arg) {
    * next (an error, Ctrl-C), the name goes with it. */
   SEXP pointer = PROTECT(R_MakeExternalPtr(p, R_NilValue, R_NilValue));
   R_RegisterCFinalizerEx(pointer, publication_finalize, TRUE);
-  p->segment = shmp_segment_create(name, (uint64_t)footprint, 0600, &err);
+  p->segment = shmp_table_create(name, (uint64_t)footprint, 0600, &err);
   if (p->segment == NULL) shmp_r_raise(&err);
   shmp_r_unlink_on_signals(); /* the core recorded the name as this process's */
   shmp_writer *writer = shmp_writer_attach(p->segment, &err);

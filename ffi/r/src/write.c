@@ -80,29 +80,24 @@ static const uint8_t *validity_of(scratch *s, R_xlen_t n, int64_t *nulls, int ru
   return bits;
 }
 
-/* Offsets and bytes of `n` strings (UTF-8); NULL on overflow or no memory. */
+/* Offsets and bytes of `n` strings (UTF-8); -1 if they take more than 2 GiB.
+ * R is asked for each string once (its UTF-8 text and length, kept), then
+ * the bytes are copied from there. */
 static int utf8_of(scratch *s, SEXP strings, R_xlen_t n, const int32_t **offsets, const uint8_t **data) {
   int32_t *o = take(s, sizeof(int32_t) * (size_t)(n + 1));
-  if (o == NULL) return -1;
+  const char **text = (const char **)R_alloc(n ? (size_t)n : 1, sizeof *text);
   uint64_t total = 0;
   for (R_xlen_t i = 0; i < n; i++) {
     SEXP e = STRING_ELT(strings, i);
-    total += e == NA_STRING ? 0 : strlen(Rf_translateCharUTF8(e));
+    text[i] = e == NA_STRING ? NULL : Rf_translateCharUTF8(e);
+    o[i] = (int32_t)total;
+    total += text[i] ? strlen(text[i]) : 0;
+    if (total > INT32_MAX) return -1;
   }
-  if (total > INT32_MAX) return -1;
-  uint8_t *d = take(s, (size_t)total);
-  if (d == NULL) return -1;
-  uint64_t at = 0;
-  for (R_xlen_t i = 0; i < n; i++) {
-    o[i] = (int32_t)at;
-    SEXP e = STRING_ELT(strings, i);
-    if (e == NA_STRING) continue;
-    const char *text = Rf_translateCharUTF8(e);
-    size_t len = strlen(text);
-    memcpy(d + at, text, len);
-    at += len;
-  }
-  o[n] = (int32_t)at;
+  o[n] = (int32_t)total;
+  uint8_t *d = (uint8_t *)R_alloc(total ? (size_t)total : 1, 1); /* every byte is written below */
+  for (R_xlen_t i = 0; i < n; i++)
+    if (text[i]) memcpy(d + o[i], text[i], (size_t)(o[i + 1] - o[i]));
   *offsets = o;
   *data = d;
   return 0;
@@ -302,11 +297,19 @@ typedef struct encoding {
   uint32_t column;
 } encoding;
 
-static int64_t encode(const encoding *e, void *out, uint64_t capacity, shmp_error *err) {
+/* The message's size (`segment` NULL), or the message written into the
+ * record at `offset` of `segment`: the columns go in through the core
+ * (through the file of a table being published, shmp_table_create). */
+static int64_t encode(const encoding *e, shmp_segment *segment, uint64_t offset, uint64_t capacity, shmp_error *err) {
+  void *out = segment ? (uint8_t *)shmp_segment_base(segment) + offset : NULL;
   switch (e->what) {
     case 0: return shmp_arrow_encode_schema(e->columns, e->count, out, capacity, err);
-    case 1: return shmp_arrow_encode_dictionary(e->columns, e->count, e->column, out, capacity, err);
-    default: return shmp_arrow_encode_batch(e->columns, e->count, e->rows, out, capacity, err);
+    case 1:
+      return segment ? shmp_arrow_encode_dictionary_into(e->columns, e->count, e->column, segment, offset, capacity, err)
+                     : shmp_arrow_encode_dictionary(e->columns, e->count, e->column, NULL, 0, err);
+    default:
+      return segment ? shmp_arrow_encode_batch_into(e->columns, e->count, e->rows, segment, offset, capacity, err)
+                     : shmp_arrow_encode_batch(e->columns, e->count, e->rows, NULL, 0, err);
   }
 }
 
@@ -315,7 +318,7 @@ static int64_t encode(const encoding *e, void *out, uint64_t capacity, shmp_erro
  * failure in `err`. */
 static int send_message(shmp_writer *writer, shmp_arrow_sender *sender, shmp_segment *segment, const encoding *e,
                         int64_t timeout_ns, shmp_error *err) {
-  int64_t size = encode(e, NULL, 0, err);
+  int64_t size = encode(e, NULL, 0, 0, err);
   if (size < 0) return (int)size;
   int64_t offset = shmp_r_claim(writer, (uint64_t)size, timeout_ns, err);
   if (offset < 0) {
@@ -324,7 +327,7 @@ static int send_message(shmp_writer *writer, shmp_arrow_sender *sender, shmp_seg
     shmp_arrow_sender_abort(sender);
     return (int)offset;
   }
-  int64_t written = encode(e, (uint8_t *)shmp_segment_base(segment) + offset, (uint64_t)size, err);
+  int64_t written = encode(e, segment, (uint64_t)offset, (uint64_t)size, err);
   if (written < 0) {
     shmp_arrow_sender_abort(sender);
     return (int)written;
@@ -390,7 +393,7 @@ int64_t shmp_r_frame_footprint(const shmp_column *columns, uint32_t count, int64
   uint32_t m = messages_of(columns, count, rows, 1, messages);
   uint64_t total = 0;
   for (uint32_t i = 0; i < m; i++) {
-    int64_t size = encode(&messages[i], NULL, 0, err);
+    int64_t size = encode(&messages[i], NULL, 0, 0, err);
     if (size < 0) return size;
     total += shmp_record_footprint((uint64_t)size);
   }
