@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { python } from "./python.ts";
 import { isR, rCases, rReport } from "./bench/r-cases.ts";
 import { isPools, poolCases, poolsReport } from "./bench/pools.ts";
+import { flightCases, flightReport, isFlight } from "./bench/flight-cases.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const baselines = join(root, "ffi/core/build/baselines");
@@ -28,9 +29,9 @@ interface Result {
   max?: number;
 }
 
-/** A case's group, for --only: the C baselines, TypeScript's channel cases, its Arrow hand-off cases, the same under Deno, the Go cases, the R cases, Python's worker pools. */
-type Group = "c" | "ts" | "ts-arrow" | "deno" | "go" | "r" | "pools";
-const GROUPS: Group[] = ["c", "ts", "ts-arrow", "deno", "go", "r", "pools"];
+/** A case's group, for --only: the C baselines, TypeScript's channel cases, its Arrow hand-off cases, the same under Deno, the Go cases, the R cases, Python's worker pools, the Flight bridge. */
+type Group = "c" | "ts" | "ts-arrow" | "deno" | "go" | "r" | "pools" | "flight";
+const GROUPS: Group[] = ["c", "ts", "ts-arrow", "deno", "go", "r", "pools", "flight"];
 const deno = `${join(root, "node_modules/.bin/deno")} run -A`;
 
 /** The Go programs (built once per run) and the CSV file their case reads. */
@@ -38,6 +39,7 @@ interface GoTools {
   bench: string;
   csv: string;
   ticks: string;
+  flight: string;
 }
 
 function cases(quick: boolean, go: GoTools): [Group, string][] {
@@ -71,6 +73,7 @@ function cases(quick: boolean, go: GoTools): [Group, string][] {
     ...goCases(quick, go, rtts, spins, sizes).map((command): [Group, string] => ["go", command]),
     ...rCases(quick, root, go.bench).map((command): [Group, string] => ["r", command]),
     ...poolCases(quick, root).map((command): [Group, string] => ["pools", command]),
+    ...flightCases(quick, root, go.flight, baselines).map((command): [Group, string] => ["flight", command]),
   ];
 }
 
@@ -163,7 +166,7 @@ function goReport(results: Map<string, Result & { runs: number }>, command: stri
   };
   const goCases = [...results.values()].filter(isGo);
   // The figures of other groups that the ratios below divide by, from the same run.
-  const compared = [...results.values()].filter((r) => !isGo(r) && (/^C( |<->|->)/.test(r.case) || /TS(<->|->)TS (round trip|one way)/.test(r.case)));
+  const compared = [...results.values()].filter((r) => !isGo(r) && !isFlight(r.case) && (/^C( |<->|->)/.test(r.case) || /TS(<->|->)TS (round trip|one way)/.test(r.case)));
   const ratios: [string, number][] = [
     ["Go blocking round trip ÷ C futex ping-pong", get("shmpipe Go<->Go round trip, blocking") / get("C futex ping-pong")],
     ["Go busy-poll round trip ÷ C spin ping-pong", get("shmpipe Go<->Go round trip, busy-poll") / get("C spin ping-pong")],
@@ -219,7 +222,7 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-const isGo = (r: Result) => !isR(r.case) && !isPools(r.case) && (r.case.includes("Go") || r.case.startsWith("CSV of market ticks"));
+const isGo = (r: Result) => !isR(r.case) && !isPools(r.case) && !isFlight(r.case) && (r.case.includes("Go") || r.case.startsWith("CSV of market ticks"));
 
 /** Deno's figures over Bun's, case by case (the same scripts under each). */
 function denoRatios(get: (name: string) => number): string[] {
@@ -257,7 +260,7 @@ function report(results: Map<string, Result & { runs: number }>, command: string
     "",
     "| case | result | min – max | runs |",
     "|---|---:|---:|---:|",
-    ...[...results.values()].filter((r) => !isGo(r) && !isR(r.case) && !isPools(r.case)).map((r) => `| ${r.case} | ${r.value.toLocaleString("en-US")} ${r.unit}${r.mibps !== undefined ? ` (${r.mibps.toLocaleString("en-US")} MiB/s)` : ""} | ${spread(r)} | ${r.runs} |`),
+    ...[...results.values()].filter((r) => !isGo(r) && !isR(r.case) && !isPools(r.case) && !isFlight(r.case)).map((r) => `| ${r.case} | ${r.value.toLocaleString("en-US")} ${r.unit}${r.mibps !== undefined ? ` (${r.mibps.toLocaleString("en-US")} MiB/s)` : ""} | ${spread(r)} | ${r.runs} |`),
     "",
     "| ratio | value |",
     "|---|---:|",
@@ -301,10 +304,12 @@ ts (TypeScript channels), ts-arrow (TypeScript Arrow hand-off), deno (the
 same channel and hand-off cases under Deno, beside Bun's), go (the Go
 package and shmpipe-csv), r (Go -> R hand-off and the PSOCK story; needs
 the R package in .rlib, which \`npm run setup\` installs), pools (Python
-worker pools get a table by name or pickled by value). --write puts the
+worker pools get a table by name or pickled by value), flight (a 1 GiB
+table over Arrow Flight on loopback: the bridge against pyarrow.flight's
+server, an Arrow IPC stream over TCP and a memcpy). --write puts the
 report into docs/BENCHMARKS.md: the main results when every group ran, the
 Go section when go ran, the R section when r ran, the pools section when
-pools ran.
+pools ran, the flight section when flight ran.
 --cpus A,B (default 0,1; "" for none) pins every two-process case: the
 process a case starts on CPU A, its peer on CPU B (taskset, and
 sched_setaffinity in the C baselines). The cases take turns: each run is
@@ -324,7 +329,7 @@ report gives the median and the spread (min – max) over the runs.
   }
   const dir = mkdtempSync(join(tmpdir(), "shmpipe-bench-"));
   try {
-    const go: GoTools = { bench: join(dir, "go/shmpipe-bench"), csv: join(dir, "go/shmpipe-csv"), ticks: join(dir, "ticks.csv") };
+    const go: GoTools = { bench: join(dir, "go/shmpipe-bench"), csv: join(dir, "go/shmpipe-csv"), ticks: join(dir, "ticks.csv"), flight: join(dir, "go/shmpipe-flight") };
     if (only.includes("go") || only.includes("r")) {
       // Built once for the whole run; the CSV file is written once, and is in the page cache when read.
       const build = Bun.spawnSync(["go", "build", "-o", join(dir, "go") + "/", "./ffi/go/cmd/shmpipe-bench", "./ffi/go/cmd/shmpipe-csv"], { cwd: root, stdio: ["ignore", "inherit", "inherit"] });
@@ -332,6 +337,9 @@ report gives the median and the spread (min – max) over the runs.
       if (only.includes("go") && Bun.spawnSync([go.bench, "csv-gen", go.ticks, String(tickRows(values.quick))], { stdio: ["ignore", "inherit", "inherit"] }).exitCode !== 0) {
         throw new Error("shmpipe bench: writing the CSV file failed");
       }
+    }
+    if (only.includes("flight") && Bun.spawnSync(["go", "build", "-o", go.flight, "./ffi/go/cmd/shmpipe-flight"], { cwd: root, stdio: ["ignore", "inherit", "inherit"] }).exitCode !== 0) {
+      throw new Error("shmpipe bench: building the Flight bridge failed");
     }
     const all = cases(values.quick, go).filter(([group]) => only.includes(group)).map(([, command]) => command);
     const pinned = values.cpus.split(",").filter((c) => c !== "");
@@ -392,7 +400,12 @@ report gives the median and the spread (min – max) over the runs.
       console.log(`\n${text}`);
       if (values.write) writeResults(text, POOLS_BEGIN, POOLS_END);
     }
-    if (values.write && !everything && !only.includes("go") && !only.includes("r") && !only.includes("pools")) console.error("shmpipe bench: --write rewrites the main results only after a run of every group");
+    if (only.includes("flight")) {
+      const text = flightReport(results, command, values.quick);
+      console.log(`\n${text}`);
+      if (values.write) writeResults(text, FLIGHT_BEGIN, FLIGHT_END);
+    }
+    if (values.write && !everything && !only.includes("go") && !only.includes("r") && !only.includes("pools") && !only.includes("flight")) console.error("shmpipe bench: --write rewrites the main results only after a run of every group");
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -406,6 +419,8 @@ const R_BEGIN = "<!-- r results: written by `shmpipe bench --write` (with the r 
 const R_END = "<!-- end of r results -->";
 const POOLS_BEGIN = "<!-- pools results: written by `shmpipe bench --write` (with the pools group) -->";
 const POOLS_END = "<!-- end of pools results -->";
+const FLIGHT_BEGIN = "<!-- flight results: written by `shmpipe bench --write` (with the flight group) -->";
+const FLIGHT_END = "<!-- end of flight results -->";
 
 function writeResults(text: string, begin: string, end: string): void {
   const path = join(root, "docs/BENCHMARKS.md");
