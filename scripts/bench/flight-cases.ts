@@ -15,7 +15,7 @@ const tableMiB = (quick: boolean) => (quick ? 256 : 1024);
 
 export function flightCases(quick: boolean, root: string, program: string, baselines: string): string[] {
   const mib = tableMiB(quick);
-  const run = (args: string) => `PYTHONPATH=${join(root, "ffi/python")} ${python()} ${join(root, "scripts/bench/flight_case.py")} ${program} ${args} --mib ${mib}`;
+  const run = (args: string) => `env PYTHONPATH=${join(root, "ffi/python")} ${python()} ${join(root, "scripts/bench/flight_case.py")} ${program} ${args} --mib ${mib}`;
   return [
     ...["bridge", "pyarrow"].flatMap((server) => ["pyarrow", "go"].map((client) => run(`get ${server} ${client}`))),
     run("get ipc-tcp pyarrow"),
