@@ -72,17 +72,16 @@ func TestOpenTablesFollowTheName(t *testing.T) {
 	if got := firstID(t, name); got != 200 {
 		t.Fatalf("published again: first id %d, want 200 (the table kept open was served)", got)
 	}
-	tables.mu.Lock()
-	kept := len(tables.tables)
-	tables.mu.Unlock()
-	if kept != 1 {
-		t.Fatalf("%d tables kept open, want 1", kept)
+	kept := func() bool {
+		tables.mu.Lock()
+		defer tables.mu.Unlock()
+		return tables.tables[name] != nil
+	}
+	if !kept() {
+		t.Fatal("the table was not kept open")
 	}
 	time.Sleep(3 * keepOpen)
-	tables.mu.Lock()
-	kept = len(tables.tables)
-	tables.mu.Unlock()
-	if kept != 0 {
-		t.Fatalf("%d tables still open after %v unused", kept, 3*keepOpen)
+	if kept() {
+		t.Fatalf("the table is still open after %v unused", 3*keepOpen)
 	}
 }
