@@ -43,10 +43,10 @@ Flight (gRPC), only those whose names match PATTERNS: nothing else is
 reachable through it.
 
   DoGet(ticket NAME)       a published table, streamed from shared memory
-                           (kept mapped for 10s after its last DoGet, so
-                           that the next one does not map it again); a
-                           channel, joined as a reader and streamed live
-                           until its writer ends it
+                           (kept mapped until 10s after the last DoGet of
+                           it began, so that the next one does not map it
+                           again); a channel, joined as a reader and
+                           streamed live until its writer ends it
   DoPut(descriptor)        the stream written into a new local channel
                            (path [NAME]), or published as a table (command
                            {"name": NAME, "publish": true[, "persist": true]});

@@ -7,9 +7,9 @@ package main
 // is kept for the next ones for as long as its name still names the same
 // segment (the same file, as Python's pickling token tells it: its inode,
 // its creator's pid and its capacity; a sealed table never changes), and
-// let go once no DoGet has asked for it for keepOpen, so that the memory
-// of a table unpublished meanwhile is not held much longer than its last
-// use. A DoGet holds the table (arrow-go's reference count) for as long
+// let go keepOpen after the last DoGet that asked for it began, so that
+// the memory of a table unpublished meanwhile is not held much longer
+// than its last use. A DoGet holds the table (arrow-go's reference count) for as long
 // as it sends it, whatever becomes of the entry.
 
 /*
@@ -31,7 +31,7 @@ import (
 	shmpipe "github.com/shmpipe/shmpipe/ffi/go"
 )
 
-// keepOpen is how long a table stays open after the last DoGet that asked for it.
+// keepOpen is how long a table stays open after the last DoGet that asked for it began.
 var keepOpen = 10 * time.Second
 
 // segmentID tells one segment from another published under the same name.
