@@ -11,10 +11,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { python } from "./python.ts";
-import { isR, rCases, rReport } from "./bench/r-cases.ts";
-import { isPools, poolCases, poolsReport } from "./bench/pools.ts";
+import { rCases, rReport } from "./bench/r-cases.ts";
+import { poolCases, poolsReport } from "./bench/pools.ts";
 import { zmqCases, zmqRatios } from "./bench/zmq-cases.ts";
-import { isPublish, publishCases, publishReport } from "./bench/publish.ts";
+import { publishCases, publishReport } from "./bench/publish.ts";
+import { flightCases, flightReport } from "./bench/flight-cases.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const baselines = join(root, "ffi/core/build/baselines");
@@ -22,6 +23,8 @@ const bun = process.execPath;
 
 export interface Result {
   case: string;
+  /** The group of the case that printed it (set when the run's figures are gathered). */
+  group?: Group;
   value: number;
   unit: string;
   mibps?: number;
@@ -32,9 +35,9 @@ export interface Result {
   values?: number[];
 }
 
-/** A case's group, for --only: the C baselines, TypeScript's channel cases, its Arrow hand-off cases, the same under Deno, the Go cases, the R cases, Python's worker pools, Python's hand-off beside ZeroMQ, publishing tables from R and Python against memcpy. */
-type Group = "c" | "ts" | "ts-arrow" | "deno" | "go" | "r" | "pools" | "zmq" | "publish";
-const GROUPS: Group[] = ["c", "ts", "ts-arrow", "deno", "go", "r", "pools", "zmq", "publish"];
+/** A case's group, for --only: the C baselines, TypeScript's channel cases, its Arrow hand-off cases, the same under Deno, the Go cases, the R cases, Python's worker pools, Python's hand-off beside ZeroMQ, publishing tables from R and Python against memcpy, the Flight bridge. */
+export type Group = "c" | "ts" | "ts-arrow" | "deno" | "go" | "r" | "pools" | "zmq" | "publish" | "flight";
+const GROUPS: Group[] = ["c", "ts", "ts-arrow", "deno", "go", "r", "pools", "zmq", "publish", "flight"];
 const deno = `${join(root, "node_modules/.bin/deno")} run -A`;
 
 /** The Go programs (built once per run) and the CSV file their case reads. */
@@ -42,6 +45,7 @@ interface GoTools {
   bench: string;
   csv: string;
   ticks: string;
+  flight: string;
 }
 
 function cases(quick: boolean, go: GoTools): [Group, string][] {
@@ -77,6 +81,7 @@ function cases(quick: boolean, go: GoTools): [Group, string][] {
     ...poolCases(quick, root).map((command): [Group, string] => ["pools", command]),
     ...zmqCases(quick, root, bun).map((command): [Group, string] => ["zmq", command]),
     ...publishCases(quick, root, baselines).map((command): [Group, string] => ["publish", command]),
+    ...flightCases(quick, root, go.flight, baselines).map((command): [Group, string] => ["flight", command]),
   ];
 }
 
@@ -169,7 +174,7 @@ function goReport(results: Map<string, Result & { runs: number }>, command: stri
   };
   const goCases = [...results.values()].filter(isGo);
   // The figures of other groups that the ratios below divide by, from the same run.
-  const compared = [...results.values()].filter((r) => !isGo(r) && (/^C( |<->|->)/.test(r.case) || /TS(<->|->)TS (round trip|one way)/.test(r.case)));
+  const compared = [...results.values()].filter((r) => isMain(r) && (/^C( |<->|->)/.test(r.case) || /TS(<->|->)TS (round trip|one way)/.test(r.case)));
   const ratios: [string, number][] = [
     ["Go blocking round trip ÷ C futex ping-pong", get("shmpipe Go<->Go round trip, blocking") / get("C futex ping-pong")],
     ["Go busy-poll round trip ÷ C spin ping-pong", get("shmpipe Go<->Go round trip, busy-poll") / get("C spin ping-pong")],
@@ -225,7 +230,10 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-const isGo = (r: Result) => !isR(r.case) && !isPools(r.case) && !isPublish(r.case) && (r.case.includes("Go") || r.case.startsWith("CSV of market ticks"));
+const isGo = (r: Result) => r.group === "go";
+/** The groups whose figures the main results show. */
+const MAIN: Group[] = ["c", "ts", "ts-arrow", "deno", "zmq"];
+const isMain = (r: Result) => r.group !== undefined && MAIN.includes(r.group);
 
 /** Deno's figures over Bun's, case by case (the same scripts under each). */
 function denoRatios(get: (name: string) => number): string[] {
@@ -263,7 +271,7 @@ function report(results: Map<string, Result & { runs: number }>, command: string
     "",
     "| case | result | min – max | runs |",
     "|---|---:|---:|---:|",
-    ...[...results.values()].filter((r) => !isGo(r) && !isR(r.case) && !isPools(r.case) && !isPublish(r.case)).map((r) => `| ${r.case} | ${r.value.toLocaleString("en-US")} ${r.unit}${r.mibps !== undefined ? ` (${r.mibps.toLocaleString("en-US")} MiB/s)` : ""} | ${spread(r)} | ${r.runs} |`),
+    ...[...results.values()].filter(isMain).map((r) => `| ${r.case} | ${r.value.toLocaleString("en-US")} ${r.unit}${r.mibps !== undefined ? ` (${r.mibps.toLocaleString("en-US")} MiB/s)` : ""} | ${spread(r)} | ${r.runs} |`),
     "",
     "| ratio | value |",
     "|---|---:|",
@@ -281,7 +289,7 @@ function report(results: Map<string, Result & { runs: number }>, command: string
     ...handoffRatios(get),
     ...denoRatios(get),
     ...zmqRatios(results),
-    ...[...results.values()].filter((r) => r.mibps !== undefined && !isGo(r) && !isR(r.case) && !isPublish(r.case) && Number.isFinite(memcpy)).map((r) => `| ${r.case}: payload bandwidth ÷ C memcpy | ${((r.mibps! / memcpy) * 100).toFixed(1)} % |`),
+    ...[...results.values()].filter((r) => r.mibps !== undefined && isMain(r) && Number.isFinite(memcpy)).map((r) => `| ${r.case}: payload bandwidth ÷ C memcpy | ${((r.mibps! / memcpy) * 100).toFixed(1)} % |`),
   ];
   return lines.join("\n");
 }
@@ -315,13 +323,14 @@ worker pools get a table by name or pickled by value), zmq (the Arrow
 hand-off from Python to Python and to TS: shmpipe, ZeroMQ, Unix socket),
 publish (R's publish_table and Python's publish at 256 MiB and 1 GiB
 beside a C memcpy of the same bytes into a new /dev/shm segment and into
-touched memory). --write puts the report into docs/BENCHMARKS.md: the main
-results when every group ran, the Go section when go ran, the R section
-when r ran, the pools section when pools ran, the publish section when
-publish ran; after a run of every group it also saves the results as
-docs/bench/results.json and draws the plots (SVG) beside it. --json FILE
-saves any run's results as JSON; --plot FILE draws the plots from such a
-file, beside it, without running anything.
+touched memory), flight (a 1 GiB table over Arrow Flight on loopback: the
+bridge against pyarrow.flight's server, an Arrow IPC stream over TCP and a
+memcpy). --write puts the report into docs/BENCHMARKS.md: the main
+results when every group ran, and the section of each of go, r, pools,
+publish and flight when it ran; after a run of every group it also saves
+the results as docs/bench/results.json and draws the plots (SVG) beside
+it. --json FILE saves any run's results as JSON; --plot FILE draws the
+plots from such a file, beside it, without running anything.
 --cpus A,B (default 0,1; "" for none) pins every two-process case: the
 process a case starts on CPU A, its peer on CPU B (taskset, and
 sched_setaffinity in the C baselines). The cases take turns: each run is
@@ -346,7 +355,7 @@ report gives the median and the spread (min – max) over the runs.
   }
   const dir = mkdtempSync(join(tmpdir(), "shmpipe-bench-"));
   try {
-    const go: GoTools = { bench: join(dir, "go/shmpipe-bench"), csv: join(dir, "go/shmpipe-csv"), ticks: join(dir, "ticks.csv") };
+    const go: GoTools = { bench: join(dir, "go/shmpipe-bench"), csv: join(dir, "go/shmpipe-csv"), ticks: join(dir, "ticks.csv"), flight: join(dir, "go/shmpipe-flight") };
     if (only.includes("go") || only.includes("r")) {
       // Built once for the whole run; the CSV file is written once, and is in the page cache when read.
       const build = Bun.spawnSync(["go", "build", "-o", join(dir, "go") + "/", "./ffi/go/cmd/shmpipe-bench", "./ffi/go/cmd/shmpipe-csv"], { cwd: root, stdio: ["ignore", "inherit", "inherit"] });
@@ -355,7 +364,11 @@ report gives the median and the spread (min – max) over the runs.
         throw new Error("shmpipe bench: writing the CSV file failed");
       }
     }
-    const all = cases(values.quick, go).filter(([group]) => only.includes(group)).map(([, command]) => command);
+    if (only.includes("flight") && Bun.spawnSync(["go", "build", "-o", go.flight, "./ffi/go/cmd/shmpipe-flight"], { cwd: root, stdio: ["ignore", "inherit", "inherit"] }).exitCode !== 0) {
+      throw new Error("shmpipe bench: building the Flight bridge failed");
+    }
+    const chosen = cases(values.quick, go).filter(([group]) => only.includes(group));
+    const all = chosen.map(([, command]) => command);
     const pinned = values.cpus.split(",").filter((c) => c !== "");
     const env = { ...process.env, SHMPIPE_BENCH_CPUS: pinned.length === 2 ? pinned.join(",") : "" };
     const runs = Number(values.runs);
@@ -375,7 +388,7 @@ report gives the median and the spread (min – max) over the runs.
     }
     // A case program prints one or more figures per run, each named by its case.
     const results = new Map<string, Result & { runs: number }>();
-    all.forEach((_, i) => {
+    chosen.forEach(([group], i) => {
       const byCase = new Map<string, Result[]>();
       for (const line of readFileSync(join(dir, `${i}.jsonl`), "utf8").trim().split("\n")) {
         const row = JSON.parse(line) as Result;
@@ -385,6 +398,7 @@ report gives the median and the spread (min – max) over the runs.
         const first = rows[0]!;
         results.set(name, {
           ...first,
+          group,
           value: median(rows.map((r) => r.value)),
           min: Math.min(...rows.map((r) => r.value)),
           max: Math.max(...rows.map((r) => r.value)),
@@ -396,30 +410,19 @@ report gives the median and the spread (min – max) over the runs.
     });
     const command = `npm run bench -- --runs ${values.runs}${values.quick ? " --quick" : ""}${values.cpus !== (cpus().length >= 2 ? "0,1" : "") ? ` --cpus '${values.cpus}'` : ""}${values.only !== undefined ? ` --only ${only.join(",")}` : ""}${values.write ? " --write" : ""}`;
     const everything = GROUPS.every((g) => only.includes(g));
-    if (everything || only.some((g) => g === "c" || g === "ts" || g === "ts-arrow" || g === "deno" || g === "zmq")) {
+    if (only.some((g) => MAIN.includes(g))) {
       const text = report(results, command);
       console.log(text);
       if (values.write && everything) writeResults(text, BEGIN, END);
     }
-    if (only.includes("go")) {
-      const text = goReport(results, command, values.quick);
+    // The groups with a section of their own in docs/BENCHMARKS.md, between its markers.
+    const sections: [Group, (results: Map<string, Result & { runs: number }>, command: string, quick: boolean) => string][] = [
+      ["go", goReport], ["r", rReport], ["pools", poolsReport], ["publish", publishReport], ["flight", flightReport],
+    ];
+    for (const [group, sectionReport] of sections.filter(([group]) => only.includes(group))) {
+      const text = sectionReport(results, command, values.quick);
       console.log(`\n${text}`);
-      if (values.write) writeResults(text, GO_BEGIN, GO_END);
-    }
-    if (only.includes("r")) {
-      const text = rReport(results, command, values.quick);
-      console.log(`\n${text}`);
-      if (values.write) writeResults(text, R_BEGIN, R_END);
-    }
-    if (only.includes("pools")) {
-      const text = poolsReport(results, command, values.quick);
-      console.log(`\n${text}`);
-      if (values.write) writeResults(text, POOLS_BEGIN, POOLS_END);
-    }
-    if (only.includes("publish")) {
-      const text = publishReport(results, command);
-      console.log(`\n${text}`);
-      if (values.write) writeResults(text, PUBLISH_BEGIN, PUBLISH_END);
+      if (values.write) writeResults(text, `<!-- ${group} results: written by \`shmpipe bench --write\` (with the ${group} group) -->`, `<!-- end of ${group} results -->`);
     }
     if (values.json !== undefined) (await import("./bench/plots.ts")).saveResults(values.json, command, [...results.values()]);
     if (values.write && everything) {
@@ -427,7 +430,7 @@ report gives the median and the spread (min – max) over the runs.
       saveResults(join(root, "docs/bench/results.json"), command, [...results.values()]);
       await drawPlots(join(root, "docs/bench/results.json"));
     }
-    if (values.write && !everything && !only.includes("go") && !only.includes("r") && !only.includes("pools") && !only.includes("publish")) console.error("shmpipe bench: --write rewrites the main results only after a run of every group");
+    if (values.write && !everything && !sections.some(([group]) => only.includes(group))) console.error("shmpipe bench: --write rewrites the main results only after a run of every group");
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -435,15 +438,6 @@ report gives the median and the spread (min – max) over the runs.
 
 const BEGIN = "<!-- results: written by `shmpipe bench --write` -->";
 const END = "<!-- end of results -->";
-const GO_BEGIN = "<!-- go results: written by `shmpipe bench --write` (with the go group) -->";
-const GO_END = "<!-- end of go results -->";
-const R_BEGIN = "<!-- r results: written by `shmpipe bench --write` (with the r group) -->";
-const R_END = "<!-- end of r results -->";
-const POOLS_BEGIN = "<!-- pools results: written by `shmpipe bench --write` (with the pools group) -->";
-const POOLS_END = "<!-- end of pools results -->";
-const PUBLISH_BEGIN = "<!-- publish results: written by `shmpipe bench --write` (with the publish group) -->";
-const PUBLISH_END = "<!-- end of publish results -->";
-
 function writeResults(text: string, begin: string, end: string): void {
   const path = join(root, "docs/BENCHMARKS.md");
   const doc = readFileSync(path, "utf8");

@@ -5,9 +5,13 @@ export interface Row {
   value: number;
   unit: string;
   runs: number;
+  min?: number;
+  max?: number;
 }
 
-export function groupReport(command: string, rows: Row[], ratios: [string, number][]): string {
+/** With spread, each case's smallest and largest figure over the runs too. */
+export function groupReport(command: string, rows: Row[], ratios: [string, number][], spread = false): string {
+  const range = (r: Row) => (spread ? ` ${(r.min ?? r.value).toLocaleString("en-US")} – ${(r.max ?? r.value).toLocaleString("en-US")} |` : "");
   const times = (value: number) => `${value.toLocaleString("en-US", { maximumFractionDigits: value >= 100 ? 0 : 2 })}×`;
   return [
     `Measured ${new Date().toISOString().slice(0, 10)} with:`,
@@ -16,9 +20,9 @@ export function groupReport(command: string, rows: Row[], ratios: [string, numbe
     command,
     "```",
     "",
-    "| case | result | runs |",
-    "|---|---:|---:|",
-    ...rows.map((r) => `| ${r.case} | ${r.value.toLocaleString("en-US")} ${r.unit} | ${r.runs} |`),
+    `| case | result |${spread ? " min – max |" : ""} runs |`,
+    `|---|---:|${spread ? "---:|" : ""}---:|`,
+    ...rows.map((r) => `| ${r.case} | ${r.value.toLocaleString("en-US")} ${r.unit} |${range(r)} ${r.runs} |`),
     "",
     "| ratio | value |",
     "|---|---:|",

@@ -3,7 +3,8 @@
  *   futex N   round trips between two processes that sleep on futexes
  *   spin N    round trips between two processes that busy-poll
  *   unix N    round trips of 64 bytes over a Unix socket pair
- *   memcpy N  copies of 1 MiB (bandwidth)
+ *   memcpy N [MIB]  copies of 1 MiB, or of MIB MiB (bandwidth; a large copy
+ *             is the ceiling of a network transfer of as many bytes)
  *   publish-memcpy SIZE N   the floor of publishing SIZE bytes: a memcpy of
  *                           them into a new /dev/shm segment (shm_open,
  *                           ftruncate, mmap, copy: first-touch faults
@@ -126,8 +127,7 @@ static double unix_pingpong(long n) {
   return dt / (double)n;
 }
 
-static double memcpy_bandwidth(long n) {
-  size_t size = 1 << 20;
+static double memcpy_bandwidth(long n, size_t size) {
   char *a = malloc(size), *b = malloc(size);
   memset(a, 1, size);
   memset(b, 2, size);
@@ -430,13 +430,20 @@ int main(int argc, char **argv) {
            (unsigned long long)size, rate, rate * (double)size / (1 << 20));
     return 0;
   }
+  if (argc == 4 && strcmp(argv[1], "memcpy") == 0) {
+    pin(0);
+    long mib = atol(argv[3]);
+    if (mib <= 0) return 2;
+    printf("{\"case\":\"C memcpy %ld MiB\",\"value\":%.0f,\"unit\":\"MiB/s\"}\n", mib, memcpy_bandwidth(atol(argv[2]), (size_t)mib << 20));
+    return 0;
+  }
   if (argc == 4 && strcmp(argv[1], "publish-memcpy") == 0) {
     pin(0);
     publish_memcpy(strtoull(argv[2], NULL, 10), atol(argv[3]));
     return 0;
   }
   if (argc != 3) {
-    fprintf(stderr, "usage: %s futex|spin|unix|memcpy N | core-rtt blocking|busy-poll N | core-oneway SIZE N | publish-memcpy SIZE N\n", argv[0]);
+    fprintf(stderr, "usage: %s futex|spin|unix|memcpy N [MIB] | core-rtt blocking|busy-poll N | core-oneway SIZE N | publish-memcpy SIZE N\n", argv[0]);
     return 2;
   }
   pin(0);
@@ -449,7 +456,7 @@ int main(int argc, char **argv) {
   else if (strcmp(mode, "unix") == 0)
     printf("{\"case\":\"C Unix socket ping-pong (64 B)\",\"value\":%.0f,\"unit\":\"ns/round trip\"}\n", unix_pingpong(n));
   else if (strcmp(mode, "memcpy") == 0)
-    printf("{\"case\":\"C memcpy 1 MiB\",\"value\":%.0f,\"unit\":\"MiB/s\"}\n", memcpy_bandwidth(n));
+    printf("{\"case\":\"C memcpy 1 MiB\",\"value\":%.0f,\"unit\":\"MiB/s\"}\n", memcpy_bandwidth(n, 1 << 20));
   else
     return 2;
   return 0;

@@ -81,6 +81,8 @@ type segmentInfo struct {
 	kind  kind
 	size  int64 // bytes of the segment
 	alive bool  // a channel's writer is alive and has not closed
+	id    segmentID
+	known bool // id was told
 }
 
 // inspect looks at a name's header (read-only, waiting for nothing).
@@ -97,10 +99,17 @@ func inspect(name string) (segmentInfo, error) {
 	if C.shmp_segment_counts(s, &st, &e) != 0 {
 		return segmentInfo{}, fromCore(&e)
 	}
+	var id segmentID
+	known := false
+	if st.kind == C.SHMP_KIND_TABLE {
+		id, known = idOf(s)
+	}
 	return segmentInfo{
 		kind:  kind(st.kind),
 		size:  int64(st.size),
 		alive: st.writer_alive != 0 && st.writer_closed == 0,
+		id:    id,
+		known: known,
 	}, nil
 }
 

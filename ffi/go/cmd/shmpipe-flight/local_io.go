@@ -27,7 +27,12 @@ func openSource(ctx context.Context, name string) (array.RecordReader, kind, err
 		return nil, 0, err
 	}
 	if info.kind == kindTable {
-		table, err := shmpipe.OpenTable(name)
+		var table arrow.Table
+		if info.known {
+			table, err = tables.open(name, info.id)
+		} else {
+			table, err = shmpipe.OpenTable(name)
+		}
 		if err != nil {
 			return nil, 0, err
 		}

@@ -42,9 +42,11 @@ Serves this machine's shmpipe channels and published tables over Arrow
 Flight (gRPC), only those whose names match PATTERNS: nothing else is
 reachable through it.
 
-  DoGet(ticket NAME)       a published table, streamed from shared memory;
-                           a channel, joined as a reader and streamed live
-                           until its writer ends it
+  DoGet(ticket NAME)       a published table, streamed from shared memory
+                           (kept mapped until 10s after the last DoGet of
+                           it began, so that the next one does not map it
+                           again); a channel, joined as a reader and
+                           streamed live until its writer ends it
   DoPut(descriptor)        the stream written into a new local channel
                            (path [NAME]), or published as a table (command
                            {"name": NAME, "publish": true[, "persist": true]});

@@ -221,13 +221,14 @@ func awaitName(ctx context.Context, client flight.Client, addr address, name str
 	}
 }
 
-// doGet asks the server for name's stream, as arrow-go batches.
-func doGet(ctx context.Context, client flight.Client, addr address, name string) (*flight.Reader, error) {
+// doGet asks the server for name's stream, as arrow-go batches (their
+// bodies in reused buffers: received.go).
+func doGet(ctx context.Context, client flight.Client, addr address, name string) (*ipc.Reader, error) {
 	stream, err := client.DoGet(ctx, &flight.Ticket{Ticket: []byte(name)})
 	if err != nil {
 		return nil, explain(addr, err)
 	}
-	reader, err := flight.NewRecordReader(stream)
+	reader, err := ipc.NewReaderFromMessageReader(newReceivedMessages(stream)) // it releases the messages' reader
 	if err != nil {
 		return nil, explain(addr, err)
 	}

@@ -56,11 +56,13 @@ func (c codec) Marshal(v any) (mem.BufferSlice, error) {
 }
 
 func (c codec) Unmarshal(data mem.BufferSlice, v any) error {
-	m, ok := v.(*flight.FlightData)
-	if !ok {
-		return c.proto.Unmarshal(data, v)
+	switch m := v.(type) {
+	case *flight.FlightData:
+		return decodeFlightData(data.Materialize(), m)
+	case *receivedData: // a DoGet's client (received.go)
+		return decodeReceived(data, m)
 	}
-	return decodeFlightData(data.Materialize(), m)
+	return c.proto.Unmarshal(data, v)
 }
 
 // decodeFlightData parses a FlightData whose byte fields stay slices of b.
