@@ -87,7 +87,35 @@ export class Writer implements Disposable {
       packed.set(view instanceof Uint8Array ? view : new Uint8Array(view.buffer, view.byteOffset, view.byteLength), at);
       at += view.byteLength;
     }
-    const rc = core.shmp_writer_send_batch(handle, total ? packed : null, total, lengths, count, timeoutNs(options), spinOf(options), null, this.#err);
+    this.#sendLengths(handle, packed, total, count, options);
+  }
+
+  /**
+   * sendBatch() for records already packed one after another in `bytes`:
+   * record i is the next lengths[i] bytes (the lengths add up to
+   * bytes.byteLength). No copy in JavaScript: the core copies each record
+   * from `bytes` into the ring. For producers that encode many small
+   * records into one buffer.
+   */
+  sendPacked(bytes: ArrayBufferView, lengths: ArrayLike<number>, options?: WaitOptions): void {
+    const handle = this.#live("send");
+    const count = lengths.length;
+    if (this.#lengths.length < 2 * count) this.#lengths = new Uint32Array(2 * count);
+    const words = this.#lengths;
+    for (let i = 0; i < count; i++) {
+      const length = lengths[i]!;
+      if (!(Number.isSafeInteger(length) && length >= 0)) throw usageError(Code.INVALID, this.name, "send", `lengths[${i}] must be a whole number of bytes, got ${length}`);
+      words[2 * i] = length % TWO_32;
+      words[2 * i + 1] = Math.floor(length / TWO_32);
+    }
+    // The core checks that the lengths add up to the bytes given.
+    this.#sendLengths(handle, bytes.byteLength ? bytes : null, bytes.byteLength, count, options);
+  }
+
+  /** The core's batch send of `count` records from `data`, their lengths in #lengths. */
+  #sendLengths(handle: Address, data: ArrayBufferView | null, total: number, count: number, options?: WaitOptions): void {
+    if (count === 0 && total === 0) return;
+    const rc = core.shmp_writer_send_batch(handle, data, total, this.#lengths, count, timeoutNs(options), spinOf(options), null, this.#err);
     if (rc < 0) throw coreError(this.#err);
   }
 

@@ -52,7 +52,7 @@ function cases(quick: boolean, go: GoTools): [Group, string][] {
     ["c", `${baselines} core-rtt blocking ${rtts}`],
     ["c", `${baselines} core-rtt busy-poll ${spins}`],
     ...sizes.map(([size, count]): [Group, string] => ["c", `${baselines} core-oneway ${size} ${quick ? count / 10 : count}`]),
-    // Small records also in batches of 256 per call, in C and in each binding (sendBatch / batches(), SendBatch / RecvBatch).
+    // Small records also in batches of 256 per call, in C and in each binding (sendPacked or sendBatch / batches(), SendBatch / RecvBatch).
     ...sizes.slice(0, 2).map(([size, count]): [Group, string] => ["c", `${baselines} core-oneway-batch ${size} ${quick ? count / 10 : count}`]),
     // The C floor of the Arrow hand-off's "commit -> usable": a reader that slept, at 100 MiB and after 20 ms idle.
     ["c", `${baselines} core-handoff ${100 * MiB} 0 11`],
@@ -220,12 +220,12 @@ function goReport(results: Map<string, Result & { runs: number }>, command: stri
 /**
  * The name of a one-way case: C through the core, the TypeScript script
  * (scripts/bench/throughput.ts) or the Go command, a call per record or
- * in batches of 256 (TypeScript's read in place, or with a view per record).
+ * in batches of 256 (TypeScript's packed and read in place, or sendBatch with a view per record).
  */
 function oneWay(who: "C" | "TS" | "Go", api: "record" | "batch" | "views", size: number): string {
   if (who === "C") return `C->C one way through the core, ${api === "record" ? "" : "batches of 256, "}${size} B records`;
   if (who === "Go") return `shmpipe Go->Go one way, ${api === "record" ? "Send + Recv" : "SendBatch + RecvBatch"}, ${size} B records`;
-  const how = { record: "send + messages()", batch: "sendBatch + batches(), read in place", views: "sendBatch + batches(), a view per record" }[api];
+  const how = { record: "send + messages()", batch: "sendPacked + batches(), read in place", views: "sendBatch + batches(), a view per record" }[api];
   return `shmpipe TS->TS one way, ${how}, ${size} B records`;
 }
 
@@ -246,7 +246,7 @@ function denoRatios(get: (name: string) => number): string[] {
     ["round trip, busy-poll", "shmpipe %<->% round trip, busy-poll"],
     ...[64, 1024].flatMap((size): [string, string][] => [
       [`one way, send + messages(), ${size} B records (records/s)`, `shmpipe %->% one way, send + messages(), ${size} B records`],
-      [`one way, sendBatch + batches(), ${size} B records (records/s)`, `shmpipe %->% one way, sendBatch + batches(), read in place, ${size} B records`],
+      [`one way, sendPacked + batches(), ${size} B records (records/s)`, `shmpipe %->% one way, sendPacked + batches(), read in place, ${size} B records`],
     ]),
     ...["1 KiB", "1 MiB", "100 MiB"].flatMap((size): [string, string][] => [
       [`reader's work per batch, ${size}`, `shmpipe % reader's work per batch (one process), ${size} batch`],
@@ -289,9 +289,9 @@ function report(results: Map<string, Result & { runs: number }>, command: string
       ["TS blocking round trip ÷ C round trip through the core, blocking", blocking / get("C<->C round trip through the core, blocking")],
       ...[64, 1024, 16384, 262144, 1048576].map((size): [string, number] => [`TS->TS ÷ C->C one way through the core, a call per record, ${size} B records (records/s)`, get(oneWay("TS", "record", size)) / get(oneWay("C", "record", size))]),
       ...[64, 1024].flatMap((size): [string, number][] => [
-        [`TS->TS sendBatch + batches() (read in place) ÷ C->C a call per record, ${size} B records (records/s)`, get(oneWay("TS", "batch", size)) / get(oneWay("C", "record", size))],
+        [`TS->TS sendPacked + batches() (read in place) ÷ C->C a call per record, ${size} B records (records/s)`, get(oneWay("TS", "batch", size)) / get(oneWay("C", "record", size))],
         [`TS->TS sendBatch + batches() (a view per record) ÷ C->C a call per record, ${size} B records (records/s)`, get(oneWay("TS", "views", size)) / get(oneWay("C", "record", size))],
-        [`TS->TS sendBatch + batches() (read in place) ÷ C->C batches of 256, ${size} B records (records/s)`, get(oneWay("TS", "batch", size)) / get(oneWay("C", "batch", size))],
+        [`TS->TS sendPacked + batches() (read in place) ÷ C->C batches of 256, ${size} B records (records/s)`, get(oneWay("TS", "batch", size)) / get(oneWay("C", "batch", size))],
       ]),
       ["Unix socket ping-pong ÷ TS blocking round trip", unix / blocking],
       ["TS->TS commit -> usable ÷ C->C commit -> seen through the core, 100 MiB", get("shmpipe TS->TS commit -> usable, 100 MiB batch") / get(`C->C commit -> seen through the core, ${100 * MiB} B record`)],

@@ -52,6 +52,21 @@ describe("in one process", () => {
     expect(() => batch.at(-1)).toThrow(RangeError);
   });
 
+  test("sendPacked sends records packed one after another in one buffer; lengths that do not add up are refused", () => {
+    using p = pair();
+    const bytes = new TextEncoder().encode("onetwothree");
+    p.writer.sendPacked(bytes, [3, 3, 0, 5]);
+    p.writer.sendPacked(new Uint8Array(0), [0]);
+    p.writer.sendPacked(new Uint8Array(0), []); // nothing
+    expect([...p.reader.recvBatchSync()!].map(text)).toEqual(["one", "two", "", "three", ""]);
+    const error = errorOf(() => p.writer.sendPacked(bytes, [3, 3]));
+    expect(error.code).toBe("EBADARG");
+    expect(error.message).toContain("add up to 6 bytes, but 11 bytes of data were given");
+    expect(errorOf(() => p.writer.sendPacked(bytes, [3, -1, 9])).code).toBe("EBADARG");
+    expect(errorOf(() => p.writer.sendPacked(bytes, [5.5, 5.5])).code).toBe("EBADARG");
+    expect(errorOf(() => p.reader.recvBatchSync({ timeoutMs: 0 })).code).toBe("ETIMEOUT"); // none of those went
+  });
+
   test("every record of a batch, small or large, is a 64-byte aligned view of the shared mapping", () => {
     using p = pair();
     p.writer.sendBatch([new Uint8Array(1), new Uint8Array(COPY_BELOW), new Uint8Array(20_000)]);

@@ -1,28 +1,30 @@
 // One-way throughput from one bun process to another.
 //   bun scripts/bench/throughput.ts <record-bytes> <records> [batch|views|record]
-// batch (the default) and views: the producer is examples/producer.ts
-// sending 256 records per sendBatch(); this process takes them with
-// `for await` over reader.batches(), and looks at every record's length in
-// place (batch.lengthOf(i), the fast way for small records) or through a
-// view of it (`for (const bytes of batch)`).
-// record: the producer sends each record with send() (one copy in); this
-// process reads with `for await` over reader.messages() (zero-copy views
-// from 512 B up).
+// The producer is examples/producer.ts; this process reads with `for await`.
+// batch (the default): the fastest path for small records: the producer
+// encodes 256 records into one buffer and sends them with sendPacked();
+// this process takes them over reader.batches() and looks at each
+// record's length in place (batch.lengthOf(i)).
+// views: the convenient batch API on both sides: sendBatch() of 256
+// Uint8Arrays; `for (const bytes of batch)`, a view per record.
+// record: send() per record; reader.messages() per record (zero-copy
+// views from 512 B up, copies below).
 // The case name says which. Prints {"case", "value" (records/s), "unit", "mibps"}.
 import { createReader } from "../../lib/index.ts";
 import { runtimeLabel, spawnPeer } from "./pin.ts";
 
 const APIS = {
-  batch: "sendBatch + batches(), read in place",
+  batch: "sendPacked + batches(), read in place",
   views: "sendBatch + batches(), a view per record",
   record: "send + messages()",
 } as const;
+const PRODUCER_API = { batch: "packed", views: "batch", record: "send" } as const;
 const [sizeText = "64", countText = "1000000", mode = "batch"] = process.argv.slice(2);
 if (!(mode in APIS)) throw new Error(`mode ${mode}: one of ${Object.keys(APIS).join(", ")}`);
 const size = Number(sizeText), count = Number(countText);
 const name = `bench-tput-${process.pid}`;
 using reader = createReader(name, { capacity: Math.max(4 << 20, 8 * (size + 64)) });
-const producer = spawnPeer(new URL("../../examples/producer.ts", import.meta.url).pathname, [name, String(count), String(size), mode === "record" ? "1" : "256"]);
+const producer = spawnPeer(new URL("../../examples/producer.ts", import.meta.url).pathname, [name, String(count), String(size), PRODUCER_API[mode as keyof typeof APIS]]);
 let received = 0, first = 0;
 const fail = (length: number) => new Error(`record of ${length} bytes, expected ${size}`);
 if (mode === "record") {
