@@ -22,7 +22,11 @@
 // Smaller records arrive as private copies and their ring space is
 // released at once: a copy of up to 256 bytes costs ~85 ns, less than
 // keeping the record (scripts/bench/views.ts).
+//
+// Many small records: recvBatch() and batches() take up to `maxRecords`
+// at once, in one call into the core, as views (lib/batch.ts).
 import { type Address, core } from "#ffi";
+import { Batch, type BatchWords } from "./batch.ts";
 import { Code, coreError, usageError } from "./errors.ts";
 import type { Segment } from "./segment.ts";
 import { untrack } from "./open-ends.ts";
@@ -31,6 +35,22 @@ import { Waiter } from "./waiter.ts";
 
 /** Records shorter than this are copied out of shared memory on receipt. */
 export const COPY_BELOW = 512;
+
+/** Records a batch takes at most unless told otherwise. */
+export const DEFAULT_BATCH_RECORDS = 256;
+
+export interface BatchOptions extends WaitOptions {
+  /** Take at most this many records (default DEFAULT_BATCH_RECORDS). */
+  maxRecords?: number;
+}
+
+/** How a receive takes what it delivers: one record (a Message) or a batch. */
+interface Take<T> {
+  /** The core call, returning a length or a count, or a code (ETIMEOUT when nothing came in time). */
+  take(handle: Address, timeoutNs: number, spin: number): number;
+  /** What the call's result becomes for the caller; null at end-of-stream. */
+  deliver(result: number, err: Uint8Array): T | null;
+}
 
 /** One received record. */
 export class Message implements Disposable {
@@ -77,6 +97,11 @@ export class Reader implements Disposable, AsyncIterable<Message> {
   #handle: Address | null;
   /** The zero-copy message handed out and not yet released. */
   #current: Message | null = null;
+  /** The batch handed out and not yet released. */
+  #batch: Batch | null = null;
+  /** Where the core writes a batch (grown to the largest maxRecords asked for). */
+  #batchWords: BatchWords | null = null;
+  #maxRecords = 0;
   /**
    * The record ring (read-only memory): small records are copied out of
    * it, larger ones are views of it. Not the header: a view's `buffer`
@@ -116,9 +141,7 @@ export class Reader implements Disposable, AsyncIterable<Message> {
    * waits). null at end-of-stream. Releases the previous record first.
    */
   recvSync(options?: WaitOptions): Message | null {
-    const handle = this.#live();
-    this.#current?.release();
-    return this.#deliver(core.shmp_reader_next(handle, null, timeoutNs(options), spinOf(options), this.#err) as number, this.#err);
+    return this.#receiveSync(this.#records, options);
   }
 
   /**
@@ -127,12 +150,7 @@ export class Reader implements Disposable, AsyncIterable<Message> {
    * previous record first.
    */
   recv(options?: WaitOptions): Promise<Message | null> {
-    try {
-      const received = this.#receive(options);
-      return received instanceof Promise ? received : Promise.resolve(received);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return this.#receiveAsync(this.#records, options);
   }
 
   /**
@@ -146,24 +164,33 @@ export class Reader implements Disposable, AsyncIterable<Message> {
 
   /** Like iterating the reader, with options for each wait (default: no timeout). */
   messages(options: WaitOptions = { timeoutMs: Infinity }): AsyncIterableIterator<Message> {
-    const result = (message: Message | null): IteratorResult<Message> => {
-      if (message) return { done: false, value: message };
-      this.#current?.release();
-      return { done: true, value: undefined };
-    };
-    const iterator: AsyncIterableIterator<Message> = {
-      next: () => {
-        try {
-          const received = this.#receive(options);
-          return received instanceof Promise ? received.then(result) : Promise.resolve(result(received));
-        } catch (error) {
-          return Promise.reject(error);
-        }
-      },
-      return: () => Promise.resolve(result(null)),
-      [Symbol.asyncIterator]: () => iterator,
-    };
-    return iterator;
+    return this.#iterate(this.#records, options);
+  }
+
+  /**
+   * The records there are now, up to `maxRecords` (default 256), in one
+   * call into the core: for many small records, each of which would
+   * otherwise cost a call (and, iterated with `for await`, a promise).
+   * Waits on this thread for the first, as recvSync() does. Every record is
+   * a read-only view of shared memory, valid until the batch is released.
+   * null at end-of-stream. Releases what was received before first.
+   */
+  recvBatchSync(options?: BatchOptions): Batch | null {
+    return this.#receiveSync(this.#batchOf(options), options);
+  }
+
+  /** recvBatchSync() waiting without blocking the event loop; null also when the reader is closed meanwhile. */
+  recvBatch(options?: BatchOptions): Promise<Batch | null> {
+    return this.#receiveAsync(this.#batchOf(options), options);
+  }
+
+  /**
+   * Every record until end-of-stream, in batches (as recvBatch() takes
+   * them); each batch is released when the next is asked for. Waits as
+   * messages() does (default: no timeout).
+   */
+  batches(options: BatchOptions = { timeoutMs: Infinity }): AsyncIterableIterator<Batch> {
+    return this.#iterate(this.#batchOf(options), options);
   }
 
   /** Lets go of the segment; a pending recv() resolves to null. */
@@ -171,7 +198,7 @@ export class Reader implements Disposable, AsyncIterable<Message> {
     if (this.#closing) return;
     this.#closing = true;
     untrack(this);
-    this.#current?.release();
+    this.#releaseHeld();
     // A worker blocked in the core holds the reader: wake it, and finish
     // once it has let go (in #receiveLater).
     if (this.#waiter.waiting) core.shmp_reader_interrupt(this.#handle!);
@@ -189,27 +216,103 @@ export class Reader implements Disposable, AsyncIterable<Message> {
     if (this.#handle !== null) core.shmp_reader_release(this.#handle, this.#err);
   }
 
+  /** @internal Called by Batch.release(). */
+  _releasedBatch(batch: Batch): void {
+    if (batch !== this.#batch) return;
+    this.#batch = null;
+    if (this.#handle !== null) core.shmp_reader_release_lease(this.#handle, batch._lease, this.#err);
+  }
+
+  /** One record at a time: the core's peek-and-wait, delivered as a Message. */
+  readonly #records: Take<Message> = {
+    take: (handle, timeout, spin) => core.shmp_reader_next(handle, null, timeout, spin, this.#err) as number,
+    deliver: (length, err) => this.#deliver(length, err),
+  };
+
+  /** Batches of up to `maxRecords`, the words for them grown to fit. */
+  #batchOf(options: BatchOptions | undefined): Take<Batch> {
+    const max = options?.maxRecords ?? DEFAULT_BATCH_RECORDS;
+    if (!(Number.isInteger(max) && max >= 1 && max <= 0xffffffff)) throw new RangeError(`shmpipe: maxRecords must be a whole number >= 1, got ${max}`);
+    if (max > this.#maxRecords) {
+      const buffer = new ArrayBuffer(8 + 16 * max);
+      this.#batchWords = { lease: new Uint32Array(buffer, 0, 2), records: new Uint32Array(buffer, 8, 4 * max) };
+      this.#maxRecords = max;
+    }
+    const words = this.#batchWords!;
+    return {
+      take: (handle, timeout, spin) => core.shmp_reader_take_batch(handle, words.records, max, words.lease, timeout, spin, this.#err) as number,
+      deliver: (count, err) => {
+        if (count === Code.CLOSED) return null;
+        if (count < 0) throw coreError(err);
+        return (this.#batch = new Batch(this, this.#mapped, this.#ringAt, words, count));
+      },
+    };
+  }
+
+  /** What was received before: released before the next receive. */
+  #releaseHeld(): void {
+    this.#current?.release();
+    this.#batch?.release();
+  }
+
+  #receiveSync<T>(how: Take<T>, options: WaitOptions | undefined): T | null {
+    const handle = this.#live();
+    this.#releaseHeld();
+    return how.deliver(how.take(handle, timeoutNs(options), spinOf(options)), this.#err);
+  }
+
+  #receiveAsync<T>(how: Take<T>, options: WaitOptions | undefined): Promise<T | null> {
+    try {
+      const received = this.#receive(how, options);
+      return received instanceof Promise ? received : Promise.resolve(received);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** An async iterator over what `how` delivers; what it handed out goes when the next is asked for. */
+  #iterate<T>(how: Take<T>, options: WaitOptions): AsyncIterableIterator<T> {
+    const result = (value: T | null): IteratorResult<T> => {
+      if (value !== null) return { done: false, value };
+      this.#releaseHeld();
+      return { done: true, value: undefined };
+    };
+    const iterator: AsyncIterableIterator<T> = {
+      next: () => {
+        try {
+          const received = this.#receive(how, options);
+          return received instanceof Promise ? received.then(result) : Promise.resolve(result(received));
+        } catch (error) {
+          return Promise.reject(error);
+        }
+      },
+      return: () => Promise.resolve(result(null)),
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+
   /**
-   * The next record now if one arrives while polling, else a promise. Not
+   * What comes next now if it arrives while polling, else a promise. Not
    * async: when a record is there, skipping the async machinery (two
    * promises and their ticks) halves the cost of a small record.
    */
-  #receive(options?: WaitOptions): Message | null | Promise<Message | null> {
+  #receive<T>(how: Take<T>, options?: WaitOptions): T | null | Promise<T | null> {
     const handle = this.#live();
-    this.#current?.release();
+    this.#releaseHeld();
     // Poll (spin) here first: a live stream usually delivers within
     // microseconds, far sooner than a round trip through the Worker.
-    const length = core.shmp_reader_next(handle, null, 0, spinOf(options), this.#err) as number;
-    return length === Code.TIMEOUT ? this.#receiveLater(handle, options) : this.#deliver(length, this.#err);
+    const result = how.take(handle, 0, spinOf(options));
+    return result === Code.TIMEOUT ? this.#receiveLater(how, handle, options) : how.deliver(result, this.#err);
   }
 
-  async #receiveLater(handle: Address, options?: WaitOptions): Promise<Message | null> {
+  async #receiveLater<T>(how: Take<T>, handle: Address, options?: WaitOptions): Promise<T | null> {
     const { rc, err } = await this.#waiter.wait(handle, timeoutNs(options), spinOf(options));
     if (this.#closing) {
       this.#finishClose();
       return null;
     }
-    return rc === 0 ? this.#deliver(core.shmp_reader_peek(handle, null, this.#err) as number, this.#err) : this.#deliver(rc, err);
+    return rc === 0 ? how.deliver(how.take(handle, 0, 0), this.#err) : how.deliver(rc, err);
   }
 
   /** A record of `length` bytes, or the failure the core wrote into `err`. */

@@ -1,5 +1,6 @@
 // The writing end of a channel: send() copies bytes in with one core call;
-// claim() lends a view of ring memory to fill in place, commit() publishes.
+// sendBatch() many records with one; claim() lends a view of ring memory
+// to fill in place, commit() publishes.
 import { writeSync } from "node:fs";
 import { type Address, core } from "#ffi";
 import { Code, coreError, usageError } from "./errors.ts";
@@ -9,6 +10,10 @@ import { spinOf, timeoutNs, type WaitOptions } from "./options.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+
+/** A batch's bytes are packed into one buffer for the core; one up to this size is kept for the next batch. */
+const KEEP_PACKED = 1 << 20;
+const TWO_32 = 2 ** 32;
 
 export class Writer implements Disposable {
   readonly #segment: Segment;
@@ -20,6 +25,9 @@ export class Writer implements Disposable {
   readonly #err: Uint8Array;
   /** Largest payload one record can carry. */
   readonly maxRecordSize: number;
+  /** sendBatch()'s packed bytes and the records' lengths (uint64 as two uint32 halves), kept for the next batch. */
+  #packed = new Uint8Array(4096);
+  #lengths = new Uint32Array(512);
 
   constructor(segment: Segment, handle: Address, err: Uint8Array) {
     this.#segment = segment;
@@ -42,6 +50,73 @@ export class Writer implements Disposable {
     const length = bytes.byteLength;
     const rc = core.shmp_writer_send(this.#live("send"), length ? (bytes as NodeJS.TypedArray) : null, length, timeoutNs(options), spinOf(options), this.#err);
     if (rc !== 0) throw coreError(this.#err);
+  }
+
+  /**
+   * Sends each of `records` as a record of its own, in one call into the
+   * core: for many small records, each of which would otherwise cost a
+   * call. The records are packed into one buffer first (a copy in
+   * JavaScript, then the core's copy into the ring), so it pays for small
+   * records, not large ones. The readers see the records together (each
+   * wait for room publishes those before it). If a wait fails, the
+   * records before it were sent: the error says how many.
+   */
+  sendBatch(records: readonly (ArrayBufferView | string)[], options?: WaitOptions): void {
+    const handle = this.#live("send");
+    const count = records.length;
+    if (count === 0) return;
+    const views = records.some((record) => typeof record === "string")
+      ? records.map((record) => (typeof record === "string" ? encoder.encode(record) : record))
+      : (records as readonly ArrayBufferView[]);
+    if (this.#lengths.length < 2 * count) this.#lengths = new Uint32Array(2 * count);
+    const lengths = this.#lengths;
+    let total = 0;
+    for (let i = 0; i < count; i++) {
+      const length = views[i]!.byteLength;
+      lengths[2 * i] = length % TWO_32;
+      lengths[2 * i + 1] = Math.floor(length / TWO_32);
+      total += length;
+    }
+    let packed = this.#packed;
+    if (packed.length < total) {
+      packed = new Uint8Array(Math.max(total, 2 * packed.length));
+      if (packed.length <= KEEP_PACKED) this.#packed = packed;
+    }
+    for (let i = 0, at = 0; i < count; i++) {
+      const view = views[i]!;
+      packed.set(view instanceof Uint8Array ? view : new Uint8Array(view.buffer, view.byteOffset, view.byteLength), at);
+      at += view.byteLength;
+    }
+    this.#sendLengths(handle, packed, total, count, options);
+  }
+
+  /**
+   * sendBatch() for records already packed one after another in `bytes`:
+   * record i is the next lengths[i] bytes (the lengths add up to
+   * bytes.byteLength). No copy in JavaScript: the core copies each record
+   * from `bytes` into the ring. For producers that encode many small
+   * records into one buffer.
+   */
+  sendPacked(bytes: ArrayBufferView, lengths: ArrayLike<number>, options?: WaitOptions): void {
+    const handle = this.#live("send");
+    const count = lengths.length;
+    if (this.#lengths.length < 2 * count) this.#lengths = new Uint32Array(2 * count);
+    const words = this.#lengths;
+    for (let i = 0; i < count; i++) {
+      const length = lengths[i]!;
+      if (!(Number.isSafeInteger(length) && length >= 0)) throw usageError(Code.INVALID, this.name, "send", `lengths[${i}] must be a whole number of bytes, got ${length}`);
+      words[2 * i] = length % TWO_32;
+      words[2 * i + 1] = Math.floor(length / TWO_32);
+    }
+    // The core checks that the lengths add up to the bytes given.
+    this.#sendLengths(handle, bytes.byteLength ? bytes : null, bytes.byteLength, count, options);
+  }
+
+  /** The core's batch send of `count` records from `data`, their lengths in #lengths. */
+  #sendLengths(handle: Address, data: ArrayBufferView | null, total: number, count: number, options?: WaitOptions): void {
+    if (count === 0 && total === 0) return;
+    const rc = core.shmp_writer_send_batch(handle, data, total, this.#lengths, count, timeoutNs(options), spinOf(options), null, this.#err);
+    if (rc < 0) throw coreError(this.#err);
   }
 
   /**

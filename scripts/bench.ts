@@ -60,6 +60,8 @@ function cases(quick: boolean, go: GoTools): [Group, string][] {
     ["c", `${baselines} core-rtt blocking ${rtts}`],
     ["c", `${baselines} core-rtt busy-poll ${spins}`],
     ...sizes.map(([size, count]): [Group, string] => ["c", `${baselines} core-oneway ${size} ${quick ? count / 10 : count}`]),
+    // Small records also in batches of 256 per call, in C and in each binding (sendPacked or sendBatch / batches(), SendBatch / RecvBatch).
+    ...sizes.slice(0, 2).map(([size, count]): [Group, string] => ["c", `${baselines} core-oneway-batch ${size} ${quick ? count / 10 : count}`]),
     // The C floor of the Arrow hand-off's "commit -> usable": a reader that slept, at 100 MiB and after 20 ms idle.
     ["c", `${baselines} core-handoff ${100 * MiB} 0 11`],
     ["c", `${baselines} core-handoff ${KiB} 20 21`],
@@ -67,12 +69,13 @@ function cases(quick: boolean, go: GoTools): [Group, string][] {
     ["ts", `${bun} scripts/bench/rtt.ts default ${rtts}`],
     ["ts", `${bun} scripts/bench/rtt.ts busy-poll ${spins}`],
     ["ts", `${bun} scripts/bench/small-batch.ts 5000`],
-    ...sizes.map(([size, count]): [Group, string] => ["ts", `${bun} scripts/bench/throughput.ts ${size} ${quick ? count / 10 : count}`]),
+    ...sizes.map(([size, count]): [Group, string] => ["ts", `${bun} scripts/bench/throughput.ts ${size} ${quick ? count / 10 : count} record`]),
+    ...sizes.slice(0, 2).flatMap(([size, count]) => ["batch", "views"].map((mode): [Group, string] => ["ts", `${bun} scripts/bench/throughput.ts ${size} ${quick ? count / 10 : count} ${mode}`])),
     ...handoffCases(quick).map((command): [Group, string] => ["ts-arrow", command]),
     // The same scripts under Deno (each starts its peer with its own runtime), beside Bun's.
     ["deno", `${deno} scripts/bench/rtt.ts blocking ${rtts}`],
     ["deno", `${deno} scripts/bench/rtt.ts busy-poll ${spins}`],
-    ...sizes.slice(0, 2).map(([size, count]): [Group, string] => ["deno", `${deno} scripts/bench/throughput.ts ${size} ${quick ? count / 10 : count}`]),
+    ...sizes.slice(0, 2).flatMap(([size, count]) => ["record", "batch"].map((mode): [Group, string] => ["deno", `${deno} scripts/bench/throughput.ts ${size} ${quick ? count / 10 : count} ${mode}`])),
     ...[KiB, MiB, 100 * MiB].map((bytes): [Group, string] => ["deno", `${deno} scripts/bench/decode.ts ${bytes} 2000`]),
     ...[KiB, MiB, 100 * MiB].map((bytes): [Group, string] => ["deno", `${deno} scripts/bench/handoff.ts shm ${bytes}`]),
     ["deno", `${deno} scripts/bench/handoff.ts shm ${KiB} 50 10 20`],
@@ -95,6 +98,7 @@ function goCases(quick: boolean, go: GoTools, rtts: number, spins: number, sizes
     `${go.bench} rtt default ${rtts}`,
     `${go.bench} rtt busy-poll ${spins}`,
     ...sizes.map(([size, count]) => `${go.bench} oneway ${size} ${quick ? count / 10 : count}`),
+    ...sizes.slice(0, 2).map(([size, count]) => `${go.bench} oneway-batch ${size} ${quick ? count / 10 : count}`),
   ];
   const readers = {
     TS: (transport: string) => `${bun} scripts/bench/handoff-reader.ts ${transport}`,
@@ -183,8 +187,10 @@ function goReport(results: Map<string, Result & { runs: number }>, command: stri
   ];
   ratios.push(["Go busy-poll round trip ÷ C round trip through the core, busy-poll", get("shmpipe Go<->Go round trip, busy-poll") / get("C<->C round trip through the core, busy-poll")]);
   for (const size of [64, 1024, 16384, 262144, 1048576]) {
-    ratios.push([`Go->Go ÷ C->C one way through the core, ${size} B records (records/s)`, get(`shmpipe Go->Go one way, ${size} B records`) / get(`C->C one way through the core, ${size} B records`)]);
-    ratios.push([`Go->Go ÷ TS->TS one way, ${size} B records (records/s)`, get(`shmpipe Go->Go one way, ${size} B records`) / get(`shmpipe TS->TS one way, ${size} B records`)]);
+    ratios.push([`Go->Go ÷ C->C one way through the core, a call per record, ${size} B records (records/s)`, get(oneWay("Go", "record", size)) / get(oneWay("C", "record", size))]);
+    ratios.push([`Go->Go ÷ TS->TS one way, a call per record, ${size} B records (records/s)`, get(oneWay("Go", "record", size)) / get(oneWay("TS", "record", size))]);
+    ratios.push([`Go->Go SendBatch + RecvBatch ÷ C->C a call per record, ${size} B records (records/s)`, get(oneWay("Go", "batch", size)) / get(oneWay("C", "record", size))]);
+    ratios.push([`Go->Go SendBatch + RecvBatch ÷ C->C batches of 256, ${size} B records (records/s)`, get(oneWay("Go", "batch", size)) / get(oneWay("C", "batch", size))]);
   }
   for (const size of ["1 MiB", "100 MiB", "1 GiB"]) {
     for (const label of ["TS", "Python"]) {
@@ -222,6 +228,18 @@ function goReport(results: Map<string, Result & { runs: number }>, command: stri
   ].join("\n");
 }
 
+/**
+ * The name of a one-way case: C through the core, the TypeScript script
+ * (scripts/bench/throughput.ts) or the Go command, a call per record or
+ * in batches of 256 (TypeScript's packed and read in place, or sendBatch with a view per record).
+ */
+function oneWay(who: "C" | "TS" | "Go", api: "record" | "batch" | "views", size: number): string {
+  if (who === "C") return `C->C one way through the core, ${api === "record" ? "" : "batches of 256, "}${size} B records`;
+  if (who === "Go") return `shmpipe Go->Go one way, ${api === "record" ? "Send + Recv" : "SendBatch + RecvBatch"}, ${size} B records`;
+  const how = { record: "send + messages()", batch: "sendPacked + batches(), read in place", views: "sendBatch + batches(), a view per record" }[api];
+  return `shmpipe TS->TS one way, ${how}, ${size} B records`;
+}
+
 /** A case's smallest and largest figure over the runs. */
 const spread = (r: Result) => `${(r.min ?? r.value).toLocaleString("en-US")} – ${(r.max ?? r.value).toLocaleString("en-US")}`;
 
@@ -240,8 +258,10 @@ function denoRatios(get: (name: string) => number): string[] {
   const pairs: [string, string][] = [
     ["round trip, blocking", "shmpipe %<->% round trip, blocking"],
     ["round trip, busy-poll", "shmpipe %<->% round trip, busy-poll"],
-    ["one way, 64 B records (records/s)", "shmpipe %->% one way, 64 B records"],
-    ["one way, 1024 B records (records/s)", "shmpipe %->% one way, 1024 B records"],
+    ...[64, 1024].flatMap((size): [string, string][] => [
+      [`one way, send + messages(), ${size} B records (records/s)`, `shmpipe %->% one way, send + messages(), ${size} B records`],
+      [`one way, sendPacked + batches(), ${size} B records (records/s)`, `shmpipe %->% one way, sendPacked + batches(), read in place, ${size} B records`],
+    ]),
     ...["1 KiB", "1 MiB", "100 MiB"].flatMap((size): [string, string][] => [
       [`reader's work per batch, ${size}`, `shmpipe % reader's work per batch (one process), ${size} batch`],
       [`commit -> usable, ${size}`, `shmpipe %->% commit -> usable, ${size} batch`],
@@ -281,7 +301,12 @@ function report(results: Map<string, Result & { runs: number }>, command: string
       ["TS busy-poll round trip ÷ C spin ping-pong", polled / spin],
       ["TS busy-poll round trip ÷ C round trip through the core, busy-poll", polled / get("C<->C round trip through the core, busy-poll")],
       ["TS blocking round trip ÷ C round trip through the core, blocking", blocking / get("C<->C round trip through the core, blocking")],
-      ...[64, 1024, 16384, 262144, 1048576].map((size): [string, number] => [`TS->TS ÷ C->C one way through the core, ${size} B records (records/s)`, get(`shmpipe TS->TS one way, ${size} B records`) / get(`C->C one way through the core, ${size} B records`)]),
+      ...[64, 1024, 16384, 262144, 1048576].map((size): [string, number] => [`TS->TS ÷ C->C one way through the core, a call per record, ${size} B records (records/s)`, get(oneWay("TS", "record", size)) / get(oneWay("C", "record", size))]),
+      ...[64, 1024].flatMap((size): [string, number][] => [
+        [`TS->TS sendPacked + batches() (read in place) ÷ C->C a call per record, ${size} B records (records/s)`, get(oneWay("TS", "batch", size)) / get(oneWay("C", "record", size))],
+        [`TS->TS sendBatch + batches() (a view per record) ÷ C->C a call per record, ${size} B records (records/s)`, get(oneWay("TS", "views", size)) / get(oneWay("C", "record", size))],
+        [`TS->TS sendPacked + batches() (read in place) ÷ C->C batches of 256, ${size} B records (records/s)`, get(oneWay("TS", "batch", size)) / get(oneWay("C", "batch", size))],
+      ]),
       ["Unix socket ping-pong ÷ TS blocking round trip", unix / blocking],
       ["TS->TS commit -> usable ÷ C->C commit -> seen through the core, 100 MiB", get("shmpipe TS->TS commit -> usable, 100 MiB batch") / get(`C->C commit -> seen through the core, ${100 * MiB} B record`)],
       ["TS->TS commit -> usable ÷ C->C commit -> seen through the core, reader idle 20 ms, 1 KiB", get("shmpipe TS->TS, reader idle 20 ms, commit -> usable, 1 KiB batch") / get(`C->C commit -> seen through the core, reader idle 20 ms, ${KiB} B record`)],

@@ -47,6 +47,8 @@ func child(role, name string) {
 	switch role {
 	case "persistent-publisher": // lifecycle_test.go
 		publishPersistent(name)
+	case "batch-writer": // batch_test.go
+		sendBatches(name)
 	case "creator-blocked-in-recv", "opted-in-creator-blocked-in-recv":
 		if role == "opted-in-creator-blocked-in-recv" {
 			RemoveNamesOnSignals()

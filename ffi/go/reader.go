@@ -8,7 +8,9 @@ import "C"
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"math"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -35,6 +37,11 @@ type Reader struct {
 	pendingMu sync.Mutex
 	pending   []uint64
 	closed    bool
+
+	// Where the core writes a batch (RecvBatch): (offset, length) per
+	// record, in C memory like out, grown to the largest batch asked for.
+	batchWords *C.uint64_t
+	batchRoom  int
 }
 
 // Message is one received record. Bytes is the record itself, in shared
@@ -59,8 +66,33 @@ func (m *Message) Release() {
 		return
 	}
 	m.Bytes = nil
-	r := m.reader
-	r.releaseLease(m.lease)
+	m.reader.giveBack(m.lease)
+}
+
+// Batch is records received together by RecvBatch, in one call into the
+// core: each of Records is a slice of shared memory, valid until Release,
+// which gives the space of them all back at once. A batch is held like a
+// Message (see there), and released from any goroutine.
+type Batch struct {
+	Records  [][]byte
+	reader   *Reader
+	lease    uint64
+	released atomic.Bool
+}
+
+// Release gives the records' space back to the writer. Records must not
+// be used afterwards. Releasing twice does nothing.
+func (b *Batch) Release() {
+	if b.released.Swap(true) {
+		return
+	}
+	b.Records = nil
+	b.reader.giveBack(b.lease)
+}
+
+// giveBack releases a lease a Message or a Batch held.
+func (r *Reader) giveBack(lease uint64) {
+	r.releaseLease(lease)
 	if r.outstanding.Add(-1) == 0 && r.closing.Load() {
 		r.closeSegment()
 	}
@@ -124,34 +156,81 @@ func (r *Reader) Recv(ctx context.Context) (*Message, error) {
 	defer r.givePendingBack()
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	length, err := r.receive(ctx, func(timeout C.int64_t) int64 {
+		out := r.out
+		return int64(C.shmp_reader_take(r.r, &out.offset, &out.lease, timeout, 0, &out.err))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return r.message(int(r.out.offset), int(length), uint64(r.out.lease)), nil
+}
+
+// RecvBatch returns the records there are now, up to max, in one call
+// into the core: for many small records, each of which would otherwise
+// cost a cgo call and a Message. It waits for the first as Recv does, and
+// returns io.EOF at the end of the stream.
+func (r *Reader) RecvBatch(ctx context.Context, max int) (*Batch, error) {
+	if max < 1 || max > math.MaxUint32 {
+		return nil, usageError(ErrInvalid.Code, "recv", r.seg.name, fmt.Sprintf("a batch holds 1 or more records, not %d", max))
+	}
+	defer r.givePendingBack()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.r != nil && max > r.batchRoom {
+		C.free(unsafe.Pointer(r.batchWords))
+		r.batchWords = (*C.uint64_t)(C.calloc(C.size_t(2*max), 8))
+		r.batchRoom = max
+	}
+	count, err := r.receive(ctx, func(timeout C.int64_t) int64 {
+		out := r.out
+		return int64(C.shmp_reader_take_batch(r.r, r.batchWords, C.uint32_t(max), &out.lease, timeout, 0, &out.err))
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Each (offset, length) lies in the mapping by the core's own checks.
+	words := unsafe.Slice((*uint64)(unsafe.Pointer(r.batchWords)), 2*count)
+	records := make([][]byte, count)
+	for i := range records {
+		records[i] = unsafe.Slice((*byte)(unsafe.Add(r.seg.base, words[2*i])), words[2*i+1])
+	}
+	r.outstanding.Add(1)
+	return &Batch{Records: records, reader: r, lease: uint64(r.out.lease)}, nil
+}
+
+// receive runs take (a core call that takes what comes next, waiting up
+// to its timeout) as ctx allows: a look first, then polls, then a wait.
+// It returns take's non-negative result, io.EOF at the end of the stream,
+// or the error. mu is held.
+func (r *Reader) receive(ctx context.Context, take func(timeout C.int64_t) int64) (int64, error) {
 	for {
 		if r.r == nil || r.closing.Load() {
-			return nil, usageError(ErrClosed.Code, "recv", r.seg.name, "this reader was closed")
+			return 0, usageError(ErrClosed.Code, "recv", r.seg.name, "this reader was closed")
 		}
 		r.releasePending()
-		out := r.out
 		// A record that is there already (or within the spin) needs no
 		// watcher of ctx: look first, then poll, then wait.
 		seen := r.head() // before the look: a commit after it moves the head
-		var length int64
+		var result int64
 		if r.spin > 0 && C.shmp_reader_peek(r.r, nil, nil) == C.int64_t(codeAgain) { // nothing yet
-			length = r.poll(ctx, seen)
+			result = r.poll(ctx, seen, take)
 		} else {
-			length = int64(C.shmp_reader_take(r.r, &out.offset, &out.lease, 0, 0, &out.err))
+			result = take(0)
 		}
-		if length == int64(ErrTimeout.Code) && ctx.Err() == nil {
-			length = whileWaiting(ctx, func() { C.shmp_reader_interrupt(r.r) }, func() int64 {
-				return int64(C.shmp_reader_take(r.r, &out.offset, &out.lease, C.int64_t(timeoutNs(ctx)), 0, &out.err))
+		if result == int64(ErrTimeout.Code) && ctx.Err() == nil {
+			result = whileWaiting(ctx, func() { C.shmp_reader_interrupt(r.r) }, func() int64 {
+				return take(C.int64_t(timeoutNs(ctx)))
 			})
 		}
-		if length >= 0 {
-			return r.message(int(out.offset), int(length), uint64(out.lease)), nil
+		if result >= 0 {
+			return result, nil
 		}
-		if length == int64(ErrClosed.Code) {
-			return nil, io.EOF
+		if result == int64(ErrClosed.Code) {
+			return 0, io.EOF
 		}
-		if err := waitFailed(ctx, length, &out.err, "recv", r.seg.name); err != nil {
-			return nil, err
+		if err := waitFailed(ctx, result, &r.out.err, "recv", r.seg.name); err != nil {
+			return 0, err
 		}
 	}
 }
@@ -172,12 +251,11 @@ const pollsPerCall = 1024
 
 // poll spins up to r.spin times on the ring's head in Go memory, without a
 // cgo call per poll (one costs ~50-100 ns and lets the scheduler in), and
-// takes the record through the core once the head moves (and every
+// takes what came through the core once the head moves (and every
 // pollsPerCall polls: the core also looks for the end of the stream, an
 // interrupt, a signal). It returns the result of its last take: the
 // timeout code when the spin ran out (or ctx ended).
-func (r *Reader) poll(ctx context.Context, seen uint64) int64 {
-	out := r.out
+func (r *Reader) poll(ctx context.Context, seen uint64, take func(timeout C.int64_t) int64) int64 {
 	done := ctx.Done()
 	for i := uint64(1); i <= uint64(r.spin); i++ {
 		now := r.head()
@@ -188,13 +266,12 @@ func (r *Reader) poll(ctx context.Context, seen uint64) int64 {
 			break
 		}
 		seen = now
-		length := int64(C.shmp_reader_take(r.r, &out.offset, &out.lease, 0, 0, &out.err))
-		if length != int64(ErrTimeout.Code) {
-			return length
+		if result := take(0); result != int64(ErrTimeout.Code) {
+			return result
 		}
 	}
 	// A last look, which also words the timeout in out.err.
-	return int64(C.shmp_reader_take(r.r, &out.offset, &out.lease, 0, 0, &out.err))
+	return take(0)
 }
 
 // hold keeps the record just read as a lease and reads on.
@@ -230,6 +307,8 @@ func (r *Reader) Close() error {
 	r.r = nil
 	C.free(unsafe.Pointer(r.out))
 	r.out = nil
+	C.free(unsafe.Pointer(r.batchWords))
+	r.batchWords, r.batchRoom = nil, 0
 	r.seg.forget()
 	if r.outstanding.Load() == 0 {
 		r.closeSegment()

@@ -9,6 +9,7 @@ import "C"
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -26,9 +27,18 @@ type Writer struct {
 	linger  time.Duration
 	claimed int // bytes of the current claim, -1 if none
 	closing atomic.Bool
-	// The core's error out-parameter, in C memory allocated once: a Go
-	// variable passed to C escapes to the heap, an allocation per record.
-	err *C.shmp_error
+	// The core's out-parameters, in C memory allocated once: a Go variable
+	// passed to C escapes to the heap, an allocation per record.
+	out *writerOut
+	err *C.shmp_error // &out.err
+	// SendBatch's records packed into one buffer, and their lengths.
+	packed  []byte
+	lengths []uint64
+}
+
+type writerOut struct {
+	err  C.shmp_error
+	sent C.uint64_t
 }
 
 // CreateWriter creates the channel `name` with `capacity` bytes of record
@@ -60,8 +70,8 @@ func attachWriter(seg *segment, c config) (*Writer, error) {
 		seg.close()
 		return nil, fromCore(&e)
 	}
-	out := (*C.shmp_error)(C.calloc(1, C.size_t(unsafe.Sizeof(C.shmp_error{}))))
-	return &Writer{seg: seg, w: w, spin: C.uint32_t(c.spin), linger: c.linger, claimed: -1, err: out}, nil
+	out := (*writerOut)(C.calloc(1, C.size_t(unsafe.Sizeof(writerOut{}))))
+	return &Writer{seg: seg, w: w, spin: C.uint32_t(c.spin), linger: c.linger, claimed: -1, out: out, err: &out.err}, nil
 }
 
 // Name is the channel's name.
@@ -91,6 +101,59 @@ func (w *Writer) Send(ctx context.Context, data []byte) error {
 		return int64(C.shmp_writer_send(w.w, ptr, C.uint64_t(len(data)), timeout, spin, w.err))
 	})
 	return err
+}
+
+// SendBatch sends each of records as a record of its own, in one call
+// into the core: for many small records, each of which would otherwise
+// cost a cgo call. The records are packed into one buffer first (a copy,
+// then the core's copy into the ring), so it pays for small records, not
+// large ones. Readers see the records together (each wait for room
+// publishes those before it). It returns how many were sent: all, or those
+// before a wait that failed, with its error.
+func (w *Writer) SendBatch(ctx context.Context, records [][]byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(records) == 0 {
+		return 0, w.live("send")
+	}
+	if len(records) > math.MaxUint32 {
+		return 0, usageError(ErrInvalid.Code, "send", w.seg.name, fmt.Sprintf("a batch holds at most %d records, not %d", uint32(math.MaxUint32), len(records)))
+	}
+	w.packed, w.lengths = w.packed[:0], w.lengths[:0]
+	for _, record := range records {
+		w.packed = append(w.packed, record...)
+		w.lengths = append(w.lengths, uint64(len(record)))
+	}
+	// One call for the whole batch, waiting as long as ctx allows (a
+	// watcher of ctx per batch costs little per record): a batch cut in two
+	// calls would be two batches to the core, and its error would count
+	// only the second's records.
+	sent, at := 0, 0 // records sent, and their bytes
+	for {
+		if err := w.live("send"); err != nil {
+			return sent, err
+		}
+		rc := whileWaiting(ctx, func() { C.shmp_writer_interrupt(w.w) }, func() int64 {
+			var data unsafe.Pointer
+			if at < len(w.packed) {
+				data = unsafe.Pointer(&w.packed[at])
+			}
+			return int64(C.shmp_writer_send_batch(w.w, data, C.uint64_t(len(w.packed)-at),
+				(*C.uint64_t)(unsafe.Pointer(&w.lengths[sent])), C.uint32_t(len(records)-sent),
+				C.int64_t(timeoutNs(ctx)), w.spin, &w.out.sent, w.err))
+		})
+		for n := int(w.out.sent); n > 0; n-- {
+			at += int(w.lengths[sent])
+			sent++
+		}
+		if rc >= 0 {
+			return sent, nil
+		}
+		// An interrupt (a stale wake) that did not end ctx: the rest goes on.
+		if err := waitFailed(ctx, rc, w.err, "send", w.seg.name); err != nil {
+			return sent, err
+		}
+	}
 }
 
 // Claim reserves a record of up to n bytes and returns it, in shared
@@ -267,8 +330,8 @@ func (w *Writer) discard() {
 }
 
 func (w *Writer) freeErr() {
-	C.free(unsafe.Pointer(w.err))
-	w.err = nil
+	C.free(unsafe.Pointer(w.out))
+	w.out, w.err = nil, nil
 }
 
 // seal ends the stream and marks the segment a published table (persistent:

@@ -108,11 +108,14 @@ export const coreSymbols = {
   shmp_writer_commit: { args: ["pointer", "u64", "buffer"], returns: "i32" },
   shmp_writer_abort: { args: ["pointer", "buffer"], returns: "i32" },
   shmp_writer_send: { args: ["pointer", "buffer", "u64", "i64", "u32", "buffer"], returns: "i32" },
+  shmp_writer_send_batch: { args: ["pointer", "buffer", "u64", "buffer", "u32", "i64", "u32", "buffer", "buffer"], returns: "i64" },
   shmp_reader_peek: { args: ["pointer", "buffer", "buffer"], returns: "i64" },
   shmp_reader_offset: { args: ["pointer"], returns: "u64" },
   shmp_reader_release: { args: ["pointer", "buffer"], returns: "i32" },
   shmp_reader_wait: { args: ["pointer", "i64", "u32", "buffer"], returns: "i32" },
   shmp_reader_next: { args: ["pointer", "buffer", "i64", "u32", "buffer"], returns: "i64" },
+  shmp_reader_take_batch: { args: ["pointer", "buffer", "u32", "buffer", "i64", "u32", "buffer"], returns: "i64" },
+  shmp_reader_release_lease: { args: ["pointer", "u64", "buffer"], returns: "i32" },
   shmp_owned_add: { args: ["buffer", "buffer"], returns: "i32" },
   shmp_owned_forget: { args: ["buffer"], returns: "void" },
   shmp_owned_unlink: { args: ["buffer", "buffer"], returns: "i32" },
@@ -156,7 +159,7 @@ const CORE_ABI = 1;
  * binds, and one call of that node to ask the dynamic linker for. Raise it
  * with the first call bound from a newer node.
  */
-const NEWEST_NODE = { node: "SHMPIPE_1.1", call: "shmp_owned_unlink_all" } as const;
+const NEWEST_NODE = { node: "SHMPIPE_1.2", call: "shmp_reader_take_batch" } as const;
 const RTLD_NOW = 0x2, RTLD_NOLOAD = 0x4;
 
 /**

@@ -479,6 +479,19 @@ int shmp_writer_abort(shmp_writer *w, shmp_error *err);
 int shmp_writer_send(shmp_writer *w, const void *data, uint64_t len, int64_t timeout_ns, uint32_t spin,
                      shmp_error *err);
 
+/* Since SHMPIPE_1.2: `count` records in one call, for bindings whose calls
+ * into C cost as much as a small record does (a JavaScript FFI call, cgo):
+ * record i is the next lengths[i] bytes of `data`, which holds `data_len`
+ * bytes, their sum. Each is written as shmp_writer_send writes one, and
+ * checked before any is written (a record too large sends nothing). The
+ * ring's head is published once for the whole batch, and before each wait
+ * for room, so readers free room while the batch waits for it. Returns
+ * `count`; on a failed wait, its code, and the records written before it
+ * are published (*sent, which may be NULL, says how many; the sentence
+ * too). Waits as shmp_writer_claim does, each wait up to `timeout_ns`. */
+int64_t shmp_writer_send_batch(shmp_writer *w, const void *data, uint64_t data_len, const uint64_t *lengths,
+                               uint32_t count, int64_t timeout_ns, uint32_t spin, uint64_t *sent, shmp_error *err);
+
 /* ---- Reading ------------------------------------------------------------ */
 
 /* Non-blocking: look at the next record. Returns its payload length and
@@ -506,6 +519,19 @@ int shmp_reader_release(shmp_reader *r, shmp_error *err);
 int64_t shmp_reader_take(shmp_reader *r, uint64_t *offset, uint64_t *lease, int64_t timeout_ns, uint32_t spin,
                          shmp_error *err);
 int shmp_reader_release_lease(shmp_reader *r, uint64_t lease, shmp_error *err);
+
+/* Since SHMPIPE_1.2: up to `max` records in one call, kept under one lease:
+ * waits for the first as shmp_reader_take does, then takes every record
+ * committed by then, up to `max`. For record i, records[2 * i] is its
+ * payload offset from the mapping base and records[2 * i + 1] its length
+ * (each checked, as peek checks one); `records` holds 2 * max words.
+ * Returns how many (1 or more), or what shmp_reader_next would return
+ * (SHMP_E_CLOSED after the last record). The records stay where they are
+ * until shmp_reader_release_lease(*lease); the next call looks at the
+ * records after them. Something wrong after the first record (a corrupt
+ * header) ends the batch early and is what the next call returns. */
+int64_t shmp_reader_take_batch(shmp_reader *r, uint64_t *records, uint32_t max, uint64_t *lease, int64_t timeout_ns,
+                               uint32_t spin, shmp_error *err);
 
 /* Wait until a record is readable (0), the writer closed and all is read
  * (SHMP_E_CLOSED), the writer died (SHMP_E_PEER_GONE), the time ran out

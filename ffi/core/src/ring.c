@@ -461,6 +461,101 @@ SHMP_EXPORT int shmp_writer_send(shmp_writer *w, const void *data, uint64_t len,
   return commit(w, len, "send", err);
 }
 
+/* ---- batches: many small records per call ----------------------------------
+ *
+ * A binding whose calls into C cost as much as a small record (a JavaScript
+ * FFI call, cgo) sends and takes records by the hundred. The rules are the
+ * ones above, record by record; only the publishing is shared: the head is
+ * published once for the batch, and before every wait for room, so that
+ * the readers can free the space the writer waits for. */
+
+/* Why a batch stopped, with how far it got: the records before the failure
+ * are published and will be read. */
+static int batch_failed(shmp_writer *w, int rc, uint64_t sent, uint32_t count, shmp_error *err) {
+  const char *detail = rc == SHMP_E_PEER_GONE ? "Every reader of the channel died; records not yet read are lost"
+                       : rc == SHMP_E_CLOSED  ? "every reader has left the channel"
+                       : rc == -EINTR         ? shmp_signal_detail()
+                                              : "";
+  return shmp_fail(err, rc, "send", name_of(&w->g), "%s%s%llu of the batch's %u records were sent before it", detail,
+                   *detail ? "; " : "", (unsigned long long)sent, count);
+}
+
+/* Publishes what the batch wrote so far (records and padding). */
+static void publish_batch(shmp_writer *w) {
+  /* For tools only; publish_head()'s barrier orders it before the head. */
+  WRITE_ONCE(&w->g.h->records, w->records);
+  publish_head(w);
+}
+
+/* Makes room for `bytes` more at the head: at once if the readers' last
+ * known position allows, else after publishing what the batch wrote (the
+ * readers free space only behind what they have seen) and waiting. */
+static int batch_room(shmp_writer *w, uint64_t bytes, uint64_t *published, int64_t deadline, uint32_t spin) {
+  if (w->head - w->tail_seen + bytes <= w->g.capacity) return SHMP_OK;
+  if (*published != w->head) {
+    publish_batch(w);
+    *published = w->head;
+  }
+  struct space_need need = {w, bytes};
+  return shmp_wait_until(&w->wait, space_ready, &need, deadline, spin);
+}
+
+SHMP_EXPORT int64_t shmp_writer_send_batch(shmp_writer *w, const void *data, uint64_t data_len, const uint64_t *lengths,
+                                           uint32_t count, int64_t timeout_ns, uint32_t spin, uint64_t *sent,
+                                           shmp_error *err) {
+  if (sent) *sent = 0;
+  if (w->claimed) return shmp_fail(err, SHMP_E_STATE, "send", name_of(&w->g), "commit or abort the claim first");
+  if (count > 0 && lengths == NULL)
+    return shmp_fail(err, SHMP_E_INVALID, "send", name_of(&w->g), "a batch of %u records needs their lengths", count);
+  /* Every record is checked before any is written: a batch refused for its
+   * arguments sends nothing. */
+  uint64_t total = 0;
+  for (uint32_t i = 0; i < count; i++) {
+    if (lengths[i] > shmp_writer_max_payload(w))
+      return shmp_fail(err, SHMP_E_TOO_LARGE, "send", name_of(&w->g),
+                       "record %u of the batch (%llu bytes) does not fit: this channel carries at most %llu bytes per "
+                       "record; create it with a larger capacity",
+                       i, (unsigned long long)lengths[i], (unsigned long long)shmp_writer_max_payload(w));
+    total += lengths[i]; /* no overflow: each is below the capacity, and there are fewer than 2^32 */
+  }
+  if (total != data_len || (data == NULL && total > 0))
+    return shmp_fail(err, SHMP_E_INVALID, "send", name_of(&w->g),
+                     "the lengths of the batch's records add up to %llu bytes, but %llu bytes of data were given",
+                     (unsigned long long)total, (unsigned long long)(data == NULL ? 0 : data_len));
+  if (count == 0) return 0;
+  if (readers_closed(w->g.h)) return batch_failed(w, SHMP_E_CLOSED, 0, count, err);
+  int rc = readers_alive(w);
+  if (rc != SHMP_OK) return batch_failed(w, rc, 0, count, err);
+  int64_t deadline = shmp_deadline(timeout_ns);
+  const uint8_t *from = data;
+  uint64_t published = w->head;
+  uint32_t i = 0;
+  wake_ahead(w, total);
+  for (; i < count; i++) {
+    uint64_t len = lengths[i], size = shmp_record_size(len);
+    uint64_t offset = w->head % w->g.capacity;
+    if (offset + size > w->g.capacity) { /* pad to the end of the ring, as claim() does */
+      rc = batch_room(w, w->g.capacity - offset, &published, deadline, spin);
+      if (rc != SHMP_OK) break;
+      write_record_header(w, w->g.capacity - offset - SHMP_RECORD_HEADER, SHMP_RECORD_PAD);
+      w->head += w->g.capacity - offset;
+      offset = 0;
+    }
+    rc = batch_room(w, size, &published, deadline, spin);
+    if (rc != SHMP_OK) break;
+    if (len) memcpy(w->g.data + offset + SHMP_RECORD_HEADER, from, len);
+    write_record_header(w, len, SHMP_RECORD_DATA);
+    w->head += size;
+    w->records++;
+    from += len;
+  }
+  /* Every record written is whole: published also when a wait failed. */
+  if (published != w->head) publish_batch(w);
+  claim_over(w);
+  if (sent) *sent = i;
+  return rc == SHMP_OK ? (int64_t)count : batch_failed(w, rc, i, count, err);
+}
+
 /* ---- what becomes of the records a writer leaves ---------------------------- */
 
 /* Where the records some reader has not read yet start: the lowest tail of
@@ -826,6 +921,37 @@ SHMP_EXPORT int64_t shmp_reader_take(shmp_reader *r, uint64_t *offset, uint64_t 
   if (length < 0) return length;
   int rc = shmp_reader_hold(r, lease, err);
   return rc != SHMP_OK ? rc : length;
+}
+
+SHMP_EXPORT int64_t shmp_reader_take_batch(shmp_reader *r, uint64_t *records, uint32_t max, uint64_t *lease,
+                                           int64_t timeout_ns, uint32_t spin, shmp_error *err) {
+  if (records == NULL || max == 0)
+    return shmp_fail(err, SHMP_E_INVALID, "recv", name_of(&r->g), "a batch needs room for at least one record");
+  uint64_t offset = 0;
+  int64_t length = shmp_reader_next(r, &offset, timeout_ns, spin, err);
+  if (length < 0) return length;
+  uint64_t start = r->read;
+  /* The first record becomes the batch's lease before the others are
+   * looked at: padding skipped on the way moves the tail up to the lease,
+   * never past it. */
+  int rc = shmp_reader_hold(r, NULL, err);
+  if (rc != SHMP_OK) return rc;
+  records[0] = offset;
+  records[1] = (uint64_t)length;
+  uint32_t n = 1;
+  /* What is committed by now, each record checked by peek as one read
+   * alone; whatever stops the batch (nothing more yet, the end, a corrupt
+   * record) is what the next call reports. */
+  while (n < max && (length = peek(r, &offset)) >= 0) {
+    records[2 * n] = offset;
+    records[2 * n + 1] = (uint64_t)length;
+    n++;
+    r->read += r->cur_size;
+    r->cur_size = 0;
+  }
+  r->leases[r->lease_count - 1].size = r->read - start; /* the batch's lease is the newest */
+  if (lease) *lease = start;
+  return n;
 }
 
 SHMP_EXPORT int shmp_reader_release_lease(shmp_reader *r, uint64_t lease, shmp_error *err) {

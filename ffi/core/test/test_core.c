@@ -1984,6 +1984,216 @@ static void test_table_written_through_its_file(void) {
   free(zeroed);
 }
 
+/* ---- batches ---------------------------------------------------------------- */
+
+/* The bytes of record `i` of a batch stream: a function of its number and place. */
+static uint8_t batch_byte(uint32_t record, uint64_t at) { return (uint8_t)(record * 7 + at * 13); }
+
+/* Record `first + i` for i < count, as a batch: their bytes into `data`, lengths into `lengths`. */
+static uint64_t fill_batch(uint8_t *data, uint64_t *lengths, const uint64_t *sizes, uint32_t first, uint32_t count) {
+  uint64_t at = 0;
+  for (uint32_t i = 0; i < count; i++) {
+    lengths[i] = sizes[i];
+    for (uint64_t k = 0; k < sizes[i]; k++) data[at + k] = batch_byte(first + i, k);
+    at += sizes[i];
+  }
+  return at;
+}
+
+/* Record i of what take_batch gave has `length` bytes of record `number`. */
+static int batch_record_is(struct seg s, const uint64_t *records, uint32_t i, uint32_t number, uint64_t length) {
+  if (records[2 * i + 1] != length || records[2 * i] % 64 != 0) return 0;
+  if (records[2 * i] < SHMP_HEADER_SIZE || records[2 * i] + length > s.size) return 0;
+  const uint8_t *p = (const uint8_t *)s.base + records[2 * i];
+  for (uint64_t k = 0; k < length; k++)
+    if (p[k] != batch_byte(number, k)) return 0;
+  return 1;
+}
+
+/* Arguments are checked before anything is sent; the records of a batch
+ * arrive as sent one by one would; padding inside a batch; one lease holds
+ * a batch, padding included; a batch the ring cannot hold publishes what
+ * fits and says how far it got. */
+static void test_batches(void) {
+  struct seg s = seg_new(4096);
+  shmp_error err = {0};
+  shmp_writer *w = shmp_writer_attach(s.sp, &err);
+  shmp_reader *r = shmp_reader_attach(s.sp, &err);
+  uint8_t data[8192];
+  uint64_t lengths[8], records[16], lease = 0, lease2 = 0, sent = 99;
+
+  uint64_t five[] = {0, 5, 100, 1, 200}; /* ring bytes 64 + 128 + 192 + 128 + 320 */
+  uint64_t bytes = fill_batch(data, lengths, five, 0, 5);
+  CHECK_EQ(shmp_writer_send_batch(w, data, bytes - 1, lengths, 5, 0, 0, &sent, &err), SHMP_E_INVALID);
+  CHECK(strstr(err.message, "add up to 306 bytes, but 305") != NULL);
+  CHECK_EQ(sent, 0);
+  CHECK_EQ(shmp_writer_send_batch(w, data, bytes, NULL, 5, 0, 0, &sent, &err), SHMP_E_INVALID);
+  uint64_t huge[] = {1, 4096};
+  CHECK_EQ(shmp_writer_send_batch(w, data, 4097, huge, 2, 0, 0, &sent, &err), SHMP_E_TOO_LARGE);
+  CHECK(strstr(err.message, "Record 1 of the batch (4096 bytes) does not fit") != NULL);
+  CHECK_EQ(shmp_writer_send_batch(w, NULL, 0, NULL, 0, 0, 0, &sent, &err), 0);
+  CHECK_EQ(shmp_reader_peek(r, NULL, NULL), SHMP_E_AGAIN); /* none of that sent anything */
+  CHECK_EQ(shmp_reader_take_batch(r, records, 0, &lease, 0, 0, &err), SHMP_E_INVALID);
+  CHECK_EQ(shmp_reader_take_batch(r, NULL, 8, &lease, 0, 0, &err), SHMP_E_INVALID);
+  CHECK_EQ(shmp_reader_take_batch(r, records, 8, &lease, 0, 0, &err), SHMP_E_TIMEOUT);
+  CHECK_EQ(shmp_writer_claim(w, 10, 0, 0, NULL) > 0, 1);
+  CHECK_EQ(shmp_writer_send_batch(w, data, bytes, lengths, 5, 0, 0, &sent, &err), SHMP_E_STATE);
+  CHECK_EQ(shmp_writer_abort(w, NULL), SHMP_OK);
+
+  CHECK_EQ(shmp_writer_send_batch(w, data, bytes, lengths, 5, 0, 0, &sent, &err), 5);
+  CHECK_EQ(sent, 5);
+  CHECK_EQ(atomic_load(&hdr(s)->records), 5);
+  CHECK_EQ(atomic_load(&hdr(s)->head), 832);
+  /* A record peeked is the first of the batch; `max` bounds it. */
+  CHECK_EQ(shmp_reader_peek(r, NULL, NULL), 0);
+  CHECK_EQ(shmp_reader_take_batch(r, records, 3, &lease, 0, 0, &err), 3);
+  CHECK_EQ(lease, 0);
+  for (uint32_t i = 0; i < 3; i++) CHECK(batch_record_is(s, records, i, i, five[i]));
+  CHECK_EQ(shmp_reader_take_batch(r, records, 8, &lease2, 0, 0, &err), 2);
+  CHECK_EQ(lease2, 384);
+  for (uint32_t i = 0; i < 2; i++) CHECK(batch_record_is(s, records, i, 3 + i, five[3 + i]));
+  CHECK_EQ(shmp_reader_take_batch(r, records, 8, &lease, 0, 0, &err), SHMP_E_TIMEOUT);
+  CHECK_EQ(atomic_load(&hdr(s)->slots[0].tail), 0);
+  CHECK_EQ(shmp_reader_release_lease(r, 0, &err), SHMP_OK);
+  CHECK_EQ(atomic_load(&hdr(s)->slots[0].tail), 384);
+  CHECK_EQ(shmp_reader_release_lease(r, lease2, &err), SHMP_OK);
+  CHECK_EQ(atomic_load(&hdr(s)->slots[0].tail), 832);
+
+  /* Padding inside a batch: records at 1024 and 2112, padding from 3200,
+   * the third at the start of the ring. The ring is then full, and the
+   * batch's lease keeps it so although the padding was skipped. */
+  CHECK_EQ(shmp_writer_send(w, data, 100, 0, 0, NULL), SHMP_OK);
+  CHECK_EQ(shmp_reader_next(r, NULL, 0, 0, NULL), 100);
+  CHECK_EQ(shmp_reader_release(r, NULL), SHMP_OK);
+  uint64_t three[] = {1000, 1000, 900};
+  bytes = fill_batch(data, lengths, three, 10, 3);
+  CHECK_EQ(shmp_writer_send_batch(w, data, bytes, lengths, 3, 0, 0, &sent, &err), 3);
+  CHECK_EQ(atomic_load(&hdr(s)->head), 5120);
+  CHECK_EQ(shmp_reader_take_batch(r, records, 8, &lease, 0, 0, &err), 3);
+  for (uint32_t i = 0; i < 3; i++) CHECK(batch_record_is(s, records, i, 10 + i, three[i]));
+  CHECK_EQ(records[4], SHMP_HEADER_SIZE + 64);
+  CHECK_EQ(atomic_load(&hdr(s)->slots[0].tail), 1024);
+  CHECK_EQ(shmp_writer_send(w, data, 1, 0, 0, NULL), SHMP_E_TIMEOUT);
+  CHECK_EQ(shmp_reader_release_lease(r, lease, &err), SHMP_OK);
+  CHECK_EQ(atomic_load(&hdr(s)->slots[0].tail), 5120);
+
+  /* Five records of 1088 ring bytes from 5120: two fit before the end,
+   * then padding, and the third would need the space they hold. */
+  uint64_t big[] = {1000, 1000, 1000, 1000, 1000};
+  bytes = fill_batch(data, lengths, big, 20, 5);
+  CHECK_EQ(shmp_writer_send_batch(w, data, bytes, lengths, 5, 0, 0, &sent, &err), SHMP_E_TIMEOUT);
+  CHECK_EQ(sent, 2);
+  CHECK(strstr(err.message, "2 of the batch's 5 records were sent before it") != NULL);
+  CHECK_EQ(shmp_reader_take_batch(r, records, 8, &lease, 0, 0, &err), 2); /* published, padding too */
+  for (uint32_t i = 0; i < 2; i++) CHECK(batch_record_is(s, records, i, 20 + i, 1000));
+  CHECK_EQ(shmp_reader_take_batch(r, records, 8, &lease2, 0, 0, &err), SHMP_E_TIMEOUT);
+  CHECK_EQ(shmp_reader_release_lease(r, lease, &err), SHMP_OK);
+  CHECK_EQ(shmp_writer_send_batch(w, data + 2000, bytes - 2000, lengths + 2, 3, 0, 0, &sent, &err), 3);
+  /* The rest one by one, then the end of the stream. */
+  shmp_writer_close(w);
+  for (uint32_t i = 2; i < 5; i++) {
+    CHECK_EQ(shmp_reader_take_batch(r, records, 1, &lease, 0, 0, &err), 1);
+    CHECK(batch_record_is(s, records, 0, 20 + i, 1000));
+    CHECK_EQ(shmp_reader_release_lease(r, lease, &err), SHMP_OK);
+  }
+  CHECK_EQ(shmp_reader_take_batch(r, records, 8, &lease, 0, 0, &err), SHMP_E_CLOSED);
+  shmp_reader_close(r);
+  seg_free(s);
+}
+
+/* A corrupt record header ends a batch before it; the next call reports it. */
+static void test_batch_stops_at_corruption(void) {
+  struct seg s = seg_new(4096);
+  shmp_error err = {0};
+  shmp_writer *w = shmp_writer_attach(s.sp, &err);
+  shmp_reader *r = shmp_reader_attach(s.sp, &err);
+  uint8_t data[300];
+  uint64_t lengths[3], records[8], lease = 0;
+  uint64_t sizes[] = {100, 100, 100};
+  uint64_t bytes = fill_batch(data, lengths, sizes, 0, 3);
+  CHECK_EQ(shmp_writer_send_batch(w, data, bytes, lengths, 3, 0, 0, NULL, &err), 3);
+  struct shmp_record *third = (struct shmp_record *)((uint8_t *)s.base + SHMP_HEADER_SIZE + 2 * 192);
+  third->len = 5000; /* past the end of the ring */
+  CHECK_EQ(shmp_reader_take_batch(r, records, 4, &lease, 0, 0, &err), 2);
+  CHECK_EQ(shmp_reader_take_batch(r, records, 4, &lease, 0, 0, &err), SHMP_E_CORRUPT);
+  CHECK(strstr(err.message, "record header is out of range") != NULL);
+  shmp_writer_close(w);
+  shmp_reader_close(r);
+  seg_free(s);
+}
+
+/* A child sends batches of random counts and sizes (some of 20 KB, so
+ * batches wait for room part-way, and pad the ring's end); the parent
+ * takes batches of random sizes, holding two leases at times, and checks
+ * every byte. */
+static void test_cross_process_batches(void) {
+  enum { N = 100000 };
+  struct seg s = seg_new(64 * 1024);
+  pid_t child = fork();
+  if (child == 0) {
+    shmp_error err = {0};
+    shmp_writer *w = shmp_writer_attach(s.sp, &err);
+    if (!w) _exit(10);
+    static uint8_t data[64 * 20000];
+    uint64_t rng = 7, sizes[64], lengths[64];
+    for (uint32_t i = 0; i < N;) {
+      uint32_t count = (uint32_t)(next_rand(&rng) % 64) + 1;
+      if (count > N - i) count = N - i;
+      for (uint32_t k = 0; k < count; k++)
+        sizes[k] = next_rand(&rng) % 50 == 0 ? next_rand(&rng) % 20000 : next_rand(&rng) % 200;
+      uint64_t bytes = fill_batch(data, lengths, sizes, i, count);
+      if (shmp_writer_send_batch(w, data, bytes, lengths, count, 5000 * MS, 1000, NULL, &err) != count) _exit(11);
+      i += count;
+    }
+    shmp_writer_close(w);
+    _exit(0);
+  }
+  shmp_error err = {0};
+  shmp_reader *r = shmp_reader_attach(s.sp, &err);
+  CHECK(r != NULL);
+  uint64_t rng = 7, rng_reader = 99, records[2 * 50], held = 0;
+  int holding = 0;
+  uint32_t got = 0, bad = 0, in_batch = 0;
+  uint64_t want[64];
+  for (;;) {
+    uint64_t lease;
+    /* Never wait while holding: the writer may wait for the held room. */
+    int64_t n = shmp_reader_take_batch(r, records, (uint32_t)(next_rand(&rng_reader) % 50) + 1, &lease,
+                                       holding ? 0 : 5000 * MS, 1000, &err);
+    if (n == SHMP_E_TIMEOUT && holding) {
+      CHECK_EQ(shmp_reader_release_lease(r, held, &err), SHMP_OK);
+      holding = 0;
+      continue;
+    }
+    if (n < 0) {
+      CHECK_EQ(n, SHMP_E_CLOSED);
+      break;
+    }
+    for (int64_t i = 0; i < n; i++, got++) {
+      if (in_batch == 0) { /* the writer's next batch: the sizes it drew */
+        uint32_t count = (uint32_t)(next_rand(&rng) % 64) + 1;
+        if (count > N - got) count = N - got;
+        for (uint32_t k = 0; k < count; k++)
+          want[count - 1 - k] = next_rand(&rng) % 50 == 0 ? next_rand(&rng) % 20000 : next_rand(&rng) % 200;
+        in_batch = count;
+      }
+      if (!batch_record_is(s, records, (uint32_t)i, got, want[--in_batch])) bad++;
+    }
+    /* Hold every other batch until the next one is taken. */
+    if (holding) CHECK_EQ(shmp_reader_release_lease(r, held, &err), SHMP_OK);
+    holding = !holding && next_rand(&rng_reader) % 2;
+    if (holding) held = lease;
+    else CHECK_EQ(shmp_reader_release_lease(r, lease, &err), SHMP_OK);
+  }
+  int status;
+  waitpid(child, &status, 0);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  CHECK_EQ(got, N);
+  CHECK_EQ(bad, 0);
+  shmp_reader_close(r);
+  seg_free(s);
+}
+
 int main(void) {
   test_wake_ahead();
   test_head_for_pollers();
@@ -2003,6 +2213,9 @@ int main(void) {
   test_writer_killed();
   test_reader_killed();
   test_leases();
+  test_batches();
+  test_batch_stops_at_corruption();
+  test_cross_process_batches();
   test_forged_positions();
   test_stale_readers_closed_flag();
   test_readers_leave_together();

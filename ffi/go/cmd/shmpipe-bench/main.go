@@ -3,7 +3,8 @@
 // case measures itself, start-up excluded, and prints one JSON line per
 // figure: {"case", "value", "unit"[, "mibps"]}.
 //
-//	shmpipe-bench oneway SIZE COUNT          Go -> Go records of SIZE bytes
+//	shmpipe-bench oneway SIZE COUNT          Go -> Go records of SIZE bytes, Send and Recv
+//	shmpipe-bench oneway-batch SIZE COUNT    the same, 256 per SendBatch and RecvBatch
 //	shmpipe-bench rtt blocking|default|busy-poll COUNT
 //	                                         Go <-> Go round trips of 64 B
 //	shmpipe-bench handoff shm|unix|tcp-raw|csv LABEL BYTES REPS WARMUPS -- READER...
@@ -60,10 +61,10 @@ func main() {
 	}
 	var err error
 	switch os.Args[1] {
-	case "oneway":
-		err = oneway(atoi(args, 0), atoi(args, 1))
-	case "send": // the producer of oneway, in its own process
-		err = send(args[0], atoi(args, 1), atoi(args, 2))
+	case "oneway", "oneway-batch":
+		err = oneway(atoi(args, 0), atoi(args, 1), os.Args[1] == "oneway-batch")
+	case "send", "send-batch": // the producer of oneway, in its own process
+		err = send(args[0], atoi(args, 1), atoi(args, 2), os.Args[1] == "send-batch")
 	case "rtt":
 		err = rtt(args[0], atoi(args, 1))
 	case "echo": // the far end of rtt
@@ -137,14 +138,22 @@ func self(args ...string) *exec.Cmd {
 
 // ---- one way: records of one size from a Go process to another ----------
 
-func oneway(size, count int) error {
+// batchRecords is how many records one SendBatch or RecvBatch of the
+// batch case takes.
+const batchRecords = 256
+
+func oneway(size, count int, batches bool) error {
 	name := fmt.Sprintf("bench-go-tput-%d", os.Getpid())
 	r, err := shmpipe.CreateReader(name, max(4<<20, 8*(size+64)))
 	if err != nil {
 		return err
 	}
 	defer r.Close()
-	producer := self("send", name, strconv.Itoa(size), strconv.Itoa(count))
+	mode, api := "send", "Send + Recv"
+	if batches {
+		mode, api = "send-batch", "SendBatch + RecvBatch"
+	}
+	producer := self(mode, name, strconv.Itoa(size), strconv.Itoa(count))
 	if err := producer.Start(); err != nil {
 		return err
 	}
@@ -155,23 +164,41 @@ func oneway(size, count int) error {
 	received := 0
 	var first time.Time
 	for {
-		m, err := r.Recv(ctx)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			producer.Process.Kill()
-			producer.Wait()
-			return err
+		var lengths [][]byte
+		var release func()
+		if batches {
+			b, err := r.RecvBatch(ctx, batchRecords)
+			if err == nil {
+				lengths, release = b.Records, b.Release
+			}
+			err = recvFailed(err, producer)
+			if err == io.EOF {
+				break
+			} else if err != nil {
+				return err
+			}
+		} else {
+			m, err := r.Recv(ctx)
+			if err == nil {
+				lengths, release = [][]byte{m.Bytes}, m.Release
+			}
+			err = recvFailed(err, producer)
+			if err == io.EOF {
+				break
+			} else if err != nil {
+				return err
+			}
 		}
 		if received == 0 {
 			first = time.Now()
 		}
-		received++
-		if len(m.Bytes) != size {
-			return fmt.Errorf("a record of %d bytes, expected %d", len(m.Bytes), size)
+		received += len(lengths)
+		for _, record := range lengths {
+			if len(record) != size {
+				return fmt.Errorf("a record of %d bytes, expected %d", len(record), size)
+			}
 		}
-		m.Release()
+		release()
 	}
 	seconds := time.Since(first).Seconds()
 	if err := producer.Wait(); err != nil || received != count {
@@ -179,20 +206,42 @@ func oneway(size, count int) error {
 	}
 	rate := float64(received-1) / seconds
 	mibps := math.Round(rate * float64(size) / (1 << 20))
-	report(figure{Case: fmt.Sprintf("shmpipe Go->Go one way, %d B records", size), Value: math.Round(rate), Unit: "records/s", MiBps: &mibps})
+	report(figure{Case: fmt.Sprintf("shmpipe Go->Go one way, %s, %d B records", api, size), Value: math.Round(rate), Unit: "records/s", MiBps: &mibps})
 	return nil
 }
 
-func send(name string, size, count int) error {
+// recvFailed passes err on; a failure other than the end of the stream
+// also ends the producer.
+func recvFailed(err error, producer *exec.Cmd) error {
+	if err != nil && err != io.EOF {
+		producer.Process.Kill()
+		producer.Wait()
+	}
+	return err
+}
+
+func send(name string, size, count int, batches bool) error {
 	w, err := shmpipe.OpenWriter(name)
 	if err != nil {
 		return err
 	}
 	defer w.Close()
-	record := make([]byte, size)
 	ctx := context.Background()
-	for i := 0; i < count; i++ {
-		if err := w.Send(ctx, record); err != nil {
+	if !batches {
+		record := make([]byte, size)
+		for i := 0; i < count; i++ {
+			if err := w.Send(ctx, record); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	batch := make([][]byte, batchRecords)
+	for i := range batch {
+		batch[i] = make([]byte, size)
+	}
+	for i := 0; i < count; i += batchRecords {
+		if _, err := w.SendBatch(ctx, batch[:min(batchRecords, count-i)]); err != nil {
 			return err
 		}
 	}
