@@ -1,6 +1,6 @@
 // The C core as a product the bindings rely on: one library, checked at
-// load, the only door to bun:ffi, and the only place rules and sentences
-// are written.
+// load, and the only place rules and sentences are written. (That only the
+// adapters in lib/ffi touch a runtime's FFI: test/deno.test.ts.)
 import { expect, test } from "bun:test";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -14,12 +14,6 @@ function sources(dir: string, pattern: RegExp): string[] {
     .map((entry) => join(root, dir, entry))
     .filter((path) => pattern.test(path) && !path.includes("node_modules") && statSync(path).isFile());
 }
-
-test("only lib/ffi/bun.ts imports bun:ffi (and the benchmark's ZeroMQ reader, which binds libzmq, not the core)", () => {
-  const files = ["lib", "scripts", "examples", "test"].flatMap((dir) => sources(dir, /\.ts$/)).filter((file) => !file.endsWith("scripts/bench/zmq-pull.ts"));
-  const importers = files.filter((file) => /from\s+["']bun:ffi["']/.test(readFileSync(file, "utf8")));
-  expect(importers.map((file) => relative(root, file))).toEqual(["lib/ffi/bun.ts"]);
-});
 
 test("a core built with another ABI is refused when the binding loads it", () => {
   const build = Bun.spawnSync(["make", "-s", "-C", join(root, "ffi/core"), "abi-test-lib"], { stderr: "pipe" });

@@ -31,11 +31,13 @@ test("`deno check` passes on lib/ (and the Deno tests), as tsc does under Bun's 
   expect(run.exitCode, `${run.stdout}${run.stderr}`).toBe(0);
 }, 120_000);
 
+// (scripts/bench/zmq-pull.ts binds libzmq, not the core: the benchmark's ZeroMQ reader under Bun.)
 test("only the adapters touch a runtime's FFI, and everything else imports them through #ffi", () => {
   const files = new Bun.Glob("{lib,scripts,examples}/**/*.ts").scanSync(root);
   const offenders: string[] = [];
+  const allowed = ["lib/ffi/bun.ts", "lib/ffi/deno.ts", "scripts/bench/zmq-pull.ts"];
   for (const file of files) {
-    if (file === "lib/ffi/bun.ts" || file === "lib/ffi/deno.ts") continue;
+    if (allowed.includes(file)) continue;
     const text = readFileSync(join(root, file), "utf8");
     if (/from\s+["']bun:ffi["']|Deno\.(dlopen|UnsafePointer)|ffi\/deno\.ts/.test(text)) offenders.push(file);
     if (file.startsWith("lib/") && /ffi\/bun\.ts/.test(text)) offenders.push(file);
