@@ -7,24 +7,9 @@ import { existsSync } from "node:fs";
 import { addressOf } from "../lib/ffi/bun.ts";
 import { Batch, COPY_BELOW, createReader, createWriter, openReader, openWriter, shmPath, ShmpipeError } from "../lib/index.ts";
 import { check, sizes } from "./fixtures/records.ts";
-import { errorOf, finished, inSegment, spawnFixture, uniqueName, waitForLine } from "./helpers.ts";
+import { channelPair, errorOf, rejectionOf, finished, inSegment, spawnFixture, uniqueName, waitForLine } from "./helpers.ts";
 
-function pair(capacity = 64 * 1024) {
-  const name = uniqueName("batch");
-  const reader = createReader(name, { capacity });
-  const writer = openWriter(name);
-  return { name, reader, writer, [Symbol.dispose]: () => (writer.close(), reader.close()) };
-}
-
-async function rejectionOf(promise: Promise<unknown>): Promise<ShmpipeError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(ShmpipeError);
-    return error as ShmpipeError;
-  }
-  throw new Error("expected a ShmpipeError, the promise resolved");
-}
+const pair = (capacity?: number) => channelPair("batch", capacity);
 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 

@@ -6,25 +6,9 @@ import { Segment } from "../lib/segment.ts";
 import { chownSync, existsSync, readFileSync, statSync } from "node:fs";
 import { makeTable } from "apache-arrow";
 import { ArrowReader, ArrowWriter, COPY_BELOW, copyBatch, createReader, createWriter, openReader, openWriter, shmPath, ShmpipeError, SPIN_FOREVER, unlink } from "../lib/index.ts";
-import { errorOf, spawnFixture, uniqueName, waitForLine } from "./helpers.ts";
+import { channelPair, errorOf, rejectionOf, spawnFixture, uniqueName, waitForLine } from "./helpers.ts";
 
-function pair(capacity = 64 * 1024) {
-  const name = uniqueName("pair");
-  const reader = createReader(name, { capacity });
-  const writer = openWriter(name);
-  return { name, reader, writer, [Symbol.dispose]: () => (writer.close(), reader.close()) };
-}
-
-/** The ShmpipeError `run` throws (fails the test if it throws anything else). */
-async function rejectionOf(promise: Promise<unknown>): Promise<ShmpipeError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(ShmpipeError);
-    return error as ShmpipeError;
-  }
-  throw new Error("expected a ShmpipeError, the promise resolved");
-}
+const pair = (capacity?: number) => channelPair("pair", capacity);
 
 describe("records", () => {
   test("send and claim/commit deliver bytes, strings and empty records in order", () => {

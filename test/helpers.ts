@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { NAME_PREFIX, shmPath, ShmpipeError } from "../lib/index.ts";
+import { createReader, NAME_PREFIX, openWriter, shmPath, ShmpipeError } from "../lib/index.ts";
 import { python, pythonEnv } from "../scripts/python.ts";
 
 const bun = process.execPath;
@@ -26,6 +26,25 @@ export function errorOf(run: () => unknown): ShmpipeError {
     return error as ShmpipeError;
   }
   throw new Error("expected a ShmpipeError, nothing was thrown");
+}
+
+/** The ShmpipeError `promise` rejects with (failing the test if it resolves or rejects with anything else). */
+export async function rejectionOf(promise: Promise<unknown>): Promise<ShmpipeError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(ShmpipeError);
+    return error as ShmpipeError;
+  }
+  throw new Error("expected a ShmpipeError, the promise resolved");
+}
+
+/** A new channel with a reader (its creator) and a writer in this process, both closed when disposed. */
+export function channelPair(prefix: string, capacity = 64 * 1024) {
+  const name = uniqueName(prefix);
+  const reader = createReader(name, { capacity });
+  const writer = openWriter(name);
+  return { name, reader, writer, [Symbol.dispose]: () => (writer.close(), reader.close()) };
 }
 
 /** True if `view` lies wholly in one of this process's mappings of a channel's segment. */
