@@ -11,15 +11,7 @@ import time
 
 import pyarrow as pa
 
-KiB, MiB, GiB = 1024, 1 << 20, 1 << 30
-
-
-def size_label(n):  # as scripts/bench/size-label.ts
-    if n >= GiB:
-        return f"{n / GiB:g} GiB"
-    if n >= MiB:
-        return f"{n / MiB:g} MiB"
-    return f"{n / KiB:g} KiB"
+from size_label import MiB, size_label  # beside this script
 
 
 size = int(sys.argv[1]) if len(sys.argv) > 1 else MiB

@@ -33,15 +33,7 @@ import pyarrow.compute as pc
 
 import shmpipe
 
-KiB, MiB, GiB = 1024, 1 << 20, 1 << 30
-
-
-def size_label(n):  # as scripts/bench/size-label.ts
-    if n >= GiB:
-        return f"{n / GiB:g} GiB"
-    if n >= MiB:
-        return f"{n / MiB:g} MiB"
-    return f"{n / KiB:g} KiB"
+from size_label import GiB, MiB, size_label  # beside this script
 
 
 def make_batch(size):
