@@ -8,6 +8,7 @@
 // (`env` sets the variables: the harness may put `taskset -c A` first.)
 import { join } from "node:path";
 import { python } from "../python.ts";
+import { measuredWith } from "./group-report.ts";
 
 const MiB = 1 << 20, GiB = 1 << 30;
 const sizes = [256 * MiB, GiB];
@@ -52,12 +53,7 @@ function median(values: number[]): number {
 export function publishReport(results: Map<string, Row>, command: string): string {
   const rows = [...results.values()].filter((r) => isPublish(r.case));
   const lines = [
-    `Measured ${new Date().toISOString().slice(0, 10)} with:`,
-    "",
-    "```sh",
-    command,
-    "```",
-    "",
+    ...measuredWith(command),
     "| case | median | min – max | runs |",
     "|---|---:|---:|---:|",
     ...rows.map((r) => `| ${r.case} | ${number(r.value)} ${r.unit}${r.mibps !== undefined ? ` (${number(r.mibps)} MiB/s)` : ""} | ${number(r.min ?? r.value)} – ${number(r.max ?? r.value)} | ${r.runs} |`),
