@@ -33,6 +33,9 @@ import { untrack } from "./open-ends.ts";
 import { spinOf, timeoutNs, type WaitOptions } from "./options.ts";
 import { Waiter } from "./waiter.ts";
 
+/** What Reader._recvSlice returns when its slice passed without a record. */
+export const SLICE_OVER = Symbol("slice over");
+
 /** Records shorter than this are copied out of shared memory on receipt. */
 export const COPY_BELOW = 512;
 
@@ -142,6 +145,19 @@ export class Reader implements Disposable, AsyncIterable<Message> {
    */
   recvSync(options?: WaitOptions): Message | null {
     return this.#receiveSync(this.#records, options);
+  }
+
+  /**
+   * @internal recvSync() that waits at most `sliceNs` and then returns
+   * SLICE_OVER instead of failing, for a caller with work to do between
+   * slices (ArrowReader.readSync keeps its decode warm). Signals, a dead
+   * writer and end-of-stream end it as they end recvSync().
+   */
+  _recvSlice(sliceNs: number, spin: number): Message | null | typeof SLICE_OVER {
+    const handle = this.#live();
+    this.#current?.release();
+    const length = core.shmp_reader_next(handle, null, sliceNs, spin, this.#err) as number;
+    return length === Code.TIMEOUT ? SLICE_OVER : this.#deliver(length, this.#err);
   }
 
   /**

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { type Data, Dictionary, Field, FixedSizeList, Float64, Int8, Int32, makeData, makeTable, RecordBatch, Schema, Struct, Table, Utf8, vectorFromArray } from "apache-arrow";
 import { BufferRegion, type DictionaryBatch as DictionaryBatchHeader, Message, RecordBatch as RecordBatchHeader } from "apache-arrow/ipc/metadata/message";
 import { ArrowReader, ArrowWriter, copyBatch, createReader, openWriter, shmPath, ShmpipeError, type Writer } from "../lib/index.ts";
+import { MessageDecoder } from "../lib/arrow/decoder.ts";
 import { decodeMetadata, encodeRecordBatch, encodeSchema, encodeTable, loadDictionary, loadRecordBatch, writeMessage, type Encoded } from "../lib/arrow/ipc.ts";
 import { rowsOf, sampleTables, sentBatches } from "./fixtures/arrow-tables.ts";
 import { errorOf, inSegment, spawnFixture, uniqueName, waitForLine } from "./helpers.ts";
@@ -342,6 +343,62 @@ test("a reader may trust its writer with the values (the metadata is checked sti
   expect(reader.readSync({ timeoutMs: 1000 })!.numRows).toBe(3);
   writer.send(new TextEncoder().encode("no arrow at all"));
   expect(() => reader.readSync({ timeoutMs: 1000 })).toThrow(/continuation marker/i);
+});
+
+test("readSync keeps its decode warm after a batch without changing what it returns or how long it waits", async () => {
+  const name = uniqueName("keep-warm");
+  using reader = new ArrowReader(createReader(name, { capacity: 4 << 20 }));
+  const writer = spawnFixture("arrow-paced-writer.ts", [name, "paced"]);
+  // The second batch comes 20 ms after the first: within the keep-warm window.
+  expect([...reader.readSync({ timeoutMs: 10_000 })!.getChild("x")!]).toEqual([1, 2, 3]);
+  expect([...reader.readSync({ timeoutMs: 10_000 })!.getChild("x")!]).toEqual([4, 5, 6]);
+  expect(reader.readSync({ timeoutMs: 10_000 })).toBeNull();
+  expect(await writer.exited).toBe(0);
+
+  // A timeout shorter than the window, and one across it, are kept.
+  const { reader: second, arrow } = channel("keep-warm-timeout");
+  arrow.write(makeTable({ x: Int32Array.of(7) }));
+  expect(second.readSync({ timeoutMs: 1000 })!.numRows).toBe(1);
+  for (const timeoutMs of [30, 150]) {
+    const started = performance.now();
+    expect(errorOf(() => second.readSync({ timeoutMs })).code).toBe("ETIMEOUT");
+    const waited = performance.now() - started;
+    expect(waited).toBeGreaterThanOrEqual(timeoutMs - 1);
+    expect(waited).toBeLessThan(timeoutMs + 500);
+  }
+  second.close();
+});
+
+test("the keep-warm rebuild uses only the last message's layout, and only when that message was a batch that loaded", () => {
+  using decoder = new MessageDecoder("keep-warm-layout", true);
+  const table = makeTable({ c: vectorFromArray(["red", "green", "red"]) as never, x: Int32Array.of(1, 2, 3) });
+  const [schema, dictionary, batch] = encodeTable(table).map(bytesOf);
+  expect(decoder.warm()).toBe(false); // nothing read yet
+  decoder.decode(schema!);
+  expect(decoder.warm()).toBe(false);
+  decoder.decode(dictionary!);
+  expect(decoder.warm()).toBe(false); // the layout is the dictionary's
+  expect(decoder.decode(batch!)!.numRows).toBe(3);
+  expect(decoder.warm()).toBe(true);
+  decoder.decode(dictionary!);
+  expect(decoder.warm()).toBe(false);
+  decoder.decode(batch!);
+  expect(() => decoder.decode(new TextEncoder().encode("no arrow at all"))).toThrow(/continuation marker/i);
+  expect(decoder.warm()).toBe(false); // a refused message ends it too
+});
+
+test("a writer that dies mid-record is noticed by a reader keeping warm", async () => {
+  const name = uniqueName("keep-warm-death");
+  using reader = new ArrowReader(createReader(name, { capacity: 4 << 20 }));
+  const writer = spawnFixture("arrow-paced-writer.ts", [name, "hang"]);
+  expect([...reader.readSync({ timeoutMs: 10_000 })!.getChild("x")!]).toEqual([1, 2, 3]);
+  await waitForLine(writer, (line) => line === "claimed");
+  // Killed 20 ms into the wait below, which blocks this thread.
+  const killer = Bun.spawn(["sh", "-c", `sleep 0.02; kill -9 ${writer.pid}`]);
+  const started = performance.now();
+  expect(errorOf(() => reader.readSync({ timeoutMs: Infinity })).code).toBe("EPEERGONE");
+  expect(performance.now() - started).toBeLessThan(2000);
+  await killer.exited;
 });
 
 test("loops over batches wait as long as the writer lives, not the default timeout", async () => {

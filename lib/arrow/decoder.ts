@@ -7,7 +7,7 @@ import type { Address } from "#ffi";
 import { Code, type Operation, usageError } from "../errors.ts";
 import { Kind, MessageCheck } from "./check.ts";
 import { decodeMetadata, loadDictionary } from "./ipc.ts";
-import { BatchPlan, Word } from "./layout.ts";
+import { BatchPlan, type Layout, Word } from "./layout.ts";
 
 export class MessageDecoder<T extends TypeMap = any> implements Disposable {
   readonly #check: MessageCheck;
@@ -38,6 +38,7 @@ export class MessageDecoder<T extends TypeMap = any> implements Disposable {
    * joined mid-stream) skips until the next schema.
    */
   decode(bytes: Uint8Array, reader: Address | null = null): RecordBatch<T> | null {
+    this.#last = null; // until this message proves to be a batch that loaded
     const kind = this.#check.checkKind(bytes, reader);
     if (kind === 0) return null;
     if (kind !== Kind.SCHEMA && this.#schemaFailure !== null) {
@@ -50,7 +51,9 @@ export class MessageDecoder<T extends TypeMap = any> implements Disposable {
         // The core hands over the layout it checked: no second decode of the flatbuffer.
         const layout = this.#check.layout();
         const base = bytes.byteOffset + layout.word(Word.PREFIX_LENGTH);
-        return this.#plan!.load(layout, bytes.buffer as ArrayBuffer, base, this.#dictionaries);
+        const batch = this.#plan!.load(layout, bytes.buffer as ArrayBuffer, base, this.#dictionaries);
+        this.#last = { layout, buffer: bytes.buffer as ArrayBuffer, base };
+        return batch;
       }
       const prefix = this.#check.prefix();
       const metadata = decodeMetadata(prefix);
@@ -76,7 +79,28 @@ export class MessageDecoder<T extends TypeMap = any> implements Disposable {
     }
   }
 
+  /** Where the last batch's body was, while the check's layout still describes it. */
+  #last: { layout: Layout; buffer: ArrayBuffer; base: number } | null = null;
+
+  /**
+   * Builds the last batch's columns again and throws them away: keeps the
+   * code and data of decoding in the CPU's caches while a reader waits
+   * (ArrowReader.readSync). From the layout the JavaScript side kept of
+   * the last message, which passed the check and was a batch; reads no
+   * byte of the record (apache-arrow's Data only takes the views), which
+   * may have been released since: the views are of the reader's own
+   * read-only mapping, at offsets the check let through. False when there
+   * is nothing to do it with.
+   */
+  warm(): boolean {
+    const last = this.#last;
+    if (last === null || this.#plan === null || !this.#plan.planned) return false;
+    this.#plan.load(last.layout, last.buffer, last.base, this.#dictionaries);
+    return true;
+  }
+
   [Symbol.dispose](): void {
+    this.#last = null;
     this.#check[Symbol.dispose]();
   }
 }

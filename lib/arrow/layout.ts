@@ -178,6 +178,11 @@ export class BatchPlan<T extends TypeMap = any> {
     this.#type = new Struct(schema.fields);
   }
 
+  /** True if batches are built by the plan's own steps (not apache-arrow's VectorLoader). */
+  get planned(): boolean {
+    return this.#steps !== null;
+  }
+
   /** The batch `layout` describes, its columns viewing the body at `base` in `buffer`. */
   load(layout: Layout, buffer: ArrayBuffer, base: number, dictionaries: Map<number, Vector>): RecordBatch<T> {
     const rows = layout.word(Word.ROWS);

@@ -10,12 +10,23 @@
 // Schema and dictionary messages are consumed here; dictionaries are copied
 // (they must outlive their records) and usually small.
 import type { RecordBatch, Schema, TypeMap } from "apache-arrow";
-import type { WaitOptions } from "../options.ts";
-import type { Message, Reader } from "../reader.ts";
+import { spinOf, timeoutNs, type WaitOptions } from "../options.ts";
+import { type Message, type Reader, SLICE_OVER } from "../reader.ts";
 import { MessageDecoder } from "./decoder.ts";
 
 /** Returned by #accept when a message was consumed and reading goes on. */
 const MORE = Symbol("more");
+
+/**
+ * readSync's keep-warm: for this long after a batch (ms), waiting goes in
+ * slices of WARM_EVERY_MS with the decode rebuilt between them. Measured
+ * on a loaded 2-CPU VM (docs/BENCHMARKS.md): a 1 KiB batch after 20 ms of
+ * idle went from commit to usable in about half the time; the reader
+ * spent about 5 % of a CPU more while it waited. Past the window (an idle
+ * stream), waiting is one ordinary wait again and costs nothing more.
+ */
+export const KEEP_WARM_MS = 100;
+export const WARM_EVERY_MS = 1;
 
 export class ArrowReader<T extends TypeMap = any> implements Disposable, AsyncIterable<RecordBatch<T>> {
   readonly #reader: Reader;
@@ -25,12 +36,17 @@ export class ArrowReader<T extends TypeMap = any> implements Disposable, AsyncIt
   /**
    * `trustValues`: skip the core's check of offsets and dictionary indices
    * (the metadata is checked still). Only for a writer you trust: a bad
-   * offset is then apache-arrow's to clamp.
+   * offset is then apache-arrow's to clamp. `keepWarm: false`: readSync
+   * waits in one piece (see readSync).
    */
-  constructor(reader: Reader, options: { trustValues?: boolean } = {}) {
+  constructor(reader: Reader, options: { trustValues?: boolean; keepWarm?: boolean } = {}) {
     this.#reader = reader;
     this.#decoder = new MessageDecoder(reader.name, true, "recv", options.trustValues ?? false);
+    this.#keepWarm = options.keepWarm ?? true;
   }
+
+  /** readSync's keep-warm (on unless `keepWarm: false`). */
+  readonly #keepWarm: boolean;
 
   get name(): string {
     return this.#reader.name;
@@ -49,12 +65,42 @@ export class ArrowReader<T extends TypeMap = any> implements Disposable, AsyncIt
     }
   }
 
-  /** The next batch, waiting on this thread; null at end-of-stream. */
+  /**
+   * The next batch, waiting on this thread; null at end-of-stream. For
+   * KEEP_WARM_MS after a batch it waits in slices of WARM_EVERY_MS and,
+   * between them, builds the last batch's columns again (thrown away):
+   * after a pause the decode otherwise runs with its code and data gone
+   * cold, many times slower than in a steady stream (docs/BENCHMARKS.md,
+   * "Waking after idle"). Waits longer than that are one ordinary wait.
+   */
   readSync(options?: WaitOptions): RecordBatch<T> | null {
     for (;;) {
-      const batch = this.#accept(this.#reader.recvSync(options));
+      const batch = this.#accept(this.#receiveSync(options));
       if (batch !== MORE) return batch;
     }
+  }
+
+  /** When the last batch was read (performance.now()), for readSync's keep-warm. */
+  #lastBatchAt = -Infinity;
+
+  #receiveSync(options?: WaitOptions): Message | null {
+    const timeout = timeoutNs(options);
+    if (!this.#keepWarm || performance.now() - this.#lastBatchAt >= KEEP_WARM_MS) return this.#reader.recvSync(options);
+    const spin = spinOf(options);
+    const started = performance.now();
+    // Ends a slice early: a signal, the writer's death or end-of-stream
+    // end _recvSlice as they end recvSync. The writer's death is noticed
+    // by the core's wait after the slices (within KEEP_WARM_MS more).
+    for (;;) {
+      const waited = performance.now() - started;
+      const left = timeout < 0 ? Infinity : timeout / 1e6 - waited;
+      if (left <= WARM_EVERY_MS || performance.now() - this.#lastBatchAt >= KEEP_WARM_MS) break;
+      const message = this.#reader._recvSlice(WARM_EVERY_MS * 1e6, spin);
+      if (message !== SLICE_OVER) return message;
+      if (!this.#decoder.warm()) break;
+    }
+    const left = timeout < 0 ? Infinity : Math.max(0, timeout / 1e6 - (performance.now() - started));
+    return this.#reader.recvSync({ timeoutMs: left, spin });
   }
 
   /**
@@ -107,6 +153,7 @@ export class ArrowReader<T extends TypeMap = any> implements Disposable, AsyncIt
       return MORE;
     }
     this.#current = message;
+    this.#lastBatchAt = performance.now();
     return batch;
   }
 }
