@@ -139,6 +139,9 @@ function handoffCases(quick: boolean): string[] {
   }
   // A small batch after the reader slept 20 ms, as it sleeps while a big batch is copied.
   commands.push(`${bun} scripts/bench/handoff.ts shm ${KiB} 50 10 20`);
+  // The same, and at 100 MiB, with a reader that keeps its decode warm while it waits (ArrowReader's keepWarm).
+  commands.push(`env SHMPIPE_BENCH_KEEP_WARM=1 ${bun} scripts/bench/handoff.ts shm ${KiB} 50 10 20`);
+  commands.push(`env SHMPIPE_BENCH_KEEP_WARM=1 ${bun} scripts/bench/handoff.ts shm ${100 * MiB}`);
   commands.push(`${bun} scripts/bench/fanout-pss.ts ${quick ? 64 * MiB : 256 * MiB}`);
   return commands;
 }
@@ -310,6 +313,8 @@ function report(results: Map<string, Result & { runs: number }>, command: string
       ["Unix socket ping-pong ÷ TS blocking round trip", unix / blocking],
       ["TS->TS commit -> usable ÷ C->C commit -> seen through the core, 100 MiB", get("shmpipe TS->TS commit -> usable, 100 MiB batch") / get(`C->C commit -> seen through the core, ${100 * MiB} B record`)],
       ["TS->TS commit -> usable ÷ C->C commit -> seen through the core, reader idle 20 ms, 1 KiB", get("shmpipe TS->TS, reader idle 20 ms, commit -> usable, 1 KiB batch") / get(`C->C commit -> seen through the core, reader idle 20 ms, ${KiB} B record`)],
+      ["TS->TS commit -> usable, keepWarm reader ÷ C->C commit -> seen through the core, 100 MiB", get("shmpipe TS->TS, keepWarm reader commit -> usable, 100 MiB batch") / get(`C->C commit -> seen through the core, ${100 * MiB} B record`)],
+      ["TS->TS commit -> usable, keepWarm reader ÷ C->C commit -> seen through the core, reader idle 20 ms, 1 KiB", get("shmpipe TS->TS, keepWarm reader, reader idle 20 ms, commit -> usable, 1 KiB batch") / get(`C->C commit -> seen through the core, reader idle 20 ms, ${KiB} B record`)],
     ] as const).filter(([, ratio]) => Number.isFinite(ratio)).map(([label, ratio]) => `| ${label} | ${ratio.toFixed(2)}× |`),
     ...handoffRatios(get),
     ...denoRatios(get),

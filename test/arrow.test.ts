@@ -12,9 +12,9 @@ import { decodeMetadata, encodeRecordBatch, encodeSchema, encodeTable, loadDicti
 import { rowsOf, sampleTables, sentBatches } from "./fixtures/arrow-tables.ts";
 import { errorOf, inSegment, spawnFixture, uniqueName, waitForLine } from "./helpers.ts";
 
-function channel(label: string, capacity = 16 << 20) {
+function channel(label: string, capacity = 16 << 20, options: { keepWarm?: boolean } = {}) {
   const name = uniqueName(label);
-  const reader = new ArrowReader(createReader(name, { capacity }));
+  const reader = new ArrowReader(createReader(name, { capacity }), options);
   const writer = openWriter(name);
   return { name, reader, writer, arrow: new ArrowWriter(writer) };
 }
@@ -347,7 +347,7 @@ test("a reader may trust its writer with the values (the metadata is checked sti
 
 test("readSync keeps its decode warm after a batch without changing what it returns or how long it waits", async () => {
   const name = uniqueName("keep-warm");
-  using reader = new ArrowReader(createReader(name, { capacity: 4 << 20 }));
+  using reader = new ArrowReader(createReader(name, { capacity: 4 << 20 }), { keepWarm: true });
   const writer = spawnFixture("arrow-paced-writer.ts", [name, "paced"]);
   // The second batch comes 20 ms after the first: within the keep-warm window.
   expect([...reader.readSync({ timeoutMs: 10_000 })!.getChild("x")!]).toEqual([1, 2, 3]);
@@ -356,7 +356,7 @@ test("readSync keeps its decode warm after a batch without changing what it retu
   expect(await writer.exited).toBe(0);
 
   // A timeout shorter than the window, and one across it, are kept.
-  const { reader: second, arrow } = channel("keep-warm-timeout");
+  const { reader: second, arrow } = channel("keep-warm-timeout", 16 << 20, { keepWarm: true });
   arrow.write(makeTable({ x: Int32Array.of(7) }));
   expect(second.readSync({ timeoutMs: 1000 })!.numRows).toBe(1);
   for (const timeoutMs of [30, 150]) {
@@ -389,7 +389,7 @@ test("the keep-warm rebuild uses only the last message's layout, and only when t
 
 test("a writer that dies mid-record is noticed by a reader keeping warm", async () => {
   const name = uniqueName("keep-warm-death");
-  using reader = new ArrowReader(createReader(name, { capacity: 4 << 20 }));
+  using reader = new ArrowReader(createReader(name, { capacity: 4 << 20 }), { keepWarm: true });
   const writer = spawnFixture("arrow-paced-writer.ts", [name, "hang"]);
   expect([...reader.readSync({ timeoutMs: 10_000 })!.getChild("x")!]).toEqual([1, 2, 3]);
   await waitForLine(writer, (line) => line === "claimed");

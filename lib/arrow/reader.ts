@@ -36,16 +36,18 @@ export class ArrowReader<T extends TypeMap = any> implements Disposable, AsyncIt
   /**
    * `trustValues`: skip the core's check of offsets and dictionary indices
    * (the metadata is checked still). Only for a writer you trust: a bad
-   * offset is then apache-arrow's to clamp. `keepWarm: false`: readSync
-   * waits in one piece (see readSync).
+   * offset is then apache-arrow's to clamp. `keepWarm: true`: readSync
+   * keeps its decode warm while it waits (see readSync), for a reader that
+   * wants the lowest latency after a pause and can spend about 5 % of a
+   * CPU on it.
    */
   constructor(reader: Reader, options: { trustValues?: boolean; keepWarm?: boolean } = {}) {
     this.#reader = reader;
     this.#decoder = new MessageDecoder(reader.name, true, "recv", options.trustValues ?? false);
-    this.#keepWarm = options.keepWarm ?? true;
+    this.#keepWarm = options.keepWarm ?? false;
   }
 
-  /** readSync's keep-warm (on unless `keepWarm: false`). */
+  /** readSync's keep-warm (off unless `keepWarm: true`). */
   readonly #keepWarm: boolean;
 
   get name(): string {
@@ -66,8 +68,8 @@ export class ArrowReader<T extends TypeMap = any> implements Disposable, AsyncIt
   }
 
   /**
-   * The next batch, waiting on this thread; null at end-of-stream. For
-   * KEEP_WARM_MS after a batch it waits in slices of WARM_EVERY_MS and,
+   * The next batch, waiting on this thread; null at end-of-stream. With
+   * `keepWarm`, for KEEP_WARM_MS after a batch it waits in slices of WARM_EVERY_MS and,
    * between them, builds the last batch's columns again (thrown away):
    * after a pause the decode otherwise runs with its code and data gone
    * cold, many times slower than in a steady stream (docs/BENCHMARKS.md,

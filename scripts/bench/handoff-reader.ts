@@ -28,7 +28,8 @@ function held(data: Table | RecordBatch): void {
 switch (transport) {
   case "shm": {
     const channel = openReader(`${tag}-data`);
-    const reader = new ArrowReader(channel);
+    // SHMPIPE_BENCH_KEEP_WARM=1: the reader keeps its decode warm while it waits (ArrowReader's keepWarm).
+    const reader = new ArrowReader(channel, { keepWarm: process.env.SHMPIPE_BENCH_KEEP_WARM === "1" });
     console.log("ready");
     if (process.env.SHMPIPE_BENCH_STAMP === "arrival") {
       channel.recvSync({ timeoutMs: Infinity })?.release(); // the schema comes first, then only batches

@@ -15,6 +15,8 @@
 // figure, before the writer copies the batch into shared memory; for the
 // others, before the sender starts serialising. Prints one JSON line per
 // figure: {"case", "value" (µs, median of reps), "unit"}.
+// SHMPIPE_BENCH_KEEP_WARM=1 (shm, a TS reader): the reader is an ArrowReader
+// with keepWarm, and the case's name says so.
 // idle ms (shm only): the writer waits this long between writing a batch
 // and committing it, as a big copy makes the reader wait: it shows what
 // waking a reader that slept that long costs, whatever the batch's size.
@@ -157,7 +159,7 @@ function median(values: number[]): number {
 }
 
 const names: Record<string, string> = {
-  shm: idleMs ? `shmpipe ${runtimeLabel}->${runtimeLabel}, reader idle ${idleMs} ms,` : `shmpipe ${runtimeLabel}->${runtimeLabel}`, "shm-py": `shmpipe ${runtimeLabel}->Python`, unix: "Arrow IPC over Unix socket", tcp: "Arrow IPC over TCP loopback",
+  shm: `shmpipe ${runtimeLabel}->${runtimeLabel}${process.env.SHMPIPE_BENCH_KEEP_WARM === "1" ? ", keepWarm reader" : ""}${idleMs ? `, reader idle ${idleMs} ms,` : ""}`, "shm-py": `shmpipe ${runtimeLabel}->Python`, unix: "Arrow IPC over Unix socket", tcp: "Arrow IPC over TCP loopback",
   "http-json": "JSON over HTTP (fetch -> Bun.serve)", csv: "CSV file written + parsed",
 };
 const size = sizeLabel(bytes);
