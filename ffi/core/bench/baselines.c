@@ -478,8 +478,7 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (argc != 3) {
-    fprintf(stderr, "usage: %s futex|spin|unix|memcpy N [MIB] | core-rtt blocking|busy-poll N | core-oneway[-batch] SIZE N | publish-memcpy SIZE N
-", argv[0]);
+    fprintf(stderr, "usage: %s futex|spin|unix|memcpy N [MIB] | core-rtt blocking|busy-poll N | core-oneway[-batch] SIZE N | publish-memcpy SIZE N\n", argv[0]);
     return 2;
   }
   pin(0);
