@@ -118,6 +118,13 @@ func (a *ArrowWriter) Close() error {
 	return a.w.Close()
 }
 
+// Abandon gives up the stream without ending it (see Writer.Abandon): its
+// readers see their writer gone, never a clean end.
+func (a *ArrowWriter) Abandon() {
+	a.out.release()
+	a.w.Abandon()
+}
+
 // recordPayloads is arrow-go's PayloadWriter: each payload (one IPC
 // message) goes into a record of its own, framed as
 //

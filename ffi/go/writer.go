@@ -252,6 +252,26 @@ func (w *Writer) lingerForReaders() {
 	}
 }
 
+// Abandon gives up the stream without ending it, for a writer whose
+// source broke mid-stream (a network peer that went away): its readers
+// read every record sent so far, then get ErrPeerGone, as if this process
+// had died, never the clean end Close gives (the core's
+// shmp_writer_abandon). A claim not committed is dropped. The name goes,
+// as after Close, at once: no new reader finds a half-written channel.
+// Another process may then open the channel as its writer.
+func (w *Writer) Abandon() {
+	if !w.closing.CompareAndSwap(false, true) {
+		return
+	}
+	C.shmp_writer_interrupt(w.w) // a Send waiting in another goroutine returns; w.w is freed only below, under the lock
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	C.shmp_writer_abandon(w.w)
+	w.w = nil
+	w.freeErr()
+	w.seg.close()
+}
+
 // discard closes at once, neither waiting nor telling (a Publish that
 // failed half-way).
 func (w *Writer) discard() {

@@ -256,14 +256,16 @@ func (s *sink) Finish(ctx context.Context, schema *arrow.Schema) error {
 	return s.arrow.Close()
 }
 
-// Abandon is a stream that broke: the name goes at once (no new reader
-// finds a half-written channel) and the writer is left open, so that
-// readers attached see its peer gone when this process exits, never a
-// clean end of stream. A table gathered so far is dropped.
+// Abandon is a stream that broke: the writer abandons the channel
+// (shmpipe's Writer.Abandon), so that readers attached read what came,
+// then see their writer gone, never a clean end of stream, and the name
+// goes at once (no new reader finds a half-written channel). A table
+// gathered so far is dropped.
 func (s *sink) Abandon() {
 	s.release()
-	if s.writer != nil && !s.existing { // a pipeline's channel is its runner's to remove
-		shmpipe.Unlink(s.name)
+	if s.writer != nil {
+		s.arrow.Abandon() // a pipeline's channel (existing) was opened, not created: its name stays its runner's
+		s.writer, s.arrow = nil, nil
 	}
 }
 

@@ -4,10 +4,8 @@ package main
 // Arrow Flight, only the names the operator lists.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -16,10 +14,8 @@ import (
 	"io/fs"
 	"net"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -405,7 +401,7 @@ func (s *server) DoPut(stream flight.FlightService_DoPutServer) error {
 	if r.Publish {
 		rows, size, err = s.publish(stream, r, &replay{first, stream})
 	} else {
-		rows, size, err = s.receive(stream, r, first)
+		rows, size, err = s.receive(stream, r, &replay{first, stream})
 	}
 	if err != nil {
 		s.logf("DoPut %s from %s failed: %s", r.Name, peerOf(stream.Context()), statusMessage(err))
@@ -445,97 +441,36 @@ func (s *server) publish(stream flight.FlightService_DoPutServer, r request, in 
 	return rows, size, nil
 }
 
-// streamEnd follows the end-of-stream marker on a receiver's stdin: only a
-// stream that ends with it was complete (the bridge wrote it after the
-// client's last message); an end without it is a stream that broke.
-const streamEnd = "shmpipe-flight: end of stream\n"
-
-// receive writes the stream into a new channel through a child process
-// (shmpipe-flight receive), which owns the channel's writer: when the
-// client goes away mid-stream the child ends without closing it, so the
-// channel's readers see their writer gone, never a clean end.
-func (s *server) receive(stream flight.FlightService_DoPutServer, r request, first *flight.FlightData) (rows, size int64, err error) {
-	self, err := os.Executable()
-	if err != nil {
-		return 0, 0, err
-	}
+// receive writes the stream into a new channel as it comes, in this
+// process, batch after batch through the Go binding's Arrow writer. A
+// stream that breaks (the client went away, or sent what is not Arrow)
+// abandons the channel: its name goes and its readers see their writer
+// gone, never a clean end.
+func (s *server) receive(stream flight.FlightService_DoPutServer, r request, in flight.DataStreamReader) (rows, size int64, err error) {
 	capacity := r.Capacity
 	if capacity == 0 {
 		capacity = s.capacity
 	}
-	child := exec.Command(self, "receive", "--capacity", strconv.Itoa(capacity), "--linger", s.linger.String(), r.Name)
-	stdin, err := child.StdinPipe()
+	out := &sink{sinkOptions: sinkOptions{name: r.Name, kind: kindChannel, capacity: capacity, linger: s.linger}}
+	reader, err := flight.NewRecordReader(in)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, fmt.Errorf("the stream broke before its schema; no channel was made: %w", err)
 	}
-	var stdout, stderr bytes.Buffer
-	child.Stdout, child.Stderr = &stdout, &stderr
-	if err := child.Start(); err != nil {
-		return 0, 0, err
-	}
-	out := bufio.NewWriterSize(stdin, 1<<20)
-	message := first
-	for err == nil {
-		if len(message.DataHeader) > 0 {
-			// Each message goes on at once: the channel's readers see
-			// batches as they come.
-			if err = writeMessage(out, message); err == nil {
-				err = out.Flush()
-			}
-			if err != nil {
-				break
-			}
-			size += int64(len(message.DataBody))
+	defer reader.Release()
+	for reader.Next() {
+		batch := reader.RecordBatch()
+		if err := out.Write(stream.Context(), batch); err != nil {
+			out.Abandon()
+			return rows, size, err
 		}
-		message, err = stream.Recv()
+		rows += batch.NumRows()
+		size += batchBytes(batch)
 	}
-	broke := err != io.EOF
-	if !broke {
-		_, err = out.Write([]byte{0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0})
-		if err == nil {
-			_, err = out.WriteString(streamEnd)
-		}
-		if err == nil {
-			err = out.Flush()
-		}
+	if err := reader.Err(); err != nil {
+		out.Abandon()
+		return rows, size, fmt.Errorf("the stream broke after %d rows; the channel %q was removed and its readers see their writer gone: %w", rows, r.Name, err)
 	}
-	stdin.Close()
-	waitErr := child.Wait()
-	if broke {
-		shmpipe.Unlink(r.Name) // the child removed it already, unless it was killed
-		return 0, size, fmt.Errorf("the stream broke; the channel %q was removed and its readers see their writer gone: %w", r.Name, err)
-	}
-	if waitErr != nil {
-		return 0, size, status.Error(codes.FailedPrecondition, childMessage(stderr.String(), waitErr))
-	}
-	rows, _ = strconv.ParseInt(strings.TrimSpace(stdout.String()), 10, 64)
-	return rows, size, err
-}
-
-// writeMessage frames one Flight message as an Arrow IPC stream message.
-func writeMessage(w *bufio.Writer, m *flight.FlightData) error {
-	padded := (len(m.DataHeader) + 7) &^ 7
-	var prefix [8]byte
-	binary.LittleEndian.PutUint32(prefix[0:], 0xFFFFFFFF)
-	binary.LittleEndian.PutUint32(prefix[4:], uint32(padded))
-	w.Write(prefix[:])
-	w.Write(m.DataHeader)
-	w.Write(make([]byte, padded-len(m.DataHeader)))
-	_, err := w.Write(m.DataBody)
-	return err
-}
-
-func childMessage(stderr string, err error) string {
-	line := strings.TrimPrefix(lastLine(stderr), program+" receive: ")
-	if line == "" {
-		return err.Error()
-	}
-	return line
-}
-
-func lastLine(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return lines[len(lines)-1]
+	return rows, size, out.Finish(stream.Context(), reader.Schema())
 }
 
 func peerOf(ctx context.Context) string {
