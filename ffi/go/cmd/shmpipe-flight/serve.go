@@ -23,6 +23,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/flight"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	shmpipe "github.com/shmpipe/shmpipe/ffi/go"
 	"google.golang.org/grpc"
@@ -369,21 +370,6 @@ func sendBatches(src array.RecordReader, send func(any) error, desc *flight.Flig
 	return rows, size, w.Close()
 }
 
-// replay gives a stream's first message again, then the rest.
-type replay struct {
-	first *flight.FlightData
-	rest  flight.DataStreamReader
-}
-
-func (r *replay) Recv() (*flight.FlightData, error) {
-	if r.first != nil {
-		first := r.first
-		r.first = nil
-		return first, nil
-	}
-	return r.rest.Recv()
-}
-
 func (s *server) DoPut(stream flight.FlightService_DoPutServer) error {
 	first, err := stream.Recv()
 	if err != nil {
@@ -398,10 +384,18 @@ func (s *server) DoPut(stream flight.FlightService_DoPutServer) error {
 	}
 	start := time.Now()
 	var rows, size int64
+	// The batches, their bodies in reused buffers (received.go).
+	in, err := ipc.NewReaderFromMessageReader(newReceivedMessages(stream, first)) // it releases the messages' reader
+	if err != nil {
+		err = fmt.Errorf("the stream broke before its schema; nothing was written: %w", err)
+		s.logf("DoPut %s from %s failed: %s", r.Name, peerOf(stream.Context()), statusMessage(err))
+		return localError(r.Name, err)
+	}
+	defer in.Release()
 	if r.Publish {
-		rows, size, err = s.publish(stream, r, &replay{first, stream})
+		rows, size, err = s.publish(stream, r, in)
 	} else {
-		rows, size, err = s.receive(stream, r, &replay{first, stream})
+		rows, size, err = s.receive(stream, r, in)
 	}
 	if err != nil {
 		s.logf("DoPut %s from %s failed: %s", r.Name, peerOf(stream.Context()), statusMessage(err))
@@ -413,12 +407,7 @@ func (s *server) DoPut(stream flight.FlightService_DoPutServer) error {
 
 // publish gathers the stream and publishes it as a table, owned by the
 // bridge (it goes when the bridge ends) unless persist was asked.
-func (s *server) publish(stream flight.FlightService_DoPutServer, r request, in flight.DataStreamReader) (rows, size int64, err error) {
-	reader, err := flight.NewRecordReader(in)
-	if err != nil {
-		return 0, 0, err
-	}
-	defer reader.Release()
+func (s *server) publish(stream flight.FlightService_DoPutServer, r request, reader *ipc.Reader) (rows, size int64, err error) {
 	out := &sink{sinkOptions: sinkOptions{name: r.Name, kind: kindTable, persist: r.Persist}}
 	for reader.Next() {
 		batch := reader.RecordBatch()
@@ -446,17 +435,12 @@ func (s *server) publish(stream flight.FlightService_DoPutServer, r request, in 
 // stream that breaks (the client went away, or sent what is not Arrow)
 // abandons the channel: its name goes and its readers see their writer
 // gone, never a clean end.
-func (s *server) receive(stream flight.FlightService_DoPutServer, r request, in flight.DataStreamReader) (rows, size int64, err error) {
+func (s *server) receive(stream flight.FlightService_DoPutServer, r request, reader *ipc.Reader) (rows, size int64, err error) {
 	capacity := r.Capacity
 	if capacity == 0 {
 		capacity = s.capacity
 	}
 	out := &sink{sinkOptions: sinkOptions{name: r.Name, kind: kindChannel, capacity: capacity, linger: s.linger}}
-	reader, err := flight.NewRecordReader(in)
-	if err != nil {
-		return 0, 0, fmt.Errorf("the stream broke before its schema; no channel was made: %w", err)
-	}
-	defer reader.Release()
 	for reader.Next() {
 		batch := reader.RecordBatch()
 		if err := out.Write(stream.Context(), batch); err != nil {

@@ -227,7 +227,7 @@ func doGet(ctx context.Context, client flight.Client, addr address, name string)
 	if err != nil {
 		return nil, explain(addr, err)
 	}
-	reader, err := ipc.NewReaderFromMessageReader(newReceivedMessages(stream)) // it releases the messages' reader
+	reader, err := ipc.NewReaderFromMessageReader(newReceivedMessages(stream, nil)) // it releases the messages' reader
 	if err != nil {
 		return nil, explain(addr, err)
 	}
