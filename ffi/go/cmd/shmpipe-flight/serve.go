@@ -384,18 +384,10 @@ func (s *server) DoPut(stream flight.FlightService_DoPutServer) error {
 	}
 	start := time.Now()
 	var rows, size int64
-	// The batches, their bodies in reused buffers (received.go).
-	in, err := ipc.NewReaderFromMessageReader(newReceivedMessages(stream, first)) // it releases the messages' reader
-	if err != nil {
-		err = fmt.Errorf("the stream broke before its schema; nothing was written: %w", err)
-		s.logf("DoPut %s from %s failed: %s", r.Name, peerOf(stream.Context()), statusMessage(err))
-		return localError(r.Name, err)
-	}
-	defer in.Release()
 	if r.Publish {
-		rows, size, err = s.publish(stream, r, in)
+		rows, size, err = s.publish(stream, r, first)
 	} else {
-		rows, size, err = s.receive(stream, r, in)
+		rows, size, err = s.receive(stream, r, first)
 	}
 	if err != nil {
 		s.logf("DoPut %s from %s failed: %s", r.Name, peerOf(stream.Context()), statusMessage(err))
@@ -407,7 +399,13 @@ func (s *server) DoPut(stream flight.FlightService_DoPutServer) error {
 
 // publish gathers the stream and publishes it as a table, owned by the
 // bridge (it goes when the bridge ends) unless persist was asked.
-func (s *server) publish(stream flight.FlightService_DoPutServer, r request, reader *ipc.Reader) (rows, size int64, err error) {
+func (s *server) publish(stream flight.FlightService_DoPutServer, r request, first *flight.FlightData) (rows, size int64, err error) {
+	// The batches, their bodies in reused buffers (received.go).
+	reader, err := ipc.NewReaderFromMessageReader(newReceivedMessages(stream, first)) // it releases the messages' reader
+	if err != nil {
+		return 0, 0, fmt.Errorf("the stream broke before its schema; nothing was published: %w", err)
+	}
+	defer reader.Release()
 	out := &sink{sinkOptions: sinkOptions{name: r.Name, kind: kindTable, persist: r.Persist}}
 	for reader.Next() {
 		batch := reader.RecordBatch()
@@ -431,30 +429,41 @@ func (s *server) publish(stream flight.FlightService_DoPutServer, r request, rea
 }
 
 // receive writes the stream into a new channel as it comes, in this
-// process, batch after batch through the Go binding's Arrow writer. A
-// stream that breaks (the client went away, or sent what is not Arrow)
-// abandons the channel: its name goes and its readers see their writer
-// gone, never a clean end.
-func (s *server) receive(stream flight.FlightService_DoPutServer, r request, reader *ipc.Reader) (rows, size int64, err error) {
+// process, message by message as the client encoded them: each body goes
+// from gRPC's frames straight into its record (put.go), and the core
+// checks every message before it is committed. A stream that breaks (the
+// client went away, or sent what is not Arrow) abandons the channel: its
+// name goes and its readers see their writer gone, never a clean end.
+func (s *server) receive(stream flight.FlightService_DoPutServer, r request, first *flight.FlightData) (rows, size int64, err error) {
 	capacity := r.Capacity
 	if capacity == 0 {
 		capacity = s.capacity
 	}
 	out := &sink{sinkOptions: sinkOptions{name: r.Name, kind: kindChannel, capacity: capacity, linger: s.linger}}
-	for reader.Next() {
-		batch := reader.RecordBatch()
-		if err := out.Write(stream.Context(), batch); err != nil {
-			out.Abandon()
+	ctx := stream.Context()
+	if len(first.DataHeader) > 0 {
+		err = out.WriteMessage(ctx, first.DataHeader, len(first.DataBody), bytes.NewReader(first.DataBody))
+		rows, size = batchRows(first.DataHeader), int64(len(first.DataBody))
+	}
+	for err == nil {
+		m := putData{ctx: ctx, to: out}
+		if err = stream.RecvMsg(&m); err != nil {
+			break
+		}
+		if err = m.err; err == nil {
+			rows += m.rows
+			size += m.size
+		}
+	}
+	if err != io.EOF {
+		out.Abandon()
+		var local *shmpipe.Error
+		if errors.As(err, &local) {
 			return rows, size, err
 		}
-		rows += batch.NumRows()
-		size += batchBytes(batch)
-	}
-	if err := reader.Err(); err != nil {
-		out.Abandon()
 		return rows, size, fmt.Errorf("the stream broke after %d rows; the channel %q was removed and its readers see their writer gone: %w", rows, r.Name, err)
 	}
-	return rows, size, out.Finish(stream.Context(), reader.Schema())
+	return rows, size, out.FinishMessages(ctx)
 }
 
 func peerOf(ctx context.Context) string {
