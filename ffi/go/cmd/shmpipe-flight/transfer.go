@@ -253,23 +253,20 @@ func pullDiscard(ctx context.Context, client flight.Client, addr address, name s
 	return nil
 }
 
-// fail ends a pull whose stream broke: the error, what became of what
-// arrived, and, for a channel written in part, an exit that leaves no
-// writer closed cleanly behind.
+// fail ends a pull whose stream broke: a channel written in part is
+// abandoned (never a clean end for its readers), and the error says what
+// became of what arrived.
 func fail(out *sink, p *progress, err error) error {
 	p.stop()
-	out.Abandon()
+	written := out.writer != nil
+	out.Abandon() // the channel's readers see their writer gone, its name goes
 	if out.kind == kindTable {
 		return fmt.Errorf("%s; after %d rows, nothing was published as %s", statusMessage(err), p.rows, out.name)
 	}
-	if out.writer == nil {
+	if !written {
 		return fmt.Errorf("%s; after %d rows, nothing was written to %s", statusMessage(err), p.rows, out.name)
 	}
-	// Exiting without closing the writer is what tells the channel's
-	// readers: they see their writer gone (its name went already).
-	fmt.Fprintf(os.Stderr, "%s pull: %s; after %d rows, the channel %s was removed and its readers see their writer gone\n", program, statusMessage(err), p.rows, out.name)
-	os.Exit(1)
-	return nil
+	return fmt.Errorf("%s; after %d rows, the channel %s was removed and its readers see their writer gone", statusMessage(err), p.rows, out.name)
 }
 
 func push(args []string) error {
