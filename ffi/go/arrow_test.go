@@ -1,12 +1,15 @@
 package shmpipe
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,6 +19,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
@@ -640,5 +644,108 @@ func TestArrowWriterLaysBuffersAt64ByteBoundaries(t *testing.T) {
 	}
 	if fmt.Sprint(kinds) != "[1 2 3]" {
 		t.Fatalf("messages of kinds %v", kinds)
+	}
+}
+
+// encodedMessages is an Arrow IPC stream as arrow-go writes it (buffers
+// padded to 8), split into its messages' metadata and bodies.
+func encodedMessages(t *testing.T, batches ...arrow.RecordBatch) (metas, bodies [][]byte) {
+	t.Helper()
+	var stream bytes.Buffer
+	w := ipc.NewWriter(&stream, ipc.WithSchema(batches[0].Schema()))
+	for _, batch := range batches {
+		if err := w.Write(batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close()
+	b := stream.Bytes()
+	for {
+		n := int(binary.LittleEndian.Uint32(b[4:]))
+		if n == 0 {
+			return metas, bodies
+		}
+		meta := b[8 : 8+n]
+		message := ipc.NewMessage(memory.NewBufferBytes(meta), memory.NewBufferBytes(nil))
+		length := int(message.BodyLen())
+		message.Release()
+		metas, bodies = append(metas, meta), append(bodies, b[8+n:8+n+length])
+		b = b[8+n+length:]
+	}
+}
+
+// Messages another Arrow library encoded go into the channel as they are,
+// laid out and checked by the core; a reader that joins mid-stream gets the
+// schema and the dictionary again before the next batch; metadata that is
+// not Arrow is refused.
+func TestMessageWriterSendsEncodedMessages(t *testing.T) {
+	metas, bodies := encodedMessages(t, symbolBatch("A", "B", "A"), symbolBatch("A", "B"))
+	if len(metas) != 4 { // schema, dictionary, two batches
+		t.Fatalf("%d messages", len(metas))
+	}
+	ctx := context.Background()
+	first, w := pair(t, 1<<16)
+	firstArrow, err := NewArrowReader(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer firstArrow.Close()
+	m := NewMessageWriter(w)
+	write := func(i int) {
+		t.Helper()
+		if err := m.Write(ctx, metas[i], len(bodies[i]), bytes.NewReader(bodies[i])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := func(a *ArrowReader, want ...string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		batch, err := a.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer batch.Release()
+		if got := symbols(batch); !slices.Equal(got, want) {
+			t.Fatalf("read %v, want %v", got, want)
+		}
+	}
+	for i := 0; i < 3; i++ {
+		write(i)
+	}
+	read(firstArrow, "A", "B", "A")
+	// Round the ring once, so that a reader who comes now starts mid-stream.
+	for i := 0; i < 300; i++ {
+		write(2)
+		read(firstArrow, "A", "B", "A")
+	}
+	late, err := OpenReader(w.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer late.Close()
+	lateArrow, err := NewArrowReader(late)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lateArrow.Close()
+	write(3)
+	read(firstArrow, "A", "B")
+	read(lateArrow, "A", "B") // after the schema and the dictionary, sent again for it
+	// A body that ends early: nothing is published, and the stream goes on.
+	if err := m.Write(ctx, metas[3], len(bodies[3]), bytes.NewReader(bodies[3][:4])); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("a short body: %v", err)
+	}
+	write(3)
+	read(firstArrow, "A", "B")
+	read(lateArrow, "A", "B")
+	if err := m.Write(ctx, []byte{1, 2, 3, 4}, 0, bytes.NewReader(nil)); !errors.Is(err, ErrArrow) {
+		t.Fatalf("metadata that is not Arrow: %v", err)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lateArrow.Read(ctx); err != io.EOF {
+		t.Fatalf("after close: %v", err)
 	}
 }

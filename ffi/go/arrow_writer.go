@@ -118,6 +118,13 @@ func (a *ArrowWriter) Close() error {
 	return a.w.Close()
 }
 
+// Abandon gives up the stream without ending it (see Writer.Abandon): its
+// readers see their writer gone, never a clean end.
+func (a *ArrowWriter) Abandon() {
+	a.out.release()
+	a.w.Abandon()
+}
+
 // recordPayloads is arrow-go's PayloadWriter: each payload (one IPC
 // message) goes into a record of its own, framed as
 //
@@ -158,7 +165,7 @@ func (p *recordPayloads) WritePayload(payload ipc.Payload) error {
 		return err
 	}
 	if p.sender == nil {
-		if p.sender, err = p.w.newArrowSender(); err != nil {
+		if p.sender, err = p.w.newArrowSender(true); err != nil {
 			p.err = err
 			return err
 		}
@@ -182,7 +189,7 @@ func (p *recordPayloads) WritePayload(payload ipc.Payload) error {
 	fill.finish()
 	// The core checks the message first (the metadata: the values come
 	// from arrow-go itself) and refuses it unpublished.
-	if err := p.w.commitArrow(p.sender, len(record)); err != nil {
+	if _, err := p.w.commitArrow(p.sender, len(record)); err != nil {
 		p.err = err
 		return err
 	}
@@ -206,10 +213,15 @@ type layout struct {
 
 func (l *layout) of(payload ipc.Payload, segment string) error {
 	meta := payload.Meta()
-	l.meta = append(l.meta[:0], meta.Bytes()...)
-	meta.Release()
+	defer meta.Release()
+	return l.ofMeta(meta.Bytes(), segment)
+}
+
+// ofMeta is the layout of a message whose metadata is meta (left as it is).
+func (l *layout) ofMeta(meta []byte, segment string) error {
+	l.meta = append(l.meta[:0], meta...)
 	if len(l.meta) == 0 {
-		return usageError(ErrArrow.Code, "send", segment, "arrow-go gave a message without metadata")
+		return usageError(ErrArrow.Code, "send", segment, "a message without metadata")
 	}
 	if len(l.moves) == 0 {
 		l.moves = make([]C.shmp_arrow_move, 16)
@@ -239,6 +251,7 @@ func (l *layout) of(payload ipc.Payload, segment string) error {
 // a table being published, faster than through the mapping).
 type alignedBody struct {
 	seg    *segment
+	name   string // the segment's, for errors
 	buf    []byte
 	moves  []C.shmp_arrow_move
 	next   int    // the move of the buffer being written, or the next
@@ -282,6 +295,39 @@ func (a *alignedBody) Write(b []byte) (int, error) {
 	}
 	a.at += uint64(len(b))
 	return n, nil
+}
+
+// ReadFrom reads a body as an Arrow library writes it (buffers in order,
+// padded to 8 bytes) from r, each buffer straight into its place: one
+// copy, from wherever r has it. Buffers out of the body's order (no Arrow
+// library writes them so) are an error: r is read once, forward.
+func (a *alignedBody) ReadFrom(r io.Reader) (int64, error) {
+	start := a.at
+	for _, m := range a.moves[a.next:] {
+		from, to, length := uint64(m.from), uint64(m.to), uint64(m.length)
+		if from < a.at {
+			return int64(a.at - start), usageError(ErrArrow.Code, "send", a.name, "the message's buffers are not in the order of its body")
+		}
+		if to+length > uint64(len(a.buf)) {
+			return int64(a.at - start), io.ErrShortWrite
+		}
+		skipped, err := io.CopyN(io.Discard, r, int64(from-a.at)) // the library's padding
+		a.at += uint64(skipped)
+		if err != nil {
+			return int64(a.at - start), err
+		}
+		clear(a.buf[min(a.filled, to):to])
+		n, err := io.ReadFull(r, a.buf[to:to+length])
+		a.at += uint64(n)
+		a.filled = max(a.filled, to+uint64(n))
+		if err != nil {
+			return int64(a.at - start), err
+		}
+	}
+	a.next = len(a.moves)
+	rest, err := io.Copy(io.Discard, r) // padding after the last buffer
+	a.at += uint64(rest)
+	return int64(a.at - start), err
 }
 
 // finish zero-fills the body after the last buffer.

@@ -453,6 +453,50 @@ func TestWriterKilledMidRecord(t *testing.T) {
 	}
 }
 
+// A writer that abandons its stream (its source broke): the name goes at
+// once, and the reader gets every record sent, then its writer gone, in
+// this same process, never the end of a stream.
+func TestAbandonedWriterIsAWriterGone(t *testing.T) {
+	name := uniqueName("abandoned")
+	w, err := CreateWriter(name, 1<<16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := OpenReader(name)
+	if err != nil {
+		w.Close()
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ctx := context.Background()
+	for i := 0; i < 3; i++ {
+		if err := w.Send(ctx, []byte{byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.Claim(ctx, 100); err != nil { // left open: dropped
+		t.Fatal(err)
+	}
+	w.Abandon()
+	w.Abandon() // once is enough
+	if _, err := os.Stat("/dev/shm/shmpipe." + name); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the name of an abandoned channel is still there: %v", err)
+	}
+	if err := w.Send(ctx, []byte("late")); !errors.Is(err, ErrClosed) {
+		t.Fatalf("a send after Abandon: %v", err)
+	}
+	for i := 0; i < 3; i++ {
+		if got := recvString(t, r); got != string([]byte{byte(i)}) {
+			t.Fatalf("record %d: %q", i, got)
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := r.Recv(ctx); !errors.Is(err, ErrPeerGone) || !strings.Contains(err.Error(), "abandoned the stream") {
+		t.Fatalf("after the writer abandoned the stream: %v", err)
+	}
+}
+
 // startChild runs this test binary as a child in the given role on the
 // channel name and waits for its "ready" line.
 func startChild(t *testing.T, role, name string) (*exec.Cmd, *bufio.Reader) {

@@ -193,14 +193,18 @@ func (w *Writer) Commit(n int) error {
 }
 
 // newArrowSender makes the core's Arrow sender of this writer's stream
-// (arrow_writer.go), trusting the values arrow-go encoded.
-func (w *Writer) newArrowSender() (*C.shmp_arrow_sender, error) {
+// (arrow_writer.go), trusting the values if arrow-go encoded them.
+func (w *Writer) newArrowSender(trustValues bool) (*C.shmp_arrow_sender, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err := w.live("send"); err != nil {
 		return nil, err
 	}
-	s := C.shmp_arrow_sender_new(w.w, opSend, 1, w.err)
+	trust := C.int(0)
+	if trustValues {
+		trust = 1
+	}
+	s := C.shmp_arrow_sender_new(w.w, opSend, trust, w.err)
 	if s == nil {
 		return nil, fromCore(w.err)
 	}
@@ -209,18 +213,20 @@ func (w *Writer) newArrowSender() (*C.shmp_arrow_sender, error) {
 
 // commitArrow publishes the claimed record through the Arrow sender s,
 // which checks the message first and refuses it unpublished (ErrArrow);
-// either way the claim is over.
-func (w *Writer) commitArrow(s *C.shmp_arrow_sender, n int) error {
+// either way the claim is over. Returns the message's kind
+// (SHMP_ARROW_SCHEMA, ...).
+func (w *Writer) commitArrow(s *C.shmp_arrow_sender, n int) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err := w.live("send"); err != nil {
-		return err
+		return 0, err
 	}
 	w.claimed = -1
-	if C.shmp_arrow_sender_commit(s, C.uint64_t(n), w.err) < 0 {
-		return fromCore(w.err)
+	kind := C.shmp_arrow_sender_commit(s, C.uint64_t(n), w.err)
+	if kind < 0 {
+		return 0, fromCore(w.err)
 	}
-	return nil
+	return int(kind), nil
 }
 
 // Abort gives the claimed record back unpublished.
@@ -313,6 +319,26 @@ func (w *Writer) lingerForReaders() {
 			return
 		}
 	}
+}
+
+// Abandon gives up the stream without ending it, for a writer whose
+// source broke mid-stream (a network peer that went away): its readers
+// read every record sent so far, then get ErrPeerGone, as if this process
+// had died, never the clean end Close gives (the core's
+// shmp_writer_abandon). A claim not committed is dropped. The name goes,
+// as after Close, at once: no new reader finds a half-written channel.
+// Another process may then open the channel as its writer.
+func (w *Writer) Abandon() {
+	if !w.closing.CompareAndSwap(false, true) {
+		return
+	}
+	C.shmp_writer_interrupt(w.w) // a Send waiting in another goroutine returns; w.w is freed only below, under the lock
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	C.shmp_writer_abandon(w.w)
+	w.w = nil
+	w.freeErr()
+	w.seg.close()
 }
 
 // discard closes at once, neither waiting nor telling (a Publish that

@@ -18,7 +18,8 @@ published in shared memory for the bridge, in the heap of pyarrow's server.
   - get ipc-tcp: a pyarrow process writes its table as an IPC stream to a
     TCP socket, the client reads it batch by batch (only a pyarrow client);
   - put bridge-channel: DoPut into a channel there, read to its end there
-    by a pyarrow reader (the shmpipe binding); timed until it has read all;
+    by a pyarrow reader (the shmpipe binding), started (imported) before
+    the clock and waiting for the channel; timed until it has read all;
   - put bridge-table: DoPut published there as a table;
   - put pyarrow: pyarrow.flight's server reads the stream into its memory.
 The clients keep nothing (get: every batch read, then dropped).
@@ -152,6 +153,9 @@ def main() -> None:
             drain = None
             if a.server == "bridge-channel":  # the channel's reader there, started first
                 drain = subprocess.Popen(peer([sys.executable, reader_script, pushed]), stdout=subprocess.PIPE, text=True)
+                # Ready, waiting for the channel, as pyarrow's server is for
+                # the stream: Python's start-up is not the transfer's.
+                assert drain.stdout.readline() == "started\n"
             start = time.perf_counter()
             if a.direction == "get" and a.server == "ipc-tcp":
                 get_ipc_tcp(address, size)

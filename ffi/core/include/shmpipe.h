@@ -378,6 +378,17 @@ shmp_reader *shmp_reader_attach(shmp_segment *s, shmp_error *err);
 void shmp_writer_close(shmp_writer *w);
 void shmp_reader_close(shmp_reader *r);
 
+/* Gives up the writer's role without ending the stream (since SHMPIPE_1.2),
+ * for a writer whose source broke mid-stream (a Flight client that went
+ * away): its readers see exactly what they see when a writer dies, at once
+ * rather than after a silent slice: every record committed, then
+ * SHMP_E_PEER_GONE (with a sentence saying the writer abandoned the
+ * stream), never the clean end a close gives. An open claim is dropped
+ * unpublished. Wakes every waiter, frees the endpoint and drops its
+ * reference; the name is the caller's to remove, as after a close. Another
+ * writer may take the role over, as from a dead one. */
+void shmp_writer_abandon(shmp_writer *w);
+
 /* ---- What a writer leaves behind ----------------------------------------
  *
  * The process that created a channel owns its name and removes it when it

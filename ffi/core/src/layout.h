@@ -22,6 +22,11 @@
 #define SHMP_MAX_READERS 32u
 #define SHMP_SLOT_FREE UINT64_MAX /* the tail of a slot that takes no part */
 #define SHMP_PEER_CLEARING UINT64_C(1) /* a dead reader's slot being emptied */
+/* The writer role of a writer that abandoned its stream (shmp_writer_abandon):
+ * pid 0, a process that never lives, so every liveness check, in this core
+ * or an older one, reads it as a dead writer; readers of this core also
+ * tell it from a death for their sentence, and see it at once. */
+#define SHMP_PEER_ABANDONED UINT64_C(2)
 
 #define SHMP_RECORD_DATA 1u
 #define SHMP_RECORD_PAD 2u

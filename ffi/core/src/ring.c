@@ -251,6 +251,20 @@ static void writer_finish(shmp_writer *w, uint32_t flags) {
 
 SHMP_EXPORT void shmp_writer_close(shmp_writer *w) { writer_finish(w, SHMP_FLAG_WRITER_CLOSED); }
 
+SHMP_EXPORT void shmp_writer_abandon(shmp_writer *w) {
+  if (w == NULL) return;
+  /* Not a clean end: no flag. The role word becomes one no process holds,
+   * RELEASE after the last commit's head, so that a reader that ACQUIREs
+   * it and looks at head again has every committed record (as with the
+   * closed flag), then is told its writer is gone, as if this process had
+   * died. A new writer may take the role over, as from a dead one. */
+  if (w->coming) smp_store_release(&w->g.h->data_coming, 0); /* a claim left open is over */
+  smp_store_release(&w->g.h->writer, SHMP_PEER_ABANDONED);
+  shmp_wake_all(&w->g.h->data_futex);
+  shmp_segment_unref(w->g.seg);
+  free(w);
+}
+
 SHMP_EXPORT void shmp_writer_seal(shmp_writer *w) { writer_finish(w, SHMP_FLAG_SEALED | SHMP_FLAG_WRITER_CLOSED); }
 
 SHMP_EXPORT void shmp_writer_seal_persistent(shmp_writer *w) {
@@ -833,6 +847,12 @@ static int64_t committed_bytes(shmp_reader *r) {
   return (int64_t)(r->head_seen - r->read);
 }
 
+/* The writer gave up its stream (shmp_writer_abandon): ACQUIREs the role
+ * word, so that head, looked at again, holds every record it committed. */
+static int writer_abandoned(const shmp_reader *r) {
+  return smp_load_acquire(&r->g.h->writer) == SHMP_PEER_ABANDONED;
+}
+
 static int64_t peek(shmp_reader *r, uint64_t *offset) {
   if (r->cur_size) {
     if (offset) *offset = r->cur_offset;
@@ -847,9 +867,10 @@ static int64_t peek(shmp_reader *r, uint64_t *offset) {
       if (r->slot == NULL) return SHMP_E_CLOSED;
       /* The writer sets CLOSED after its last commit: look at head once
        * more after seeing the flag, or the last records would be lost. */
-      if (!(smp_load_acquire(&r->g.h->flags) & SHMP_FLAG_WRITER_CLOSED)) return SHMP_E_AGAIN;
+      int closed = (smp_load_acquire(&r->g.h->flags) & SHMP_FLAG_WRITER_CLOSED) != 0;
+      if (!closed && !writer_abandoned(r)) return SHMP_E_AGAIN;
       available = committed_bytes(r);
-      if (available <= 0) return available < 0 ? available : SHMP_E_CLOSED;
+      if (available <= 0) return available < 0 ? available : closed ? SHMP_E_CLOSED : SHMP_E_PEER_GONE;
     }
     uint64_t ring_offset = r->read % r->g.capacity;
     const struct shmp_record *rec = (const struct shmp_record *)(r->g.data + ring_offset);
@@ -877,7 +898,10 @@ static int64_t peek(shmp_reader *r, uint64_t *offset) {
 /* The sentence for a reader's failure; SHMP_E_AGAIN is no failure. */
 static int64_t reader_failed(shmp_reader *r, int64_t rc, const char *op, shmp_error *err) {
   if (rc >= 0 || rc == SHMP_E_AGAIN) return rc;
-  const char *detail = rc == SHMP_E_PEER_GONE ? "The writer died; every record it committed was delivered"
+  const char *detail = rc == SHMP_E_PEER_GONE && writer_abandoned(r)
+                           ? "The writer abandoned the stream before its end (its source broke); every record it "
+                             "committed was delivered"
+                       : rc == SHMP_E_PEER_GONE ? "The writer died; every record it committed was delivered"
                        : rc == SHMP_E_CLOSED  ? "the writer closed it and every record was read"
                        : rc == SHMP_E_CORRUPT ? "the writer's position or a record header is out of range"
                        : rc == -EINTR         ? shmp_signal_detail()
@@ -971,7 +995,8 @@ static int data_ready(void *ctx) {
   if (r->cur_size) return 1;
   int64_t available = committed_bytes(r);
   if (available != 0) return available > 0 ? 1 : (int)available;
-  return (READ_ONCE(&r->g.h->flags) & SHMP_FLAG_WRITER_CLOSED) != 0;
+  /* Closed, or abandoned: peek tells which (and looks at head again). */
+  return (READ_ONCE(&r->g.h->flags) & SHMP_FLAG_WRITER_CLOSED) != 0 || writer_abandoned(r);
 }
 
 static int wait_data(shmp_reader *r, int64_t timeout_ns, uint32_t spin) {

@@ -374,6 +374,68 @@ static void test_writer_killed(void) {
   }
 }
 
+/* A writer that abandons its stream (its source broke) while its process
+ * lives on: the reader gets every committed record, then SHMP_E_PEER_GONE
+ * with a sentence saying so, from every path (next, peek, wait), and at
+ * once rather than after a silent slice; another writer may take over. */
+static void test_writer_abandons(void) {
+  struct seg s = seg_new(64 * 1024);
+  int go[2], done[2];
+  if (pipe(go) != 0 || pipe(done) != 0) abort();
+  shmp_error err = {0};
+  shmp_reader *r = shmp_reader_attach(s.sp, &err);
+  pid_t child = fork();
+  if (child == 0) {
+    shmp_writer *w = shmp_writer_attach(s.sp, &err);
+    char c;
+    if (read(go[0], &c, 1) != 1) _exit(1);
+    usleep(20000); /* the reader is asleep by now */
+    for (uint32_t i = 0; i < 10; i++) shmp_writer_send(w, &i, 4, 0, 0, NULL);
+    int64_t at = shmp_writer_claim(w, 1000, 0, 0, NULL);
+    memset((uint8_t *)s.base + at, 0xee, 500); /* half-written, never committed */
+    shmp_writer_abandon(w);
+    if (write(done[1], "a", 1) != 1) _exit(1);
+    for (;;) pause();
+  }
+  if (write(go[1], "g", 1) != 1) abort();
+  uint64_t off;
+  int64_t len;
+  uint32_t n = 0;
+  while ((len = shmp_reader_next(r, &off, 5000 * MS, 0, &err)) >= 0) {
+    uint32_t v;
+    memcpy(&v, (uint8_t *)s.base + off, 4);
+    CHECK_EQ(v, n);
+    n++;
+    shmp_reader_release(r, NULL);
+  }
+  CHECK_EQ(n, 10);
+  CHECK_EQ(len, SHMP_E_PEER_GONE);
+  CHECK(strstr(err.message, "abandoned the stream") != NULL);
+  CHECK_EQ(waitpid(child, NULL, WNOHANG), 0); /* the writer's process lives on */
+  char c;
+  if (read(done[0], &c, 1) != 1) abort();
+  /* At once, also without a wait (a dead writer is seen only by a wait,
+   * after a silent slice of 50 ms). */
+  CHECK_EQ(shmp_reader_peek(r, &off, NULL), SHMP_E_PEER_GONE);
+  CHECK_EQ(shmp_reader_wait(r, 0, 0, NULL), SHMP_E_PEER_GONE);
+  uint64_t lease;
+  CHECK_EQ(shmp_reader_take(r, &off, &lease, 1000 * MS, 0, NULL), SHMP_E_PEER_GONE);
+  /* Not a close: a new writer may take the role over, as from a dead one. */
+  shmp_writer *w = shmp_writer_attach(s.sp, &err);
+  CHECK(w != NULL);
+  CHECK_EQ(shmp_writer_send(w, "ok", 2, 0, 0, NULL), SHMP_OK);
+  CHECK_EQ(shmp_reader_next(r, &off, 0, 0, NULL), 2);
+  shmp_reader_release(r, NULL);
+  shmp_writer_close(w);
+  CHECK_EQ(shmp_reader_next(r, &off, 0, 0, NULL), SHMP_E_CLOSED);
+  shmp_writer_abandon(NULL); /* as shmp_writer_close(NULL) */
+  kill(child, SIGKILL);
+  waitpid(child, NULL, 0);
+  shmp_reader_close(r);
+  close(go[0]), close(go[1]), close(done[0]), close(done[1]);
+  seg_free(s);
+}
+
 /* A writer blocked on a full ring learns that its reader died. */
 static void test_reader_killed(void) {
   struct seg s = seg_new(4096);
@@ -2211,6 +2273,7 @@ int main(void) {
   test_dead_reader_among_many();
   test_cross_process_stream();
   test_writer_killed();
+  test_writer_abandons();
   test_reader_killed();
   test_leases();
   test_batches();

@@ -5,6 +5,7 @@ package main
 // a stream of batches written into a new channel or published as a table.
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -171,11 +172,13 @@ type sinkOptions struct {
 // never published).
 type sink struct {
 	sinkOptions
-	writer  *shmpipe.Writer
-	arrow   *shmpipe.ArrowWriter
-	batches []arrow.RecordBatch
-	schema  *arrow.Schema
-	table   *shmpipe.PublishedTable // when published
+	writer   *shmpipe.Writer
+	arrow    *shmpipe.ArrowWriter
+	messages *shmpipe.MessageWriter // for WriteMessage: encoded messages written as they are
+	pending  [][]byte               // messages without a body that came before the channel was made
+	batches  []arrow.RecordBatch
+	schema   *arrow.Schema
+	table    *shmpipe.PublishedTable // when published
 }
 
 // Write takes one batch (the caller keeps its reference).
@@ -213,8 +216,60 @@ func (s *sink) create(first int64) error {
 	if err != nil {
 		return err
 	}
-	s.writer, s.arrow = w, shmpipe.NewArrowWriter(w)
+	s.writer, s.arrow, s.messages = w, shmpipe.NewArrowWriter(w), shmpipe.NewMessageWriter(w)
 	return nil
+}
+
+// WriteMessage writes one encoded Arrow message into the channel as it is
+// (a DoPut's FlightData: no arrays are made of it), its body of n bytes
+// read from body straight into the record. The channel is made when the
+// first message with a body comes (its size sizes the channel); the
+// messages before it (the schema) wait for it. Use either WriteMessage or
+// Write for one stream.
+func (s *sink) WriteMessage(ctx context.Context, header []byte, n int, body io.Reader) error {
+	if s.writer == nil {
+		if n == 0 {
+			s.pending = append(s.pending, header)
+			return nil
+		}
+		if err := s.create(int64(n)); err != nil {
+			return err
+		}
+		if err := s.writePending(ctx); err != nil {
+			return err
+		}
+	}
+	return s.messages.Write(ctx, header, n, body)
+}
+
+func (s *sink) writePending(ctx context.Context) error {
+	for _, header := range s.pending {
+		if err := s.messages.Write(ctx, header, 0, bytes.NewReader(nil)); err != nil {
+			return err
+		}
+	}
+	s.pending = nil
+	return nil
+}
+
+// FinishMessages completes a stream written with WriteMessage: the
+// channel's end of stream (its close waits for a first reader as the
+// binding does).
+func (s *sink) FinishMessages(ctx context.Context) error {
+	if s.writer == nil {
+		if len(s.pending) == 0 {
+			return errors.New("the stream ended before its schema: nothing to write")
+		}
+		if err := s.create(0); err != nil {
+			return err
+		}
+		if err := s.writePending(ctx); err != nil {
+			s.Abandon()
+			return err
+		}
+	}
+	s.arrow = nil
+	return s.messages.Close()
 }
 
 // Finish completes what arrived whole: the channel's end of stream (its
@@ -256,14 +311,19 @@ func (s *sink) Finish(ctx context.Context, schema *arrow.Schema) error {
 	return s.arrow.Close()
 }
 
-// Abandon is a stream that broke: the name goes at once (no new reader
-// finds a half-written channel) and the writer is left open, so that
-// readers attached see its peer gone when this process exits, never a
-// clean end of stream. A table gathered so far is dropped.
+// Abandon is a stream that broke: the writer abandons the channel
+// (shmpipe's Writer.Abandon), so that readers attached read what came,
+// then see their writer gone, never a clean end of stream, and the name
+// goes at once (no new reader finds a half-written channel). A table
+// gathered so far is dropped.
 func (s *sink) Abandon() {
 	s.release()
-	if s.writer != nil && !s.existing { // a pipeline's channel is its runner's to remove
-		shmpipe.Unlink(s.name)
+	if s.writer != nil {
+		s.messages.Abandon() // a pipeline's channel (existing) was opened, not created: its name stays its runner's
+		if s.arrow != nil {
+			s.arrow.Abandon() // its sender; the writer is abandoned already
+		}
+		s.writer, s.arrow, s.messages = nil, nil, nil
 	}
 }
 

@@ -62,8 +62,6 @@ func main() {
 		err = pull(args)
 	case "push":
 		err = push(args)
-	case "receive":
-		err = receive(args)
 	case "help", "--help", "-h": // everything, each command's options too
 		fmt.Println(named(strings.Join([]string{usage, serveUsage, pullUsage, pushUsage}, "\n\n")))
 		return
@@ -75,7 +73,7 @@ func main() {
 		return
 	}
 	if errors.Is(err, flag.ErrHelp) {
-		fmt.Println(named(map[string]string{"serve": serveUsage, "pull": pullUsage, "push": pushUsage, "receive": usage}[command]))
+		fmt.Println(named(map[string]string{"serve": serveUsage, "pull": pullUsage, "push": pushUsage}[command]))
 		return
 	}
 	var wrong usageErr

@@ -1,7 +1,7 @@
 package main
 
-// A DoGet's batches as the client (pull) receives them, their bodies in
-// buffers that are reused. Decoded into new Go slices, every 16 MiB body
+// Batches as they are received, their bodies in buffers that are reused:
+// a DoGet's by the client (pull), a DoPut's by the server. Decoded into new Go slices, every 16 MiB body
 // was zeroed by Go before the copy into it, and, once collected, went
 // back to the kernel and was faulted in again for a later one: about a
 // third of pull's CPU on a 1 GiB table (perf: memclr, page faults). Here
@@ -121,17 +121,23 @@ func decodeReceived(data mem.BufferSlice, m *receivedData) error {
 	return nil
 }
 
-// receivedMessages is an ipc.MessageReader over a DoGet's stream: each
-// message's body is a memory.Buffer that gives its bytes back to bodies
-// when released.
+// messageStream is a stream of Flight messages: a DoGet's, as its client
+// receives it, or a DoPut's, as the server receives it.
+type messageStream interface{ RecvMsg(any) error }
+
+// receivedMessages is an ipc.MessageReader over a DoGet's or a DoPut's
+// stream: each message's body is a memory.Buffer that gives its bytes back
+// to bodies when released.
 type receivedMessages struct {
-	stream flight.FlightService_DoGetClient
-	msg    *ipc.Message // the last one, held until the next (as arrow-go's own reader does)
+	stream messageStream
+	first  *flight.FlightData // a DoPut's first message, received already (for its descriptor): read first
+	msg    *ipc.Message       // the last one, held until the next (as arrow-go's own reader does)
 	refs   atomic.Int64
 }
 
-func newReceivedMessages(stream flight.FlightService_DoGetClient) *receivedMessages {
-	m := &receivedMessages{stream: stream}
+// newReceivedMessages reads stream, after first if it is not nil.
+func newReceivedMessages(stream messageStream, first *flight.FlightData) *receivedMessages {
+	m := &receivedMessages{stream: stream, first: first}
 	m.refs.Add(1)
 	return m
 }
@@ -141,6 +147,15 @@ func (m *receivedMessages) Message() (*ipc.Message, error) {
 		m.msg.Release()
 		m.msg = nil
 	}
+	if first := m.first; first != nil && len(first.DataHeader) > 0 {
+		m.first = nil // its body is a slice of its own, not from bodies
+		meta, body := memory.NewBufferBytes(first.DataHeader), memory.NewBufferBytes(first.DataBody)
+		m.msg = ipc.NewMessage(meta, body) // holds both
+		meta.Release()
+		body.Release()
+		return m.msg, nil
+	}
+	m.first = nil
 	var d receivedData
 	for len(d.header) == 0 { // a message without an Arrow header (app_metadata only) carries no batch
 		d = receivedData{}

@@ -4,10 +4,8 @@ package main
 // Arrow Flight, only the names the operator lists.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -16,10 +14,8 @@ import (
 	"io/fs"
 	"net"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -27,6 +23,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/flight"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	shmpipe "github.com/shmpipe/shmpipe/ffi/go"
 	"google.golang.org/grpc"
@@ -373,21 +370,6 @@ func sendBatches(src array.RecordReader, send func(any) error, desc *flight.Flig
 	return rows, size, w.Close()
 }
 
-// replay gives a stream's first message again, then the rest.
-type replay struct {
-	first *flight.FlightData
-	rest  flight.DataStreamReader
-}
-
-func (r *replay) Recv() (*flight.FlightData, error) {
-	if r.first != nil {
-		first := r.first
-		r.first = nil
-		return first, nil
-	}
-	return r.rest.Recv()
-}
-
 func (s *server) DoPut(stream flight.FlightService_DoPutServer) error {
 	first, err := stream.Recv()
 	if err != nil {
@@ -403,7 +385,7 @@ func (s *server) DoPut(stream flight.FlightService_DoPutServer) error {
 	start := time.Now()
 	var rows, size int64
 	if r.Publish {
-		rows, size, err = s.publish(stream, r, &replay{first, stream})
+		rows, size, err = s.publish(stream, r, first)
 	} else {
 		rows, size, err = s.receive(stream, r, first)
 	}
@@ -417,10 +399,11 @@ func (s *server) DoPut(stream flight.FlightService_DoPutServer) error {
 
 // publish gathers the stream and publishes it as a table, owned by the
 // bridge (it goes when the bridge ends) unless persist was asked.
-func (s *server) publish(stream flight.FlightService_DoPutServer, r request, in flight.DataStreamReader) (rows, size int64, err error) {
-	reader, err := flight.NewRecordReader(in)
+func (s *server) publish(stream flight.FlightService_DoPutServer, r request, first *flight.FlightData) (rows, size int64, err error) {
+	// The batches, their bodies in reused buffers (received.go).
+	reader, err := ipc.NewReaderFromMessageReader(newReceivedMessages(stream, first)) // it releases the messages' reader
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, fmt.Errorf("the stream broke before its schema; nothing was published: %w", err)
 	}
 	defer reader.Release()
 	out := &sink{sinkOptions: sinkOptions{name: r.Name, kind: kindTable, persist: r.Persist}}
@@ -445,97 +428,42 @@ func (s *server) publish(stream flight.FlightService_DoPutServer, r request, in 
 	return rows, size, nil
 }
 
-// streamEnd follows the end-of-stream marker on a receiver's stdin: only a
-// stream that ends with it was complete (the bridge wrote it after the
-// client's last message); an end without it is a stream that broke.
-const streamEnd = "shmpipe-flight: end of stream\n"
-
-// receive writes the stream into a new channel through a child process
-// (shmpipe-flight receive), which owns the channel's writer: when the
-// client goes away mid-stream the child ends without closing it, so the
-// channel's readers see their writer gone, never a clean end.
+// receive writes the stream into a new channel as it comes, in this
+// process, message by message as the client encoded them: each body goes
+// from gRPC's frames straight into its record (put.go), and the core
+// checks every message before it is committed. A stream that breaks (the
+// client went away, or sent what is not Arrow) abandons the channel: its
+// name goes and its readers see their writer gone, never a clean end.
 func (s *server) receive(stream flight.FlightService_DoPutServer, r request, first *flight.FlightData) (rows, size int64, err error) {
-	self, err := os.Executable()
-	if err != nil {
-		return 0, 0, err
-	}
 	capacity := r.Capacity
 	if capacity == 0 {
 		capacity = s.capacity
 	}
-	child := exec.Command(self, "receive", "--capacity", strconv.Itoa(capacity), "--linger", s.linger.String(), r.Name)
-	stdin, err := child.StdinPipe()
-	if err != nil {
-		return 0, 0, err
+	out := &sink{sinkOptions: sinkOptions{name: r.Name, kind: kindChannel, capacity: capacity, linger: s.linger}}
+	ctx := stream.Context()
+	if len(first.DataHeader) > 0 {
+		err = out.WriteMessage(ctx, first.DataHeader, len(first.DataBody), bytes.NewReader(first.DataBody))
+		rows, size = batchRows(first.DataHeader), int64(len(first.DataBody))
 	}
-	var stdout, stderr bytes.Buffer
-	child.Stdout, child.Stderr = &stdout, &stderr
-	if err := child.Start(); err != nil {
-		return 0, 0, err
-	}
-	out := bufio.NewWriterSize(stdin, 1<<20)
-	message := first
 	for err == nil {
-		if len(message.DataHeader) > 0 {
-			// Each message goes on at once: the channel's readers see
-			// batches as they come.
-			if err = writeMessage(out, message); err == nil {
-				err = out.Flush()
-			}
-			if err != nil {
-				break
-			}
-			size += int64(len(message.DataBody))
+		m := putData{ctx: ctx, to: out}
+		if err = stream.RecvMsg(&m); err != nil {
+			break
 		}
-		message, err = stream.Recv()
-	}
-	broke := err != io.EOF
-	if !broke {
-		_, err = out.Write([]byte{0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0})
-		if err == nil {
-			_, err = out.WriteString(streamEnd)
-		}
-		if err == nil {
-			err = out.Flush()
+		if err = m.err; err == nil {
+			rows += m.rows
+			size += m.size
 		}
 	}
-	stdin.Close()
-	waitErr := child.Wait()
-	if broke {
-		shmpipe.Unlink(r.Name) // the child removed it already, unless it was killed
-		return 0, size, fmt.Errorf("the stream broke; the channel %q was removed and its readers see their writer gone: %w", r.Name, err)
+	if err != io.EOF {
+		out.Abandon()
+		var local *shmpipe.Error
+		if errors.As(err, &local) {
+			return rows, size, err
+		}
+		return rows, size, fmt.Errorf("the stream broke after %d rows; the channel %q was removed and its readers see their writer gone: %w", rows, r.Name, err)
 	}
-	if waitErr != nil {
-		return 0, size, status.Error(codes.FailedPrecondition, childMessage(stderr.String(), waitErr))
-	}
-	rows, _ = strconv.ParseInt(strings.TrimSpace(stdout.String()), 10, 64)
-	return rows, size, err
-}
-
-// writeMessage frames one Flight message as an Arrow IPC stream message.
-func writeMessage(w *bufio.Writer, m *flight.FlightData) error {
-	padded := (len(m.DataHeader) + 7) &^ 7
-	var prefix [8]byte
-	binary.LittleEndian.PutUint32(prefix[0:], 0xFFFFFFFF)
-	binary.LittleEndian.PutUint32(prefix[4:], uint32(padded))
-	w.Write(prefix[:])
-	w.Write(m.DataHeader)
-	w.Write(make([]byte, padded-len(m.DataHeader)))
-	_, err := w.Write(m.DataBody)
-	return err
-}
-
-func childMessage(stderr string, err error) string {
-	line := strings.TrimPrefix(lastLine(stderr), program+" receive: ")
-	if line == "" {
-		return err.Error()
-	}
-	return line
-}
-
-func lastLine(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return lines[len(lines)-1]
+	return rows, size, out.FinishMessages(ctx)
 }
 
 func peerOf(ctx context.Context) string {

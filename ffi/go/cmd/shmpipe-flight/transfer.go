@@ -5,7 +5,6 @@ package main
 // through which serve writes a DoPut into a channel.
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -228,7 +227,7 @@ func doGet(ctx context.Context, client flight.Client, addr address, name string)
 	if err != nil {
 		return nil, explain(addr, err)
 	}
-	reader, err := ipc.NewReaderFromMessageReader(newReceivedMessages(stream)) // it releases the messages' reader
+	reader, err := ipc.NewReaderFromMessageReader(newReceivedMessages(stream, nil)) // it releases the messages' reader
 	if err != nil {
 		return nil, explain(addr, err)
 	}
@@ -254,23 +253,20 @@ func pullDiscard(ctx context.Context, client flight.Client, addr address, name s
 	return nil
 }
 
-// fail ends a pull whose stream broke: the error, what became of what
-// arrived, and, for a channel written in part, an exit that leaves no
-// writer closed cleanly behind.
+// fail ends a pull whose stream broke: a channel written in part is
+// abandoned (never a clean end for its readers), and the error says what
+// became of what arrived.
 func fail(out *sink, p *progress, err error) error {
 	p.stop()
-	out.Abandon()
+	written := out.writer != nil
+	out.Abandon() // the channel's readers see their writer gone, its name goes
 	if out.kind == kindTable {
 		return fmt.Errorf("%s; after %d rows, nothing was published as %s", statusMessage(err), p.rows, out.name)
 	}
-	if out.writer == nil {
+	if !written {
 		return fmt.Errorf("%s; after %d rows, nothing was written to %s", statusMessage(err), p.rows, out.name)
 	}
-	// Exiting without closing the writer is what tells the channel's
-	// readers: they see their writer gone (its name went already).
-	fmt.Fprintf(os.Stderr, "%s pull: %s; after %d rows, the channel %s was removed and its readers see their writer gone\n", program, statusMessage(err), p.rows, out.name)
-	os.Exit(1)
-	return nil
+	return fmt.Errorf("%s; after %d rows, the channel %s was removed and its readers see their writer gone", statusMessage(err), p.rows, out.name)
 }
 
 func push(args []string) error {
@@ -348,56 +344,6 @@ func push(args []string) error {
 		what = "table " + remote
 	}
 	p.done(fmt.Sprintf("pushed %s %s to %s as %s", k, name, addr, what))
-	return nil
-}
-
-// receive is serve's child for a DoPut into a channel: an Arrow IPC
-// stream on stdin, followed by streamEnd when it was complete, written
-// into a new channel. It prints the rows written on stdout.
-func receive(args []string) error {
-	flags := flag.NewFlagSet("receive", flag.ContinueOnError)
-	flags.SetOutput(io.Discard)
-	capacity := flags.Int("capacity", 0, "")
-	linger := flags.Duration("linger", shmpipe.DefaultLinger, "")
-	if err := flags.Parse(args); err != nil {
-		return usageErr{err}
-	}
-	if flags.NArg() != 1 {
-		return usageErr{errors.New("receive takes NAME (it is serve's, for a DoPut into a channel)")}
-	}
-	name := flags.Arg(0)
-	ctx := context.Background()
-	in := bufio.NewReaderSize(os.Stdin, 1<<20)
-	out := &sink{sinkOptions: sinkOptions{name: name, kind: kindChannel, capacity: *capacity, linger: *linger}}
-	p := newProgress("receive", true)
-	broke := func(err error) error {
-		out.Abandon()
-		fmt.Fprintf(os.Stderr, "%s receive: %v\n", program, err)
-		os.Exit(1)
-		return nil
-	}
-	reader, err := ipc.NewReader(in)
-	if err != nil {
-		return broke(fmt.Errorf("the stream broke before its schema: %v", err))
-	}
-	defer reader.Release()
-	for reader.Next() {
-		batch := reader.RecordBatch()
-		if err := out.Write(ctx, batch); err != nil {
-			return broke(err)
-		}
-		p.add(batch.NumRows(), 0)
-	}
-	if err := reader.Err(); err != nil {
-		return broke(fmt.Errorf("the stream broke after %d rows: %v", p.rows, err))
-	}
-	if rest, _ := io.ReadAll(in); string(rest) != streamEnd {
-		return broke(fmt.Errorf("the stream broke after %d rows", p.rows))
-	}
-	if err := out.Finish(ctx, reader.Schema()); err != nil {
-		return err
-	}
-	fmt.Println(p.rows)
 	return nil
 }
 

@@ -59,8 +59,10 @@ func (c codec) Unmarshal(data mem.BufferSlice, v any) error {
 	switch m := v.(type) {
 	case *flight.FlightData:
 		return decodeFlightData(data.Materialize(), m)
-	case *receivedData: // a DoGet's client (received.go)
+	case *receivedData: // a DoGet's client, a DoPut published as a table (received.go)
 		return decodeReceived(data, m)
+	case *putData: // a DoPut into a channel (put.go)
+		return decodePut(data, m)
 	}
 	return c.proto.Unmarshal(data, v)
 }
