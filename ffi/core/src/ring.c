@@ -332,13 +332,17 @@ static void write_record_header(shmp_writer *w, uint64_t len, uint32_t kind) {
   WRITE_PLAIN_ONCE(rec->kind, kind);
 }
 
+/* What ended a wait on the writer's side, said in words ("" if the code says it all). */
+static const char *writer_wait_detail(int rc) {
+  return rc == SHMP_E_PEER_GONE ? "Every reader of the channel died; records not yet read are lost"
+         : rc == SHMP_E_CLOSED  ? "every reader has left the channel"
+         : rc == -EINTR         ? shmp_signal_detail()
+                                : "";
+}
+
 /* The sentence for a failed wait on the writer's side. */
 static int writer_failed(shmp_writer *w, int rc, const char *op, shmp_error *err) {
-  const char *detail = rc == SHMP_E_PEER_GONE ? "Every reader of the channel died; records not yet read are lost"
-                       : rc == SHMP_E_CLOSED  ? "every reader has left the channel"
-                       : rc == -EINTR         ? shmp_signal_detail()
-                                              : "";
-  return shmp_fail(err, rc, op, name_of(&w->g), "%s", detail);
+  return shmp_fail(err, rc, op, name_of(&w->g), "%s", writer_wait_detail(rc));
 }
 
 /* How often a writer that never waits for room looks whether its readers
@@ -486,10 +490,7 @@ SHMP_EXPORT int shmp_writer_send(shmp_writer *w, const void *data, uint64_t len,
 /* Why a batch stopped, with how far it got: the records before the failure
  * are published and will be read. */
 static int batch_failed(shmp_writer *w, int rc, uint64_t sent, uint32_t count, shmp_error *err) {
-  const char *detail = rc == SHMP_E_PEER_GONE ? "Every reader of the channel died; records not yet read are lost"
-                       : rc == SHMP_E_CLOSED  ? "every reader has left the channel"
-                       : rc == -EINTR         ? shmp_signal_detail()
-                                              : "";
+  const char *detail = writer_wait_detail(rc);
   return shmp_fail(err, rc, "send", name_of(&w->g), "%s%s%llu of the batch's %u records were sent before it", detail,
                    *detail ? "; " : "", (unsigned long long)sent, count);
 }
