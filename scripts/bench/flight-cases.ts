@@ -25,7 +25,7 @@ export function flightCases(quick: boolean, root: string, program: string, basel
 }
 
 /** The memcpy of the table's size is this group's (the C group's is of 1 MiB). */
-export const isFlight = (name: string) => name.startsWith("Flight ") || (name.startsWith("C memcpy ") && name !== "C memcpy 1 MiB");
+export const isFlight = (name: string) => name.startsWith("Flight ") || (/^C memcpy \d+ MiB$/.test(name) && name !== "C memcpy 1 MiB");
 
 type Results = Map<string, { case: string; value: number; unit: string; runs: number; min?: number; max?: number }>;
 
