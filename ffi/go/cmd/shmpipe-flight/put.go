@@ -10,8 +10,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
-	"fmt"
 	"io"
 
 	flatbuffers "github.com/google/flatbuffers/go"
@@ -31,56 +29,33 @@ type putData struct {
 // message into m.to. An error of the channel's is m.err; the error
 // returned is the message's (not protobuf).
 func decodePut(data mem.BufferSlice, m *putData) error {
-	r := data.Reader()
-	defer r.Close()
-	broken := func(err error) error { return fmt.Errorf("a Flight message that is not protobuf: %v", err) }
 	var header, body []byte
-	written := false
-	for r.Remaining() > 0 {
-		tag, err := binary.ReadUvarint(r)
-		if err != nil {
-			return broken(err)
-		}
-		number, kind := protowire.DecodeTag(tag)
-		switch kind {
-		case protowire.VarintType:
-			_, err = binary.ReadUvarint(r)
-		case protowire.Fixed32Type:
-			_, err = r.Discard(4)
-		case protowire.Fixed64Type:
-			_, err = r.Discard(8)
-		case protowire.BytesType:
-			var n uint64
-			if n, err = binary.ReadUvarint(r); err == nil && n > uint64(r.Remaining()) {
-				err = fmt.Errorf("a field of %d bytes in the %d left", n, r.Remaining())
+	written, stopped := false, false
+	err := eachBytesField(data, func(number protowire.Number, n uint64, r *mem.Reader) (bool, error) {
+		var err error
+		switch {
+		case number == fieldDataHeader:
+			header = make([]byte, n)
+			_, err = io.ReadFull(r, header)
+		case number == fieldDataBody && header != nil && !written:
+			// The header came first (as every Flight library sends
+			// it): the body goes straight into the channel.
+			written = true
+			m.write(header, int(n), io.LimitReader(r, int64(n)))
+			if m.err != nil {
+				stopped = true
+				return true, nil // the rest of the message is of no use
 			}
-			if err != nil {
-				break
-			}
-			switch {
-			case number == fieldDataHeader:
-				header = make([]byte, n)
-				_, err = io.ReadFull(r, header)
-			case number == fieldDataBody && header != nil && !written:
-				// The header came first (as every Flight library sends
-				// it): the body goes straight into the channel.
-				written = true
-				m.write(header, int(n), io.LimitReader(r, int64(n)))
-				if m.err != nil {
-					return nil // the rest of the message is of no use
-				}
-			case number == fieldDataBody:
-				body = make([]byte, n)
-				_, err = io.ReadFull(r, body)
-			default: // the descriptor and app_metadata
-				_, err = r.Discard(int(n))
-			}
-		default:
-			err = fmt.Errorf("field %d of wire type %d", number, kind)
+		case number == fieldDataBody:
+			body = make([]byte, n)
+			_, err = io.ReadFull(r, body)
+		default: // the descriptor and app_metadata
+			_, err = r.Discard(int(n))
 		}
-		if err != nil {
-			return broken(err)
-		}
+		return false, err
+	})
+	if err != nil || stopped {
+		return err
 	}
 	if len(header) > 0 && !written {
 		m.write(header, len(body), bytes.NewReader(body))

@@ -71,16 +71,19 @@ func (p *bodyPool) Free(b []byte) {
 	p.pools[bits.Len(uint(cap(b)-1))].Put(&b)
 }
 
-// decodeReceived parses a FlightData from gRPC's frames, copying its body
-// once, into a buffer from bodies.
-func decodeReceived(data mem.BufferSlice, m *receivedData) error {
+// eachBytesField walks the protobuf fields of a FlightData in gRPC's
+// frames. For each length-delimited field (the header, the body, the
+// descriptor, app_metadata) field gets its number and length, with r at
+// its content, and consumes exactly n bytes of r, or returns stop to end
+// the walk there; fields of other wire types are skipped. An error is the
+// message's: "a Flight message that is not protobuf".
+func eachBytesField(data mem.BufferSlice, field func(number protowire.Number, n uint64, r *mem.Reader) (stop bool, err error)) error {
 	r := data.Reader()
 	defer r.Close()
-	broken := func(err error) error { return fmt.Errorf("a Flight message that is not protobuf: %v", err) }
 	for r.Remaining() > 0 {
 		tag, err := binary.ReadUvarint(r)
 		if err != nil {
-			return broken(err)
+			return notProtobuf(err)
 		}
 		number, kind := protowire.DecodeTag(tag)
 		switch kind {
@@ -95,30 +98,47 @@ func decodeReceived(data mem.BufferSlice, m *receivedData) error {
 			if n, err = binary.ReadUvarint(r); err == nil && n > uint64(r.Remaining()) {
 				err = fmt.Errorf("a field of %d bytes in the %d left", n, r.Remaining())
 			}
-			if err != nil {
-				break
-			}
-			switch number {
-			case fieldDataHeader:
-				m.header = make([]byte, n)
-				_, err = io.ReadFull(r, m.header)
-			case fieldDataBody:
-				m.body = bodies.get(int(n))
-				_, err = io.ReadFull(r, m.body)
-			default: // the descriptor and app_metadata: not for a DoGet's client
-				_, err = r.Discard(int(n))
+			if err == nil {
+				var stop bool
+				if stop, err = field(number, n, r); stop && err == nil {
+					return nil
+				}
 			}
 		default:
 			err = fmt.Errorf("field %d of wire type %d", number, kind)
 		}
 		if err != nil {
-			if m.body != nil {
-				bodies.Free(m.body)
-			}
-			return broken(err)
+			return notProtobuf(err)
 		}
 	}
 	return nil
+}
+
+func notProtobuf(err error) error {
+	return fmt.Errorf("a Flight message that is not protobuf: %v", err)
+}
+
+// decodeReceived parses a FlightData from gRPC's frames, copying its body
+// once, into a buffer from bodies.
+func decodeReceived(data mem.BufferSlice, m *receivedData) error {
+	err := eachBytesField(data, func(number protowire.Number, n uint64, r *mem.Reader) (bool, error) {
+		var err error
+		switch number {
+		case fieldDataHeader:
+			m.header = make([]byte, n)
+			_, err = io.ReadFull(r, m.header)
+		case fieldDataBody:
+			m.body = bodies.get(int(n))
+			_, err = io.ReadFull(r, m.body)
+		default: // the descriptor and app_metadata: not for a DoGet's client
+			_, err = r.Discard(int(n))
+		}
+		return false, err
+	})
+	if err != nil && m.body != nil {
+		bodies.Free(m.body)
+	}
+	return err
 }
 
 // messageStream is a stream of Flight messages: a DoGet's, as its client
