@@ -119,12 +119,35 @@ async function untilCrossing(run: ReturnType<typeof elsewhere>): Promise<void> {
   }
 }
 
-test("shmpipe demo --r-elsewhere: R on the other machine over Flight, the same check passes, nothing shared, nothing left", async () => {
+/**
+ * Runs the demo with R elsewhere (`rows` ticks) in a fresh output
+ * directory, lets `during` act on it while it runs, hands the outcome to
+ * `check`, then asserts what every run must leave: no name of ours seen on
+ * the other machine, no process of the run, none of its names here.
+ */
+async function withElsewhere(
+  label: string,
+  rows: number,
+  during: (run: ReturnType<typeof elsewhere>, mark: string) => Promise<void>,
+  check: (outcome: { code: number; output: string }, run: ReturnType<typeof elsewhere>) => void,
+): Promise<void> {
   const out = mkdtempSync(join(tmpdir(), "shmpipe-demo-"));
-  const mark = `elsewhere-${process.pid}-ok`;
+  const mark = `elsewhere-${process.pid}-${label}`;
   try {
-    const run = elsewhere(out, 100_000, mark);
+    const run = elsewhere(out, rows, mark);
+    await during(run, mark);
     const { code, output, seen } = await run.done;
+    check({ code, output }, run);
+    expect(seen).toEqual([]);
+    expect(marked(mark)).toEqual([]);
+    expect([...run.local].filter((name) => existsSync(`/dev/shm/${name}`))).toEqual([]);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+test("shmpipe demo --r-elsewhere: R on the other machine over Flight, the same check passes, nothing shared, nothing left", async () => {
+  await withElsewhere("ok", 100_000, async () => {}, ({ code, output }, run) => {
     expect(code, output).toBe(0);
     expect(output).toContain("check: R's ticks, mean prices and VWAPs for 20 symbols and Python's rows and price sum agree with the producer's own sums.");
     // R ran there, on what crossed: the server's logs and R's own line, from the other machine.
@@ -136,48 +159,27 @@ test("shmpipe demo --r-elsewhere: R on the other machine over Flight, the same c
     // briefly: the server's line above), never here; here, the run's own.
     expect(run.there.has("shmpipe.results")).toBe(true);
     expect(run.local.size).toBe(2);
-    expect(seen).toEqual([]);
-    expect(marked(mark)).toEqual([]);
-    expect([...run.local].filter((name) => existsSync(`/dev/shm/${name}`))).toEqual([]);
-  } finally {
-    rmSync(out, { recursive: true, force: true });
-  }
+  });
 }, 120_000);
 
 test("shmpipe demo --r-elsewhere, Ctrl-C mid-run: it stops, and no process or name is left on either machine", async () => {
-  const out = mkdtempSync(join(tmpdir(), "shmpipe-demo-"));
-  const mark = `elsewhere-${process.pid}-int`;
-  try {
-    const run = elsewhere(out, 3_000_000, mark);
+  await withElsewhere("int", 3_000_000, async (run) => {
     await untilCrossing(run);
     run.child.kill("SIGINT");
-    const { code, output, seen } = await run.done;
+  }, ({ code, output }) => {
     expect(code, output).toBe(130);
     expect(output).toContain("shmpipe: SIGINT: stopped pipeline market");
     expect(output).not.toContain("check:");
-    expect(seen).toEqual([]);
-    expect(marked(mark)).toEqual([]);
-    expect([...run.local].filter((name) => existsSync(`/dev/shm/${name}`))).toEqual([]);
-  } finally {
-    rmSync(out, { recursive: true, force: true });
-  }
+  });
 }, 120_000);
 
 test("shmpipe demo --r-elsewhere, R killed on the other machine: the run fails naming it, nothing is left", async () => {
-  const out = mkdtempSync(join(tmpdir(), "shmpipe-demo-"));
-  const mark = `elsewhere-${process.pid}-kill`;
-  try {
-    const run = elsewhere(out, 3_000_000, mark);
+  await withElsewhere("kill", 3_000_000, async (run, mark) => {
     await untilCrossing(run);
     process.kill(rOf(mark)!, "SIGKILL");
-    const { code, output, seen } = await run.done;
+  }, ({ code, output }) => {
     expect(code, output).toBe(1);
     expect(output).toContain(`pipeline market: stage "elsewhere" (fn)`);
     expect(output).toContain("R on the other machine ended with SIGKILL");
-    expect(seen).toEqual([]);
-    expect(marked(mark)).toEqual([]);
-    expect([...run.local].filter((name) => existsSync(`/dev/shm/${name}`))).toEqual([]);
-  } finally {
-    rmSync(out, { recursive: true, force: true });
-  }
+  });
 }, 120_000);

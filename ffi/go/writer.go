@@ -329,27 +329,26 @@ func (w *Writer) lingerForReaders() {
 // as after Close, at once: no new reader finds a half-written channel.
 // Another process may then open the channel as its writer.
 func (w *Writer) Abandon() {
-	if !w.closing.CompareAndSwap(false, true) {
-		return
-	}
-	C.shmp_writer_interrupt(w.w) // a Send waiting in another goroutine returns; w.w is freed only below, under the lock
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	C.shmp_writer_abandon(w.w)
-	w.w = nil
-	w.freeErr()
-	w.seg.close()
+	w.end(func(h *C.shmp_writer) { C.shmp_writer_abandon(h) })
 }
 
 // discard closes at once, neither waiting nor telling (a Publish that
 // failed half-way).
 func (w *Writer) discard() {
+	w.end(func(h *C.shmp_writer) { C.shmp_writer_close(h) })
+}
+
+// end gives the writer up once, as `how` says (the core's close or
+// abandon), and frees what it held. A Send waiting in another goroutine
+// returns first: w.w is freed only under the lock.
+func (w *Writer) end(how func(*C.shmp_writer)) {
 	if !w.closing.CompareAndSwap(false, true) {
 		return
 	}
+	C.shmp_writer_interrupt(w.w)
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	C.shmp_writer_close(w.w)
+	how(w.w)
 	w.w = nil
 	w.freeErr()
 	w.seg.close()
