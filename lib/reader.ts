@@ -27,7 +27,7 @@
 // at once, in one call into the core, as views (lib/batch.ts).
 import { type Address, core } from "#ffi";
 import { Batch, type BatchWords } from "./batch.ts";
-import { Code, coreError, usageError } from "./errors.ts";
+import { Code, constant, coreError, usageError } from "./errors.ts";
 import type { Segment } from "./segment.ts";
 import { untrack } from "./open-ends.ts";
 import { spinOf, timeoutNs, type WaitOptions } from "./options.ts";
@@ -39,8 +39,8 @@ export const SLICE_OVER = Symbol("slice over");
 /** Records shorter than this are copied out of shared memory on receipt. */
 export const COPY_BELOW = 512;
 
-/** Records a batch takes at most unless told otherwise. */
-export const DEFAULT_BATCH_RECORDS = 256;
+/** Records a batch takes at most unless told otherwise (the core's DEFAULT_BATCH_RECORDS). */
+export const DEFAULT_BATCH_RECORDS = constant("DEFAULT_BATCH_RECORDS");
 
 export interface BatchOptions extends WaitOptions {
   /** Take at most this many records (default DEFAULT_BATCH_RECORDS). */

@@ -5,7 +5,7 @@ import { expect, test } from "bun:test";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { core } from "../lib/ffi/bun.ts";
-import { DEFAULT_CAPACITY, DEFAULT_READY_TIMEOUT_MS, DEFAULT_SPIN, DEFAULT_TIMEOUT_MS } from "../lib/index.ts";
+import { DEFAULT_BATCH_RECORDS, DEFAULT_CAPACITY, DEFAULT_READY_TIMEOUT_MS, DEFAULT_SPIN, DEFAULT_TIMEOUT_MS } from "../lib/index.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 
@@ -46,8 +46,9 @@ test("a core older than the binding (without its newest version node) is refused
 
 test("the binding's defaults are the core's constants", () => {
   const ns = (name: string) => Number(core.shmp_constant(new TextEncoder().encode(`${name}\0`)));
-  expect({ DEFAULT_SPIN, DEFAULT_TIMEOUT_MS, DEFAULT_READY_TIMEOUT_MS, DEFAULT_CAPACITY }).toEqual({
+  expect({ DEFAULT_SPIN, DEFAULT_BATCH_RECORDS, DEFAULT_TIMEOUT_MS, DEFAULT_READY_TIMEOUT_MS, DEFAULT_CAPACITY }).toEqual({
     DEFAULT_SPIN: ns("DEFAULT_SPIN"),
+    DEFAULT_BATCH_RECORDS: ns("DEFAULT_BATCH_RECORDS"),
     DEFAULT_TIMEOUT_MS: ns("DEFAULT_TIMEOUT_NS") / 1e6,
     DEFAULT_READY_TIMEOUT_MS: ns("DEFAULT_READY_TIMEOUT_NS") / 1e6,
     DEFAULT_CAPACITY: ns("DEFAULT_CAPACITY"),

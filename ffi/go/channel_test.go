@@ -704,8 +704,8 @@ func TestDefaultsAreTheCores(t *testing.T) {
 		t.Fatalf("shmpipe.h defines no %s", name)
 		return 0
 	}
-	got := []int64{int64(DefaultSpin), int64(DefaultReadyTimeout), int64(DefaultLinger), int64(DefaultCapacity)}
-	want := []int64{define("SHMP_DEFAULT_SPIN"), define("SHMP_DEFAULT_READY_TIMEOUT_NS"), define("SHMP_DEFAULT_TIMEOUT_NS"), define("SHMP_DEFAULT_CAPACITY")}
+	got := []int64{int64(DefaultSpin), int64(DefaultReadyTimeout), int64(DefaultLinger), int64(DefaultCapacity), int64(DefaultBatchRecords)}
+	want := []int64{define("SHMP_DEFAULT_SPIN"), define("SHMP_DEFAULT_READY_TIMEOUT_NS"), define("SHMP_DEFAULT_TIMEOUT_NS"), define("SHMP_DEFAULT_CAPACITY"), define("SHMP_DEFAULT_BATCH_RECORDS")}
 	if fmt.Sprint(got) != fmt.Sprint(want) || want[0] == 0 || want[3] == 0 {
 		t.Fatalf("spin, ready timeout, linger, capacity: %v; shmpipe.h: %v", got, want)
 	}

@@ -166,6 +166,10 @@ func (r *Reader) Recv(ctx context.Context) (*Message, error) {
 	return r.message(int(r.out.offset), int(length), uint64(r.out.lease)), nil
 }
 
+// DefaultBatchRecords is a good max for RecvBatch (the core's
+// DEFAULT_BATCH_RECORDS, what TypeScript's batches take by default).
+var DefaultBatchRecords = constant("DEFAULT_BATCH_RECORDS")
+
 // RecvBatch returns the records there are now, up to max, in one call
 // into the core: for many small records, each of which would otherwise
 // cost a cgo call and a Message. It waits for the first as Recv does, and

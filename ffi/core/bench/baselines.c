@@ -309,7 +309,7 @@ static shmp_reader *reader_child(const char *name, int ready) {
 /* Up to BATCH records per call on both sides (shmp_writer_send_batch,
  * shmp_reader_take_batch): what a batch saves on the core's own work (a
  * publish and a release per batch rather than per record). */
-#define BATCH 256
+#define BATCH ((int)SHMP_DEFAULT_BATCH_RECORDS)
 
 /* The child reads to the end of the stream, one record or a batch per
  * call; exits 0 if it got `n` records. */

@@ -61,6 +61,7 @@ uint32_t shmp_abi(void);
 #define SHMP_SHM_DIR "/dev/shm"     /* where glibc's shm_open keeps the objects */
 #define SHMP_DEFAULT_CAPACITY (16u << 20) /* ring bytes when a binding's user names none */
 #define SHMP_DEFAULT_SPIN 256u            /* polls before a wait sleeps */
+#define SHMP_DEFAULT_BATCH_RECORDS 256u   /* records a batch receive takes when a binding's user names no limit */
 #define SHMP_DEFAULT_TIMEOUT_NS INT64_C(30000000000) /* a send or receive waits 30 s */
 #define SHMP_DEFAULT_READY_TIMEOUT_NS INT64_C(2000000000) /* an open waits 2 s for a creator still at work */
 
@@ -112,7 +113,7 @@ int shmp_error_set(shmp_error *err, int code, const char *op, const char *segmen
 /* The value of a named constant, so bindings hold no copies of numbers:
  * error codes by name ("ETIMEOUT", "ECLOSED", ... as shmp_error_name gives
  * them), and "ARROW_SCHEMA", "ARROW_DICTIONARY", "ARROW_RECORD_BATCH",
- * "NAME_MAX", "MAX_READERS", "ERROR_SIZE", "DEFAULT_CAPACITY", "DEFAULT_SPIN",
+ * "NAME_MAX", "MAX_READERS", "ERROR_SIZE", "DEFAULT_CAPACITY", "DEFAULT_SPIN", "DEFAULT_BATCH_RECORDS",
  * "DEFAULT_TIMEOUT_NS", "DEFAULT_READY_TIMEOUT_NS", "OPEN_ALLOW_OTHER_OWNER",
  * "OPEN_READ_ONLY_DATA", "OPEN_WAIT_FOR_NAME", "OPEN_INSPECT", "OPEN_TABLE", "STAT_SIZE", "KIND_CHANNEL",
  * "KIND_TABLE", "CALL_SHM_OPEN" ... "CALL_SHM_UNLINK", "LAYOUT_KIND" ...

@@ -139,8 +139,8 @@ func self(args ...string) *exec.Cmd {
 // ---- one way: records of one size from a Go process to another ----------
 
 // batchRecords is how many records one SendBatch or RecvBatch of the
-// batch case takes.
-const batchRecords = 256
+// batch case takes: as many as the C baseline's batches.
+var batchRecords = shmpipe.DefaultBatchRecords
 
 func oneway(size, count int, batches bool) error {
 	name := fmt.Sprintf("bench-go-tput-%d", os.Getpid())
