@@ -407,7 +407,7 @@ static int64_t claim(shmp_writer *w, uint64_t len, int64_t timeout_ns, uint32_t 
                      (unsigned long long)len, (unsigned long long)shmp_writer_max_payload(w));
   int rc = readers_alive(w);
   if (rc != SHMP_OK) return writer_failed(w, rc, op, err);
-  int64_t deadline = shmp_deadline(timeout_ns);
+  struct shmp_deadline deadline = shmp_deadline_in(timeout_ns);
   uint64_t size = shmp_record_size(len);
   uint64_t offset = w->head % w->g.capacity;
   struct space_need need = {w, 0};
@@ -416,7 +416,7 @@ static int64_t claim(shmp_writer *w, uint64_t len, int64_t timeout_ns, uint32_t 
     /* Pad to the end of the ring and publish the padding alone: the reader
      * skips it and releases it, which is what makes room at offset 0. */
     need.bytes = w->g.capacity - offset;
-    rc = shmp_wait_until(&w->wait, space_ready, &need, deadline, spin);
+    rc = shmp_wait_until(&w->wait, space_ready, &need, &deadline, spin);
     if (rc != SHMP_OK) return writer_failed(w, rc, op, err);
     write_record_header(w, need.bytes - SHMP_RECORD_HEADER, SHMP_RECORD_PAD);
     w->head += need.bytes;
@@ -424,7 +424,7 @@ static int64_t claim(shmp_writer *w, uint64_t len, int64_t timeout_ns, uint32_t 
     offset = 0;
   }
   need.bytes = size;
-  rc = shmp_wait_until(&w->wait, space_ready, &need, deadline, spin);
+  rc = shmp_wait_until(&w->wait, space_ready, &need, &deadline, spin);
   if (rc != SHMP_OK) return writer_failed(w, rc, op, err);
   w->claimed = 1;
   w->claim_len = len;
@@ -505,7 +505,7 @@ static void publish_batch(shmp_writer *w) {
 /* Makes room for `bytes` more at the head: at once if the readers' last
  * known position allows, else after publishing what the batch wrote (the
  * readers free space only behind what they have seen) and waiting. */
-static int batch_room(shmp_writer *w, uint64_t bytes, uint64_t *published, int64_t deadline, uint32_t spin) {
+static int batch_room(shmp_writer *w, uint64_t bytes, uint64_t *published, struct shmp_deadline *deadline, uint32_t spin) {
   if (w->head - w->tail_seen + bytes <= w->g.capacity) return SHMP_OK;
   if (*published != w->head) {
     publish_batch(w);
@@ -541,7 +541,7 @@ SHMP_EXPORT int64_t shmp_writer_send_batch(shmp_writer *w, const void *data, uin
   if (readers_closed(w->g.h)) return batch_failed(w, SHMP_E_CLOSED, 0, count, err);
   int rc = readers_alive(w);
   if (rc != SHMP_OK) return batch_failed(w, rc, 0, count, err);
-  int64_t deadline = shmp_deadline(timeout_ns);
+  struct shmp_deadline deadline = shmp_deadline_in(timeout_ns);
   const uint8_t *from = data;
   uint64_t published = w->head;
   uint32_t i = 0;
@@ -550,13 +550,13 @@ SHMP_EXPORT int64_t shmp_writer_send_batch(shmp_writer *w, const void *data, uin
     uint64_t len = lengths[i], size = shmp_record_size(len);
     uint64_t offset = w->head % w->g.capacity;
     if (offset + size > w->g.capacity) { /* pad to the end of the ring, as claim() does */
-      rc = batch_room(w, w->g.capacity - offset, &published, deadline, spin);
+      rc = batch_room(w, w->g.capacity - offset, &published, &deadline, spin);
       if (rc != SHMP_OK) break;
       write_record_header(w, w->g.capacity - offset - SHMP_RECORD_HEADER, SHMP_RECORD_PAD);
       w->head += w->g.capacity - offset;
       offset = 0;
     }
-    rc = batch_room(w, size, &published, deadline, spin);
+    rc = batch_room(w, size, &published, &deadline, spin);
     if (rc != SHMP_OK) break;
     if (len) memcpy(w->g.data + offset + SHMP_RECORD_HEADER, from, len);
     write_record_header(w, len, SHMP_RECORD_DATA);
@@ -632,7 +632,8 @@ static struct unread unread_of(shmp_writer *w) {
 
 SHMP_EXPORT int shmp_writer_drain(shmp_writer *w, int64_t timeout_ns, uint32_t spin, shmp_error *err) {
   if (w->claimed) return shmp_fail(err, SHMP_E_STATE, "drain", name_of(&w->g), "commit or abort the claim first");
-  int rc = shmp_wait_until(&w->wait, drained, w, shmp_deadline(timeout_ns), spin);
+  struct shmp_deadline deadline = shmp_deadline_in(timeout_ns);
+  int rc = shmp_wait_until(&w->wait, drained, w, &deadline, spin);
   if (rc == SHMP_OK || rc == SHMP_E_AGAIN) return rc;
   struct unread u = unread_of(w);
   if (rc == SHMP_E_TIMEOUT)
@@ -647,7 +648,8 @@ SHMP_EXPORT int shmp_writer_drain(shmp_writer *w, int64_t timeout_ns, uint32_t s
 
 SHMP_EXPORT int shmp_writer_linger(shmp_writer *w, int64_t timeout_ns, uint32_t spin, shmp_error *err) {
   if (!close_would_lose(w)) return SHMP_OK;
-  int rc = shmp_wait_until(&w->wait, kept, w, shmp_deadline(timeout_ns), spin);
+  struct shmp_deadline deadline = shmp_deadline_in(timeout_ns);
+  int rc = shmp_wait_until(&w->wait, kept, w, &deadline, spin);
   if (rc == SHMP_OK || rc == SHMP_E_AGAIN) return rc;
   return writer_failed(w, rc, "close", err);
 }
@@ -1005,9 +1007,9 @@ static int wait_data(shmp_reader *r, int64_t timeout_ns, uint32_t spin) {
     int64_t len = peek(r, NULL);
     return len >= 0 ? SHMP_OK : (int)len;
   }
-  int64_t deadline = shmp_deadline(timeout_ns);
+  struct shmp_deadline deadline = shmp_deadline_in(timeout_ns);
   for (;;) {
-    int rc = shmp_wait_until(&r->wait, data_ready, r, deadline, spin);
+    int rc = shmp_wait_until(&r->wait, data_ready, r, &deadline, spin);
     if (rc != SHMP_OK) return rc;
     /* Ready may mean "closed", or only padding was committed: peek tells
      * a record from end-of-stream and skips padding. */

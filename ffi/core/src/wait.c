@@ -25,10 +25,13 @@ static int64_t now_ns(void) {
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-int64_t shmp_deadline(int64_t timeout_ns) {
-  if (timeout_ns < 0) return INT64_MAX;
-  int64_t now = now_ns();
-  return timeout_ns > INT64_MAX - now ? INT64_MAX : now + timeout_ns;
+/* The deadline's absolute time, started now if no wait started it yet. */
+static int64_t deadline_at(struct shmp_deadline *d) {
+  if (d->at == 0) {
+    int64_t now = now_ns();
+    d->at = d->timeout_ns < 0 || d->timeout_ns > INT64_MAX - now ? INT64_MAX : now + d->timeout_ns;
+  }
+  return d->at;
 }
 
 /* Shared (not _PRIVATE) futex ops: the word is in a MAP_SHARED mapping used
@@ -107,11 +110,11 @@ const char *shmp_signal_detail(void) {
 
 /* Why a wait should end before its condition holds: an interrupt from
  * another thread of this process, a signal, or its deadline. 0 if none. */
-static int stop_reason(const struct shmp_wait *w, int64_t deadline_ns) {
+static int stop_reason(const struct shmp_wait *w, struct shmp_deadline *deadline) {
   /* `interrupted` is private to this process (another thread sets it). */
   if (atomic_exchange(w->interrupted, 0)) return SHMP_E_AGAIN;
   if (atomic_load(&pending_signal)) return -EINTR;
-  if (deadline_ns - now_ns() <= 0) return SHMP_E_TIMEOUT;
+  if (deadline_at(deadline) - now_ns() <= 0) return SHMP_E_TIMEOUT;
   return 0;
 }
 
@@ -124,19 +127,19 @@ static int stop_reason(const struct shmp_wait *w, int64_t deadline_ns) {
 #define POLLS_PER_LOOK 256u
 
 int shmp_wait_until(const struct shmp_wait *w, shmp_ready_fn ready, void *ctx,
-                    int64_t deadline_ns, uint32_t spin) {
+                    struct shmp_deadline *deadline, uint32_t spin) {
   int rc = ready(ctx);
   for (uint32_t i = 1; rc == 0 && i <= spin; i++) {
     cpu_relax();
     rc = ready(ctx);
     if (rc == 0 && i % POLLS_PER_LOOK == 0) {
-      int stop = stop_reason(w, deadline_ns);
+      int stop = stop_reason(w, deadline);
       if (stop != 0) return stop;
     }
   }
   int64_t coming_since = 0, peers_looked = 0;
   while (rc == 0) {
-    int stop = stop_reason(w, deadline_ns);
+    int stop = stop_reason(w, deadline);
     if (stop != 0) return stop;
     if (w->coming != NULL && smp_load_acquire(w->coming)) {
       /* The peer is filling a record it claimed: wait through the copy
@@ -174,7 +177,7 @@ int shmp_wait_until(const struct shmp_wait *w, shmp_ready_fn ready, void *ctx,
         continue;
       }
     }
-    int64_t left = deadline_ns - now_ns();
+    int64_t left = deadline_at(deadline) - now_ns();
     int64_t slice = left < SLICE_NS ? left : SLICE_NS;
 
     /* Read the futex value, announce, then re-check: a publish after the

@@ -26,13 +26,23 @@ struct shmp_wait {
 /* > 0: ready; 0: not yet; < 0: an error to return as is. */
 typedef int (*shmp_ready_fn)(void *ctx);
 
-/* Absolute CLOCK_MONOTONIC deadline for a relative timeout (< 0: never). */
-int64_t shmp_deadline(int64_t timeout_ns);
+/* A wait's deadline: `timeout_ns` from the first moment the condition was
+ * found false (< 0: never). The clock is read only then, so a call whose
+ * condition already holds reads no clock (a read costs ~20 ns here, and
+ * the hot path of a record would otherwise pay one per claim and one per
+ * receive). Several waits of one call share one deadline. */
+struct shmp_deadline {
+  int64_t timeout_ns;
+  int64_t at; /* absolute CLOCK_MONOTONIC ns; 0 until the first wait started it */
+};
+static inline struct shmp_deadline shmp_deadline_in(int64_t timeout_ns) {
+  return (struct shmp_deadline){timeout_ns, 0};
+}
 
 /* Returns 0 once ready() > 0, ready()'s error, SHMP_E_TIMEOUT at the
  * deadline, SHMP_E_PEER_GONE if the peers died, SHMP_E_AGAIN if interrupted. */
 int shmp_wait_until(const struct shmp_wait *w, shmp_ready_fn ready, void *ctx,
-                    int64_t deadline_ns, uint32_t spin);
+                    struct shmp_deadline *deadline, uint32_t spin);
 
 /* Call after publishing with smp_store_mb(): wakes sleepers, if any, with no
  * syscall when nobody sleeps. */
