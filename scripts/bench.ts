@@ -36,8 +36,8 @@ export interface Result {
 }
 
 /** A case's group, for --only: the C baselines, TypeScript's channel cases, its Arrow hand-off cases, the same under Deno, the Go cases, the R cases, Python's worker pools, Python's hand-off beside ZeroMQ, publishing tables from R and Python against memcpy, the Flight bridge. */
-export type Group = "c" | "ts" | "ts-arrow" | "deno" | "go" | "r" | "pools" | "zmq" | "publish" | "flight";
-const GROUPS: Group[] = ["c", "ts", "ts-arrow", "deno", "go", "r", "pools", "zmq", "publish", "flight"];
+export type Group = "c" | "ts" | "ts-arrow" | "deno" | "go" | "python" | "r" | "pools" | "zmq" | "publish" | "flight";
+const GROUPS: Group[] = ["c", "ts", "ts-arrow", "deno", "go", "python", "r", "pools", "zmq", "publish", "flight"];
 const deno = `${join(root, "node_modules/.bin/deno")} run -A`;
 
 /** The Go programs (built once per run) and the CSV file their case reads. */
@@ -80,6 +80,8 @@ function cases(quick: boolean, go: GoTools): [Group, string][] {
     ...[KiB, MiB, 100 * MiB].map((bytes): [Group, string] => ["deno", `${deno} scripts/bench/handoff.ts shm ${bytes}`]),
     ["deno", `${deno} scripts/bench/handoff.ts shm ${KiB} 50 10 20`],
     ...goCases(quick, go, rtts, spins, sizes).map((command): [Group, string] => ["go", command]),
+    // Python's channel, a call per record and in batches of 256 (send_batch, batches()).
+    ...sizes.slice(0, 2).flatMap(([size]) => [["record", 200_000], ["batch", 2_000_000]].map(([mode, count]): [Group, string] => ["python", `env PYTHONPATH=${join(root, "ffi/python")} ${python()} scripts/bench/one_way.py ${size} ${quick ? Number(count) / 10 : count} ${mode}`])),
     ...rCases(quick, root, go.bench).map((command): [Group, string] => ["r", command]),
     ...poolCases(quick, root).map((command): [Group, string] => ["pools", command]),
     ...zmqCases(quick, root, bun).map((command): [Group, string] => ["zmq", command]),
@@ -236,9 +238,10 @@ function goReport(results: Map<string, Result & { runs: number }>, command: stri
  * (scripts/bench/throughput.ts) or the Go command, a call per record or
  * in batches of 256 (TypeScript's packed and read in place, or sendBatch with a view per record).
  */
-function oneWay(who: "C" | "TS" | "Go", api: "record" | "batch" | "views", size: number): string {
+function oneWay(who: "C" | "TS" | "Go" | "Python", api: "record" | "batch" | "views", size: number): string {
   if (who === "C") return `C->C one way through the core, ${api === "record" ? "" : "batches of 256, "}${size} B records`;
   if (who === "Go") return `shmpipe Go->Go one way, ${api === "record" ? "Send + Recv" : "SendBatch + RecvBatch"}, ${size} B records`;
+  if (who === "Python") return `shmpipe Python->Python one way, ${api === "record" ? "send + recv" : "send_batch + batches(), a view per record"}, ${size} B records`;
   const how = { record: "send + messages()", batch: "sendPacked + batches(), read in place", views: "sendBatch + batches(), a view per record" }[api];
   return `shmpipe TS->TS one way, ${how}, ${size} B records`;
 }
@@ -253,7 +256,7 @@ function median(values: number[]): number {
 
 const isGo = (r: Result) => r.group === "go";
 /** The groups whose figures the main results show. */
-const MAIN: Group[] = ["c", "ts", "ts-arrow", "deno", "zmq"];
+const MAIN: Group[] = ["c", "ts", "ts-arrow", "deno", "python", "zmq"];
 const isMain = (r: Result) => r.group !== undefined && MAIN.includes(r.group);
 
 /** Deno's figures over Bun's, case by case (the same scripts under each). */
@@ -310,6 +313,10 @@ function report(results: Map<string, Result & { runs: number }>, command: string
         [`TS->TS sendBatch + batches() (a view per record) ÷ C->C a call per record, ${size} B records (records/s)`, get(oneWay("TS", "views", size)) / get(oneWay("C", "record", size))],
         [`TS->TS sendPacked + batches() (read in place) ÷ C->C batches of 256, ${size} B records (records/s)`, get(oneWay("TS", "batch", size)) / get(oneWay("C", "batch", size))],
       ]),
+      ...[64, 1024].flatMap((size): [string, number][] => [
+        [`Python->Python ÷ C->C one way through the core, a call per record, ${size} B records (records/s)`, get(oneWay("Python", "record", size)) / get(oneWay("C", "record", size))],
+        [`Python->Python send_batch + batches() ÷ send + recv, ${size} B records (records/s)`, get(oneWay("Python", "batch", size)) / get(oneWay("Python", "record", size))],
+      ]),
       ["Unix socket ping-pong ÷ TS blocking round trip", unix / blocking],
       ["TS->TS commit -> usable ÷ C->C commit -> seen through the core, 100 MiB", get("shmpipe TS->TS commit -> usable, 100 MiB batch") / get(`C->C commit -> seen through the core, ${100 * MiB} B record`)],
       ["TS->TS commit -> usable ÷ C->C commit -> seen through the core, reader idle 20 ms, 1 KiB", get("shmpipe TS->TS, reader idle 20 ms, commit -> usable, 1 KiB batch") / get(`C->C commit -> seen through the core, reader idle 20 ms, ${KiB} B record`)],
@@ -347,7 +354,8 @@ the medians and ratios. --quick does a tenth of the work per case; --only
 runs some groups of cases: a comma-separated list of c (the C baselines),
 ts (TypeScript channels), ts-arrow (TypeScript Arrow hand-off), deno (the
 same channel and hand-off cases under Deno, beside Bun's), go (the Go
-package and shmpipe-csv), r (Go -> R hand-off and the PSOCK story; needs
+package and shmpipe-csv), python (Python's channel one way, a call per
+record and in batches), r (Go -> R hand-off and the PSOCK story; needs
 the R package in .rlib, which \`npm run setup\` installs), pools (Python
 worker pools get a table by name or pickled by value), zmq (the Arrow
 hand-off from Python to Python and to TS: shmpipe, ZeroMQ, Unix socket),

@@ -504,6 +504,16 @@ int shmp_writer_send(shmp_writer *w, const void *data, uint64_t len, int64_t tim
 int64_t shmp_writer_send_batch(shmp_writer *w, const void *data, uint64_t data_len, const uint64_t *lengths,
                                uint32_t count, int64_t timeout_ns, uint32_t spin, uint64_t *sent, shmp_error *err);
 
+/* Since SHMPIPE_1.3: shmp_writer_send_batch() going on with a batch whose
+ * records before `first` an earlier call sent (it returned before the end:
+ * its wait timed out or was interrupted). For a binding that waits in
+ * slices to see its signals, or that goes on after a stale interrupt: the
+ * checks, *sent and the sentence count the whole batch, so a failure says
+ * how many of all its records went. `first` > `count` is SHMP_E_INVALID. */
+int64_t shmp_writer_send_batch_from(shmp_writer *w, const void *data, uint64_t data_len, const uint64_t *lengths,
+                                    uint32_t count, uint32_t first, int64_t timeout_ns, uint32_t spin, uint64_t *sent,
+                                    shmp_error *err);
+
 /* ---- Reading ------------------------------------------------------------ */
 
 /* Non-blocking: look at the next record. Returns its payload length and

@@ -515,37 +515,42 @@ static int batch_room(shmp_writer *w, uint64_t bytes, uint64_t *published, struc
   return shmp_wait_until(&w->wait, space_ready, &need, deadline, spin);
 }
 
-SHMP_EXPORT int64_t shmp_writer_send_batch(shmp_writer *w, const void *data, uint64_t data_len, const uint64_t *lengths,
-                                           uint32_t count, int64_t timeout_ns, uint32_t spin, uint64_t *sent,
-                                           shmp_error *err) {
-  if (sent) *sent = 0;
+/* Records [first, count) of a batch whose records before `first` earlier
+ * calls sent; the checks, *sent and the sentence are the whole batch's. */
+static int64_t send_batch(shmp_writer *w, const void *data, uint64_t data_len, const uint64_t *lengths, uint32_t count,
+                          uint32_t first, int64_t timeout_ns, uint32_t spin, uint64_t *sent, shmp_error *err) {
+  if (sent) *sent = first;
   if (w->claimed) return shmp_fail(err, SHMP_E_STATE, "send", name_of(&w->g), "commit or abort the claim first");
   if (count > 0 && lengths == NULL)
     return shmp_fail(err, SHMP_E_INVALID, "send", name_of(&w->g), "a batch of %u records needs their lengths", count);
+  if (first > count)
+    return shmp_fail(err, SHMP_E_INVALID, "send", name_of(&w->g), "a batch of %u records has no record %u to go on from",
+                     count, first);
   /* Every record is checked before any is written: a batch refused for its
    * arguments sends nothing. */
-  uint64_t total = 0;
+  uint64_t total = 0, before = 0;
   for (uint32_t i = 0; i < count; i++) {
     if (lengths[i] > shmp_writer_max_payload(w))
       return shmp_fail(err, SHMP_E_TOO_LARGE, "send", name_of(&w->g),
                        "record %u of the batch (%llu bytes) does not fit: this channel carries at most %llu bytes per "
                        "record; create it with a larger capacity",
                        i, (unsigned long long)lengths[i], (unsigned long long)shmp_writer_max_payload(w));
+    if (i == first) before = total;
     total += lengths[i]; /* no overflow: each is below the capacity, and there are fewer than 2^32 */
   }
   if (total != data_len || (data == NULL && total > 0))
     return shmp_fail(err, SHMP_E_INVALID, "send", name_of(&w->g),
                      "the lengths of the batch's records add up to %llu bytes, but %llu bytes of data were given",
                      (unsigned long long)total, (unsigned long long)(data == NULL ? 0 : data_len));
-  if (count == 0) return 0;
-  if (readers_closed(w->g.h)) return batch_failed(w, SHMP_E_CLOSED, 0, count, err);
+  if (first == count) return count;
+  if (readers_closed(w->g.h)) return batch_failed(w, SHMP_E_CLOSED, first, count, err);
   int rc = readers_alive(w);
-  if (rc != SHMP_OK) return batch_failed(w, rc, 0, count, err);
+  if (rc != SHMP_OK) return batch_failed(w, rc, first, count, err);
   struct shmp_deadline deadline = shmp_deadline_in(timeout_ns);
-  const uint8_t *from = data;
+  const uint8_t *from = (const uint8_t *)data + before;
   uint64_t published = w->head;
-  uint32_t i = 0;
-  wake_ahead(w, total);
+  uint32_t i = first;
+  wake_ahead(w, total - before);
   for (; i < count; i++) {
     uint64_t len = lengths[i], size = shmp_record_size(len);
     uint64_t offset = w->head % w->g.capacity;
@@ -569,6 +574,18 @@ SHMP_EXPORT int64_t shmp_writer_send_batch(shmp_writer *w, const void *data, uin
   claim_over(w);
   if (sent) *sent = i;
   return rc == SHMP_OK ? (int64_t)count : batch_failed(w, rc, i, count, err);
+}
+
+SHMP_EXPORT int64_t shmp_writer_send_batch(shmp_writer *w, const void *data, uint64_t data_len, const uint64_t *lengths,
+                                           uint32_t count, int64_t timeout_ns, uint32_t spin, uint64_t *sent,
+                                           shmp_error *err) {
+  return send_batch(w, data, data_len, lengths, count, 0, timeout_ns, spin, sent, err);
+}
+
+SHMP_EXPORT int64_t shmp_writer_send_batch_from(shmp_writer *w, const void *data, uint64_t data_len,
+                                                const uint64_t *lengths, uint32_t count, uint32_t first,
+                                                int64_t timeout_ns, uint32_t spin, uint64_t *sent, shmp_error *err) {
+  return send_batch(w, data, data_len, lengths, count, first, timeout_ns, spin, sent, err);
 }
 
 /* ---- what becomes of the records a writer leaves ---------------------------- */

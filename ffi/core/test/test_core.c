@@ -2149,8 +2149,17 @@ static void test_batches(void) {
   CHECK_EQ(shmp_reader_take_batch(r, records, 8, &lease, 0, 0, &err), 2); /* published, padding too */
   for (uint32_t i = 0; i < 2; i++) CHECK(batch_record_is(s, records, i, 20 + i, 1000));
   CHECK_EQ(shmp_reader_take_batch(r, records, 8, &lease2, 0, 0, &err), SHMP_E_TIMEOUT);
+  /* Going on from record 2 (send_batch_from): while the two are held it
+   * fails again, counting the whole batch; once released, the rest goes. */
+  CHECK_EQ(shmp_writer_send_batch_from(w, data, bytes, lengths, 5, 2, 0, 0, &sent, &err), SHMP_E_TIMEOUT);
+  CHECK_EQ(sent, 2);
+  CHECK(strstr(err.message, "2 of the batch's 5 records were sent before it") != NULL);
+  CHECK_EQ(shmp_writer_send_batch_from(w, data, bytes, lengths, 5, 6, 0, 0, &sent, &err), SHMP_E_INVALID);
+  CHECK(strstr(err.message, "A batch of 5 records has no record 6 to go on from") != NULL);
   CHECK_EQ(shmp_reader_release_lease(r, lease, &err), SHMP_OK);
-  CHECK_EQ(shmp_writer_send_batch(w, data + 2000, bytes - 2000, lengths + 2, 3, 0, 0, &sent, &err), 3);
+  CHECK_EQ(shmp_writer_send_batch_from(w, data, bytes, lengths, 5, 2, 0, 0, &sent, &err), 5);
+  CHECK_EQ(sent, 5);
+  CHECK_EQ(shmp_writer_send_batch_from(w, data, bytes, lengths, 5, 5, 0, 0, &sent, &err), 5); /* nothing left */
   /* The rest one by one, then the end of the stream. */
   shmp_writer_close(w);
   for (uint32_t i = 2; i < 5; i++) {

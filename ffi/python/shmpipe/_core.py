@@ -14,7 +14,8 @@ ABI = 1
 # The version nodes of the core's symbol map (ffi/core/shmpipe.map) this
 # binding knows, oldest first, each with a call it added. The last is the
 # newest the binding uses: a library without it is older than the binding.
-NODES = {"SHMPIPE_1.0": "shmp_version", "SHMPIPE_1.1": "shmp_owned_unlink_all", "SHMPIPE_1.2": "shmp_segment_write"}
+NODES = {"SHMPIPE_1.0": "shmp_version", "SHMPIPE_1.1": "shmp_owned_unlink_all", "SHMPIPE_1.2": "shmp_segment_write",
+         "SHMPIPE_1.3": "shmp_writer_send_batch_from"}
 
 _HERE = Path(__file__).resolve().parent
 # Node's names for the architecture: the core's build directory uses them.
@@ -137,6 +138,9 @@ _SIGNATURES = {
     "shmp_writer_send": ([_p, _p, _u64, _i64, _u32, _e], _i32),
     "shmp_reader_release": ([_p, _e], _i32),
     "shmp_reader_next": ([_p, ctypes.POINTER(_u64), _i64, _u32, _e], _i64),
+    "shmp_writer_send_batch_from": ([_p, _p, _u64, _p, _u32, _u32, _i64, _u32, ctypes.POINTER(_u64), _e], _i64),
+    "shmp_reader_take_batch": ([_p, _p, _u32, ctypes.POINTER(_u64), _i64, _u32, _e], _i64),
+    "shmp_reader_release_lease": ([_p, _u64, _e], _i32),
     "shmp_arrow_checker_new": ([_s, _s, _e], _p),
     "shmp_arrow_checker_free": ([_p], None),
     "shmp_arrow_checker_check": ([_p, _p, _u64, _e], _i32),
@@ -172,5 +176,6 @@ DEFAULT_TIMEOUT = _constant("DEFAULT_TIMEOUT_NS") / 1e9
 DEFAULT_READY_TIMEOUT = _constant("DEFAULT_READY_TIMEOUT_NS") / 1e9
 DEFAULT_SPIN = _constant("DEFAULT_SPIN")
 DEFAULT_CAPACITY = _constant("DEFAULT_CAPACITY")
+DEFAULT_BATCH_RECORDS = _constant("DEFAULT_BATCH_RECORDS")
 if ctypes.sizeof(Error) != _constant("ERROR_SIZE"):
     raise ImportError(f"shmpipe: {lib._name} lays out shmp_error differently from this binding")

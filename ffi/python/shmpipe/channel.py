@@ -10,10 +10,11 @@ import ctypes
 import sys
 import threading
 import time
-from typing import Callable, Iterator, Optional, Union
+from typing import Callable, Iterator, Optional, Sequence, Union
 
 from . import _core
 from ._core import AGAIN, CLOSED, INVALID, STATE, TIMEOUT, Error, lib
+from .batch import Batch
 from .errors import ShmpipeError, check, error
 from .segment import OPEN_ALLOW_OTHER_OWNER, OPEN_READ_ONLY_DATA, Segment
 
@@ -26,6 +27,8 @@ DEFAULT_CAPACITY: int = _core.DEFAULT_CAPACITY
 """Record space of a channel created without a capacity."""
 DEFAULT_SPIN: int = _core.DEFAULT_SPIN
 """Polls before a wait sleeps on the futex."""
+DEFAULT_BATCH_RECORDS: int = _core.DEFAULT_BATCH_RECORDS
+"""Records a batch takes at most unless told otherwise (Reader.recv_batch)."""
 # Waits are cut into slices so that Ctrl-C (KeyboardInterrupt) is seen
 # promptly: Python runs signal handlers only between foreign calls.
 _SLICE = 0.1
@@ -148,6 +151,31 @@ class Writer(_Endpoint):
             data = view.tobytes() if view.readonly else (ctypes.c_char * len(view)).from_buffer(view)
         sent = self._waited(lambda handle, ns: lib.shmp_writer_send(handle, data, len(data), ns, spin, self._errp), timeout, "send")
         check(sent, self._err)
+
+    def send_batch(self, records: Sequence[Union[bytes, bytearray, memoryview, str]],
+                   timeout: Optional[float] = DEFAULT_TIMEOUT, spin: int = DEFAULT_SPIN) -> None:
+        """Sends each of `records` as a record of its own, in one call into
+        the core: for many small records, each of which would otherwise cost
+        a call. The records are joined into one buffer first (a copy), so it
+        pays for small records, not large ones. Readers see them together.
+        If a wait fails, the records before it were sent: the error says how
+        many of the batch's records went."""
+        self._live("send")
+        chunks = [record.encode() if isinstance(record, str) else record for record in records]
+        count = len(chunks)
+        if count == 0:
+            return
+        if count > 0xFFFFFFFF:
+            raise error(INVALID, "send", self.name, f"a batch holds at most {0xFFFFFFFF} records, not {count}")
+        data = b"".join(chunks)
+        lengths = (ctypes.c_uint64 * count)(*(len(c) if isinstance(c, (bytes, bytearray)) else memoryview(c).nbytes for c in chunks))
+        # Each slice of the wait goes on from the records sent before it, and
+        # a failure counts the whole batch (shmp_writer_send_batch_from).
+        sent = ctypes.c_uint64(0)
+        sentp = ctypes.byref(sent)
+        rc = self._waited(lambda handle, ns: lib.shmp_writer_send_batch_from(
+            handle, data, len(data), lengths, count, sent.value, ns, spin, sentp, self._errp), timeout, "send")
+        check(rc, self._err)
 
     def claim(self, length: int, timeout: Optional[float] = DEFAULT_TIMEOUT, spin: int = DEFAULT_SPIN) -> memoryview:
         """Reserves a record of up to `length` bytes; returns a view of it to fill, then commit()."""
@@ -321,12 +349,15 @@ class Reader(_Endpoint):
 
     def __init__(self, segment: Segment, attach: Callable = lib.shmp_reader_attach):
         super().__init__(segment, attach)
-        self._current: Optional[Message] = None
+        self._current: Optional[Union[Message, Batch]] = None  # what was received and not yet released
         self._offset = ctypes.c_uint64(0)
         self._offsetp = ctypes.byref(self._offset)
+        self._lease = ctypes.c_uint64(0)
+        self._leasep = ctypes.byref(self._lease)
+        self._words = (ctypes.c_uint64 * 0)()  # where the core writes a batch's (offset, length) pairs
 
     def recv(self, timeout: Optional[float] = DEFAULT_TIMEOUT, spin: int = DEFAULT_SPIN) -> Optional[Message]:
-        """The next record, or None at end-of-stream. Releases the previous record first."""
+        """The next record, or None at end-of-stream. Releases what was received before first."""
         self._live("recv")
         if self._current is not None:
             self._current.release()
@@ -337,6 +368,39 @@ class Reader(_Endpoint):
         data = self._segment.view(offset, check(length, self._err), "recv")
         self._current = Message(self, data, self._segment.base + offset)
         return self._current
+
+    def recv_batch(self, max_records: int = DEFAULT_BATCH_RECORDS, timeout: Optional[float] = DEFAULT_TIMEOUT,
+                   spin: int = DEFAULT_SPIN) -> Optional[Batch]:
+        """The records there are now, up to `max_records`, in one call into the
+        core: for many small records, each of which would otherwise cost a
+        call. Waits for the first as recv() does. None at end-of-stream.
+        Releases what was received before first."""
+        if not (isinstance(max_records, int) and 1 <= max_records <= 0xFFFFFFFF):
+            raise ValueError(f"shmpipe: max_records must be a whole number >= 1, got {max_records!r}")
+        self._live("recv")
+        if self._current is not None:
+            self._current.release()
+        if len(self._words) < 2 * max_records:
+            self._words = (ctypes.c_uint64 * (2 * max_records))()
+        words = self._words
+        count = self._waited(lambda handle, ns: lib.shmp_reader_take_batch(
+            handle, words, max_records, self._leasep, ns, spin, self._errp), timeout, "recv")
+        if count == CLOSED:
+            return None
+        check(count, self._err)
+        pairs = memoryview(words).cast("B").cast("Q")[:2 * count].tolist()
+        self._current = Batch(self, self._segment.mapped(), pairs, self._lease.value)
+        return self._current
+
+    def batches(self, max_records: int = DEFAULT_BATCH_RECORDS) -> Iterator[Batch]:
+        """Every record until end-of-stream, in batches as recv_batch() takes
+        them; each batch is released when the next is asked for. Waits as
+        iterating the reader does."""
+        while True:
+            batch = self.recv_batch(max_records, timeout=None)
+            if batch is None:
+                return
+            yield batch
 
     def __iter__(self) -> Iterator[Message]:
         """Every record until end-of-stream, waiting as long as the writer
@@ -361,6 +425,13 @@ class Reader(_Endpoint):
             with self._lock:
                 if self._handle is not None and not self._closing:
                     check(lib.shmp_reader_release(self._handle, self._errp), self._err)
+
+    def _released_batch(self, batch: Batch) -> None:
+        if batch is self._current:
+            self._current = None
+            with self._lock:
+                if self._handle is not None and not self._closing:
+                    check(lib.shmp_reader_release_lease(self._handle, batch._lease, self._errp), self._err)
 
 
 def open_flags(allow_other_owner: bool) -> int:

@@ -140,6 +140,11 @@ class Segment:
         check(lib.shmp_segment_range(self.pointer, offset, length, op.encode(), ctypes.byref(self._err)), self._err)
         return (self._memory if writable else self._readonly)[offset:offset + length]
 
+    def mapped(self) -> memoryview:
+        """The whole mapping, read-only, for views of ranges the core has
+        checked already (a batch's records: Reader.recv_batch)."""
+        return self._readonly
+
     @property
     def closed(self) -> bool:
         return self._memory is None

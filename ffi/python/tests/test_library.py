@@ -43,11 +43,13 @@ def test_the_defaults_are_the_cores():
     assert shmpipe.DEFAULT_READY_TIMEOUT == constant(b"DEFAULT_READY_TIMEOUT_NS") / 1e9
     assert shmpipe.DEFAULT_SPIN == constant(b"DEFAULT_SPIN")
     assert shmpipe.DEFAULT_CAPACITY == constant(b"DEFAULT_CAPACITY")
+    assert shmpipe.DEFAULT_BATCH_RECORDS == constant(b"DEFAULT_BATCH_RECORDS")
     defaults = {
         "timeout": shmpipe.DEFAULT_TIMEOUT, "spin": shmpipe.DEFAULT_SPIN, "ready_timeout": shmpipe.DEFAULT_READY_TIMEOUT,
-        "capacity": shmpipe.DEFAULT_CAPACITY,
+        "capacity": shmpipe.DEFAULT_CAPACITY, "max_records": shmpipe.DEFAULT_BATCH_RECORDS,
     }
-    functions = [shmpipe.Writer.send, shmpipe.Writer.claim, shmpipe.Writer.drain, shmpipe.Writer.close, shmpipe.Reader.recv,
+    functions = [shmpipe.Writer.send, shmpipe.Writer.send_batch, shmpipe.Writer.claim, shmpipe.Writer.drain,
+                 shmpipe.Writer.close, shmpipe.Reader.recv, shmpipe.Reader.recv_batch, shmpipe.Reader.batches,
                  shmpipe.ArrowWriter.write, shmpipe.ArrowWriter.close, shmpipe.ArrowReader.read, shmpipe.create_writer,
                  shmpipe.create_reader, shmpipe.open_writer, shmpipe.open_reader, shmpipe.open_table,
                  shmpipe.segment.Segment.open]
@@ -64,7 +66,7 @@ def test_a_library_older_than_the_binding_is_refused_at_import():
     """The newest version node the binding uses is checked when the library loads, not at the first call."""
     library, last = import_with("old-abi-lib", "old-abi")
     assert last.startswith(f"ImportError: shmpipe: {library} (shmpipe core ")
-    assert ("is older than this binding: its newest version node is SHMPIPE_1.0 and this binding needs SHMPIPE_1.2; "
+    assert ("is older than this binding: its newest version node is SHMPIPE_1.0 and this binding needs SHMPIPE_1.3; "
             "rebuild the core from the same checkout (make -C ffi/core), or reinstall shmpipe") in last
 
 
