@@ -100,13 +100,14 @@ class _Endpoint:
         if timeout is not None and not timeout >= 0:
             raise error(INVALID, op, self.name, f"timeout must be >= 0 seconds or None, got {timeout}")
         deadline = None if timeout is None else time.monotonic() + timeout
+        left = _SLICE if timeout is None else min(_SLICE, timeout)
         while True:
-            left = _SLICE if deadline is None else min(_SLICE, max(0.0, deadline - time.monotonic()))
-            rc = self._call(op, lambda handle: call(handle, int(left * 1e9)))
-            if rc == AGAIN:
-                continue  # interrupted by close(): the next slice says so
-            if rc != TIMEOUT or (deadline is not None and time.monotonic() >= deadline):
+            with self._lock:  # as _call(), inline: a record's receive is a few µs, and each frame counts
+                rc = call(self._live(op), int(left * 1e9))
+            # AGAIN: interrupted by close(), which the next slice says
+            if rc != AGAIN and (rc != TIMEOUT or (deadline is not None and time.monotonic() >= deadline)):
                 return rc
+            left = _SLICE if deadline is None else min(_SLICE, max(0.0, deadline - time.monotonic()))
 
     def _close_handle(self, close: Callable[[int], None], before: Optional[Callable[[int], None]] = None) -> bool:
         """Interrupts a waiting call, then (after `before`, if given) frees the handle; False if closed already."""
@@ -365,7 +366,8 @@ class Reader(_Endpoint):
         if length == CLOSED:
             return None
         offset = self._offset.value
-        data = self._segment.view(offset, check(length, self._err), "recv")
+        # The core checked the record against its ring: no second check of the range.
+        data = self._segment.mapped()[offset:offset + check(length, self._err)]
         self._current = Message(self, data, self._segment.base + offset)
         return self._current
 
