@@ -68,6 +68,9 @@ test("--plot draws the hand-off, reader's work and one-way plots beside the resu
   expect(oneWayMarks).toContain("record size (bytes, log scale): 64; payload bandwidth (log scale): 244.140625; series: TS (Bun), a call per record");
   expect(oneWayMarks).toContain("record size (bytes, log scale): 64; payload bandwidth (log scale): 122.0703125; max: 305.17578125; series: TS (Bun), a call per record");
   expect(oneWayMarks.filter((label) => label.endsWith("series: Deno, a call per record") && !label.includes("max:")).length).toBeGreaterThanOrEqual(2);
+  // Python's cases, a call per record and in batches: 1,048,576 records of 64 B a second is 64 MiB/s.
+  expect(oneWayMarks).toContain("record size (bytes, log scale): 64; payload bandwidth (log scale): 64; series: Python, batches");
+  expect(texts(oneWay)).toContain("Python, a call per record");
 });
 
 test("--plot leaves out a plot none of whose cases ran", async () => {

@@ -117,9 +117,9 @@ const bandwidth = (recordsPerSecond: number, bytes: number) => (recordsPerSecond
 const ONE_WAY: Series[] = [
   { label: "C → C, a call per record", pattern: /^C->C one way through the core, (?<size>\d+) B records$/, scale: bandwidth },
   { label: "C → C, batches of 256", pattern: /^C->C one way through the core, batches of 256, (?<size>\d+) B records$/, scale: bandwidth },
-  ...["TS", "Go", "Deno"].flatMap((name): Series[] => [
-    { label: `${runtime(name)}, a call per record`, pattern: new RegExp(`^shmpipe ${name}->${name} one way, (?:send \\+ messages\\(\\)|Send \\+ Recv), (?<size>\\d+) B records$`), scale: bandwidth },
-    { label: `${runtime(name)}, batches`, pattern: new RegExp(`^shmpipe ${name}->${name} one way, (?:sendPacked \\+ batches\\(\\), read in place|SendBatch \\+ RecvBatch), (?<size>\\d+) B records$`), scale: bandwidth },
+  ...["TS", "Go", "Deno", "Python"].flatMap((name): Series[] => [
+    { label: `${runtime(name)}, a call per record`, pattern: new RegExp(`^shmpipe ${name}->${name} one way, (?:send \\+ messages\\(\\)|Send \\+ Recv|send \\+ recv), (?<size>\\d+) B records$`), scale: bandwidth },
+    { label: `${runtime(name)}, batches`, pattern: new RegExp(`^shmpipe ${name}->${name} one way, (?:sendPacked \\+ batches\\(\\), read in place|SendBatch \\+ RecvBatch|send_batch \\+ batches\\(\\), a view per record), (?<size>\\d+) B records$`), scale: bandwidth },
   ]),
 ];
 
