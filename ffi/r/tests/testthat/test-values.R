@@ -74,8 +74,9 @@ test_that("options(shmpipe.int32 = \"checked\") reads an int32 column holding -2
 })
 
 # Every way R reads an int32 view, each on a batch of its own (a view
-# keeps what it found): with -2147483648 at row 1 (a null at row 2), an
-# error naming the row; without it, the values of a plain vector.
+# keeps what it found), of a column with a null (i) and one without (j):
+# with -2147483648 at row 1, an error naming the row; without it, the
+# values of a plain vector.
 int32_reads <- list(
   element = function(x) x[2],
   region = function(x) sum(x, na.rm = TRUE),           # Dataptr_or_null, then Get_region
@@ -87,41 +88,42 @@ int32_reads <- list(
   released = function(x) x[2] # after release_batch() copied it
 )
 
-int32_batches <- function(label, values) {
-  python_stream(label, sprintf("batches = [pa.record_batch({'i': pa.array([%s], pa.int32())}) for _ in range(%d)]",
-                               values, length(int32_reads)))
+int32_batches <- function(label, second) {
+  python_stream(label, sprintf(paste0("batches = [pa.record_batch({'i': pa.array([5, %s, None, 7], pa.int32()), ",
+                                      "'j': pa.array([5, %s, 6, 7], pa.int32())}) for _ in range(%d)]"),
+                               second, second, 2 * length(int32_reads)))
 }
 
 test_that("every read of an int32 view holding -2147483648 is an error naming the row, never an NA", {
-  reader <- int32_batches("int-min-reads", "5, -2**31, None, 7")
+  reader <- int32_batches("int-min-reads", "-2**31")
   on.exit(close(reader))
-  for (read in names(int32_reads)) {
+  for (read in names(int32_reads)) for (column in c("i", "j")) {
     batch <- read_batch(reader, timeout = 2)
-    x <- batch$i
+    x <- batch[[column]]
     expect_identical(x[1], 5L) # another row reads as it is, without a scan
     expect_true(is_shared(x))
     if (read == "released") {
       release_batch(batch)
       expect_false(is_shared(x))
-      expect_identical(x[3], NA_integer_) # the null is still an NA, the value still an error
-      expect_identical(x[4], 7L)
+      expect_identical(x[3], if (column == "i") NA_integer_ else 6L) # a null is still an NA, the value still an error
     }
     err <- tryCatch(int32_reads[[read]](x), error = function(e) e)
     expect_s3_class(err, "shmpipe_error")
-    expect_match(conditionMessage(err), 'Column "i" holds -2147483648 at row 1', fixed = TRUE, info = read)
+    expect_match(conditionMessage(err), sprintf('Column "%s" holds -2147483648 at row 1', column), fixed = TRUE,
+                 info = paste(read, column))
   }
 })
 
 test_that("every read of an int32 view without -2147483648 gives its values", {
-  reader <- int32_batches("int-min-absent", "5, -2**31 + 1, None, 7")
+  reader <- int32_batches("int-min-absent", "-2**31 + 1")
   on.exit(close(reader))
-  plain <- c(5L, -2147483647L, NA, 7L)
-  for (read in names(int32_reads)) {
+  for (read in names(int32_reads)) for (column in c("i", "j")) {
     batch <- read_batch(reader, timeout = 2)
-    x <- batch$i
+    x <- batch[[column]]
+    plain <- if (column == "i") c(5L, -2147483647L, NA, 7L) else c(5L, -2147483647L, 6L, 7L)
     if (read == "released") release_batch(batch)
-    expect_identical(int32_reads[[read]](x), int32_reads[[read]](plain), info = read)
-    expect_identical(x, plain, info = read)
+    expect_identical(int32_reads[[read]](x), int32_reads[[read]](plain), info = paste(read, column))
+    expect_identical(x, plain, info = paste(read, column))
   }
 })
 
