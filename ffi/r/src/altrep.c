@@ -77,16 +77,18 @@ __attribute__((noreturn)) static void refuse_int_min(const view *v, R_xlen_t row
   shmp_r_raise_usage(shmp_r_constant("ETYPE"), v->op, v->segment, detail);
 }
 
-/* The first of rows [from, from + n), whose values are `values`, that
- * holds -2147483648 as a value, or NONE: one pass without an exit per
- * value (a loop the compiler vectorises), then a look for the row only
- * where that pass saw one. */
-static R_xlen_t find_int_min(const view *v, const int *values, R_xlen_t from, R_xlen_t n) {
+R_xlen_t shmp_r_int_min_row(const int *values, const uint8_t *validity, R_xlen_t from, R_xlen_t n) {
+  /* One pass without an exit per value (a loop the compiler vectorises),
+   * then a look for the row only where that pass saw the value. */
   int seen = 0;
   for (R_xlen_t i = 0; i < n; i++) seen |= values[i] == NA_INTEGER;
   for (R_xlen_t i = 0; seen && i < n; i++)
-    if (values[i] == NA_INTEGER && valid(v, from + i)) return from + i;
+    if (values[i] == NA_INTEGER && (validity == NULL || (validity[(from + i) / 8] >> ((from + i) % 8) & 1))) return from + i;
   return NONE;
+}
+
+static R_xlen_t find_int_min(const view *v, const int *values, R_xlen_t from, R_xlen_t n) {
+  return shmp_r_int_min_row(values, v->validity, from, n);
 }
 
 /* `value`, row i's: an error if it is -2147483648 and not a null. */

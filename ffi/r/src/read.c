@@ -81,14 +81,8 @@ SEXP shmp_r_arrow_string(const uint8_t *offsets, const uint8_t *data, uint64_t d
  * when R reads them (altrep.c): a look at every value here would make
  * read_batch() cost time in proportion to the batch. */
 static int holds_int_min(const shmp_arrow_column *c, const uint8_t *record) {
-  const uint8_t *values = record + c->values_offset;
   const uint8_t *validity = c->null_count > 0 && c->validity_length > 0 ? record + c->validity_offset : NULL;
-  for (int64_t i = 0; i < c->length; i++) {
-    int32_t v;
-    memcpy(&v, values + 4 * i, 4);
-    if (v == INT32_MIN && (validity == NULL || (validity[i / 8] >> (i % 8) & 1))) return 1;
-  }
-  return 0;
+  return shmp_r_int_min_row((const int *)(record + c->values_offset), validity, 0, c->length) >= 0;
 }
 
 /* The R vector for top-level column `i`; views keep `lease_ptr`. *viewed

@@ -84,6 +84,10 @@ SEXP shmp_r_view_lease(SEXP x);               /* the lease a view keeps, or R_Ni
 int shmp_r_is_view(SEXP x);                   /* a view still reading shared memory */
 void shmp_r_materialize_view(SEXP pointer);   /* copies what it views: the record may go */
 double shmp_r_view_bytes(SEXP pointer);       /* the bytes a numeric view still reads in shared memory */
+/* The first of rows [from, from + n) of an int32 column that holds
+ * -2147483648 (R's NA_integer_) as a value, not a null, or -1. `values`:
+ * row from's; `validity`: the column's bits (NULL: no nulls). */
+R_xlen_t shmp_r_int_min_row(const int *values, const uint8_t *validity, R_xlen_t from, R_xlen_t n);
 void shmp_r_materialize_strings(SEXP pointer);
 int shmp_r_is_strings(SEXP x);
 int shmp_r_strings_shared(SEXP x);
