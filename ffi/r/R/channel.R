@@ -114,8 +114,10 @@ each_batch <- function(reader, f, timeout = Inf) {
 # young-generation collection (gc(full = FALSE): the views were made since
 # the last one, unless one ran while the batch was in use) clears those of
 # the columns nobody kept, so that only the kept ones are copied. Below
-# `collect_above` bytes of views, a copy costs less than that collection
-# (about 0.6-0.8 ms with 10^5 live objects on the machine of BENCHMARKS.md).
+# `collect_above` bytes of views, a copy costs about what that collection
+# does: in a session of 10^5 live objects (2-core machine, loaded by other
+# work), a young collection took 0.5-1.7 ms, copying a batch's columns
+# 0.15-0.64 ms at 1 MiB, 0.7-1.8 ms at 4 MiB, 1.9-9.2 ms at 16 MiB.
 release_unkept <- function(lease) {
   if (.Call(shmp_r_lease_view_bytes, lease) >= collect_above) invisible(gc(full = FALSE))
   invisible(.Call(shmp_r_release_lease_copying, lease))
