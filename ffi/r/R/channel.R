@@ -84,7 +84,10 @@ write_batch <- function(writer, df, timeout = NULL) {
 #' stream (waiting up to `timeout` seconds; Ctrl-C ends the wait). Its
 #' float64 and int32 columns are the shared memory itself (no copy); a
 #' request to change one copies it first, so R never writes into shared
-#' memory. The batch's record is given back to the writer when its columns
+#' memory. An int32 value (not a null) of -2147483648, R's NA_integer_, is an
+#' error where R reads it, never an NA (options(shmpipe.int32 = "checked"):
+#' such a column is read as doubles, at the cost of a look at every value).
+#' The batch's record is given back to the writer when its columns
 #' are garbage collected, or at once by release_batch().
 read_batch <- function(reader, timeout = Inf) {
   stopifnot(inherits(reader, "shmpipe_reader"))
