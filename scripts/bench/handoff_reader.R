@@ -2,7 +2,10 @@
 # gets each batch by the given transport, checks one value of each column,
 # and acknowledges with its CLOCK_MONOTONIC time and how much its resident
 # memory grew to hold the batch, on the channel <tag>-ack. The batch is let
-# go before the acknowledgement, so that the next one finds R waiting.
+# go, and the next one's memory baseline taken, before the acknowledgement,
+# so that the next batch finds R waiting (reading /proc/self/status takes
+# R some 150 µs: after the acknowledgement, it was counted in the 1 MiB
+# hand-off).
 #   Rscript scripts/bench/handoff_reader.R shm|tcp-raw|csv [read.csv|fread] TAG
 library(shmpipe)
 args <- commandArgs(trailingOnly = TRUE)
@@ -24,13 +27,17 @@ held <- function(frame, base) {
   stamp <- shmpipe:::monotonic_ns()
   c(stamp, resident() - base)
 }
-acknowledge <- function(figures) send_bytes(ack, writeBin(figures, raw()))
+# The figures go to the writer once the next round's baseline is taken.
+acknowledge <- function(figures) {
+  base <<- resident()
+  send_bytes(ack, writeBin(figures, raw()))
+}
 
 if (transport == "shm" || transport == "csv") {
   reader <- shm_reader(paste0(tag, "-data"))
   cat("ready\n")
+  base <- resident()
   repeat {
-    base <- resident()
     if (transport == "shm") {
       batch <- read_batch(reader)
       if (is.null(batch)) break
@@ -51,8 +58,8 @@ if (transport == "shm" || transport == "csv") {
   server <- serverSocket(port)
   cat(sprintf("ready 127.0.0.1:%d\n", port))
   con <- socketAccept(server, blocking = TRUE, open = "r+b")
+  base <- resident()
   repeat {
-    base <- resident()
     rows <- readBin(con, "double", 1)
     if (length(rows) == 0) break
     frame <- list(readBin(con, "double", rows), readBin(con, "integer", rows))

@@ -84,7 +84,10 @@ write_batch <- function(writer, df, timeout = NULL) {
 #' stream (waiting up to `timeout` seconds; Ctrl-C ends the wait). Its
 #' float64 and int32 columns are the shared memory itself (no copy); a
 #' request to change one copies it first, so R never writes into shared
-#' memory. The batch's record is given back to the writer when its columns
+#' memory. An int32 value (not a null) of -2147483648, R's NA_integer_, is an
+#' error where R reads it, never an NA (options(shmpipe.int32 = "checked"):
+#' such a column is read as doubles, at the cost of a look at every value).
+#' The batch's record is given back to the writer when its columns
 #' are garbage collected, or at once by release_batch().
 read_batch <- function(reader, timeout = Inf) {
   stopifnot(inherits(reader, "shmpipe_reader"))
@@ -93,18 +96,39 @@ read_batch <- function(reader, timeout = Inf) {
 
 #' Calls `f(batch)` for each batch until the end of the stream (each wait
 #' up to `timeout` seconds) and gives each batch's record back when `f`
-#' returns (columns `f` kept elsewhere are copied first, as by
-#' release_batch()). Returns the number of batches, invisibly.
+#' returns: the columns `f` kept elsewhere are copied first, the others
+#' cost nothing. Returns the number of batches, invisibly.
 each_batch <- function(reader, f, timeout = Inf) {
   stopifnot(inherits(reader, "shmpipe_reader"), is.function(f))
   count <- 0
   while (!is.null(batch <- read_batch(reader, timeout))) {
     f(batch)
-    release_batch(batch)
+    lease <- .Call(shmp_r_batch_lease, batch)
+    batch <- NULL # let go of it: only what f kept still holds its columns
+    release_unkept(lease)
     count <- count + 1
   }
   invisible(count)
 }
+
+# Gives a batch's record back once its caller let go of the batch. Its
+# columns still reachable must be copied first, and until a collection
+# runs, every view looks reachable (its weak reference is not cleared): a
+# young-generation collection (gc(full = FALSE): the views were made since
+# the last one, unless one ran while the batch was in use) clears those of
+# the columns nobody kept, so that only the kept ones are copied. Below
+# `collect_above` bytes of views, a copy costs about what that collection
+# does: in a session of 10^5 live objects (2-core machine, loaded by other
+# work), a young collection took 0.5-1.7 ms, copying a batch's columns
+# 0.15-0.64 ms at 1 MiB, 0.7-1.8 ms at 4 MiB, 1.9-9.2 ms at 16 MiB.
+release_unkept <- function(lease) {
+  if (.Call(shmp_r_lease_view_bytes, lease) >= collect_above) invisible(gc(full = FALSE))
+  invisible(.Call(shmp_r_release_lease_copying, lease))
+}
+collect_above <- 4 * 2^20
+
+# The bytes views copied out of shared memory in this session (for the tests).
+copied_bytes <- function() .Call(shmp_r_copied_bytes)
 
 #' Gives a batch's record back to the writer now; its columns keep their
 #' values (they are copied first).

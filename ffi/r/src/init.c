@@ -16,6 +16,10 @@ SEXP shmp_r_monotonic_ns(void);
 SEXP shmp_r_write_batch(SEXP, SEXP, SEXP, SEXP);
 SEXP shmp_r_read_batch(SEXP, SEXP, SEXP);
 SEXP shmp_r_release_batch(SEXP);
+SEXP shmp_r_batch_lease(SEXP);
+SEXP shmp_r_lease_view_bytes(SEXP);
+SEXP shmp_r_release_lease_copying(SEXP);
+SEXP shmp_r_copied_bytes(void);
 SEXP shmp_r_is_shared(SEXP);
 SEXP shmp_r_publish_table(SEXP, SEXP, SEXP);
 SEXP shmp_r_close_publication(SEXP);
@@ -41,6 +45,10 @@ static const R_CallMethodDef routines[] = {
     {"shmp_r_write_batch", (DL_FUNC)&shmp_r_write_batch, 4},
     {"shmp_r_read_batch", (DL_FUNC)&shmp_r_read_batch, 3},
     {"shmp_r_release_batch", (DL_FUNC)&shmp_r_release_batch, 1},
+    {"shmp_r_batch_lease", (DL_FUNC)&shmp_r_batch_lease, 1},
+    {"shmp_r_lease_view_bytes", (DL_FUNC)&shmp_r_lease_view_bytes, 1},
+    {"shmp_r_release_lease_copying", (DL_FUNC)&shmp_r_release_lease_copying, 1},
+    {"shmp_r_copied_bytes", (DL_FUNC)&shmp_r_copied_bytes, 0},
     {"shmp_r_is_shared", (DL_FUNC)&shmp_r_is_shared, 1},
     {"shmp_r_publish_table", (DL_FUNC)&shmp_r_publish_table, 3},
     {"shmp_r_close_publication", (DL_FUNC)&shmp_r_close_publication, 1},

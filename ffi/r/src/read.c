@@ -76,16 +76,13 @@ SEXP shmp_r_arrow_string(const uint8_t *offsets, const uint8_t *data, uint64_t d
 }
 
 /* Whether a non-null value of an int32 column is -2147483648, R's
- * NA_integer_: such a column cannot be a view (convert.c makes doubles). */
+ * NA_integer_: with options(shmpipe.int32 = "checked"), such a column is
+ * not a view (convert.c makes doubles). Otherwise views look for the value
+ * when R reads them (altrep.c): a look at every value here would make
+ * read_batch() cost time in proportion to the batch. */
 static int holds_int_min(const shmp_arrow_column *c, const uint8_t *record) {
-  const uint8_t *values = record + c->values_offset;
   const uint8_t *validity = c->null_count > 0 && c->validity_length > 0 ? record + c->validity_offset : NULL;
-  for (int64_t i = 0; i < c->length; i++) {
-    int32_t v;
-    memcpy(&v, values + 4 * i, 4);
-    if (v == INT32_MIN && (validity == NULL || (validity[i / 8] >> (i % 8) & 1))) return 1;
-  }
-  return 0;
+  return shmp_r_int_min_row((const int *)(record + c->values_offset), validity, 0, c->length) >= 0;
 }
 
 /* The R vector for top-level column `i`; views keep `lease_ptr`. *viewed
@@ -101,11 +98,13 @@ static SEXP column_vector(const shmp_r_batch *b, uint32_t i, SEXP lease_ptr, SEX
   if (c->dictionary_id < 0) {
     if (c->type == 3 && c->bit_width == 64) { /* float64 */
       *viewed = 1;
-      return shmp_r_view(1, values, c->r_na ? NULL : validity, c->length, lease_ptr, state);
+      return shmp_r_view(1, values, c->r_na ? NULL : validity, c->length, 0, c->name, b->segment, b->op, lease_ptr, state);
     }
-    if (c->type == 2 && c->bit_width == 32 && c->is_signed && (c->r_na || !holds_int_min(c, b->record))) {
+    /* int32: R's writers put no -2147483648 among the values (c->r_na); from others, R's reads look for it. */
+    if (c->type == 2 && c->bit_width == 32 && c->is_signed && (c->r_na || !b->int32_checked || !holds_int_min(c, b->record))) {
       *viewed = 1;
-      return shmp_r_view(0, values, c->r_na ? NULL : validity, c->length, lease_ptr, state);
+      return shmp_r_view(0, values, c->r_na ? NULL : validity, c->length, !c->r_na && !b->int32_checked, c->name,
+                         b->segment, b->op, lease_ptr, state);
     }
     /* A published table's strings are made on access (and serialize by
      * name); a channel's are made now: R's own loops call a method per
@@ -127,7 +126,9 @@ static shmp_r_batch batch_of(const shmp_arrow_checker *checker, const uint8_t *r
                              const char *segment, const char *op) {
   SEXP option = Rf_GetOption1(Rf_install("shmpipe.int64"));
   int integer64 = Rf_isString(option) && Rf_length(option) == 1 && strcmp(CHAR(STRING_ELT(option, 0)), "integer64") == 0;
-  return (shmp_r_batch){checker, record, dictionaries, segment, op, integer64};
+  option = Rf_GetOption1(Rf_install("shmpipe.int32"));
+  int int32_checked = Rf_isString(option) && Rf_length(option) == 1 && strcmp(CHAR(STRING_ELT(option, 0)), "checked") == 0;
+  return (shmp_r_batch){checker, record, dictionaries, segment, op, integer64, int32_checked};
 }
 
 /* ---- the reader ---------------------------------------------------------- */
@@ -346,15 +347,33 @@ SEXP shmp_r_read_batch(SEXP pointer, SEXP dictionaries, SEXP timeout) {
  * are (the lease keeps weak references to them), copy their values first.
  * A batch without views gave its record back when it was read. */
 SEXP shmp_r_release_batch(SEXP frame) {
-  /* The lease, found through any of the batch's views. */
-  SEXP lease_ptr = R_NilValue;
-  for (R_xlen_t i = 0; Rf_isNewList(frame) && i < Rf_xlength(frame) && lease_ptr == R_NilValue; i++)
-    lease_ptr = shmp_r_view_lease(VECTOR_ELT(frame, i));
+  SEXP lease_ptr = shmp_r_batch_lease(frame);
   if (TYPEOF(lease_ptr) == EXTPTRSXP) shmp_r_release_lease_copying(lease_ptr);
   return R_NilValue;
 }
 
+/* The lease of a batch, found through any of its views (R_NilValue if none). */
+SEXP shmp_r_batch_lease(SEXP frame) {
+  SEXP lease_ptr = R_NilValue;
+  for (R_xlen_t i = 0; Rf_isNewList(frame) && i < Rf_xlength(frame) && lease_ptr == R_NilValue; i++)
+    lease_ptr = shmp_r_view_lease(VECTOR_ELT(frame, i));
+  return TYPEOF(lease_ptr) == EXTPTRSXP ? lease_ptr : R_NilValue;
+}
+
+/* The bytes a lease's views still read in shared memory: those a release
+ * now would copy (views the collector found unreachable read nothing). */
+SEXP shmp_r_lease_view_bytes(SEXP lease_ptr) {
+  double bytes = 0;
+  SEXP views = TYPEOF(lease_ptr) == EXTPTRSXP ? R_ExternalPtrTag(lease_ptr) : R_NilValue;
+  for (R_xlen_t i = 0; TYPEOF(views) == VECSXP && i < Rf_xlength(views); i++) {
+    SEXP ref = VECTOR_ELT(views, i);
+    if (ref != R_NilValue) bytes += shmp_r_view_bytes(R_WeakRefKey(ref));
+  }
+  return Rf_ScalarReal(bytes);
+}
+
 SEXP shmp_r_release_lease_copying(SEXP lease_ptr) {
+  if (TYPEOF(lease_ptr) != EXTPTRSXP) return R_NilValue;
   SEXP views = R_ExternalPtrTag(lease_ptr);
   for (R_xlen_t i = 0; TYPEOF(views) == VECSXP && i < Rf_xlength(views); i++) {
     SEXP ref = VECTOR_ELT(views, i);

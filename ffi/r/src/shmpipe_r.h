@@ -68,7 +68,11 @@ void shmp_r_unlink_on_signals(void);
  * is the lease it keeps alive. `where`: the column's place in a published
  * table (serialized instead of the values), or R_NilValue. */
 enum { SHMP_R_VIEW_NUMERIC = 1, SHMP_R_VIEW_STRINGS = 2 };
-SEXP shmp_r_view(int real, const void *values, const uint8_t *validity, R_xlen_t length, SEXP lease, SEXP where);
+/* guard: an int32 column whose values may hold -2147483648 (R's NA_integer_)
+ * as a value, which R's reads then look for (altrep.c); column, segment and
+ * op name the column in that error. */
+SEXP shmp_r_view(int real, const void *values, const uint8_t *validity, R_xlen_t length, int guard, const char *column,
+                 const char *segment, const char *op, SEXP lease, SEXP where);
 SEXP shmp_r_strings(const uint8_t *offsets, const uint8_t *data, uint64_t data_length, const uint8_t *validity,
                     R_xlen_t length, int wide, const char *column, const char *segment, SEXP lease, SEXP where);
 /* String i of an Arrow utf8/large_utf8 column, bounds and NUL checked (an
@@ -79,6 +83,11 @@ SEXP shmp_r_view_pointer(SEXP x);             /* the external pointer (to refere
 SEXP shmp_r_view_lease(SEXP x);               /* the lease a view keeps, or R_NilValue */
 int shmp_r_is_view(SEXP x);                   /* a view still reading shared memory */
 void shmp_r_materialize_view(SEXP pointer);   /* copies what it views: the record may go */
+double shmp_r_view_bytes(SEXP pointer);       /* the bytes a numeric view still reads in shared memory */
+/* The first of rows [from, from + n) of an int32 column that holds
+ * -2147483648 (R's NA_integer_) as a value, not a null, or -1. `values`:
+ * row from's; `validity`: the column's bits (NULL: no nulls). */
+R_xlen_t shmp_r_int_min_row(const int *values, const uint8_t *validity, R_xlen_t from, R_xlen_t n);
 void shmp_r_materialize_strings(SEXP pointer);
 int shmp_r_is_strings(SEXP x);
 int shmp_r_strings_shared(SEXP x);
@@ -101,6 +110,7 @@ typedef struct shmp_r_batch {
   const char *segment;
   const char *op;
   int int64_as_integer64;
+  int int32_checked; /* options(shmpipe.int32 = "checked"): int32 columns are scanned when read */
 } shmp_r_batch;
 
 /* Rows [from, from + count) of node `node` as an R vector; `path` names
@@ -127,6 +137,7 @@ SEXP shmp_r_batch_frame(shmp_arrow_checker *checker, const uint8_t *record, SEXP
 /* convert: 0, every column; k > 0, of the columns R converts (not views)
  * only column k (the others are NULL); -1, none of them. */
 SEXP shmp_r_release_lease_copying(SEXP lease_ptr); /* views copy what they show, then the record goes back */
+SEXP shmp_r_batch_lease(SEXP frame);               /* the lease of a batch's views, or R_NilValue */
 int shmp_r_lease_held(SEXP lease_ptr);
 void shmp_r_track_lease(SEXP reader_pointer, SEXP lease_ptr); /* close() of the reader releases it (channel.c) */
 void shmp_r_take_dictionary(shmp_arrow_checker *checker, const uint8_t *record, SEXP dictionaries, const char *segment,

@@ -166,3 +166,42 @@ test_that("a creating writer's close says once what it waits for when no reader 
   expect_equal(length(messages), 1)
   expect_match(messages, sprintf('closing "%s" waits up to', name), fixed = TRUE)
 })
+
+# Batches above the size where each_batch() asks the collector which
+# columns its function kept (12 MiB: 2^20 doubles and integers).
+big_batch <- function(k, rows = 2^20) data.frame(x = seq_len(rows) + k * 1e7, n = seq_len(rows) + as.integer(k))
+
+test_that("each_batch() gives a batch back without copying it when its function kept no column", {
+  name <- unique_name("each-unkept")
+  reader <- shm_reader(name, create = TRUE, capacity = 64 * 2^20)
+  writer <- shm_writer(name)
+  for (k in 1:3) write_batch(writer, big_batch(k))
+  close(writer)
+  before <- shmpipe:::copied_bytes()
+  sums <- numeric(0)
+  expect_equal(each_batch(reader, function(b) sums[length(sums) + 1] <<- sum(b$x), timeout = 2), 3)
+  expect_equal(sums, vapply(1:3, function(k) sum(big_batch(k)$x), 0))
+  expect_equal(shmpipe:::copied_bytes() - before, 0) # nothing copied: the records went back as they were
+  close(reader)
+})
+
+test_that("a column each_batch()'s function kept is copied and keeps its values after the writer reused the ring", {
+  name <- unique_name("each-kept")
+  reader <- shm_reader(name, create = TRUE, capacity = 30 * 2^20) # two batches: the third reuses the first's record
+  writer <- shm_writer(name)
+  batches <- lapply(1:5, big_batch) # made now: no collection while a batch is in use moves its views to an older generation
+  write_batch(writer, batches[[1]])
+  kept <- list()
+  before <- shmpipe:::copied_bytes()
+  seen <- 0
+  each_batch(reader, function(b) {
+    seen <<- seen + 1
+    if (seen == 1) kept$x <<- b$x # one column of the first batch; the others go back uncopied
+    if (seen < 5) write_batch(writer, batches[[seen + 1]], timeout = 2) else close(writer)
+  }, timeout = 2)
+  expect_equal(seen, 5)
+  expect_false(is_shared(kept$x))
+  expect_equal(shmpipe:::copied_bytes() - before, 8 * 2^20) # the kept column alone
+  expect_equal(kept$x, batches[[1]]$x)
+  close(reader)
+})

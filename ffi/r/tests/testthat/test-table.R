@@ -128,3 +128,24 @@ test_that("a published table's columns serialize in under 200 bytes each, whatev
     close(table)
   }
 })
+
+test_that("an int32 column of a published table holding -2147483648 serializes by name and is an error where read", {
+  name <- unique_name("int-min-table")
+  script <- tempfile(fileext = ".py")
+  on.exit(unlink(script))
+  writeLines(c("import pyarrow as pa, shmpipe",
+               sprintf("shmpipe.publish('%s', pa.table({'i': pa.array([5, -2**31, None, 7], pa.int32())}), persist=True)", name)),
+               script)
+  out <- suppressWarnings(system2(file.path(repo_root(), ".venv/bin/python"), script, stdout = TRUE, stderr = TRUE,
+                                  env = paste0("PYTHONPATH=", file.path(repo_root(), "ffi/python"))))
+  expect_null(attr(out, "status"))
+  on.exit(unpublish_table(name), add = TRUE)
+  x <- open_table(name)$i
+  expect_true(is_shared(x))
+  expect_identical(x[c(1, 3, 4)], c(5L, NA, 7L))
+  expect_error(x[2], 'Column "i" holds -2147483648 at row 1', fixed = TRUE, class = "shmpipe_error")
+  bytes <- serialize(x, NULL) # by name: no value is read
+  expect_lt(length(bytes), 300)
+  again <- unserialize(bytes)
+  expect_error(sum(again, na.rm = TRUE), 'Column "i" holds -2147483648 at row 1', fixed = TRUE, class = "shmpipe_error")
+})

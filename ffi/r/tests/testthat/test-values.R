@@ -44,7 +44,11 @@ test_that("integers R's types cannot hold are never a silent NA", {
     "]"))
   on.exit(close(reader))
   batch <- read_batch(reader, timeout = 2)
-  expect_identical(batch$i32, c(-2147483648, 1, NA)) # doubles: the value is kept
+  expect_true(is_shared(batch$i32)) # read without a look at its values
+  err <- tryCatch(batch$i32[1], shmpipe_error = function(e) e)
+  expect_equal(err$name, "ETYPE")
+  expect_match(conditionMessage(err), 'Column "i32" holds -2147483648 at row 0, which is NA_integer_ in R', fixed = TRUE)
+  expect_identical(batch$i32[2:3], c(1L, NA))
   expect_identical(batch$u64, c(1, 2^53, 2^64))      # doubles, rounded above 2^53 (as R's arrow does)
   expect_identical(batch$u32, c(4294967295, 0, NA))
   err <- read_outcome(reader)
@@ -53,6 +57,74 @@ test_that("integers R's types cannot hold are never a silent NA", {
   plain <- read_batch(reader, timeout = 2)
   expect_true(is_shared(plain$i32)) # still a view where no value is R's NA
   expect_identical(plain$i32, c(-2147483647L, NA, 3L))
+})
+
+test_that("options(shmpipe.int32 = \"checked\") reads an int32 column holding -2147483648 as doubles", {
+  old <- options(shmpipe.int32 = "checked")
+  on.exit(options(old))
+  reader <- python_stream("int-min-checked", c(
+    "batches = [pa.record_batch({'i32': pa.array([-2**31, 1, None], pa.int32())}),",
+    "           pa.record_batch({'i32': pa.array([-2**31 + 1, None, 3], pa.int32())})]"))
+  on.exit(close(reader), add = TRUE)
+  batch <- read_batch(reader, timeout = 2)
+  expect_identical(batch$i32, c(-2147483648, 1, NA)) # doubles: the value is kept
+  plain <- read_batch(reader, timeout = 2)
+  expect_true(is_shared(plain$i32))
+  expect_identical(plain$i32, c(-2147483647L, NA, 3L))
+})
+
+# Every way R reads an int32 view, each on a batch of its own (a view
+# keeps what it found), of a column with a null (i) and one without (j):
+# with -2147483648 at row 1, an error naming the row; without it, the
+# values of a plain vector.
+int32_reads <- list(
+  element = function(x) x[2],
+  region = function(x) sum(x, na.rm = TRUE),           # Dataptr_or_null, then Get_region
+  pointer = function(x) cumsum(x),                     # INTEGER(): Dataptr
+  read_only_pointer = function(x) tabulate(x + 0L),    # arithmetic: INTEGER_RO()
+  duplicate = function(x) { y <- x; y[1] <- 0L; y },
+  serialize = function(x) unserialize(serialize(x, NULL)),
+  is_na = function(x) is.na(x),
+  released = function(x) x[2] # after release_batch() copied it
+)
+
+int32_batches <- function(label, second) {
+  python_stream(label, sprintf(paste0("batches = [pa.record_batch({'i': pa.array([5, %s, None, 7], pa.int32()), ",
+                                      "'j': pa.array([5, %s, 6, 7], pa.int32())}) for _ in range(%d)]"),
+                               second, second, 2 * length(int32_reads)))
+}
+
+test_that("every read of an int32 view holding -2147483648 is an error naming the row, never an NA", {
+  reader <- int32_batches("int-min-reads", "-2**31")
+  on.exit(close(reader))
+  for (read in names(int32_reads)) for (column in c("i", "j")) {
+    batch <- read_batch(reader, timeout = 2)
+    x <- batch[[column]]
+    expect_identical(x[1], 5L) # another row reads as it is, without a scan
+    expect_true(is_shared(x))
+    if (read == "released") {
+      release_batch(batch)
+      expect_false(is_shared(x))
+      expect_identical(x[3], if (column == "i") NA_integer_ else 6L) # a null is still an NA, the value still an error
+    }
+    err <- tryCatch(int32_reads[[read]](x), error = function(e) e)
+    expect_s3_class(err, "shmpipe_error")
+    expect_match(conditionMessage(err), sprintf('Column "%s" holds -2147483648 at row 1', column), fixed = TRUE,
+                 info = paste(read, column))
+  }
+})
+
+test_that("every read of an int32 view without -2147483648 gives its values", {
+  reader <- int32_batches("int-min-absent", "-2**31 + 1")
+  on.exit(close(reader))
+  for (read in names(int32_reads)) for (column in c("i", "j")) {
+    batch <- read_batch(reader, timeout = 2)
+    x <- batch[[column]]
+    plain <- if (column == "i") c(5L, -2147483647L, NA, 7L) else c(5L, -2147483647L, 6L, 7L)
+    if (read == "released") release_batch(batch)
+    expect_identical(int32_reads[[read]](x), int32_reads[[read]](plain), info = paste(read, column))
+    expect_identical(x, plain, info = paste(read, column))
+  }
 })
 
 test_that("int64 becomes integer where every value fits, else integer64; an option asks for integer64 always", {
