@@ -20,10 +20,12 @@ const MORE = Symbol("more");
 /**
  * readSync's keep-warm: for this long after a batch (ms), waiting goes in
  * slices of WARM_EVERY_MS with the decode rebuilt between them. Measured
- * on a loaded 2-CPU VM (docs/BENCHMARKS.md): a 1 KiB batch after 20 ms of
- * idle went from commit to usable in about half the time; the reader
- * spent about 5 % of a CPU more while it waited. Past the window (an idle
- * stream), waiting is one ordinary wait again and costs nothing more.
+ * on a loaded 2-CPU VM (docs/BENCHMARKS.md), with the reader's code already
+ * compiled by the JIT: a 1 KiB batch after 20 ms of idle went from commit
+ * to usable in 49-52 µs instead of 59-73, a 100 MiB batch in 59-69 instead
+ * of 79-120; the reader spent about 5 % of a CPU more while it waited.
+ * Past the window (an idle stream), waiting is one ordinary wait again and
+ * costs nothing more.
  */
 export const KEEP_WARM_MS = 100;
 export const WARM_EVERY_MS = 1;

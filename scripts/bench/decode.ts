@@ -3,7 +3,11 @@
 // core, decodes it and loads the columns as views (what ArrowReader does
 // after a record arrives), then reads one value of each column.
 // As many untimed rounds come first (the JIT compiles the reader's code as
-// a stream's first batches do), then the timed ones.
+// a stream's first batches do), then the timed ones. Give every size the
+// same rounds: a round's cost depends on the JIT's tier, that is on how many
+// batches the process decoded before (on this machine about 50 µs for the
+// first 10, 15 µs to the 50th, 3.5 µs to the 1,000th, 1.3 µs after), and
+// not on the batch's size; fewer rounds for a big batch measure a colder JIT.
 //   bun scripts/bench/decode.ts <bytes> [rounds]
 // Prints {"case", "value" (µs per batch, median of rounds), "unit"}.
 import { makeTable } from "apache-arrow";
