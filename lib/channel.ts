@@ -29,6 +29,15 @@ export function createWriter(name: string, options?: CreateOptions): Writer {
   return attach(segment, core.shmp_writer_attach, (handle, err) => new Writer(segment, handle, err));
 }
 
+/**
+ * @internal The writer of a table about to be published (publish()): its
+ * segment keeps its file until sealed, and the columns go in through it.
+ */
+export function createTableWriter(name: string, options?: CreateOptions): Writer {
+  const segment = Segment.create(name, options, true);
+  return attach(segment, core.shmp_writer_attach, (handle, err) => new Writer(segment, handle, err));
+}
+
 /** Writes to a channel another process created. */
 export function openWriter(name: string, options?: OpenOptions): Writer {
   const segment = Segment.open(name, options, "read-write");

@@ -198,7 +198,12 @@ export class Segment {
     readonly owned: boolean,
   ) {}
 
-  static create(name: string, options: CreateOptions = {}): Segment {
+  /**
+   * Creates the segment `name`. `forTable`: for a table about to be
+   * published, which the core then writes through the file until it is
+   * sealed (shmp_table_format; see write()).
+   */
+  static create(name: string, options: CreateOptions = {}, forTable = false): Segment {
     const err = errorBuffer();
     const path = shmName(name, "create", err);
     const cname = cString(name);
@@ -215,8 +220,10 @@ export class Segment {
       const rc = libc.posix_fallocate(fd, 0, size);
       if (rc !== 0) syscallFailed(err, "create", name, Call.FALLOCATE, rc, size);
       base = mapFd(fd, size, "create", name, err);
-      // Formatted, the name is this process's in the core's registry.
-      const handle = core.shmp_segment_format(cname, base, size, err) as Address | null;
+      // Formatted, the name is this process's in the core's registry. A
+      // table's segment keeps a descriptor of its own (closed when the
+      // table is sealed); this one is ours to close either way.
+      const handle = (forTable ? core.shmp_table_format(cname, base, size, fd, err) : core.shmp_segment_format(cname, base, size, err)) as Address | null;
       if (handle === null) failed(err);
       return new Segment(name, handle, base, size, true);
     } catch (error) {
@@ -294,6 +301,19 @@ export class Segment {
     if (length === 0) return new ArrayBuffer(0); // Bun makes no empty external buffer
     core.shmp_segment_ref(this.handle);
     return mappedBuffer(this.base, offset, length, this.handle);
+  }
+
+  /**
+   * Copies `bytes` into the segment at `offset` by the core
+   * (shmp_segment_write), which checks the range: through the file of a
+   * table being published (tmpfs fills its pages in write(2) itself, where a
+   * first write through the mapping takes a page fault per 4 KiB page);
+   * else a memcpy.
+   */
+  write(offset: number, bytes: Uint8Array, op: Operation = "send"): void {
+    if (this.#closed) throw usageError(Code.CLOSED, this.name, op, "this end of the channel was closed");
+    const err = errorBuffer();
+    if (core.shmp_segment_write(this.handle, offset, bytes, bytes.byteLength, err) !== 0) failed(err);
   }
 
   get closed(): boolean {

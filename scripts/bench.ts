@@ -35,7 +35,7 @@ export interface Result {
   values?: number[];
 }
 
-/** A case's group, for --only: the C baselines, TypeScript's channel cases, its Arrow hand-off cases, the same under Deno, the Go cases, the R cases, Python's worker pools, Python's hand-off beside ZeroMQ, publishing tables from R and Python against memcpy, the Flight bridge. */
+/** A case's group, for --only: the C baselines, TypeScript's channel cases, its Arrow hand-off cases, the same under Deno, the Go cases, the R cases, Python's worker pools, Python's hand-off beside ZeroMQ, publishing tables from R, Python and TypeScript against memcpy, the Flight bridge. */
 export type Group = "c" | "ts" | "ts-arrow" | "deno" | "go" | "python" | "r" | "pools" | "zmq" | "publish" | "flight";
 const GROUPS: Group[] = ["c", "ts", "ts-arrow", "deno", "go", "python", "r", "pools", "zmq", "publish", "flight"];
 const deno = `${join(root, "node_modules/.bin/deno")} run -A`;
@@ -85,7 +85,7 @@ function cases(quick: boolean, go: GoTools): [Group, string][] {
     ...rCases(quick, root, go.bench).map((command): [Group, string] => ["r", command]),
     ...poolCases(quick, root).map((command): [Group, string] => ["pools", command]),
     ...zmqCases(quick, root, bun).map((command): [Group, string] => ["zmq", command]),
-    ...publishCases(quick, root, baselines).map((command): [Group, string] => ["publish", command]),
+    ...publishCases(quick, root, baselines, bun).map((command): [Group, string] => ["publish", command]),
     ...flightCases(quick, root, go.flight, baselines).map((command): [Group, string] => ["flight", command]),
   ];
 }

@@ -1,9 +1,9 @@
 // Publish-once tables: written once, opened in place by many processes at
 // the same time, in TypeScript and Python.
 import { expect, test } from "bun:test";
-import { existsSync } from "node:fs";
-import { makeTable, Table } from "apache-arrow";
-import { createReader, openTable, publish, shmPath, unpublish } from "../lib/index.ts";
+import { existsSync, readdirSync, readlinkSync } from "node:fs";
+import { Dictionary, Int32, makeData, makeTable, makeVector, RecordBatch, Table, Utf8, vectorFromArray } from "apache-arrow";
+import { createReader, openTable, publish, shmPath, stat, unlink, unpublish } from "../lib/index.ts";
 import { rowsOf, sampleTables } from "./fixtures/arrow-tables.ts";
 import { python as python3, pythonEnv } from "../scripts/python.ts";
 import { errorOf, finished, inSegment, spawnFixture, spawnPython, uniqueName, waitForLine } from "./helpers.ts";
@@ -42,6 +42,61 @@ test("one published table, read at once by TypeScript and Python processes", asy
   const sum = (rows * (rows - 1)) / 2;
   expect(results).toEqual([{ rows, sum }, { rows, sum }, { rows, sum }, { rows, sum }]);
   expect(published.byteLength).toBeGreaterThan(rows * 8);
+});
+
+/** Descriptors of this process open on the segment `name` (removed or not). */
+function descriptorsOn(name: string): number {
+  return readdirSync("/proc/self/fd").filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`).startsWith(shmPath(name));
+    } catch {
+      return false; // closed since the listing
+    }
+  }).length;
+}
+
+test("a table is written through its segment's file: publishing faults none of its pages in through the mapping, and readers see every byte", () => {
+  const name = uniqueName("through-file");
+  const rows = (32 << 20) / 8 / 4; // 32 MiB in four columns
+  const pages = (32 << 20) / 4096;
+  // One column views its buffer 8 bytes in: the core is given the view's own start.
+  const shifted = new Float64Array(new ArrayBuffer(8 * (rows + 1)), 8, rows).map((_, i) => -i);
+  const table = new Table({ ...Object.fromEntries([1, 2, 3].map((k) => [`c${k}`, makeVector(Float64Array.from({ length: rows }, (_, i) => i * k))])), shifted: makeVector(shifted) });
+  const before = process.resourceUsage().minorPageFault;
+  using published = publish(name, table);
+  const faults = process.resourceUsage().minorPageFault - before;
+  expect(faults).toBeLessThan(pages / 8); // through the mapping: one per 4 KiB page, at least `pages`
+  expect(descriptorsOn(name)).toBe(0); // the core closed the file when the table was sealed
+  const opened = openTable(name);
+  for (const k of [1, 2, 3]) expect((opened.getChild(`c${k}`)!.data[0]!.values as Float64Array)[rows - 1]).toBe((rows - 1) * k);
+  expect(opened.getChild("shifted")!.data[0]!.values).toEqual(shifted);
+  expect(published.byteLength).toBeGreaterThan(32 << 20);
+});
+
+test("a publish the core refuses after the segment was made leaves no name and no descriptor behind", () => {
+  const name = uniqueName("refused");
+  // A dictionary-encoded column without its dictionary: the core's check refuses the batch.
+  const indices = makeData({ type: new Dictionary(new Utf8(), new Int32()), length: 70_000, data: new Int32Array(70_000) });
+  (indices as { dictionary?: unknown }).dictionary = undefined;
+  try {
+    const refused = errorOf(() => publish(name, new RecordBatch({ label: indices })));
+    expect([refused.code, refused.op]).toEqual(["EARROW", "publish"]);
+    expect(refused.message).toMatch(/uses dictionary \d+, which has not arrived/);
+    expect(existsSync(shmPath(name))).toBe(false);
+    expect(descriptorsOn(name)).toBe(0);
+  } finally {
+    if (existsSync(shmPath(name))) unlink(name); // the test failed: leave nothing behind either way
+  }
+});
+
+test("a table whose batches share a dictionary takes the bytes it is written in, the dictionary sent once", () => {
+  const name = uniqueName("shared-dictionary");
+  const first = new Table({ label: vectorFromArray(["red", "green", "red"], new Dictionary(new Utf8(), new Int32())) }).batches[0]!;
+  const table = new Table([first, first.slice(1, 3)]);
+  using published = publish(name, table);
+  const { committedBytes, committedRecords } = stat(name);
+  expect([published.byteLength, committedRecords]).toEqual([committedBytes, 4]); // schema, dictionary, two batches
+  expect(openTable(name).batches.map((batch) => [...batch.getChild("label")!])).toEqual([["red", "green", "red"], ["green", "red"]]);
 });
 
 test("opening a channel as a table fails with ENOTREADY and says why", () => {

@@ -6,9 +6,11 @@
 //
 // The record payload itself starts on a 64-byte boundary, so every buffer
 // is 64-byte aligned in memory and can be viewed as a typed array in place.
-// Encoding only plans the layout (no copy); write() copies each column
-// buffer once, straight into the claimed record.
-import { Data, makeData, RecordBatch, type Schema, Struct, Type, type TypeMap, Vector } from "apache-arrow";
+// Encoding only plans the layout (no copy); writeMessage() copies each
+// column buffer once, straight into the claimed record. MessageStream
+// decides which messages a stream of batches takes, for ArrowWriter and
+// publish() alike.
+import { Data, DataType, makeData, RecordBatch, type Schema, Struct, Table, Type, type TypeMap, util, Vector } from "apache-arrow";
 import {
   BufferRegion,
   DictionaryBatch as DictionaryBatchHeader,
@@ -21,6 +23,13 @@ import { VectorLoader } from "apache-arrow/visitor/vectorloader";
 
 const ALIGN = 64;
 const CONTINUATION = 0xffffffff;
+/**
+ * A buffer this large is copied by the core when writeMessage() is given a
+ * `fill` (Writer.fill: through the file of a table being published, which
+ * spares a page fault per 4 KiB page); a smaller one costs less copied
+ * here than a call into the core. As Python's writer does.
+ */
+const CORE_COPY = 1 << 16;
 
 const align = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
 
@@ -88,24 +97,91 @@ export function encodeDictionary(dictionary: Data, id: number, isDelta: boolean)
   return encoded(new DictionaryBatchHeader(header(dictionary.length), id, isDelta), buffers, regions, bodyLength);
 }
 
-/**
- * Every message of a table, as ArrowWriter sends them at most: the schema,
- * then for each batch with rows its dictionaries and the batch itself.
- * (ArrowWriter skips dictionaries already sent, so this also bounds what it
- * writes.)
- */
-export function encodeTable(table: { schema: Schema; batches: readonly RecordBatch[] }): Encoded[] {
-  const messages = [encodeSchema(table.schema)];
-  for (const batch of table.batches) {
-    if (batch.numRows === 0) continue;
-    for (const [id, dictionary] of batch.dictionaries) dictionary.data.forEach((chunk, i) => messages.push(encodeDictionary(chunk, id, i > 0)));
-    messages.push(encodeRecordBatch(batch));
-  }
-  return messages;
+/** What a stream sent of one dictionary: its vector, and how many of its chunks. */
+interface SentDictionary {
+  vector: Vector;
+  chunks: number;
 }
 
-/** Writes an encoded message into `target` (at least `message.byteLength` bytes). */
-export function writeMessage(message: Encoded, target: Uint8Array): void {
+/**
+ * Which messages a stream of batches takes, by the rule of apache-arrow's
+ * stream writer: the schema when it is new or changed; each dictionary
+ * when it is new, whole again when its first chunk is not the one sent,
+ * and the chunks added to it since as deltas. The stream remembers what it
+ * sent: write each message that messages() yields before asking for the
+ * next (it counts a message as sent only then; stop at a failure, and the
+ * message that failed counts as not sent).
+ */
+export class MessageStream {
+  #schema: Schema | null = null;
+  readonly #dictionaries = new Map<number, SentDictionary>();
+
+  /**
+   * The messages of a batch, or of the batches of a table that have rows
+   * (a table without rows takes its schema alone). `schemaOwed` says
+   * whether the schema and every dictionary are owed again (the core
+   * decides: a reader joined mid-stream, a message failed); it is asked
+   * before each batch.
+   */
+  *messages(data: RecordBatch | Table, schemaOwed: () => boolean = () => false): Generator<Encoded> {
+    yield* this.#schemaMessage(data.schema, schemaOwed);
+    if (data instanceof Table) {
+      for (const batch of data.batches) if (batch.numRows > 0) yield* this.messages(batch, schemaOwed);
+      return;
+    }
+    yield* this.#dictionaryMessages(data);
+    yield encodeRecordBatch(data);
+  }
+
+  *#schemaMessage(schema: Schema, schemaOwed: () => boolean): Generator<Encoded> {
+    // Owed: the schema and every dictionary again; those already reading take them as a replacement of equals.
+    if (schemaOwed()) this.#schema = null;
+    if (this.#schema === schema || (this.#schema !== null && util.compareSchemas(this.#schema, schema))) return;
+    yield encodeSchema(schema);
+    this.#schema = schema;
+    this.#dictionaries.clear();
+  }
+
+  *#dictionaryMessages(batch: RecordBatch): Generator<Encoded> {
+    for (const [id, vector] of dictionariesOf(batch)) {
+      const chunks: readonly Data[] = vector?.data ?? [];
+      const sent = this.#dictionaries.get(id);
+      const from = sent && sent.vector.data[0] === chunks[0] ? sent.chunks : 0;
+      for (let i = from; i < chunks.length; i++) yield encodeDictionary(chunks[i]!, id, i > 0);
+      this.#dictionaries.set(id, { vector, chunks: chunks.length });
+    }
+  }
+}
+
+/**
+ * The dictionaries a batch's columns use, by id. apache-arrow's own
+ * `batch.dictionaries` misses those of a batch made from vectors
+ * (`new RecordBatch({ label: vectorFromArray([...]) })`): they are found in
+ * the columns' data then.
+ */
+function dictionariesOf(batch: RecordBatch): Map<number, Vector> {
+  const found = new Map(batch.dictionaries);
+  const visit = (type: DataType, data: Data | undefined): void => {
+    if (data === undefined) return;
+    if (DataType.isDictionary(type) && data.dictionary && !found.has(type.id)) found.set(type.id, data.dictionary);
+    type.children?.forEach((child, i) => visit(child.type, data.children[i]));
+  };
+  batch.schema.fields.forEach((field, i) => visit(field.type, batch.data.children[i]));
+  return found;
+}
+
+/** Every message of a table, as an ArrowWriter sends them on a new stream (and publish() writes them). */
+export function encodeTable(table: Table): Encoded[] {
+  return [...new MessageStream().messages(table)];
+}
+
+/**
+ * Writes an encoded message into `target` (at least `message.byteLength`
+ * bytes). With `fill`, each buffer of at least CORE_COPY bytes goes in
+ * through it instead (Writer.fill, `at` bytes into `target`); the framing,
+ * the metadata, small buffers and the zeroed padding through `target`.
+ */
+export function writeMessage(message: Encoded, target: Uint8Array, fill?: (at: number, bytes: Uint8Array) => void): void {
   const { prefixLength, metadata } = message;
   const metadataLength = prefixLength - 8;
   target[0] = target[1] = target[2] = target[3] = CONTINUATION & 0xff;
@@ -118,8 +194,10 @@ export function writeMessage(message: Encoded, target: Uint8Array): void {
   let end = prefixLength;
   message.buffers.forEach((buffer, i) => {
     const at = prefixLength + message.regions[i]!.offset;
+    const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
     target.fill(0, end, at);
-    target.set(new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength), at);
+    if (fill && bytes.byteLength >= CORE_COPY) fill(at, bytes);
+    else target.set(bytes, at);
     end = at + buffer.byteLength;
   });
   target.fill(0, end, prefixLength + message.bodyLength);

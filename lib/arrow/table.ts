@@ -6,15 +6,20 @@
 // publisher's pid is in the segment header; the name goes when it
 // unpublishes or exits (also on Ctrl-C), unless it was published to
 // persist: then it stays until some process unpublishes it by name.
+// A table is encoded once (sized, then written) and its columns go in
+// through the segment's file, as R's and Python's do (the core keeps the
+// file until the seal: shmp_table_format, shmp_segment_write): tmpfs fills
+// its pages in write(2) itself, where a first write through the mapping
+// takes a page fault per 4 KiB page.
 import { RecordBatch, Table } from "apache-arrow";
 import { type Address, core, cString } from "#ffi";
 import { Code, constant, coreError, errorBuffer, ShmpipeError, usageError } from "../errors.ts";
 import { type OpenOptions, removeName, Segment } from "../segment.ts";
 import { DEFAULT_READY_TIMEOUT_MS } from "../options.ts";
-import { createWriter } from "../channel.ts";
+import { createTableWriter } from "../channel.ts";
 import { MessageDecoder } from "./decoder.ts";
 import { encodeTable } from "./ipc.ts";
-import { ArrowWriter, checkArrow } from "./writer.ts";
+import { checkArrow, newSender, sendMessage } from "./writer.ts";
 
 export class PublishedTable implements Disposable {
   #segment: Segment | null;
@@ -73,14 +78,19 @@ export interface PublishOptions {
 /** Writes `table` once into a new segment named `name`, for openTable() in any process. */
 export function publish(name: string, table: Table | RecordBatch, options: PublishOptions = {}): PublishedTable {
   checkArrow(table, name, "publish");
-  const whole = table instanceof Table ? table : new Table(table);
-  const byteLength = encodeTable(whole).reduce((sum, message) => sum + (core.shmp_record_footprint(message.byteLength) as number), 0);
-  const writer = createWriter(name, { capacity: byteLength, mode: options.mode });
+  // Encoded once (a plan of each message, no copy): sized here, written below.
+  const messages = encodeTable(table instanceof Table ? table : new Table(table));
+  const byteLength = messages.reduce((sum, message) => sum + (core.shmp_record_footprint(message.byteLength) as number), 0);
+  const writer = createTableWriter(name, { capacity: byteLength, mode: options.mode });
+  let sender: Address | null = null;
   try {
-    new ArrowWriter(writer).write(whole, { timeoutMs: 0 });
+    sender = newSender(writer, "publish");
+    for (const message of messages) sendMessage(writer, sender, message, { timeoutMs: 0 });
   } catch (error) {
     writer._discard();
     throw error;
+  } finally {
+    if (sender !== null) core.shmp_arrow_sender_free(sender);
   }
   const persist = options.persist === true;
   const segment = writer._seal(persist);

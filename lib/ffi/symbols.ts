@@ -74,12 +74,14 @@ export const coreSymbols = {
   shmp_syscall_failed: { args: ["buffer", "buffer", "buffer", "u32", "i32", "u64"], returns: "i32" },
   shmp_open_missing: { args: ["buffer", "u32", "i64", "i64", "buffer"], returns: "i32" },
   shmp_segment_format: { args: ["buffer", "pointer", "u64", "buffer"], returns: "pointer" },
+  shmp_table_format: { args: ["buffer", "pointer", "u64", "i32", "buffer"], returns: "pointer" },
   shmp_segment_adopt: { args: ["buffer", "pointer", "u64", "u32", "u32", "i64", "i64", "buffer"], returns: "pointer" },
   shmp_segment_check_file: { args: ["buffer", "u32", "buffer"], returns: "i32" },
   shmp_segment_capacity: { args: ["pointer"], returns: "u64" },
   shmp_segment_protect_records: { args: ["pointer", "buffer"], returns: "i32" },
   shmp_segment_creator_pid: { args: ["pointer"], returns: "u32" },
   shmp_segment_range: { args: ["pointer", "u64", "u64", "buffer", "buffer"], returns: "i32" },
+  shmp_segment_write: { args: ["pointer", "u64", "buffer", "u64", "buffer"], returns: "i32" },
   shmp_segment_ref: { args: ["pointer"], returns: "void" },
   shmp_segment_unref: { args: ["pointer"], returns: "void" },
   shmp_segment_refs: { args: ["pointer"], returns: "u32" },
@@ -159,7 +161,7 @@ const CORE_ABI = 1;
  * binds, and one call of that node to ask the dynamic linker for. Raise it
  * with the first call bound from a newer node.
  */
-const NEWEST_NODE = { node: "SHMPIPE_1.2", call: "shmp_reader_take_batch" } as const;
+const NEWEST_NODE = { node: "SHMPIPE_1.4", call: "shmp_table_format" } as const;
 const RTLD_NOW = 0x2, RTLD_NOLOAD = 0x4;
 
 /**

@@ -1,9 +1,9 @@
-// The publish group of `shmpipe bench`: R's publish_table() and Python's
-// publish() of a table of doubles, at 256 MiB and 1 GiB, beside the
+// The publish group of `shmpipe bench`: R's publish_table(), Python's and
+// TypeScript's publish() of a table of doubles, at 256 MiB and 1 GiB, beside the
 // machine's floor for the same bytes (ffi/core/bench/baselines.c
 // publish-memcpy): a memcpy into a new /dev/shm segment, first-touch page
 // faults included, which any publisher pays, and a memcpy into memory
-// touched before. The cases take turns (C, R, Python, C, R, Python...);
+// touched before. The cases take turns (C, R, Python, TS, C, R, ...);
 // each ratio is taken within a run, and its spread is over the runs.
 // (`env` sets the variables: the harness may put `taskset -c A` first.)
 import { join } from "node:path";
@@ -13,19 +13,20 @@ import { measuredWith } from "./group-report.ts";
 const MiB = 1 << 20, GiB = 1 << 30;
 const sizes = [256 * MiB, GiB];
 
-export function publishCases(quick: boolean, root: string, baselines: string): string[] {
+export function publishCases(quick: boolean, root: string, baselines: string, bun: string): string[] {
   const commands: string[] = [];
   for (const bytes of sizes) {
     const rounds = bytes >= GiB ? (quick ? 2 : 3) : quick ? 3 : 5; // each case's median of these, per run
     commands.push(`${baselines} publish-memcpy ${bytes} ${rounds}`);
     commands.push(`env R_LIBS=${join(root, ".rlib")} Rscript ${join(root, "scripts/bench/publish_table.R")} ${bytes} ${rounds}`);
     commands.push(`env PYTHONPATH=${join(root, "ffi/python")} ${python()} ${join(root, "scripts/bench/publish_table.py")} ${bytes} ${rounds}`);
+    commands.push(`${bun} ${join(root, "scripts/bench/publish_table.ts")} ${bytes} ${rounds}`);
   }
   return commands;
 }
 
 export const isPublish = (name: string) =>
-  name.startsWith("R publish_table,") || name.startsWith("Python publish,") || name.startsWith("C memcpy into");
+  name.startsWith("R publish_table,") || name.startsWith("Python publish,") || name.startsWith("TS publish,") || name.startsWith("C memcpy into");
 
 interface Row {
   case: string;
@@ -67,7 +68,7 @@ export function publishReport(results: Map<string, Row>, command: string): strin
       ["a memcpy into a new /dev/shm segment", `C memcpy into a new /dev/shm segment (shm_open, ftruncate, mmap, copy), ${bytes} B`],
       ["a memcpy into memory touched before", `C memcpy into memory touched before, ${bytes} B`],
     ];
-    for (const publisher of [`R publish_table, ${bytes} B of doubles`, `Python publish, ${bytes} B of doubles`]) {
+    for (const publisher of [`R publish_table, ${bytes} B of doubles`, `Python publish, ${bytes} B of doubles`, `TS publish, ${bytes} B of doubles`]) {
       for (const [what, floor] of floors) {
         const a = results.get(floor)?.values ?? [], b = results.get(publisher)?.values ?? [];
         const ratios = a.slice(0, b.length).map((seconds, i) => seconds / b[i]!).filter(Number.isFinite);

@@ -5,6 +5,7 @@
 // real /dev/shm. Run with --v8-flags=--expose-gc (test/deno.test.ts does).
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
+import process from "node:process";
 import { tableFromArrays } from "apache-arrow";
 import { createReader, createWriter, openReader, openTable, openWriter, publish, shmPath, type ShmpipeError } from "../../lib/index.ts";
 import { addressOf, core, corePath } from "#ffi";
@@ -73,7 +74,7 @@ test("a core without the binding's newest version node is refused at load, in th
   const status = await child.status;
   const stderr = await child.stderr;
   assert.notEqual(status.code, 0);
-  assert.ok(stderr.includes(`${older} is shmpipe core ${core.shmp_version()} without the version node SHMPIPE_1.2 this binding calls into`), stderr);
+  assert.ok(stderr.includes(`${older} is shmpipe core ${core.shmp_version()} without the version node SHMPIPE_1.4 this binding calls into`), stderr);
   assert.ok(!stderr.includes("Failed to register symbol"), stderr); // refused by the check, not by Deno's binding of a missing call
 });
 
@@ -95,6 +96,20 @@ test("a table's columns stay readable after the table is closed and its name rem
   kept = null;
   await collect();
   assert.equal(mappingsOf(name), 0, "the mapping outlived its last view");
+});
+
+test("a table is written through its segment's file under Deno too: none of its pages faulted in through the mapping", () => {
+  const name = uniqueName("through-file");
+  const rows = (16 << 20) / 8; // 16 MiB
+  const values = new Float64Array(new ArrayBuffer(8 * (rows + 1)), 8, rows).map((_, i) => i * 0.5); // a view 8 bytes into its buffer
+  const before = process.resourceUsage().minorPageFault;
+  const published = publish(name, tableFromArrays({ x: values }));
+  try {
+    assert.ok(process.resourceUsage().minorPageFault - before < (16 << 20) / 4096 / 8, "through the mapping: a fault per 4 KiB page");
+    assert.deepEqual(openTable(name).getChild("x")!.data[0]!.values, values);
+  } finally {
+    published.close();
+  }
 });
 
 /** Column x of table `name`, and nothing else of it kept (a function of its own: no frame of the test holds the table). */

@@ -248,6 +248,15 @@ int shmp_segment_check_file(const char *name, uint32_t st_mode, shmp_error *err)
  * bytes as an empty channel and takes it over (the segment unmaps it). */
 shmp_segment *shmp_segment_format(const char *name, void *base, uint64_t size, shmp_error *err);
 
+/* shmp_segment_format() for a table about to be published (since
+ * SHMPIPE_1.4), for a binding that makes the system calls itself: `fd` is
+ * the descriptor of the file that `base` maps (shm_open'ed read-write).
+ * The segment keeps a descriptor of its own (a duplicate: the caller still
+ * closes `fd`) until its writer seals it, so that shmp_segment_write()
+ * copies through the file, as for shmp_table_create(). SHMP_E_INVALID if
+ * `fd` is not a file of `size` bytes. */
+shmp_segment *shmp_table_format(const char *name, void *base, uint64_t size, int fd, shmp_error *err);
+
 /* Takes over the mapping of an existing segment after checking it: the
  * owner (`owner_uid` from fstat), then the header. `base` may be NULL when
  * the object is still empty (size 0). While its creator is still setting it

@@ -295,6 +295,29 @@ SHMP_EXPORT shmp_segment *shmp_segment_format(const char *name, void *base, uint
   return s;
 }
 
+/* The one place where a table's segment gets its file: a descriptor of
+ * its own (the caller's stays the caller's to close), checked to be the
+ * file of the mapping's size, closed when the table is sealed
+ * (shmp_writer_seal) or the segment unmapped. */
+SHMP_EXPORT shmp_segment *shmp_table_format(const char *name, void *base, uint64_t size, int fd, shmp_error *err) {
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != size) {
+    shmp_fail(err, SHMP_E_INVALID, "create", shown(name),
+              "file descriptor %d is not the file of the %llu-byte segment being published", fd,
+              (unsigned long long)size);
+    return NULL;
+  }
+  int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (own < 0) {
+    shmp_fail(err, -errno, "create", shown(name), "could not keep the file of the table being published");
+    return NULL;
+  }
+  shmp_segment *s = shmp_segment_format(name, base, size, err);
+  if (s != NULL) s->fd = own;
+  else close(own);
+  return s;
+}
+
 /* Maps the record ring read-only (the header, where a reader keeps its
  * position, stays writable): with fan-out, no reader can change what
  * another reads. The ring is everything after the header. */
@@ -382,10 +405,12 @@ static shmp_segment *create(const char *name, uint64_t capacity, uint32_t mode, 
     shmp_syscall_failed(err, "create", name, SHMP_CALL_FALLOCATE, rc, (uint64_t)size);
   } else {
     void *base = map(fd, (uint64_t)size, PROT_READ | PROT_WRITE, "create", name, err);
-    if (base != NULL && (s = shmp_segment_format(name, base, (uint64_t)size, err)) == NULL) munmap(base, (size_t)size);
+    if (base != NULL) {
+      s = keep_file ? shmp_table_format(name, base, (uint64_t)size, fd, err) : shmp_segment_format(name, base, (uint64_t)size, err);
+      if (s == NULL) munmap(base, (size_t)size);
+    }
   }
-  if (s != NULL && keep_file) s->fd = fd;
-  else close(fd);
+  close(fd);
   if (s == NULL) shm_unlink(path); /* never recorded: format records only what it returns */
   return s;
 }

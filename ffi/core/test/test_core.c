@@ -2046,6 +2046,51 @@ static void test_table_written_through_its_file(void) {
   free(zeroed);
 }
 
+/* A binding that maps its segments itself (TypeScript) hands the core the
+ * file of a table it publishes: the core refuses a descriptor of another
+ * size and leaves no name recorded; it keeps a descriptor of its own, which
+ * outlives the binding's, writes through it, and closes it at the seal. */
+static void test_table_formatted_with_its_file(void) {
+  char name[64], path[SHMP_NAME_MAX + 10];
+  snprintf(name, sizeof name, "core-test-format-%d", (int)getpid());
+  shmp_error err = {0};
+  CHECK_EQ(shmp_shm_name(name, "create", path, sizeof path, &err), SHMP_OK);
+  int64_t size = shmp_create_size(name, 8192, 0600, &err);
+  CHECK(size > 0);
+  int fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  CHECK(fd >= 0);
+  CHECK_EQ(posix_fallocate(fd, 0, size), 0);
+  void *base = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  CHECK(base != MAP_FAILED);
+  int owned = shmp_owned_count();
+  int pipe_fds[2];
+  CHECK_EQ(pipe(pipe_fds), 0);
+  CHECK(shmp_table_format(name, base, (uint64_t)size, pipe_fds[0], &err) == NULL); /* not a file */
+  CHECK_EQ(err.code, SHMP_E_INVALID);
+  CHECK(strstr(err.message, "is not the file of the") != NULL);
+  CHECK(shmp_table_format(name, base, (uint64_t)size - 4096, fd, &err) == NULL); /* not its size */
+  CHECK_EQ(shmp_owned_count(), owned);
+  close(pipe_fds[0]);
+  close(pipe_fds[1]);
+  shmp_segment *s = shmp_table_format(name, base, (uint64_t)size, fd, &err);
+  CHECK(s != NULL && s->fd >= 0 && s->fd != fd);
+  CHECK_EQ(shmp_owned_count(), owned + 1);
+  close(fd); /* the binding's: the segment writes through its own */
+  const char greeting[] = "written through the file";
+  CHECK_EQ(shmp_segment_write(s, SHMP_HEADER_SIZE + 64, greeting, sizeof greeting, &err), SHMP_OK);
+  CHECK(memcmp((uint8_t *)base + SHMP_HEADER_SIZE + 64, greeting, sizeof greeting) == 0);
+  int kept = s->fd;
+  CHECK(fcntl(kept, F_GETFD) & FD_CLOEXEC);
+  shmp_writer *w = shmp_writer_attach(s, &err);
+  CHECK(w != NULL);
+  shmp_writer_seal(w);
+  CHECK_EQ(s->fd, -1);
+  CHECK_EQ(fcntl(kept, F_GETFD), -1); /* closed */
+  shmp_segment_unref(s);
+  CHECK_EQ(shmp_unlink(name, &err), SHMP_OK);
+  CHECK_EQ(shmp_owned_count(), owned);
+}
+
 /* ---- batches ---------------------------------------------------------------- */
 
 /* The bytes of record `i` of a batch stream: a function of its number and place. */
@@ -2310,6 +2355,7 @@ int main(void) {
   test_refused_dictionary();
   test_arrow_encode_nested();
   test_table_written_through_its_file();
+  test_table_formatted_with_its_file();
   if (failures) {
     fprintf(stderr, "core tests: %d failure(s)\n", failures);
     return 1;
