@@ -39,7 +39,7 @@ test("a core older than the binding (without its newest version node) is refused
   });
   expect(run.exitCode).not.toBe(0);
   const stderr = run.stderr.toString();
-  expect(stderr).toContain(`${older} is shmpipe core ${String(core.shmp_version())} without the version node SHMPIPE_1.4 this binding calls into`);
+  expect(stderr).toContain(`${older} is shmpipe core ${String(core.shmp_version())} without the version node SHMPIPE_1.3 this binding calls into`);
   expect(stderr).toContain("rebuild the core (`make -C ffi/core`) or reinstall shmpipe, or point SHMPIPE_LIB at a newer core.");
   expect(stderr).not.toContain("not found"); // refused by the check, not by bun:ffi's binding of a missing call
 });

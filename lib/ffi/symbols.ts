@@ -161,7 +161,7 @@ const CORE_ABI = 1;
  * binds, and one call of that node to ask the dynamic linker for. Raise it
  * with the first call bound from a newer node.
  */
-const NEWEST_NODE = { node: "SHMPIPE_1.4", call: "shmp_table_format" } as const;
+const NEWEST_NODE = { node: "SHMPIPE_1.3", call: "shmp_table_format" } as const;
 const RTLD_NOW = 0x2, RTLD_NOLOAD = 0x4;
 
 /**

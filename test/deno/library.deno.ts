@@ -74,7 +74,7 @@ test("a core without the binding's newest version node is refused at load, in th
   const status = await child.status;
   const stderr = await child.stderr;
   assert.notEqual(status.code, 0);
-  assert.ok(stderr.includes(`${older} is shmpipe core ${core.shmp_version()} without the version node SHMPIPE_1.4 this binding calls into`), stderr);
+  assert.ok(stderr.includes(`${older} is shmpipe core ${core.shmp_version()} without the version node SHMPIPE_1.3 this binding calls into`), stderr);
   assert.ok(!stderr.includes("Failed to register symbol"), stderr); // refused by the check, not by Deno's binding of a missing call
 });
 

@@ -249,7 +249,7 @@ int shmp_segment_check_file(const char *name, uint32_t st_mode, shmp_error *err)
 shmp_segment *shmp_segment_format(const char *name, void *base, uint64_t size, shmp_error *err);
 
 /* shmp_segment_format() for a table about to be published (since
- * SHMPIPE_1.4), for a binding that makes the system calls itself: `fd` is
+ * SHMPIPE_1.3), for a binding that makes the system calls itself: `fd` is
  * the descriptor of the file that `base` maps (shm_open'ed read-write).
  * The segment keeps a descriptor of its own (a duplicate: the caller still
  * closes `fd`) until its writer seals it, so that shmp_segment_write()
