@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/shmpipe/shmpipe/ffi/go/internal/spin"
 )
 
 // Reader is the reading end of a channel. Recv calls take turns; Message
@@ -292,6 +294,7 @@ func (r *Reader) poll(ctx context.Context, idle uint64, now func() (int64, uint6
 	for i := uint64(1); i <= uint64(r.spin); i++ {
 		look := i%pollsPerCall == 0
 		if r.head() == idle && !look {
+			spin.Pause()
 			continue
 		}
 		if look && (r.closing.Load() || r.anyPending.Load() || done != nil && ctx.Err() != nil) {
