@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/shmpipe/shmpipe/ffi/go/internal/benchhook"
 )
 
 // ArrowWriter sends arrow-go record batches down a channel, one Arrow IPC
@@ -187,6 +188,9 @@ func (p *recordPayloads) WritePayload(payload ipc.Payload) error {
 		return err
 	}
 	fill.finish()
+	if benchhook.BeforeArrowCommit != nil {
+		benchhook.BeforeArrowCommit()
+	}
 	// The core checks the message first (the metadata: the values come
 	// from arrow-go itself) and refuses it unpublished.
 	if _, err := p.w.commitArrow(p.sender, len(record)); err != nil {

@@ -101,15 +101,23 @@ func TestBatchHoldsItsSpaceAndSaysHowFarItGot(t *testing.T) {
 	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
 	defer cancel()
 	n, err := w.SendBatch(short, records)
-	// (How many went is n; the core's sentence says it too when its own
-	// timeout ends the wait, not when ctx's timer wakes it first, a race
-	// that a loaded machine decides either way.)
-	if n != 21 || !errors.Is(err, ErrTimeout) {
+	// How many went is n, and the core's sentence says it too.
+	if n != 21 || !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "21 of the batch's 30 records were sent") {
 		t.Fatalf("a batch larger than the ring: %d, %v", n, err)
 	}
 	b, err := r.RecvBatch(ctx, 100)
 	if err != nil || len(b.Records) != 21 || b.Records[20][0] != 20 {
 		t.Fatalf("the records sent: %v", err)
+	}
+	// The same when ctx's timer fires before the core's own timeout (here
+	// by 50 ms, where a real deadline's timer and the core's race by µs):
+	// the core's timeout still ends the wait, with its sentence.
+	early, cancelEarly := earlyTimer(ctx, 20*time.Millisecond, 50*time.Millisecond)
+	defer cancelEarly()
+	n, err = w.SendBatch(early, records)
+	if n != 0 || !errors.Is(err, ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) ||
+		!strings.Contains(err.Error(), "0 of the batch's 30 records were sent") {
+		t.Fatalf("a batch whose ctx's timer fired first: %d, %v", n, err)
 	}
 	// The batch holds the ring; a release from another goroutine frees it
 	// while the writer waits.
@@ -129,6 +137,20 @@ func TestBatchHoldsItsSpaceAndSaysHowFarItGot(t *testing.T) {
 		t.Fatalf("a record too large: %d, %v", n, err)
 	}
 }
+
+// earlyTimer is a context whose timer fires `after`, `before` ahead of the
+// deadline it reports.
+func earlyTimer(parent context.Context, after, before time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(parent, after)
+	return early{ctx, time.Now().Add(after + before)}, cancel
+}
+
+type early struct {
+	context.Context
+	deadline time.Time
+}
+
+func (e early) Deadline() (time.Time, bool) { return e.deadline, true }
 
 func TestContextAndCloseEndARecvBatch(t *testing.T) {
 	r, _ := pair(t, 4096)

@@ -128,10 +128,10 @@ func child(role, name string) {
 	}
 }
 
-func pair(t *testing.T, capacity int) (*Reader, *Writer) {
+func pair(t *testing.T, capacity int, readerOptions ...Option) (*Reader, *Writer) {
 	t.Helper()
 	name := uniqueName(t.Name())
-	r, err := CreateReader(name, capacity)
+	r, err := CreateReader(name, capacity, readerOptions...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -383,10 +383,37 @@ func TestMessagesAreLeases(t *testing.T) {
 	held[0].Release() // twice: nothing
 }
 
-// A release from another goroutine while Recv waits reaches the writer,
-// which waits for that space.
+// A record costs no allocation of its own on either side (Messages are
+// made in blocks): an allocation per record costs as much as the record.
+func TestARecordAllocatesNothingOfItsOwn(t *testing.T) {
+	r, w := pair(t, 1<<16, WithSpin(math.MaxUint32))
+	ctx := context.Background()
+	record := make([]byte, 64)
+	perRecord := testing.AllocsPerRun(1000, func() {
+		if err := w.Send(ctx, record); err != nil {
+			t.Fatal(err)
+		}
+		m, err := r.Recv(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Release()
+	})
+	if perRecord > 0.1 {
+		t.Fatalf("Send + Recv + Release allocates %.2f times per record", perRecord)
+	}
+}
+
+// A release from another goroutine while Recv waits (asleep, or polling
+// the head) reaches the writer, which waits for that space.
 func TestReleaseWhileRecvWaits(t *testing.T) {
-	r, w := pair(t, 4096)
+	for _, spin := range []int{DefaultSpin, math.MaxUint32} {
+		releaseWhileRecvWaits(t, spin)
+	}
+}
+
+func releaseWhileRecvWaits(t *testing.T, spin int) {
+	r, w := pair(t, 4096, WithSpin(spin))
 	ctx := context.Background()
 	for i := 0; i < 21; i++ {
 		if err := w.Send(ctx, make([]byte, 100)); err != nil {

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/shmpipe/shmpipe/ffi/go/internal/spin"
 )
 
 // Reader is the reading end of a channel. Recv calls take turns; Message
@@ -34,14 +36,17 @@ type Reader struct {
 
 	// Releases that came while a Recv held mu (it waits for records, and the
 	// writer may wait for the space they free): Recv gives them back.
-	pendingMu sync.Mutex
-	pending   []uint64
-	closed    bool
+	pendingMu  sync.Mutex
+	pending    []uint64
+	closed     bool
+	anyPending atomic.Bool // pending is not empty: a poll stops to give them back
 
 	// Where the core writes a batch (RecvBatch): (offset, length) per
 	// record, in C memory like out, grown to the largest batch asked for.
 	batchWords *C.uint64_t
 	batchRoom  int
+
+	spare []Message // Messages not handed out yet (message); mu is held
 }
 
 // Message is one received record. Bytes is the record itself, in shared
@@ -132,6 +137,7 @@ type readerOut struct {
 	err    C.shmp_error
 	offset C.uint64_t
 	lease  C.uint64_t
+	readTo C.uint64_t // shmp_reader_try_take's: the head value that means nothing new
 }
 
 func attachReader(seg *segment, c config) (*Reader, error) {
@@ -156,7 +162,7 @@ func (r *Reader) Recv(ctx context.Context) (*Message, error) {
 	defer r.givePendingBack()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	length, err := r.receive(ctx, func(timeout C.int64_t) int64 {
+	length, err := r.receive(ctx, r.tryTake, func(timeout C.int64_t) int64 {
 		out := r.out
 		return int64(C.shmp_reader_take(r.r, &out.offset, &out.lease, timeout, 0, &out.err))
 	})
@@ -186,10 +192,19 @@ func (r *Reader) RecvBatch(ctx context.Context, max int) (*Batch, error) {
 		r.batchWords = (*C.uint64_t)(C.calloc(C.size_t(2*max), 8))
 		r.batchRoom = max
 	}
-	count, err := r.receive(ctx, func(timeout C.int64_t) int64 {
+	take := func(timeout C.int64_t) int64 {
 		out := r.out
 		return int64(C.shmp_reader_take_batch(r.r, r.batchWords, C.uint32_t(max), &out.lease, timeout, 0, &out.err))
-	})
+	}
+	count, err := r.receive(ctx, func() (int64, uint64) {
+		// The core's look that costs nothing when nothing is there, then
+		// the batch. The head is read first: a commit after it moves it.
+		seen := r.head()
+		if C.shmp_reader_peek(r.r, nil, nil) == C.int64_t(codeAgain) {
+			return int64(codeAgain), seen
+		}
+		return take(0), seen
+	}, take)
 	if err != nil {
 		return nil, err
 	}
@@ -203,28 +218,43 @@ func (r *Reader) RecvBatch(ctx context.Context, max int) (*Batch, error) {
 	return &Batch{Records: records, reader: r, lease: uint64(r.out.lease)}, nil
 }
 
-// receive runs take (a core call that takes what comes next, waiting up
-// to its timeout) as ctx allows: a look first, then polls, then a wait.
-// It returns take's non-negative result, io.EOF at the end of the stream,
-// or the error. mu is held.
-func (r *Reader) receive(ctx context.Context, take func(timeout C.int64_t) int64) (int64, error) {
+// tryTake takes the next record if one is there, in one call into the
+// core that never waits: its length (offset and lease in r.out), or
+// codeAgain, with the head value that means nothing new yet.
+func (r *Reader) tryTake() (int64, uint64) {
+	out := r.out
+	result := int64(C.shmp_reader_try_take(r.r, &out.offset, &out.lease, &out.readTo, &out.err))
+	return result, uint64(out.readTo)
+}
+
+// receive takes what comes next as ctx allows: a look first (now: a core
+// call that takes what is there without waiting, or says codeAgain with
+// the head value to poll for), then polls of the head, then a wait (a core
+// call that takes what comes, waiting up to its timeout). It returns the
+// non-negative result, io.EOF at the end of the stream, or the error. mu
+// is held.
+func (r *Reader) receive(ctx context.Context, now func() (int64, uint64), wait func(timeout C.int64_t) int64) (int64, error) {
 	for {
 		if r.r == nil || r.closing.Load() {
 			return 0, usageError(ErrClosed.Code, "recv", r.seg.name, "this reader was closed")
 		}
 		r.releasePending()
 		// A record that is there already (or within the spin) needs no
-		// watcher of ctx: look first, then poll, then wait.
-		seen := r.head() // before the look: a commit after it moves the head
-		var result int64
-		if r.spin > 0 && C.shmp_reader_peek(r.r, nil, nil) == C.int64_t(codeAgain) { // nothing yet
-			result = r.poll(ctx, seen, take)
-		} else {
-			result = take(0)
+		// watcher of ctx. The head at the last try_take's read_to says
+		// nothing is there without a look (a value left by a call that
+		// read less is lower than the head, which then asks for the look:
+		// both only grow).
+		result := int64(codeAgain)
+		idle := uint64(r.out.readTo)
+		if r.spin == 0 || r.head() != idle {
+			result, idle = now()
 		}
-		if result == int64(ErrTimeout.Code) && ctx.Err() == nil {
+		if result == int64(codeAgain) && r.spin > 0 {
+			result = r.poll(ctx, idle, now)
+		}
+		if result == int64(codeAgain) && ctx.Err() == nil {
 			result = whileWaiting(ctx, func() { C.shmp_reader_interrupt(r.r) }, func() int64 {
-				return take(C.int64_t(timeoutNs(ctx)))
+				return wait(C.int64_t(timeoutNs(ctx)))
 			})
 		}
 		if result >= 0 {
@@ -248,44 +278,56 @@ func (r *Reader) head() uint64 {
 	return atomic.LoadUint64((*uint64)(unsafe.Add(r.seg.base, headOffset)))
 }
 
-// pollsPerCall is how many polls of the head pass between calls into the
-// core that look anyway (end of stream, an interrupt, a signal) and between
-// looks at ctx.
+// pollsPerCall is how many polls of the head pass between looks that do
+// not wait for it to move: at ctx, at Close and releases made meanwhile
+// (Recv gives them back), and through the core at the end of the stream.
 const pollsPerCall = 1024
 
 // poll spins up to r.spin times on the ring's head in Go memory, without a
-// cgo call per poll (one costs ~50-100 ns and lets the scheduler in), and
-// takes what came through the core once the head moves (and every
-// pollsPerCall polls: the core also looks for the end of the stream, an
-// interrupt, a signal). It returns the result of its last take: the
-// timeout code when the spin ran out (or ctx ended).
-func (r *Reader) poll(ctx context.Context, seen uint64, take func(timeout C.int64_t) int64) int64 {
+// cgo call per poll (one costs ~30-100 ns and lets the scheduler in), and
+// calls now once the head is no longer idle (and every pollsPerCall polls).
+// It returns now's result, or codeAgain when the spin ran out, ctx ended,
+// or the reader has something else to do first (Close, releases to give
+// back).
+func (r *Reader) poll(ctx context.Context, idle uint64, now func() (int64, uint64)) int64 {
 	done := ctx.Done()
 	for i := uint64(1); i <= uint64(r.spin); i++ {
-		now := r.head()
-		if now == seen && i%pollsPerCall != 0 {
+		look := i%pollsPerCall == 0
+		if r.head() == idle && !look {
+			spin.Pause()
 			continue
 		}
-		if i%pollsPerCall == 0 && done != nil && ctx.Err() != nil {
+		if look && (r.closing.Load() || r.anyPending.Load() || done != nil && ctx.Err() != nil) {
 			break
 		}
-		seen = now
-		if result := take(0); result != int64(ErrTimeout.Code) {
+		result, seen := now()
+		if result != int64(codeAgain) {
 			return result
 		}
+		idle = seen
 	}
-	// A last look, which also words the timeout in out.err.
-	return take(0)
+	return int64(codeAgain)
 }
 
-// hold keeps the record just read as a lease and reads on.
 // message wraps a record the core handed out, held as a lease: its offset
 // and length lie in the mapping by the core's own checks.
 func (r *Reader) message(offset, length int, lease uint64) *Message {
 	r.outstanding.Add(1)
 	bytes := unsafe.Slice((*byte)(unsafe.Add(r.seg.base, offset)), length)
-	return &Message{Bytes: bytes, reader: r, lease: lease}
+	if len(r.spare) == 0 {
+		r.spare = make([]Message, messagesPerBlock)
+	}
+	m := &r.spare[0]
+	r.spare = r.spare[1:]
+	m.Bytes, m.reader, m.lease = bytes, r, lease
+	return m
 }
+
+// messagesPerBlock is how many Messages one allocation makes (spare): an
+// allocation per record costs as much as a call into C. A Message is never
+// reused (a stale one released twice must stay a no-op); its block lives
+// until the last of them is unreachable.
+const messagesPerBlock = 64
 
 // closeSegment lets go of the mapping: at Close, or after it when the last
 // outstanding message is released. (The name goes at Close.)
@@ -306,6 +348,7 @@ func (r *Reader) Close() error {
 	r.pendingMu.Lock()
 	r.closed = true
 	r.pending = nil
+	r.anyPending.Store(false)
 	r.pendingMu.Unlock()
 	C.shmp_reader_close(r.r)
 	r.r = nil
@@ -331,19 +374,28 @@ func (r *Reader) releaseLease(lease uint64) {
 	// A Recv (or Close) holds the reader: leave the lease to it, and wake a
 	// wait so that the space goes back now.
 	r.pendingMu.Lock()
-	defer r.pendingMu.Unlock()
 	if r.closed {
+		r.pendingMu.Unlock()
 		return
 	}
 	r.pending = append(r.pending, lease)
+	r.anyPending.Store(true)
 	C.shmp_reader_interrupt(r.r)
+	r.pendingMu.Unlock()
+	// The Recv may have let go of the reader before the lease was here
+	// (after its own look at pending): then give it back now.
+	r.givePendingBack()
 }
 
 // releasePending gives back the leases released meanwhile; mu is held.
 func (r *Reader) releasePending() {
+	if !r.anyPending.Load() {
+		return
+	}
 	r.pendingMu.Lock()
 	pending := r.pending
 	r.pending = nil
+	r.anyPending.Store(false)
 	r.pendingMu.Unlock()
 	for _, lease := range pending {
 		C.shmp_reader_release_lease(r.r, C.uint64_t(lease), nil)
@@ -354,10 +406,7 @@ func (r *Reader) releasePending() {
 // between are given back by whoever gets mu next, this goroutine if free.
 func (r *Reader) givePendingBack() {
 	for {
-		r.pendingMu.Lock()
-		empty := len(r.pending) == 0
-		r.pendingMu.Unlock()
-		if empty || !r.mu.TryLock() {
+		if !r.anyPending.Load() || !r.mu.TryLock() {
 			return
 		}
 		if r.r != nil {

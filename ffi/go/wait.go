@@ -25,11 +25,19 @@ func timeoutNs(ctx context.Context) int64 {
 	return max(int64(time.Until(deadline)), 0)
 }
 
-// whileWaiting runs wait (a blocking core call) and, if ctx is cancelled
-// meanwhile, calls interrupt so that the call returns early. The blocked
-// call holds its OS thread; the watcher is a goroutine only while it lasts,
-// and it has finished when whileWaiting returns (so interrupt never runs
-// on an endpoint closed after the wait).
+// deadlineGrace is how long past ctx's deadline a wait may go on before
+// it is interrupted: the core's own timeout (ctx's deadline, timeoutNs)
+// ends it within microseconds unless the machine is too loaded to run it.
+const deadlineGrace = 100 * time.Millisecond
+
+// whileWaiting runs wait (a blocking core call, given ctx's deadline as its
+// timeout) and, if ctx is cancelled meanwhile, calls interrupt so that the
+// call returns early. At ctx's deadline it leaves the ending to the core's
+// own timeout, which says more (how many of a batch's records were sent):
+// an interrupt would race it. The blocked call holds its OS thread; the
+// watcher is a goroutine only while it lasts, and it has finished when
+// whileWaiting returns (so interrupt never runs on an endpoint closed
+// after the wait).
 func whileWaiting(ctx context.Context, interrupt func(), wait func() int64) int64 {
 	if ctx.Done() == nil {
 		return wait()
@@ -39,9 +47,19 @@ func whileWaiting(ctx context.Context, interrupt func(), wait func() int64) int6
 		defer close(watcher)
 		select {
 		case <-ctx.Done():
-			interrupt()
 		case <-done:
+			return
 		}
+		if deadline, ok := ctx.Deadline(); ok && ctx.Err() == context.DeadlineExceeded {
+			late := time.NewTimer(time.Until(deadline) + deadlineGrace)
+			defer late.Stop()
+			select {
+			case <-late.C:
+			case <-done:
+				return
+			}
+		}
+		interrupt()
 	}()
 	rc := wait()
 	close(done)
@@ -59,7 +77,8 @@ func waitFailed(ctx context.Context, rc int64, e *C.shmp_error, op, segment stri
 		if ctx.Err() != context.DeadlineExceeded {
 			return ctx.Err()
 		}
-		// ctx's timer woke the wait just before the core's own timeout.
+		// The deadline passed while this package polled, or the core's
+		// timeout did not end a wait within deadlineGrace.
 		err := usageError(ErrTimeout.Code, op, segment, "")
 		return fmt.Errorf("%w (%w)", err, context.DeadlineExceeded)
 	}

@@ -3,6 +3,14 @@ package shmpipe
 /*
 #include <stdlib.h>
 #include "shmpipe.h"
+
+// shmp_writer_send for Go bytes: cgo looks through an unsafe.Pointer
+// argument for Go pointers (a lookup of the memory it points into, tens of
+// ns a call); a char pointer points at none, so it takes no look.
+static int send_bytes(shmp_writer *w, const char *data, uint64_t len, int64_t timeout_ns, uint32_t spin,
+                      shmp_error *err) {
+	return shmp_writer_send(w, data, len, timeout_ns, spin, err);
+}
 */
 import "C"
 
@@ -93,12 +101,12 @@ func (w *Writer) MaxRecordSize() int {
 func (w *Writer) Send(ctx context.Context, data []byte) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	var ptr unsafe.Pointer
+	var ptr *C.char
 	if len(data) > 0 {
-		ptr = unsafe.Pointer(&data[0])
+		ptr = (*C.char)(unsafe.Pointer(&data[0]))
 	}
 	_, err := w.wait(ctx, "send", func(timeout C.int64_t, spin C.uint32_t) int64 {
-		return int64(C.shmp_writer_send(w.w, ptr, C.uint64_t(len(data)), timeout, spin, w.err))
+		return int64(C.send_bytes(w.w, ptr, C.uint64_t(len(data)), timeout, spin, w.err))
 	})
 	return err
 }
@@ -125,27 +133,25 @@ func (w *Writer) SendBatch(ctx context.Context, records [][]byte) (int, error) {
 		w.lengths = append(w.lengths, uint64(len(record)))
 	}
 	// One call for the whole batch, waiting as long as ctx allows (a
-	// watcher of ctx per batch costs little per record): a batch cut in two
-	// calls would be two batches to the core, and its error would count
-	// only the second's records.
-	sent, at := 0, 0 // records sent, and their bytes
+	// watcher of ctx per batch costs little per record). After a stale
+	// interrupt the core goes on from the records sent
+	// (shmp_writer_send_batch_from), and a failure still counts the whole
+	// batch.
+	sent := 0
+	var data unsafe.Pointer
+	if len(w.packed) > 0 {
+		data = unsafe.Pointer(&w.packed[0])
+	}
 	for {
 		if err := w.live("send"); err != nil {
 			return sent, err
 		}
 		rc := whileWaiting(ctx, func() { C.shmp_writer_interrupt(w.w) }, func() int64 {
-			var data unsafe.Pointer
-			if at < len(w.packed) {
-				data = unsafe.Pointer(&w.packed[at])
-			}
-			return int64(C.shmp_writer_send_batch(w.w, data, C.uint64_t(len(w.packed)-at),
-				(*C.uint64_t)(unsafe.Pointer(&w.lengths[sent])), C.uint32_t(len(records)-sent),
+			return int64(C.shmp_writer_send_batch_from(w.w, data, C.uint64_t(len(w.packed)),
+				(*C.uint64_t)(unsafe.Pointer(&w.lengths[0])), C.uint32_t(len(records)), C.uint32_t(sent),
 				C.int64_t(timeoutNs(ctx)), w.spin, &w.out.sent, w.err))
 		})
-		for n := int(w.out.sent); n > 0; n-- {
-			at += int(w.lengths[sent])
-			sent++
-		}
+		sent = int(w.out.sent)
 		if rc >= 0 {
 			return sent, nil
 		}

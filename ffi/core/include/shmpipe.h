@@ -120,8 +120,7 @@ int shmp_error_set(shmp_error *err, int code, const char *op, const char *segmen
  * "LAYOUT_HEADER" (enum shmp_arrow_layout), and "HEADER_HEAD_OFFSET": where
  * in a segment the ring's head lies, a uint64 that grows with every commit,
  * for a binding that polls it with an atomic load of its own between calls
- * into the core (when it changes, ask the core: shmp_reader_next with a
- * timeout and spin of 0). Read it before the call that found nothing.
+ * into the core (shmp_reader_try_take says which value means nothing new).
  * INT64_MIN if unknown. */
 int64_t shmp_constant(const char *name);
 
@@ -563,6 +562,19 @@ int shmp_reader_release_lease(shmp_reader *r, uint64_t lease, shmp_error *err);
  * header) ends the batch early and is what the next call returns. */
 int64_t shmp_reader_take_batch(shmp_reader *r, uint64_t *records, uint32_t max, uint64_t *lease, int64_t timeout_ns,
                                uint32_t spin, shmp_error *err);
+
+/* Since SHMPIPE_1.3: for a binding that polls the ring's head itself
+ * (HEADER_HEAD_OFFSET) with an atomic load of its own between calls: takes
+ * the next record as shmp_reader_take does (its length, *offset, *lease),
+ * if one is committed, and never waits. When none is, returns SHMP_E_AGAIN
+ * at the cost of a look (err is not filled for it, no clock is read); -EINTR
+ * instead if a signal was caught (shmp_interrupt_waits_on_signals), as a
+ * wait would end; SHMP_E_CLOSED at the end of the stream. Whatever it
+ * returns, *read_to (may be NULL) is where this reader has read to: while
+ * the head equals it, nothing is there to take, so poll the head until it
+ * differs, then call again (and call now and then anyway: the end of the
+ * stream does not move the head). */
+int64_t shmp_reader_try_take(shmp_reader *r, uint64_t *offset, uint64_t *lease, uint64_t *read_to, shmp_error *err);
 
 /* Wait until a record is readable (0), the writer closed and all is read
  * (SHMP_E_CLOSED), the writer died (SHMP_E_PEER_GONE), the time ran out

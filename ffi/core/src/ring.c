@@ -967,6 +967,22 @@ SHMP_EXPORT int64_t shmp_reader_take(shmp_reader *r, uint64_t *offset, uint64_t 
   return rc != SHMP_OK ? rc : length;
 }
 
+/* A binding that polls the head itself calls this when the head moved:
+ * one call per record, and nothing to pay (no clock read, no sentence)
+ * when the move was padding, or when it looks now and then to learn of the
+ * end of the stream. */
+SHMP_EXPORT int64_t shmp_reader_try_take(shmp_reader *r, uint64_t *offset, uint64_t *lease, uint64_t *read_to,
+                                         shmp_error *err) {
+  int64_t length = peek(r, offset);
+  /* Nothing yet and a signal caught: it ends the binding's poll as it would
+   * end a wait in the core. */
+  if (length == SHMP_E_AGAIN && shmp_pending_signal()) length = -EINTR;
+  int rc = length >= 0 ? shmp_reader_hold(r, lease, err) : SHMP_OK;
+  if (read_to) *read_to = r->read;
+  if (rc != SHMP_OK) return rc;
+  return reader_failed(r, length, "recv", err);
+}
+
 SHMP_EXPORT int64_t shmp_reader_take_batch(shmp_reader *r, uint64_t *records, uint32_t max, uint64_t *lease,
                                            int64_t timeout_ns, uint32_t spin, shmp_error *err) {
   if (records == NULL || max == 0)

@@ -114,7 +114,8 @@ static int stop_reason(const struct shmp_wait *w, struct shmp_deadline *deadline
   /* `interrupted` is private to this process (another thread sets it). */
   if (atomic_exchange(w->interrupted, 0)) return SHMP_E_AGAIN;
   if (atomic_load(&pending_signal)) return -EINTR;
-  if (deadline_at(deadline) - now_ns() <= 0) return SHMP_E_TIMEOUT;
+  /* A timeout of 0 has passed already: a look that finds nothing reads no clock. */
+  if (deadline->timeout_ns == 0 || deadline_at(deadline) - now_ns() <= 0) return SHMP_E_TIMEOUT;
   return 0;
 }
 

@@ -65,6 +65,10 @@ static int header_check(void *base, uint64_t size) {
 
 static struct shmp_header *hdr(struct seg s) { return s.base; }
 
+/* A handler of the program's own, which a binding's signal policy must keep. */
+static volatile sig_atomic_t own_handler_ran;
+static void own_handler(int sig) { own_handler_ran = sig; }
+
 static int64_t now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -791,8 +795,6 @@ static void test_names_in_sentences(void) {
   CHECK_EQ(shmp_unlink(name, &err), SHMP_OK);
 }
 
-static volatile sig_atomic_t own_handler_ran;
-static void own_handler(int sig) { own_handler_ran = sig; }
 
 /* A signal ends a wait at once, sleeping or spinning, when a binding asked
  * for it; the handler that was in place still runs. */
@@ -1888,24 +1890,57 @@ static void test_inspect_named(void) {
 }
 
 /* A binding that polls the ring's head itself (HEADER_HEAD_OFFSET) sees
- * every commit move it, and a call then finds the record. */
+ * every commit move it, and a call then finds the record; nothing there
+ * is a cheap SHMP_E_AGAIN that leaves err alone, and *read_to is the head
+ * value that means nothing new, also across padding at the ring's end. */
 static void test_head_for_pollers(void) {
-  struct seg s = seg_new(64 * 1024);
+  struct seg s = seg_new(4096);
   shmp_writer *w = shmp_writer_attach(s.sp, NULL);
   shmp_reader *r = shmp_reader_attach(s.sp, NULL);
   CHECK(w != NULL && r != NULL);
   const _Atomic uint64_t *head = (const _Atomic uint64_t *)((char *)s.base + shmp_constant("HEADER_HEAD_OFFSET"));
-  for (int i = 0; i < 3; i++) {
-    uint64_t seen = atomic_load(head); /* before the call that finds nothing */
-    CHECK_EQ(shmp_reader_next(r, NULL, 0, 0, NULL), SHMP_E_TIMEOUT);
-    CHECK_EQ(atomic_load(head), seen);
-    CHECK_EQ(shmp_writer_send(w, "ping", 4, 0, 0, NULL), SHMP_OK);
-    CHECK(atomic_load(head) != seen);
-    CHECK_EQ(shmp_reader_next(r, NULL, 0, 0, NULL), 4);
-    CHECK_EQ(shmp_reader_release(r, NULL), SHMP_OK);
+  CHECK_EQ(shmp_reader_next(r, NULL, 0, 0, NULL), SHMP_E_TIMEOUT); /* the waiting call's answer */
+  char record[1000] = "ping";
+  for (int i = 0; i < 12; i++) { /* 3 records of 1 KiB fill the ring: it wraps, with padding */
+    shmp_error err = {0};
+    uint64_t offset = 0, lease = UINT64_MAX, read_to = UINT64_MAX;
+    CHECK_EQ(shmp_reader_try_take(r, &offset, &lease, &read_to, &err), SHMP_E_AGAIN);
+    CHECK_EQ(err.message[0], 0);
+    CHECK_EQ(read_to, atomic_load(head));
+    CHECK_EQ(shmp_writer_send(w, record, sizeof record, 0, 0, NULL), SHMP_OK);
+    CHECK(atomic_load(head) != read_to);
+    CHECK_EQ(shmp_reader_try_take(r, &offset, &lease, &read_to, &err), (int64_t)sizeof record);
+    CHECK_EQ(memcmp((char *)s.base + offset, "ping", 5), 0);
+    CHECK_EQ(read_to, atomic_load(head));
+    CHECK_EQ(shmp_reader_release_lease(r, lease, NULL), SHMP_OK);
   }
   shmp_writer_close(w);
+  shmp_error err = {0};
+  uint64_t read_to = 0;
+  CHECK_EQ(shmp_reader_try_take(r, NULL, NULL, &read_to, &err), SHMP_E_CLOSED); /* the head did not move */
+  CHECK_EQ(read_to, atomic_load(head));
+  CHECK(strstr(err.message, "every record was read") != NULL);
   shmp_reader_close(r);
+  seg_free(s);
+
+  /* A signal caught ends the poll as it ends a wait. */
+  s = seg_new(4096);
+  pid_t child = fork();
+  if (child == 0) {
+    signal(SIGTERM, own_handler);
+    if (shmp_interrupt_waits_on_signals() != SHMP_OK) _exit(10);
+    shmp_reader *cr = shmp_reader_attach(s.sp, NULL);
+    shmp_error cerr = {0};
+    int before = shmp_reader_try_take(cr, NULL, NULL, NULL, &cerr) == SHMP_E_AGAIN;
+    raise(SIGTERM);
+    int ok = before && shmp_reader_try_take(cr, NULL, NULL, NULL, &cerr) == -EINTR &&
+             strstr(cerr.message, "SIGTERM arrived") && shmp_interrupted_signal() == SIGTERM;
+    shmp_reader_close(cr);
+    _exit(ok ? 0 : 11);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   seg_free(s);
 }
 
