@@ -81,7 +81,7 @@ function cases(quick: boolean, go: GoTools): [Group, string][] {
     ["deno", `${deno} scripts/bench/handoff.ts shm ${KiB} 50 10 20`],
     ...goCases(quick, go, rtts, spins, sizes).map((command): [Group, string] => ["go", command]),
     // Python's channel, a call per record and in batches of 256 (send_batch, batches()).
-    ...sizes.slice(0, 2).flatMap(([size]) => [["record", 200_000], ["batch", 2_000_000]].map(([mode, count]): [Group, string] => ["python", `env PYTHONPATH=${join(root, "ffi/python")} ${python()} scripts/bench/one_way.py ${size} ${quick ? Number(count) / 10 : count} ${mode}`])),
+    ...sizes.slice(0, 2).flatMap(([size]) => ([["record", 200_000], ["batch", 2_000_000]] as const).map(([mode, count]): [Group, string] => ["python", `env PYTHONPATH=${join(root, "ffi/python")} ${python()} scripts/bench/one_way.py ${size} ${quick ? count / 10 : count} ${mode}`])),
     ...rCases(quick, root, go.bench).map((command): [Group, string] => ["r", command]),
     ...poolCases(quick, root).map((command): [Group, string] => ["pools", command]),
     ...zmqCases(quick, root, bun).map((command): [Group, string] => ["zmq", command]),

@@ -41,8 +41,9 @@ class Batch:
         count = len(self._words) // 2
         if not -count <= index < count:
             raise IndexError(f"shmpipe: record {index} of a batch of {count}")
-        start = self._words[2 * (index % count)]
-        view = self._mapped[start:start + self._words[2 * (index % count) + 1]]
+        at = 2 * (index % count)
+        start = self._words[at]
+        view = self._mapped[start:start + self._words[at + 1]]
         self._views.append(view)
         return view
 

@@ -434,10 +434,10 @@ func handoff(args []string) error {
 		// scripts/bench/handoff.ts sends them: a TypeScript reader's code
 		// then runs compiled, as in a stream that has been going for a
 		// while, rather than in the JIT's lower tiers.
-		small := handoffBatch(jitBatches.rows * 12)
+		small := handoffBatch(jitRows * 12)
 		defer small.Release()
 		arrowWriter := shmpipe.NewArrowWriter(writer)
-		for i := 0; i < jitBatches.count; i++ {
+		for i := 0; i < jitBatches; i++ {
 			if _, _, err := sendArrow(arrowWriter, small); err != nil {
 				return err
 			}
@@ -485,8 +485,9 @@ func handoff(args []string) error {
 	return nil
 }
 
-// The small batches a shm hand-off sends before its timed rounds.
-var jitBatches = struct{ count, rows int }{2000, 64}
+// How many small batches, of how many rows, a shm hand-off sends before
+// its timed rounds.
+const jitBatches, jitRows = 2000, 64
 
 func handoffBatch(bytes int) arrow.RecordBatch {
 	rows := max(1, bytes/12)
