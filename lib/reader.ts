@@ -117,6 +117,13 @@ export class Reader implements Disposable, AsyncIterable<Message> {
   #closing = false;
   /** The core's error out-parameter for this reader's calls. */
   readonly #err: Uint8Array;
+  /**
+   * Where the core writes a record's offset (a u64 as two u32 halves):
+   * passed with every call, never kept as an address (a moving collector
+   * may move a typed array between calls), and one call fewer per record
+   * than asking for the offset afterwards.
+   */
+  readonly #offset = new Uint32Array(new ArrayBuffer(8));
 
   constructor(segment: Segment, handle: Address, err: Uint8Array) {
     this.#segment = segment;
@@ -156,7 +163,7 @@ export class Reader implements Disposable, AsyncIterable<Message> {
   _recvSlice(sliceNs: number, spin: number): Message | null | typeof SLICE_OVER {
     const handle = this.#live();
     this.#current?.release();
-    const length = core.shmp_reader_next(handle, null, sliceNs, spin, this.#err) as number;
+    const length = core.shmp_reader_next(handle, this.#offset, sliceNs, spin, this.#err) as number;
     return length === Code.TIMEOUT ? SLICE_OVER : this.#deliver(length, this.#err);
   }
 
@@ -241,7 +248,7 @@ export class Reader implements Disposable, AsyncIterable<Message> {
 
   /** One record at a time: the core's peek-and-wait, delivered as a Message. */
   readonly #records: Take<Message> = {
-    take: (handle, timeout, spin) => core.shmp_reader_next(handle, null, timeout, spin, this.#err) as number,
+    take: (handle, timeout, spin) => core.shmp_reader_next(handle, this.#offset, timeout, spin, this.#err) as number,
     deliver: (length, err) => this.#deliver(length, err),
   };
 
@@ -335,13 +342,10 @@ export class Reader implements Disposable, AsyncIterable<Message> {
   #deliver(length: number, err: Uint8Array): Message | null {
     if (length === Code.CLOSED) return null;
     if (length < 0) throw coreError(err);
-    const handle = this.#handle!;
-    // Asked of the core rather than passed back through a typed array: the
-    // address of a small typed array can go stale when the engine moves it.
-    const offset = (core.shmp_reader_offset(handle) as number) - this.#ringAt;
+    const offset = this.#offset[0]! + this.#offset[1]! * 2 ** 32 - this.#ringAt;
     if (length < COPY_BELOW) {
       const copy = this.#mapped.slice(offset, offset + length);
-      core.shmp_reader_release(handle, this.#err);
+      core.shmp_reader_release(this.#handle!, this.#err);
       return new Message(this, copy, false);
     }
     const message = new Message(this, this.#mapped.subarray(offset, offset + length), true);
