@@ -70,7 +70,7 @@ function cases(quick: boolean, go: GoTools): [Group, string][] {
     ["ts", `${bun} scripts/bench/rtt.ts busy-poll ${spins}`],
     ["ts", `${bun} scripts/bench/small-batch.ts 5000`],
     ...sizes.map(([size, count]): [Group, string] => ["ts", `${bun} scripts/bench/throughput.ts ${size} ${quick ? count / 10 : count} record`]),
-    ...sizes.slice(0, 2).flatMap(([size, count]) => ["batch", "views"].map((mode): [Group, string] => ["ts", `${bun} scripts/bench/throughput.ts ${size} ${quick ? count / 10 : count} ${mode}`])),
+    ...sizes.slice(0, 2).flatMap(([size, count]) => ["sync", "batch", "views"].map((mode): [Group, string] => ["ts", `${bun} scripts/bench/throughput.ts ${size} ${quick ? count / 10 : count} ${mode}`])),
     ...handoffCases(quick).map((command): [Group, string] => ["ts-arrow", command]),
     // The same scripts under Deno (each starts its peer with its own runtime), beside Bun's.
     ["deno", `${deno} scripts/bench/rtt.ts blocking ${rtts}`],
@@ -244,11 +244,11 @@ function goReport(results: Map<string, Result & { runs: number }>, command: stri
  * (scripts/bench/throughput.ts) or the Go command, a call per record or
  * in batches of 256 (TypeScript's packed and read in place, or sendBatch with a view per record).
  */
-function oneWay(who: "C" | "TS" | "Go" | "Python", api: "record" | "batch" | "views", size: number): string {
+function oneWay(who: "C" | "TS" | "Go" | "Python", api: "record" | "sync" | "batch" | "views", size: number): string {
   if (who === "C") return `C->C one way through the core, ${api === "record" ? "" : "batches of 256, "}${size} B records`;
   if (who === "Go") return `shmpipe Go->Go one way, ${api === "record" ? "Send + Recv" : "SendBatch + RecvBatch"}, ${size} B records`;
   if (who === "Python") return `shmpipe Python->Python one way, ${api === "record" ? "send + recv" : "send_batch + batches(), a view per record"}, ${size} B records`;
-  const how = { record: "send + messages()", batch: "sendPacked + batches(), read in place", views: "sendBatch + batches(), a view per record" }[api];
+  const how = { record: "send + messages()", sync: "send + recvSync()", batch: "sendPacked + batches(), read in place", views: "sendBatch + batches(), a view per record" }[api];
   return `shmpipe TS->TS one way, ${how}, ${size} B records`;
 }
 
@@ -315,6 +315,7 @@ function report(results: Map<string, Result & { runs: number }>, command: string
       ["TS blocking round trip ÷ C round trip through the core, blocking", blocking / get("C<->C round trip through the core, blocking")],
       ...[64, 1024, 16384, 262144, 1048576].map((size): [string, number] => [`TS->TS ÷ C->C one way through the core, a call per record, ${size} B records (records/s)`, get(oneWay("TS", "record", size)) / get(oneWay("C", "record", size))]),
       ...[64, 1024].flatMap((size): [string, number][] => [
+        [`TS->TS send + recvSync() ÷ C->C one way through the core, a call per record, ${size} B records (records/s)`, get(oneWay("TS", "sync", size)) / get(oneWay("C", "record", size))],
         [`TS->TS sendPacked + batches() (read in place) ÷ C->C a call per record, ${size} B records (records/s)`, get(oneWay("TS", "batch", size)) / get(oneWay("C", "record", size))],
         [`TS->TS sendBatch + batches() (a view per record) ÷ C->C a call per record, ${size} B records (records/s)`, get(oneWay("TS", "views", size)) / get(oneWay("C", "record", size))],
         [`TS->TS sendPacked + batches() (read in place) ÷ C->C batches of 256, ${size} B records (records/s)`, get(oneWay("TS", "batch", size)) / get(oneWay("C", "batch", size))],
