@@ -36,8 +36,8 @@ import { Waiter } from "./waiter.ts";
 /** What Reader._recvSlice returns when its slice passed without a record. */
 export const SLICE_OVER = Symbol("slice over");
 
-/** Records shorter than this are copied out of shared memory on receipt. */
-export const COPY_BELOW = 512;
+/** Records shorter than this are copied out of shared memory on receipt (the core's COPY_BELOW, 512, as in every binding). */
+export const COPY_BELOW = constant("COPY_BELOW");
 
 /** Records a batch takes at most unless told otherwise (the core's DEFAULT_BATCH_RECORDS). */
 export const DEFAULT_BATCH_RECORDS = constant("DEFAULT_BATCH_RECORDS");

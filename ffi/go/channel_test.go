@@ -88,7 +88,9 @@ func child(role, name string) {
 		if err != nil {
 			panic(err)
 		}
-		if err := w.Send(context.Background(), []byte("committed")); err != nil {
+		record := make([]byte, CopyBelow) // shorter ones arrive as copies of their own
+		copy(record, "committed")
+		if err := w.Send(context.Background(), record); err != nil {
 			panic(err)
 		}
 		m, err := r.Recv(context.Background())
@@ -345,10 +347,10 @@ func TestCloseEndsAWaitInAnotherGoroutine(t *testing.T) {
 // Messages may be kept and released in any order; the writer gets space
 // back up to the oldest one still held.
 func TestMessagesAreLeases(t *testing.T) {
-	r, w := pair(t, 4096) // 21 records of 100 B
+	r, w := pair(t, 8192) // 7 records of 1000 B (shorter ones arrive as copies)
 	ctx := context.Background()
-	for i := 0; i < 21; i++ {
-		record := make([]byte, 100)
+	for i := 0; i < 7; i++ {
+		record := make([]byte, 1000)
 		record[0] = byte(i)
 		if err := w.Send(ctx, record); err != nil {
 			t.Fatal(err)
@@ -364,7 +366,7 @@ func TestMessagesAreLeases(t *testing.T) {
 	}
 	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
 	defer cancel()
-	if err := w.Send(short, make([]byte, 100)); !errors.Is(err, ErrTimeout) {
+	if err := w.Send(short, make([]byte, 1000)); !errors.Is(err, ErrTimeout) {
 		t.Fatalf("send into a full ring: %v", err)
 	}
 	held[1].Release()
@@ -377,10 +379,45 @@ func TestMessagesAreLeases(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 		held[0].Release()
 	}()
-	if err := w.Send(ctx, make([]byte, 100)); err != nil {
+	if err := w.Send(ctx, make([]byte, 1000)); err != nil {
 		t.Fatalf("send after the releases: %v", err)
 	}
 	held[0].Release() // twice: nothing
+}
+
+// A record shorter than CopyBelow arrives as a copy: kept unreleased, it
+// holds no space (the writer goes round the ring many times), and its
+// bytes outlive Release.
+func TestSmallRecordsArriveAsCopies(t *testing.T) {
+	r, w := pair(t, 4096)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var kept []*Message
+	for i := 0; i < 200; i++ { // 200 records of 192 ring bytes each: 9 rings' worth
+		record := make([]byte, CopyBelow-1)
+		record[0], record[CopyBelow-2] = byte(i), byte(i+1)
+		if err := w.Send(ctx, record); err != nil {
+			t.Fatalf("send %d with every message before it kept: %v", i, err)
+		}
+		m, err := r.Recv(ctx)
+		if err != nil || len(m.Bytes) != CopyBelow-1 {
+			t.Fatalf("record %d: %v", i, err)
+		}
+		kept = append(kept, m)
+	}
+	for i, m := range kept {
+		bytes := m.Bytes
+		m.Release()
+		if bytes[0] != byte(i) || bytes[CopyBelow-2] != byte(i+1) {
+			t.Fatalf("the copy of record %d changed", i)
+		}
+	}
+	if err := w.Send(ctx, make([]byte, CopyBelow)); err != nil { // the first length that is leased
+		t.Fatal(err)
+	}
+	if m, err := r.Recv(ctx); err != nil || len(m.Bytes) != CopyBelow || m.reader == nil {
+		t.Fatalf("a record of CopyBelow bytes is a lease: %v", err)
+	}
 }
 
 // A record costs no allocation of its own on either side (Messages are
@@ -413,15 +450,15 @@ func TestReleaseWhileRecvWaits(t *testing.T) {
 }
 
 func releaseWhileRecvWaits(t *testing.T, spin int) {
-	r, w := pair(t, 4096, WithSpin(spin))
+	r, w := pair(t, 8192, WithSpin(spin))
 	ctx := context.Background()
-	for i := 0; i < 21; i++ {
-		if err := w.Send(ctx, make([]byte, 100)); err != nil {
+	for i := 0; i < 7; i++ { // leased records of 1000 B fill the ring
+		if err := w.Send(ctx, make([]byte, 1000)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	var held []*Message
-	for i := 0; i < 21; i++ {
+	for i := 0; i < 7; i++ {
 		m, err := r.Recv(ctx)
 		if err != nil {
 			t.Fatal(err)

@@ -46,7 +46,8 @@ type Reader struct {
 	batchWords *C.uint64_t
 	batchRoom  int
 
-	spare []Message // Messages not handed out yet (message); mu is held
+	spare      []Message // Messages not handed out yet (newMessage); mu is held
+	spareBytes []byte    // room for copies of small records not handed out yet (copied); mu is held
 }
 
 // Message is one received record. Bytes is the record itself, in shared
@@ -54,6 +55,11 @@ type Reader struct {
 // order; the writer reuses a record's space only after it is released (so
 // a message never released holds the channel back). Release each one,
 // or Copy what you keep.
+//
+// A record shorter than CopyBelow (512 B) arrives as a copy of its own
+// instead: the core copies it and gives its space back in the same call
+// (a second cgo call per record, to release it, cost as much as the
+// record). Its Bytes stay valid after Release, which does nothing more.
 type Message struct {
 	Bytes    []byte
 	reader   *Reader
@@ -71,7 +77,9 @@ func (m *Message) Release() {
 		return
 	}
 	m.Bytes = nil
-	m.reader.giveBack(m.lease)
+	if m.reader != nil { // nil for a copy: its space went back at once
+		m.reader.giveBack(m.lease)
+	}
 }
 
 // Batch is records received together by RecvBatch, in one call into the
@@ -137,8 +145,16 @@ type readerOut struct {
 	err    C.shmp_error
 	offset C.uint64_t
 	lease  C.uint64_t
-	readTo C.uint64_t // shmp_reader_try_take's: the head value that means nothing new
+	readTo C.uint64_t              // shmp_reader_try_take's: the head value that means nothing new
+	copy   [C.SHMP_COPY_BELOW]byte // a small record, copied by shmp_reader_try_take_copy
 }
+
+// CopyBelow: records shorter than this arrive as copies (the core's
+// COPY_BELOW, as in every binding).
+var CopyBelow = constant("COPY_BELOW")
+
+// copyRoom is the longest record copied.
+const copyRoom = C.SHMP_COPY_BELOW - 1
 
 func attachReader(seg *segment, c config) (*Reader, error) {
 	var e C.shmp_error
@@ -163,11 +179,18 @@ func (r *Reader) Recv(ctx context.Context) (*Message, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	length, err := r.receive(ctx, r.tryTake, func(timeout C.int64_t) int64 {
-		out := r.out
-		return int64(C.shmp_reader_take(r.r, &out.offset, &out.lease, timeout, 0, &out.err))
+		// Wait without taking, then take as a poll does (a copy or a lease).
+		if rc := C.shmp_reader_wait(r.r, timeout, 0, &r.out.err); rc != 0 {
+			return int64(rc)
+		}
+		result, _ := r.tryTake()
+		return result
 	})
 	if err != nil {
 		return nil, err
+	}
+	if length <= copyRoom {
+		return r.copied(int(length)), nil
 	}
 	return r.message(int(r.out.offset), int(length), uint64(r.out.lease)), nil
 }
@@ -218,12 +241,13 @@ func (r *Reader) RecvBatch(ctx context.Context, max int) (*Batch, error) {
 	return &Batch{Records: records, reader: r, lease: uint64(r.out.lease)}, nil
 }
 
-// tryTake takes the next record if one is there, in one call into the
+// tryTake takes the next record if one is there (a small one copied into
+// out.copy, a longer one under a lease), in one call into the
 // core that never waits: its length (offset and lease in r.out), or
 // codeAgain, with the head value that means nothing new yet.
 func (r *Reader) tryTake() (int64, uint64) {
 	out := r.out
-	result := int64(C.shmp_reader_try_take(r.r, &out.offset, &out.lease, &out.readTo, &out.err))
+	result := int64(C.shmp_reader_try_take_copy(r.r, unsafe.Pointer(&out.copy[0]), copyRoom, &out.offset, &out.lease, &out.readTo, &out.err))
 	return result, uint64(out.readTo)
 }
 
@@ -313,21 +337,45 @@ func (r *Reader) poll(ctx context.Context, idle uint64, now func() (int64, uint6
 // and length lie in the mapping by the core's own checks.
 func (r *Reader) message(offset, length int, lease uint64) *Message {
 	r.outstanding.Add(1)
-	bytes := unsafe.Slice((*byte)(unsafe.Add(r.seg.base, offset)), length)
+	m := r.newMessage()
+	m.Bytes = unsafe.Slice((*byte)(unsafe.Add(r.seg.base, offset)), length)
+	m.reader, m.lease = r, lease
+	return m
+}
+
+// copied wraps the small record the core copied into out.copy: its bytes
+// are carved from a block of this reader's (spareBytes), as Messages are.
+func (r *Reader) copied(length int) *Message {
+	if len(r.spareBytes) < length {
+		r.spareBytes = make([]byte, bytesPerBlock)
+	}
+	bytes := r.spareBytes[:length:length]
+	r.spareBytes = r.spareBytes[length:]
+	copy(bytes, r.out.copy[:length])
+	m := r.newMessage()
+	m.Bytes = bytes
+	return m
+}
+
+// newMessage is a Message not handed out before, from a block (spare).
+func (r *Reader) newMessage() *Message {
 	if len(r.spare) == 0 {
 		r.spare = make([]Message, messagesPerBlock)
 	}
 	m := &r.spare[0]
 	r.spare = r.spare[1:]
-	m.Bytes, m.reader, m.lease = bytes, r, lease
 	return m
 }
 
-// messagesPerBlock is how many Messages one allocation makes (spare): an
+// messagesPerBlock is how many Messages one allocation makes (spare), and
+// bytesPerBlock how many bytes of small records' copies (spareBytes): an
 // allocation per record costs as much as a call into C. A Message is never
-// reused (a stale one released twice must stay a no-op); its block lives
-// until the last of them is unreachable.
-const messagesPerBlock = 64
+// reused (a stale one released twice must stay a no-op), nor are a copy's
+// bytes; a block lives until the last of them is unreachable.
+const (
+	messagesPerBlock = 64
+	bytesPerBlock    = 16 << 10
+)
 
 // closeSegment lets go of the mapping: at Close, or after it when the last
 // outstanding message is released. (The name goes at Close.)

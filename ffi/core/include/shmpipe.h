@@ -62,6 +62,7 @@ uint32_t shmp_abi(void);
 #define SHMP_DEFAULT_CAPACITY (16u << 20) /* ring bytes when a binding's user names none */
 #define SHMP_DEFAULT_SPIN 256u            /* polls before a wait sleeps */
 #define SHMP_DEFAULT_BATCH_RECORDS 256u   /* records a batch receive takes when a binding's user names no limit */
+#define SHMP_COPY_BELOW 512u /* a binding hands out records shorter than this as copies, their space given back at once */
 #define SHMP_DEFAULT_TIMEOUT_NS INT64_C(30000000000) /* a send or receive waits 30 s */
 #define SHMP_DEFAULT_READY_TIMEOUT_NS INT64_C(2000000000) /* an open waits 2 s for a creator still at work */
 
@@ -113,7 +114,7 @@ int shmp_error_set(shmp_error *err, int code, const char *op, const char *segmen
 /* The value of a named constant, so bindings hold no copies of numbers:
  * error codes by name ("ETIMEOUT", "ECLOSED", ... as shmp_error_name gives
  * them), and "ARROW_SCHEMA", "ARROW_DICTIONARY", "ARROW_RECORD_BATCH",
- * "NAME_MAX", "MAX_READERS", "ERROR_SIZE", "DEFAULT_CAPACITY", "DEFAULT_SPIN", "DEFAULT_BATCH_RECORDS",
+ * "NAME_MAX", "MAX_READERS", "ERROR_SIZE", "DEFAULT_CAPACITY", "DEFAULT_SPIN", "DEFAULT_BATCH_RECORDS", "COPY_BELOW",
  * "DEFAULT_TIMEOUT_NS", "DEFAULT_READY_TIMEOUT_NS", "OPEN_ALLOW_OTHER_OWNER",
  * "OPEN_READ_ONLY_DATA", "OPEN_WAIT_FOR_NAME", "OPEN_INSPECT", "OPEN_TABLE", "STAT_SIZE", "KIND_CHANNEL",
  * "KIND_TABLE", "CALL_SHM_OPEN" ... "CALL_SHM_UNLINK", "LAYOUT_KIND" ...
@@ -575,6 +576,16 @@ int64_t shmp_reader_take_batch(shmp_reader *r, uint64_t *records, uint32_t max, 
  * differs, then call again (and call now and then anyway: the end of the
  * stream does not move the head). */
 int64_t shmp_reader_try_take(shmp_reader *r, uint64_t *offset, uint64_t *lease, uint64_t *read_to, shmp_error *err);
+
+/* Since SHMPIPE_1.4: shmp_reader_try_take for a binding whose every call
+ * costs as much as a small record (cgo): a record of at most `copy_room`
+ * bytes is copied into `copy` and its space given back in the same call
+ * (no lease: *offset and *lease are left alone); a longer one is taken under
+ * a lease, as shmp_reader_try_take takes it. The length tells which. A
+ * binding passes COPY_BELOW - 1 as `copy_room` (shmp_constant), so that
+ * every binding copies the same records. */
+int64_t shmp_reader_try_take_copy(shmp_reader *r, void *copy, uint64_t copy_room, uint64_t *offset, uint64_t *lease,
+                                  uint64_t *read_to, shmp_error *err);
 
 /* Wait until a record is readable (0), the writer closed and all is read
  * (SHMP_E_CLOSED), the writer died (SHMP_E_PEER_GONE), the time ran out

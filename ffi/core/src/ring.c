@@ -983,6 +983,25 @@ SHMP_EXPORT int64_t shmp_reader_try_take(shmp_reader *r, uint64_t *offset, uint6
   return reader_failed(r, length, "recv", err);
 }
 
+SHMP_EXPORT int64_t shmp_reader_try_take_copy(shmp_reader *r, void *copy, uint64_t copy_room, uint64_t *offset,
+                                              uint64_t *lease, uint64_t *read_to, shmp_error *err) {
+  uint64_t at = 0;
+  int64_t length = peek(r, &at);
+  if (length < 0 || (uint64_t)length > copy_room) {
+    /* Nothing yet, the end, a failure, or a record to lease: try_take's way
+     * (peek hands the same record out again). */
+    return shmp_reader_try_take(r, offset, lease, read_to, err);
+  }
+  /* peek checked that the record lies in the ring; it is copied before its
+   * space goes back, so the writer cannot be writing over it meanwhile. */
+  if (length > 0) memcpy(copy, (const uint8_t *)r->g.seg->base + at, (size_t)length);
+  r->read += r->cur_size;
+  r->cur_size = 0;
+  advance_tail(r);
+  if (read_to) *read_to = r->read;
+  return length;
+}
+
 SHMP_EXPORT int64_t shmp_reader_take_batch(shmp_reader *r, uint64_t *records, uint32_t max, uint64_t *lease,
                                            int64_t timeout_ns, uint32_t spin, shmp_error *err) {
   if (records == NULL || max == 0)

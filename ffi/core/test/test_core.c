@@ -1944,6 +1944,50 @@ static void test_head_for_pollers(void) {
   seg_free(s);
 }
 
+/* shmp_reader_try_take_copy: a record of at most copy_room bytes comes as a
+ * copy with its space back at once (the writer can fill the ring again
+ * while the copy is kept), a longer one under a lease, behind which the
+ * copies' space waits; nothing there and the end are try_take's answers. */
+static void test_small_records_copied(void) {
+  struct seg s = seg_new(4096);
+  shmp_writer *w = shmp_writer_attach(s.sp, NULL);
+  shmp_reader *r = shmp_reader_attach(s.sp, NULL);
+  CHECK(w != NULL && r != NULL);
+  CHECK_EQ(shmp_constant("COPY_BELOW"), SHMP_COPY_BELOW);
+  char copy[SHMP_COPY_BELOW] = {0}, small[100] = "small", large[1000] = "large";
+  uint64_t room = SHMP_COPY_BELOW - 1, offset = UINT64_MAX, lease = UINT64_MAX, read_to = 0;
+  CHECK_EQ(shmp_reader_try_take_copy(r, copy, room, &offset, &lease, &read_to, NULL), SHMP_E_AGAIN);
+  for (int i = 0; i < 100; i++) { /* 25 rings' worth: each copy gave its space back */
+    small[6] = (char)i;
+    CHECK_EQ(shmp_writer_send(w, small, sizeof small, 0, 0, NULL), SHMP_OK);
+    CHECK_EQ(shmp_reader_try_take_copy(r, copy, room, &offset, &lease, &read_to, NULL), (int64_t)sizeof small);
+    CHECK(memcmp(copy, small, sizeof small) == 0);
+    CHECK(offset == UINT64_MAX && lease == UINT64_MAX); /* no lease, nothing to release */
+  }
+  CHECK_EQ(shmp_writer_send(w, small, 0, 0, 0, NULL), SHMP_OK); /* an empty record is copied too */
+  CHECK_EQ(shmp_reader_try_take_copy(r, copy, room, &offset, &lease, &read_to, NULL), 0);
+  /* A record longer than the room is leased, and holds the ring. */
+  CHECK_EQ(shmp_writer_send(w, large, sizeof large, 0, 0, NULL), SHMP_OK);
+  CHECK_EQ(shmp_reader_try_take_copy(r, copy, room, &offset, &lease, &read_to, NULL), (int64_t)sizeof large);
+  CHECK(lease != UINT64_MAX && memcmp((char *)s.base + offset, "large", 6) == 0);
+  CHECK_EQ(read_to, atomic_load((_Atomic uint64_t *)((char *)s.base + shmp_constant("HEADER_HEAD_OFFSET"))));
+  int sent = 0;
+  while (shmp_writer_send(w, small, sizeof small, 0, 0, NULL) == SHMP_OK) {
+    CHECK_EQ(shmp_reader_try_take_copy(r, copy, room, &offset, &lease, &read_to, NULL), (int64_t)sizeof small);
+    sent++;
+  }
+  CHECK(sent > 0 && sent < 40); /* the lease kept the writer from going round the ring */
+  CHECK_EQ(shmp_reader_release_lease(r, lease, NULL), SHMP_OK);
+  CHECK_EQ(shmp_writer_send(w, small, sizeof small, 0, 0, NULL), SHMP_OK);
+  CHECK_EQ(shmp_reader_try_take_copy(r, copy, room, &offset, &lease, &read_to, NULL), (int64_t)sizeof small);
+  shmp_writer_close(w);
+  shmp_error err = {0};
+  CHECK_EQ(shmp_reader_try_take_copy(r, copy, room, &offset, &lease, &read_to, &err), SHMP_E_CLOSED);
+  CHECK(strstr(err.message, "every record was read") != NULL);
+  shmp_reader_close(r);
+  seg_free(s);
+}
+
 static int64_t mono_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -2348,6 +2392,7 @@ static void test_cross_process_batches(void) {
 int main(void) {
   test_wake_ahead();
   test_head_for_pollers();
+  test_small_records_copied();
   test_header_checks();
   test_errors_named();
   test_single_process_ring();
