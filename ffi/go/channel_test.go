@@ -3,6 +3,8 @@ package shmpipe
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +14,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -153,6 +156,29 @@ func recvString(t *testing.T, r *Reader) string {
 	}
 	defer m.Release()
 	return string(m.Bytes)
+}
+
+// core_sources.go holds the hash of the core's sources as they are now, as
+// `make -C ffi/core` writes it: were it stale, Go's build cache (which does
+// not follow #include) could test an older core than the one in the tree.
+func TestCoreSourcesHashIsCurrent(t *testing.T) {
+	var names []string
+	for _, pattern := range []string{"../core/include/shmpipe.h", "../core/src/*.c", "../core/src/*.h"} {
+		found, _ := filepath.Glob(pattern)
+		names = append(names, found...)
+	}
+	sort.Strings(names)
+	hash := sha256.New()
+	for _, name := range names {
+		text, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hash.Write(text)
+	}
+	if got := hex.EncodeToString(hash.Sum(nil)); got != coreSourcesSHA256 {
+		t.Fatalf("ffi/go/core_sources.go is stale (the core's sources hash to %s): run make -C ffi/core", got)
+	}
 }
 
 func TestCoreSourcesAreCompiledIn(t *testing.T) {

@@ -967,31 +967,40 @@ SHMP_EXPORT int64_t shmp_reader_take(shmp_reader *r, uint64_t *offset, uint64_t 
   return rc != SHMP_OK ? rc : length;
 }
 
+/* What try_take and try_take_copy do with what peek said: take the record
+ * under a lease, or say why not. The one look at the ring was peek's: a
+ * record committed after it waits for the next call. */
+static int64_t take_peeked(shmp_reader *r, int64_t length, uint64_t at, uint64_t *offset, uint64_t *lease,
+                           uint64_t *read_to, shmp_error *err) {
+  /* Nothing yet and a signal caught: it ends the binding's poll as it would
+   * end a wait in the core. */
+  if (length == SHMP_E_AGAIN && shmp_pending_signal()) length = -EINTR;
+  int rc = SHMP_OK;
+  if (length >= 0) {
+    if (offset) *offset = at;
+    rc = shmp_reader_hold(r, lease, err);
+  }
+  if (read_to) *read_to = r->read;
+  if (rc != SHMP_OK) return rc;
+  return reader_failed(r, length, "recv", err);
+}
+
 /* A binding that polls the head itself calls this when the head moved:
  * one call per record, and nothing to pay (no clock read, no sentence)
  * when the move was padding, or when it looks now and then to learn of the
  * end of the stream. */
 SHMP_EXPORT int64_t shmp_reader_try_take(shmp_reader *r, uint64_t *offset, uint64_t *lease, uint64_t *read_to,
                                          shmp_error *err) {
-  int64_t length = peek(r, offset);
-  /* Nothing yet and a signal caught: it ends the binding's poll as it would
-   * end a wait in the core. */
-  if (length == SHMP_E_AGAIN && shmp_pending_signal()) length = -EINTR;
-  int rc = length >= 0 ? shmp_reader_hold(r, lease, err) : SHMP_OK;
-  if (read_to) *read_to = r->read;
-  if (rc != SHMP_OK) return rc;
-  return reader_failed(r, length, "recv", err);
+  uint64_t at = 0;
+  int64_t length = peek(r, &at);
+  return take_peeked(r, length, at, offset, lease, read_to, err);
 }
 
 SHMP_EXPORT int64_t shmp_reader_try_take_copy(shmp_reader *r, void *copy, uint64_t copy_room, uint64_t *offset,
                                               uint64_t *lease, uint64_t *read_to, shmp_error *err) {
   uint64_t at = 0;
   int64_t length = peek(r, &at);
-  if (length < 0 || (uint64_t)length > copy_room) {
-    /* Nothing yet, the end, a failure, or a record to lease: try_take's way
-     * (peek hands the same record out again). */
-    return shmp_reader_try_take(r, offset, lease, read_to, err);
-  }
+  if (length < 0 || (uint64_t)length > copy_room) return take_peeked(r, length, at, offset, lease, read_to, err);
   /* peek checked that the record lies in the ring; it is copied before its
    * space goes back, so the writer cannot be writing over it meanwhile. */
   if (length > 0) memcpy(copy, (const uint8_t *)r->g.seg->base + at, (size_t)length);

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomics.h"
 #include "layout.h"
 #include "shmpipe.h"
 
@@ -1994,6 +1995,50 @@ static int64_t mono_ns(void) {
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* try_take_copy against a writer in another process, polled as a busy
+ * binding polls (the head, then a call): every small record arrives once,
+ * in order, as a copy with its space given back. A record committed
+ * between two looks at the ring in one call was once taken under a lease
+ * that nobody released: the writer then waited for room for ever. */
+static void test_copies_across_processes(void) {
+  enum { N = 200000 };
+  struct seg s = seg_new(4096);
+  const _Atomic uint64_t *head = (const _Atomic uint64_t *)((char *)s.base + shmp_constant("HEADER_HEAD_OFFSET"));
+  shmp_reader *r = shmp_reader_attach(s.sp, NULL);
+  CHECK(r != NULL);
+  pid_t child = fork();
+  if (child == 0) {
+    shmp_writer *w = shmp_writer_attach(s.sp, NULL);
+    if (!w) _exit(10);
+    for (uint32_t i = 0; i < N; i++) {
+      uint32_t record[8] = {i};
+      if (shmp_writer_send(w, record, (i % 8 + 1) * 4, 5000 * MS, 1000, NULL) != SHMP_OK) _exit(11);
+    }
+    shmp_writer_close(w);
+    _exit(0);
+  }
+  uint32_t copy[SHMP_COPY_BELOW / 4], got = 0, bad = 0;
+  uint64_t offset = UINT64_MAX, lease = UINT64_MAX, read_to = 0;
+  int64_t start = mono_ns(), n;
+  while ((n = shmp_reader_try_take_copy(r, copy, SHMP_COPY_BELOW - 1, &offset, &lease, &read_to, NULL)) != SHMP_E_CLOSED) {
+    if (n == SHMP_E_AGAIN) {
+      while (atomic_load(head) == read_to && mono_ns() - start < 20000 * MS) cpu_relax();
+      if (mono_ns() - start >= 20000 * MS) break;
+      continue;
+    }
+    bad += n != (int64_t)(got % 8 + 1) * 4 || copy[0] != got;
+    got++;
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  CHECK_EQ(got, N);
+  CHECK_EQ(bad, 0);
+  CHECK(offset == UINT64_MAX && lease == UINT64_MAX);
+  shmp_reader_close(r);
+  seg_free(s);
+}
+
 /* A claim wakes a reader asleep in its wait, which then waits through the
  * copy (spinning, then napping in short slices) and gets the record; large claims say a record is coming even with
  * nobody asleep, small ones do not; commit, abort and close end it; a
@@ -2393,6 +2438,7 @@ int main(void) {
   test_wake_ahead();
   test_head_for_pollers();
   test_small_records_copied();
+  test_copies_across_processes();
   test_header_checks();
   test_errors_named();
   test_single_process_ring();
