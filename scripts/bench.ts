@@ -55,7 +55,7 @@ function cases(quick: boolean, go: GoTools): [Group, string][] {
   return [
     ["c", `${baselines} futex ${rtts}`],
     ["c", `${baselines} spin ${spins}`],
-    ...[1, 2, 3].map((lines): [Group, string] => ["c", `${baselines} record-lines ${lines} ${spins}`]),
+    ...["1", "2", "3", "core"].map((lines): [Group, string] => ["c", `${baselines} record-lines ${lines} ${spins}`]),
     ["c", `${baselines} unix ${rtts}`],
     ["c", `${baselines} memcpy 2000`],
     ["c", `${baselines} core-rtt blocking ${rtts}`],
@@ -198,7 +198,6 @@ function goReport(results: Map<string, Result & { runs: number }>, command: stri
     ["Go busy-poll round trip ÷ TS busy-poll round trip", get("shmpipe Go<->Go round trip, busy-poll") / get("shmpipe TS<->TS round trip, busy-poll")],
   ];
   ratios.push(["Go busy-poll round trip ÷ C round trip through the core, busy-poll", get("shmpipe Go<->Go round trip, busy-poll") / get("C<->C round trip through the core, busy-poll")]);
-  ratios.push(["Go busy-poll round trip ÷ C spin ping-pong of a 64 B record in 3 cache lines", get("shmpipe Go<->Go round trip, busy-poll") / get(recordLines(3))]);
   for (const size of [64, 1024, 16384, 262144, 1048576]) {
     ratios.push([`Go->Go ÷ C->C one way through the core, a call per record, ${size} B records (records/s)`, get(oneWay("Go", "record", size)) / get(oneWay("C", "record", size))]);
     ratios.push([`Go->Go ÷ TS->TS one way, a call per record, ${size} B records (records/s)`, get(oneWay("Go", "record", size)) / get(oneWay("TS", "record", size))]);
@@ -252,12 +251,6 @@ function oneWay(who: "C" | "TS" | "Go" | "Python", api: "record" | "sync" | "bat
   if (who === "Python") return `shmpipe Python->Python one way, ${api === "record" ? "send + recv" : "send_batch + batches(), a view per record"}, ${size} B records`;
   const how = { record: "send + messages()", sync: "send + recvSync()", batch: "sendPacked + batches(), read in place", views: "sendBatch + batches(), a view per record" }[api];
   return `shmpipe TS->TS one way, ${how}, ${size} B records`;
-}
-
-/** The C baseline of a 64 B record in `lines` cache lines (ffi/core/bench/baselines.c, record-lines). */
-function recordLines(lines: number): string {
-  const shape = ["payload beside its commit mark", "commit mark in a header line, payload in the next", "a head word, the record header, the payload"][lines - 1];
-  return `C spin ping-pong of a 64 B record in ${lines} cache line${lines === 1 ? "" : "s"} (${shape})`;
 }
 
 /** A case's smallest and largest figure over the runs. */
@@ -320,12 +313,6 @@ function report(results: Map<string, Result & { runs: number }>, command: string
       ["TS blocking round trip ÷ C futex ping-pong", blocking / futex],
       ["TS busy-poll round trip ÷ C spin ping-pong", polled / spin],
       ["TS busy-poll round trip ÷ C round trip through the core, busy-poll", polled / get("C<->C round trip through the core, busy-poll")],
-      // What a record's shape allows at best, no library: the core's layout
-      // (3 lines), the commit mark in the record header (2), the payload
-      // beside its mark (1).
-      ...[1, 2, 3].map((lines): [string, number] => [`C spin ping-pong of a 64 B record in ${lines} cache line${lines === 1 ? "" : "s"} ÷ C spin ping-pong`, get(recordLines(lines)) / spin]),
-      ["C round trip through the core, busy-poll ÷ C spin ping-pong of a 64 B record in 3 cache lines (its layout, no library)", get("C<->C round trip through the core, busy-poll") / get(recordLines(3))],
-      ["TS busy-poll round trip ÷ C spin ping-pong of a 64 B record in 3 cache lines", polled / get(recordLines(3))],
       ["TS blocking round trip ÷ C round trip through the core, blocking", blocking / get("C<->C round trip through the core, blocking")],
       ...[64, 1024, 16384, 262144, 1048576].map((size): [string, number] => [`TS->TS ÷ C->C one way through the core, a call per record, ${size} B records (records/s)`, get(oneWay("TS", "record", size)) / get(oneWay("C", "record", size))]),
       ...[64, 1024].flatMap((size): [string, number][] => [
