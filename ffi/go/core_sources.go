@@ -7,4 +7,4 @@ package shmpipe
 // another in name order). cgo compiles them through #include, which Go's
 // build cache does not follow: this file changes with them, so Go compiles
 // them again.
-const coreSourcesSHA256 = "c20f09f27c973311cbfc782ce7787c1592b326addf2d242bfe797c7661c7ce1d"
+const coreSourcesSHA256 = "23d1af5b7036a78fe3d1ef4b8aed325ee257448cd033d35e058b6e202b3128a9"

@@ -935,11 +935,16 @@ SHMP_EXPORT int64_t shmp_reader_peek(shmp_reader *r, uint64_t *offset, shmp_erro
 
 SHMP_EXPORT uint64_t shmp_reader_offset(const shmp_reader *r) { return r->cur_offset; }
 
-SHMP_EXPORT int shmp_reader_release(shmp_reader *r, shmp_error *err) {
-  if (!r->cur_size) return shmp_fail(err, SHMP_E_STATE, "release", name_of(&r->g), "no record is held: receive one first");
+/* Reads on past the record peek handed out and gives its space back. */
+static void release_current(shmp_reader *r) {
   r->read += r->cur_size;
   r->cur_size = 0;
   advance_tail(r);
+}
+
+SHMP_EXPORT int shmp_reader_release(shmp_reader *r, shmp_error *err) {
+  if (!r->cur_size) return shmp_fail(err, SHMP_E_STATE, "release", name_of(&r->g), "no record is held: receive one first");
+  release_current(r);
   return SHMP_OK;
 }
 
@@ -1004,9 +1009,7 @@ SHMP_EXPORT int64_t shmp_reader_try_take_copy(shmp_reader *r, void *copy, uint64
   /* peek checked that the record lies in the ring; it is copied before its
    * space goes back, so the writer cannot be writing over it meanwhile. */
   if (length > 0) memcpy(copy, (const uint8_t *)r->g.seg->base + at, (size_t)length);
-  r->read += r->cur_size;
-  r->cur_size = 0;
-  advance_tail(r);
+  release_current(r);
   if (read_to) *read_to = r->read;
   return length;
 }
